@@ -1,0 +1,160 @@
+"""Writing to the audit trail. Callers append explicitly; nothing here listens to signals.
+
+``audit_append_many`` must run inside the caller's transaction so that a fact and its
+record commit together. Appends are serialised by a row lock on the chain head, so the
+chain stays gapless and correct with any number of concurrent writers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from audit.models import ActorType, AuditChainHead, AuditRecord
+
+GENESIS_HASH = "0" * 64
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who caused a fact: a user, an API key, a provider or the system itself."""
+
+    type: str
+    id: str = ""
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(ActorType.SYSTEM)
+
+    @classmethod
+    def user(cls, user_id: object) -> Actor:
+        return cls(ActorType.USER, str(user_id))
+
+    @classmethod
+    def api_key(cls, key_id: object) -> Actor:
+        return cls(ActorType.API_KEY, str(key_id))
+
+    @classmethod
+    def provider(cls, name: str) -> Actor:
+        return cls(ActorType.PROVIDER, name)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """A fact to append. ``payload`` must hold no raw personal data (see address_digest)."""
+
+    actor: Actor
+    action: str
+    object_type: str
+    object_id: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+def address_digest(address: str) -> str:
+    """A keyed hash of an address: equal addresses match, but the address cannot be read."""
+    key = f"audit-address:{settings.SECRET_KEY}".encode()
+    return hmac.new(key, address.strip().lower().encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def canonical_bytes(
+    *,
+    seq: int,
+    created_at: datetime,
+    actor_type: str,
+    actor_id: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    payload: Mapping[str, Any],
+    prev_hash: str,
+) -> bytes:
+    """The serialisation the hash is taken over: sorted keys, no spaces, UTC microseconds."""
+    body = {
+        "seq": seq,
+        "at": created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "actor": [actor_type, actor_id],
+        "action": action,
+        "object": [object_type, object_id],
+        "payload": payload,
+        "prev": prev_hash,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def record_hash(record: AuditRecord) -> str:
+    return hashlib.sha256(
+        canonical_bytes(
+            seq=record.seq,
+            created_at=record.created_at,
+            actor_type=record.actor_type,
+            actor_id=record.actor_id,
+            action=record.action,
+            object_type=record.object_type,
+            object_id=record.object_id,
+            payload=record.payload,
+            prev_hash=record.prev_hash,
+        )
+    ).hexdigest()
+
+
+def _normalise(payload: Mapping[str, Any]) -> dict[str, Any]:
+    # What the database gives back must hash the same as what we hashed: go through JSON once.
+    result: dict[str, Any] = json.loads(json.dumps(payload, default=str))
+    return result
+
+
+def audit_append_many(entries: Iterable[AuditEntry]) -> list[AuditRecord]:
+    """Append entries in order, chained after the current head; returns the saved records."""
+    items = list(entries)
+    if not items:
+        return []
+    with transaction.atomic():
+        head = AuditChainHead.objects.select_for_update().filter(id=1).first()
+        if head is None:
+            AuditChainHead.objects.get_or_create(id=1, defaults={"seq": 0, "hash": GENESIS_HASH})
+            head = AuditChainHead.objects.select_for_update().get(id=1)
+        now = timezone.now()
+        prev_hash = head.hash
+        records: list[AuditRecord] = []
+        for offset, entry in enumerate(items, start=1):
+            record = AuditRecord(
+                seq=head.seq + offset,
+                created_at=now,
+                actor_type=entry.actor.type,
+                actor_id=entry.actor.id,
+                action=entry.action,
+                object_type=entry.object_type,
+                object_id=entry.object_id,
+                payload=_normalise(entry.payload),
+                prev_hash=prev_hash,
+            )
+            record.hash = record_hash(record)
+            prev_hash = record.hash
+            records.append(record)
+        AuditRecord.objects.bulk_create(records, batch_size=1000)
+        head.seq = records[-1].seq
+        head.hash = prev_hash
+        head.save(update_fields=["seq", "hash"])
+    return records
+
+
+def audit_append(
+    *,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: object,
+    payload: Mapping[str, Any] | None = None,
+) -> AuditRecord:
+    """Append one record; see audit_append_many."""
+    entry = AuditEntry(actor, action, object_type, str(object_id), payload or {})
+    return audit_append_many([entry])[0]

@@ -1,0 +1,1 @@
+"""The REST API: thin views with explicit input and output serializers."""

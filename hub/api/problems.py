@@ -1,0 +1,174 @@
+"""Every API error as RFC 9457 ``application/problem+json`` with a stable ``code``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+logger = logging.getLogger("hub.api")
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+def problem_type(code: str) -> str:
+    return f"urn:switchboard:problem:{code}"
+
+
+class Problem(exceptions.APIException):
+    """An error with a stable code; ``field`` names the offending request field, if any."""
+
+    def __init__(self, *, status_code: int, code: str, title: str, detail: str, field: str = "") -> None:
+        super().__init__(detail=detail, code=code)
+        self.status_code = status_code
+        self.title = title
+        self.problem_code = code
+        self.field = field
+
+
+def problem_body(
+    *,
+    status_code: int,
+    code: str,
+    title: str,
+    detail: str,
+    instance: str,
+    errors: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": problem_type(code),
+        "title": title,
+        "status": status_code,
+        "detail": detail,
+        "code": code,
+        "instance": instance,
+    }
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def flatten_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:
+    """DRF's nested error structure as a flat list of {field, message, code}."""
+    if isinstance(detail, Mapping):
+        out: list[dict[str, str]] = []
+        for key, value in detail.items():
+            name = prefix if key == "non_field_errors" else (f"{prefix}.{key}" if prefix else str(key))
+            out.extend(flatten_errors(value, name))
+        return out
+    if isinstance(detail, list):
+        out = []
+        for index, item in enumerate(detail):
+            if isinstance(item, Mapping | list) and not isinstance(item, exceptions.ErrorDetail):
+                out.extend(flatten_errors(item, f"{prefix}[{index}]"))
+            else:
+                out.extend(flatten_errors(item, prefix))
+        return out
+    code = getattr(detail, "code", "invalid")
+    return [{"field": prefix, "message": str(detail), "code": str(code)}]
+
+
+_GENERIC: dict[type[exceptions.APIException], tuple[str, str]] = {
+    exceptions.ParseError: ("malformed_request", "Malformed request body"),
+    exceptions.AuthenticationFailed: ("unauthenticated", "Authentication failed"),
+    exceptions.NotAuthenticated: ("unauthenticated", "Authentication required"),
+    exceptions.PermissionDenied: ("forbidden", "Not allowed"),
+    exceptions.NotFound: ("not_found", "Not found"),
+    exceptions.MethodNotAllowed: ("method_not_allowed", "Method not allowed"),
+    exceptions.NotAcceptable: ("not_acceptable", "Not acceptable"),
+    exceptions.UnsupportedMediaType: ("unsupported_media_type", "Unsupported media type"),
+    exceptions.Throttled: ("rate_limited", "Too many requests"),
+}
+
+
+def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
+    request = context.get("request")
+    instance = request.path if request is not None else ""
+    headers: dict[str, str] = {}
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    if isinstance(exc, Problem):
+        errors = (
+            [{"field": exc.field, "message": str(exc.detail), "code": exc.problem_code}]
+            if exc.field
+            else None
+        )
+        body = problem_body(
+            status_code=exc.status_code,
+            code=exc.problem_code,
+            title=exc.title,
+            detail=str(exc.detail),
+            instance=instance,
+            errors=errors,
+        )
+    elif isinstance(exc, exceptions.ValidationError):
+        errors = flatten_errors(exc.detail)
+        fields = ", ".join(sorted({e["field"] for e in errors if e["field"]})) or "the request"
+        body = problem_body(
+            status_code=400,
+            code="invalid_request",
+            title="Invalid request",
+            detail=f"Please correct: {fields}.",
+            instance=instance,
+            errors=errors,
+        )
+    elif isinstance(exc, exceptions.APIException):
+        code, title = _GENERIC.get(type(exc), ("error", "Error"))
+        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+            headers["Retry-After"] = str(max(1, int(exc.wait)))
+        if isinstance(exc, exceptions.AuthenticationFailed | exceptions.NotAuthenticated):
+            headers["WWW-Authenticate"] = 'Bearer realm="api"'
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        body = problem_body(
+            status_code=exc.status_code, code=code, title=title, detail=detail, instance=instance
+        )
+    else:
+        logger.exception("Unhandled error in API view %s", instance)
+        body = problem_body(
+            status_code=500,
+            code="internal_error",
+            title="Internal error",
+            detail="Something went wrong on our side; it has been logged.",
+            instance=instance,
+        )
+    return Response(body, status=body["status"], headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def _problem_response(
+    request: HttpRequest, status_code: int, code: str, title: str, detail: str
+) -> HttpResponse:
+    body = problem_body(status_code=status_code, code=code, title=title, detail=detail, instance=request.path)
+    return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django-level 404: problem+json under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return _problem_response(
+            request,
+            status.HTTP_404_NOT_FOUND,
+            "not_found",
+            "Not found",
+            "There is no API endpoint at this path.",
+        )
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception or Http404())
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return _problem_response(
+            request,
+            500,
+            "internal_error",
+            "Internal error",
+            "Something went wrong on our side; it has been logged.",
+        )
+    from django.views.defaults import server_error
+
+    return server_error(request)

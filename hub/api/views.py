@@ -1,0 +1,79 @@
+"""API views: parse, call a service or selector, serialize. No business rules here."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from hub.api.problems import Problem
+from hub.api.serializers import MessageSerializer, NotificationCreateSerializer, NotificationSerializer
+from hub.messaging.accept import NotificationRejected, NotificationRequest, notification_accept
+from hub.messaging.selectors import message_get, notification_get
+
+PROBLEM = OpenApiResponse(description="A problem+json error (RFC 9457) with a stable `code`.")
+
+
+def _not_found(kind: str) -> Problem:
+    return Problem(
+        status_code=404,
+        code="not_found",
+        title="Not found",
+        detail=f"No {kind} with this id is visible to this API key.",
+    )
+
+
+class NotificationCreateView(APIView):
+    @extend_schema(
+        operation_id="notifications_create",
+        request=NotificationCreateSerializer,
+        responses={202: NotificationSerializer, 400: PROBLEM, 401: PROBLEM, 415: PROBLEM, 429: PROBLEM},
+        summary="Send a notification to one contact",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = NotificationCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            notification = notification_accept(
+                request=NotificationRequest(**serializer.validated_data), api_key=request.auth
+            )
+        except NotificationRejected as exc:
+            raise Problem(
+                status_code=400,
+                code=exc.code,
+                title="Notification not accepted",
+                detail=exc.detail,
+                field=exc.field,
+            ) from exc
+        shown = notification_get(notification_id=notification.id, api_key=request.auth)
+        return Response(NotificationSerializer(shown).data, status=status.HTTP_202_ACCEPTED)
+
+
+class NotificationDetailView(APIView):
+    @extend_schema(
+        operation_id="notifications_retrieve",
+        responses={200: NotificationSerializer, 401: PROBLEM, 404: PROBLEM},
+        summary="A notification, its messages and their timelines",
+    )
+    def get(self, request: Request, notification_id: UUID) -> Response:
+        notification = notification_get(notification_id=notification_id, api_key=request.auth)
+        if notification is None:
+            raise _not_found("notification")
+        return Response(NotificationSerializer(notification).data)
+
+
+class MessageDetailView(APIView):
+    @extend_schema(
+        operation_id="messages_retrieve",
+        responses={200: MessageSerializer, 401: PROBLEM, 404: PROBLEM},
+        summary="One message and its timeline",
+    )
+    def get(self, request: Request, message_id: UUID) -> Response:
+        message = message_get(message_id=message_id, api_key=request.auth)
+        if message is None:
+            raise _not_found("message")
+        return Response(MessageSerializer(message).data)

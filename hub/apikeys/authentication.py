@@ -1,0 +1,39 @@
+"""DRF authentication by ``Authorization: Bearer <api key>``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+
+from hub.apikeys.models import ApiKey
+from hub.apikeys.services import apikey_authenticate
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[ApiKey, ApiKey] | None:
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        scheme, _, token = header.partition(" ")
+        if scheme != self.keyword or not token.strip():
+            raise exceptions.AuthenticationFailed("Use the header 'Authorization: Bearer <api key>'.")
+        api_key = apikey_authenticate(raw=token.strip())
+        if api_key is None:
+            raise exceptions.AuthenticationFailed("This API key is not valid or has been revoked.")
+        return api_key, api_key
+
+    def authenticate_header(self, request: Request) -> str:
+        return self.keyword
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    target_class = "hub.apikeys.authentication.ApiKeyAuthentication"
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer", "description": "A Switchboard API key."}

@@ -1,0 +1,53 @@
+"""Celery configuration, derived from Django settings; loaded lazily by hub.celery."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from kombu import Queue
+
+from hub.celery import ALL_QUEUES, QUEUE_EVENTS, QUEUE_MAINTENANCE
+
+
+def _transport_options(broker_url: str) -> dict[str, Any]:
+    if broker_url.startswith("filesystem://"):
+        # The embedded broker: messages are files under var/broker, so no server is needed.
+        folder = settings.BROKER_FILESYSTEM_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        return {
+            "data_folder_in": str(folder),
+            "data_folder_out": str(folder),
+            "store_processed": False,
+            "polling_interval": 0.2,
+        }
+    if broker_url.startswith(("redis://", "rediss://")):
+        return {"visibility_timeout": 3600}
+    return {}
+
+
+broker_url: str = settings.CELERY_BROKER_URL
+broker_transport_options = _transport_options(broker_url)
+broker_connection_retry_on_startup = True
+task_ignore_result = True
+task_serializer = "json"
+accept_content = ["json"]
+timezone = "UTC"
+enable_utc = True
+# A task is acknowledged only after it finished, and one whose worker died goes to another
+# worker; the conditional claim in the dispatch service makes that second run harmless.
+task_acks_late = True
+task_reject_on_worker_lost = True
+worker_prefetch_multiplier = 4
+worker_hijack_root_logger = False
+task_queues = [Queue(name) for name in ALL_QUEUES]
+task_default_queue = QUEUE_MAINTENANCE
+task_routes = {
+    "hub.messaging.tasks.record_sandbox_delivery": {"queue": QUEUE_EVENTS},
+}
+beat_schedule = {
+    "release-due-messages": {"task": "hub.messaging.tasks.release_due_messages", "schedule": 5.0},
+    "sweep-stuck-messages": {"task": "hub.messaging.tasks.sweep_stuck_messages", "schedule": 30.0},
+}
+beat_schedule_filename = str(settings.VAR_DIR / "celerybeat-schedule")
+task_always_eager = getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)

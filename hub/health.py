@@ -1,0 +1,43 @@
+"""Liveness and readiness for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
+
+from hub.celery import app as celery_app
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """The process is up and answering."""
+    return JsonResponse({"status": "ok"})
+
+
+def _database_ok() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as exc:
+        return f"unavailable ({type(exc).__name__})"
+    return "ok"
+
+
+def _broker_ok() -> str:
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+    except Exception as exc:
+        return f"unavailable ({type(exc).__name__})"
+    return "ok"
+
+
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Ready to take traffic: the database and the broker both answer."""
+    checks = {"database": _database_ok(), "broker": _broker_ok()}
+    ready = all(v == "ok" for v in checks.values())
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
+    )

@@ -1,0 +1,1 @@
+"""Accepting notifications, fanning them out into messages, and dispatching them."""

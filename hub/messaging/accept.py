@@ -1,0 +1,221 @@
+"""Accepting a notification: resolve template and recipient, create its messages, enqueue.
+
+Everything is written in one transaction; the send tasks are enqueued only once it has
+committed, so a rolled-back request enqueues nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import Actor, AuditEntry, address_digest, audit_append_many
+from hub.apikeys.models import ApiKey
+from hub.contacts.models import Contact
+from hub.messaging import dispatch
+from hub.messaging.lifecycle import Change, messages_transition
+from hub.messaging.models import BlockReason, EventKind, Message, MessageEvent, Notification, Routing
+from hub.messaging.models import MessageStatus as S
+from templates_app.models import Template, TemplateApproval, TemplateVersion
+from templates_app.rendering import RenderError, variant_render, variant_select, version_channels
+
+
+class NotificationRejected(Exception):
+    """The request cannot be accepted. ``code`` is stable; ``field`` names the culprit."""
+
+    def __init__(self, code: str, detail: str, *, field: str = "") -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.field = field
+
+
+@dataclass(frozen=True)
+class NotificationRequest:
+    """A validated request (the API's serializer has checked types and address syntax)."""
+
+    template: str
+    to: Mapping[str, Any]
+    data: Mapping[str, Any] = field(default_factory=dict)
+    channels: Sequence[str] = ()
+    routing: str = Routing.FIRST
+    locale: str = ""
+    reference: str = ""
+    send_at: datetime | None = None
+
+
+def _live_version(template_key: str) -> tuple[Template, TemplateVersion, TemplateApproval | None]:
+    template = Template.objects.select_related("live_version").filter(key=template_key).first()
+    if template is None:
+        raise NotificationRejected(
+            "unknown_template", f"There is no template with the key '{template_key}'.", field="template"
+        )
+    version = template.live_version
+    if version is None:
+        raise NotificationRejected(
+            "template_not_live",
+            f"Template '{template_key}' has no approved version yet.",
+            field="template",
+        )
+    approval = version.approvals.order_by("-approved_at").first()
+    return template, version, approval
+
+
+def _resolve_contact(to: Mapping[str, Any]) -> Contact | None:
+    external_id = to.get("external_id")
+    if not external_id:
+        return None
+    contact = Contact.objects.filter(external_id=external_id).first()
+    if contact is None:
+        raise NotificationRejected(
+            "unknown_contact",
+            f"There is no contact with external_id '{external_id}'.",
+            field="to.external_id",
+        )
+    return contact
+
+
+def _address(channel: str, to: Mapping[str, Any], contact: Contact | None) -> str:
+    if channel == "sms":
+        return str(to.get("phone") or (contact.phone if contact else ""))
+    if channel == "email":
+        return str(to.get("email") or (contact.email if contact else ""))
+    if channel == "push":
+        return str(to.get("push") or "")
+    return ""
+
+
+def notification_accept(*, request: NotificationRequest, api_key: ApiKey | None) -> Notification:
+    """Accept one notification. Raises NotificationRejected (and writes nothing) if it can't.
+
+    On return, its messages are queued, deferred until ``send_at``, or blocked with a reason,
+    and the send tasks will be enqueued when the caller's transaction commits.
+    """
+    template, version, approval = _live_version(request.template)
+    contact = _resolve_contact(request.to)
+    variants = list(version.variants.all())
+    available = version_channels(version)
+    channels = list(request.channels) or available
+    for channel in channels:
+        if channel not in available:
+            raise NotificationRejected(
+                "channel_not_in_template",
+                f"Template '{template.key}' has no {channel} content; it has {', '.join(available)}.",
+                field="channels",
+            )
+    locale = request.locale or (contact.locale if contact else "") or template.default_locale
+    for channel in channels:
+        variant = variant_select(
+            variants, channel=channel, locale=locale, default_locale=template.default_locale
+        )
+        if variant is None:
+            continue
+        try:
+            variant_render(variant, request.data)
+        except RenderError as exc:
+            raise NotificationRejected("invalid_data", str(exc), field="data") from exc
+
+    actor = Actor.api_key(api_key.pk) if api_key else Actor.system()
+    now = timezone.now()
+    deferred = request.send_at is not None and request.send_at > now
+    with transaction.atomic():
+        notification = Notification.objects.create(
+            api_key=api_key,
+            template=template,
+            template_version=version,
+            template_approval=approval,
+            contact=contact,
+            to=dict(request.to),
+            data=dict(request.data),
+            channels=channels,
+            routing=request.routing,
+            locale=locale,
+            reference=request.reference,
+            send_at=request.send_at,
+        )
+        targets = _target_channels(channels, request, contact)
+        messages = [
+            Message(
+                notification=notification,
+                channel=channel,
+                category=template.category,
+                to=_address(channel, request.to, contact),
+                locale=locale,
+                not_before=request.send_at if deferred else None,
+            )
+            for channel in targets
+        ]
+        Message.objects.bulk_create(messages)
+        MessageEvent.objects.bulk_create(
+            MessageEvent(message=m, kind=EventKind.STATUS, status=S.ACCEPTED, source="api", occurred_at=now)
+            for m in messages
+        )
+        audit_append_many(
+            [
+                AuditEntry(
+                    actor,
+                    "notification.accepted",
+                    "notification",
+                    str(notification.id),
+                    {
+                        "template": template.key,
+                        "version": version.number,
+                        "approval": approval.pk if approval else None,
+                        "contact": contact.pk if contact else None,
+                        "channels": channels,
+                        "routing": request.routing,
+                        "send_at": request.send_at.isoformat() if request.send_at else None,
+                    },
+                ),
+                *(
+                    AuditEntry(
+                        actor,
+                        "message.accepted",
+                        "message",
+                        str(m.id),
+                        {
+                            "notification": str(notification.id),
+                            "channel": m.channel,
+                            "to_digest": address_digest(m.to) if m.to else "",
+                        },
+                    )
+                    for m in messages
+                ),
+            ]
+        )
+        changes = _initial_changes(messages, deferred=deferred)
+        result = messages_transition(changes, actor=actor, source="api")
+        queued = [c.message_id for c in result.applied if c.to == S.QUEUED]
+        dispatch.enqueue_on_commit(
+            queued, category=template.category, channels={m.id: m.channel for m in messages}
+        )
+    return notification
+
+
+def _target_channels(
+    channels: Sequence[str], request: NotificationRequest, contact: Contact | None
+) -> list[str]:
+    """``all``: every channel. ``first``: channels in order up to the first with an address
+    (the ones before it are kept, blocked for want of an address, so the record is complete)."""
+    if request.routing == Routing.ALL:
+        return list(channels)
+    targets: list[str] = []
+    for channel in channels:
+        targets.append(channel)
+        if _address(channel, request.to, contact):
+            break
+    return targets
+
+
+def _initial_changes(messages: list[Message], *, deferred: bool) -> list[Change]:
+    return [
+        Change(m.id, S.BLOCKED, {"block_reason": BlockReason.NO_ADDRESS})
+        if not m.to
+        else Change(m.id, S.DEFERRED if deferred else S.QUEUED)
+        for m in messages
+    ]

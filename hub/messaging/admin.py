@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from hub.messaging.models import Message, MessageEvent, Notification
+
+
+class ReadOnlyAdmin(admin.ModelAdmin[Any]):
+    """Messages change only through the lifecycle, never by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class MessageEventInline(admin.TabularInline[MessageEvent, Message]):
+    model = MessageEvent
+    extra = 0
+    fields = ("occurred_at", "kind", "status", "source", "detail")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class MessageInline(admin.TabularInline[Message, Notification]):
+    model = Message
+    extra = 0
+    fields = ("id", "channel", "status", "block_reason", "provider", "error_code", "status_changed_at")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ("id", "template", "contact", "routing", "reference", "created_at")
+    list_select_related = ("template", "contact")
+    search_fields = ("=id", "reference", "contact__external_id")
+    inlines = [MessageInline]
+    show_full_result_count = False
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "channel",
+        "category",
+        "status",
+        "block_reason",
+        "provider",
+        "attempts",
+        "needs_reconciliation",
+        "status_changed_at",
+    )
+    list_filter = ("status", "channel", "category", "block_reason", "needs_reconciliation")
+    search_fields = ("=id", "=provider_message_id", "notification__reference")
+    inlines = [MessageEventInline]
+    show_full_result_count = False

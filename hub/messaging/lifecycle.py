@@ -1,0 +1,211 @@
+"""The one place a message's status changes.
+
+Every change is checked against the lifecycle of SPEC §3, applied with the row locked,
+written to the message's timeline and to the audit trail in the same transaction. A
+late or repeated report about a message in a final state is kept on the timeline as an
+event and changes nothing else.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import Actor, AuditEntry, audit_append_many
+from hub.messaging.models import EventKind, Message, MessageEvent
+from hub.messaging.models import MessageStatus as S
+
+TRANSITIONS: Mapping[str, frozenset[str]] = {
+    S.ACCEPTED: frozenset({S.QUEUED, S.DEFERRED, S.BLOCKED, S.CANCELLED, S.FAILED}),
+    S.QUEUED: frozenset({S.SENDING, S.DEFERRED, S.BLOCKED, S.CANCELLED, S.FAILED}),
+    S.DEFERRED: frozenset({S.QUEUED, S.BLOCKED, S.CANCELLED, S.FAILED}),
+    # A retry puts a message back in the queue; a fast provider may report before "sent".
+    S.SENDING: frozenset({S.QUEUED, S.SENT, S.DELIVERED, S.UNDELIVERED, S.BOUNCED, S.FAILED}),
+    S.SENT: frozenset({S.DELIVERED, S.UNDELIVERED, S.BOUNCED, S.FAILED}),
+}
+FINAL_STATUSES = frozenset({S.DELIVERED, S.UNDELIVERED, S.BOUNCED, S.FAILED, S.BLOCKED, S.CANCELLED})
+# Fields a transition may set besides the status. Anything else is refused.
+TRANSITION_FIELDS = frozenset(
+    {
+        "block_reason",
+        "not_before",
+        "attempts",
+        "provider",
+        "provider_message_id",
+        "error_code",
+        "error_message",
+        "needs_reconciliation",
+        "rendered",
+    }
+)
+# Fields whose values are personal data and so never copied into the audit payload.
+_PRIVATE_FIELDS = frozenset({"rendered", "error_message"})
+
+
+class IllegalTransition(Exception):
+    """A status change that the lifecycle does not allow."""
+
+
+def can_transition(current: str, target: str) -> bool:
+    return target in TRANSITIONS.get(current, frozenset())
+
+
+@dataclass(frozen=True)
+class Change:
+    """Move one message to ``to``, setting ``fields``; ``detail`` goes on the timeline."""
+
+    message_id: UUID
+    to: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TransitionResult:
+    applied: list[Change] = field(default_factory=list)
+    # Reports about messages already final: recorded on the timeline only.
+    recorded_only: list[Change] = field(default_factory=list)
+    refused: list[Change] = field(default_factory=list)
+    missing: list[Change] = field(default_factory=list)
+
+    @property
+    def applied_ids(self) -> list[UUID]:
+        return [c.message_id for c in self.applied]
+
+
+def messages_transition(
+    changes: Sequence[Change],
+    *,
+    actor: Actor,
+    source: str,
+    strict: bool = False,
+    occurred_at: datetime | None = None,
+) -> TransitionResult:
+    """Apply changes that the lifecycle allows; report the others.
+
+    With ``strict`` an illegal change (from a non-final status) raises IllegalTransition and
+    nothing is applied. Changes for messages already final are recorded as events only.
+    """
+    for change in changes:
+        unknown = set(change.fields) - TRANSITION_FIELDS
+        if unknown:
+            raise ValueError(f"A transition may not set {sorted(unknown)}")
+    result = TransitionResult()
+    if not changes:
+        return result
+    now = timezone.now()
+    with transaction.atomic():
+        current = dict(
+            Message.objects.select_for_update()
+            .filter(id__in={c.message_id for c in changes})
+            .values_list("id", "status")
+        )
+        previous: dict[int, str] = {}
+        for change in changes:
+            status = current.get(change.message_id)
+            if status is None:
+                result.missing.append(change)
+            elif status in FINAL_STATUSES:
+                previous[id(change)] = status
+                result.recorded_only.append(change)
+            elif can_transition(status, change.to):
+                previous[id(change)] = status
+                result.applied.append(change)
+                current[change.message_id] = change.to  # a later change in the batch sees this
+            elif strict:
+                raise IllegalTransition(f"A message cannot go from {status} to {change.to}.")
+            else:
+                result.refused.append(change)
+        _write(result, previous, now=now, occurred_at=occurred_at or now, actor=actor, source=source)
+    return result
+
+
+def _write(
+    result: TransitionResult,
+    previous: dict[int, str],
+    *,
+    now: datetime,
+    occurred_at: datetime,
+    actor: Actor,
+    source: str,
+) -> None:
+    # One message moved twice in a batch: its fields merge, the last change winning.
+    merged: dict[UUID, dict[str, Any]] = {}
+    for change in result.applied:
+        merged.setdefault(change.message_id, {}).update(change.fields, status=change.to)
+    by_fields: dict[tuple[str, ...], list[Message]] = defaultdict(list)
+    for message_id, values in merged.items():
+        row = Message(id=message_id, status_changed_at=now, **values)
+        by_fields[("status_changed_at", *sorted(values))].append(row)
+    for names, rows in by_fields.items():
+        Message.objects.bulk_update(rows, list(names), batch_size=500)
+
+    events = [
+        MessageEvent(
+            message_id=c.message_id,
+            kind=EventKind.STATUS,
+            status=c.to,
+            detail=_public(c),
+            source=source,
+            occurred_at=occurred_at,
+        )
+        for c in result.applied
+    ] + [
+        MessageEvent(
+            message_id=c.message_id,
+            kind=EventKind.PROVIDER,
+            status=c.to,
+            detail={**_public(c), "note": "reported after the message was final; status kept"},
+            source=source,
+            occurred_at=occurred_at,
+        )
+        for c in result.recorded_only
+    ]
+    MessageEvent.objects.bulk_create(events, batch_size=1000)
+    entries = [
+        AuditEntry(
+            actor,
+            action,
+            "message",
+            str(c.message_id),
+            {"from": previous[id(c)], "to": c.to, "source": source, **_public(c)},
+        )
+        for action, batch in (
+            ("message.status_changed", result.applied),
+            ("message.late_report", result.recorded_only),
+        )
+        for c in batch
+    ]
+    audit_append_many(entries)
+
+
+def _public(change: Change) -> dict[str, Any]:
+    """What of a change may be written to the timeline and the audit trail."""
+    safe = {k: v for k, v in change.fields.items() if k not in _PRIVATE_FIELDS}
+    return {**safe, **change.detail}
+
+
+def messages_claim(message_ids: Iterable[UUID], *, actor: Actor) -> list[UUID]:
+    """Claim queued, due messages for sending: queued → sending, attempts + 1.
+
+    Rows another worker holds are skipped, and a message already claimed, sent or final
+    is never claimed again: this is what keeps a redelivered task from a second hand-off.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(id__in=list(message_ids), status=S.QUEUED)
+            .exclude(not_before__gt=now)
+            .values_list("id", "attempts")
+        )
+        changes = [Change(mid, S.SENDING, {"attempts": attempts + 1}) for mid, attempts in rows]
+        result = messages_transition(changes, actor=actor, source="dispatch")
+    return result.applied_ids

@@ -1,0 +1,124 @@
+"""Notifications (one trigger for one contact), messages (one channel attempt) and events."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from hub.ids import uuid7
+
+
+class MessageStatus(models.TextChoices):
+    ACCEPTED = "accepted", "Accepted"
+    QUEUED = "queued", "Queued"
+    DEFERRED = "deferred", "Deferred"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    UNDELIVERED = "undelivered", "Undelivered"
+    BOUNCED = "bounced", "Bounced"
+    FAILED = "failed", "Failed"
+    BLOCKED = "blocked", "Blocked"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class BlockReason(models.TextChoices):
+    SUPPRESSED = "suppressed", "Suppressed address"
+    OPTED_OUT = "opted_out", "Opted out"
+    NO_CONSENT = "no_consent", "No consent"
+    FREQUENCY_CAPPED = "frequency_capped", "Frequency cap reached"
+    COUNTRY_NOT_ALLOWED = "country_not_allowed", "Country not allowed"
+    NO_ADDRESS = "no_address", "No address for this channel"
+    CONTENT_RULE = "content_rule", "Content rule"
+    ERASED = "erased", "Contact erased"
+
+
+class Routing(models.TextChoices):
+    FIRST = "first", "First channel that works"
+    ALL = "all", "Every channel"
+
+
+class Notification(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    api_key = models.ForeignKey(
+        "apikeys.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    template = models.ForeignKey("templates_app.Template", on_delete=models.PROTECT, related_name="+")
+    template_version = models.ForeignKey(
+        "templates_app.TemplateVersion", on_delete=models.PROTECT, related_name="+"
+    )
+    template_approval = models.ForeignKey(
+        "templates_app.TemplateApproval", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    contact = models.ForeignKey(
+        "contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
+    to = models.JSONField(default=dict, blank=True, help_text="Inline addresses given by the caller.")
+    data = models.JSONField(default=dict, blank=True)
+    channels = models.JSONField(default=list)
+    routing = models.CharField(max_length=8, choices=Routing.choices, default=Routing.FIRST)
+    locale = models.CharField(max_length=35, blank=True)
+    reference = models.CharField(max_length=200, blank=True)
+    send_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class Message(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="messages")
+    channel = models.CharField(max_length=8)
+    category = models.CharField(max_length=16)
+    to = models.CharField(max_length=500, blank=True)
+    locale = models.CharField(max_length=35, blank=True)
+    status = models.CharField(max_length=16, choices=MessageStatus.choices, default=MessageStatus.ACCEPTED)
+    block_reason = models.CharField(max_length=24, choices=BlockReason.choices, blank=True)
+    not_before = models.DateTimeField(null=True, blank=True, help_text="Not to be sent before this.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    provider = models.CharField(max_length=64, blank=True)
+    provider_message_id = models.CharField(max_length=64, blank=True)
+    error_code = models.CharField(max_length=32, blank=True)
+    error_message = models.CharField(max_length=500, blank=True)
+    needs_reconciliation = models.BooleanField(
+        default=False, help_text="The hand-off outcome is unknown: check with the provider."
+    )
+    rendered = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    status_changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        indexes = [
+            models.Index(fields=["status", "status_changed_at"], name="message_status_idx"),
+            models.Index(fields=["provider", "provider_message_id"], name="message_provider_id_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.id}"
+
+
+class EventKind(models.TextChoices):
+    STATUS = "status", "Status change"
+    PROVIDER = "provider", "Provider report (no status change)"
+    ENGAGEMENT = "engagement", "Engagement"
+
+
+class MessageEvent(models.Model):
+    """One entry on a message's timeline."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=EventKind.choices)
+    status = models.CharField(max_length=16, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=64, blank=True)
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("occurred_at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.status}"

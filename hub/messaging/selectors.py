@@ -1,0 +1,31 @@
+"""Reading notifications and messages, always within what one API key may see."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.db.models import Prefetch, QuerySet
+
+from hub.apikeys.models import ApiKey
+from hub.messaging.models import Message, MessageEvent, Notification
+
+
+def _messages_with_events() -> QuerySet[Message]:
+    return Message.objects.order_by("created_at").prefetch_related(
+        Prefetch("events", queryset=MessageEvent.objects.order_by("occurred_at", "id"))
+    )
+
+
+def notification_get(*, notification_id: UUID, api_key: ApiKey) -> Notification | None:
+    """The notification with its messages and their timelines, if this key created it."""
+    return (
+        Notification.objects.filter(id=notification_id, api_key=api_key)
+        .select_related("template", "template_version", "contact")
+        .prefetch_related(Prefetch("messages", queryset=_messages_with_events()))
+        .first()
+    )
+
+
+def message_get(*, message_id: UUID, api_key: ApiKey) -> Message | None:
+    """One message with its timeline, if this key created its notification."""
+    return _messages_with_events().filter(id=message_id, notification__api_key=api_key).first()

@@ -1,0 +1,35 @@
+"""Celery tasks: thin wrappers that parse their arguments and call the dispatch services."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from celery import shared_task
+
+from hub.messaging import dispatch
+
+
+@shared_task(name="hub.messaging.tasks.send_messages")
+def send_messages(message_ids: list[str]) -> dict[str, int]:
+    report = dispatch.messages_dispatch(message_ids=[UUID(i) for i in message_ids])
+    return {
+        "claimed": report.claimed,
+        "sent": report.sent,
+        "retrying": report.retrying,
+        "failed": report.failed,
+    }
+
+
+@shared_task(name="hub.messaging.tasks.record_sandbox_delivery")
+def record_sandbox_delivery(message_ids: list[str]) -> int:
+    return dispatch.messages_record_sandbox_delivery(message_ids=[UUID(i) for i in message_ids])
+
+
+@shared_task(name="hub.messaging.tasks.release_due_messages")
+def release_due_messages() -> int:
+    return dispatch.messages_release_due()
+
+
+@shared_task(name="hub.messaging.tasks.sweep_stuck_messages")
+def sweep_stuck_messages() -> list[int]:
+    return list(dispatch.messages_sweep_stuck())

@@ -1,0 +1,85 @@
+"""The one interface every provider implements, and the plumbing they share."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from hub.providers.errors import ProviderError
+
+logger = logging.getLogger("hub.providers")
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """What a provider needs to send one message. ``content`` holds subject/html/text/title/link."""
+
+    message_id: str
+    channel: str
+    to: str
+    content: Mapping[str, str]
+    category: str = "transactional"
+    status_callback_url: str = ""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """A provider accepted the message. ``simulated_delivery``: the sandbox will report delivery."""
+
+    provider_message_id: str
+    simulated_delivery: bool = False
+
+
+class Provider:
+    """Base class. Subclasses set ``channel`` and implement ``_send``; errors are ProviderError.
+
+    The base owns timing and logging (never addresses or content: no personal data in logs).
+    """
+
+    channel: ClassVar[str] = ""
+    default_timeout: ClassVar[float] = 10.0
+
+    def __init__(self, name: str, **options: Any) -> None:
+        self.name = name
+        self.timeout = float(options.pop("timeout", self.default_timeout) or self.default_timeout)
+        self.options = options
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        started = time.perf_counter()
+        try:
+            result = self._send(message)
+        except ProviderError as exc:
+            logger.warning(
+                "provider=%s message=%s failed code=%s retryable=%s after %.0fms",
+                self.name,
+                message.message_id,
+                exc.code,
+                exc.retryable,
+                (time.perf_counter() - started) * 1000,
+            )
+            raise
+        logger.debug(
+            "provider=%s message=%s accepted as %s in %.0fms",
+            self.name,
+            message.message_id,
+            result.provider_message_id,
+            (time.perf_counter() - started) * 1000,
+        )
+        return result
+
+    def send_many(self, messages: Sequence[OutboundMessage]) -> list[SendResult | ProviderError]:
+        """Send several; one failure never stops the rest. Vendors with batch APIs override this."""
+        results: list[SendResult | ProviderError] = []
+        for message in messages:
+            try:
+                results.append(self.send(message))
+            except ProviderError as exc:
+                results.append(exc)
+        return results
+
+    def _send(self, message: OutboundMessage) -> SendResult:
+        raise NotImplementedError

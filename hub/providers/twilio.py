@@ -1,0 +1,93 @@
+"""SMS through Twilio's official SDK.
+
+The SDK is given our own HTTP client so that every call has a timeout (the SDK's default
+waits forever) and so that TWILIO_API_BASE_URL (a regional edge, a proxy, a test double)
+is honoured. Errors are mapped by the table below, the vendor's code kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from hub.providers.base import OutboundMessage, Provider, SendResult
+from hub.providers.errors import (
+    PermanentProviderError,
+    ProviderConfigurationError,
+    ProviderError,
+    RetryableProviderError,
+)
+
+TWILIO_API_ORIGIN = "https://api.twilio.com"
+
+# Twilio error codes that mean "never send to this number again" (suppress) or "this
+# message can never succeed" (permanent). Anything else 4xx is permanent, 5xx retryable.
+SUPPRESSING_CODES = {21610: "recipient unsubscribed (STOP)", 21614: "not a mobile number"}
+PERMANENT_CODES = {21211: "invalid 'To' number", 21408: "region not enabled", 21612: "unreachable"}
+RETRYABLE_CODES = {20429: "too many requests", 30001: "queue overflow"}
+
+
+class _BaseUrlHttpClient(TwilioHttpClient):
+    """Sends to ``base_url`` instead of api.twilio.com, always with a timeout."""
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self.base_url = base_url.rstrip("/")
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        if self.base_url and url.startswith(TWILIO_API_ORIGIN):
+            url = self.base_url + url[len(TWILIO_API_ORIGIN) :]
+        return super().request(method, url, *args, **kwargs)
+
+
+def map_twilio_error(exc: TwilioRestException) -> ProviderError:
+    code = int(exc.code) if exc.code else 0
+    text = f"Twilio {exc.status} {code or ''}: {exc.msg}".strip()
+    if code in SUPPRESSING_CODES:
+        return PermanentProviderError(text, code=str(code), http_status=exc.status, suppress=True)
+    if exc.status in (401, 403) or code == 20003:
+        return ProviderConfigurationError(text, code=str(code or exc.status), http_status=exc.status)
+    if code in RETRYABLE_CODES or exc.status == 429 or exc.status >= 500:
+        return RetryableProviderError(text, code=str(code or exc.status), http_status=exc.status)
+    return PermanentProviderError(text, code=str(code or exc.status), http_status=exc.status)
+
+
+class TwilioSmsProvider(Provider):
+    channel = "sms"
+
+    def __init__(self, name: str, **options: Any) -> None:
+        super().__init__(name, **options)
+        self.from_number: str = self.options.get("from_number", "")
+        self.messaging_service_sid: str = self.options.get("messaging_service_sid", "")
+        if not (self.from_number or self.messaging_service_sid):
+            raise ProviderConfigurationError(
+                "Twilio needs TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID."
+            )
+        self.client = Client(
+            self.options["account_sid"],
+            self.options["auth_token"],
+            http_client=_BaseUrlHttpClient(self.options.get("api_base_url", ""), self.timeout),
+        )
+
+    def _send(self, message: OutboundMessage) -> SendResult:
+        params: dict[str, Any] = {"to": message.to, "body": message.content.get("text", "")}
+        if self.messaging_service_sid:
+            params["messaging_service_sid"] = self.messaging_service_sid
+        else:
+            params["from_"] = self.from_number
+        if message.status_callback_url:
+            params["status_callback"] = message.status_callback_url
+        try:
+            created = self.client.messages.create(**params)
+        except TwilioRestException as exc:
+            raise map_twilio_error(exc) from exc
+        except requests.Timeout as exc:
+            raise RetryableProviderError("Twilio did not answer in time", code="timeout") from exc
+        except requests.RequestException as exc:
+            raise RetryableProviderError(f"Twilio unreachable: {type(exc).__name__}", code="network") from exc
+        return SendResult(provider_message_id=str(created.sid))

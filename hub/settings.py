@@ -1,0 +1,240 @@
+"""Switchboard settings: every value comes from the environment, read here and nowhere else.
+
+Development defaults apply only when DEBUG is on. With DEBUG off the hub refuses to
+start on the development SECRET_KEY or with an empty ALLOWED_HOSTS.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
+
+# Lets admin and serializer classes be subscripted with their model at run time (typing).
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("HUB_VAR_DIR", str(BASE_DIR / "var")))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+# --- Django core -----------------------------------------------------------------------
+DEBUG = env_bool("DEBUG", False)
+DEV_SECRET_KEY = "dev-insecure-switchboard-key-do-not-use-in-production"  # noqa: S105
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
+
+if DEBUG:
+    SECRET_KEY = SECRET_KEY or DEV_SECRET_KEY
+    ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "[::1]", "testserver"]
+else:
+    if not SECRET_KEY or SECRET_KEY == DEV_SECRET_KEY:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set to a private random value when DEBUG is off "
+            "(set DEBUG=1 for local development)."
+        )
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured(
+            "ALLOWED_HOSTS must list the host names this hub answers to when DEBUG is off."
+        )
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "audit",
+    "templates_app",
+    "hub",
+    "hub.contacts",
+    "hub.apikeys",
+    "hub.providers",
+    "hub.messaging",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "hub.urls"
+WSGI_APPLICATION = "hub.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database --------------------------------------------------------------------------
+DATABASES: dict[str, dict[str, Any]] = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'switchboard.sqlite3'}",
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several processes (web, worker, beat) share the file: wait for locks, don't fail.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# --- Cache (rate limits and caches) ------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES: dict[str, dict[str, Any]] = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# --- Celery ----------------------------------------------------------------------------
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "") or "filesystem://"
+BROKER_FILESYSTEM_DIR = VAR_DIR / "broker"
+
+# --- Hub -------------------------------------------------------------------------------
+HUB_BASE_URL = os.environ.get("HUB_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# A message claimed for sending but silent for this long is looked at by the sweeper.
+HUB_STUCK_AFTER_SECONDS = int(os.environ.get("HUB_STUCK_AFTER_SECONDS", "120"))
+HUB_DISPATCH_BATCH_SIZE = int(os.environ.get("HUB_DISPATCH_BATCH_SIZE", "100"))
+HUB_MAX_SEND_ATTEMPTS = int(os.environ.get("HUB_MAX_SEND_ATTEMPTS", "5"))
+# Seconds before the sandbox reports a message delivered (0: at once).
+HUB_SANDBOX_DELIVERY_DELAY = float(os.environ.get("HUB_SANDBOX_DELIVERY_DELAY", "1"))
+
+# Twilio SMS.
+TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
+TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")
+TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "").rstrip("/")
+TWILIO_TIMEOUT_SECONDS = float(os.environ.get("TWILIO_TIMEOUT_SECONDS", "10"))
+
+# SendGrid email (provider arrives with the channels work; read here so config stays in one place).
+SENDGRID_API_KEY = os.environ.get("SENDGRID_API_KEY", "")
+SENDGRID_FROM_EMAIL = os.environ.get("SENDGRID_FROM_EMAIL", "")
+SENDGRID_WEBHOOK_PUBLIC_KEY = os.environ.get("SENDGRID_WEBHOOK_PUBLIC_KEY", "")
+SENDGRID_API_HOST = os.environ.get("SENDGRID_API_HOST", "")
+
+# Push.
+FCM_CREDENTIALS_FILE = os.environ.get("FCM_CREDENTIALS_FILE", "")
+FCM_API_BASE_URL = os.environ.get("FCM_API_BASE_URL", "")
+VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
+VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY", "")
+VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "")
+
+
+def _default_providers() -> dict[str, list[dict[str, Any]]]:
+    """Providers per channel, in priority order; a channel without credentials uses the sandbox."""
+    sms: list[dict[str, Any]] = []
+    if TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN:
+        sms.append(
+            {
+                "NAME": "twilio",
+                "BACKEND": "hub.providers.twilio.TwilioSmsProvider",
+                "OPTIONS": {
+                    "account_sid": TWILIO_ACCOUNT_SID,
+                    "auth_token": TWILIO_AUTH_TOKEN,
+                    "from_number": TWILIO_FROM_NUMBER,
+                    "messaging_service_sid": TWILIO_MESSAGING_SERVICE_SID,
+                    "api_base_url": TWILIO_API_BASE_URL,
+                    "timeout": TWILIO_TIMEOUT_SECONDS,
+                },
+            }
+        )
+    sandbox = "hub.providers.sandbox.SandboxProvider"
+    return {
+        "sms": sms or [{"NAME": "sandbox-sms", "BACKEND": sandbox, "OPTIONS": {"channel": "sms"}}],
+        "email": [{"NAME": "sandbox-email", "BACKEND": sandbox, "OPTIONS": {"channel": "email"}}],
+        "push": [{"NAME": "sandbox-push", "BACKEND": sandbox, "OPTIONS": {"channel": "push"}}],
+    }
+
+
+HUB_PROVIDERS = _default_providers()
+
+# --- REST API --------------------------------------------------------------------------
+REST_FRAMEWORK: dict[str, Any] = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["hub.apikeys.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "hub.api.problems.problem_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS: dict[str, Any] = {
+    "TITLE": "Switchboard API",
+    "DESCRIPTION": "Send SMS, email and push through one hub; follow every message.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Logging: no personal data, ever; structured enough to grep -------------------------------
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+        # The SDK logs request bodies and numbers at INFO: personal data stays out of logs.
+        "twilio.http_client": {"level": "WARNING"},
+    },
+}
+
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
+    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from hub import health
+
+admin.site.site_header = "Switchboard"
+admin.site.site_title = "Switchboard"
+admin.site.index_title = "Outbound communications hub"
+
+handler404 = "hub.api.problems.handler404"
+handler500 = "hub.api.problems.handler500"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("hub.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+]
