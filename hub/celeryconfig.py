@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from hub.celery import ALL_QUEUES, QUEUE_EVENTS, QUEUE_MAINTENANCE
 
 
-def _transport_options(broker_url: str) -> dict[str, Any]:
+def transport_options(broker_url: str) -> dict[str, Any]:
     if broker_url.startswith("filesystem://"):
         # The embedded broker: messages are files under var/broker, so no server is needed.
         folder = settings.BROKER_FILESYSTEM_DIR
@@ -27,7 +27,7 @@ def _transport_options(broker_url: str) -> dict[str, Any]:
 
 
 broker_url: str = settings.CELERY_BROKER_URL
-broker_transport_options = _transport_options(broker_url)
+broker_transport_options = transport_options(broker_url)
 broker_connection_retry_on_startup = True
 task_ignore_result = True
 task_serializer = "json"
@@ -40,10 +40,14 @@ task_acks_late = True
 task_reject_on_worker_lost = True
 worker_prefetch_multiplier = 4
 worker_hijack_root_logger = False
-task_queues = [Queue(name) for name in ALL_QUEUES]
+# Each queue has its own direct exchange and routing key, so a message lands in one queue only.
+task_queues = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in ALL_QUEUES]
+task_default_exchange = QUEUE_MAINTENANCE
+task_default_routing_key = QUEUE_MAINTENANCE
 task_default_queue = QUEUE_MAINTENANCE
 task_routes = {
     "hub.messaging.tasks.record_sandbox_delivery": {"queue": QUEUE_EVENTS},
+    "hub.messaging.tasks.send_messages": {"queue": QUEUE_MAINTENANCE},  # callers pick the lane
 }
 beat_schedule = {
     "release-due-messages": {"task": "hub.messaging.tasks.release_due_messages", "schedule": 5.0},

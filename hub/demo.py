@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser, Group
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from audit.services import Actor
@@ -100,7 +100,7 @@ CONTACTS = [
     {
         "external_id": "cust-1001",
         "email": "ada@example.com",
-        "phone": "+447700900123",
+        "phone": "+447911123456",
         "locale": "en-GB",
         "timezone": "Europe/London",
         "attributes": {"tier": "gold", "city": "London"},
@@ -130,7 +130,7 @@ class DemoSeed:
     usernames: list[str]
 
 
-def _user(username: str, role: str | None) -> AbstractUser:
+def _user(username: str, role: str | None) -> User:
     User = get_user_model()
     user, created = User.objects.get_or_create(
         username=username, defaults={"email": f"{username}@switchboard.example", "is_staff": True}
@@ -141,7 +141,7 @@ def _user(username: str, role: str | None) -> AbstractUser:
         user.save()
         if role:
             user.groups.add(Group.objects.get(name=role))
-    return user  # type: ignore[return-value]
+    return user
 
 
 def _template(
@@ -149,8 +149,8 @@ def _template(
     name: str,
     category: str,
     variants: list[dict[str, str]],
-    author: AbstractUser,
-    approver: AbstractUser,
+    author: User,
+    approver: User,
 ) -> None:
     if Template.objects.filter(key=key).exists():
         return

@@ -19,7 +19,7 @@ def _database_ok() -> str:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
         return f"unavailable ({type(exc).__name__})"
     return "ok"
 
@@ -28,7 +28,7 @@ def _broker_ok() -> str:
     try:
         with celery_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
         return f"unavailable ({type(exc).__name__})"
     return "ok"
 

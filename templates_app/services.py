@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,7 +23,7 @@ class TemplateWorkflowError(Exception):
 
 
 def template_draft_create(
-    *, template: Template, author: AbstractBaseUser | None, variants: Iterable[Mapping[str, str]]
+    *, template: Template, author: User | None, variants: Iterable[Mapping[str, str]]
 ) -> TemplateVersion:
     """A new draft version holding the given channel/locale variants."""
     with transaction.atomic():
@@ -60,7 +60,7 @@ def template_version_submit(*, version: TemplateVersion, actor: Actor, comment: 
 
 
 def template_version_approve(
-    *, version: TemplateVersion, approver: AbstractBaseUser, comment: str = ""
+    *, version: TemplateVersion, approver: User, comment: str = ""
 ) -> TemplateApproval:
     """Make a submitted (or previously approved) version live. The author may never approve it."""
     with transaction.atomic():

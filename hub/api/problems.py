@@ -118,8 +118,9 @@ def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Res
         )
     elif isinstance(exc, exceptions.APIException):
         code, title = _GENERIC.get(type(exc), ("error", "Error"))
-        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-            headers["Retry-After"] = str(max(1, int(exc.wait)))
+        wait = getattr(exc, "wait", None)
+        if isinstance(exc, exceptions.Throttled) and wait is not None:
+            headers["Retry-After"] = str(max(1, int(wait)))
         if isinstance(exc, exceptions.AuthenticationFailed | exceptions.NotAuthenticated):
             headers["WWW-Authenticate"] = 'Bearer realm="api"'
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)

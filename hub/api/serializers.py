@@ -28,7 +28,7 @@ class StrictSerializer(serializers.Serializer[Any]):
 class RecipientSerializer(StrictSerializer):
     external_id = serializers.CharField(required=False, max_length=128)
     email = serializers.CharField(required=False, max_length=254)
-    phone = serializers.CharField(required=False, max_length=32, help_text="E.164, e.g. +447700900123")
+    phone = serializers.CharField(required=False, max_length=32, help_text="E.164, e.g. +447911123456")
     push = serializers.CharField(required=False, max_length=4096, help_text="An FCM token.")
 
     def validate_email(self, value: str) -> str:
@@ -67,7 +67,7 @@ class RecipientSerializer(StrictSerializer):
             "Inline phone number",
             value={
                 "template": "order.shipped",
-                "to": {"phone": "+447700900123"},
+                "to": {"phone": "+447911123456"},
                 "data": {"order_number": "A-1042", "first_name": "Ada"},
             },
             request_only=True,
@@ -77,7 +77,8 @@ class RecipientSerializer(StrictSerializer):
 class NotificationCreateSerializer(StrictSerializer):
     template = serializers.CharField(max_length=100, help_text="The template key, e.g. order.shipped.")
     to = RecipientSerializer()
-    data = serializers.DictField(
+    # DRF's metaclass pops declared fields, so this does not shadow Serializer.data at run time.
+    data = serializers.DictField(  # type: ignore[assignment]
         required=False, default=dict, help_text="Values for the template's variables."
     )
     channels = serializers.ListField(

@@ -12,8 +12,16 @@ from rest_framework.views import APIView
 
 from hub.api.problems import Problem
 from hub.api.serializers import MessageSerializer, NotificationCreateSerializer, NotificationSerializer
+from hub.apikeys.models import ApiKey
 from hub.messaging.accept import NotificationRejected, NotificationRequest, notification_accept
 from hub.messaging.selectors import message_get, notification_get
+
+
+def _api_key(request: Request) -> ApiKey:
+    """The key that authenticated this request (every view here requires one)."""
+    assert isinstance(request.auth, ApiKey)  # noqa: S101 - guaranteed by IsAuthenticated
+    return request.auth
+
 
 PROBLEM = OpenApiResponse(description="A problem+json error (RFC 9457) with a stable `code`.")
 
@@ -39,7 +47,7 @@ class NotificationCreateView(APIView):
         serializer.is_valid(raise_exception=True)
         try:
             notification = notification_accept(
-                request=NotificationRequest(**serializer.validated_data), api_key=request.auth
+                request=NotificationRequest(**serializer.validated_data), api_key=_api_key(request)
             )
         except NotificationRejected as exc:
             raise Problem(
@@ -49,7 +57,7 @@ class NotificationCreateView(APIView):
                 detail=exc.detail,
                 field=exc.field,
             ) from exc
-        shown = notification_get(notification_id=notification.id, api_key=request.auth)
+        shown = notification_get(notification_id=notification.id, api_key=_api_key(request))
         return Response(NotificationSerializer(shown).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -60,7 +68,7 @@ class NotificationDetailView(APIView):
         summary="A notification, its messages and their timelines",
     )
     def get(self, request: Request, notification_id: UUID) -> Response:
-        notification = notification_get(notification_id=notification_id, api_key=request.auth)
+        notification = notification_get(notification_id=notification_id, api_key=_api_key(request))
         if notification is None:
             raise _not_found("notification")
         return Response(NotificationSerializer(notification).data)
@@ -73,7 +81,7 @@ class MessageDetailView(APIView):
         summary="One message and its timeline",
     )
     def get(self, request: Request, message_id: UUID) -> Response:
-        message = message_get(message_id=message_id, api_key=request.auth)
+        message = message_get(message_id=message_id, api_key=_api_key(request))
         if message is None:
             raise _not_found("message")
         return Response(MessageSerializer(message).data)

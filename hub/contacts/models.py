@@ -8,7 +8,7 @@ from django.db import models
 class Contact(models.Model):
     external_id = models.CharField(max_length=128, unique=True)
     email = models.CharField(max_length=254, blank=True)
-    phone = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +447700900123")
+    phone = models.CharField(max_length=20, blank=True, help_text="E.164, e.g. +447911123456")
     locale = models.CharField(max_length=35, blank=True)
     timezone = models.CharField(max_length=64, blank=True, help_text="IANA, e.g. Europe/London")
     attributes = models.JSONField(default=dict, blank=True)

@@ -13,7 +13,7 @@ def normalise_phone(raw: str) -> str:
         number = phonenumbers.parse(raw, None)
     except phonenumbers.NumberParseException as exc:
         raise ValidationError(
-            "Enter the phone number in international E.164 form, e.g. +447700900123."
+            "Enter the phone number in international E.164 form, e.g. +447911123456."
         ) from exc
     if not phonenumbers.is_valid_number(number):
         raise ValidationError("This is not a valid phone number for its country.")

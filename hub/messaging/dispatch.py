@@ -13,11 +13,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from audit.services import Actor
@@ -48,7 +50,10 @@ def enqueue(message_ids: list[UUID], *, channel: str, category: str, countdown: 
 
     queue = send_queue(channel, category)
     for chunk in _chunks(message_ids, settings.HUB_DISPATCH_BATCH_SIZE):
-        send_messages.apply_async(args=[[str(i) for i in chunk]], queue=queue, countdown=countdown or None)
+        options: dict[str, Any] = {"queue": queue}
+        if countdown > 0:
+            options["countdown"] = countdown
+        send_messages.apply_async(([str(i) for i in chunk],), **options)
 
 
 def enqueue_on_commit(message_ids: list[UUID], *, category: str, channels: Mapping[UUID, str]) -> None:
@@ -57,9 +62,7 @@ def enqueue_on_commit(message_ids: list[UUID], *, category: str, channels: Mappi
     for message_id in message_ids:
         by_channel[channels[message_id]].append(message_id)
     for channel, ids in by_channel.items():
-        transaction.on_commit(
-            lambda ids=ids, channel=channel: enqueue(ids, channel=channel, category=category)
-        )
+        transaction.on_commit(partial(enqueue, ids, channel=channel, category=category))
 
 
 @dataclass
@@ -193,9 +196,8 @@ def _schedule_follow_ups(changes: list[Change], messages: list[Message], report:
 
         ids = [str(i) for i in report.simulated]
         delay = settings.HUB_SANDBOX_DELIVERY_DELAY
-        transaction.on_commit(
-            lambda: record_sandbox_delivery.apply_async(args=[ids], countdown=delay or None)
-        )
+        options: dict[str, Any] = {"countdown": delay} if delay > 0 else {}
+        transaction.on_commit(partial(record_sandbox_delivery.apply_async, (ids,), **options))
     now = timezone.now()
     for change in changes:
         due = change.fields.get("not_before")
@@ -203,8 +205,8 @@ def _schedule_follow_ups(changes: list[Change], messages: list[Message], report:
             message = by_id[change.message_id]
             wait = max(0.0, (due - now).total_seconds())
             transaction.on_commit(
-                lambda m=message, wait=wait: enqueue(
-                    [m.id], channel=m.channel, category=m.category, countdown=wait
+                partial(
+                    enqueue, [message.id], channel=message.channel, category=message.category, countdown=wait
                 )
             )
 
@@ -259,9 +261,9 @@ def messages_sweep_stuck() -> tuple[int, int]:
     return requeued, len(stuck)
 
 
-def _enqueue_rows(queryset: object) -> int:
+def _enqueue_rows(queryset: QuerySet[Message]) -> int:
     groups: dict[tuple[str, str], list[UUID]] = defaultdict(list)
-    for message_id, channel, category in queryset.values_list("id", "channel", "category")[:5000]:  # type: ignore[attr-defined]
+    for message_id, channel, category in queryset.values_list("id", "channel", "category")[:5000]:
         groups[(channel, category)].append(message_id)
     for (channel, category), ids in groups.items():
         enqueue(ids, channel=channel, category=category)

@@ -188,7 +188,11 @@ def _write(
 
 def _public(change: Change) -> dict[str, Any]:
     """What of a change may be written to the timeline and the audit trail."""
-    safe = {k: v for k, v in change.fields.items() if k not in _PRIVATE_FIELDS}
+    safe = {
+        k: v.isoformat() if isinstance(v, datetime) else v
+        for k, v in change.fields.items()
+        if k not in _PRIVATE_FIELDS
+    }
     return {**safe, **change.detail}
 
 

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
                 ),
                 ("external_id", models.CharField(max_length=128, unique=True)),
                 ("email", models.CharField(blank=True, max_length=254)),
-                ("phone", models.CharField(blank=True, help_text="E.164, e.g. +447700900123", max_length=20)),
+                ("phone", models.CharField(blank=True, help_text="E.164, e.g. +447911123456", max_length=20)),
                 ("locale", models.CharField(blank=True, max_length=35)),
                 (
                     "timezone",

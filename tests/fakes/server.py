@@ -1,0 +1,119 @@
+"""A small threaded HTTP/1.1 server (keep-alive, no Nagle delay) that counts every call and
+can be told to answer with errors. Each fake provider subclasses ``FakeHandler``."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+
+@dataclass
+class Injection:
+    """Answer the next ``times`` matching calls (or every one, with ``times=None``) this way."""
+
+    status: int
+    body: dict[str, Any] | str = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    times: int | None = 1
+    delay: float = 0.0
+    match: Callable[[Call], bool] | None = None
+
+
+class FakeServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, handler: type[FakeHandler]) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
+        self.calls: list[Call] = []
+        self.injections: list[Injection] = []
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def start(self) -> FakeServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+    def inject(self, injection: Injection) -> None:
+        with self.lock:
+            self.injections.append(injection)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.calls.clear()
+            self.injections.clear()
+
+    def take_injection(self, call: Call) -> Injection | None:
+        with self.lock:
+            for injection in self.injections:
+                if injection.match is None or injection.match(call):
+                    if injection.times is not None:
+                        injection.times -= 1
+                        if injection.times <= 0:
+                            self.injections.remove(injection)
+                    return injection
+        return None
+
+
+class FakeHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: FakeServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        call = Call(
+            self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length)
+        )
+        with self.server.lock:
+            self.server.calls.append(call)
+        injection = self.server.take_injection(call)
+        if injection is not None:
+            if injection.delay:
+                time.sleep(injection.delay)
+            self.respond(injection.status, injection.body, injection.headers)
+            return
+        status, body, headers = self.answer(call)
+        self.respond(status, body, headers)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _handle
+
+    def answer(self, call: Call) -> tuple[int, dict[str, Any] | str, dict[str, str]]:
+        raise NotImplementedError
+
+    def respond(self, status: int, body: dict[str, Any] | str, headers: dict[str, str] | None = None) -> None:
+        payload = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)

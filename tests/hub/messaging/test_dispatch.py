@@ -1,0 +1,164 @@
+"""Dispatch: claim, render, hand off with no transaction open, record the outcome."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from hub.messaging import dispatch
+from hub.messaging.lifecycle import Change, messages_transition
+from hub.messaging.models import Message, Notification
+from hub.messaging.models import MessageStatus as S
+from hub.providers.base import OutboundMessage, Provider, SendResult
+from hub.providers.errors import PermanentProviderError, RetryableProviderError
+from tests.factories import ORDER_DATA
+from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, INVALID_NUMBER, sent_messages
+from tests.hub.messaging.test_lifecycle import ACTOR
+
+CALLS: list[OutboundMessage] = []
+ERRORS: list[Exception] = []
+
+
+class RecordingProvider(Provider):
+    """A provider that records whether a transaction was open when it was called."""
+
+    channel = "sms"
+
+    def _send(self, message: OutboundMessage) -> SendResult:
+        CALLS.append(message)
+        assert not connection.in_atomic_block, "a transaction was open across the provider call"
+        if ERRORS:
+            raise ERRORS.pop(0)
+        return SendResult(provider_message_id=f"rec-{len(CALLS)}")
+
+
+RECORDING = {"sms": [{"NAME": "recording", "BACKEND": f"{__name__}.RecordingProvider"}]}
+
+
+def queued_messages(template, count=1, to="+447911123456", data=None):
+    notification = Notification.objects.create(
+        template=template, template_version=template.live_version, data=data or ORDER_DATA
+    )
+    messages = Message.objects.bulk_create(
+        Message(notification=notification, channel="sms", category="transactional", to=to, locale="en")
+        for _ in range(count)
+    )
+    messages_transition([Change(m.id, S.QUEUED) for m in messages], actor=ACTOR, source="test")
+    return messages
+
+
+@pytest.fixture(autouse=True)
+def _reset():
+    CALLS.clear()
+    ERRORS.clear()
+
+
+@pytest.fixture
+def recording(settings):
+    settings.HUB_PROVIDERS = RECORDING
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("recording")
+class TestDispatch:
+    def test_batch_is_sent_once_outside_a_transaction(self, live_template):
+        messages = queued_messages(live_template, count=5)
+        ids = [m.id for m in messages]
+        report = dispatch.messages_dispatch(message_ids=ids)
+        assert (report.claimed, report.sent) == (5, 5)
+        assert len(CALLS) == 5
+        assert CALLS[0].content["text"] == "Hi Ada, order A-1 is on its way."
+        assert set(Message.objects.filter(id__in=ids).values_list("status", flat=True)) == {S.SENT}
+        # A redelivered task for the same ids sends nothing.
+        again = dispatch.messages_dispatch(message_ids=ids)
+        assert again.claimed == 0 and len(CALLS) == 5
+
+    def test_batch_cost_is_a_fixed_number_of_queries(self, live_template, django_assert_max_num_queries):
+        ids = [m.id for m in queued_messages(live_template, count=40)]
+        with django_assert_max_num_queries(30):
+            dispatch.messages_dispatch(message_ids=ids)
+
+    def test_retryable_error_requeues_with_backoff(self, live_template):
+        (message,) = queued_messages(live_template)
+        ERRORS.append(RetryableProviderError("busy", code="503", http_status=503))
+        report = dispatch.messages_dispatch(message_ids=[message.id])
+        assert report.retrying == 1
+        message.refresh_from_db()
+        assert message.status == S.QUEUED and message.not_before is not None
+        assert (message.error_code, message.attempts) == ("503", 1)
+
+    def test_retries_are_bounded(self, live_template, settings):
+        settings.HUB_MAX_SEND_ATTEMPTS = 2
+        (message,) = queued_messages(live_template)
+        for _ in range(2):
+            ERRORS.append(RetryableProviderError("busy", code="503"))
+            Message.objects.filter(id=message.id).update(not_before=None)
+            dispatch.messages_dispatch(message_ids=[message.id])
+        message.refresh_from_db()
+        assert (message.status, message.attempts) == (S.FAILED, 2)
+        assert len(CALLS) == 2
+
+    def test_permanent_error_fails_at_once(self, live_template):
+        (message,) = queued_messages(live_template)
+        ERRORS.append(PermanentProviderError("invalid number", code="21211", http_status=400))
+        dispatch.messages_dispatch(message_ids=[message.id])
+        message.refresh_from_db()
+        assert (message.status, message.error_code, message.attempts) == (S.FAILED, "21211", 1)
+
+    def test_render_error_fails_without_calling_provider(self, live_template):
+        (message,) = queued_messages(live_template, data={"first_name": "Ada"})
+        dispatch.messages_dispatch(message_ids=[message.id])
+        message.refresh_from_db()
+        assert (message.status, message.error_code) == (S.FAILED, "render_error")
+        assert CALLS == []
+
+
+@pytest.mark.django_db(transaction=True)
+class TestTwilioPath:
+    """The SMS path through the real twilio SDK against the fake Twilio server."""
+
+    @pytest.fixture
+    def twilio_providers(self, fake_twilio, settings):
+        settings.HUB_PROVIDERS = {
+            "sms": [
+                {
+                    "NAME": "twilio",
+                    "BACKEND": "hub.providers.twilio.TwilioSmsProvider",
+                    "OPTIONS": {
+                        "account_sid": ACCOUNT_SID,
+                        "auth_token": AUTH_TOKEN,
+                        "from_number": FROM_NUMBER,
+                        "api_base_url": fake_twilio.base_url,
+                        "timeout": 5,
+                    },
+                }
+            ]
+        }
+        return fake_twilio
+
+    def test_sms_sent_through_sdk(self, live_template, twilio_providers):
+        (message,) = queued_messages(live_template)
+        dispatch.messages_dispatch(message_ids=[message.id])
+        message.refresh_from_db()
+        assert message.status == S.SENT
+        assert message.provider == "twilio" and message.provider_message_id.startswith("SM")
+        (form,) = sent_messages(twilio_providers)
+        assert form["To"] == "+447911123456" and form["From"] == FROM_NUMBER
+        assert form["Body"] == "Hi Ada, order A-1 is on its way."
+        assert form["StatusCallback"].endswith("/webhooks/twilio/status")
+
+    def test_twilio_invalid_number_is_permanent(self, live_template, twilio_providers):
+        (message,) = queued_messages(live_template, to=INVALID_NUMBER)
+        dispatch.messages_dispatch(message_ids=[message.id])
+        message.refresh_from_db()
+        assert (message.status, message.error_code) == (S.FAILED, "21211")
+        assert len(twilio_providers.calls) == 1
+
+    def test_twilio_5xx_is_retried(self, live_template, twilio_providers):
+        from tests.fakes.server import Injection
+
+        twilio_providers.inject(Injection(503, {"code": 20500, "message": "Internal error", "status": 503}))
+        (message,) = queued_messages(live_template)
+        dispatch.messages_dispatch(message_ids=[message.id])
+        message.refresh_from_db()
+        assert message.status == S.QUEUED and message.error_code == "20500"

@@ -1,0 +1,113 @@
+"""The lifecycle: legal moves apply, illegal ones are refused, final states never change."""
+
+from __future__ import annotations
+
+import pytest
+
+from audit.models import AuditRecord
+from audit.services import Actor
+from hub.messaging.lifecycle import (
+    FINAL_STATUSES,
+    TRANSITIONS,
+    Change,
+    IllegalTransition,
+    can_transition,
+    messages_claim,
+    messages_transition,
+)
+from hub.messaging.models import BlockReason, Message, MessageEvent, Notification
+from hub.messaging.models import MessageStatus as S
+
+ACTOR = Actor.system()
+
+
+@pytest.fixture
+def message(live_template) -> Message:
+    version = live_template.live_version
+    notification = Notification.objects.create(template=live_template, template_version=version)
+    return Message.objects.create(
+        notification=notification, channel="sms", category="transactional", to="+447911123456"
+    )
+
+
+def move(message, to, **fields):
+    return messages_transition([Change(message.id, to, fields)], actor=ACTOR, source="test")
+
+
+def test_every_status_is_covered():
+    """Each status is either final or has somewhere to go; final ones go nowhere."""
+    for status in S:
+        assert (status in FINAL_STATUSES) != (status in TRANSITIONS), status
+
+
+@pytest.mark.django_db
+class TestTransitions:
+    def test_happy_path_is_recorded_on_timeline_and_audit(self, message):
+        for status in (S.QUEUED, S.SENDING, S.SENT, S.DELIVERED):
+            assert move(message, status).applied
+        message.refresh_from_db()
+        assert message.status == S.DELIVERED
+        events = list(MessageEvent.objects.filter(message=message).values_list("status", flat=True))
+        assert events == ["queued", "sending", "sent", "delivered"]
+        audit = AuditRecord.objects.filter(object_type="message", object_id=str(message.id))
+        assert [(r.payload["from"], r.payload["to"]) for r in audit] == [
+            ("accepted", "queued"),
+            ("queued", "sending"),
+            ("sending", "sent"),
+            ("sent", "delivered"),
+        ]
+
+    def test_illegal_transition_is_refused(self, message):
+        result = move(message, S.DELIVERED)  # accepted -> delivered skips the send
+        assert result.refused and not result.applied
+        message.refresh_from_db()
+        assert message.status == S.ACCEPTED
+
+    def test_strict_raises(self, message):
+        with pytest.raises(IllegalTransition):
+            messages_transition([Change(message.id, S.SENT)], actor=ACTOR, source="test", strict=True)
+
+    def test_late_event_after_final_is_recorded_only(self, message):
+        """A 'sent' arriving after 'delivered' is an event on the timeline, not a status change."""
+        for status in (S.QUEUED, S.SENDING, S.DELIVERED):
+            move(message, status)
+        result = move(message, S.SENT)
+        assert result.recorded_only and not result.applied
+        message.refresh_from_db()
+        assert message.status == S.DELIVERED
+        late = MessageEvent.objects.filter(message=message).last()
+        assert late is not None
+        assert late.kind == "provider" and late.status == "sent"
+
+    def test_fields_outside_the_allowed_set_are_rejected(self, message):
+        with pytest.raises(ValueError, match="may not set"):
+            messages_transition([Change(message.id, S.QUEUED, {"to": "+1"})], actor=ACTOR, source="test")
+
+    def test_block_reason_is_stored(self, message):
+        move(message, S.BLOCKED, block_reason=BlockReason.NO_CONSENT)
+        message.refresh_from_db()
+        assert (message.status, message.block_reason) == (S.BLOCKED, "no_consent")
+
+    @pytest.mark.parametrize("final", sorted(FINAL_STATUSES))
+    def test_no_way_out_of_a_final_state(self, final):
+        for target in S:
+            assert not can_transition(final, target)
+
+
+@pytest.mark.django_db
+class TestClaim:
+    def test_claim_only_once(self, message):
+        """A second claim of the same message (a redelivered task) gets nothing."""
+        move(message, S.QUEUED)
+        assert messages_claim([message.id], actor=ACTOR) == [message.id]
+        assert messages_claim([message.id], actor=ACTOR) == []
+        message.refresh_from_db()
+        assert (message.status, message.attempts) == (S.SENDING, 1)
+
+    def test_claim_waits_for_not_before(self, message):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        move(message, S.QUEUED, not_before=timezone.now() + timedelta(minutes=5))
+        assert messages_claim([message.id], actor=ACTOR) == []

@@ -1,0 +1,58 @@
+"""Settings come from the environment; production refuses unsafe defaults."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from django.conf import settings
+
+BASE = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+
+
+def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
+    code = "import django; django.setup(); from django.conf import settings; print(settings.ALLOWED_HOSTS)"
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code],
+        env={**BASE, "DJANGO_SETTINGS_MODULE": "hub.settings", **env},
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_debug_off_refuses_missing_secret_key():
+    result = load_settings(DEBUG="0", ALLOWED_HOSTS="hub.example")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_debug_off_refuses_the_development_secret_key():
+    result = load_settings(DEBUG="0", SECRET_KEY=settings.DEV_SECRET_KEY, ALLOWED_HOSTS="hub.example")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_debug_off_refuses_empty_allowed_hosts():
+    result = load_settings(DEBUG="0", SECRET_KEY="a-real-secret-value-for-this-test-0123456789")
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS" in result.stderr
+
+
+def test_debug_on_gets_development_defaults():
+    result = load_settings(DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    assert "127.0.0.1" in result.stdout
+
+
+def test_production_values_are_taken_from_the_environment():
+    result = load_settings(
+        DEBUG="0",
+        SECRET_KEY="a-real-secret-value-for-this-test-0123456789",
+        ALLOWED_HOSTS="hub.example,api.example",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "['hub.example', 'api.example']" in result.stdout

@@ -1,0 +1,23 @@
+"""Test settings: the real settings, with test-only secrets and fast password hashing.
+
+Everything else (database, broker, Redis) comes from the environment as in production:
+`.ci/run` points DATABASE_URL at PostgreSQL and CELERY_BROKER_URL at Redis.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0f3b9c1e7a2d4b6f8e0a1c3e5f7a9b1d")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+os.environ.setdefault("HUB_VAR_DIR", tempfile.mkdtemp(prefix="switchboard-test-"))
+os.environ.setdefault("HUB_SANDBOX_DELIVERY_DELAY", "0")
+
+from hub.settings import *  # noqa: F403
+from hub.settings import DATABASES, VAR_DIR
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_TASK_ALWAYS_EAGER = True
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, so that a real worker process can open the same test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
