@@ -20,3 +20,91 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return self.external_id
+
+
+class ConsentSource(models.TextChoices):
+    API = "api", "API"
+    SMS_KEYWORD = "sms_keyword", "SMS keyword"
+    ONE_CLICK = "one_click", "One-click unsubscribe"
+    PREFERENCE_PAGE = "preference_page", "Preference page"
+    COMPLAINT = "complaint", "Complaint"
+    BOUNCE = "bounce", "Bounce"
+    PROVIDER = "provider", "Provider report"
+    ADMIN = "admin", "Admin"
+
+
+class ConsentEntry(models.Model):
+    """One entry of the append-only consent ledger; the current state is derived from it."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consents")
+    channel = models.CharField(max_length=8)
+    purpose = models.CharField(max_length=16, help_text="The category: transactional or marketing.")
+    granted = models.BooleanField()
+    source = models.CharField(max_length=16, choices=ConsentSource.choices)
+    evidence = models.JSONField(default=dict, blank=True, help_text="Wording version, IP, user agent...")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("contact", "created_at", "id")
+        verbose_name_plural = "consent entries"
+        indexes = [
+            models.Index(fields=["contact", "channel", "purpose", "-created_at"], name="consent_state_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} {self.channel}/{self.purpose} {'granted' if self.granted else 'withdrawn'}"
+
+
+class SuppressionReason(models.TextChoices):
+    HARD_BOUNCE = "hard_bounce", "Hard bounce"
+    COMPLAINT = "complaint", "Complaint"
+    SMS_OPT_OUT = "sms_opt_out", "SMS opt-out"
+    MANUAL = "manual", "Manual"
+    ERASURE = "erasure", "Erasure"
+    INVALID = "invalid", "Invalid address"
+
+
+class Suppression(models.Model):
+    """An address (not a contact) that must not be sent to. ``address_hash`` lets an erased
+    address stay suppressed without keeping it readable."""
+
+    channel = models.CharField(max_length=8)
+    address = models.CharField(max_length=500, blank=True)
+    address_hash = models.CharField(max_length=64, db_index=True)
+    reason = models.CharField(max_length=16, choices=SuppressionReason.choices)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "address_hash"],
+                condition=models.Q(lifted_at__isnull=True),
+                name="suppression_active_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} suppression ({self.reason})"
+
+
+class InboundMessage(models.Model):
+    """A reply from a person (e.g. an SMS), kept on their contact's timeline."""
+
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound"
+    )
+    channel = models.CharField(max_length=8)
+    from_address = models.CharField(max_length=500)
+    body = models.TextField(blank=True)
+    keyword = models.CharField(max_length=16, blank=True, help_text="opt_out, opt_in, help, or empty.")
+    provider = models.CharField(max_length=64, blank=True)
+    provider_message_id = models.CharField(max_length=64, blank=True, unique=True, null=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-received_at",)
+
+    def __str__(self) -> str:
+        return f"{self.channel} reply {self.pk}"

@@ -43,6 +43,8 @@ TRANSITION_FIELDS = frozenset(
         "error_message",
         "needs_reconciliation",
         "rendered",
+        "decision",
+        "decided_by",
     }
 )
 # Fields whose values are personal data and so never copied into the audit payload.

@@ -87,6 +87,11 @@ class Message(models.Model):
         default=False, help_text="The hand-off outcome is unknown: check with the provider."
     )
     rendered = models.JSONField(default=dict, blank=True)
+    # The compliance decision (see hub.compliance): {"outcome", "reason", "rules": [{"key",
+    # "version", "effect", "matched"}], "inputs": {...}, "sentence": "..."}.
+    decision = models.JSONField(default=dict, blank=True)
+    # "rule_key vN" of the rule that blocked or deferred the message, for search.
+    decided_by = models.CharField(max_length=100, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     status_changed_at = models.DateTimeField(auto_now_add=True)
 
