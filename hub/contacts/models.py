@@ -22,6 +22,32 @@ class Contact(models.Model):
         return self.external_id
 
 
+class DeviceKind(models.TextChoices):
+    FCM = "fcm", "FCM token"
+    WEBPUSH = "webpush", "Web Push subscription"
+
+
+class Device(models.Model):
+    """A push destination of a contact: an FCM registration token or a Web Push subscription."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="devices")
+    kind = models.CharField(max_length=8, choices=DeviceKind.choices)
+    token = models.CharField(max_length=4096, help_text="FCM token, or the Web Push endpoint URL.")
+    subscription = models.JSONField(
+        default=dict, blank=True, help_text="Web Push: {endpoint, keys: {p256dh, auth}}."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    removed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when the provider says it is gone."
+    )
+
+    class Meta:
+        ordering = ("contact", "created_at")
+
+    def __str__(self) -> str:
+        return f"{self.kind} device of {self.contact}"
+
+
 class ConsentSource(models.TextChoices):
     API = "api", "API"
     SMS_KEYWORD = "sms_keyword", "SMS keyword"
