@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from types import FrameType
 from typing import Any
 
@@ -54,7 +55,7 @@ class Command(BaseCommand):
                 "-c",
                 "4",
             ],
-            "beat": [*celery, "beat", "-l", "INFO", "-s", str(settings.VAR_DIR / "celerybeat-schedule")],
+            "beat": [*celery, "beat", "-l", "WARNING", "-s", str(settings.VAR_DIR / "celerybeat-schedule")],
         }
         procs = {
             name: subprocess.Popen(cmd, env=env, cwd=settings.BASE_DIR)  # noqa: S603 - our own argv
@@ -69,7 +70,7 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
-        time.sleep(2)
+        self._wait_for_web(addr)
         self._banner(addr, seed.api_key if seed else None)
         try:
             while not stopping:
@@ -92,6 +93,16 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     proc.kill()
             self.stdout.write("Stopped.")
+
+    def _wait_for_web(self, addr: str) -> None:
+        """Print the banner only once the web server answers, so it is the last thing shown."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://{addr}/healthz", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.3)
 
     def _banner(self, addr: str, api_key: str | None) -> None:
         base = f"http://{addr}"
