@@ -54,4 +54,6 @@ beat_schedule = {
     "sweep-stuck-messages": {"task": "hub.messaging.tasks.sweep_stuck_messages", "schedule": 30.0},
 }
 beat_schedule_filename = str(settings.VAR_DIR / "celerybeat-schedule")
+# The benchmark's naive baseline task lives outside the apps' tasks modules.
+imports = ("hub.bench.naive",)
 task_always_eager = getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)

@@ -5,30 +5,18 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import sys
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import kombu.pools
-from django.conf import settings
-from django.db import connection
 
+from hub.bench.workers import current_database_url as database_url
+from hub.bench.workers import wait_for, worker_processes
 from hub.celery import ALL_QUEUES
 from hub.celery import app as celery_app
 from hub.celeryconfig import transport_options
-
-
-def database_url() -> str:
-    """A URL for the database this test run is using (the test database, not the main one)."""
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @contextmanager
@@ -76,67 +64,10 @@ def purge_queues(broker_url: str) -> None:
 def worker_process(
     broker_url: str, log_dir: Path, extra_env: dict[str, str] | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Start a worker consuming every queue; stop it (warm shutdown) afterwards."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "hub.settings",
-        "DEBUG": "0",
-        "SECRET_KEY": settings.SECRET_KEY,
-        "ALLOWED_HOSTS": ",".join(settings.ALLOWED_HOSTS),
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": broker_url,
-        "HUB_VAR_DIR": str(settings.VAR_DIR),
-        "HUB_SANDBOX_DELIVERY_DELAY": "0",
-        "PYTHONUNBUFFERED": "1",
-        **(extra_env or {}),
-    }
-    log = log_dir / f"worker-{uuid.uuid4().hex[:8]}.log"
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "hub",
-        "worker",
-        "-l",
-        "INFO",
-        "-Q",
-        ",".join(ALL_QUEUES),
-        "-P",
-        "threads",
-        "-c",
-        "4",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-        "-n",
-        f"test-{uuid.uuid4().hex[:8]}@%h",
-    ]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR)  # noqa: S603
-        try:
-            wait_for(
-                lambda: b"ready." in log.read_bytes() or proc.poll() is not None,
-                timeout=60,
-                what="worker to start",
-            )
-            if proc.poll() is not None:
-                raise RuntimeError(f"worker exited at start:\n{log.read_text()}")
-            yield proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-    proc.log_text = log.read_text()  # type: ignore[attr-defined]
+    """One worker consuming every queue, with sandbox deliveries reported at once."""
+    env = {"HUB_SANDBOX_DELIVERY_DELAY": "0", **(extra_env or {})}
+    with worker_processes(broker_url, log_dir, extra_env=env) as procs:
+        yield procs[0]
 
 
-def wait_for(condition: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+__all__ = ["database_url", "publishing_to", "purge_queues", "wait_for", "worker_process"]

@@ -8,7 +8,6 @@ event and changes nothing else.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import Actor, AuditEntry, audit_append_many
+from hub.messaging.bulk import messages_bulk_set
 from hub.messaging.models import EventKind, Message, MessageEvent
 from hub.messaging.models import MessageStatus as S
 
@@ -142,12 +142,7 @@ def _write(
     merged: dict[UUID, dict[str, Any]] = {}
     for change in result.applied:
         merged.setdefault(change.message_id, {}).update(change.fields, status=change.to)
-    by_fields: dict[tuple[str, ...], list[Message]] = defaultdict(list)
-    for message_id, values in merged.items():
-        row = Message(id=message_id, status_changed_at=now, **values)
-        by_fields[("status_changed_at", *sorted(values))].append(row)
-    for names, rows in by_fields.items():
-        Message.objects.bulk_update(rows, list(names), batch_size=500)
+    messages_bulk_set({mid: {**values, "status_changed_at": now} for mid, values in merged.items()})
 
     events = [
         MessageEvent(

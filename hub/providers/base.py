@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -42,11 +43,15 @@ class Provider:
 
     channel: ClassVar[str] = ""
     default_timeout: ClassVar[float] = 10.0
+    # How many calls of one batch may be in flight at once (HTTP providers raise this).
+    default_concurrency: ClassVar[int] = 1
 
     def __init__(self, name: str, **options: Any) -> None:
         self.name = name
         self.timeout = float(options.pop("timeout", self.default_timeout) or self.default_timeout)
+        self.concurrency = int(options.pop("concurrency", self.default_concurrency) or 1)
         self.options = options
+        self._executor: ThreadPoolExecutor | None = None
 
     def send(self, message: OutboundMessage) -> SendResult:
         started = time.perf_counter()
@@ -72,14 +77,19 @@ class Provider:
         return result
 
     def send_many(self, messages: Sequence[OutboundMessage]) -> list[SendResult | ProviderError]:
-        """Send several; one failure never stops the rest. Vendors with batch APIs override this."""
-        results: list[SendResult | ProviderError] = []
-        for message in messages:
-            try:
-                results.append(self.send(message))
-            except ProviderError as exc:
-                results.append(exc)
-        return results
+        """Send several, up to ``concurrency`` at a time; one failure never stops the rest.
+        Results are in the order of ``messages``. Vendors with batch APIs override this."""
+        if self.concurrency <= 1 or len(messages) <= 1:
+            return [self._send_one(m) for m in messages]
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.concurrency, thread_name_prefix=f"provider-{self.name}")
+        return list(self._executor.map(self._send_one, messages))
+
+    def _send_one(self, message: OutboundMessage) -> SendResult | ProviderError:
+        try:
+            return self.send(message)
+        except ProviderError as exc:
+            return exc
 
     def _send(self, message: OutboundMessage) -> SendResult:
         raise NotImplementedError

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
@@ -33,11 +34,16 @@ RETRYABLE_CODES = {20429: "too many requests", 30001: "queue overflow"}
 
 
 class _BaseUrlHttpClient(TwilioHttpClient):
-    """Sends to ``base_url`` instead of api.twilio.com, always with a timeout."""
+    """Sends to ``base_url`` instead of api.twilio.com, always with a timeout, on a connection
+    pool as large as the number of calls the provider makes at once."""
 
-    def __init__(self, base_url: str, timeout: float) -> None:
+    def __init__(self, base_url: str, timeout: float, pool_size: int) -> None:
         super().__init__(timeout=timeout)
         self.base_url = base_url.rstrip("/")
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(pool_size, 2))
+        assert self.session is not None  # noqa: S101 - TwilioHttpClient pools by default
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         if self.base_url and url.startswith(TWILIO_API_ORIGIN):
@@ -59,6 +65,7 @@ def map_twilio_error(exc: TwilioRestException) -> ProviderError:
 
 class TwilioSmsProvider(Provider):
     channel = "sms"
+    default_concurrency = 16
 
     def __init__(self, name: str, **options: Any) -> None:
         super().__init__(name, **options)
@@ -71,7 +78,9 @@ class TwilioSmsProvider(Provider):
         self.client = Client(
             self.options["account_sid"],
             self.options["auth_token"],
-            http_client=_BaseUrlHttpClient(self.options.get("api_base_url", ""), self.timeout),
+            http_client=_BaseUrlHttpClient(
+                self.options.get("api_base_url", ""), self.timeout, self.concurrency
+            ),
         )
 
     def _send(self, message: OutboundMessage) -> SendResult:

@@ -1,0 +1,118 @@
+"""Starting and stopping real Celery worker processes (benchmark and tests)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+
+from hub.celery import ALL_QUEUES
+
+
+def current_database_url() -> str:
+    """A URL for the database this process is using (in tests, the test database)."""
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def wait_for(condition: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.1) -> Any:
+    """Poll ``condition`` until it is truthy; raise AssertionError naming ``what`` on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@contextmanager
+def worker_processes(
+    broker_url: str,
+    log_dir: Path,
+    *,
+    count: int = 1,
+    pool: str = "threads",
+    concurrency: int = 4,
+    extra_env: Mapping[str, str] | None = None,
+    queues: tuple[str, ...] = ALL_QUEUES,
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Start ``count`` workers on the same database and broker as this process; warm-stop them after."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "hub.settings",
+        "DEBUG": "1" if settings.DEBUG else "0",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "ALLOWED_HOSTS": ",".join(settings.ALLOWED_HOSTS),
+        "DATABASE_URL": current_database_url(),
+        "CELERY_BROKER_URL": broker_url,
+        "HUB_VAR_DIR": str(settings.VAR_DIR),
+        "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
+    }
+    log_dir.mkdir(parents=True, exist_ok=True)
+    procs: list[tuple[subprocess.Popen[bytes], Path]] = []
+    try:
+        for _ in range(count):
+            name = f"w{uuid.uuid4().hex[:8]}"
+            log = log_dir / f"worker-{name}.log"
+            command = [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "hub",
+                "worker",
+                "-l",
+                "INFO",
+                "-Q",
+                ",".join(queues),
+                "-P",
+                pool,
+                "-c",
+                str(concurrency),
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"{name}@%h",
+            ]
+            with log.open("wb") as out:
+                proc = subprocess.Popen(  # noqa: S603 - our own argv
+                    command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR
+                )
+            procs.append((proc, log))
+        for proc, log in procs:
+
+            def started(p: subprocess.Popen[bytes] = proc, lg: Path = log) -> bool:
+                return b"ready." in lg.read_bytes() or p.poll() is not None
+
+            wait_for(
+                started,
+                timeout=90,
+                what="a worker to start",
+            )
+            if proc.poll() is not None:
+                raise RuntimeError(f"worker exited at start:\n{log.read_text()}")
+        yield [p for p, _ in procs]
+    finally:
+        for proc, _ in procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc, _ in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
