@@ -62,11 +62,12 @@ def purge_queues(broker_url: str) -> None:
 
 @contextmanager
 def worker_process(
-    broker_url: str, log_dir: Path, extra_env: dict[str, str] | None = None
+    broker_url: str, log_dir: Path, extra_env: dict[str, str] | None = None, *, pool: str = "threads"
 ) -> Iterator[subprocess.Popen[bytes]]:
     """One worker consuming every queue, with sandbox deliveries reported at once."""
     env = {"HUB_SANDBOX_DELIVERY_DELAY": "0", **(extra_env or {})}
-    with worker_processes(broker_url, log_dir, extra_env=env) as procs:
+    concurrency = 2 if pool == "prefork" else 4
+    with worker_processes(broker_url, log_dir, extra_env=env, pool=pool, concurrency=concurrency) as procs:
         yield procs[0]
 
 

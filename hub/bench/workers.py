@@ -91,7 +91,12 @@ def worker_processes(
             ]
             with log.open("wb") as out:
                 proc = subprocess.Popen(  # noqa: S603 - our own argv
-                    command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR
+                    command,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    cwd=settings.BASE_DIR,
+                    start_new_session=True,  # its own process group, so a test can kill it whole
                 )
             procs.append((proc, log))
         for proc, log in procs:

@@ -28,7 +28,12 @@ from hub.messaging.lifecycle import Change, messages_claim, messages_transition
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
 from hub.providers.base import OutboundMessage, Provider, SendResult
-from hub.providers.errors import ProviderConfigurationError, ProviderError, RetryableProviderError
+from hub.providers.errors import (
+    ProviderConfigurationError,
+    ProviderError,
+    RetryableProviderError,
+    UnexpectedProviderError,
+)
 from hub.providers.registry import provider_for
 from templates_app.rendering import RenderedContent, RenderError, variant_render, variant_select
 
@@ -62,7 +67,16 @@ def enqueue_on_commit(message_ids: list[UUID], *, category: str, channels: Mappi
     for message_id in message_ids:
         by_channel[channels[message_id]].append(message_id)
     for channel, ids in by_channel.items():
-        transaction.on_commit(partial(enqueue, ids, channel=channel, category=category))
+        transaction.on_commit(partial(enqueue_or_leave_for_sweeper, ids, channel=channel, category=category))
+
+
+def enqueue_or_leave_for_sweeper(message_ids: list[UUID], *, channel: str, category: str) -> None:
+    """Enqueue after commit. If the broker is unreachable the rows are already committed as
+    ``queued``: the sweeper enqueues them once it is back, so the caller's request still succeeds."""
+    try:
+        enqueue(message_ids, channel=channel, category=category)
+    except Exception:  # noqa: BLE001 - any broker failure; nothing is lost
+        logger.warning("broker unavailable: %d message(s) left queued for the sweeper", len(message_ids))
 
 
 @dataclass
@@ -103,6 +117,10 @@ def messages_dispatch(*, message_ids: list[UUID]) -> DispatchReport:
             changes.append(
                 Change(message.id, S.FAILED, {"error_code": "render_error", "error_message": str(exc)[:500]})
             )
+            continue
+        except Exception:  # a poison message must fail, not crash the batch and loop
+            logger.exception("message=%s could not be prepared", message.id)
+            changes.append(Change(message.id, S.FAILED, {"error_code": "internal_error"}))
             continue
         provider = provider_for(message.channel)
         providers[provider.name] = provider
@@ -169,11 +187,14 @@ def _outcome_change(
                 "error_message": "",
             },
         )
-    error_fields = {
+    error_fields: dict[str, Any] = {
         "provider": provider,
         "error_code": outcome.code[:32],
         "error_message": outcome.message[:500],
     }
+    if isinstance(outcome, UnexpectedProviderError):
+        # We cannot tell whether the vendor got the message: fail it, and say it must be checked.
+        return Change(message.id, S.FAILED, {**error_fields, "needs_reconciliation": True})
     if isinstance(outcome, ProviderConfigurationError):
         logger.error(
             "ALERT provider=%s is misconfigured (code %s): an operator must act", provider, outcome.code

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from hub.providers.errors import ProviderError
+from hub.providers.errors import ProviderError, UnexpectedProviderError
 
 logger = logging.getLogger("hub.providers")
 
@@ -90,6 +90,9 @@ class Provider:
             return self.send(message)
         except ProviderError as exc:
             return exc
+        except Exception as exc:  # a bug in a provider module must not lose the batch
+            logger.exception("provider=%s message=%s raised an unmapped error", self.name, message.message_id)
+            return UnexpectedProviderError(f"{type(exc).__name__} in provider {self.name}", code="unexpected")
 
     def _send(self, message: OutboundMessage) -> SendResult:
         raise NotImplementedError

@@ -44,3 +44,7 @@ class PermanentProviderError(ProviderError):
 
 class ProviderConfigurationError(ProviderError):
     """Our credentials or settings are wrong (e.g. 401): an operator must act; retrying won't help."""
+
+
+class UnexpectedProviderError(ProviderError):
+    """The provider module failed in a way it did not map (a bug): the outcome is unknown."""

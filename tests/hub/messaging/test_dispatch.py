@@ -3,59 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 
 from hub.messaging import dispatch
-from hub.messaging.lifecycle import Change, messages_transition
-from hub.messaging.models import Message, Notification
+from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
-from hub.providers.base import OutboundMessage, Provider, SendResult
 from hub.providers.errors import PermanentProviderError, RetryableProviderError
-from tests.factories import ORDER_DATA
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, INVALID_NUMBER, sent_messages
-from tests.hub.messaging.test_lifecycle import ACTOR
-
-CALLS: list[OutboundMessage] = []
-ERRORS: list[Exception] = []
-
-
-class RecordingProvider(Provider):
-    """A provider that records whether a transaction was open when it was called."""
-
-    channel = "sms"
-
-    def _send(self, message: OutboundMessage) -> SendResult:
-        CALLS.append(message)
-        assert not connection.in_atomic_block, "a transaction was open across the provider call"
-        if ERRORS:
-            raise ERRORS.pop(0)
-        return SendResult(provider_message_id=f"rec-{len(CALLS)}")
-
-
-RECORDING = {"sms": [{"NAME": "recording", "BACKEND": f"{__name__}.RecordingProvider"}]}
-
-
-def queued_messages(template, count=1, to="+447911123456", data=None):
-    notification = Notification.objects.create(
-        template=template, template_version=template.live_version, data=data or ORDER_DATA
-    )
-    messages = Message.objects.bulk_create(
-        Message(notification=notification, channel="sms", category="transactional", to=to, locale="en")
-        for _ in range(count)
-    )
-    messages_transition([Change(m.id, S.QUEUED) for m in messages], actor=ACTOR, source="test")
-    return messages
-
-
-@pytest.fixture(autouse=True)
-def _reset():
-    CALLS.clear()
-    ERRORS.clear()
-
-
-@pytest.fixture
-def recording(settings):
-    settings.HUB_PROVIDERS = RECORDING
+from tests.hub.messaging.recording import CALLS, ERRORS, queued_messages
 
 
 @pytest.mark.django_db(transaction=True)
