@@ -94,7 +94,7 @@ def test_warm_shutdown_runs_no_finished_task_again(fake_twilio, tmp_path):
 
 def test_broker_restart_during_burst_loses_nothing(fake_twilio, tmp_path):
     template = make_live_template()
-    accepted: list = []
+    accepted: list[object] = []
     errors: list[BaseException] = []
 
     def burst(stop: threading.Event) -> None:

@@ -31,7 +31,7 @@ def accept(template, **overrides):
 @pytest.fixture
 def enqueued(monkeypatch):
     """Record what would be put on the broker instead of running it."""
-    sent: list[list] = []
+    sent: list[list[object]] = []
     monkeypatch.setattr(dispatch, "enqueue", lambda ids, **kw: sent.append(list(ids)))
     return sent
 
