@@ -18,6 +18,8 @@ def transport_options(broker_url: str) -> dict[str, Any]:
         return {
             "data_folder_in": str(folder),
             "data_folder_out": str(folder),
+            # Broadcast exchanges' bindings; kombu would otherwise write ./control in the cwd.
+            "control_folder": str(folder / "control"),
             "store_processed": False,
             "polling_interval": 0.2,
         }
