@@ -13,8 +13,8 @@ from audit.services import Actor
 from hub.apikeys.models import ApiKey
 from hub.apikeys.services import apikey_create, apikey_revoke
 from hub.contacts.models import Contact
-from hub.roles import roles_ensure
 from hub.demo_templates import DEMO_LAYOUT, DEMO_TEMPLATES
+from hub.roles import roles_ensure
 from templates_app.models import EmailLayout, Template
 from templates_app.services import (
     template_create,

@@ -32,8 +32,16 @@ ORDER_SHIPPED_VARIABLES: list[dict[str, Any]] = [
 _WHEN_EN = "{% if delivery_date is defined %} Expected {{ delivery_date }}.{% endif %}"
 _WHEN_FR = "{% if delivery_date is defined %} Livraison prévue le {{ delivery_date }}.{% endif %}"
 ORDER_SHIPPED: list[dict[str, Any]] = [
-    {"channel": "sms", "locale": "en", "text": f"Hi {{{{ first_name }}}}, your order {{{{ order_number }}}} is on its way.{_WHEN_EN}"},
-    {"channel": "sms", "locale": "fr", "text": f"Bonjour {{{{ first_name }}}}, votre commande {{{{ order_number }}}} est en route.{_WHEN_FR}"},
+    {
+        "channel": "sms",
+        "locale": "en",
+        "text": f"Hi {{{{ first_name }}}}, your order {{{{ order_number }}}} is on its way.{_WHEN_EN}",
+    },
+    {
+        "channel": "sms",
+        "locale": "fr",
+        "text": f"Bonjour {{{{ first_name }}}}, votre commande {{{{ order_number }}}} est en route.{_WHEN_FR}",
+    },
     {
         "channel": "email",
         "locale": "en",
@@ -77,8 +85,16 @@ PAYMENT_DUE_VARIABLES: list[dict[str, Any]] = [
     {"name": "pay_url", "type": "url", "required": True, "example": "https://bank.example/pay/123"},
 ]
 PAYMENT_DUE: list[dict[str, Any]] = [
-    {"channel": "sms", "locale": "en", "text": "Example Bank: {{ amount }} is due on {{ due_date }}. Pay: {{ pay_url }}"},
-    {"channel": "sms", "locale": "fr", "text": "Example Bank : {{ amount }} à régler le {{ due_date }}. Payer : {{ pay_url }}"},
+    {
+        "channel": "sms",
+        "locale": "en",
+        "text": "Example Bank: {{ amount }} is due on {{ due_date }}. Pay: {{ pay_url }}",
+    },
+    {
+        "channel": "sms",
+        "locale": "fr",
+        "text": "Example Bank : {{ amount }} à régler le {{ due_date }}. Payer : {{ pay_url }}",
+    },
     {
         "channel": "email",
         "locale": "en",

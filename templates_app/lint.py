@@ -135,7 +135,9 @@ def version_lint(
     used = used_names(variants, layout)
     for name in sorted(used - declared):
         findings.append(
-            Finding(ERROR, "undeclared_variable", f"'{name}' is used but not declared: add it to the variables.")
+            Finding(
+                ERROR, "undeclared_variable", f"'{name}' is used but not declared: add it to the variables."
+            )
         )
     for name in sorted(declared - used):
         findings.append(Finding(WARNING, "unused_variable", f"'{name}' is declared but never used."))

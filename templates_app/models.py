@@ -171,9 +171,7 @@ class TemplateVariable(models.Model):
 
     class Meta:
         ordering = ("version", "name")
-        constraints = [
-            models.UniqueConstraint(fields=["version", "name"], name="template_variable_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["version", "name"], name="template_variable_unique")]
 
     def __str__(self) -> str:
         return self.name

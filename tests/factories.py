@@ -55,9 +55,7 @@ def make_live_template(
     variants = variants or [{"channel": "sms", "locale": "en", "text": SMS_TEXT}, EMAIL_VARIANT]
     if variables is None:
         variables = declared_strings(variants)
-    version = template_draft_create(
-        template=template, author=author, variants=variants, variables=variables
-    )
+    version = template_draft_create(template=template, author=author, variants=variants, variables=variables)
     if lint:
         template_version_submit(version=version, actor=Actor.user(author.pk))
     else:

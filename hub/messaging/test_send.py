@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
 from hub.contacts.validation import normalise_phone
@@ -24,7 +24,7 @@ TEST_REFERENCE_PREFIX = "template-test:"
 
 
 def template_test_send(
-    *, version: TemplateVersion, user: AbstractBaseUser, channels: Sequence[str], phone: str = ""
+    *, version: TemplateVersion, user: User, channels: Sequence[str], phone: str = ""
 ) -> str:
     """Accept a notification of ``version`` (live or not) with its example data, to ``user``'s
     own email and the given phone; returns its id. Raises TestSendFailed naming the problem."""

@@ -79,7 +79,7 @@ def used_names(variants: Iterable[TemplateVariant], layout: Mapping[str, str] | 
 def validate_data(version: TemplateVersion, data: Mapping[str, Any]) -> list[DataProblem]:
     """Every missing or mistyped variable in ``data`` for this version, each naming the
     variable (``problem.field`` is ``data.<name>``); an empty list means the data will render."""
-    from templates_app.rendering.core import version_layout  # noqa: PLC0415 - avoids a cycle
+    from templates_app.rendering.core import version_layout
 
     specs = version_variables(version)
     used = used_names(version.variants.all(), version_layout(version))

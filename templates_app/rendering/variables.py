@@ -8,7 +8,7 @@ give marketers control over the format.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -161,7 +161,7 @@ EXPECTED = {
 def value_problem(spec: VariableSpec, value: Any) -> str:
     """Why ``value`` is not a valid ``spec.type`` ('' when it is)."""
     kind = spec.type
-    ok = {
+    checks: dict[str, Callable[[Any], bool]] = {
         "string": lambda v: isinstance(v, str),
         "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
         "date": lambda v: _parse_date(v) is not None,
@@ -169,7 +169,9 @@ def value_problem(spec: VariableSpec, value: Any) -> str:
         "money": lambda v: _parse_money(v) is not None,
         "url": _is_url,
         "boolean": lambda v: isinstance(v, bool),
-    }.get(kind, lambda v: True)(value)
+    }
+    check = checks.get(kind)
+    ok = check(value) if check is not None else True
     return "" if ok else f"'{spec.name}' must be {EXPECTED.get(kind, kind)}."
 
 
@@ -213,9 +215,7 @@ def example_data(specs: Iterable[VariableSpec]) -> dict[str, Any]:
     return {s.name: example_value(s) for s in specs if s.example != "" or s.type == "string"}
 
 
-def typed_context(
-    specs: Iterable[VariableSpec], data: Mapping[str, Any], locale: str
-) -> dict[str, Any]:
+def typed_context(specs: Iterable[VariableSpec], data: Mapping[str, Any], locale: str) -> dict[str, Any]:
     """The data as the template sees it: dates, money and numbers formatted for ``locale``."""
     loc = babel_locale(locale)
     context = dict(data)

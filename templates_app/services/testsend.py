@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils.module_loading import import_string
 
 from templates_app.models import TemplateVersion
@@ -20,7 +20,7 @@ class TestSendFailed(Exception):
 
 
 def template_version_test_send(
-    *, version: TemplateVersion, user: AbstractBaseUser, channels: Sequence[str], phone: str = ""
+    *, version: TemplateVersion, user: User, channels: Sequence[str], phone: str = ""
 ) -> str:
     """Send ``version`` rendered with its example values to ``user`` (their own email, and the
     phone they give) on ``channels``; returns the notification id. Raises TestSendFailed."""

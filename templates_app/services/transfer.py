@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -122,23 +122,27 @@ def _problems(document: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+_VARIABLE_DEFAULTS: dict[str, Any] = {"type": "string", "required": True, "example": "", "description": ""}
+_VARIANT_DEFAULTS: dict[str, Any] = {f: "" for f in VARIANT_FIELDS} | {"data": {}}
+
+
 def _normalised(content: Mapping[str, Any]) -> dict[str, Any]:
+    """Content with defaults filled in and rows sorted, to compare a file with a version."""
+    variables = [
+        {f: v.get(f, _VARIABLE_DEFAULTS.get(f)) for f in VARIABLE_FIELDS}
+        for v in content.get("variables", [])
+    ]
+    variants = [
+        {f: v.get(f, _VARIANT_DEFAULTS[f]) for f in VARIANT_FIELDS} for v in content.get("variants", [])
+    ]
     return {
         "layout": content.get("layout"),
-        "variables": sorted(
-            ({f: v.get(f, TemplateVariable._meta.get_field(f).get_default()) for f in VARIABLE_FIELDS}
-             for v in content.get("variables", [])),
-            key=lambda v: str(v["name"]),
-        ),
-        "variants": sorted(
-            ({f: v.get(f, TemplateVariant._meta.get_field(f).get_default()) for f in VARIANT_FIELDS}
-             for v in content.get("variants", [])),
-            key=lambda v: (str(v["channel"]), str(v["locale"])),
-        ),
+        "variables": sorted(variables, key=lambda v: str(v["name"])),
+        "variants": sorted(variants, key=lambda v: (str(v["channel"]), str(v["locale"]))),
     }
 
 
-def templates_import(*, document: Mapping[str, Any], user: AbstractBaseUser | None) -> ImportReport:
+def templates_import(*, document: Mapping[str, Any], user: User | None) -> ImportReport:
     """Create missing templates and layouts, and one draft per template whose content differs
     from its newest version. Raises ImportFailed (writing nothing) if anything is invalid."""
     if problems := _problems(document):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -44,7 +44,7 @@ class TemplateLintFailed(TemplateWorkflowError):
         super().__init__("Fix these before submitting: " + " ".join(errors))
 
 
-def _actor(user: AbstractBaseUser | None) -> Actor:
+def _actor(user: User | None) -> Actor:
     return Actor.user(user.pk) if user is not None else Actor.system()
 
 
@@ -77,7 +77,7 @@ def template_create(
 def template_draft_create(
     *,
     template: Template,
-    author: AbstractBaseUser | None,
+    author: User | None,
     variants: Iterable[Mapping[str, Any]],
     variables: Iterable[Mapping[str, Any]] = (),
     layout: EmailLayout | None = None,
@@ -111,14 +111,13 @@ def version_content(version: TemplateVersion) -> dict[str, Any]:
             {f: getattr(v, f) for f in VARIABLE_FIELDS} for v in version.variables.order_by("name")
         ],
         "variants": [
-            {f: getattr(v, f) for f in VARIANT_FIELDS}
-            for v in version.variants.order_by("channel", "locale")
+            {f: getattr(v, f) for f in VARIANT_FIELDS} for v in version.variants.order_by("channel", "locale")
         ],
     }
 
 
 def template_draft_from(
-    *, version: TemplateVersion, author: AbstractBaseUser | None, comment: str = ""
+    *, version: TemplateVersion, author: User | None, comment: str = ""
 ) -> TemplateVersion:
     """Edit a submitted version: a new draft with a copy of its content (the original stays frozen)."""
     content = version_content(version)
@@ -169,8 +168,10 @@ def template_version_submit(*, version: TemplateVersion, actor: Actor, comment: 
     frozen into the version so that later layout edits never alter approved content.
     """
     with transaction.atomic():
-        locked = TemplateVersion.objects.select_for_update().select_related("template", "layout").get(
-            pk=version.pk
+        locked = (
+            TemplateVersion.objects.select_for_update()
+            .select_related("template", "layout")
+            .get(pk=version.pk)
         )
         if locked.status != VersionStatus.DRAFT:
             raise TemplateWorkflowError(f"Only a draft can be submitted; this one is {locked.status}.")
@@ -198,7 +199,7 @@ def template_version_submit(*, version: TemplateVersion, actor: Actor, comment: 
     return findings
 
 
-def _review_lock(version: TemplateVersion, reviewer: AbstractBaseUser) -> TemplateVersion:
+def _review_lock(version: TemplateVersion, reviewer: User) -> TemplateVersion:
     locked = TemplateVersion.objects.select_for_update().select_related("template").get(pk=version.pk)
     if locked.author_id is not None and locked.author_id == reviewer.pk:
         raise TemplateWorkflowError("You cannot review a version you wrote; ask a colleague.")
@@ -206,7 +207,7 @@ def _review_lock(version: TemplateVersion, reviewer: AbstractBaseUser) -> Templa
 
 
 def template_version_approve(
-    *, version: TemplateVersion, approver: AbstractBaseUser, comment: str = ""
+    *, version: TemplateVersion, approver: User, comment: str = ""
 ) -> TemplateApproval:
     """Make a submitted version live, or an older approved one live again (rollback).
 
@@ -246,14 +247,16 @@ def template_version_approve(
     return approval
 
 
-def template_version_reject(*, version: TemplateVersion, reviewer: AbstractBaseUser, comment: str) -> None:
+def template_version_reject(*, version: TemplateVersion, reviewer: User, comment: str) -> None:
     """Send a submitted version back with a reason (required); the author edits a new draft."""
     if not comment.strip():
         raise TemplateWorkflowError("Say why the version is rejected, so the author can fix it.")
     with transaction.atomic():
         locked = _review_lock(version, reviewer)
         if locked.status != VersionStatus.IN_REVIEW:
-            raise TemplateWorkflowError(f"Only a version in review can be rejected; this one is {locked.status}.")
+            raise TemplateWorkflowError(
+                f"Only a version in review can be rejected; this one is {locked.status}."
+            )
         locked.status = VersionStatus.REJECTED
         locked.reviewed_by_id = reviewer.pk
         locked.reviewed_at = timezone.now()
