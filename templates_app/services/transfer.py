@@ -123,7 +123,7 @@ def _problems(document: Mapping[str, Any]) -> list[str]:
 
 
 _VARIABLE_DEFAULTS: dict[str, Any] = {"type": "string", "required": True, "example": "", "description": ""}
-_VARIANT_DEFAULTS: dict[str, Any] = {f: "" for f in VARIANT_FIELDS} | {"data": {}}
+_VARIANT_DEFAULTS: dict[str, Any] = dict.fromkeys(VARIANT_FIELDS, "") | {"data": {}}
 
 
 def _normalised(content: Mapping[str, Any]) -> dict[str, Any]:

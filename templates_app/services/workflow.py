@@ -74,6 +74,20 @@ def template_create(
     return template
 
 
+def template_update(*, template: Template, actor: Actor, changed: Sequence[str]) -> None:
+    """Save edited details (name, description, category, default locale); audited."""
+    template.full_clean(exclude=["live_version"])
+    with transaction.atomic():
+        template.save()
+        audit_append(
+            actor=actor,
+            action="template.changed",
+            object_type="template",
+            object_id=template.pk,
+            payload={"key": template.key, "changed": list(changed), "category": template.category},
+        )
+
+
 def template_draft_create(
     *,
     template: Template,
