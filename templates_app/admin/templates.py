@@ -159,7 +159,7 @@ class TemplateAdmin(admin.ModelAdmin[Template]):
             if source is not None:
                 version = template_draft_from(
                     version=source, author=staff_user(request), comment=form.cleaned_data["comment"]
-                )  # type: ignore[arg-type]
+                )
             else:
                 locales = [loc.strip() for loc in form.cleaned_data["locales"].split(",") if loc.strip()]
                 variants = [

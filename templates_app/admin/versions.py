@@ -277,12 +277,12 @@ class TemplateVersionAdmin(admin.ModelAdmin[TemplateVersion]):
             comment = form.cleaned_data["comment"]
             try:
                 if request.POST.get("decision") == "reject":
-                    template_version_reject(version=version, reviewer=request.user, comment=comment)  # type: ignore[arg-type]
+                    template_version_reject(version=version, reviewer=staff_user(request), comment=comment)
                     messages.success(
                         request, f"{version} was rejected; the author has been given your reason."
                     )
                 else:
-                    template_version_approve(version=version, approver=request.user, comment=comment)  # type: ignore[arg-type]
+                    template_version_approve(version=version, approver=staff_user(request), comment=comment)
                     messages.success(request, f"{version} is now live.")
             except TemplateWorkflowError as exc:
                 form.add_error(None, str(exc))
