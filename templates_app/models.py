@@ -187,7 +187,7 @@ class TemplateVariant(models.Model):
     preheader = models.CharField(
         max_length=200, blank=True, help_text="Email preview line shown after the subject in the inbox."
     )
-    html = models.TextField(blank=True, help_text="Email body (HTML).")
+    html = models.TextField(blank=True, verbose_name="HTML body", help_text="Email body (HTML).")
     text = models.TextField(
         blank=True,
         help_text="SMS text, push body, or email plain text (left blank: derived from the HTML).",

@@ -276,7 +276,7 @@ class TemplateVersionAdmin(admin.ModelAdmin[TemplateVersion]):
         if request.method == "POST" and form.is_valid():
             comment = form.cleaned_data["comment"]
             try:
-                if request.POST.get("decision") == "reject":
+                if "reject" in request.POST:
                     template_version_reject(version=version, reviewer=staff_user(request), comment=comment)
                     messages.success(
                         request, f"{version} was rejected; the author has been given your reason."

@@ -90,10 +90,15 @@ def _shot(driver, name: str) -> None:
 
 
 def _sms_counter(driver) -> str:
+    """The counter right under the SMS text box (the preview card shows the same)."""
     from selenium.webdriver.common.by import By
 
-    counters = driver.find_elements(By.CSS_SELECTOR, ".tpl-card.tpl-sms .tpl-sms-counter")
+    counters = driver.find_elements(By.CSS_SELECTOR, ".tpl-inline-counter")
     return counters[0].text if counters else ""
+
+
+def _show(driver, element) -> None:
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
 
 
 def _variant_index(driver, channel: str) -> int:
@@ -144,12 +149,16 @@ def test_marketer_writes_previews_and_submits_then_compliance_approves(live_serv
     _wait(driver, lambda d: "1 segment" in _sms_counter(d) and "GSM-7" in _sms_counter(d))
     one_segment = _sms_counter(driver)
     assert "Hi Ada, your new card is active." in driver.find_element(By.CSS_SELECTOR, ".tpl-sms-bubble").text
+    _show(driver, sms)
     _shot(driver, "03-marketer-sms-one-segment")
     sms.send_keys(" You can now pay in shops and online, and withdraw cash at any cash machine." * 2)
     _wait(driver, lambda d: "2 segments" in _sms_counter(d))
     sms.send_keys(" ✓")
     _wait(driver, lambda d: "UCS-2" in _sms_counter(d))
     assert _sms_counter(driver) != one_segment
+    card = driver.find_element(By.CSS_SELECTOR, ".tpl-card.tpl-sms .tpl-sms-counter")
+    assert "UCS-2" in card.text
+    _show(driver, sms)
     _shot(driver, "04-marketer-sms-ucs2-three-segments")
     # Back to a short GSM-7 text before submitting.
     sms.clear()
@@ -169,6 +178,7 @@ def test_marketer_writes_previews_and_submits_then_compliance_approves(live_serv
     srcdoc = driver.find_element(By.CSS_SELECTOR, ".tpl-card.tpl-email iframe").get_attribute("srcdoc")
     assert "<script" not in srcdoc and "1 High Street" in srcdoc
     driver.find_element(By.NAME, "change_note").send_keys("First version")
+    _show(driver, driver.find_element(By.CSS_SELECTOR, ".tpl-card.tpl-email iframe"))
     _shot(driver, "05-marketer-preview-email")
     driver.find_element(By.NAME, "_continue").click()
     _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".messagelist .success"))
