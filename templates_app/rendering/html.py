@@ -24,6 +24,17 @@ _ATTRIBUTES: dict[str, set[str]] = {
 _ATTRIBUTES["*"] = set(_ATTRIBUTES.get("*", set())) | _EXTRA_ATTRIBUTES
 _TAGS = set(nh3.ALLOWED_TAGS) | {"center", "font"}
 _URL_SCHEMES = {"http", "https", "mailto", "tel"}
+# Inline styles keep only layout and typography; anything that can load a URL (background,
+# background-image, behavior, list-style-image...) is dropped.
+_STYLE_PROPERTIES = {
+    "color", "background-color", "font", "font-family", "font-size", "font-style", "font-weight",
+    "line-height", "letter-spacing", "text-align", "text-decoration", "text-transform",
+    "vertical-align", "white-space", "width", "max-width", "min-width", "height", "display",
+    "margin", "margin-top", "margin-right", "margin-bottom", "margin-left",
+    "padding", "padding-top", "padding-right", "padding-bottom", "padding-left",
+    "border", "border-top", "border-right", "border-bottom", "border-left", "border-color",
+    "border-width", "border-style", "border-radius", "border-collapse", "border-spacing",
+}
 
 
 def html_clean(html: str) -> str:
@@ -37,6 +48,7 @@ def html_clean(html: str) -> str:
         url_schemes=_URL_SCHEMES,
         link_rel="noopener noreferrer",
         strip_comments=True,
+        filter_style_properties=_STYLE_PROPERTIES,
     )
 
 
