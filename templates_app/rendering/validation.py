@@ -15,16 +15,18 @@ from templates_app.rendering.variables import DataProblem, VariableSpec, data_pr
 
 _parser = SandboxedEnvironment()
 
-# A submitted version never changes, so its specs are cached by id (bounded, per process).
-_SPEC_CACHE: dict[int, tuple[VariableSpec, ...]] = {}
+# A submitted version never changes, so its specs are cached (bounded, per process). The key
+# includes the creation time so that a reused id (a restored database, test runs) never hits.
+_SPEC_CACHE: dict[tuple[int, object], tuple[VariableSpec, ...]] = {}
 _SPEC_CACHE_SIZE = 2048
 
 
 def version_variables(version: TemplateVersion) -> tuple[VariableSpec, ...]:
     """The variables a version declares, detached from the database."""
     cacheable = version.status != VersionStatus.DRAFT and version.pk is not None
-    if cacheable and version.pk in _SPEC_CACHE:
-        return _SPEC_CACHE[version.pk]
+    key = (version.pk, version.created_at)
+    if cacheable and key in _SPEC_CACHE:
+        return _SPEC_CACHE[key]
     specs = tuple(
         VariableSpec(name=v.name, type=v.type, required=v.required, example=v.example)
         for v in version.variables.all()
@@ -32,7 +34,7 @@ def version_variables(version: TemplateVersion) -> tuple[VariableSpec, ...]:
     if cacheable:
         if len(_SPEC_CACHE) >= _SPEC_CACHE_SIZE:
             _SPEC_CACHE.clear()
-        _SPEC_CACHE[version.pk] = specs
+        _SPEC_CACHE[key] = specs
     return specs
 
 
