@@ -40,7 +40,6 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "templates_app.view_templatevariable",
         "templates_app.view_emaillayout",
         "templates_app.view_templateapproval",
-        "templates_app.add_templateapproval",
         "templates_app.view_approvalqueueentry",
         "templates_app.approve_templateversion",
         "templates_app.export_template",

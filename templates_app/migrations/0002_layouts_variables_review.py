@@ -7,132 +7,236 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('templates_app', '0001_initial'),
+        ("templates_app", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='EmailLayout',
+            name="EmailLayout",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('header_html', models.TextField(blank=True, help_text='Shown above every email, e.g. your logo.')),
-                ('footer_html', models.TextField(blank=True, help_text='Shown below every email, before the address.')),
-                ('postal_address', models.CharField(blank=True, help_text="Your company's postal address (required in marketing email).", max_length=300)),
-                ('css', models.TextField(blank=True, help_text='e.g. body { font-family: Arial } a { color: #0a58ca }. Inlined into every email.', verbose_name='brand styles (CSS)')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                (
+                    "header_html",
+                    models.TextField(blank=True, help_text="Shown above every email, e.g. your logo."),
+                ),
+                (
+                    "footer_html",
+                    models.TextField(blank=True, help_text="Shown below every email, before the address."),
+                ),
+                (
+                    "postal_address",
+                    models.CharField(
+                        blank=True,
+                        help_text="Your company's postal address (required in marketing email).",
+                        max_length=300,
+                    ),
+                ),
+                (
+                    "css",
+                    models.TextField(
+                        blank=True,
+                        help_text="e.g. body { font-family: Arial } a { color: #0a58ca }. Inlined into every email.",
+                        verbose_name="brand styles (CSS)",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ('name',),
+                "ordering": ("name",),
             },
         ),
         migrations.CreateModel(
-            name='ApprovalQueueEntry',
-            fields=[
-            ],
+            name="ApprovalQueueEntry",
+            fields=[],
             options={
-                'verbose_name': 'version awaiting approval',
-                'verbose_name_plural': 'approval queue',
-                'proxy': True,
-                'indexes': [],
-                'constraints': [],
+                "verbose_name": "version awaiting approval",
+                "verbose_name_plural": "approval queue",
+                "proxy": True,
+                "indexes": [],
+                "constraints": [],
             },
-            bases=('templates_app.templateversion',),
+            bases=("templates_app.templateversion",),
         ),
         migrations.AlterModelOptions(
-            name='template',
-            options={'ordering': ('key',), 'permissions': [('import_template', 'Can import templates from JSON'), ('export_template', 'Can export templates as JSON')]},
+            name="template",
+            options={
+                "ordering": ("key",),
+                "permissions": [
+                    ("import_template", "Can import templates from JSON"),
+                    ("export_template", "Can export templates as JSON"),
+                ],
+            },
         ),
         migrations.AlterModelOptions(
-            name='templatevariant',
-            options={'ordering': ('channel', 'locale')},
+            name="templatevariant",
+            options={"ordering": ("channel", "locale")},
         ),
         migrations.AlterModelOptions(
-            name='templateversion',
-            options={'ordering': ('template', '-number'), 'permissions': [('submit_templateversion', 'Can submit a template version for approval'), ('approve_templateversion', 'Can approve or reject template versions (never their own)'), ('test_send_templateversion', 'Can send a test of a template version to themselves')]},
+            name="templateversion",
+            options={
+                "ordering": ("template", "-number"),
+                "permissions": [
+                    ("submit_templateversion", "Can submit a template version for approval"),
+                    ("approve_templateversion", "Can approve or reject template versions (never their own)"),
+                    ("test_send_templateversion", "Can send a test of a template version to themselves"),
+                ],
+            },
         ),
         migrations.AddField(
-            model_name='templatevariant',
-            name='data',
-            field=models.JSONField(blank=True, default=dict, help_text='Push data (JSON object) for the app.'),
+            model_name="templatevariant",
+            name="data",
+            field=models.JSONField(
+                blank=True, default=dict, help_text="Push data (JSON object) for the app."
+            ),
         ),
         migrations.AddField(
-            model_name='templatevariant',
-            name='preheader',
-            field=models.CharField(blank=True, help_text='Email preview line shown after the subject in the inbox.', max_length=200),
+            model_name="templatevariant",
+            name="preheader",
+            field=models.CharField(
+                blank=True,
+                help_text="Email preview line shown after the subject in the inbox.",
+                max_length=200,
+            ),
         ),
         migrations.AddField(
-            model_name='templateversion',
-            name='layout_snapshot',
+            model_name="templateversion",
+            name="layout_snapshot",
             field=models.JSONField(blank=True, default=dict, editable=False),
         ),
         migrations.AddField(
-            model_name='templateversion',
-            name='lint',
-            field=models.JSONField(blank=True, default=list, help_text='Findings of the lint run at submit.'),
+            model_name="templateversion",
+            name="lint",
+            field=models.JSONField(blank=True, default=list, help_text="Findings of the lint run at submit."),
         ),
         migrations.AddField(
-            model_name='templateversion',
-            name='review_comment',
+            model_name="templateversion",
+            name="review_comment",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='templateversion',
-            name='reviewed_at',
+            model_name="templateversion",
+            name="reviewed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='templateversion',
-            name='reviewed_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="templateversion",
+            name="reviewed_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AlterField(
-            model_name='templatevariant',
-            name='html',
-            field=models.TextField(blank=True, help_text='Email body (HTML).', verbose_name='HTML body'),
+            model_name="templatevariant",
+            name="html",
+            field=models.TextField(blank=True, help_text="Email body (HTML).", verbose_name="HTML body"),
         ),
         migrations.AlterField(
-            model_name='templatevariant',
-            name='link',
-            field=models.CharField(blank=True, help_text='Push link (opened on tap).', max_length=500),
+            model_name="templatevariant",
+            name="link",
+            field=models.CharField(blank=True, help_text="Push link (opened on tap).", max_length=500),
         ),
         migrations.AlterField(
-            model_name='templatevariant',
-            name='locale',
-            field=models.CharField(help_text='e.g. en, fr, fr-CA', max_length=35),
+            model_name="templatevariant",
+            name="locale",
+            field=models.CharField(help_text="e.g. en, fr, fr-CA", max_length=35),
         ),
         migrations.AlterField(
-            model_name='templatevariant',
-            name='subject',
-            field=models.CharField(blank=True, help_text='Email subject.', max_length=300),
+            model_name="templatevariant",
+            name="subject",
+            field=models.CharField(blank=True, help_text="Email subject.", max_length=300),
         ),
         migrations.AlterField(
-            model_name='templatevariant',
-            name='text',
-            field=models.TextField(blank=True, help_text='SMS text, push body, or email plain text (left blank: derived from the HTML).'),
+            model_name="templatevariant",
+            name="text",
+            field=models.TextField(
+                blank=True,
+                help_text="SMS text, push body, or email plain text (left blank: derived from the HTML).",
+            ),
         ),
         migrations.AddField(
-            model_name='templateversion',
-            name='layout',
-            field=models.ForeignKey(blank=True, help_text='The frame (header, footer, address, styles) around the email content.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='templates_app.emaillayout'),
+            model_name="templateversion",
+            name="layout",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The frame (header, footer, address, styles) around the email content.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="versions",
+                to="templates_app.emaillayout",
+            ),
         ),
         migrations.CreateModel(
-            name='TemplateVariable',
+            name="TemplateVariable",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=64, validators=[django.core.validators.RegexValidator('^[a-z_][a-z0-9_]*$', 'Use lower-case letters, digits and _, e.g. first_name.')])),
-                ('type', models.CharField(choices=[('string', 'Text'), ('number', 'Number'), ('date', 'Date'), ('datetime', 'Date and time'), ('money', 'Money'), ('url', 'Web address (URL)'), ('boolean', 'Yes / no')], default='string', max_length=16)),
-                ('required', models.BooleanField(default=True)),
-                ('example', models.CharField(blank=True, help_text='Used for previews and tests. Dates: 2026-05-01; money: 19.99 GBP; yes/no: true.', max_length=500)),
-                ('description', models.CharField(blank=True, max_length=200)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='variables', to='templates_app.templateversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(
+                        max_length=64,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[a-z_][a-z0-9_]*$", "Use lower-case letters, digits and _, e.g. first_name."
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("string", "Text"),
+                            ("number", "Number"),
+                            ("date", "Date"),
+                            ("datetime", "Date and time"),
+                            ("money", "Money"),
+                            ("url", "Web address (URL)"),
+                            ("boolean", "Yes / no"),
+                        ],
+                        default="string",
+                        max_length=16,
+                    ),
+                ),
+                ("required", models.BooleanField(default=True)),
+                (
+                    "example",
+                    models.CharField(
+                        blank=True,
+                        help_text="Used for previews and tests. Dates: 2026-05-01; money: 19.99 GBP; yes/no: true.",
+                        max_length=500,
+                    ),
+                ),
+                ("description", models.CharField(blank=True, max_length=200)),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="variables",
+                        to="templates_app.templateversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ('version', 'name'),
-                'constraints': [models.UniqueConstraint(fields=('version', 'name'), name='template_variable_unique')],
+                "ordering": ("version", "name"),
+                "constraints": [
+                    models.UniqueConstraint(fields=("version", "name"), name="template_variable_unique")
+                ],
             },
         ),
     ]

@@ -43,10 +43,17 @@ def test_syntax_error_is_reported_with_its_line():
 def test_ucs2_is_a_warning_naming_the_characters_with_segments_and_cost():
     found = lint([variant("sms", text="Deal ✓ today")])
     (ucs2,) = [f for f in found if f.code == "sms_ucs2"]
-    assert ucs2.severity == WARNING and "'✓'" in ucs2.message and "1 segment" in ucs2.message and "USD" in ucs2.message
+    assert (
+        ucs2.severity == WARNING
+        and "'✓'" in ucs2.message
+        and "1 segment" in ucs2.message
+        and "USD" in ucs2.message
+    )
 
 
-@override_settings(TEMPLATES_SMS_MAX_SEGMENTS=2, TEMPLATES_SMS_SEGMENT_PRICE="0.05", TEMPLATES_SMS_PRICE_CURRENCY="EUR")
+@override_settings(
+    TEMPLATES_SMS_MAX_SEGMENTS=2, TEMPLATES_SMS_SEGMENT_PRICE="0.05", TEMPLATES_SMS_PRICE_CURRENCY="EUR"
+)
 def test_sms_over_the_configured_segment_limit_is_an_error_and_cost_uses_the_price():
     found = lint([variant("sms", text="a" * 307)])
     assert "sms_too_long" in codes(found, ERROR)
@@ -56,7 +63,9 @@ def test_sms_over_the_configured_segment_limit_is_an_error_and_cost_uses_the_pri
 
 def test_marketing_sms_needs_opt_out_wording():
     assert "sms_no_opt_out" in codes(lint([variant("sms", text="20% off")], category="marketing"), ERROR)
-    assert "sms_no_opt_out" not in codes(lint([variant("sms", text="20% off. Reply STOP to opt out")], category="marketing"))
+    assert "sms_no_opt_out" not in codes(
+        lint([variant("sms", text="20% off. Reply STOP to opt out")], category="marketing")
+    )
     assert "sms_no_opt_out" not in codes(lint([variant("sms", text="20% off")], category="transactional"))
 
 
@@ -65,7 +74,9 @@ def test_marketing_email_needs_unsubscribe_link_and_postal_address():
     found = lint([bare], category="marketing")
     assert {"no_unsubscribe", "no_postal_address"} <= codes(found, ERROR)
     good = variant("email", subject="Offer", html='<p>Buy</p><a href="https://x.example/u/1">Unsubscribe</a>')
-    assert not {"no_unsubscribe", "no_postal_address"} & codes(lint([good], category="marketing", layout=ADDRESS))
+    assert not {"no_unsubscribe", "no_postal_address"} & codes(
+        lint([good], category="marketing", layout=ADDRESS)
+    )
     assert not {"no_unsubscribe", "no_postal_address"} & codes(lint([bare], category="transactional"))
 
 
@@ -78,7 +89,9 @@ def test_unsubscribe_link_in_the_layout_footer_counts():
 def test_malformed_links_are_errors_everywhere():
     found = lint(
         [
-            variant("email", subject="S", html='<a href="htp:/broken">x</a><a href="https://ok.example">y</a>'),
+            variant(
+                "email", subject="S", html='<a href="htp:/broken">x</a><a href="https://ok.example">y</a>'
+            ),
             variant("push", title="T", text="B", link="shop/orders"),
             variant("sms", "fr", text="See https://exa mple.com or https://nodot"),
         ]
@@ -90,7 +103,9 @@ def test_malformed_links_are_errors_everywhere():
 
 def test_link_built_from_a_url_variable_is_checked_with_its_example():
     specs = [spec("u", "url", "https://pay.example/1")]
-    assert "malformed_link" not in codes(lint([variant("email", subject="S", html='<a href="{{ u }}">Pay</a>')], specs))
+    assert "malformed_link" not in codes(
+        lint([variant("email", subject="S", html='<a href="{{ u }}">Pay</a>')], specs)
+    )
 
 
 def test_push_title_and_body_length_warnings():

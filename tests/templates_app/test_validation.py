@@ -23,18 +23,35 @@ TEXT = "{{ first_name }} {{ amount }} {{ due }}{% if at is defined %}{{ at }}{{ 
 
 @pytest.fixture
 def version(db):
-    template = make_live_template("bill", variants=[{"channel": "sms", "locale": "en", "text": TEXT}], variables=VARIABLES)
+    template = make_live_template(
+        "bill", variants=[{"channel": "sms", "locale": "en", "text": TEXT}], variables=VARIABLES
+    )
     return template.live_version
 
 
 def test_good_data_passes(version):
-    data = {"first_name": "Ada", "amount": {"amount": "1.5", "currency": "gbp"}, "due": "2026-06-01", "count": 2, "vip": False}
+    data = {
+        "first_name": "Ada",
+        "amount": {"amount": "1.5", "currency": "gbp"},
+        "due": "2026-06-01",
+        "count": 2,
+        "vip": False,
+    }
     assert validate_data(version, data) == []
 
 
 def test_every_missing_and_mistyped_variable_is_named(version):
-    problems = validate_data(version, {"amount": 12, "due": "01/06/2026", "count": "2", "vip": "yes", "link": "ftp://x"})
-    assert {p.field for p in problems} == {"data.first_name", "data.amount", "data.due", "data.count", "data.vip", "data.link"}
+    problems = validate_data(
+        version, {"amount": 12, "due": "01/06/2026", "count": "2", "vip": "yes", "link": "ftp://x"}
+    )
+    assert {p.field for p in problems} == {
+        "data.first_name",
+        "data.amount",
+        "data.due",
+        "data.count",
+        "data.vip",
+        "data.link",
+    }
     assert all(p.name in p.message for p in problems)
 
 
@@ -61,7 +78,10 @@ def test_each_type_accepts_its_values_only(type_, good, bad):
 
 
 def test_undeclared_names_in_older_versions_must_still_be_present(db):
-    template = make_live_template("old", variants=[{"channel": "sms", "locale": "en", "text": "{{ a }}"}], variables=[])
+    template = make_live_template(
+        "old", variants=[{"channel": "sms", "locale": "en", "text": "{{ a }}"}], variables=[]
+    )
+    assert template.live_version is not None
     problems = validate_data(template.live_version, {})
     assert [p.field for p in problems] == ["data.a"]
 

@@ -34,8 +34,13 @@ def test_lists_live_templates_with_channels_locales_and_variable_examples(authed
     assert item["category"] == "transactional" and item["channels"] == ["sms", "push"]
     assert item["locales"] == ["en", "fr"] and item["version"] == 1
     assert item["variables"] == [
-        {"name": "amount", "type": "money", "required": True,
-         "example": {"amount": "12.50", "currency": "GBP"}, "description": "To pay"},
+        {
+            "name": "amount",
+            "type": "money",
+            "required": True,
+            "example": {"amount": "12.50", "currency": "GBP"},
+            "description": "To pay",
+        },
         {"name": "due", "type": "date", "required": True, "example": "2026-06-01", "description": ""},
     ]
 
@@ -95,9 +100,14 @@ def test_good_typed_data_is_accepted_and_pins_version_and_approval(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = authed_client.post(
-        "/api/v1/notifications",
-            {"template": "payment.due", "to": {"phone": "+447911123456"}, "channels": ["sms"], "locale": "fr",
-             "data": {"amount": {"amount": "12.5", "currency": "EUR"}, "due": "2026-06-01"}},
+            "/api/v1/notifications",
+            {
+                "template": "payment.due",
+                "to": {"phone": "+447911123456"},
+                "channels": ["sms"],
+                "locale": "fr",
+                "data": {"amount": {"amount": "12.5", "currency": "EUR"}, "due": "2026-06-01"},
+            },
             format="json",
         )
     assert response.status_code == 202, response.content

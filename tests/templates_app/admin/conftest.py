@@ -17,7 +17,9 @@ NAME = {"name": "name", "type": "string", "required": True, "example": "Ada"}
 
 def staff(username: str, *roles: str):
     roles_ensure()
-    user = get_user_model().objects.create_user(username=username, password="pw", email=f"{username}@example.com", is_staff=True)
+    user = get_user_model().objects.create_user(
+        username=username, password="pw", email=f"{username}@example.com", is_staff=True
+    )
     for role in roles:
         user.groups.add(Group.objects.get(name=role))
     return user
@@ -35,7 +37,9 @@ def compliance(db):
 
 @pytest.fixture
 def draft(marketer):
-    template = template_create(key="card.ready", name="Card ready", category="transactional", actor=Actor.user(marketer.pk))
+    template = template_create(
+        key="card.ready", name="Card ready", category="transactional", actor=Actor.user(marketer.pk)
+    )
     return template_draft_create(template=template, author=marketer, variants=[SMS, EMAIL], variables=[NAME])
 
 
@@ -46,10 +50,18 @@ def editor_post(version, **overrides):
     variants = list(version.variants.all())
     for prefix, rows, fields in (
         ("variables", variables, ("name", "type", "required", "example", "description")),
-        ("variants", variants, ("channel", "locale", "subject", "preheader", "html", "text", "title", "link", "data")),
+        (
+            "variants",
+            variants,
+            ("channel", "locale", "subject", "preheader", "html", "text", "title", "link", "data"),
+        ),
     ):
-        data |= {f"{prefix}-TOTAL_FORMS": str(len(rows)), f"{prefix}-INITIAL_FORMS": str(len(rows)),
-                 f"{prefix}-MIN_NUM_FORMS": "0", f"{prefix}-MAX_NUM_FORMS": "1000"}
+        data |= {
+            f"{prefix}-TOTAL_FORMS": str(len(rows)),
+            f"{prefix}-INITIAL_FORMS": str(len(rows)),
+            f"{prefix}-MIN_NUM_FORMS": "0",
+            f"{prefix}-MAX_NUM_FORMS": "1000",
+        }
         for i, row in enumerate(rows):
             data[f"{prefix}-{i}-id"] = str(row.pk)
             data[f"{prefix}-{i}-version"] = str(version.pk)

@@ -167,14 +167,22 @@ def test_marketer_writes_previews_and_submits_then_compliance_approves(live_serv
 
     # --- The email, in the brand layout, previewed in a sandboxed frame.
     email = _variant_index(driver, "email")
-    driver.find_element(By.NAME, f"variants-{email}-subject").send_keys("Your card is ready, {{ first_name }}")
+    driver.find_element(By.NAME, f"variants-{email}-subject").send_keys(
+        "Your card is ready, {{ first_name }}"
+    )
     driver.find_element(By.NAME, f"variants-{email}-html").send_keys(
         "<p>Hi {{ first_name }},</p><p>Your new card is <b>active</b>.</p><script>alert(1)</script>"
     )
     Select(driver.find_element(By.NAME, "layout")).select_by_visible_text("Brand")
     frame = _wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, ".tpl-card.tpl-email iframe"))
     assert frame.get_attribute("sandbox") == ""
-    _wait(driver, lambda d: "Your new card is" in (d.find_element(By.CSS_SELECTOR, ".tpl-card.tpl-email iframe").get_attribute("srcdoc") or ""))
+    _wait(
+        driver,
+        lambda d: (
+            "Your new card is"
+            in (d.find_element(By.CSS_SELECTOR, ".tpl-card.tpl-email iframe").get_attribute("srcdoc") or "")
+        ),
+    )
     srcdoc = driver.find_element(By.CSS_SELECTOR, ".tpl-card.tpl-email iframe").get_attribute("srcdoc")
     assert "<script" not in srcdoc and "1 High Street" in srcdoc
     driver.find_element(By.NAME, "change_note").send_keys("First version")

@@ -35,8 +35,17 @@ def test_creating_a_template_leads_to_its_first_draft(client, marketer):
     client.force_login(marketer)
     response = client.post(
         reverse("admin:templates_app_template_add"),
-        {"key": "loan.approved", "name": "Loan approved", "description": "", "category": "transactional", "default_locale": "en",
-         "versions-TOTAL_FORMS": "0", "versions-INITIAL_FORMS": "0", "versions-MIN_NUM_FORMS": "0", "versions-MAX_NUM_FORMS": "0"},
+        {
+            "key": "loan.approved",
+            "name": "Loan approved",
+            "description": "",
+            "category": "transactional",
+            "default_locale": "en",
+            "versions-TOTAL_FORMS": "0",
+            "versions-INITIAL_FORMS": "0",
+            "versions-MIN_NUM_FORMS": "0",
+            "versions-MAX_NUM_FORMS": "0",
+        },
     )
     template = Template.objects.get(key="loan.approved")
     assert response["Location"] == reverse("admin:templates_app_template_new_draft", args=[template.pk])
@@ -44,14 +53,20 @@ def test_creating_a_template_leads_to_its_first_draft(client, marketer):
     version = template.versions.get()
     assert version.status == VersionStatus.DRAFT and version.author == marketer
     assert sorted(version.variants.values_list("channel", "locale")) == [
-        ("push", "en"), ("push", "fr"), ("sms", "en"), ("sms", "fr")]
+        ("push", "en"),
+        ("push", "fr"),
+        ("sms", "en"),
+        ("sms", "fr"),
+    ]
     assert response["Location"] == reverse("admin:templates_app_templateversion_change", args=[version.pk])
 
 
 def test_export_action_then_import_view_creates_drafts(client, marketer, compliance):
     make_live_template("promo", category="marketing")
     client.force_login(compliance)
-    response = client.post(CHANGELIST, {"action": "export_selected", "_selected_action": [Template.objects.get().pk]})
+    response = client.post(
+        CHANGELIST, {"action": "export_selected", "_selected_action": [Template.objects.get().pk]}
+    )
     document = json.loads(response.content)
     assert document["templates"][0]["key"] == "promo"
     document["templates"][0]["key"] = "promo.copy"

@@ -96,7 +96,10 @@ def test_compliance_approves_from_the_queue_and_rejects_with_a_reason(client, ma
     client.post(url("review", draft), {"comment": "ok", "approve": "1"})
     draft.refresh_from_db()
     assert draft.status == VersionStatus.APPROVED and draft.template.live_version == draft
-    assert b"card.ready v1" not in client.get(reverse("admin:templates_app_approvalqueueentry_changelist")).content
+    assert (
+        b"card.ready v1"
+        not in client.get(reverse("admin:templates_app_approvalqueueentry_changelist")).content
+    )
 
 
 def test_diff_against_the_live_version(client, marketer, compliance, draft):

@@ -33,11 +33,15 @@ def people(db):
 
 @pytest.fixture
 def template(people):
-    return template_create(key="card.ready", name="Card ready", category="transactional", actor=Actor.user(people[0].pk))
+    return template_create(
+        key="card.ready", name="Card ready", category="transactional", actor=Actor.user(people[0].pk)
+    )
 
 
 def _submitted(template, author, variants=SMS, variables=NAME, **kwargs):
-    version = template_draft_create(template=template, author=author, variants=variants, variables=variables, **kwargs)
+    version = template_draft_create(
+        template=template, author=author, variants=variants, variables=variables, **kwargs
+    )
     template_version_submit(version=version, actor=Actor.user(author.pk), comment="please review")
     return version
 
@@ -129,7 +133,9 @@ def test_exactly_one_live_version_and_rollback_by_reapproving(template, people):
     maker, checker = people
     v1 = _submitted(template, maker)
     template_version_approve(version=v1, approver=checker)
-    v2 = _submitted(template, maker, variants=[{"channel": "sms", "locale": "en", "text": "Hello {{ name }}"}])
+    v2 = _submitted(
+        template, maker, variants=[{"channel": "sms", "locale": "en", "text": "Hello {{ name }}"}]
+    )
     template_version_approve(version=v2, approver=checker)
     template.refresh_from_db()
     assert template.live_version == v2
