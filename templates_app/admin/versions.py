@@ -7,20 +7,15 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
 
 from audit.services import Actor
 from templates_app.admin.forms import ReviewForm, SubmitForm, TestSendForm, posted_content, staff_user
+from templates_app.admin.inlines import ChannelFilter, VariableInline, VariantInline
 from templates_app.models import (
-    ApprovalQueueEntry,
-    TemplateApproval,
-    TemplateVariable,
-    TemplateVariant,
     TemplateVersion,
     VersionStatus,
 )
@@ -37,62 +32,6 @@ from templates_app.services import (
     template_version_submit,
     template_version_test_send,
 )
-
-
-class _DraftOnlyInline:
-    """Inline rows can change only while the version is a draft."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _editable(obj) and super().has_add_permission(request, obj)  # type: ignore[misc]
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _editable(obj) and super().has_change_permission(request, obj)  # type: ignore[misc]
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _editable(obj) and super().has_delete_permission(request, obj)  # type: ignore[misc]
-
-
-def _editable(obj: Any) -> bool:
-    return obj is None or (isinstance(obj, TemplateVersion) and obj.is_editable)
-
-
-class VariableInline(_DraftOnlyInline, admin.TabularInline[TemplateVariable, TemplateVersion]):
-    model = TemplateVariable
-    extra = 0
-    fields = ("name", "type", "required", "example", "description")
-    verbose_name_plural = "variables (what the sending service must provide)"
-
-
-class VariantForm(forms.ModelForm[TemplateVariant]):
-    class Meta:
-        model = TemplateVariant
-        fields = ("channel", "locale", "subject", "preheader", "html", "text", "title", "link", "data")
-        widgets = {
-            "html": forms.Textarea(attrs={"rows": 8, "cols": 90, "class": "vLargeTextField"}),
-            "text": forms.Textarea(attrs={"rows": 4, "cols": 90}),
-            "data": forms.Textarea(attrs={"rows": 2, "cols": 60}),
-        }
-
-
-class VariantInline(_DraftOnlyInline, admin.StackedInline[TemplateVariant, TemplateVersion]):
-    model = TemplateVariant
-    form = VariantForm
-    extra = 0
-    verbose_name = "content"
-    verbose_name_plural = "content per channel and language"
-
-
-class ChannelFilter(admin.SimpleListFilter):
-    title = "channel"
-    parameter_name = "channel"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("sms", "SMS"), ("email", "Email"), ("push", "Push")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        if self.value():
-            return queryset.filter(variants__channel=self.value()).distinct()
-        return queryset
 
 
 class VersionEditForm(forms.ModelForm[TemplateVersion]):
@@ -338,55 +277,3 @@ class TemplateVersionAdmin(admin.ModelAdmin[TemplateVersion]):
         draft = template_draft_from(version=version, author=staff_user(request))
         messages.success(request, f"New draft v{draft.number}, copied from v{version.number}.")
         return HttpResponseRedirect(reverse("admin:templates_app_templateversion_change", args=[draft.pk]))
-
-
-@admin.register(ApprovalQueueEntry)
-class ApprovalQueueAdmin(admin.ModelAdmin[ApprovalQueueEntry]):
-    list_display = ("__str__", "category", "author", "submitted_at", "warnings", "review")
-    list_filter = ("template__category",)
-    search_fields = ("template__key", "template__name")
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[ApprovalQueueEntry]:
-        return super().get_queryset(request).filter(status=VersionStatus.IN_REVIEW).select_related("template")
-
-    @admin.display(description="category")
-    def category(self, obj: ApprovalQueueEntry) -> str:
-        return obj.template.get_category_display()
-
-    @admin.display(description="lint warnings")
-    def warnings(self, obj: ApprovalQueueEntry) -> int:
-        return sum(1 for f in obj.lint if f.get("severity") == "warning")
-
-    @admin.display(description="")
-    def review(self, obj: ApprovalQueueEntry) -> str:
-        url = reverse("admin:templates_app_templateversion_review", args=[obj.pk])
-        return format_html('<a class="button" href="{}">Review</a>', url)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.has_perm("templates_app.approve_templateversion") or super().has_view_permission(
-            request, obj
-        )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-@admin.register(TemplateApproval)
-class TemplateApprovalAdmin(admin.ModelAdmin[TemplateApproval]):
-    list_display = ("version", "approved_by", "approved_at", "comment")
-    list_filter = ("version__template__category",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # approvals are made by reviewing a version, never by hand
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
