@@ -19,6 +19,7 @@ from templates_app.admin.forms import ImportForm, NewDraftForm, staff_user
 from templates_app.models import Channel, EmailLayout, Template, TemplateVersion, VersionStatus
 from templates_app.services import (
     ImportFailed,
+    email_layout_save,
     template_create,
     template_draft_create,
     template_draft_from,
@@ -235,3 +236,6 @@ class TemplateAdmin(admin.ModelAdmin[Template]):
 class EmailLayoutAdmin(admin.ModelAdmin[EmailLayout]):
     list_display = ("name", "postal_address", "created_at")
     search_fields = ("name",)
+
+    def save_model(self, request: HttpRequest, obj: EmailLayout, form: Any, change: bool) -> None:
+        email_layout_save(layout=obj, actor=Actor.user(request.user.pk), changed=form.changed_data)

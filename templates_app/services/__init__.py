@@ -1,5 +1,6 @@
 """Template services (writes). Import from here; the submodules are an implementation detail."""
 
+from templates_app.services.layouts import email_layout_save
 from templates_app.services.testsend import TestSendFailed, template_version_test_send
 from templates_app.services.transfer import ImportFailed, ImportReport, templates_export, templates_import
 from templates_app.services.workflow import (
@@ -21,6 +22,7 @@ __all__ = [
     "TemplateLintFailed",
     "TemplateWorkflowError",
     "TestSendFailed",
+    "email_layout_save",
     "template_create",
     "template_draft_create",
     "template_draft_edited",

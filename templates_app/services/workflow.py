@@ -214,7 +214,9 @@ def template_version_submit(*, version: TemplateVersion, actor: Actor, comment: 
 
 
 def _review_lock(version: TemplateVersion, reviewer: User) -> TemplateVersion:
-    locked = TemplateVersion.objects.select_for_update(of=("self",)).select_related("template").get(pk=version.pk)
+    locked = (
+        TemplateVersion.objects.select_for_update(of=("self",)).select_related("template").get(pk=version.pk)
+    )
     if locked.author_id is not None and locked.author_id == reviewer.pk:
         raise TemplateWorkflowError("You cannot review a version you wrote; ask a colleague.")
     return locked

@@ -161,3 +161,17 @@ def test_bad_template_key_is_refused(people):
 
     with pytest.raises(ValidationError):
         template_create(key="Bad Key!", name="x", category="marketing", actor=Actor.system())
+
+
+def test_saving_a_layout_is_audited(db):
+    from templates_app.services import email_layout_save
+
+    layout = email_layout_save(
+        layout=EmailLayout(name="Brand", postal_address="1 High St"), actor=Actor.system()
+    )
+    layout.css = "p { color: red; }"
+    email_layout_save(layout=layout, actor=Actor.user(7), changed=["css"])
+    assert [r.action for r in AuditRecord.objects.filter(object_type="email_layout").order_by("seq")] == [
+        "template.layout_created",
+        "template.layout_changed",
+    ]
