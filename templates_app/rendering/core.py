@@ -64,10 +64,8 @@ def _render(source: str, context: Mapping[str, Any], *, html: bool = False) -> s
         return _compile(source, html).render(context)
     except jinja2.UndefinedError as exc:
         raise RenderError(f"Missing template variable: {exc.message}") from exc
-    except jinja2.TemplateError as exc:
+    except jinja2.TemplateError as exc:  # includes the sandbox's SecurityError
         raise RenderError(f"Template error: {exc}") from exc
-    except jinja2.exceptions.SecurityError as exc:  # pragma: no cover - subclass of TemplateError
-        raise RenderError(f"Not allowed in a template: {exc}") from exc
 
 
 def locale_chain(requested: str, default: str) -> list[str]:
