@@ -97,7 +97,9 @@ class TemplateAdmin(admin.ModelAdmin[Template]):
     change_list_template = "admin/templates_app/template/change_list.html"
 
     def get_readonly_fields(self, request: HttpRequest, obj: Template | None = None) -> tuple[str, ...]:
-        return ("key", "live_version") if obj else ("live_version",)
+        # The category decides which compliance rules apply: fixed once the template exists,
+        # so content approved as transactional can never be re-labelled by an edit.
+        return ("key", "category", "live_version") if obj else ("live_version",)
 
     def get_fields(self, request: HttpRequest, obj: Template | None = None) -> tuple[str, ...]:
         return ("key", "name", "description", "category", "default_locale", "live_version")

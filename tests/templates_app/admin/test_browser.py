@@ -68,7 +68,7 @@ def _staff(username: str, role: str):
     return user
 
 
-def _wait(driver, condition, timeout: float = 10):
+def _wait(driver, condition, timeout: float = 30):
     from selenium.webdriver.support.ui import WebDriverWait
 
     return WebDriverWait(driver, timeout).until(condition)

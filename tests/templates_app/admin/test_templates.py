@@ -7,6 +7,7 @@ import json
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from audit.models import AuditRecord
 from audit.services import Actor
 from templates_app.models import Template, VersionStatus
 from templates_app.services import template_version_submit
@@ -88,3 +89,28 @@ def test_import_view_shows_problems_as_form_errors(client, marketer):
 def test_compliance_cannot_import(client, compliance):
     client.force_login(compliance)
     assert client.get(reverse("admin:templates_app_template_import")).status_code == 403
+
+
+def test_category_cannot_be_changed_after_creation(client, marketer, draft):
+    client.force_login(marketer)
+    template = draft.template
+    response = client.post(
+        reverse("admin:templates_app_template_change", args=[template.pk]),
+        {
+            "name": "Renamed",
+            "description": "",
+            "category": "marketing",
+            "default_locale": "en",
+            "versions-TOTAL_FORMS": "1",
+            "versions-INITIAL_FORMS": "1",
+            "versions-MIN_NUM_FORMS": "0",
+            "versions-MAX_NUM_FORMS": "1000",
+            "versions-0-id": str(draft.pk),
+            "versions-0-template": str(template.pk),
+        },
+    )
+    assert response.status_code == 302, response.content
+    template.refresh_from_db()
+    assert template.name == "Renamed" and template.category == "transactional"
+    record = AuditRecord.objects.get(action="template.changed")
+    assert record.payload["changed"] == ["name"] and record.actor_id == str(marketer.pk)
