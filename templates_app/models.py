@@ -3,6 +3,8 @@ per-channel, per-locale content."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -141,6 +143,37 @@ class TemplateVersion(models.Model):
         return self.status == VersionStatus.DRAFT
 
 
+class FrozenVersionError(Exception):
+    """Content of a submitted version may not change (make a new draft instead)."""
+
+
+class _DraftContent(models.Model):
+    """Rows that belong to a version's content: writable only while the version is a draft.
+
+    The services and the admin already refuse such edits; this guard stops any other code path.
+    """
+
+    version_id: int
+
+    class Meta:
+        abstract = True
+
+    def _check_draft(self) -> None:
+        frozen = (
+            TemplateVersion.objects.filter(pk=self.version_id).exclude(status=VersionStatus.DRAFT).exists()
+        )
+        if frozen:
+            raise FrozenVersionError("This version was submitted; its content can no longer change.")
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self._check_draft()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        self._check_draft()
+        return super().delete(*args, **kwargs)
+
+
 class ApprovalQueueEntry(TemplateVersion):
     """The versions waiting for compliance (an admin view of TemplateVersion)."""
 
@@ -150,7 +183,7 @@ class ApprovalQueueEntry(TemplateVersion):
         verbose_name_plural = "approval queue"
 
 
-class TemplateVariable(models.Model):
+class TemplateVariable(_DraftContent):
     """A variable a version declares: callers must send it (if required) with this type."""
 
     version = models.ForeignKey(TemplateVersion, on_delete=models.CASCADE, related_name="variables")
@@ -177,7 +210,7 @@ class TemplateVariable(models.Model):
         return self.name
 
 
-class TemplateVariant(models.Model):
+class TemplateVariant(_DraftContent):
     """The content of one version for one channel and locale."""
 
     version = models.ForeignKey(TemplateVersion, on_delete=models.CASCADE, related_name="variants")

@@ -175,3 +175,16 @@ def test_saving_a_layout_is_audited(db):
         "template.layout_created",
         "template.layout_changed",
     ]
+
+
+def test_content_of_a_submitted_version_is_frozen_in_the_database_layer(template, people):
+    from templates_app.models import FrozenVersionError
+
+    version = _submitted(template, people[0])
+    variant = version.variants.get()
+    variant.text = "changed behind the services' back"
+    with pytest.raises(FrozenVersionError):
+        variant.save()
+    with pytest.raises(FrozenVersionError):
+        version.variables.get().delete()
+    assert version.variants.get().text == "Hi {{ name }}"
