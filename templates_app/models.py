@@ -158,13 +158,6 @@ class _DraftContent(models.Model):
     class Meta:
         abstract = True
 
-    def _check_draft(self) -> None:
-        frozen = (
-            TemplateVersion.objects.filter(pk=self.version_id).exclude(status=VersionStatus.DRAFT).exists()
-        )
-        if frozen:
-            raise FrozenVersionError("This version was submitted; its content can no longer change.")
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         self._check_draft()
         super().save(*args, **kwargs)
@@ -172,6 +165,13 @@ class _DraftContent(models.Model):
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         self._check_draft()
         return super().delete(*args, **kwargs)
+
+    def _check_draft(self) -> None:
+        frozen = (
+            TemplateVersion.objects.filter(pk=self.version_id).exclude(status=VersionStatus.DRAFT).exists()
+        )
+        if frozen:
+            raise FrozenVersionError("This version was submitted; its content can no longer change.")
 
 
 class ApprovalQueueEntry(TemplateVersion):
