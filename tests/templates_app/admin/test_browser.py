@@ -69,9 +69,23 @@ def _staff(username: str, role: str):
 
 
 def _wait(driver, condition, timeout: float = 30):
+    """Wait for ``condition``; the preview redraws, so vanished elements mean "not yet"."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout).until(condition)
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, timeout, ignored_exceptions=ignored).until(condition)
+
+
+def _srcdoc(driver) -> str:
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    try:
+        frame = driver.find_element(By.CSS_SELECTOR, ".tpl-card.tpl-email iframe")
+        return frame.get_attribute("srcdoc") or ""
+    except (NoSuchElementException, StaleElementReferenceException):
+        return ""
 
 
 def _login(driver, base: str, username: str) -> None:
@@ -91,10 +105,14 @@ def _shot(driver, name: str) -> None:
 
 def _sms_counter(driver) -> str:
     """The counter right under the SMS text box (the preview card shows the same)."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
-    counters = driver.find_elements(By.CSS_SELECTOR, ".tpl-inline-counter")
-    return counters[0].text if counters else ""
+    try:
+        counters = driver.find_elements(By.CSS_SELECTOR, ".tpl-inline-counter")
+        return counters[0].text if counters else ""
+    except StaleElementReferenceException:
+        return ""
 
 
 def _show(driver, element) -> None:
@@ -156,8 +174,10 @@ def test_marketer_writes_previews_and_submits_then_compliance_approves(live_serv
     sms.send_keys(" ✓")
     _wait(driver, lambda d: "UCS-2" in _sms_counter(d))
     assert _sms_counter(driver) != one_segment
-    card = driver.find_element(By.CSS_SELECTOR, ".tpl-card.tpl-sms .tpl-sms-counter")
-    assert "UCS-2" in card.text
+    _wait(
+        driver,
+        lambda d: "UCS-2" in d.find_element(By.CSS_SELECTOR, ".tpl-card.tpl-sms .tpl-sms-counter").text,
+    )
     _show(driver, sms)
     _shot(driver, "04-marketer-sms-ucs2-three-segments")
     # Back to a short GSM-7 text before submitting.
@@ -174,19 +194,13 @@ def test_marketer_writes_previews_and_submits_then_compliance_approves(live_serv
         "<p>Hi {{ first_name }},</p><p>Your new card is <b>active</b>.</p><script>alert(1)</script>"
     )
     Select(driver.find_element(By.NAME, "layout")).select_by_visible_text("Brand")
-    frame = _wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, ".tpl-card.tpl-email iframe"))
-    assert frame.get_attribute("sandbox") == ""
-    _wait(
-        driver,
-        lambda d: (
-            "Your new card is"
-            in (d.find_element(By.CSS_SELECTOR, ".tpl-card.tpl-email iframe").get_attribute("srcdoc") or "")
-        ),
-    )
-    srcdoc = driver.find_element(By.CSS_SELECTOR, ".tpl-card.tpl-email iframe").get_attribute("srcdoc")
-    assert "<script" not in srcdoc and "1 High Street" in srcdoc
+    # The preview redraws as it updates: wait until the email shows the body in the layout.
+    _wait(driver, lambda d: "Your new card is" in _srcdoc(d) and "1 High Street" in _srcdoc(d))
+    frame = driver.find_element(By.CSS_SELECTOR, ".tpl-card.tpl-email iframe")
+    assert frame.get_attribute("sandbox") == ""  # no scripts, forms or same-origin access
+    assert "<script" not in _srcdoc(driver)
     driver.find_element(By.NAME, "change_note").send_keys("First version")
-    _show(driver, driver.find_element(By.CSS_SELECTOR, ".tpl-card.tpl-email iframe"))
+    driver.execute_script("document.querySelector('.tpl-card.tpl-email').scrollIntoView({block: 'center'});")
     _shot(driver, "05-marketer-preview-email")
     driver.find_element(By.NAME, "_continue").click()
     _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".messagelist .success"))
