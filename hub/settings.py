@@ -173,6 +173,23 @@ VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
 VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY", "")
 VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "")
 
+# --- Templates (templates_app) ---------------------------------------------------------
+# Lint: SMS longer than this many segments cannot be submitted; cost shown per segment.
+TEMPLATES_SMS_MAX_SEGMENTS = int(os.environ.get("TEMPLATES_SMS_MAX_SEGMENTS", "3"))
+TEMPLATES_SMS_SEGMENT_PRICE = os.environ.get("TEMPLATES_SMS_SEGMENT_PRICE", "0.0079")
+TEMPLATES_SMS_PRICE_CURRENCY = os.environ.get("TEMPLATES_SMS_PRICE_CURRENCY", "USD")
+# Words that count as opt-out wording in marketing SMS (case-insensitive).
+TEMPLATES_SMS_OPT_OUT_WORDS = env_list("TEMPLATES_SMS_OPT_OUT_WORDS") or [
+    "STOP",
+    "opt out",
+    "opt-out",
+    "unsubscribe",
+    "désabonner",
+    "desabonner",
+]
+# How templates_app sends "a test to me" through the hub without importing it.
+TEMPLATES_TEST_SEND_FUNCTION = "hub.messaging.test_send.template_test_send"
+
 
 def _default_providers() -> dict[str, list[dict[str, Any]]]:
     """Providers per channel, in priority order; a channel without credentials uses the sandbox."""

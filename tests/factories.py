@@ -11,7 +11,8 @@ from django.contrib.auth import get_user_model
 from audit.services import Actor
 from hub.apikeys.services import IssuedKey, apikey_create
 from hub.contacts.models import Contact
-from templates_app.models import Category, Template
+from templates_app.models import Category, Template, TemplateVersion, VersionStatus
+from templates_app.rendering.validation import source_names
 from templates_app.services import template_draft_create, template_version_approve, template_version_submit
 
 SMS_TEXT = "Hi {{ first_name }}, order {{ order_number }} is on its way."
@@ -25,19 +26,40 @@ EMAIL_VARIANT = {
 ORDER_DATA = {"first_name": "Ada", "order_number": "A-1"}
 
 
+def declared_strings(variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every variable the variants use, declared as a required string with an example."""
+    names: set[str] = set()
+    for variant in variants:
+        for value in variant.values():
+            if isinstance(value, str):
+                names |= source_names(value)
+    return [{"name": n, "type": "string", "required": True, "example": n} for n in sorted(names)]
+
+
 def make_live_template(
     key: str = "order.shipped",
     *,
     category: str = Category.TRANSACTIONAL,
-    variants: list[dict[str, str]] | None = None,
+    variants: list[dict[str, Any]] | None = None,
+    variables: list[dict[str, Any]] | None = None,
+    lint: bool = False,
 ) -> Template:
+    """A template with one approved, live version. Variables default to the names the content
+    uses, as strings. With ``lint=False`` the version is put in review without the lint (so
+    tests of send-time rules can build content the lint would refuse); approval always goes
+    through the real maker-checker service."""
     User = get_user_model()
     author, _ = User.objects.get_or_create(username=f"author-{key}")
     approver, _ = User.objects.get_or_create(username=f"approver-{key}")
     template = Template.objects.create(key=key, name=key, category=category)
     variants = variants or [{"channel": "sms", "locale": "en", "text": SMS_TEXT}, EMAIL_VARIANT]
-    version = template_draft_create(template=template, author=author, variants=variants)
-    template_version_submit(version=version, actor=Actor.user(author.pk))
+    if variables is None:
+        variables = declared_strings(variants)
+    version = template_draft_create(template=template, author=author, variants=variants, variables=variables)
+    if lint:
+        template_version_submit(version=version, actor=Actor.user(author.pk))
+    else:
+        TemplateVersion.objects.filter(pk=version.pk).update(status=VersionStatus.IN_REVIEW)
     template_version_approve(version=version, approver=approver)
     template.refresh_from_db()
     return template

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from hub.api import views
+from hub.api import templates, views
 
 urlpatterns = [
     path("notifications", views.NotificationCreateView.as_view(), name="notification-create"),
@@ -10,4 +10,5 @@ urlpatterns = [
         name="notification-detail",
     ),
     path("messages/<uuid:message_id>", views.MessageDetailView.as_view(), name="message-detail"),
+    path("templates", templates.TemplateListView.as_view(), name="template-list"),
 ]

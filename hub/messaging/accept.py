@@ -22,7 +22,7 @@ from hub.messaging.lifecycle import Change, messages_transition
 from hub.messaging.models import BlockReason, EventKind, Message, MessageEvent, Notification, Routing
 from hub.messaging.models import MessageStatus as S
 from templates_app.models import Template, TemplateApproval, TemplateVersion
-from templates_app.rendering import RenderError, variant_render, variant_select, version_channels
+from templates_app.rendering import validate_data, version_channels
 
 
 class NotificationRejected(Exception):
@@ -90,15 +90,20 @@ def _address(channel: str, to: Mapping[str, Any], contact: Contact | None) -> st
     return ""
 
 
-def notification_accept(*, request: NotificationRequest, api_key: ApiKey | None) -> Notification:
+def notification_accept(
+    *, request: NotificationRequest, api_key: ApiKey | None, version: TemplateVersion | None = None
+) -> Notification:
     """Accept one notification. Raises NotificationRejected (and writes nothing) if it can't.
 
     On return, its messages are queued, deferred until ``send_at``, or blocked with a reason,
-    and the send tasks will be enqueued when the caller's transaction commits.
+    and the send tasks will be enqueued when the caller's transaction commits. ``version``
+    (staff test sends only) renders that version instead of the live one, pinning no approval.
     """
-    template, version, approval = _live_version(request.template)
+    if version is None:
+        template, version, approval = _live_version(request.template)
+    else:
+        template, approval = version.template, None
     contact = _resolve_contact(request.to)
-    variants = list(version.variants.all())
     available = version_channels(version)
     channels = list(request.channels) or available
     for channel in channels:
@@ -109,16 +114,10 @@ def notification_accept(*, request: NotificationRequest, api_key: ApiKey | None)
                 field="channels",
             )
     locale = request.locale or (contact.locale if contact else "") or template.default_locale
-    for channel in channels:
-        variant = variant_select(
-            variants, channel=channel, locale=locale, default_locale=template.default_locale
+    if problems := validate_data(version, request.data):
+        raise NotificationRejected(
+            "invalid_data", " ".join(p.message for p in problems), field=problems[0].field
         )
-        if variant is None:
-            continue
-        try:
-            variant_render(variant, request.data)
-        except RenderError as exc:
-            raise NotificationRejected("invalid_data", str(exc), field="data") from exc
 
     actor = Actor.api_key(api_key.pk) if api_key else Actor.system()
     now = timezone.now()

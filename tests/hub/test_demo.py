@@ -34,3 +34,24 @@ def test_seed_demo_is_complete_and_idempotent(capsys):
     assert apikey_authenticate(raw=first_key) is None
     assert apikey_authenticate(raw=second_key) is not None
     assert ApiKey.objects.filter(name="demo").count() == 2
+
+
+@pytest.mark.django_db
+def test_seed_demo_templates_cover_both_categories_all_channels_two_locales_with_variables(capsys):
+    """Every demo template passed the submit lint (seed_demo submits through the service)."""
+    call_command("seed_demo")
+    templates = list(Template.objects.all())
+    assert {t.category for t in templates} == {"transactional", "marketing"}
+    versions = [t.live_version for t in templates]
+    assert all(versions)
+    channels = {c for v in versions if v for c in version_channels(v)}
+    assert channels == {"sms", "email", "push"}
+    for template in templates:
+        version = template.live_version
+        assert version is not None
+        assert {v.locale for v in version.variants.all()} == {"en", "fr"}, template.key
+        assert version.variables.exists() and all(v.example for v in version.variables.all())
+        assert version.layout_snapshot.get("postal_address")
+    payment = Template.objects.get(key="payment.due").live_version
+    assert payment is not None
+    assert {v.type for v in payment.variables.all()} >= {"money", "date", "url"}

@@ -167,7 +167,7 @@ class TestRefusals:
             authed_client,
             {"template": "order.shipped", "to": {"phone": "+447911123456"}, "data": {"first_name": "Ada"}},
         )
-        body = self.assert_problem(response, 400, "invalid_data", "data")
+        body = self.assert_problem(response, 400, "invalid_data", "data.order_number")
         assert "order_number" in body["detail"]
 
     def test_channel_not_in_template(self, authed_client, live_template):

@@ -1,0 +1,197 @@
+"""The demo's templates: realistic content in both categories, all three channels, English
+and French, with declared variables and a branded layout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEMO_LAYOUT: dict[str, str] = {
+    "name": "Example Bank",
+    "header_html": '<p class="brand">Example Bank</p>',
+    "footer_html": "<p>You receive this email because you are an Example Bank customer.</p>",
+    "postal_address": "Example Bank Ltd, 1 High Street, London EC1A 1AA, United Kingdom",
+    "css": (
+        "body { font-family: Arial, sans-serif; color: #1f2933; } "
+        ".brand { font-size: 20px; font-weight: bold; color: #0b5394; } "
+        ".footer, .address { font-size: 12px; color: #6b7280; } "
+        "a { color: #0b5394; }"
+    ),
+}
+
+ORDER_SHIPPED_VARIABLES: list[dict[str, Any]] = [
+    {"name": "first_name", "type": "string", "required": True, "example": "Ada"},
+    {"name": "order_number", "type": "string", "required": True, "example": "A-1042"},
+    {
+        "name": "delivery_date",
+        "type": "date",
+        "required": False,
+        "example": "2026-05-14",
+        "description": "Expected delivery day, if known.",
+    },
+]
+_WHEN_EN = "{% if delivery_date is defined %} Expected {{ delivery_date }}.{% endif %}"
+_WHEN_FR = "{% if delivery_date is defined %} Livraison prévue le {{ delivery_date }}.{% endif %}"
+ORDER_SHIPPED: list[dict[str, Any]] = [
+    {
+        "channel": "sms",
+        "locale": "en",
+        "text": f"Hi {{{{ first_name }}}}, your order {{{{ order_number }}}} is on its way.{_WHEN_EN}",
+    },
+    {
+        "channel": "sms",
+        "locale": "fr",
+        "text": f"Bonjour {{{{ first_name }}}}, votre commande {{{{ order_number }}}} est en route.{_WHEN_FR}",
+    },
+    {
+        "channel": "email",
+        "locale": "en",
+        "subject": "Your order {{ order_number }} has shipped",
+        "preheader": "Good news: it is on its way.",
+        "html": "<p>Hi {{ first_name }},</p><p>Your order <strong>{{ order_number }}</strong> is on its way."
+        f"{_WHEN_EN}</p>",
+        "text": "",
+    },
+    {
+        "channel": "email",
+        "locale": "fr",
+        "subject": "Votre commande {{ order_number }} est partie",
+        "preheader": "Bonne nouvelle : elle est en route.",
+        "html": "<p>Bonjour {{ first_name }},</p><p>Votre commande <strong>{{ order_number }}</strong> est en route."
+        f"{_WHEN_FR}</p>",
+        "text": "",
+    },
+    {
+        "channel": "push",
+        "locale": "en",
+        "title": "Order shipped",
+        "text": "Order {{ order_number }} is on its way.",
+        "link": "https://shop.example/orders/{{ order_number }}",
+        "data": {"screen": "order", "order": "{{ order_number }}"},
+    },
+    {
+        "channel": "push",
+        "locale": "fr",
+        "title": "Commande expédiée",
+        "text": "La commande {{ order_number }} est en route.",
+        "link": "https://shop.example/orders/{{ order_number }}",
+        "data": {"screen": "order", "order": "{{ order_number }}"},
+    },
+]
+
+PAYMENT_DUE_VARIABLES: list[dict[str, Any]] = [
+    {"name": "first_name", "type": "string", "required": True, "example": "Ada"},
+    {"name": "amount", "type": "money", "required": True, "example": "129.90 GBP"},
+    {"name": "due_date", "type": "date", "required": True, "example": "2026-06-01"},
+    {"name": "pay_url", "type": "url", "required": True, "example": "https://bank.example/pay/123"},
+]
+PAYMENT_DUE: list[dict[str, Any]] = [
+    {
+        "channel": "sms",
+        "locale": "en",
+        "text": "Example Bank: {{ amount }} is due on {{ due_date }}. Pay: {{ pay_url }}",
+    },
+    {
+        "channel": "sms",
+        "locale": "fr",
+        "text": "Example Bank : {{ amount }} à régler le {{ due_date }}. Payer : {{ pay_url }}",
+    },
+    {
+        "channel": "email",
+        "locale": "en",
+        "subject": "Your payment of {{ amount }} is due on {{ due_date }}",
+        "preheader": "Pay in two minutes online.",
+        "html": '<p>Hi {{ first_name }},</p><p>Your payment of <b>{{ amount }}</b> is due on {{ due_date|date("long") }}.</p>'
+        '<p><a href="{{ pay_url }}">Pay now</a></p>',
+        "text": "",
+    },
+    {
+        "channel": "email",
+        "locale": "fr",
+        "subject": "Votre paiement de {{ amount }} est dû le {{ due_date }}",
+        "preheader": "Payez en deux minutes en ligne.",
+        "html": '<p>Bonjour {{ first_name }},</p><p>Votre paiement de <b>{{ amount }}</b> est dû le {{ due_date|date("long") }}.</p>'
+        '<p><a href="{{ pay_url }}">Payer maintenant</a></p>',
+        "text": "",
+    },
+    {
+        "channel": "push",
+        "locale": "en",
+        "title": "Payment due {{ due_date }}",
+        "text": "{{ amount }} is due. Tap to pay.",
+        "link": "{{ pay_url }}",
+    },
+    {
+        "channel": "push",
+        "locale": "fr",
+        "title": "Paiement dû le {{ due_date }}",
+        "text": "{{ amount }} à régler. Touchez pour payer.",
+        "link": "{{ pay_url }}",
+    },
+]
+
+SPRING_OFFER_VARIABLES: list[dict[str, Any]] = [
+    {"name": "first_name", "type": "string", "required": True, "example": "Ada"},
+    {
+        "name": "unsubscribe_url",
+        "type": "url",
+        "required": True,
+        "example": "https://hub.example/u/demo-token",
+    },
+]
+SPRING_OFFER: list[dict[str, Any]] = [
+    {
+        "channel": "sms",
+        "locale": "en",
+        "text": "Hi {{ first_name }}, 20% off everything this week with code SPRING. Reply STOP to opt out.",
+    },
+    {
+        "channel": "sms",
+        "locale": "fr",
+        "text": "Bonjour {{ first_name }}, -20% sur tout cette semaine avec le code SPRING. STOP pour vous désabonner.",
+    },
+    {
+        "channel": "email",
+        "locale": "en",
+        "subject": "20% off, this week only",
+        "preheader": "Use code SPRING at checkout.",
+        "html": "<p>Hi {{ first_name }},</p><p>Use code <b>SPRING</b> for 20% off.</p>"
+        '<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>',
+        "text": "",
+    },
+    {
+        "channel": "email",
+        "locale": "fr",
+        "subject": "-20 %, cette semaine seulement",
+        "preheader": "Code SPRING à la caisse.",
+        "html": "<p>Bonjour {{ first_name }},</p><p>Code <b>SPRING</b> : -20 %.</p>"
+        '<p><a href="{{ unsubscribe_url }}">Se désabonner</a></p>',
+        "text": "",
+    },
+]
+
+DEMO_TEMPLATES: list[dict[str, Any]] = [
+    {
+        "key": "order.shipped",
+        "name": "Order shipped",
+        "category": "transactional",
+        "description": "Sent by the shop when a parcel leaves the warehouse.",
+        "variants": ORDER_SHIPPED,
+        "variables": ORDER_SHIPPED_VARIABLES,
+    },
+    {
+        "key": "payment.due",
+        "name": "Payment due reminder",
+        "category": "transactional",
+        "description": "Sent by loans three days before a payment is due.",
+        "variants": PAYMENT_DUE,
+        "variables": PAYMENT_DUE_VARIABLES,
+    },
+    {
+        "key": "offer.spring",
+        "name": "Spring offer",
+        "category": "marketing",
+        "description": "Seasonal discount for customers who opted in to offers.",
+        "variants": SPRING_OFFER,
+        "variables": SPRING_OFFER_VARIABLES,
+    },
+]

@@ -1,0 +1,13 @@
+"""Admin for marketers (write, preview, test, submit) and compliance (review, approve)."""
+
+from templates_app.admin.queue import ApprovalQueueAdmin, TemplateApprovalAdmin
+from templates_app.admin.templates import EmailLayoutAdmin, TemplateAdmin
+from templates_app.admin.versions import TemplateVersionAdmin
+
+__all__ = [
+    "ApprovalQueueAdmin",
+    "EmailLayoutAdmin",
+    "TemplateAdmin",
+    "TemplateApprovalAdmin",
+    "TemplateVersionAdmin",
+]

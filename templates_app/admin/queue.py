@@ -1,0 +1,65 @@
+"""Compliance's approval queue and the (read-only) record of approvals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from templates_app.models import ApprovalQueueEntry, TemplateApproval, VersionStatus
+
+
+@admin.register(ApprovalQueueEntry)
+class ApprovalQueueAdmin(admin.ModelAdmin[ApprovalQueueEntry]):
+    list_display = ("__str__", "category", "author", "submitted_at", "warnings", "review")
+    list_filter = ("template__category",)
+    search_fields = ("template__key", "template__name")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ApprovalQueueEntry]:
+        return super().get_queryset(request).filter(status=VersionStatus.IN_REVIEW).select_related("template")
+
+    @admin.display(description="category")
+    def category(self, obj: ApprovalQueueEntry) -> str:
+        return obj.template.get_category_display()
+
+    @admin.display(description="lint warnings")
+    def warnings(self, obj: ApprovalQueueEntry) -> int:
+        return sum(1 for f in obj.lint if f.get("severity") == "warning")
+
+    @admin.display(description="")
+    def review(self, obj: ApprovalQueueEntry) -> str:
+        url = reverse("admin:templates_app_templateversion_review", args=[obj.pk])
+        return format_html('<a class="button" href="{}">Review</a>', url)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("templates_app.approve_templateversion") or super().has_view_permission(
+            request, obj
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(TemplateApproval)
+class TemplateApprovalAdmin(admin.ModelAdmin[TemplateApproval]):
+    list_display = ("version", "approved_by", "approved_at", "comment")
+    list_filter = ("version__template__category",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # approvals are made by reviewing a version, never by hand
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,37 @@
+"""Template services (writes). Import from here; the submodules are an implementation detail."""
+
+from templates_app.services.layouts import email_layout_save
+from templates_app.services.testsend import TestSendFailed, template_version_test_send
+from templates_app.services.transfer import ImportFailed, ImportReport, templates_export, templates_import
+from templates_app.services.workflow import (
+    TemplateLintFailed,
+    TemplateWorkflowError,
+    template_create,
+    template_draft_create,
+    template_draft_edited,
+    template_draft_from,
+    template_update,
+    template_version_approve,
+    template_version_reject,
+    template_version_submit,
+)
+
+__all__ = [
+    "ImportFailed",
+    "ImportReport",
+    "TemplateLintFailed",
+    "TemplateWorkflowError",
+    "TestSendFailed",
+    "email_layout_save",
+    "template_create",
+    "template_draft_create",
+    "template_draft_edited",
+    "template_draft_from",
+    "template_update",
+    "template_version_approve",
+    "template_version_reject",
+    "template_version_submit",
+    "template_version_test_send",
+    "templates_export",
+    "templates_import",
+]

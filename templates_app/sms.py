@@ -1,0 +1,66 @@
+"""SMS encoding and segments: GSM-7 (with its extension table) or UCS-2, as carriers count them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+GSM7_BASIC = (
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = "^{}\\[~]|€\f"
+_BASIC = frozenset(GSM7_BASIC)
+_EXTENSION = frozenset(GSM7_EXTENSION)
+
+
+@dataclass(frozen=True)
+class SmsInfo:
+    """How a text travels: encoding, length in its units, segments, and what forced UCS-2."""
+
+    encoding: str  # "GSM-7" or "UCS-2"
+    units: int
+    segments: int
+    per_segment: int
+    ucs2_characters: tuple[str, ...]
+
+    def cost(self, price_per_segment: Decimal) -> Decimal:
+        return price_per_segment * self.segments
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "encoding": self.encoding,
+            "units": self.units,
+            "segments": self.segments,
+            "per_segment": self.per_segment,
+            "ucs2_characters": list(self.ucs2_characters),
+        }
+
+
+def sms_info(text: str) -> SmsInfo:
+    """Encoding and segment count of ``text``.
+
+    GSM-7: 160 septets in one segment, 153 per segment when concatenated; extension
+    characters (€, [, ] ...) take two. UCS-2: 70 UTF-16 units, 67 when concatenated; a
+    character outside the BMP (most emoji) takes two.
+    """
+    forcing = tuple(dict.fromkeys(c for c in text if c not in _BASIC and c not in _EXTENSION))
+    if not forcing:
+        units = sum(2 if c in _EXTENSION else 1 for c in text)
+        single, multi, encoding = 160, 153, "GSM-7"
+    else:
+        units = len(text.encode("utf-16-le")) // 2
+        single, multi, encoding = 70, 67, "UCS-2"
+    if units == 0:
+        segments = 0
+    elif units <= single:
+        segments = 1
+    else:
+        segments = -(-units // multi)
+    return SmsInfo(
+        encoding=encoding,
+        units=units,
+        segments=segments,
+        per_segment=single if segments <= 1 else multi,
+        ucs2_characters=forcing,
+    )

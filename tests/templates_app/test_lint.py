@@ -1,0 +1,119 @@
+"""Lint on submit: each rule, with errors that block and warnings that inform."""
+
+from __future__ import annotations
+
+from django.test import override_settings
+
+from templates_app.lint import ERROR, INFO, WARNING, version_lint
+from tests.templates_app.conftest import spec, variant
+
+ADDRESS = {"postal_address": "1 High Street, London"}
+
+
+def codes(findings, severity=None):
+    return {f.code for f in findings if severity is None or f.severity == severity}
+
+
+def lint(variants, specs=(), category="transactional", layout=None):
+    return version_lint(category=category, variants=variants, specs=list(specs), layout=layout or {})
+
+
+def test_clean_content_has_no_errors():
+    found = lint([variant("sms", text="Hi {{ name }}")], [spec("name", example="Ada")])
+    assert codes(found, ERROR) == set() and codes(found, INFO) == {"sms_segments"}
+
+
+def test_used_but_not_declared_is_an_error_and_declared_but_unused_a_warning():
+    found = lint([variant("sms", text="Hi {{ name }}")], [spec("unused")])
+    assert "undeclared_variable" in codes(found, ERROR)
+    assert "unused_variable" in codes(found, WARNING)
+    assert any("'name'" in f.message for f in found if f.code == "undeclared_variable")
+
+
+def test_bad_example_for_its_type_is_an_error():
+    found = lint([variant("sms", text="{{ d }}")], [spec("d", "date", "tomorrow")])
+    assert "bad_example" in codes(found, ERROR)
+
+
+def test_syntax_error_is_reported_with_its_line():
+    found = lint([variant("sms", text="Hi {{ name ")], [spec("name")])
+    assert any(f.code == "syntax_error" and "Line 1" in f.message for f in found)
+
+
+def test_ucs2_is_a_warning_naming_the_characters_with_segments_and_cost():
+    found = lint([variant("sms", text="Deal ✓ today")])
+    (ucs2,) = [f for f in found if f.code == "sms_ucs2"]
+    assert (
+        ucs2.severity == WARNING
+        and "'✓'" in ucs2.message
+        and "1 segment" in ucs2.message
+        and "USD" in ucs2.message
+    )
+
+
+@override_settings(
+    TEMPLATES_SMS_MAX_SEGMENTS=2, TEMPLATES_SMS_SEGMENT_PRICE="0.05", TEMPLATES_SMS_PRICE_CURRENCY="EUR"
+)
+def test_sms_over_the_configured_segment_limit_is_an_error_and_cost_uses_the_price():
+    found = lint([variant("sms", text="a" * 307)])
+    assert "sms_too_long" in codes(found, ERROR)
+    assert any("0.1500 EUR" in f.message for f in found if f.code == "sms_segments")
+    assert "sms_too_long" not in codes(lint([variant("sms", text="a" * 306)]))
+
+
+def test_marketing_sms_needs_opt_out_wording():
+    assert "sms_no_opt_out" in codes(lint([variant("sms", text="20% off")], category="marketing"), ERROR)
+    assert "sms_no_opt_out" not in codes(
+        lint([variant("sms", text="20% off. Reply STOP to opt out")], category="marketing")
+    )
+    assert "sms_no_opt_out" not in codes(lint([variant("sms", text="20% off")], category="transactional"))
+
+
+def test_marketing_email_needs_unsubscribe_link_and_postal_address():
+    bare = variant("email", subject="Offer", html="<p>Buy</p>")
+    found = lint([bare], category="marketing")
+    assert {"no_unsubscribe", "no_postal_address"} <= codes(found, ERROR)
+    good = variant("email", subject="Offer", html='<p>Buy</p><a href="https://x.example/u/1">Unsubscribe</a>')
+    assert not {"no_unsubscribe", "no_postal_address"} & codes(
+        lint([good], category="marketing", layout=ADDRESS)
+    )
+    assert not {"no_unsubscribe", "no_postal_address"} & codes(lint([bare], category="transactional"))
+
+
+def test_unsubscribe_link_in_the_layout_footer_counts():
+    layout = ADDRESS | {"footer_html": '<a href="https://x.example/prefs">Unsubscribe</a>'}
+    found = lint([variant("email", subject="S", html="<p>x</p>")], category="marketing", layout=layout)
+    assert "no_unsubscribe" not in codes(found)
+
+
+def test_malformed_links_are_errors_everywhere():
+    found = lint(
+        [
+            variant(
+                "email", subject="S", html='<a href="htp:/broken">x</a><a href="https://ok.example">y</a>'
+            ),
+            variant("push", title="T", text="B", link="shop/orders"),
+            variant("sms", "fr", text="See https://exa mple.com or https://nodot"),
+        ]
+    )
+    bad = [f for f in found if f.code == "malformed_link"]
+    assert {f.channel for f in bad} == {"email", "push", "sms"}
+    assert not any("ok.example" in f.message for f in bad)
+
+
+def test_link_built_from_a_url_variable_is_checked_with_its_example():
+    specs = [spec("u", "url", "https://pay.example/1")]
+    assert "malformed_link" not in codes(
+        lint([variant("email", subject="S", html='<a href="{{ u }}">Pay</a>')], specs)
+    )
+
+
+def test_push_title_and_body_length_warnings():
+    found = lint([variant("push", title="T" * 70, text="B" * 250)])
+    assert {"push_title_long", "push_body_long"} <= codes(found, WARNING)
+    assert "push_no_body" in codes(lint([variant("push", title="T", text="")]), ERROR)
+
+
+def test_email_needs_subject_and_body_and_version_needs_content():
+    assert {"email_no_subject", "email_no_body"} <= codes(lint([variant("email")]), ERROR)
+    assert "no_content" in codes(lint([]), ERROR)
