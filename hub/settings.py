@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "hub.apikeys",
     "hub.providers",
     "hub.messaging",
+    "hub.compliance",
 ]
 
 MIDDLEWARE = [
@@ -201,6 +202,14 @@ def _default_providers() -> dict[str, list[dict[str, Any]]]:
 
 
 HUB_PROVIDERS = _default_providers()
+
+# --- Compliance, contacts and preferences ----------------------------------------------------
+# Quiet hours use the contact's time zone, else the phone number's region, else this.
+HUB_DEFAULT_TIMEZONE = os.environ.get("HUB_DEFAULT_TIMEZONE", "UTC")
+# Template lint (templates_app may not import hub) calls this to check required content.
+TEMPLATES_CONTENT_CHECK = "hub.compliance.content.template_content_problems"
+# Consent wording version recorded as evidence by the hosted preferences page.
+HUB_PREFERENCES_WORDING = os.environ.get("HUB_PREFERENCES_WORDING", "preferences-v1")
 
 # --- REST API --------------------------------------------------------------------------
 REST_FRAMEWORK: dict[str, Any] = {
