@@ -48,7 +48,7 @@ class Facts:
     zone_source: str = "default"
     # The suppression reason if the address is suppressed on this channel.
     suppressed: str | None = None
-    # Latest consent ledger entry for this contact × channel × category: None if there is none.
+    # Latest consent ledger entry for this contact x channel x category: None if there is none.
     consent: bool | None = None
     # Per cap window (seconds): messages already counted, and the oldest one's time.
     cap_counts: Mapping[int, tuple[int, datetime | None]] = field(default_factory=dict)
@@ -138,13 +138,9 @@ def _next_allowed(rule: RuleSpec, facts: Facts, at: datetime, now: datetime) -> 
 
 def _defer_sentence(rule: RuleSpec, facts: Facts, now: datetime) -> str:
     if rule.kind == RuleKind.QUIET_HOURS:
-        where = next(
-            z for z in facts.zones if not in_window(minute_of_day(now, z), rule.window)
-        )
+        where = next(z for z in facts.zones if not in_window(minute_of_day(now, z), rule.window))
         local = fmt_minutes(minute_of_day(now, where))
-        return (
-            f"{local} {where} is outside {fmt_minutes(rule.window[0])}–{fmt_minutes(rule.window[1])}"
-        )
+        return f"{local} {where} is outside {fmt_minutes(rule.window[0])}\u2013{fmt_minutes(rule.window[1])}"
     if rule.kind == RuleKind.BLACKOUT:
         return f"{now:%Y-%m-%d %H:%M} UTC is inside a blackout window"
     count, _ = facts.cap_counts.get(rule.window_seconds, (0, None))
@@ -165,7 +161,9 @@ def decide(facts: Facts, rules: Sequence[RuleSpec], now: datetime) -> Decision:
             deferring.append(rule)
             continue
         why = _check_block(rule, facts, inputs)
-        consulted.append({"rule": rule.key, "version": rule.version, "effect": rule.effect, "matched": bool(why)})
+        consulted.append(
+            {"rule": rule.key, "version": rule.version, "effect": rule.effect, "matched": bool(why)}
+        )
         if why:
             return Decision(
                 outcome=Outcome.BLOCK,
@@ -200,7 +198,12 @@ def decide(facts: Facts, rules: Sequence[RuleSpec], now: datetime) -> Decision:
                 inputs["cap_count"] = facts.cap_counts.get(rule.window_seconds, (0, None))[0]
                 inputs["cap_limit"] = rule.limit
             consulted.append(
-                {"rule": rule.key, "version": rule.version, "effect": rule.effect, "matched": rule.label in matched}
+                {
+                    "rule": rule.key,
+                    "version": rule.version,
+                    "effect": rule.effect,
+                    "matched": rule.label in matched,
+                }
             )
 
     if first is not None:

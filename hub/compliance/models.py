@@ -47,7 +47,9 @@ class RuleVersion(models.Model):
     category = models.CharField(
         max_length=16, blank=True, help_text="transactional or marketing; empty: every category."
     )
-    channel = models.CharField(max_length=8, blank=True, help_text="sms, email or push; empty: every channel.")
+    channel = models.CharField(
+        max_length=8, blank=True, help_text="sms, email or push; empty: every channel."
+    )
     countries = models.JSONField(
         default=list, blank=True, help_text="ISO 3166 codes of recipient countries; empty: every country."
     )

@@ -133,15 +133,19 @@ def rule_spec_parse(
         try:
             limit, hours = int(params["limit"]), float(params["window_hours"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise ValidationError({"params": "A frequency cap needs 'limit' and 'window_hours' numbers."}) from exc
+            raise ValidationError(
+                {"params": "A frequency cap needs 'limit' and 'window_hours' numbers."}
+            ) from exc
         if limit < 1 or hours <= 0:
             raise ValidationError({"params": "'limit' must be at least 1 and 'window_hours' positive."})
         extra.update(limit=limit, window_seconds=int(hours * 3600))
     elif kind == RuleKind.COUNTRY_ALLOW:
-        allowed = params.get("allowed")
-        if not isinstance(allowed, list) or not allowed:
-            raise ValidationError({"params": "A country allow-list needs 'allowed': a list of country codes."})
-        extra["allowed"] = frozenset(str(c).upper() for c in allowed)
+        listed = params.get("allowed")
+        if not isinstance(listed, list) or not listed:
+            raise ValidationError(
+                {"params": "A country allow-list needs 'allowed': a list of country codes."}
+            )
+        extra["allowed"] = frozenset(str(c).upper() for c in listed)
     elif kind == RuleKind.BLACKOUT:
         periods = params.get("periods")
         if not isinstance(periods, list) or not periods:
@@ -193,7 +197,7 @@ def spec_from_version(version: RuleVersion) -> RuleSpec:
 
 
 def order_specs(specs: Sequence[RuleSpec]) -> tuple[RuleSpec, ...]:
-    return tuple(sorted(specs, key=lambda s: (KIND_ORDER.index(s.kind), s.key)))  # type: ignore[arg-type]
+    return tuple(sorted(specs, key=lambda s: (KIND_ORDER.index(s.kind), s.key)))
 
 
 def rules_load() -> tuple[RuleSpec, ...]:

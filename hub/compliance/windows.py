@@ -21,7 +21,7 @@ def minute_of_day(moment: datetime, zone_name: str) -> int:
 
 
 def in_window(minute: int, window: tuple[int, int]) -> bool:
-    """Is this local minute inside [start, end)? A window may wrap midnight (22:00–06:00)."""
+    """Is this local minute inside [start, end)? A window may wrap midnight (22:00-06:00)."""
     start, end = window
     if start < end:
         return start <= minute < end

@@ -15,7 +15,7 @@ ConsentKey = tuple[int, str, str]  # contact id, channel, purpose
 
 
 def consent_states(*, contact_ids: Iterable[int]) -> dict[ConsentKey, bool]:
-    """The current consent per contact × channel × purpose: the latest ledger entry wins.
+    """The current consent per contact x channel x purpose: the latest ledger entry wins.
     Keys with no entry are absent. One query for any number of contacts."""
     ids = list(set(contact_ids))
     states: dict[ConsentKey, bool] = {}

@@ -77,7 +77,7 @@ def batch_facts_load(messages: Sequence[Message], contacts: Mapping[Any, Contact
 def cap_counts_load(
     contact_ids: Sequence[int], windows: set[int], *, now: datetime
 ) -> dict[CapKey, dict[int, tuple[int, datetime | None]]]:
-    """Messages per contact × channel × category in each cap window: one query per window."""
+    """Messages per contact x channel x category in each cap window: one query per window."""
     counts: dict[CapKey, dict[int, tuple[int, datetime | None]]] = defaultdict(dict)
     if not contact_ids:
         return counts

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,38 +14,114 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Rule',
+            name="Rule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.SlugField(help_text='A stable name, e.g. quiet_hours_sms.', max_length=64, unique=True)),
-                ('kind', models.CharField(choices=[('suppression', 'Suppressed address'), ('opt_out', 'Opt-out (consent withdrawn)'), ('consent_required', 'Consent required'), ('quiet_hours', "Quiet hours (recipient's local time)"), ('frequency_cap', 'Frequency cap'), ('country_allow', 'Country allow-list'), ('blackout', 'Blackout windows'), ('required_content', 'Required content (checked at template submit)')], max_length=24)),
-                ('description', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "key",
+                    models.SlugField(
+                        help_text="A stable name, e.g. quiet_hours_sms.", max_length=64, unique=True
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("suppression", "Suppressed address"),
+                            ("opt_out", "Opt-out (consent withdrawn)"),
+                            ("consent_required", "Consent required"),
+                            ("quiet_hours", "Quiet hours (recipient's local time)"),
+                            ("frequency_cap", "Frequency cap"),
+                            ("country_allow", "Country allow-list"),
+                            ("blackout", "Blackout windows"),
+                            ("required_content", "Required content (checked at template submit)"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ('key',),
-                'permissions': [('preview_rule', 'Can preview a rule change on past messages (dry run)')],
+                "ordering": ("key",),
+                "permissions": [("preview_rule", "Can preview a rule change on past messages (dry run)")],
             },
         ),
         migrations.CreateModel(
-            name='RuleVersion',
+            name="RuleVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('enabled', models.BooleanField(default=True)),
-                ('category', models.CharField(blank=True, help_text='transactional or marketing; empty: every category.', max_length=16)),
-                ('channel', models.CharField(blank=True, help_text='sms, email or push; empty: every channel.', max_length=8)),
-                ('countries', models.JSONField(blank=True, default=list, help_text='ISO 3166 codes of recipient countries; empty: every country.')),
-                ('effect', models.CharField(choices=[('block', 'Block'), ('defer', 'Defer until the next allowed time')], max_length=8)),
-                ('params', models.JSONField(blank=True, default=dict)),
-                ('note', models.CharField(blank=True, help_text='Why this version was made.', max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='compliance.rule')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                ("enabled", models.BooleanField(default=True)),
+                (
+                    "category",
+                    models.CharField(
+                        blank=True,
+                        help_text="transactional or marketing; empty: every category.",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        blank=True, help_text="sms, email or push; empty: every channel.", max_length=8
+                    ),
+                ),
+                (
+                    "countries",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="ISO 3166 codes of recipient countries; empty: every country.",
+                    ),
+                ),
+                (
+                    "effect",
+                    models.CharField(
+                        choices=[("block", "Block"), ("defer", "Defer until the next allowed time")],
+                        max_length=8,
+                    ),
+                ),
+                ("params", models.JSONField(blank=True, default=dict)),
+                (
+                    "note",
+                    models.CharField(blank=True, help_text="Why this version was made.", max_length=300),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="versions",
+                        to="compliance.rule",
+                    ),
+                ),
             ],
             options={
-                'ordering': ('rule', '-number'),
-                'constraints': [models.UniqueConstraint(fields=('rule', 'number'), name='rule_version_number_unique')],
+                "ordering": ("rule", "-number"),
+                "constraints": [
+                    models.UniqueConstraint(fields=("rule", "number"), name="rule_version_number_unique")
+                ],
             },
         ),
     ]
