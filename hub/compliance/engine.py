@@ -25,16 +25,26 @@ class Outcome:
     DEFER = "defer"
 
 
+# Plain strings (not enum lookups) in the hot path.
+_SUPPRESSION = str(RuleKind.SUPPRESSION.value)
+_OPT_OUT = str(RuleKind.OPT_OUT.value)
+_CONSENT = str(RuleKind.CONSENT_REQUIRED.value)
+_COUNTRY = str(RuleKind.COUNTRY_ALLOW.value)
+_CAP = str(RuleKind.FREQUENCY_CAP.value)
+_QUIET = str(RuleKind.QUIET_HOURS.value)
+_BLACKOUT = str(RuleKind.BLACKOUT.value)
+_CONTENT = str(RuleKind.REQUIRED_CONTENT.value)
+_DEFER = str(RuleEffect.DEFER.value)
+
 # The SPEC §3 block reason each kind of rule gives.
 BLOCK_REASONS: Mapping[str, str] = {
-    RuleKind.SUPPRESSION: "suppressed",
-    RuleKind.OPT_OUT: "opted_out",
-    RuleKind.CONSENT_REQUIRED: "no_consent",
-    RuleKind.COUNTRY_ALLOW: "country_not_allowed",
-    RuleKind.FREQUENCY_CAP: "frequency_capped",
-    RuleKind.REQUIRED_CONTENT: "content_rule",
+    _SUPPRESSION: "suppressed",
+    _OPT_OUT: "opted_out",
+    _CONSENT: "no_consent",
+    _COUNTRY: "country_not_allowed",
+    _CAP: "frequency_capped",
+    _CONTENT: "content_rule",
 }
-_TIMED = frozenset({RuleKind.QUIET_HOURS, RuleKind.BLACKOUT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,15 +64,32 @@ class Facts:
     cap_counts: Mapping[int, tuple[int, datetime | None]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
+    """The engine's answer. ``rules`` pairs each rule consulted with whether it applied."""
+
     outcome: str
-    sentence: str
+    why: str = ""
     reason: str = ""
     not_before: datetime | None = None
     decided_by: str = ""
-    rules: tuple[Mapping[str, Any], ...] = ()
+    rules: Sequence[tuple[RuleSpec, bool]] = ()
     inputs: Mapping[str, Any] = field(default_factory=dict)
+    facts: Facts | None = None
+
+    @property
+    def sentence(self) -> str:
+        """One sentence a person can read: which rule version decided, and why."""
+        if self.outcome == Outcome.BLOCK:
+            return f"blocked by {self.decided_by}: {self.why}"
+        if self.outcome == Outcome.DEFER:
+            due = f"{self.not_before:%Y-%m-%d %H:%M} UTC" if self.not_before else "later"
+            return f"deferred by {self.decided_by}: {self.why}; due {due}"
+        if self.rules:
+            names = ", ".join(rule.label for rule, _ in self.rules)
+            return f"allowed: {len(self.rules)} rules consulted ({names}), none applied"
+        what = f"{self.facts.category} {self.facts.channel}" if self.facts else "this message"
+        return f"allowed: no rule applies to {what}"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -70,7 +97,10 @@ class Decision:
             "reason": self.reason,
             "not_before": self.not_before.isoformat() if self.not_before else None,
             "decided_by": self.decided_by,
-            "rules": [dict(r) for r in self.rules],
+            "rules": [
+                {"rule": r.key, "version": r.version, "kind": r.kind, "effect": r.effect, "matched": m}
+                for r, m in self.rules
+            ],
             "inputs": dict(self.inputs),
             "sentence": self.sentence,
         }
@@ -83,27 +113,27 @@ def _consent_word(consent: bool | None) -> str:
 def _check_block(rule: RuleSpec, facts: Facts, inputs: dict[str, Any]) -> str | None:
     """If this blocking rule stops the message, say why; else None."""
     kind = rule.kind
-    if kind == RuleKind.SUPPRESSION:
+    if kind == _SUPPRESSION:
         inputs["suppressed"] = facts.suppressed is not None
         if facts.suppressed is not None:
             return f"the {facts.channel} address is suppressed ({facts.suppressed})"
-    elif kind == RuleKind.OPT_OUT:
+    elif kind == _OPT_OUT:
         inputs["consent"] = _consent_word(facts.consent)
         if facts.consent is False:
             return f"the recipient withdrew {facts.category} {facts.channel} consent"
-    elif kind == RuleKind.CONSENT_REQUIRED:
+    elif kind == _CONSENT:
         inputs["consent"] = _consent_word(facts.consent)
         if facts.consent is None:
             return f"no {facts.category} {facts.channel} consent is recorded"
         if facts.consent is False:
             return f"{facts.category} {facts.channel} consent was withdrawn"
-    elif kind == RuleKind.COUNTRY_ALLOW:
+    elif kind == _COUNTRY:
         inputs["country"] = facts.country or "unknown"
         if facts.country not in rule.allowed:
             allowed = ", ".join(sorted(rule.allowed))
             return f"recipient country {facts.country or 'unknown'} is not in the allow-list ({allowed})"
-    elif kind == RuleKind.FREQUENCY_CAP:
-        count, _ = facts.cap_counts.get(rule.window_seconds, (0, None))
+    elif kind == _CAP:
+        count = facts.cap_counts.get(rule.window_seconds, (0, None))[0]
         inputs["cap_count"] = count
         inputs["cap_limit"] = rule.limit
         if count >= rule.limit:
@@ -120,11 +150,11 @@ def _cap_sentence(rule: RuleSpec, facts: Facts, count: int) -> str:
     )
 
 
-def _next_allowed(rule: RuleSpec, facts: Facts, at: datetime, now: datetime) -> datetime:
+def _next_allowed(rule: RuleSpec, facts: Facts, at: datetime) -> datetime:
     """The earliest time at or after ``at`` when this deferring rule is satisfied."""
-    if rule.kind == RuleKind.QUIET_HOURS:
+    if rule.kind == _QUIET:
         return next_window_start(at, facts.zones, rule.window)
-    if rule.kind == RuleKind.BLACKOUT:
+    if rule.kind == _BLACKOUT:
         for start, end in rule.periods:
             if start <= at < end:
                 at = end
@@ -136,92 +166,113 @@ def _next_allowed(rule: RuleSpec, facts: Facts, at: datetime, now: datetime) -> 
     return at
 
 
-def _defer_sentence(rule: RuleSpec, facts: Facts, now: datetime) -> str:
-    if rule.kind == RuleKind.QUIET_HOURS:
+def _defer_why(rule: RuleSpec, facts: Facts, now: datetime) -> str:
+    if rule.kind == _QUIET:
         where = next(z for z in facts.zones if not in_window(minute_of_day(now, z), rule.window))
         local = fmt_minutes(minute_of_day(now, where))
         return f"{local} {where} is outside {fmt_minutes(rule.window[0])}\u2013{fmt_minutes(rule.window[1])}"
-    if rule.kind == RuleKind.BLACKOUT:
+    if rule.kind == _BLACKOUT:
         return f"{now:%Y-%m-%d %H:%M} UTC is inside a blackout window"
-    count, _ = facts.cap_counts.get(rule.window_seconds, (0, None))
+    count = facts.cap_counts.get(rule.window_seconds, (0, None))[0]
     return _cap_sentence(rule, facts, count)
+
+
+@dataclass(frozen=True, slots=True)
+class _Scoped:
+    blocking: tuple[RuleSpec, ...]
+    deferring: tuple[RuleSpec, ...]
+    # Precomputed so the common case (no country scopes, no quiet hours) does no extra work.
+    by_country: bool
+    has_quiet: bool
+
+
+# Rules that can apply to each (category, channel), per rule set: built once per rule set.
+_index_cache: dict[int, tuple[Sequence[RuleSpec], dict[tuple[str, str], _Scoped]]] = {}
+
+
+def _scoped(rules: Sequence[RuleSpec], category: str, channel: str) -> _Scoped:
+    cached = _index_cache.get(id(rules))
+    if cached is None or cached[0] is not rules:
+        if len(_index_cache) > 32:
+            _index_cache.clear()
+        cached = (rules, {})
+        _index_cache[id(rules)] = cached
+    index = cached[1]
+    scoped = index.get((category, channel))
+    if scoped is None:
+        fitting = [
+            r
+            for r in rules
+            if r.kind != _CONTENT  # checked when a template version is submitted
+            and (not r.category or r.category == category)
+            and (not r.channel or r.channel == channel)
+        ]
+        timed = (_QUIET, _BLACKOUT)
+        scoped = _Scoped(
+            blocking=tuple(r for r in fitting if not (r.effect == _DEFER or r.kind in timed)),
+            deferring=tuple(r for r in fitting if r.effect == _DEFER or r.kind in timed),
+            by_country=any(r.countries for r in fitting),
+            has_quiet=any(r.kind == _QUIET for r in fitting),
+        )
+        index[(category, channel)] = scoped
+    return scoped
 
 
 def decide(facts: Facts, rules: Sequence[RuleSpec], now: datetime) -> Decision:
     """Decide one message. ``rules`` come ordered from ``rules_current`` (blocks first)."""
-    consulted: list[Mapping[str, Any]] = []
+    scoped = _scoped(rules, facts.category, facts.channel)
+    consulted: list[tuple[RuleSpec, bool]] = []
     inputs: dict[str, Any] = {}
-    deferring: list[RuleSpec] = []
-    for rule in rules:
-        if rule.kind == RuleKind.REQUIRED_CONTENT:
-            continue  # checked when a template version is submitted, not per message
-        if not rule.applies_to(category=facts.category, channel=facts.channel, country=facts.country):
-            continue
-        if rule.effect == RuleEffect.DEFER or rule.kind in _TIMED:
-            deferring.append(rule)
+    country = facts.country
+    by_country = scoped.by_country
+    for rule in scoped.blocking:
+        if by_country and rule.countries and country not in rule.countries:
             continue
         why = _check_block(rule, facts, inputs)
-        consulted.append(
-            {"rule": rule.key, "version": rule.version, "effect": rule.effect, "matched": bool(why)}
-        )
         if why:
+            consulted.append((rule, True))
             return Decision(
-                outcome=Outcome.BLOCK,
-                reason=BLOCK_REASONS[rule.kind],
-                decided_by=rule.label,
-                sentence=f"blocked by {rule.label}: {why}",
-                rules=tuple(consulted),
-                inputs=inputs,
+                Outcome.BLOCK,
+                why,
+                BLOCK_REASONS[rule.kind],
+                None,
+                rule.label,
+                consulted,
+                inputs,
+                facts,
             )
+        consulted.append((rule, False))
 
+    deferring = scoped.deferring
+    if by_country:
+        deferring = tuple(r for r in deferring if not r.countries or country in r.countries)
+    if not deferring:
+        return Decision(Outcome.ALLOW, "", "", None, "", consulted, inputs, facts)
     first: RuleSpec | None = None
     until = now
     matched: set[str] = set()
-    if deferring:
-        if any(r.kind == RuleKind.QUIET_HOURS for r in deferring):
-            inputs["timezone"] = facts.zones[0] if len(facts.zones) == 1 else list(facts.zones)
-            inputs["timezone_source"] = facts.zone_source
-            inputs["local_time"] = fmt_minutes(minute_of_day(now, facts.zones[0]))
-        for _ in range(8):  # move forward until every deferring rule is satisfied at once
-            moved = False
-            for rule in deferring:
-                later = _next_allowed(rule, facts, until, now)
-                if later > until:
-                    if first is None:
-                        first = rule
-                    matched.add(rule.label)
-                    until, moved = later, True
-            if not moved:
-                break
+    if scoped.has_quiet:
+        inputs["timezone"] = facts.zones[0] if len(facts.zones) == 1 else list(facts.zones)
+        inputs["timezone_source"] = facts.zone_source
+        inputs["local_time"] = fmt_minutes(minute_of_day(now, facts.zones[0]))
+    for _ in range(8):  # move forward until every deferring rule is satisfied at once
+        moved = False
         for rule in deferring:
-            if rule.kind == RuleKind.FREQUENCY_CAP:
-                inputs["cap_count"] = facts.cap_counts.get(rule.window_seconds, (0, None))[0]
-                inputs["cap_limit"] = rule.limit
-            consulted.append(
-                {
-                    "rule": rule.key,
-                    "version": rule.version,
-                    "effect": rule.effect,
-                    "matched": rule.label in matched,
-                }
-            )
-
-    if first is not None:
-        return Decision(
-            outcome=Outcome.DEFER,
-            decided_by=first.label,
-            not_before=until,
-            sentence=f"deferred by {first.label}: {_defer_sentence(first, facts, now)}; "
-            f"due {until:%Y-%m-%d %H:%M} UTC",
-            rules=tuple(consulted),
-            inputs=inputs,
-        )
-    names = ", ".join(f"{r['rule']} v{r['version']}" for r in consulted)
+            later = _next_allowed(rule, facts, until)
+            if later > until:
+                if first is None:
+                    first = rule
+                matched.add(rule.key)
+                until, moved = later, True
+        if not moved:
+            break
+    for rule in deferring:
+        if rule.kind == _CAP:
+            inputs["cap_count"] = facts.cap_counts.get(rule.window_seconds, (0, None))[0]
+            inputs["cap_limit"] = rule.limit
+        consulted.append((rule, rule.key in matched))
+    if first is None:
+        return Decision(Outcome.ALLOW, "", "", None, "", consulted, inputs, facts)
     return Decision(
-        outcome=Outcome.ALLOW,
-        sentence=f"allowed: {len(consulted)} rules consulted ({names}), none applied"
-        if consulted
-        else f"allowed: no rule applies to {facts.category} {facts.channel}",
-        rules=tuple(consulted),
-        inputs=inputs,
+        Outcome.DEFER, _defer_why(first, facts, now), "", until, first.label, consulted, inputs, facts
     )

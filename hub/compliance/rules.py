@@ -72,6 +72,9 @@ class RuleSpec:
     def label(self) -> str:
         return f"{self.key} v{self.version}"
 
+    def __hash__(self) -> int:
+        return hash((self.key, self.version))
+
     def applies_to(self, *, category: str, channel: str, country: str) -> bool:
         return (
             (not self.category or self.category == category)

@@ -103,6 +103,7 @@ class Suppression(models.Model):
     lifted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        permissions = [("lift_suppression", "Can lift a suppression (Compliance only)")]
         constraints = [
             models.UniqueConstraint(
                 fields=["channel", "address_hash"],
