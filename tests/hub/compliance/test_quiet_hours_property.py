@@ -1,0 +1,111 @@
+"""Property: over random recipients, zones (with DST), rule windows and send times, no
+marketing SMS is ever allowed outside its recipient's window, and a deferral always lands on a
+time inside the window in every zone of the recipient."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hub.compliance.engine import Facts, Outcome, decide
+from hub.compliance.rules import rule_spec_parse
+from hub.compliance.windows import in_window
+
+# Zones with DST in both hemispheres, half-hour and 45-minute offsets, and a zone that skipped a day.
+ZONES = [
+    "Europe/London",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Australia/Sydney",
+    "Australia/Lord_Howe",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Pacific/Chatham",
+    "America/St_Johns",
+    "Pacific/Apia",
+    "Europe/Berlin",
+    "America/Santiago",
+    "UTC",
+]
+# Instants clustered around European and American DST changes, plus anywhere in a few years.
+DST_EDGES = [
+    datetime(2026, 3, 29, 1, 0, tzinfo=UTC),
+    datetime(2026, 10, 25, 1, 0, tzinfo=UTC),
+    datetime(2026, 3, 8, 7, 0, tzinfo=UTC),
+    datetime(2026, 11, 1, 6, 0, tzinfo=UTC),
+    datetime(2026, 4, 5, 16, 0, tzinfo=UTC),
+]
+moments = st.one_of(
+    st.builds(lambda edge, minutes: edge + timedelta(minutes=minutes), st.sampled_from(DST_EDGES), st.integers(-1440, 1440)),
+    st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31)).map(lambda d: d.replace(tzinfo=UTC)),
+)
+windows = st.tuples(st.integers(0, 23), st.sampled_from([0, 30]), st.integers(0, 23), st.sampled_from([0, 15])).filter(
+    lambda w: (w[0], w[1]) != (w[2], w[3])
+)
+
+
+def local_minute(moment: datetime, zone: str) -> int:
+    local = moment.astimezone(ZoneInfo(zone))
+    return local.hour * 60 + local.minute
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    zones=st.lists(st.sampled_from(ZONES), min_size=1, max_size=2, unique=True),
+    now=moments,
+    window=windows,
+    consent=st.sampled_from([True, None, False]),
+)
+def test_no_marketing_sms_outside_the_recipients_window(zones, now, window, consent):
+    start, end = window[0] * 60 + window[1], window[2] * 60 + window[3]
+    rules = [
+        rule_spec_parse(key="opt_out", version=1, kind="opt_out", effect="block"),
+        rule_spec_parse(
+            key="quiet",
+            version=1,
+            kind="quiet_hours",
+            effect="defer",
+            category="marketing",
+            channel="sms",
+            params={"start": f"{window[0]:02d}:{window[1]:02d}", "end": f"{window[2]:02d}:{window[3]:02d}"},
+        ),
+    ]
+    facts = Facts(channel="sms", category="marketing", zones=tuple(zones), consent=consent)
+    decision = decide(facts, rules, now)
+    inside_now = all(in_window(local_minute(now, z), (start, end)) for z in zones)
+    if decision.outcome == Outcome.ALLOW:
+        assert inside_now, decision.sentence
+    elif decision.outcome == Outcome.DEFER:
+        assert not inside_now
+        due = decision.not_before
+        assert due is not None and due > now
+        due_inside = all(in_window(local_minute(due, z), (start, end)) for z in zones)
+        if len(zones) == 1:
+            assert due_inside, decision.sentence
+        elif not due_inside:
+            # Allowed only when the zones' windows never overlap: check every five minutes for two days.
+            steps = (now + timedelta(minutes=5 * i) for i in range(2 * 288))
+            assert not any(all(in_window(local_minute(t, z), (start, end)) for z in zones) for t in steps)
+        assert due - now <= timedelta(days=4)
+    else:
+        assert consent is False and decision.reason == "opted_out"
+
+
+@settings(max_examples=200, deadline=None)
+@given(zone=st.sampled_from(ZONES), now=moments)
+def test_single_zone_deferral_is_the_first_minute_the_window_opens(zone, now):
+    """With one zone the due time is inside the window, and one minute earlier is not."""
+    rules = [
+        rule_spec_parse(
+            key="quiet", version=1, kind="quiet_hours", effect="defer", params={"start": "08:00", "end": "21:00"}
+        )
+    ]
+    decision = decide(Facts(channel="sms", category="marketing", zones=(zone,)), rules, now)
+    if decision.outcome == Outcome.DEFER:
+        due = decision.not_before
+        assert due is not None
+        assert in_window(local_minute(due, zone), (480, 1260))
+        assert not in_window(local_minute(due - timedelta(minutes=1), zone), (480, 1260))
