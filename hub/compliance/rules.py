@@ -218,9 +218,11 @@ _cache: dict[str, Any] = {"marker": None, "rules": ()}
 def rules_current() -> tuple[RuleSpec, ...]:
     """The live rule set. One cheap query per call checks whether any rule changed (in any
     process); the rules themselves are loaded again only then."""
-    marker = RuleVersion.objects.aggregate(last=Max("id"))["last"]
+    # Versions are append-only, so the newest id and time change whenever any rule changes.
+    latest = RuleVersion.objects.aggregate(last=Max("id"), at=Max("created_at"))
+    marker = (latest["last"], latest["at"])
     with _cache_lock:
-        if _cache["marker"] == marker and marker is not None:
+        if _cache["marker"] == marker and latest["last"] is not None:
             rules: tuple[RuleSpec, ...] = _cache["rules"]
             return rules
     rules = rules_load()
