@@ -83,7 +83,11 @@ MARKETING_EMAIL = {
     "html": "<p>Hi {{ first_name }}</p><p><a href='{{ unsubscribe_url }}'>Unsubscribe</a> {{ postal_address }}</p>",
     "text": "Hi {{ first_name }}. Unsubscribe: {{ unsubscribe_url }} {{ postal_address }}",
 }
-MARKETING_DATA = {"first_name": "Ada", "unsubscribe_url": "https://hub.example/u/x", "postal_address": "1 High St"}
+MARKETING_DATA = {
+    "first_name": "Ada",
+    "unsubscribe_url": "https://hub.example/u/x",
+    "postal_address": "1 High St",
+}
 
 
 @pytest.fixture
@@ -92,7 +96,14 @@ def marketing_template(db: None) -> Template:
     return make_live_template(
         "promo.spring",
         category=Category.MARKETING,
-        variants=[{"channel": "sms", "locale": "en", "text": "Spring sale, {{ first_name }}! Reply STOP to opt out."}, MARKETING_EMAIL],
+        variants=[
+            {
+                "channel": "sms",
+                "locale": "en",
+                "text": "Spring sale, {{ first_name }}! Reply STOP to opt out.",
+            },
+            MARKETING_EMAIL,
+        ],
     )
 
 

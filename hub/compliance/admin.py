@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -99,9 +97,6 @@ class RuleAdmin(admin.ModelAdmin[Rule]):
             obj.save(update_fields=["description"])
             if form.version_changed():
                 rule_version_create(rule=obj, user=user, **form.version_values())
-
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        """Versions are append-only; the inline only shows them."""
 
     def get_urls(self) -> list[URLPattern]:
         urls = [

@@ -37,7 +37,13 @@ LONDON_NOON = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
 
 def facts(**kw):
-    base = {"channel": "sms", "category": "marketing", "country": "GB", "zones": ("Europe/London",), "consent": True}
+    base = {
+        "channel": "sms",
+        "category": "marketing",
+        "country": "GB",
+        "zones": ("Europe/London",),
+        "consent": True,
+    }
     return Facts(**{**base, **kw})
 
 
@@ -89,7 +95,9 @@ def test_allowed_marketing_sms_in_window():
 
 
 def test_country_allow_list_blocks_sms_outside_it():
-    rules = order_specs([*BASELINE, spec("sms_countries", "country_allow", channel="sms", params={"allowed": ["GB"]})])
+    rules = order_specs(
+        [*BASELINE, spec("sms_countries", "country_allow", channel="sms", params={"allowed": ["GB"]})]
+    )
     decision = decide(facts(country="US", zones=("America/New_York",)), rules, LONDON_NOON)
     assert decision.reason == "country_not_allowed"
     assert "US is not in the allow-list (GB)" in decision.sentence
@@ -97,8 +105,14 @@ def test_country_allow_list_blocks_sms_outside_it():
 
 def test_rule_scoped_to_a_country_applies_only_there():
     rules = order_specs([spec("us_consent", "consent_required", category="transactional", countries=["US"])])
-    assert decide(facts(category="transactional", consent=None, country="GB"), rules, LONDON_NOON).outcome == "allow"
-    assert decide(facts(category="transactional", consent=None, country="US"), rules, LONDON_NOON).outcome == "block"
+    assert (
+        decide(facts(category="transactional", consent=None, country="GB"), rules, LONDON_NOON).outcome
+        == "allow"
+    )
+    assert (
+        decide(facts(category="transactional", consent=None, country="US"), rules, LONDON_NOON).outcome
+        == "block"
+    )
 
 
 def test_frequency_cap_blocks_at_the_limit_and_can_defer_until_a_slot_frees():
@@ -110,7 +124,9 @@ def test_frequency_cap_blocks_at_the_limit_and_can_defer_until_a_slot_frees():
     assert decide(under, [cap], LONDON_NOON).outcome == Outcome.ALLOW
     blocked = decide(at_limit, [cap], LONDON_NOON)
     assert (blocked.reason, blocked.as_json()["inputs"]["cap_count"]) == ("frequency_capped", 2)
-    deferring = spec("cap", "frequency_cap", "defer", category="marketing", params={"limit": 2, "window_hours": 24})
+    deferring = spec(
+        "cap", "frequency_cap", "defer", category="marketing", params={"limit": 2, "window_hours": 24}
+    )
     deferred = decide(at_limit, [deferring], LONDON_NOON)
     assert deferred.outcome == Outcome.DEFER
     assert deferred.not_before == oldest + timedelta(hours=24)

@@ -39,12 +39,19 @@ DST_EDGES = [
     datetime(2026, 4, 5, 16, 0, tzinfo=UTC),
 ]
 moments = st.one_of(
-    st.builds(lambda edge, minutes: edge + timedelta(minutes=minutes), st.sampled_from(DST_EDGES), st.integers(-1440, 1440)),
-    st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31)).map(lambda d: d.replace(tzinfo=UTC)),
+    st.builds(
+        lambda edge, minutes: edge + timedelta(minutes=minutes),
+        st.sampled_from(DST_EDGES),
+        st.integers(-1440, 1440),
+    ),
+    st.datetimes(
+        min_value=datetime(2024, 1, 1),  # noqa: DTZ001 - hypothesis wants naive bounds
+        max_value=datetime(2030, 12, 31),  # noqa: DTZ001
+    ).map(lambda d: d.replace(tzinfo=UTC)),
 )
-windows = st.tuples(st.integers(0, 23), st.sampled_from([0, 30]), st.integers(0, 23), st.sampled_from([0, 15])).filter(
-    lambda w: (w[0], w[1]) != (w[2], w[3])
-)
+windows = st.tuples(
+    st.integers(0, 23), st.sampled_from([0, 30]), st.integers(0, 23), st.sampled_from([0, 15])
+).filter(lambda w: (w[0], w[1]) != (w[2], w[3]))
 
 
 def local_minute(moment: datetime, zone: str) -> int:
@@ -100,7 +107,11 @@ def test_single_zone_deferral_is_the_first_minute_the_window_opens(zone, now):
     """With one zone the due time is inside the window, and one minute earlier is not."""
     rules = [
         rule_spec_parse(
-            key="quiet", version=1, kind="quiet_hours", effect="defer", params={"start": "08:00", "end": "21:00"}
+            key="quiet",
+            version=1,
+            kind="quiet_hours",
+            effect="defer",
+            params={"start": "08:00", "end": "21:00"},
         )
     ]
     decision = decide(Facts(channel="sms", category="marketing", zones=(zone,)), rules, now)

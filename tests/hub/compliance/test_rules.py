@@ -39,7 +39,12 @@ def test_a_change_is_a_new_audited_version_and_the_cache_sees_it():
     before = {s.key: s for s in rules_current()}["quiet_hours_marketing_sms"]
     assert (before.version, before.window) == (1, (480, 1260))
     rule_version_create(
-        rule=rule, effect="defer", category="marketing", channel="sms", params={"start": "09:00", "end": "20:00"}, note="stricter"
+        rule=rule,
+        effect="defer",
+        category="marketing",
+        channel="sms",
+        params={"start": "09:00", "end": "20:00"},
+        note="stricter",
     )
     after = {s.key: s for s in rules_current()}["quiet_hours_marketing_sms"]
     assert (after.version, after.window) == (2, (540, 1200))

@@ -12,7 +12,10 @@ from hub.contacts.models import ConsentEntry, Contact, Device
 URL = "/api/v1/contacts"
 WEBPUSH = {
     "kind": "webpush",
-    "subscription": {"endpoint": "https://push.example.com/send/abc", "keys": {"p256dh": "BNc...", "auth": "tBH..."}},
+    "subscription": {
+        "endpoint": "https://push.example.com/send/abc",
+        "keys": {"p256dh": "BNc...", "auth": "tBH..."},
+    },
 }
 
 
@@ -37,7 +40,11 @@ class TestContactUpsert:
         assert data["phone"] == "+447911123456"
         assert data["email"] == "Ada@example.com"
         assert {d["kind"] for d in data["devices"]} == {"fcm", "webpush"}
-        replaced = put(authed_client, "cust-7", {"email": "ada@example.com", "devices": [{"kind": "fcm", "token": "fcm-token-2"}]})
+        replaced = put(
+            authed_client,
+            "cust-7",
+            {"email": "ada@example.com", "devices": [{"kind": "fcm", "token": "fcm-token-2"}]},
+        )
         assert replaced.status_code == 200
         assert [d["token"] for d in replaced.json()["devices"]] == ["fcm-token-2"]
         assert replaced.json()["phone"] == ""
@@ -77,7 +84,8 @@ def test_bulk_upsert_of_thousands_costs_a_fixed_number_of_queries(authed_client)
     queries in batches (inserts, updates, audit), not one per contact."""
     Contact.objects.bulk_create(Contact(external_id=f"crm-{i}") for i in range(0, 2000, 2))
     contacts = [
-        {"external_id": f"crm-{i}", "email": f"p{i}@example.com", "timezone": "Europe/Paris"} for i in range(2000)
+        {"external_id": f"crm-{i}", "email": f"p{i}@example.com", "timezone": "Europe/Paris"}
+        for i in range(2000)
     ]
     with CaptureQueriesContext(connection) as ctx:
         response = authed_client.post(URL, {"contacts": contacts}, format="json")
@@ -114,14 +122,19 @@ class TestConsentAndPreferences:
             assert response.status_code == 201, response.content
         entries = list(ConsentEntry.objects.order_by("id"))
         assert [e.granted for e in entries] == [True, False]
-        assert entries[0].evidence["wording_version"] == "signup-v2" and entries[0].evidence["ip"] == "203.0.113.7"
+        assert (
+            entries[0].evidence["wording_version"] == "signup-v2"
+            and entries[0].evidence["ip"] == "203.0.113.7"
+        )
         prefs = authed_client.get(f"{URL}/cust-1/preferences").json()["preferences"]
         assert {"category": "marketing", "channel": "email", "granted": False} in prefs
         assert {"category": "marketing", "channel": "sms", "granted": None} in prefs
 
     def test_consent_needs_evidence_and_known_values(self, authed_client, contact):
         response = authed_client.post(
-            f"{URL}/cust-1/consents", {"channel": "fax", "purpose": "marketing", "granted": True}, format="json"
+            f"{URL}/cust-1/consents",
+            {"channel": "fax", "purpose": "marketing", "granted": True},
+            format="json",
         )
         assert response.status_code == 400
         assert {e["field"] for e in response.json()["errors"]} == {"channel", "evidence"}

@@ -29,7 +29,13 @@ def test_erasure_removes_personal_data_and_keeps_a_hashed_suppression(
     with django_capture_on_commit_callbacks(execute=True):
         sent = authed_client.post(
             "/api/v1/notifications",
-            {"template": "order.shipped", "to": {"external_id": "cust-1"}, "channels": ["sms", "email"], "routing": "all", "data": ORDER_DATA},
+            {
+                "template": "order.shipped",
+                "to": {"external_id": "cust-1"},
+                "channels": ["sms", "email"],
+                "routing": "all",
+                "data": ORDER_DATA,
+            },
             format="json",
         )
     assert sent.status_code == 202
@@ -37,7 +43,12 @@ def test_erasure_removes_personal_data_and_keeps_a_hashed_suppression(
     Contact.objects.filter(pk=contact.pk).update(timezone=zone_at_local_hour(3))
     deferred = authed_client.post(
         "/api/v1/notifications",
-        {"template": "promo.spring", "to": {"external_id": "cust-1"}, "channels": ["sms"], "data": {"first_name": "Ada", "unsubscribe_url": "u", "postal_address": "p"}},
+        {
+            "template": "promo.spring",
+            "to": {"external_id": "cust-1"},
+            "channels": ["sms"],
+            "data": {"first_name": "Ada", "unsubscribe_url": "u", "postal_address": "p"},
+        },
         format="json",
     ).json()["messages"][0]
     assert deferred["status"] == "deferred"
@@ -77,7 +88,12 @@ def test_a_stale_import_does_not_re_contact_an_erased_person(authed_client, mark
     grant_consent(Contact.objects.get(external_id="cust-2"), "email")
     body = authed_client.post(
         "/api/v1/notifications",
-        {"template": "promo.spring", "to": {"external_id": "cust-2"}, "channels": ["email"], "data": {"first_name": "A", "unsubscribe_url": "u", "postal_address": "p"}},
+        {
+            "template": "promo.spring",
+            "to": {"external_id": "cust-2"},
+            "channels": ["email"],
+            "data": {"first_name": "A", "unsubscribe_url": "u", "postal_address": "p"},
+        },
         format="json",
     ).json()
     message = body["messages"][0]

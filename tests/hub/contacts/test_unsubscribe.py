@@ -47,7 +47,9 @@ class TestOneClick:
     def test_forged_token_is_refused_and_changes_nothing(self, browser, contact):
         token = unsubscribe_token(contact, channel="email")
         forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
-        response = browser.post(f"/u/{forged}", "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
+        response = browser.post(
+            f"/u/{forged}", "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+        )
         assert response.status_code == 404
         assert not ConsentEntry.objects.exists()
 

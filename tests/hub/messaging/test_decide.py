@@ -47,12 +47,17 @@ def make_contact(external_id="cust-9", *, hour=12, **kw):
 
 @pytest.mark.django_db
 class TestDecidedOnAccept:
-    def test_marketing_without_consent_is_blocked_and_the_api_says_why(self, authed_client, marketing_template):
+    def test_marketing_without_consent_is_blocked_and_the_api_says_why(
+        self, authed_client, marketing_template
+    ):
         make_contact()
         [message] = send(authed_client, "cust-9")
         assert (message["status"], message["block_reason"]) == ("blocked", "no_consent")
         assert message["decided_by"] == "marketing_consent v1"
-        assert message["decision"]["sentence"] == "blocked by marketing_consent v1: no marketing sms consent is recorded"
+        assert (
+            message["decision"]["sentence"]
+            == "blocked by marketing_consent v1: no marketing sms consent is recorded"
+        )
         shown = authed_client.get(f"/api/v1/messages/{message['id']}").json()
         assert shown["decision"]["sentence"] == message["decision"]["sentence"]
 
@@ -99,7 +104,13 @@ class TestDecidedOnAccept:
         from hub.compliance.models import Rule
         from hub.compliance.services import rule_create
 
-        rule_create(key="cap", kind="frequency_cap", effect="block", category="marketing", params={"limit": 2, "window_hours": 24})
+        rule_create(
+            key="cap",
+            kind="frequency_cap",
+            effect="block",
+            category="marketing",
+            params={"limit": 2, "window_hours": 24},
+        )
         assert Rule.objects.filter(key="cap").exists()
         contact = make_contact(hour=12)
         grant_consent(contact, "email")
@@ -108,10 +119,18 @@ class TestDecidedOnAccept:
         notification = Notification.objects.create(
             template=marketing_template, template_version=marketing_template.live_version, contact=contact
         )
-        sent = Message.objects.create(notification=notification, channel="email", category="marketing", to="x@example.com", status="delivered")
+        sent = Message.objects.create(
+            notification=notification,
+            channel="email",
+            category="marketing",
+            to="x@example.com",
+            status="delivered",
+        )
         assert sent.pk
         new = [
-            Message.objects.create(notification=notification, channel="email", category="marketing", to="x@example.com")
+            Message.objects.create(
+                notification=notification, channel="email", category="marketing", to="x@example.com"
+            )
             for _ in range(2)
         ]
         changes = messages_decide(new, contacts={m.id: contact for m in new}, now=timezone.now())
@@ -131,7 +150,14 @@ class TestDecidedAgainWhenDue:
         contact = make_contact(hour=3)
         grant_consent(contact, "sms")
         message_id = self._deferred(authed_client, contact)
-        consent_record(contact=contact, channel="sms", purpose="marketing", granted=False, source="sms_keyword", actor=Actor.system())
+        consent_record(
+            contact=contact,
+            channel="sms",
+            purpose="marketing",
+            granted=False,
+            source="sms_keyword",
+            actor=Actor.system(),
+        )
         messages_release_due()
         row = Message.objects.get(id=message_id)
         assert (row.status, row.block_reason, row.decided_by) == ("blocked", "opted_out", "opt_out v1")
@@ -142,10 +168,16 @@ class TestDecidedAgainWhenDue:
         message_id = self._deferred(authed_client, contact)
         messages_release_due()
         row = Message.objects.get(id=message_id)
-        assert row.status == "deferred" and row.not_before > timezone.now()
-        assert [e.status for e in row.events.order_by("occurred_at", "id")] == ["accepted", "deferred", "deferred"]
+        assert row.status == "deferred" and row.not_before is not None and row.not_before > timezone.now()
+        assert [e.status for e in row.events.order_by("occurred_at", "id")] == [
+            "accepted",
+            "deferred",
+            "deferred",
+        ]
 
-    def test_allowed_when_due_is_queued(self, authed_client, marketing_template, django_capture_on_commit_callbacks):
+    def test_allowed_when_due_is_queued(
+        self, authed_client, marketing_template, django_capture_on_commit_callbacks
+    ):
         contact = make_contact(hour=3)
         grant_consent(contact, "sms")
         message_id = self._deferred(authed_client, contact)
@@ -172,7 +204,9 @@ def test_a_batch_costs_a_fixed_number_of_queries(marketing_template):
             notification = Notification.objects.create(
                 template=marketing_template, template_version=marketing_template.live_version, contact=contact
             )
-            m = Message.objects.create(notification=notification, channel="sms", category="marketing", to=contact.phone)
+            m = Message.objects.create(
+                notification=notification, channel="sms", category="marketing", to=contact.phone
+            )
             messages.append(m)
             contacts[m.id] = contact
         with CaptureQueriesContext(connection) as ctx:
