@@ -51,7 +51,10 @@ def next_window_start(moment: datetime, zones: Sequence[str], window: tuple[int,
     for candidate in sorted(candidates):
         if all(in_window(minute_of_day(candidate, z), window) for z in zones):
             return candidate
-    # Windows that never overlap in all zones: fall back to the first zone's next start.
+    if len(zones) > 1:
+        # The window is never open in all these zones at once (e.g. a short window across a
+        # country spanning many hours): honour it in the first (primary) zone instead.
+        return next_window_start(moment, zones[:1], window)
     return min(candidates) if candidates else moment + timedelta(days=1)
 
 
