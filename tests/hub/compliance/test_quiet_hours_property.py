@@ -4,15 +4,14 @@ time inside the window in every zone of the recipient."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from hub.compliance.engine import Facts, Outcome, decide
 from hub.compliance.rules import rule_spec_parse
-from hub.compliance.windows import in_window
 
 # Zones with DST in both hemispheres, half-hour and 45-minute offsets, and a zone that skipped a day.
 ZONES = [
@@ -52,6 +51,12 @@ moments = st.one_of(
 windows = st.tuples(
     st.integers(0, 23), st.sampled_from([0, 30]), st.integers(0, 23), st.sampled_from([0, 15])
 ).filter(lambda w: (w[0], w[1]) != (w[2], w[3]))
+
+
+def in_window(minute: int, window: tuple[int, int]) -> bool:
+    """The test's own oracle (not the engine's): inside [start, end), wrapping midnight."""
+    start, end = window
+    return start <= minute < end if start < end else (minute >= start or minute < end)
 
 
 def local_minute(moment: datetime, zone: str) -> int:
@@ -127,3 +132,30 @@ def test_single_zone_deferral_is_the_first_minute_the_window_opens(zone, now):
         assert due is not None
         assert in_window(local_minute(due, zone), (480, 1260))
         assert not in_window(local_minute(due - timedelta(minutes=1), zone), (480, 1260))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES),
+    day=st.dates(min_value=date(2025, 1, 1), max_value=date(2028, 12, 31)),
+    window=windows,
+)
+def test_the_window_opens_at_its_start_minute_and_closes_at_its_end_minute(zone, day, window):
+    """At local ``end`` a marketing SMS is no longer allowed; at local ``start`` it is (on days
+    where DST does not skip or repeat those wall times)."""
+    start_t, end_t = time(window[0], window[1]), time(window[2], window[3])
+    rules = [
+        rule_spec_parse(
+            key="quiet",
+            version=1,
+            kind="quiet_hours",
+            effect="defer",
+            params={"start": start_t.isoformat("minutes"), "end": end_t.isoformat("minutes")},
+        )
+    ]
+    for wall, allowed in ((end_t, False), (start_t, True)):
+        local = datetime.combine(day, wall, tzinfo=ZoneInfo(zone))
+        instant = local.astimezone(UTC)
+        assume(instant.astimezone(ZoneInfo(zone)).replace(tzinfo=None) == local.replace(tzinfo=None))
+        outcome = decide(Facts(channel="sms", category="marketing", zones=(zone,)), rules, instant).outcome
+        assert (outcome == Outcome.ALLOW) is allowed, (wall, instant)
