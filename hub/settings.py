@@ -229,6 +229,11 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set shared by several fields (contacts API: channel/channels, category/purpose).
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "hub.api.serializers.CHANNEL_CHOICES",
+        "CategoryEnum": "hub.contacts.preferences.CATEGORIES",
+    },
 }
 
 # --- Logging: no personal data, ever; structured enough to grep -------------------------------

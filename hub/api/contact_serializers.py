@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import serializers
 
-from hub.api.serializers import StrictSerializer
+from hub.api.serializers import CHANNEL_CHOICES, StrictSerializer
 from hub.contacts.models import ConsentEntry, ConsentSource, Contact, Device, DeviceKind
-from hub.contacts.preferences import CATEGORIES, CHANNELS
+from hub.contacts.preferences import CATEGORIES
 from hub.contacts.sync import ContactData, DeviceData
 from hub.contacts.validation import normalise_email, normalise_phone
 
@@ -181,7 +181,7 @@ class ConsentEvidenceSerializer(StrictSerializer):
     ]
 )
 class ConsentCreateSerializer(StrictSerializer):
-    channel = serializers.ChoiceField(choices=CHANNELS)
+    channel = serializers.ChoiceField(choices=CHANNEL_CHOICES)
     purpose = serializers.ChoiceField(
         choices=CATEGORIES, help_text="The category: marketing or transactional."
     )
@@ -198,7 +198,7 @@ class ConsentEntrySerializer(serializers.ModelSerializer[ConsentEntry]):
 
 class PreferenceSerializer(StrictSerializer):
     category = serializers.ChoiceField(choices=CATEGORIES)
-    channel = serializers.ChoiceField(choices=CHANNELS)
+    channel = serializers.ChoiceField(choices=CHANNEL_CHOICES)
     granted = serializers.BooleanField(allow_null=True, help_text="null: nothing recorded yet.")
 
 
@@ -208,7 +208,7 @@ class PreferencesSerializer(StrictSerializer):
 
 class PreferencesUpdateItemSerializer(StrictSerializer):
     category = serializers.ChoiceField(choices=CATEGORIES)
-    channel = serializers.ChoiceField(choices=CHANNELS)
+    channel = serializers.ChoiceField(choices=CHANNEL_CHOICES)
     granted = serializers.BooleanField()
 
 

@@ -153,3 +153,19 @@ class TestConsentAndPreferences:
         authed_client.put(f"{URL}/cust-1/preferences", body, format="json")
         assert ConsentEntry.objects.count() == 2
         assert set(ConsentEntry.objects.values_list("source", flat=True)) == {"api"}
+
+
+@pytest.mark.django_db
+def test_contact_endpoints_are_in_the_openapi_schema_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    out = tmp_path / "schema.yml"
+    call_command("spectacular", "--fail-on-warn", "--file", str(out))
+    schema = out.read_text()
+    for path in (
+        "/api/v1/contacts:",
+        "/api/v1/contacts/{external_id}:",
+        "/api/v1/contacts/{external_id}/consents:",
+        "/api/v1/contacts/{external_id}/preferences:",
+    ):
+        assert path in schema
