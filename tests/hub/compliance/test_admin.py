@@ -78,6 +78,21 @@ class TestRuleAdmin:
         assert (latest.number, latest.params["start"], latest.note) == (2, "09:00", "stricter")
         assert latest.created_by.username == "officer"
 
+    def test_adding_a_rule_creates_it_with_version_1(self):
+        client = login(staff_user("officer", "Compliance"))
+        form = rule_form(
+            key="sms_countries",
+            kind="country_allow",
+            category="",
+            effect="block",
+            params='{"allowed": ["GB", "IE"]}',
+        )
+        response = client.post("/admin/compliance/rule/add/", form)
+        assert response.status_code == 302, response.content.decode()[-1500:]
+        rule = Rule.objects.get(key="sms_countries")
+        version = rule.versions.get()
+        assert (version.number, version.channel, version.params) == (1, "sms", {"allowed": ["GB", "IE"]})
+
     def test_bad_params_are_a_form_error_and_change_nothing(self):
         client = login(staff_user("officer", "Compliance"))
         rule = Rule.objects.get(key="quiet_hours_marketing_sms")
