@@ -69,13 +69,15 @@ class UnsubscribeScope:
     category: str
 
 
-def unsubscribe_token(contact: Contact, *, channel: str = "", category: str = "marketing") -> str:
-    """A signed, non-expiring token naming the contact and what one click unsubscribes from."""
+def unsubscribe_token(contact: Contact, *, channel: str = "email", category: str = "marketing") -> str:
+    """A signed, non-expiring token naming the contact and what one click unsubscribes from
+    (``channel=""`` means every channel)."""
     return signing.dumps({"c": contact.pk, "ch": channel, "cat": category}, salt=_SALT, compress=True)
 
 
-def unsubscribe_url(contact: Contact, *, channel: str = "", category: str = "marketing") -> str:
-    """The public ``/u/{token}`` link for List-Unsubscribe headers and template footers."""
+def unsubscribe_url(contact: Contact, *, channel: str = "email", category: str = "marketing") -> str:
+    """The public ``/u/{token}`` link for List-Unsubscribe headers (with List-Unsubscribe-Post:
+    List-Unsubscribe=One-Click) and template footers."""
     return f"{settings.HUB_BASE_URL}/u/{unsubscribe_token(contact, channel=channel, category=category)}"
 
 
