@@ -36,6 +36,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "contacts.view_suppression",
         "contacts.add_suppression",
         "contacts.lift_suppression",
+        "contacts.erase_contact",
         "compliance.view_rule",
         "compliance.add_rule",
         "compliance.change_rule",

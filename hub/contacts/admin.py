@@ -47,6 +47,22 @@ class ContactAdmin(admin.ModelAdmin[Contact]):
     search_fields = ("external_id", "email", "phone")
     show_full_result_count = False
     inlines = [DeviceInline, ConsentEntryInline]
+    actions = ["erase_selected"]
+
+    def has_erase_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("contacts.erase_contact")
+
+    @admin.action(description="Erase the selected contacts (right to erasure)", permissions=["erase"])
+    def erase_selected(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
+        from hub.erasure import contact_erase  # erasure spans apps above contacts
+
+        erased = 0
+        for contact in queryset:
+            contact_erase(contact=contact, actor=Actor.user(request.user.pk))
+            erased += 1
+        self.message_user(
+            request, f"Erased {erased} contact(s); their addresses stay suppressed.", messages.SUCCESS
+        )
 
 
 @admin.register(ConsentEntry)

@@ -17,6 +17,7 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ("external_id",)
+        permissions = [("erase_contact", "Can erase a contact (right to erasure)")]
 
     def __str__(self) -> str:
         return self.external_id

@@ -82,3 +82,18 @@ def test_suppressions_are_never_edited_or_deleted_in_admin():
     assert page.status_code == 200 and 'name="address"' not in page.content.decode()
     assert client.post(f"{URL}{suppression.pk}/delete/", {"post": "yes"}).status_code == 403
     assert Suppression.objects.filter(pk=suppression.pk).exists()
+
+
+@pytest.mark.django_db
+def test_compliance_can_erase_a_contact_from_admin_and_support_cannot(contact):
+    from hub.contacts.models import Contact
+
+    action = {"action": "erase_selected", ACTION_CHECKBOX_NAME: [contact.pk]}
+    support = login(staff_user("support", "Support"))
+    support.post("/admin/contacts/contact/", action)
+    assert Contact.objects.filter(pk=contact.pk).exists()
+    officer = login(staff_user("officer", "Compliance"))
+    assert officer.post("/admin/contacts/contact/", action).status_code == 302
+    assert not Contact.objects.filter(pk=contact.pk).exists()
+    assert Suppression.objects.filter(reason="erasure", address="").count() == 2
+    assert AuditRecord.objects.filter(action="contact.erased", actor_type="user").exists()
