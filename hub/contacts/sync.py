@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.services import Actor, AuditEntry, audit_append_many
@@ -54,6 +54,14 @@ def contacts_upsert(*, items: Sequence[ContactData], actor: Actor) -> UpsertRepo
     given (a device no longer listed is marked removed, not deleted). Each contact gets one
     audit record naming the fields that changed, never their values.
     """
+    try:
+        return _upsert(items, actor)
+    except IntegrityError:
+        # A concurrent request created one of these contacts first: the retry updates it.
+        return _upsert(items, actor)
+
+
+def _upsert(items: Sequence[ContactData], actor: Actor) -> UpsertReport:
     latest = {item.external_id: item for item in items}
     report = UpsertReport()
     now = timezone.now()
