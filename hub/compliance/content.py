@@ -23,9 +23,11 @@ def content_problems(
         if not rule.applies_to(category=category, channel=channel, country=""):
             continue
         text = "\n".join(str(content.get(name) or "") for name in rule.fields)
-        for label, any_of in rule.required:
-            if not any(token in text for token in any_of):
-                shown = " or ".join(f"'{t}'" for t in any_of)
+        for label, any_of, patterns in rule.required:
+            if not any(token in text for token in any_of) and not any(p.search(text) for p in patterns):
+                shown = " or ".join(
+                    [*(f"'{t}'" for t in any_of), *(f"text matching /{p.pattern}/" for p in patterns)]
+                )
                 problems.append(f"{rule.label}: {category} {channel} must carry a {label} ({shown}).")
     return problems
 

@@ -7,6 +7,7 @@ returns the enabled latest versions, cached in the process and reloaded when any
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -63,8 +64,8 @@ class RuleSpec:
     allowed: frozenset[str] = frozenset()
     # blackout: (start, end) in UTC, sorted
     periods: tuple[tuple[datetime, datetime], ...] = ()
-    # required_content: (label, any_of tokens); fields to look in
-    required: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # required_content: (label, any_of texts, patterns); fields to look in
+    required: tuple[tuple[str, tuple[str, ...], tuple[re.Pattern[str], ...]], ...] = ()
     fields: tuple[str, ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
@@ -168,9 +169,19 @@ def rule_spec_parse(
             raise ValidationError({"params": "Required content needs 'required': [{label, any_of: [...]}]."})
         items = []
         for item in required:
-            if not isinstance(item, Mapping) or not item.get("label") or not item.get("any_of"):
-                raise ValidationError({"params": "Each required item is {label, any_of: [text, ...]}."})
-            items.append((str(item["label"]), tuple(str(t) for t in item["any_of"])))
+            if (
+                not isinstance(item, Mapping)
+                or not item.get("label")
+                or not (item.get("any_of") or item.get("patterns"))
+            ):
+                raise ValidationError(
+                    {"params": "Each required item is {label, any_of: [text, ...], patterns: [regex, ...]}."}
+                )
+            try:
+                patterns = tuple(re.compile(str(p), re.IGNORECASE) for p in item.get("patterns") or ())
+            except re.error as exc:
+                raise ValidationError({"params": f"Not a valid regular expression: {exc}."}) from exc
+            items.append((str(item["label"]), tuple(str(t) for t in item.get("any_of") or ()), patterns))
         extra["required"] = tuple(items)
         extra["fields"] = tuple(params.get("fields") or ("subject", "html", "text", "title"))
     return RuleSpec(

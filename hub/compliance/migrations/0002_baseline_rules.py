@@ -11,6 +11,13 @@ Transactional messages are exempt from the marketing rules by the rules' scope.
 
 from django.db import migrations
 
+# A house number and a street word in a few languages ("1 High Street", "12 rue de la Paix",
+# "Hauptstraße 5" is not caught: use the {{ postal_address }} variable there). Editable in admin.
+POSTAL_ADDRESS_PATTERN = (
+    r"\b\d+[a-z]?,?\s+(?:[\w'.-]+\s+){0,4}?(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr"
+    r"|boulevard|blvd|place|pl|square|sq|court|ct|rue|avenida|calle)\b"
+)
+
 BASELINE = [
     {
         "key": "suppression",
@@ -53,7 +60,12 @@ BASELINE = [
                 "fields": ["html", "text"],
                 "required": [
                     {"label": "one-click unsubscribe link", "any_of": ["unsubscribe_url"]},
-                    {"label": "postal address", "any_of": ["postal_address"]},
+                    {
+                        "label": "postal address",
+                        # The {{ postal_address }} variable, or a written street address.
+                        "any_of": ["postal_address"],
+                        "patterns": [POSTAL_ADDRESS_PATTERN],
+                    },
                 ],
             },
         },

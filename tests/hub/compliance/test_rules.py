@@ -80,3 +80,28 @@ def test_template_lint_can_check_required_content_through_the_setting():
     ok = {"html": "<a href='{{ unsubscribe_url }}'>x</a> {{ postal_address }}", "text": ""}
     assert check(category="marketing", channel="email", content=ok) == []
     assert check(category="transactional", channel="email", content={"html": "<p>Receipt</p>"}) == []
+    written = {"html": "<a href='{{ unsubscribe_url }}'>Unsubscribe</a> Example Bank, 1 High Street, London"}
+    assert check(category="marketing", channel="email", content=written) == []
+
+
+def test_a_bad_content_pattern_is_refused():
+    from hub.compliance.rules import rule_spec_parse
+
+    with pytest.raises(ValidationError):
+        rule_spec_parse(
+            key="c",
+            version=1,
+            kind="required_content",
+            effect="block",
+            params={"required": [{"label": "x", "patterns": ["(unclosed"]}]},
+        )
+
+
+@pytest.mark.django_db
+def test_the_demo_marketing_content_satisfies_the_baseline():
+    """seed_demo submits its marketing template: its content must pass the baseline rules."""
+    from hub.compliance.content import template_content_problems
+    from hub.demo import SPRING_OFFER
+
+    for variant in SPRING_OFFER:
+        assert template_content_problems(category="marketing", channel=variant["channel"], content=variant) == []
