@@ -104,4 +104,6 @@ def test_the_demo_marketing_content_satisfies_the_baseline():
     from hub.demo import SPRING_OFFER
 
     for variant in SPRING_OFFER:
-        assert template_content_problems(category="marketing", channel=variant["channel"], content=variant) == []
+        assert (
+            template_content_problems(category="marketing", channel=variant["channel"], content=variant) == []
+        )
