@@ -105,6 +105,10 @@ def decision_change(message: Message, decision: Decision, *, send_at: datetime |
     due = decision.not_before if decision.outcome == Outcome.DEFER else None
     if send_at is not None and (due is None or send_at > due):
         due = send_at
+        # Waiting for the caller's send_at, not for a rule: say so (it is decided again then).
+        fields["decision"]["sentence"] = (
+            f"scheduled for send_at {send_at:%Y-%m-%d %H:%M} UTC (decided again then); {decision.sentence}"
+        )
     if due is not None:
         return Change(message.id, S.DEFERRED, {**fields, "not_before": due})
     return Change(message.id, S.QUEUED, {**fields, "not_before": None})

@@ -214,3 +214,29 @@ def test_a_batch_costs_a_fixed_number_of_queries(marketing_template):
         return len(ctx.captured_queries)
 
     assert batch(5) == batch(50)
+
+
+@pytest.mark.django_db
+def test_a_message_waiting_for_send_at_says_so_and_is_decided_again_when_due(
+    authed_client, live_template, contact
+):
+    send_at = (timezone.now() + timedelta(hours=2)).replace(microsecond=0)
+    body = authed_client.post(
+        URL,
+        {
+            "template": "order.shipped",
+            "to": {"external_id": "cust-1"},
+            "channels": ["sms"],
+            "data": ORDER_DATA,
+            "send_at": send_at.isoformat(),
+        },
+        format="json",
+    ).json()
+    [message] = body["messages"]
+    assert message["status"] == "deferred" and message["decided_by"] == ""
+    assert message["decision"]["sentence"].startswith(f"scheduled for send_at {send_at:%Y-%m-%d %H:%M} UTC")
+    suppression_add(channel="sms", address=contact.phone, reason="sms_opt_out", actor=Actor.system())
+    Message.objects.filter(id=message["id"]).update(not_before=timezone.now() - timedelta(seconds=1))
+    messages_release_due()
+    row = Message.objects.get(id=message["id"])
+    assert (row.status, row.block_reason, row.decided_by) == ("blocked", "suppressed", "suppression v1")
