@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "hub.apikeys",
     "hub.providers",
     "hub.messaging",
+    "hub.compliance",
 ]
 
 MIDDLEWARE = [
@@ -219,6 +220,14 @@ def _default_providers() -> dict[str, list[dict[str, Any]]]:
 
 HUB_PROVIDERS = _default_providers()
 
+# --- Compliance, contacts and preferences ----------------------------------------------------
+# Quiet hours use the contact's time zone, else the phone number's region, else this.
+HUB_DEFAULT_TIMEZONE = os.environ.get("HUB_DEFAULT_TIMEZONE", "UTC")
+# Template lint (templates_app may not import hub) calls this to check required content.
+TEMPLATES_CONTENT_CHECK = "hub.compliance.content.template_content_problems"
+# Consent wording version recorded as evidence by the hosted preferences page.
+HUB_PREFERENCES_WORDING = os.environ.get("HUB_PREFERENCES_WORDING", "preferences-v1")
+
 # --- REST API --------------------------------------------------------------------------
 REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["hub.apikeys.authentication.ApiKeyAuthentication"],
@@ -237,6 +246,11 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set shared by several fields (contacts API: channel/channels, category/purpose).
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "hub.api.serializers.CHANNEL_CHOICES",
+        "CategoryEnum": "hub.contacts.preferences.CATEGORIES",
+    },
 }
 
 # --- Logging: no personal data, ever; structured enough to grep -------------------------------

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from hub import health
+from hub.contacts import views as contact_views
 
 admin.site.site_header = "Switchboard"
 admin.site.site_title = "Switchboard"
@@ -18,4 +19,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("u/<str:token>", contact_views.unsubscribe_page, name="unsubscribe"),
+    path("u/<str:token>/preferences", contact_views.preferences_page_save, name="unsubscribe-preferences"),
 ]

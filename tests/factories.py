@@ -95,3 +95,85 @@ def issued_key(db: None) -> IssuedKey:
 def authed_client(api_client: Any, issued_key: IssuedKey) -> Any:
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued_key.raw}")
     return api_client
+
+
+# --- Compliance, contacts and preferences --------------------------------------------------
+MARKETING_EMAIL = {
+    "channel": "email",
+    "locale": "en",
+    "subject": "Spring offers, {{ first_name }}",
+    "html": "<p>Hi {{ first_name }}</p><p><a href='{{ unsubscribe_url }}'>Unsubscribe</a> {{ postal_address }}</p>",
+    "text": "Hi {{ first_name }}. Unsubscribe: {{ unsubscribe_url }} {{ postal_address }}",
+}
+MARKETING_DATA = {
+    "first_name": "Ada",
+    "unsubscribe_url": "https://hub.example/u/x",
+    "postal_address": "1 High St",
+}
+
+
+@pytest.fixture
+def marketing_template(db: None) -> Template:
+    """A live marketing template with SMS and a compliant email variant."""
+    return make_live_template(
+        "promo.spring",
+        category=Category.MARKETING,
+        variants=[
+            {
+                "channel": "sms",
+                "locale": "en",
+                "text": "Spring sale, {{ first_name }}! Reply STOP to opt out.",
+            },
+            MARKETING_EMAIL,
+        ],
+    )
+
+
+def grant_consent(contact: Contact, *channels: str, purpose: str = "marketing") -> None:
+    from hub.contacts.services import consent_record
+
+    for channel in channels or ("sms", "email", "push"):
+        consent_record(
+            contact=contact,
+            channel=channel,
+            purpose=purpose,
+            granted=True,
+            source="api",
+            actor=Actor.system(),
+            evidence={"wording_version": "test-v1"},
+        )
+
+
+@pytest.fixture
+def consent_factory(db: None) -> Callable[..., None]:
+    return grant_consent
+
+
+def zone_at_local_hour(hour: int) -> str:
+    """An IANA zone (fixed offset, no DST) where the local time now has this hour."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    offset = (hour - now.hour + 12) % 24 - 12  # local = UTC + offset, offset in -12..11
+    if offset == 0:
+        return "Etc/UTC"
+    # POSIX sign convention: Etc/GMT+5 is five hours *behind* UTC.
+    return f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+
+
+def staff_user(username: str, *roles: str, superuser: bool = False) -> Any:
+    from django.contrib.auth.models import Group
+
+    from hub.roles import roles_ensure
+
+    roles_ensure()
+    User = get_user_model()
+    user = User.objects.create_user(username=username, password="pw", is_staff=True, is_superuser=superuser)
+    for role in roles:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def user_factory(db: None) -> Callable[..., Any]:
+    return staff_user

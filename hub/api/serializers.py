@@ -107,6 +107,12 @@ class MessageEventSerializer(serializers.ModelSerializer[MessageEvent]):
 class MessageSerializer(serializers.ModelSerializer[Message]):
     notification = serializers.UUIDField(source="notification_id")
     events = MessageEventSerializer(many=True)
+    decision = serializers.JSONField(
+        read_only=True,
+        help_text="The compliance decision: outcome, reason, rules consulted with their versions, "
+        "the inputs that mattered, and `sentence`, e.g. 'deferred by quiet_hours_marketing_sms v1: "
+        "22:14 Europe/London is outside 08:00-21:00'.",
+    )
 
     class Meta:
         model = Message
@@ -123,6 +129,8 @@ class MessageSerializer(serializers.ModelSerializer[Message]):
             "error_code",
             "error_message",
             "not_before",
+            "decision",
+            "decided_by",
             "created_at",
             "status_changed_at",
             "events",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from hub.api import templates, views
+from hub.api import contacts, templates, views
 
 urlpatterns = [
     path("notifications", views.NotificationCreateView.as_view(), name="notification-create"),
@@ -11,4 +11,14 @@ urlpatterns = [
     ),
     path("messages/<uuid:message_id>", views.MessageDetailView.as_view(), name="message-detail"),
     path("templates", templates.TemplateListView.as_view(), name="template-list"),
+    path("contacts", contacts.ContactBulkView.as_view(), name="contact-bulk"),
+    path("contacts/<str:external_id>", contacts.ContactDetailView.as_view(), name="contact-detail"),
+    path(
+        "contacts/<str:external_id>/consents", contacts.ConsentCreateView.as_view(), name="contact-consents"
+    ),
+    path(
+        "contacts/<str:external_id>/preferences",
+        contacts.PreferencesView.as_view(),
+        name="contact-preferences",
+    ),
 ]

@@ -17,6 +17,7 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ("external_id",)
+        permissions = [("erase_contact", "Can erase a contact (right to erasure)")]
 
     def __str__(self) -> str:
         return self.external_id
@@ -103,6 +104,7 @@ class Suppression(models.Model):
     lifted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        permissions = [("lift_suppression", "Can lift a suppression (Compliance only)")]
         constraints = [
             models.UniqueConstraint(
                 fields=["channel", "address_hash"],

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from audit.services import Actor, address_digest, audit_append
 from hub.contacts.models import ConsentEntry, Contact, Suppression
@@ -71,3 +72,28 @@ def suppression_add(
     except IntegrityError:  # a concurrent writer added it first
         return Suppression.objects.get(channel=channel, address_hash=digest, lifted_at__isnull=True)
     return suppression
+
+
+def suppression_lift(*, suppression: Suppression, actor: Actor, reason: str) -> Suppression:
+    """Lift an active suppression (the address may be sent to again). Callers check that the
+    person may do this (the Compliance group); lifting one already lifted changes nothing."""
+    with transaction.atomic():
+        locked = Suppression.objects.select_for_update().get(pk=suppression.pk)
+        if locked.lifted_at is not None:
+            return locked
+        locked.lifted_at = timezone.now()
+        locked.detail = {**locked.detail, "lift_reason": reason[:300]}
+        locked.save(update_fields=["lifted_at", "detail"])
+        audit_append(
+            actor=actor,
+            action="suppression.lifted",
+            object_type="suppression",
+            object_id=locked.pk,
+            payload={
+                "channel": locked.channel,
+                "address_digest": locked.address_hash,
+                "reason": locked.reason,
+                "lift_reason": reason[:300],
+            },
+        )
+    return locked

@@ -18,8 +18,9 @@ from audit.services import Actor, AuditEntry, address_digest, audit_append_many
 from hub.apikeys.models import ApiKey
 from hub.contacts.models import Contact
 from hub.messaging import dispatch
-from hub.messaging.lifecycle import Change, messages_transition
-from hub.messaging.models import BlockReason, EventKind, Message, MessageEvent, Notification, Routing
+from hub.messaging.decide import messages_decide
+from hub.messaging.lifecycle import messages_transition
+from hub.messaging.models import EventKind, Message, MessageEvent, Notification, Routing
 from hub.messaging.models import MessageStatus as S
 from templates_app.models import Template, TemplateApproval, TemplateVersion
 from templates_app.rendering import validate_data, version_channels
@@ -187,7 +188,12 @@ def notification_accept(
                 ),
             ]
         )
-        changes = _initial_changes(messages, deferred=deferred)
+        changes = messages_decide(
+            messages,
+            contacts={m.id: contact for m in messages},
+            now=now,
+            send_at=request.send_at if deferred else None,
+        )
         result = messages_transition(changes, actor=actor, source="api")
         queued = [c.message_id for c in result.applied if c.to == S.QUEUED]
         dispatch.enqueue_on_commit(
@@ -209,12 +215,3 @@ def _target_channels(
         if _address(channel, request.to, contact):
             break
     return targets
-
-
-def _initial_changes(messages: list[Message], *, deferred: bool) -> list[Change]:
-    return [
-        Change(m.id, S.BLOCKED, {"block_reason": BlockReason.NO_ADDRESS})
-        if not m.to
-        else Change(m.id, S.DEFERRED if deferred else S.QUEUED)
-        for m in messages
-    ]

@@ -61,12 +61,19 @@ class MessageAdmin(ReadOnlyAdmin):
         "category",
         "status",
         "block_reason",
+        "compliance_decision",
         "provider",
         "attempts",
         "needs_reconciliation",
         "status_changed_at",
     )
     list_filter = ("status", "channel", "category", "block_reason", "needs_reconciliation")
-    search_fields = ("=id", "=provider_message_id", "notification__reference")
+    search_fields = ("=id", "=provider_message_id", "notification__reference", "decided_by")
+    readonly_fields = ("compliance_decision",)
     inlines = [MessageEventInline]
     show_full_result_count = False
+
+    @admin.display(description="compliance decision")
+    def compliance_decision(self, obj: Message) -> str:
+        """The decision in one sentence: which rule version decided and why."""
+        return str((obj.decision or {}).get("sentence", "")) or "-"

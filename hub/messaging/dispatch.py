@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from audit.services import Actor
 from hub.celery import send_queue
+from hub.messaging.decide import messages_decide
 from hub.messaging.lifecycle import Change, messages_claim, messages_transition
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
@@ -244,10 +245,15 @@ def messages_release_due() -> int:
     are enqueued again. Returns how many were handed to the queue."""
     now = timezone.now()
     with transaction.atomic():
-        due_ids = list(
-            Message.objects.filter(status=S.DEFERRED, not_before__lte=now).values_list("id", flat=True)[:5000]
+        due = list(
+            Message.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=S.DEFERRED, not_before__lte=now)
+            .select_related("notification__contact")[:5000]
         )
-        messages_transition([Change(i, S.QUEUED) for i in due_ids], actor=DISPATCH_ACTOR, source="scheduler")
+        # Decided again: consent, suppressions and rules may have changed while it waited.
+        changes = messages_decide(due, contacts={m.id: m.notification.contact for m in due}, now=now)
+        messages_transition(changes, actor=DISPATCH_ACTOR, source="scheduler")
+        due_ids = [m.id for m in due]
     stale = now - timedelta(seconds=SHORT_RETRY_SECONDS)
     ready = Message.objects.filter(status=S.QUEUED).filter(
         Q(id__in=due_ids) | Q(not_before__lte=now, status_changed_at__lte=stale)

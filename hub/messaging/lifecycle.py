@@ -25,7 +25,8 @@ from hub.messaging.models import MessageStatus as S
 TRANSITIONS: Mapping[str, frozenset[str]] = {
     S.ACCEPTED: frozenset({S.QUEUED, S.DEFERRED, S.BLOCKED, S.CANCELLED, S.FAILED}),
     S.QUEUED: frozenset({S.SENDING, S.DEFERRED, S.BLOCKED, S.CANCELLED, S.FAILED}),
-    S.DEFERRED: frozenset({S.QUEUED, S.BLOCKED, S.CANCELLED, S.FAILED}),
+    # Deferred again when a re-decision at its due time finds a later one (e.g. quiet hours).
+    S.DEFERRED: frozenset({S.QUEUED, S.DEFERRED, S.BLOCKED, S.CANCELLED, S.FAILED}),
     # A retry puts a message back in the queue; a fast provider may report before "sent".
     S.SENDING: frozenset({S.QUEUED, S.SENT, S.DELIVERED, S.UNDELIVERED, S.BOUNCED, S.FAILED}),
     S.SENT: frozenset({S.DELIVERED, S.UNDELIVERED, S.BOUNCED, S.FAILED}),

@@ -1,0 +1,81 @@
+"""Reading contacts, consent state and suppressions, in bulk where the engine needs it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+
+import phonenumbers
+from phonenumbers import timezone as phone_timezone
+
+from audit.services import address_digest
+from hub.contacts.models import ConsentEntry, Contact, Suppression
+
+ConsentKey = tuple[int, str, str]  # contact id, channel, purpose
+
+
+def consent_states(*, contact_ids: Iterable[int]) -> dict[ConsentKey, bool]:
+    """The current consent per contact x channel x purpose: the latest ledger entry wins.
+    Keys with no entry are absent. One query for any number of contacts."""
+    ids = list(set(contact_ids))
+    states: dict[ConsentKey, bool] = {}
+    if not ids:
+        return states
+    rows = (
+        ConsentEntry.objects.filter(contact_id__in=ids)
+        .order_by("contact_id", "channel", "purpose", "created_at", "id")
+        .values_list("contact_id", "channel", "purpose", "granted")
+    )
+    for contact_id, channel, purpose, granted in rows.iterator(chunk_size=5000):
+        states[(contact_id, channel, purpose)] = granted
+    return states
+
+
+def consent_state(*, contact: Contact) -> dict[tuple[str, str], bool]:
+    """One contact's current consent as {(channel, purpose): granted}."""
+    return {(ch, p): g for (_, ch, p), g in consent_states(contact_ids=[contact.pk]).items()}
+
+
+def suppressions_active(*, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """Of these (channel, address_hash) pairs, the suppressed ones with their reason."""
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    hashes = {h for _, h in wanted}
+    rows = Suppression.objects.filter(address_hash__in=hashes, lifted_at__isnull=True).values_list(
+        "channel", "address_hash", "reason"
+    )
+    return {(ch, h): reason for ch, h, reason in rows if (ch, h) in wanted}
+
+
+@lru_cache(maxsize=65536)
+def _phone_facts(phone: str) -> tuple[str, tuple[str, ...]]:
+    try:
+        number = phonenumbers.parse(phone, None)
+    except phonenumbers.NumberParseException:
+        return "", ()
+    region = phonenumbers.region_code_for_number(number) or ""
+    zones = tuple(z for z in phone_timezone.time_zones_for_number(number) if "/" in z)
+    return region, zones
+
+
+def phone_country(phone: str) -> str:
+    """ISO 3166 region of an E.164 number, or "" if unknown."""
+    return _phone_facts(phone)[0] if phone else ""
+
+
+def recipient_zones(*, timezone_name: str, phone: str, default: str) -> tuple[tuple[str, ...], str]:
+    """The recipient's time zone(s) and where they came from: the contact's own zone, else
+    every zone the phone number's region spans (a rule must hold in all of them), else the
+    default."""
+    if timezone_name:
+        return (timezone_name,), "contact"
+    if phone:
+        zones = _phone_facts(phone)[1]
+        if zones:
+            return zones, "phone"
+    return (default,), "default"
+
+
+def address_hash(address: str) -> str:
+    return address_digest(address)

@@ -1,0 +1,87 @@
+"""Erasure (right to be forgotten): remove a person's personal data everywhere the hub keeps
+it, keep them suppressed by hash only, and record that it happened, without their data.
+
+It spans contacts, messaging and the sandbox outbox, so it lives above those apps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q
+
+from audit.services import Actor, address_digest, audit_append
+from hub.contacts.models import Contact, InboundMessage, Suppression, SuppressionReason
+from hub.messaging.lifecycle import Change, messages_transition
+from hub.messaging.models import BlockReason, Message, Notification
+from hub.messaging.models import MessageStatus as S
+from hub.providers.models import SandboxOutboxEntry
+
+# Messages not yet handed to a provider: stopped, blocked as erased.
+_STOPPABLE = (S.ACCEPTED, S.QUEUED, S.DEFERRED)
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    notifications: int
+    messages: int
+    stopped: int
+    suppressions: int
+
+
+def contact_erase(*, contact: Contact, actor: Actor) -> ErasureReport:
+    """Erase one contact. On return: the contact row, its devices and consent ledger are gone;
+    its notifications and messages keep their status and timeline but no address, data or
+    rendered content; messages not yet sent are blocked (``erased``); its email and phone stay
+    suppressed by hash only (so a stale import cannot re-contact them); the audit trail holds
+    one ``contact.erased`` record with counts and hashes, and still verifies."""
+    addresses = {("email", contact.email), ("sms", contact.phone)} - {("email", ""), ("sms", "")}
+    digests = {(channel, address_digest(address)) for channel, address in addresses}
+    raw = {address for _, address in addresses}
+    with transaction.atomic():
+        locked = Contact.objects.select_for_update().get(pk=contact.pk)
+        notifications = Notification.objects.filter(contact=locked)
+        messages = Message.objects.filter(Q(notification__contact=locked) | Q(to__in=raw))
+        pending = list(messages.filter(status__in=_STOPPABLE).values_list("id", flat=True))
+        messages_transition(
+            [Change(i, S.BLOCKED, {"block_reason": BlockReason.ERASED}) for i in pending],
+            actor=actor,
+            source="erasure",
+        )
+        message_ids = [str(i) for i in messages.values_list("id", flat=True)]
+        message_count = messages.update(to="", rendered={}, error_message="")
+        SandboxOutboxEntry.objects.filter(message_id__in=message_ids).update(to="", content={})
+        notification_count = notifications.update(to={}, data={})
+        Notification.objects.filter(messages__id__in=message_ids).update(to={}, data={})
+        InboundMessage.objects.filter(Q(contact=locked) | Q(from_address__in=raw)).update(
+            from_address="", body=""
+        )
+        suppressions = _suppress_by_hash(digests)
+        locked.delete()  # devices and consent entries go with it
+        audit_append(
+            actor=actor,
+            action="contact.erased",
+            object_type="contact",
+            object_id=contact.pk,
+            payload={
+                "notifications": notification_count,
+                "messages": message_count,
+                "stopped": len(pending),
+                "suppressed": sorted(f"{channel}:{digest}" for channel, digest in digests),
+            },
+        )
+    return ErasureReport(notification_count, message_count, len(pending), suppressions)
+
+
+def _suppress_by_hash(digests: set[tuple[str, str]]) -> int:
+    """Every address stays suppressed, readable by nobody: old suppressions lose the address,
+    and an erasure suppression (hash only) is added where none is active."""
+    for channel, digest in digests:
+        Suppression.objects.filter(channel=channel, address_hash=digest).update(address="")
+        active = Suppression.objects.filter(channel=channel, address_hash=digest, lifted_at__isnull=True)
+        if not active.exists():
+            Suppression.objects.create(
+                channel=channel, address="", address_hash=digest, reason=SuppressionReason.ERASURE
+            )
+    return len(digests)

@@ -1,0 +1,59 @@
+"""Consent state is derived from the ledger (latest entry wins); recipient time zones come from
+the contact, else the phone number's region, else the default."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from audit.services import Actor
+from hub.contacts.models import Contact
+from hub.contacts.selectors import consent_states, phone_country, recipient_zones
+from hub.contacts.services import consent_record
+
+entries = st.lists(
+    st.tuples(
+        st.sampled_from(["sms", "email", "push"]),
+        st.sampled_from(["marketing", "transactional"]),
+        st.booleans(),
+    ),
+    max_size=12,
+)
+
+
+@pytest.mark.django_db
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(history=entries)
+def test_current_consent_is_the_latest_ledger_entry_per_channel_and_purpose(history):
+    contact = Contact.objects.create(external_id=f"h-{Contact.objects.count()}")
+    expected = {}
+    for channel, purpose, granted in history:
+        consent_record(
+            contact=contact,
+            channel=channel,
+            purpose=purpose,
+            granted=granted,
+            source="api",
+            actor=Actor.system(),
+        )
+        expected[(contact.pk, channel, purpose)] = granted
+    assert consent_states(contact_ids=[contact.pk]) == expected
+
+
+def test_zone_from_contact_then_phone_region_then_default():
+    assert recipient_zones(timezone_name="Asia/Tokyo", phone="+447911123456", default="UTC") == (
+        ("Asia/Tokyo",),
+        "contact",
+    )
+    assert recipient_zones(timezone_name="", phone="+4915112345678", default="UTC") == (
+        ("Europe/Berlin",),
+        "phone",
+    )
+    zones, source = recipient_zones(timezone_name="", phone="+61412345678", default="UTC")
+    assert source == "phone" and "Australia/Sydney" in zones and "Australia/Perth" in zones
+    assert recipient_zones(timezone_name="", phone="", default="Europe/Paris") == (
+        ("Europe/Paris",),
+        "default",
+    )
+    assert phone_country("+12025550123") == "US" and phone_country("") == ""
