@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 from django.conf import settings
+from django.utils.module_loading import import_string
 from jinja2.sandbox import SandboxedEnvironment
 
 from templates_app.models import Category, Channel, TemplateVariant
@@ -156,7 +157,22 @@ def version_lint(
             findings.append(Finding(ERROR, "render_error", str(exc), variant.channel, variant.locale))
             continue
         findings.extend(_channel_findings(variant, rendered, category=category, layout=layout))
+        findings.extend(_rule_findings(variant, rendered, category=category))
     return findings
+
+
+def _rule_findings(variant: TemplateVariant, rendered: RenderedContent, *, category: str) -> list[Finding]:
+    """The compliance rule set's required-content verdict on the rendered content. The rules
+    live in the hub; templates_app reaches them only through ``TEMPLATES_CONTENT_CHECK``."""
+    path = getattr(settings, "TEMPLATES_CONTENT_CHECK", "")
+    if not path:
+        return []
+    check = import_string(path)
+    # Source and rendered text together: rules may look for a placeholder (e.g. unsubscribe_url)
+    # in the source, or for what the layout adds (e.g. the postal address) in the rendered email.
+    content = {name: f"{getattr(variant, name, '')}\n{value}" for name, value in rendered.as_dict().items()}
+    problems: list[str] = check(category=category, channel=variant.channel, content=content)
+    return [Finding(ERROR, "content_rule", problem, variant.channel, variant.locale) for problem in problems]
 
 
 def _channel_findings(

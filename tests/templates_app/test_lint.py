@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from django.test import override_settings
 
 from templates_app.lint import ERROR, INFO, WARNING, version_lint
 from tests.templates_app.conftest import spec, variant
 
 ADDRESS = {"postal_address": "1 High Street, London"}
+
+# The lint also asks the compliance rule set (in the database) about required content.
+pytestmark = pytest.mark.django_db
 
 
 def codes(findings, severity=None):
