@@ -22,14 +22,17 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from audit.services import Actor
+from audit.services import Actor, audit_append
 from hub.celery import send_queue
+from hub.messaging.addressing import messages_block_undeliverable, outbound_message, push_devices_of
+from hub.messaging.consequences import provider_errors_apply
+from hub.messaging.handoff import Attempt, HandOff, messages_hand_off
 from hub.messaging.lifecycle import Change, messages_claim, messages_transition
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
-from hub.providers.base import OutboundMessage, Provider, SendResult
+from hub.providers.base import SendResult
 from hub.providers.errors import ProviderConfigurationError, ProviderError, RetryableProviderError
-from hub.providers.registry import provider_for
+from hub.providers.registry import providers_for
 from templates_app.rendering import RenderedContent, RenderError, variant_render, variant_select
 
 logger = logging.getLogger("hub.dispatch")
@@ -37,6 +40,8 @@ logger = logging.getLogger("hub.dispatch")
 DISPATCH_ACTOR = Actor.system()
 # Retries sooner than this are scheduled on the broker; later ones wait in the database.
 SHORT_RETRY_SECONDS = 60
+# A misconfigured provider (401): messages wait this long for an operator, their tries kept.
+CONFIGURATION_RETRY_SECONDS = 300
 
 
 def _chunks(items: list[UUID], size: int) -> Iterable[list[UUID]]:
@@ -82,8 +87,14 @@ def backoff_seconds(attempt: int, hint: float | None = None) -> float:
 
 
 def messages_dispatch(*, message_ids: list[UUID]) -> DispatchReport:
-    """Send these messages if they are still queued and due; safe to call twice for the same ids."""
+    """Send these messages if they are still queued and due; safe to call twice for the same ids.
+
+    A suppressed address or a removed push device is blocked before any provider sees it. Each
+    claimed message goes to its channel's providers in routing order, failing over on provider
+    faults; what a provider said is recorded in one transaction afterwards.
+    """
     report = DispatchReport()
+    messages_block_undeliverable(message_ids=message_ids, actor=DISPATCH_ACTOR)
     claimed = messages_claim(message_ids, actor=DISPATCH_ACTOR)
     report.claimed = len(claimed)
     if not claimed:
@@ -93,9 +104,9 @@ def messages_dispatch(*, message_ids: list[UUID]) -> DispatchReport:
         .select_related("notification__template", "notification__template_version")
         .prefetch_related("notification__template_version__variants")
     )
+    devices = push_devices_of(messages)
     changes: list[Change] = []
-    outbound: dict[str, list[tuple[Message, OutboundMessage, RenderedContent]]] = defaultdict(list)
-    providers: dict[str, Provider] = {}
+    attempts: list[Attempt] = []
     for message in messages:
         try:
             content = _render(message)
@@ -104,18 +115,40 @@ def messages_dispatch(*, message_ids: list[UUID]) -> DispatchReport:
                 Change(message.id, S.FAILED, {"error_code": "render_error", "error_message": str(exc)[:500]})
             )
             continue
-        provider = provider_for(message.channel)
-        providers[provider.name] = provider
-        outbound[provider.name].append((message, _outbound(message, content), content))
+        outbound = outbound_message(message, content, devices)
+        if outbound is None:
+            changes.append(
+                Change(
+                    message.id, S.FAILED, {"error_code": "device_removed", "error_message": "No such device."}
+                )
+            )
+            continue
+        candidates = providers_for(outbound)
+        if not candidates:
+            changes.append(
+                Change(
+                    message.id,
+                    S.FAILED,
+                    {"error_code": "no_provider", "error_message": "No provider can carry this message."},
+                )
+            )
+            continue
+        attempts.append(Attempt(message, outbound, content, candidates))
 
     # No transaction is open here: the provider calls may take seconds.
-    for name, items in outbound.items():
-        results = providers[name].send_many([item[1] for item in items])
-        for (message, _, content), outcome in zip(items, results, strict=True):
-            changes.append(_outcome_change(message, name, content, outcome, report))
+    hand_offs = messages_hand_off(attempts)
+    changes.extend(_outcome_change(h, report) for h in hand_offs)
 
     with transaction.atomic():
         messages_transition(changes, actor=DISPATCH_ACTOR, source="dispatch")
+        provider_errors_apply(
+            failures=[
+                (h.attempt.message, h.provider, h.result)
+                for h in hand_offs
+                if isinstance(h.result, ProviderError)
+            ]
+        )
+        _alert_misconfigured(hand_offs)
         _schedule_follow_ups(changes, messages, report)
     report.failed = sum(1 for c in changes if c.to == S.FAILED)
     return report
@@ -134,26 +167,43 @@ def _render(message: Message) -> RenderedContent:
     return variant_render(variant, notification.data)
 
 
-def _outbound(message: Message, content: RenderedContent) -> OutboundMessage:
-    callback = f"{settings.HUB_BASE_URL}/webhooks/twilio/status" if message.channel == "sms" else ""
-    return OutboundMessage(
-        message_id=str(message.id),
-        channel=message.channel,
-        to=message.to,
-        content=content.as_dict(),
-        category=message.category,
-        status_callback_url=callback,
+def _alert_misconfigured(hand_offs: list[HandOff]) -> None:
+    """One audited operator alert per misconfigured provider per batch."""
+    seen: dict[str, ProviderError] = {}
+    for hand_off in hand_offs:
+        for name, error in hand_off.configuration_errors:
+            seen.setdefault(name, error)
+    for name, error in seen.items():
+        logger.error("ALERT provider=%s is misconfigured (code %s): an operator must act", name, error.code)
+        audit_append(
+            actor=DISPATCH_ACTOR,
+            action="provider.misconfigured",
+            object_type="provider",
+            object_id=name,
+            payload={"code": error.code, "http_status": error.http_status},
+        )
+
+
+def _outcome_change(hand_off: HandOff, report: DispatchReport) -> Change:
+    message, content, provider, outcome = (
+        hand_off.attempt.message,
+        hand_off.attempt.content,
+        hand_off.provider,
+        hand_off.result,
     )
-
-
-def _outcome_change(
-    message: Message,
-    provider: str,
-    content: RenderedContent,
-    outcome: SendResult | ProviderError,
-    report: DispatchReport,
-) -> Change:
-    rendered = content.as_dict()
+    detail: dict[str, Any] = {}
+    if len(hand_off.attempt.tried) > 1:
+        detail["failed_over_from"] = hand_off.attempt.tried[:-1]
+    if outcome is None:
+        # The rate limit, not the provider: the message waits, and the attempt is not counted.
+        report.retrying += 1
+        due = timezone.now() + timedelta(seconds=hand_off.wait_seconds)
+        return Change(
+            message.id,
+            S.QUEUED,
+            {"attempts": max(0, message.attempts - 1), "not_before": due, "error_code": "rate_limited"},
+            detail={"provider": provider},
+        )
     if isinstance(outcome, SendResult):
         report.sent += 1
         if outcome.simulated_delivery:
@@ -164,28 +214,36 @@ def _outcome_change(
             {
                 "provider": provider,
                 "provider_message_id": outcome.provider_message_id,
-                "rendered": rendered,
+                "rendered": content.as_dict(),
                 "error_code": "",
                 "error_message": "",
             },
+            detail=detail,
         )
-    error_fields = {
+    error_fields: dict[str, Any] = {
         "provider": provider,
         "error_code": outcome.code[:32],
         "error_message": outcome.message[:500],
     }
     if isinstance(outcome, ProviderConfigurationError):
-        logger.error(
-            "ALERT provider=%s is misconfigured (code %s): an operator must act", provider, outcome.code
-        )
-    retryable = isinstance(outcome, RetryableProviderError | ProviderConfigurationError)
-    if retryable and message.attempts < settings.HUB_MAX_SEND_ATTEMPTS:
+        # Our credentials are wrong: waiting for an operator must not burn the message's tries.
         report.retrying += 1
-        hint = outcome.retry_after if isinstance(outcome, RetryableProviderError) else 300.0
-        due = timezone.now() + timedelta(seconds=backoff_seconds(message.attempts, hint))
-        return Change(message.id, S.QUEUED, {**error_fields, "not_before": due})
+        due = timezone.now() + timedelta(seconds=CONFIGURATION_RETRY_SECONDS)
+        return Change(
+            message.id,
+            S.QUEUED,
+            {**error_fields, "attempts": max(0, message.attempts - 1), "not_before": due},
+            detail=detail,
+        )
+    if isinstance(outcome, RetryableProviderError) and message.attempts < settings.HUB_MAX_SEND_ATTEMPTS:
+        report.retrying += 1
+        due = timezone.now() + timedelta(seconds=backoff_seconds(message.attempts, outcome.retry_after))
+        return Change(message.id, S.QUEUED, {**error_fields, "not_before": due}, detail=detail)
     return Change(
-        message.id, S.FAILED, error_fields, detail={"retryable": retryable, "attempts": message.attempts}
+        message.id,
+        S.FAILED,
+        error_fields,
+        detail={**detail, "retryable": outcome.retryable, "attempts": message.attempts},
     )
 
 
