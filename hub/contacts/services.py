@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from audit.services import Actor, address_digest, audit_append
 from hub.contacts.models import ConsentEntry, Contact, Suppression
@@ -71,3 +72,28 @@ def suppression_add(
     except IntegrityError:  # a concurrent writer added it first
         return Suppression.objects.get(channel=channel, address_hash=digest, lifted_at__isnull=True)
     return suppression
+
+
+def suppression_lift(*, channel: str, address: str, reason: str, actor: Actor) -> int:
+    """Lift the active suppression of an address if it was for ``reason`` (e.g. an SMS opt-out
+    lifted by START); a suppression for another reason (a complaint, an erasure) stays.
+    Returns how many were lifted (0 or 1)."""
+    digest = address_digest(address)
+    with transaction.atomic():
+        ids = list(
+            Suppression.objects.select_for_update()
+            .filter(channel=channel, address_hash=digest, reason=reason, lifted_at__isnull=True)
+            .values_list("pk", flat=True)
+        )
+        if not ids:
+            return 0
+        Suppression.objects.filter(pk__in=ids).update(lifted_at=timezone.now())
+        for pk in ids:
+            audit_append(
+                actor=actor,
+                action="suppression.lifted",
+                object_type="suppression",
+                object_id=pk,
+                payload={"channel": channel, "address_digest": digest, "reason": reason},
+            )
+    return len(ids)
