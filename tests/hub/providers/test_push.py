@@ -60,7 +60,11 @@ class TestFcm:
 
     def test_server_error_is_retryable(self, fcm, fake_fcm):
         fake_fcm.inject(
-            Injection(503, fcm_error(503, "UNAVAILABLE", "UNAVAILABLE", "down"), match=lambda c: "messages:send" in c.path)
+            Injection(
+                503,
+                fcm_error(503, "UNAVAILABLE", "UNAVAILABLE", "down"),
+                match=lambda c: "messages:send" in c.path,
+            )
         )
         with pytest.raises(RetryableProviderError):
             fcm.send(push("device-token-1"))
@@ -80,7 +84,9 @@ class TestWebPush:
         entry = webpush_entry()
         provider = WebPushProvider(entry["NAME"], **entry["OPTIONS"], ttl_seconds=600)
         subscription = fake_webpush.subscription()
-        result = provider.send(push(subscription["endpoint"], device_kind="webpush", subscription=subscription))
+        result = provider.send(
+            push(subscription["endpoint"], device_kind="webpush", subscription=subscription)
+        )
         assert result.provider_message_id
         (received,) = fake_webpush.received
         assert received["ttl"] == 600

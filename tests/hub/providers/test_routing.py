@@ -18,7 +18,7 @@ from tests.fakes.fixtures import fcm_entry, twilio_entry
 from tests.fakes.server import FakeServer, Injection
 from tests.fakes.twilio import UNSUBSCRIBED_NUMBER, TwilioHandler, sent_messages
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 ALWAYS_500 = Injection(500, {"code": 20500, "message": "Internal Server Error", "status": 500}, times=None)
 
@@ -44,7 +44,9 @@ class TestFailover:
         messages = make_queued_messages(live_template, count=6)
         for message in messages:  # one task per message, as the API would enqueue them
             dispatch.messages_dispatch(message_ids=[message.id])
-        statuses = set(Message.objects.filter(id__in=[m.id for m in messages]).values_list("status", "provider"))
+        statuses = set(
+            Message.objects.filter(id__in=[m.id for m in messages]).values_list("status", "provider")
+        )
         assert statuses == {(S.SENT, "twilio-secondary")}
         assert len(sent_messages(secondary)) == 6
         # After the threshold the primary is demoted and no longer tried first.
@@ -53,7 +55,9 @@ class TestFailover:
         timeline = Message.objects.get(id=messages[0].id).events.get(status=S.SENT).detail
         assert timeline["failed_over_from"] == ["twilio-primary"]
 
-    def test_a_demoted_provider_is_probed_and_restored_when_healthy(self, live_template, two_twilios, settings):
+    def test_a_demoted_provider_is_probed_and_restored_when_healthy(
+        self, live_template, two_twilios, settings
+    ):
         primary, secondary = two_twilios
         settings.HUB_PROVIDER_PROBE_SECONDS = 0  # every send may probe
         health.provider_demote(provider="twilio-primary", reason="test")
@@ -63,7 +67,9 @@ class TestFailover:
         assert message.provider == "twilio-primary", "the probe went to the demoted provider"
         assert not health.provider_health("twilio-primary").demoted
 
-    def test_a_failed_probe_still_delivers_through_the_healthy_provider(self, live_template, two_twilios, settings):
+    def test_a_failed_probe_still_delivers_through_the_healthy_provider(
+        self, live_template, two_twilios, settings
+    ):
         primary, secondary = two_twilios
         settings.HUB_PROVIDER_PROBE_SECONDS = 0
         primary.inject(ALWAYS_500)
@@ -88,10 +94,16 @@ class TestAdminConfiguration:
     def test_rows_replace_settings_and_order_by_priority(self, two_twilios):
         primary, secondary = two_twilios
         ProviderConfig.objects.create(
-            name="twilio-primary", channel="sms", backend="hub.providers.twilio.TwilioSmsProvider", priority=20
+            name="twilio-primary",
+            channel="sms",
+            backend="hub.providers.twilio.TwilioSmsProvider",
+            priority=20,
         )
         ProviderConfig.objects.create(
-            name="twilio-secondary", channel="sms", backend="hub.providers.twilio.TwilioSmsProvider", priority=10
+            name="twilio-secondary",
+            channel="sms",
+            backend="hub.providers.twilio.TwilioSmsProvider",
+            priority=10,
         )
         registry_reset()
         names = [p.name for p in channel_providers("sms")]
@@ -101,7 +113,10 @@ class TestAdminConfiguration:
 
     def test_disabled_rows_carry_no_traffic(self, two_twilios):
         ProviderConfig.objects.create(
-            name="twilio-primary", channel="sms", backend="hub.providers.twilio.TwilioSmsProvider", enabled=False
+            name="twilio-primary",
+            channel="sms",
+            backend="hub.providers.twilio.TwilioSmsProvider",
+            enabled=False,
         )
         ProviderConfig.objects.create(
             name="twilio-secondary", channel="sms", backend="hub.providers.twilio.TwilioSmsProvider"
@@ -113,7 +128,10 @@ class TestAdminConfiguration:
         from django.core.exceptions import ValidationError
 
         row = ProviderConfig(
-            name="t", channel="sms", backend="hub.providers.twilio.TwilioSmsProvider", options={"auth_token": "x"}
+            name="t",
+            channel="sms",
+            backend="hub.providers.twilio.TwilioSmsProvider",
+            options={"auth_token": "x"},
         )
         with pytest.raises(ValidationError, match="environment"):
             row.full_clean()
@@ -137,12 +155,21 @@ class TestRateLimit:
         assert refused < 0, "a wait beyond max_wait reserves nothing"
         rate_limit_reset(key)
 
-    def test_rate_limited_sends_wait_in_the_database_without_spending_a_try(self, live_template, settings, fake_twilio):
-        settings.HUB_PROVIDERS = {**settings.HUB_PROVIDERS, "sms": [twilio_entry(fake_twilio, "twilio-slow", rate_per_second=0.2, burst=1)]}
+    def test_rate_limited_sends_wait_in_the_database_without_spending_a_try(
+        self, live_template, settings, fake_twilio
+    ):
+        settings.HUB_PROVIDERS = {
+            **settings.HUB_PROVIDERS,
+            "sms": [twilio_entry(fake_twilio, "twilio-slow", rate_per_second=0.2, burst=1)],
+        }
         rate_limit_reset(f"twilio-slow:{twilio_entry(fake_twilio)['OPTIONS']['from_number']}")
         messages = make_queued_messages(live_template, count=3)
         dispatch.messages_dispatch(message_ids=[m.id for m in messages])
-        rows = list(Message.objects.filter(id__in=[m.id for m in messages]).values_list("status", "attempts", "error_code"))
+        rows = list(
+            Message.objects.filter(id__in=[m.id for m in messages]).values_list(
+                "status", "attempts", "error_code"
+            )
+        )
         assert sorted(rows) == [(S.QUEUED, 0, "rate_limited"), (S.QUEUED, 0, "rate_limited"), (S.SENT, 1, "")]
         assert len(fake_twilio.calls) == 1
 
@@ -159,21 +186,28 @@ class TestDispatchConsequences:
         assert (message.status, message.block_reason) == (S.BLOCKED, "suppressed")
         assert all(len(s.calls) == 0 for s in two_twilios)
 
-    def test_twilio_21610_suppresses_and_withdraws_consent_never_retried(self, live_template, two_twilios, contact):
+    def test_twilio_21610_suppresses_and_withdraws_consent_never_retried(
+        self, live_template, two_twilios, contact
+    ):
         primary, secondary = two_twilios
         (message,) = make_queued_messages(live_template, to=UNSUBSCRIBED_NUMBER, contact=contact)
         dispatch.messages_dispatch(message_ids=[message.id])
         message.refresh_from_db()
         assert (message.status, message.error_code) == (S.FAILED, "21610")
         assert len(primary.calls) + len(secondary.calls) == 1, "a permanent error never fails over"
-        assert Suppression.objects.filter(channel="sms", address=UNSUBSCRIBED_NUMBER, reason="sms_opt_out").exists()
+        assert Suppression.objects.filter(
+            channel="sms", address=UNSUBSCRIBED_NUMBER, reason="sms_opt_out"
+        ).exists()
         entry = ConsentEntry.objects.get(contact=contact)
         assert (entry.channel, entry.granted, entry.source) == ("sms", False, "provider")
 
     def test_configuration_error_alerts_and_does_not_spend_a_try(self, live_template, settings, fake_twilio):
         from audit.models import AuditRecord
 
-        settings.HUB_PROVIDERS = {**settings.HUB_PROVIDERS, "sms": [twilio_entry(fake_twilio, auth_token="wrong")]}
+        settings.HUB_PROVIDERS = {
+            **settings.HUB_PROVIDERS,
+            "sms": [twilio_entry(fake_twilio, auth_token="wrong")],
+        }
         (message,) = make_queued_messages(live_template)
         dispatch.messages_dispatch(message_ids=[message.id])
         message.refresh_from_db()
