@@ -112,6 +112,7 @@ def make_queued_messages(
     data: dict[str, Any] | None = None,
 ) -> list[Message]:
     """Messages already queued for sending (as accept would leave them), bypassing compliance."""
+    assert template.live_version is not None
     notification = Notification.objects.create(
         template=template, template_version=template.live_version, data=data or ORDER_DATA, contact=contact
     )

@@ -14,7 +14,7 @@ from twilio.request_validator import RequestValidator
 
 def twilio_signature(url: str, params: dict[str, str], auth_token: str) -> str:
     """Twilio's X-Twilio-Signature: HMAC-SHA1 over the URL and the sorted form parameters."""
-    return RequestValidator(auth_token).compute_signature(url, params)
+    return str(RequestValidator(auth_token).compute_signature(url, params))
 
 
 class SendGridSigner:

@@ -58,7 +58,7 @@ class TestFailover:
     def test_a_demoted_provider_is_probed_and_restored_when_healthy(
         self, live_template, two_twilios, settings
     ):
-        primary, secondary = two_twilios
+        _primary, _secondary = two_twilios
         settings.HUB_PROVIDER_PROBE_SECONDS = 0  # every send may probe
         health.provider_demote(provider="twilio-primary", reason="test")
         (message,) = make_queued_messages(live_template)
@@ -70,7 +70,7 @@ class TestFailover:
     def test_a_failed_probe_still_delivers_through_the_healthy_provider(
         self, live_template, two_twilios, settings
     ):
-        primary, secondary = two_twilios
+        primary, _secondary = two_twilios
         settings.HUB_PROVIDER_PROBE_SECONDS = 0
         primary.inject(ALWAYS_500)
         health.provider_demote(provider="twilio-primary", reason="test")
@@ -92,7 +92,7 @@ class TestFailover:
 
 class TestAdminConfiguration:
     def test_rows_replace_settings_and_order_by_priority(self, two_twilios):
-        primary, secondary = two_twilios
+        _primary, _secondary = two_twilios
         ProviderConfig.objects.create(
             name="twilio-primary",
             channel="sms",

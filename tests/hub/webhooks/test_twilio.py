@@ -140,7 +140,7 @@ class TestInbound:
         post_signed(client, "/webhooks/twilio/inbound", inbound("STOP", sid="SM-1"))
         post_signed(client, "/webhooks/twilio/inbound", inbound("start", sid="SM-2"))
         assert not Suppression.objects.filter(channel="sms", address=PHONE, lifted_at=None).exists()
-        latest = ConsentEntry.objects.filter(contact=contact).order_by("-created_at", "-id").first()
+        latest = ConsentEntry.objects.filter(contact=contact).order_by("-created_at", "-id")[0]
         assert latest.granted and latest.source == "sms_keyword"
 
     def test_help_gets_the_reply_configured_in_admin(self, client, twilio_configured):
