@@ -68,7 +68,7 @@ def test_every_queue_is_routed_and_consumed(tmp_path, settings):
 
     client = redis.Redis.from_url(broker)
     with publishing_to(broker):
-        for queue, message in sends.items():
+        for message in sends.values():
             dispatch.enqueue([message.id], channel=message.channel, category=message.category)
         record_sandbox_delivery.apply_async(([str(reported.id)],))
         release_due_messages.apply_async()
