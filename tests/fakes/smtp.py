@@ -36,7 +36,7 @@ class SmtpHandler(socketserver.StreamRequestHandler):
 
     def handle(self) -> None:
         self.reply("220 fake-smtp ready")
-        mail_from, rcpts = "", []
+        mail_from, rcpts = "", list[str]()
         while True:
             raw = self.rfile.readline()
             if not raw:
