@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from functools import cached_property
 from typing import Any, ClassVar
@@ -195,7 +195,3 @@ class Provider:
 
     def _send(self, message: OutboundMessage) -> SendResult:
         raise NotImplementedError
-
-
-def utc_now() -> datetime:
-    return datetime.now(tz=UTC)
