@@ -88,7 +88,7 @@ def test_unsigned_is_refused(client, signer, sent_email):
     assert response.status_code == 403
 
 
-@pytest.mark.parametrize("skew", [-301, 301])
+@pytest.mark.parametrize("skew", [-330, 330])
 def test_stale_or_future_timestamp_is_refused(client, signer, sent_email, skew):
     response = post(client, signer, [event(sent_email, "delivered")], timestamp=int(time.time()) + skew)
     assert response.status_code == 403
