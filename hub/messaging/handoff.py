@@ -49,6 +49,12 @@ def _is_provider_fault(result: SendResult | ProviderError) -> bool:
     return isinstance(result, RetryableProviderError | ProviderConfigurationError)
 
 
+def _may_fail_over(result: SendResult | ProviderError) -> bool:
+    """Only when the provider surely did not take the message: after a timeout it may have,
+    and a second provider would send it twice, so that message waits for its retry instead."""
+    return _is_provider_fault(result) and not (isinstance(result, ProviderError) and result.code == "timeout")
+
+
 def _within_rate(
     provider: Provider, group: list[Attempt]
 ) -> tuple[list[Attempt], list[tuple[Attempt, float]]]:
@@ -110,7 +116,7 @@ def messages_hand_off(attempts: list[Attempt]) -> list[HandOff]:
                     provider_demote(provider=name, reason=f"configuration error {result.code}")
                     config_errors[str(attempt.message.id)].append((name, result))
                 attempt.tried.append(name)
-                if fault and len(attempt.tried) < len(attempt.candidates):
+                if _may_fail_over(result) and len(attempt.tried) < len(attempt.candidates):
                     logger.info("message=%s fails over from %s", attempt.message.id, name)
                     pending.append(attempt)
                     continue

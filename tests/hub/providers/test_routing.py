@@ -235,3 +235,22 @@ class TestDispatchConsequences:
         again.refresh_from_db()
         assert (again.status, again.block_reason) == (S.BLOCKED, "no_address")
         assert Device.objects.filter(removed_at__isnull=True).count() == 0
+
+
+def test_a_timeout_does_not_fail_over_because_the_first_provider_may_have_sent_it(
+    live_template, two_twilios, settings
+):
+    primary, secondary = two_twilios
+    settings.HUB_PROVIDERS = {
+        **settings.HUB_PROVIDERS,
+        "sms": [
+            twilio_entry(primary, "twilio-primary", timeout=0.5),
+            twilio_entry(secondary, "twilio-secondary"),
+        ],
+    }
+    primary.inject(Injection(201, {}, delay=1.5))
+    (message,) = make_queued_messages(live_template)
+    dispatch.messages_dispatch(message_ids=[message.id])
+    message.refresh_from_db()
+    assert (message.status, message.error_code) == (S.QUEUED, "timeout")
+    assert secondary.calls == []
