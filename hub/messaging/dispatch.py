@@ -8,10 +8,8 @@ transaction.
 from __future__ import annotations
 
 import logging
-import random
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -22,16 +20,16 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from audit.services import Actor, audit_append
+from audit.services import Actor
 from hub.celery import send_queue
 from hub.messaging.addressing import messages_block_undeliverable, outbound_message, push_devices_of
 from hub.messaging.consequences import provider_errors_apply
-from hub.messaging.handoff import Attempt, HandOff, messages_hand_off
+from hub.messaging.handoff import Attempt, messages_hand_off
 from hub.messaging.lifecycle import Change, messages_claim, messages_transition
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
-from hub.providers.base import SendResult
-from hub.providers.errors import ProviderConfigurationError, ProviderError, RetryableProviderError
+from hub.messaging.outcomes import DispatchReport, alert_misconfigured, outcome_change
+from hub.providers.errors import ProviderError
 from hub.providers.registry import providers_for
 from templates_app.rendering import RenderedContent, RenderError, variant_render, variant_select
 
@@ -40,8 +38,6 @@ logger = logging.getLogger("hub.dispatch")
 DISPATCH_ACTOR = Actor.system()
 # Retries sooner than this are scheduled on the broker; later ones wait in the database.
 SHORT_RETRY_SECONDS = 60
-# A misconfigured provider (401): messages wait this long for an operator, their tries kept.
-CONFIGURATION_RETRY_SECONDS = 300
 
 
 def _chunks(items: list[UUID], size: int) -> Iterable[list[UUID]]:
@@ -68,22 +64,6 @@ def enqueue_on_commit(message_ids: list[UUID], *, category: str, channels: Mappi
         by_channel[channels[message_id]].append(message_id)
     for channel, ids in by_channel.items():
         transaction.on_commit(partial(enqueue, ids, channel=channel, category=category))
-
-
-@dataclass
-class DispatchReport:
-    claimed: int = 0
-    sent: int = 0
-    retrying: int = 0
-    failed: int = 0
-    simulated: list[UUID] = field(default_factory=list)
-
-
-def backoff_seconds(attempt: int, hint: float | None = None) -> float:
-    """Exponential backoff with full jitter, capped at 30 minutes; a vendor's hint wins if longer."""
-    ceiling = min(1800.0, 2.0**attempt * 5)
-    delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
-    return max(delay, hint or 0.0)
 
 
 def messages_dispatch(*, message_ids: list[UUID]) -> DispatchReport:
@@ -137,7 +117,7 @@ def messages_dispatch(*, message_ids: list[UUID]) -> DispatchReport:
 
     # No transaction is open here: the provider calls may take seconds.
     hand_offs = messages_hand_off(attempts)
-    changes.extend(_outcome_change(h, report) for h in hand_offs)
+    changes.extend(outcome_change(h, report) for h in hand_offs)
 
     with transaction.atomic():
         messages_transition(changes, actor=DISPATCH_ACTOR, source="dispatch")
@@ -148,7 +128,7 @@ def messages_dispatch(*, message_ids: list[UUID]) -> DispatchReport:
                 if isinstance(h.result, ProviderError)
             ]
         )
-        _alert_misconfigured(hand_offs)
+        alert_misconfigured(hand_offs, actor=DISPATCH_ACTOR)
         _schedule_follow_ups(changes, messages, report)
     report.failed = sum(1 for c in changes if c.to == S.FAILED)
     return report
@@ -165,86 +145,6 @@ def _render(message: Message) -> RenderedContent:
     if variant is None:
         raise RenderError(f"The template version has no {message.channel} content.")
     return variant_render(variant, notification.data)
-
-
-def _alert_misconfigured(hand_offs: list[HandOff]) -> None:
-    """One audited operator alert per misconfigured provider per batch."""
-    seen: dict[str, ProviderError] = {}
-    for hand_off in hand_offs:
-        for name, error in hand_off.configuration_errors:
-            seen.setdefault(name, error)
-    for name, error in seen.items():
-        logger.error("ALERT provider=%s is misconfigured (code %s): an operator must act", name, error.code)
-        audit_append(
-            actor=DISPATCH_ACTOR,
-            action="provider.misconfigured",
-            object_type="provider",
-            object_id=name,
-            payload={"code": error.code, "http_status": error.http_status},
-        )
-
-
-def _outcome_change(hand_off: HandOff, report: DispatchReport) -> Change:
-    message, content, provider, outcome = (
-        hand_off.attempt.message,
-        hand_off.attempt.content,
-        hand_off.provider,
-        hand_off.result,
-    )
-    detail: dict[str, Any] = {}
-    if len(hand_off.attempt.tried) > 1:
-        detail["failed_over_from"] = hand_off.attempt.tried[:-1]
-    if outcome is None:
-        # The rate limit, not the provider: the message waits, and the attempt is not counted.
-        report.retrying += 1
-        due = timezone.now() + timedelta(seconds=hand_off.wait_seconds)
-        return Change(
-            message.id,
-            S.QUEUED,
-            {"attempts": max(0, message.attempts - 1), "not_before": due, "error_code": "rate_limited"},
-            detail={"provider": provider},
-        )
-    if isinstance(outcome, SendResult):
-        report.sent += 1
-        if outcome.simulated_delivery:
-            report.simulated.append(message.id)
-        return Change(
-            message.id,
-            S.SENT,
-            {
-                "provider": provider,
-                "provider_message_id": outcome.provider_message_id,
-                "rendered": content.as_dict(),
-                "error_code": "",
-                "error_message": "",
-            },
-            detail=detail,
-        )
-    error_fields: dict[str, Any] = {
-        "provider": provider,
-        "error_code": outcome.code[:32],
-        "error_message": outcome.message[:500],
-    }
-    if isinstance(outcome, ProviderConfigurationError):
-        # Our credentials are wrong: waiting for an operator must not burn the message's tries.
-        report.retrying += 1
-        due = timezone.now() + timedelta(seconds=CONFIGURATION_RETRY_SECONDS)
-        return Change(
-            message.id,
-            S.QUEUED,
-            {**error_fields, "attempts": max(0, message.attempts - 1), "not_before": due},
-            detail=detail,
-        )
-    if isinstance(outcome, RetryableProviderError) and message.attempts < settings.HUB_MAX_SEND_ATTEMPTS:
-        report.retrying += 1
-        due = timezone.now() + timedelta(seconds=backoff_seconds(message.attempts, outcome.retry_after))
-        return Change(message.id, S.QUEUED, {**error_fields, "not_before": due}, detail=detail)
-    return Change(
-        message.id,
-        S.FAILED,
-        error_fields,
-        detail={**detail, "retryable": outcome.retryable, "attempts": message.attempts},
-    )
 
 
 def _schedule_follow_ups(changes: list[Change], messages: list[Message], report: DispatchReport) -> None:

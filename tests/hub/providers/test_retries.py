@@ -9,7 +9,7 @@ from email.utils import format_datetime
 import pytest
 from django.utils import timezone
 
-from hub.messaging import dispatch
+from hub.messaging import dispatch, outcomes
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
 from hub.providers.base import retry_after_seconds
@@ -43,10 +43,10 @@ def test_retry_after_as_http_date():
 def test_backoff_grows_with_jitter_and_is_capped():
     for attempt in range(1, 12):
         ceiling = min(1800.0, 2.0**attempt * 5)
-        delays = {dispatch.backoff_seconds(attempt) for _ in range(20)}
+        delays = {outcomes.backoff_seconds(attempt) for _ in range(20)}
         assert all(ceiling / 2 <= d <= ceiling for d in delays)
         assert len(delays) > 1, "jittered"
-    assert dispatch.backoff_seconds(3, hint=600) == 600
+    assert outcomes.backoff_seconds(3, hint=600) == 600
 
 
 @pytest.mark.django_db(transaction=True)
