@@ -84,3 +84,12 @@ def test_every_queue_is_routed_and_consumed(tmp_path, settings):
                 what="every lane's message to be delivered",
             )
     assert {queue: client.llen(queue) for queue in ALL_QUEUES} == dict.fromkeys(ALL_QUEUES, 0)
+
+
+def test_tasks_are_acknowledged_late_and_requeued_if_their_worker_dies():
+    """With the conditional claim in dispatch, a redelivered send is harmless (see
+    tests/hub/messaging/test_handoff.py), so sends may be acknowledged only when done."""
+    conf = celery_app.conf
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert "countdown" not in str(conf.beat_schedule)
