@@ -16,7 +16,7 @@ from audit.services import Actor, address_digest
 from hub.contacts.models import Device, DeviceKind, Suppression
 from hub.messaging.consequences import device_id_of
 from hub.messaging.lifecycle import Change, messages_transition
-from hub.messaging.links import unsubscribe_url
+from hub.messaging.links import push_receipt_url, unsubscribe_url
 from hub.messaging.models import BlockReason, Message
 from hub.messaging.models import MessageStatus as S
 from hub.providers.base import OutboundMessage
@@ -72,6 +72,7 @@ def outbound_message(
             message_id=str(message.id), contact_id=message.notification.contact_id, channel="email"
         )
     elif message.channel == "push":
+        metadata["receipt_url"] = push_receipt_url(message_id=str(message.id))
         device_id = device_id_of(message.to)
         if device_id is None:
             metadata["device_kind"] = DeviceKind.FCM  # an inline FCM token

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core import signing
 
 UNSUBSCRIBE_SALT = "hub.unsubscribe"
+PUSH_RECEIPT_SALT = "hub.push-receipt"
 
 
 def unsubscribe_url(*, message_id: str, contact_id: int | None, channel: str) -> str:
@@ -18,3 +19,10 @@ def unsubscribe_url(*, message_id: str, contact_id: int | None, channel: str) ->
         {"m": message_id, "c": contact_id, "ch": channel}, salt=UNSUBSCRIBE_SALT, compress=True
     )
     return f"{settings.HUB_BASE_URL}/u/{token}"
+
+
+def push_receipt_url(*, message_id: str) -> str:
+    """A signed URL the app or service worker POSTs to when it shows the push: FCM and Web Push
+    give no delivery reports of their own, so this receipt is what marks a push delivered."""
+    token = signing.dumps(message_id, salt=PUSH_RECEIPT_SALT)
+    return f"{settings.HUB_BASE_URL}/webhooks/push/receipt/{token}"

@@ -92,6 +92,8 @@ class FcmPushProvider(Provider):
         data = {"message_id": message.message_id}
         if content.get("link"):
             data["link"] = content["link"]
+        if message.metadata.get("receipt_url"):
+            data["receipt_url"] = str(message.metadata["receipt_url"])
         body = {
             "message": {
                 "token": message.to,

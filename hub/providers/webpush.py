@@ -51,6 +51,7 @@ class WebPushProvider(Provider):
                 "title": message.content.get("title", ""),
                 "body": message.content.get("text", ""),
                 "link": message.content.get("link", ""),
+                "receipt_url": message.metadata.get("receipt_url", ""),
             }
         )
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -12,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 logger = logging.getLogger("hub.webhooks")
 
-WebhookView = Callable[[HttpRequest], HttpResponse]
+WebhookView = Callable[..., HttpResponse]
 
 
 class SignatureInvalid(Exception):
@@ -23,9 +24,9 @@ def webhook(vendor: str) -> Callable[[WebhookView], WebhookView]:
     """Wrap a view: POST only, CSRF-exempt, SignatureInvalid → 403 and nothing changes."""
 
     def decorate(view: WebhookView) -> WebhookView:
-        def wrapped(request: HttpRequest) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             try:
-                return view(request)
+                return view(request, *args, **kwargs)
             except SignatureInvalid as exc:
                 logger.warning("webhook=%s refused: %s", vendor, exc)
                 return HttpResponse(f"Forbidden: {exc}", status=403, content_type="text/plain")

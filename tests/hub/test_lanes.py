@@ -92,4 +92,3 @@ def test_tasks_are_acknowledged_late_and_requeued_if_their_worker_dies():
     conf = celery_app.conf
     assert conf.task_acks_late is True
     assert conf.task_reject_on_worker_lost is True
-    assert "countdown" not in str(conf.beat_schedule)

@@ -98,7 +98,15 @@ def test_one_notification_per_channel_goes_out_and_comes_back_delivered(
     )
     assert response.status_code == 204
 
-    for message in (sms, email):
+    # Push services give no delivery reports: the app and the service worker post the signed
+    # receipt URL the push carried when they show it.
+    fcm_receipt = sent_pushes(fake_fcm)[0]["data"]["receipt_url"]
+    web_receipt = json.loads(fake_webpush.received[0]["payload"])["receipt_url"]
+    for url in (fcm_receipt, web_receipt):
+        assert url.startswith("https://hub.example.com/webhooks/push/receipt/")
+        assert client.post(url.removeprefix("https://hub.example.com")).status_code == 204
+
+    for message in (sms, email, messages["push"], web):
         message.refresh_from_db()
         assert message.status == S.DELIVERED
         assert list(message.events.values_list("status", flat=True)) == [

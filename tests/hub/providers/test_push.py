@@ -95,6 +95,7 @@ class TestWebPush:
             "title": "Order A-1",
             "body": "On its way",
             "link": "https://shop.example.com/o/A-1",
+            "receipt_url": "",
         }
 
     @pytest.mark.parametrize("gone", [True, False])
