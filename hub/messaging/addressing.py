@@ -66,7 +66,9 @@ def outbound_message(
     to = message.to
     callback = ""
     if message.channel == "sms":
-        callback = f"{settings.HUB_BASE_URL}/webhooks/twilio/status"
+        # Our id in the URL (Twilio signs it too): a report that overtakes the recording of
+        # the hand-off, before the provider's id is stored, still finds its message.
+        callback = f"{settings.HUB_BASE_URL}/webhooks/twilio/status?message={message.id}"
     elif message.channel == "email" and message.category == "marketing":
         metadata["unsubscribe_url"] = unsubscribe_url(
             message_id=str(message.id), contact_id=message.notification.contact_id, channel="email"

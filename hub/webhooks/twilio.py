@@ -7,6 +7,8 @@ load balancer the internal host and scheme would not match.
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from twilio.request_validator import RequestValidator
@@ -58,8 +60,8 @@ def twilio_request_verify(request: HttpRequest) -> dict[str, str]:
     raise SignatureInvalid("X-Twilio-Signature does not match")
 
 
-def twilio_status_report(params: dict[str, str]) -> ProviderReport:
-    """Normalise one status callback."""
+def twilio_status_report(params: dict[str, str], *, message_id: str = "") -> ProviderReport:
+    """Normalise one status callback; ``message_id`` is ours, from the callback URL."""
     sid = params.get("MessageSid") or params.get("SmsSid", "")
     vendor_status = (params.get("MessageStatus") or params.get("SmsStatus", "")).lower()
     error_code = params.get("ErrorCode", "")
@@ -67,6 +69,7 @@ def twilio_status_report(params: dict[str, str]) -> ProviderReport:
     return ProviderReport(
         event_id=f"{sid}:{vendor_status}",
         vendor_event=vendor_status,
+        message_id=_uuid_or_none(message_id),
         provider_message_id=sid,
         status=STATUS_MAP.get(vendor_status, ""),
         engagement=ENGAGEMENT_MAP.get(vendor_status, ""),
@@ -76,11 +79,19 @@ def twilio_status_report(params: dict[str, str]) -> ProviderReport:
     )
 
 
+def _uuid_or_none(value: str) -> UUID | None:
+    try:
+        return UUID(value) if value else None
+    except ValueError:
+        return None
+
+
 @webhook(PROVIDER)
 def status_callback(request: HttpRequest) -> HttpResponse:
     """POST /webhooks/twilio/status"""
     params = twilio_request_verify(request)
-    provider_reports_apply(provider=PROVIDER, reports=[twilio_status_report(params)])
+    report = twilio_status_report(params, message_id=request.GET.get("message", ""))
+    provider_reports_apply(provider=PROVIDER, reports=[report])
     return HttpResponse(status=204)
 
 

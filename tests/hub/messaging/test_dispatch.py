@@ -145,7 +145,7 @@ class TestTwilioPath:
         (form,) = sent_messages(twilio_providers)
         assert form["To"] == "+447911123456" and form["From"] == FROM_NUMBER
         assert form["Body"] == "Hi Ada, order A-1 is on its way."
-        assert form["StatusCallback"].endswith("/webhooks/twilio/status")
+        assert form["StatusCallback"].endswith(f"/webhooks/twilio/status?message={message.id}")
 
     def test_twilio_invalid_number_is_permanent(self, live_template, twilio_providers):
         (message,) = queued_messages(live_template, to=INVALID_NUMBER)

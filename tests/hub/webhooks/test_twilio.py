@@ -96,6 +96,37 @@ class TestStatusCallback:
         assert statuses.count(S.DELIVERED) == 1, "the replay changed nothing"
         assert message.events.filter(kind=EventKind.PROVIDER).count() == 2  # late sent, late undelivered
 
+    def test_a_report_overtaking_the_hand_off_finds_its_message_by_our_id(
+        self, client, live_template, twilio_configured
+    ):
+        from hub.messaging.lifecycle import Change, messages_transition
+
+        (message,) = make_queued_messages(live_template)
+        messages_transition([Change(message.id, S.SENDING)], actor=dispatch.DISPATCH_ACTOR, source="test")
+        path = f"/webhooks/twilio/status?message={message.id}"
+        params = {"MessageSid": "SMnot-yet-stored", "MessageStatus": "delivered", "AccountSid": "AC1"}
+        signature = twilio_signature("https://hub.example.com" + path, params, AUTH_TOKEN)
+        response = client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature)
+        assert response.status_code == 204
+        message.refresh_from_db()
+        assert message.status == S.DELIVERED
+
+    def test_the_message_id_in_the_url_is_covered_by_the_signature(
+        self, client, live_template, twilio_configured
+    ):
+        message = sent_message(live_template)
+        other = sent_message(live_template)
+        params = {"MessageSid": "SMx", "MessageStatus": "failed", "AccountSid": "AC1"}
+        signature = twilio_signature(
+            f"https://hub.example.com/webhooks/twilio/status?message={message.id}", params, AUTH_TOKEN
+        )
+        response = client.post(
+            f"/webhooks/twilio/status?message={other.id}", params, HTTP_X_TWILIO_SIGNATURE=signature
+        )
+        assert response.status_code == 403
+        other.refresh_from_db()
+        assert other.status == S.SENT
+
     def test_failed_with_21610_suppresses_the_number(self, client, live_template, twilio_configured, contact):
         message = sent_message(live_template, contact=contact)
         post_signed(client, "/webhooks/twilio/status", status_params(message, "failed", ErrorCode="21610"))
