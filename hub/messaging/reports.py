@@ -26,6 +26,8 @@ from hub.messaging.lifecycle import Change, messages_transition
 from hub.messaging.models import EventKind, Message, MessageEvent
 from hub.providers.models import WebhookEvent
 
+REPORTS_PER_TASK = 500
+
 
 @dataclass(frozen=True)
 class ProviderReport:
@@ -48,6 +50,37 @@ class ProviderReport:
     withdraw_consent: str = ""
     detail: Mapping[str, Any] = field(default_factory=dict)
     occurred_at: datetime | None = None
+
+
+def report_to_json(report: ProviderReport) -> dict[str, Any]:
+    """A report as the ``events`` queue carries it (JSON)."""
+    return {
+        **{k: getattr(report, k) for k in ("event_id", "vendor_event", "provider_message_id", "status")},
+        **{k: getattr(report, k) for k in ("engagement", "suppress", "withdraw_consent")},
+        "message_id": str(report.message_id) if report.message_id else None,
+        "detail": dict(report.detail),
+        "occurred_at": report.occurred_at.isoformat() if report.occurred_at else None,
+    }
+
+
+def report_from_json(data: Mapping[str, Any]) -> ProviderReport:
+    return ProviderReport(
+        **{k: data[k] for k in ("event_id", "vendor_event", "provider_message_id", "status")},
+        **{k: data[k] for k in ("engagement", "suppress", "withdraw_consent")},
+        message_id=UUID(data["message_id"]) if data.get("message_id") else None,
+        detail=data.get("detail") or {},
+        occurred_at=datetime.fromisoformat(data["occurred_at"]) if data.get("occurred_at") else None,
+    )
+
+
+def provider_reports_enqueue(*, provider: str, reports: Sequence[ProviderReport]) -> None:
+    """Hand reports to the ``events`` queue, so a webhook answers at once whatever the batch
+    size; applying them is idempotent (event ids), so a redelivered task changes nothing."""
+    from hub.messaging.tasks import apply_provider_reports
+
+    for start in range(0, len(reports), REPORTS_PER_TASK):
+        chunk = [report_to_json(r) for r in reports[start : start + REPORTS_PER_TASK]]
+        apply_provider_reports.apply_async((provider, chunk))
 
 
 @dataclass

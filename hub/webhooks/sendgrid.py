@@ -28,7 +28,7 @@ from django.http import HttpRequest, HttpResponse
 
 from hub.contacts.models import ConsentSource, SuppressionReason
 from hub.messaging.models import MessageStatus as S
-from hub.messaging.reports import ProviderReport, provider_reports_apply
+from hub.messaging.reports import ProviderReport, provider_reports_enqueue
 from hub.providers.sendgrid import MESSAGE_ID_ARG
 from hub.webhooks.base import SignatureInvalid, webhook
 
@@ -133,5 +133,5 @@ def sendgrid_event_report(event: dict[str, Any]) -> ProviderReport:
 def events(request: HttpRequest) -> HttpResponse:
     """POST /webhooks/sendgrid/events"""
     batch = sendgrid_request_verify(request)
-    provider_reports_apply(provider=PROVIDER, reports=[sendgrid_event_report(e) for e in batch])
+    provider_reports_enqueue(provider=PROVIDER, reports=[sendgrid_event_report(e) for e in batch])
     return HttpResponse(status=204)

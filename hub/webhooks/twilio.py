@@ -18,7 +18,7 @@ from hub.contacts.inbound import sms_inbound_receive
 from hub.contacts.keywords import SmsKeyword
 from hub.contacts.models import ConsentSource, SuppressionReason
 from hub.messaging.models import MessageStatus as S
-from hub.messaging.reports import ProviderReport, provider_reports_apply
+from hub.messaging.reports import ProviderReport, provider_reports_enqueue
 from hub.providers.registry import channel_entries
 from hub.providers.selectors import keyword_reply
 from hub.webhooks.base import SignatureInvalid, webhook
@@ -91,7 +91,7 @@ def status_callback(request: HttpRequest) -> HttpResponse:
     """POST /webhooks/twilio/status"""
     params = twilio_request_verify(request)
     report = twilio_status_report(params, message_id=request.GET.get("message", ""))
-    provider_reports_apply(provider=PROVIDER, reports=[report])
+    provider_reports_enqueue(provider=PROVIDER, reports=[report])
     return HttpResponse(status=204)
 
 

@@ -24,7 +24,6 @@ from tests.factories import ALL_CHANNEL_VARIANTS, make_live_template, make_queue
 from tests.services import REDIS_BROKER_URL, broker_reachable
 from tests.worker import publishing_to, purge_queues, wait_for, worker_process
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 def test_queue_names_are_the_documented_constants():
@@ -39,6 +38,8 @@ def test_queue_names_are_the_documented_constants():
     )
 
 
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
 def test_every_queue_is_routed_and_consumed(tmp_path, settings):
     if problem := broker_reachable(REDIS_BROKER_URL):
         if os.environ.get("HUB_REQUIRE_SERVICES") == "1":

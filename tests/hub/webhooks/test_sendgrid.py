@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
@@ -157,3 +158,23 @@ def test_marketing_mail_went_out_with_list_unsubscribe(sent_email, fake_sendgrid
     headers = body["personalizations"][0]["headers"]
     assert headers["List-Unsubscribe"].startswith("<http") and "/u/" in headers["List-Unsubscribe"]
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_reports_travel_to_the_events_queue_as_json_unchanged():
+    """Webhooks answer at once and the events queue applies the reports: nothing is lost in
+    the JSON round trip."""
+    from datetime import UTC, datetime
+
+    from hub.messaging.reports import ProviderReport, report_from_json, report_to_json
+
+    report = ProviderReport(
+        event_id="ev-9",
+        vendor_event="spamreport",
+        message_id=uuid.uuid4(),
+        engagement="complained",
+        suppress="complaint",
+        withdraw_consent="complaint",
+        detail={"reason": "x"},
+        occurred_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+    )
+    assert report_from_json(json.loads(json.dumps(report_to_json(report)))) == report
