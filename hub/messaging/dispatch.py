@@ -87,6 +87,7 @@ def messages_dispatch(*, message_ids: list[UUID]) -> DispatchReport:
     devices = push_devices_of(messages)
     changes: list[Change] = []
     attempts: list[Attempt] = []
+    demoted_now: dict[str, bool] = {}
     for message in messages:
         try:
             content = _render(message)
@@ -103,7 +104,7 @@ def messages_dispatch(*, message_ids: list[UUID]) -> DispatchReport:
                 )
             )
             continue
-        candidates = providers_for(outbound)
+        candidates = providers_for(outbound, demoted_now=demoted_now)
         if not candidates:
             changes.append(
                 Change(

@@ -81,15 +81,19 @@ def channel_providers(channel: str) -> tuple[Provider, ...]:
     return tuple(_instance(entry) for entry in channel_entries(channel))
 
 
-def providers_for(message: OutboundMessage) -> list[Provider]:
-    """The providers to try for a message, in order: healthy ones by priority, then a demoted
-    one whose probe is due, then the other demoted ones (a last resort, never nothing)."""
+def providers_for(message: OutboundMessage, *, demoted_now: dict[str, bool] | None = None) -> list[Provider]:
+    """The providers to try for a message, in order: a demoted one whose probe is due (so the
+    probe really tests it), the healthy ones by priority, then the other demoted ones (a last
+    resort, never nothing). ``demoted_now`` memoises health lookups across a batch."""
     candidates = [p for p in channel_providers(message.channel) if p.accepts(message)]
+    memo = {} if demoted_now is None else demoted_now
     healthy: list[Provider] = []
     probing: list[Provider] = []
     demoted: list[Provider] = []
     for provider in candidates:
-        if not provider_health(provider.name).demoted:
+        if provider.name not in memo:
+            memo[provider.name] = provider_health(provider.name).demoted
+        if not memo[provider.name]:
             healthy.append(provider)
         elif not probing and provider_may_probe(provider.name):
             probing.append(provider)
