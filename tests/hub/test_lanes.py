@@ -25,7 +25,6 @@ from tests.services import REDIS_BROKER_URL, broker_reachable
 from tests.worker import publishing_to, purge_queues, wait_for, worker_process
 
 
-
 def test_queue_names_are_the_documented_constants():
     assert set(SEND_QUEUES) == {f"send.{c}.{lane}" for c in CHANNELS for lane in LANES}
     assert (
