@@ -107,13 +107,11 @@ def provider_reports_apply(*, provider: str, reports: Sequence[ProviderReport]) 
                 continue
             seen.add(report.event_id)
             fresh.append(report)
-        # A concurrent replay of the same event fails here on the unique key and rolls back;
-        # the provider retries and the retry finds the event processed.
-        WebhookEvent.objects.bulk_create(WebhookEvent(provider=provider, event_id=r.event_id) for r in fresh)
         messages = _messages_for(fresh)
         changes: list[Change] = []
         events: list[MessageEvent] = []
         audits: list[AuditEntry] = []
+        processed: list[str] = []
         now = timezone.now()
         for report in fresh:
             message = messages.get(report.message_id) if report.message_id else None
@@ -122,6 +120,7 @@ def provider_reports_apply(*, provider: str, reports: Sequence[ProviderReport]) 
                 outcome.unmatched += 1
                 continue
             outcome.applied += 1
+            processed.append(report.event_id)
             detail = {"event": report.vendor_event, **report.detail}
             if report.status:
                 changes.append(Change(message.id, report.status, detail=detail))
@@ -147,6 +146,10 @@ def provider_reports_apply(*, provider: str, reports: Sequence[ProviderReport]) 
                     )
                 )
             _consequences(report, message, actor)
+        # Only events about a known message count as processed: one that arrived before its
+        # message was recorded may still apply when the provider sends it again. A concurrent
+        # replay fails here on the unique key and rolls back; its retry finds it processed.
+        WebhookEvent.objects.bulk_create(WebhookEvent(provider=provider, event_id=e) for e in processed)
         messages_transition(changes, actor=actor, source=provider)
         MessageEvent.objects.bulk_create(events)
         audit_append_many(audits)

@@ -178,3 +178,12 @@ def test_reports_travel_to_the_events_queue_as_json_unchanged():
         occurred_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
     )
     assert report_from_json(json.loads(json.dumps(report_to_json(report)))) == report
+
+
+def test_an_event_about_an_unknown_message_is_not_marked_processed(client, signer, sent_email):
+    from hub.providers.models import WebhookEvent
+
+    stray = {**event(sent_email, "delivered"), MESSAGE_ID_ARG: str(uuid.uuid4())}
+    assert post(client, signer, [stray, event(sent_email, "open")]).status_code == 204
+    assert not WebhookEvent.objects.filter(event_id=stray["sg_event_id"]).exists()
+    assert WebhookEvent.objects.count() == 1
