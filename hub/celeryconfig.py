@@ -49,6 +49,7 @@ task_default_routing_key = QUEUE_MAINTENANCE
 task_default_queue = QUEUE_MAINTENANCE
 task_routes = {
     "hub.messaging.tasks.record_sandbox_delivery": {"queue": QUEUE_EVENTS},
+    "hub.messaging.tasks.apply_provider_reports": {"queue": QUEUE_EVENTS},
     "hub.messaging.tasks.send_messages": {"queue": QUEUE_MAINTENANCE},  # callers pick the lane
 }
 beat_schedule = {

@@ -72,6 +72,12 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "providers.view_sandboxoutboxentry",
         "messaging.view_message",
         "messaging.view_notification",
+        "providers.view_providerconfig",
+        "providers.add_providerconfig",
+        "providers.change_providerconfig",
+        "providers.view_smskeywordreplies",
+        "providers.add_smskeywordreplies",
+        "providers.change_smskeywordreplies",
     ),
 }
 

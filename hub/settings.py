@@ -167,6 +167,23 @@ SENDGRID_FROM_EMAIL = os.environ.get("SENDGRID_FROM_EMAIL", "")
 SENDGRID_WEBHOOK_PUBLIC_KEY = os.environ.get("SENDGRID_WEBHOOK_PUBLIC_KEY", "")
 SENDGRID_API_HOST = os.environ.get("SENDGRID_API_HOST", "")
 
+# SMTP email (a second email provider, after SendGrid when both are set).
+SMTP_HOST = os.environ.get("SMTP_HOST", "")
+SMTP_PORT = int(os.environ.get("SMTP_PORT", "587"))
+SMTP_USERNAME = os.environ.get("SMTP_USERNAME", "")
+SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+SMTP_USE_TLS = env_bool("SMTP_USE_TLS", True)
+SMTP_FROM_EMAIL = os.environ.get("SMTP_FROM_EMAIL", "")
+
+# Provider routing: health window, demotion thresholds, probes; Twilio's rate per sender.
+HUB_PROVIDER_HEALTH_WINDOW_SECONDS = int(os.environ.get("HUB_PROVIDER_HEALTH_WINDOW_SECONDS", "60"))
+HUB_PROVIDER_HEALTH_MIN_CALLS = int(os.environ.get("HUB_PROVIDER_HEALTH_MIN_CALLS", "5"))
+HUB_PROVIDER_HEALTH_MAX_ERROR_RATE = float(os.environ.get("HUB_PROVIDER_HEALTH_MAX_ERROR_RATE", "0.5"))
+HUB_PROVIDER_HEALTH_MAX_LATENCY_MS = float(os.environ.get("HUB_PROVIDER_HEALTH_MAX_LATENCY_MS", "5000"))
+HUB_PROVIDER_PROBE_SECONDS = int(os.environ.get("HUB_PROVIDER_PROBE_SECONDS", "30"))
+TWILIO_RATE_PER_SECOND = float(os.environ.get("TWILIO_RATE_PER_SECOND", "0") or 0)
+PUSH_TTL_SECONDS = int(os.environ.get("PUSH_TTL_SECONDS", "86400"))
+
 # Push.
 FCM_CREDENTIALS_FILE = os.environ.get("FCM_CREDENTIALS_FILE", "")
 FCM_API_BASE_URL = os.environ.get("FCM_API_BASE_URL", "")
@@ -207,14 +224,68 @@ def _default_providers() -> dict[str, list[dict[str, Any]]]:
                     "messaging_service_sid": TWILIO_MESSAGING_SERVICE_SID,
                     "api_base_url": TWILIO_API_BASE_URL,
                     "timeout": TWILIO_TIMEOUT_SECONDS,
+                    "rate_per_second": TWILIO_RATE_PER_SECOND or None,
+                },
+            }
+        )
+    email: list[dict[str, Any]] = []
+    if SENDGRID_API_KEY and SENDGRID_FROM_EMAIL:
+        email.append(
+            {
+                "NAME": "sendgrid",
+                "BACKEND": "hub.providers.sendgrid.SendGridEmailProvider",
+                "OPTIONS": {
+                    "api_key": SENDGRID_API_KEY,
+                    "from_email": SENDGRID_FROM_EMAIL,
+                    "api_host": SENDGRID_API_HOST,
+                },
+            }
+        )
+    if SMTP_HOST:
+        email.append(
+            {
+                "NAME": "smtp",
+                "BACKEND": "hub.providers.smtp.SmtpEmailProvider",
+                "OPTIONS": {
+                    "host": SMTP_HOST,
+                    "port": SMTP_PORT,
+                    "username": SMTP_USERNAME,
+                    "password": SMTP_PASSWORD,
+                    "use_tls": SMTP_USE_TLS,
+                    "from_email": SMTP_FROM_EMAIL,
+                },
+            }
+        )
+    push: list[dict[str, Any]] = []
+    if FCM_CREDENTIALS_FILE:
+        push.append(
+            {
+                "NAME": "fcm",
+                "BACKEND": "hub.providers.fcm.FcmPushProvider",
+                "OPTIONS": {
+                    "credentials_file": FCM_CREDENTIALS_FILE,
+                    "api_base_url": FCM_API_BASE_URL,
+                    "ttl_seconds": PUSH_TTL_SECONDS,
+                },
+            }
+        )
+    if VAPID_PRIVATE_KEY and VAPID_SUBJECT:
+        push.append(
+            {
+                "NAME": "webpush",
+                "BACKEND": "hub.providers.webpush.WebPushProvider",
+                "OPTIONS": {
+                    "vapid_private_key": VAPID_PRIVATE_KEY,
+                    "vapid_subject": VAPID_SUBJECT,
+                    "ttl_seconds": PUSH_TTL_SECONDS,
                 },
             }
         )
     sandbox = "hub.providers.sandbox.SandboxProvider"
     return {
         "sms": sms or [{"NAME": "sandbox-sms", "BACKEND": sandbox, "OPTIONS": {"channel": "sms"}}],
-        "email": [{"NAME": "sandbox-email", "BACKEND": sandbox, "OPTIONS": {"channel": "email"}}],
-        "push": [{"NAME": "sandbox-push", "BACKEND": sandbox, "OPTIONS": {"channel": "push"}}],
+        "email": email or [{"NAME": "sandbox-email", "BACKEND": sandbox, "OPTIONS": {"channel": "email"}}],
+        "push": push or [{"NAME": "sandbox-push", "BACKEND": sandbox, "OPTIONS": {"channel": "push"}}],
     }
 
 

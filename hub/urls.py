@@ -15,6 +15,7 @@ handler500 = "hub.api.problems.handler500"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("hub.api.urls")),
+    path("webhooks/", include("hub.webhooks.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", health.healthz, name="healthz"),

@@ -10,7 +10,10 @@ from django.contrib.auth import get_user_model
 
 from audit.services import Actor
 from hub.apikeys.services import IssuedKey, apikey_create
-from hub.contacts.models import Contact
+from hub.contacts.models import Contact, Device
+from hub.messaging.lifecycle import Change, messages_transition
+from hub.messaging.models import Message, Notification
+from hub.messaging.models import MessageStatus as S
 from templates_app.models import Category, Template, TemplateVersion, VersionStatus
 from templates_app.rendering.validation import source_names
 from templates_app.services import template_draft_create, template_version_approve, template_version_submit
@@ -177,3 +180,49 @@ def staff_user(username: str, *roles: str, superuser: bool = False) -> Any:
 @pytest.fixture
 def user_factory(db: None) -> Callable[..., Any]:
     return staff_user
+
+
+PUSH_VARIANT = {
+    "channel": "push",
+    "locale": "en",
+    "title": "Order {{ order_number }}",
+    "text": "Hi {{ first_name }}, it is on its way.",
+    "link": "https://shop.example.com/orders/{{ order_number }}",
+}
+ALL_CHANNEL_VARIANTS = [{"channel": "sms", "locale": "en", "text": SMS_TEXT}, EMAIL_VARIANT, PUSH_VARIANT]
+
+
+def make_device(
+    contact: Contact, *, kind: str = "fcm", token: str = "", subscription: dict[str, Any] | None = None
+) -> Device:
+    """A push device; for Web Push the token is the subscription's endpoint."""
+    if kind == "webpush" and subscription is not None:
+        token = subscription["endpoint"]
+    return Device.objects.create(
+        contact=contact,
+        kind=kind,
+        token=token or f"fcm-token-{Device.objects.count() + 1}",
+        subscription=subscription or {},
+    )
+
+
+def make_queued_messages(
+    template: Template,
+    *,
+    channel: str = "sms",
+    to: str = "+447911123456",
+    count: int = 1,
+    contact: Contact | None = None,
+    data: dict[str, Any] | None = None,
+) -> list[Message]:
+    """Messages already queued for sending (as accept would leave them), bypassing compliance."""
+    assert template.live_version is not None
+    notification = Notification.objects.create(
+        template=template, template_version=template.live_version, data=data or ORDER_DATA, contact=contact
+    )
+    messages = Message.objects.bulk_create(
+        Message(notification=notification, channel=channel, category=template.category, to=to, locale="en")
+        for _ in range(count)
+    )
+    messages_transition([Change(m.id, S.QUEUED) for m in messages], actor=Actor.system(), source="test")
+    return messages

@@ -97,3 +97,17 @@ def suppression_lift(*, suppression: Suppression, actor: Actor, reason: str) -> 
             },
         )
     return locked
+
+
+def suppression_lift_matching(*, channel: str, address: str, reason: str, actor: Actor) -> int:
+    """Lift the active suppression of an address if it was for ``reason`` (e.g. an SMS opt-out
+    lifted by START); a suppression for another reason (a complaint, an erasure) stays.
+    Returns how many were lifted (0 or 1)."""
+    active = Suppression.objects.filter(
+        channel=channel, address_hash=address_digest(address), reason=reason, lifted_at__isnull=True
+    )
+    lifted = 0
+    for suppression in active:
+        suppression_lift(suppression=suppression, actor=actor, reason=f"{reason} withdrawn by the person")
+        lifted += 1
+    return lifted

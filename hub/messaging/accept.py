@@ -87,7 +87,15 @@ def _address(channel: str, to: Mapping[str, Any], contact: Contact | None) -> st
     if channel == "email":
         return str(to.get("email") or (contact.email if contact else ""))
     if channel == "push":
-        return str(to.get("push") or "")
+        # One message per notification: the contact's newest active device (see addressing.py).
+        if to.get("push"):
+            return str(to["push"])
+        device = (
+            contact.devices.filter(removed_at__isnull=True).order_by("-created_at", "-pk").first()
+            if contact
+            else None
+        )
+        return f"device:{device.pk}" if device else ""
     return ""
 
 

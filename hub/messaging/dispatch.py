@@ -8,10 +8,8 @@ transaction.
 from __future__ import annotations
 
 import logging
-import random
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -24,18 +22,16 @@ from django.utils import timezone
 
 from audit.services import Actor
 from hub.celery import send_queue
+from hub.messaging.addressing import messages_block_undeliverable, outbound_message, push_devices_of
+from hub.messaging.consequences import provider_errors_apply
 from hub.messaging.decide import messages_decide
+from hub.messaging.handoff import Attempt, messages_hand_off
 from hub.messaging.lifecycle import Change, messages_claim, messages_transition
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
-from hub.providers.base import OutboundMessage, Provider, SendResult
-from hub.providers.errors import (
-    ProviderConfigurationError,
-    ProviderError,
-    RetryableProviderError,
-    UnexpectedProviderError,
-)
-from hub.providers.registry import provider_for
+from hub.messaging.outcomes import DispatchReport, alert_misconfigured, outcome_change
+from hub.providers.errors import ProviderError
+from hub.providers.registry import providers_for
 from templates_app.rendering import RenderedContent, RenderError, variant_render, variant_select
 
 logger = logging.getLogger("hub.dispatch")
@@ -80,25 +76,15 @@ def enqueue_or_leave_for_sweeper(message_ids: list[UUID], *, channel: str, categ
         logger.warning("broker unavailable: %d message(s) left queued for the sweeper", len(message_ids))
 
 
-@dataclass
-class DispatchReport:
-    claimed: int = 0
-    sent: int = 0
-    retrying: int = 0
-    failed: int = 0
-    simulated: list[UUID] = field(default_factory=list)
-
-
-def backoff_seconds(attempt: int, hint: float | None = None) -> float:
-    """Exponential backoff with full jitter, capped at 30 minutes; a vendor's hint wins if longer."""
-    ceiling = min(1800.0, 2.0**attempt * 5)
-    delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
-    return max(delay, hint or 0.0)
-
-
 def messages_dispatch(*, message_ids: list[UUID]) -> DispatchReport:
-    """Send these messages if they are still queued and due; safe to call twice for the same ids."""
+    """Send these messages if they are still queued and due; safe to call twice for the same ids.
+
+    A suppressed address or a removed push device is blocked before any provider sees it. Each
+    claimed message goes to its channel's providers in routing order, failing over on provider
+    faults; what a provider said is recorded in one transaction afterwards.
+    """
     report = DispatchReport()
+    messages_block_undeliverable(message_ids=message_ids, actor=DISPATCH_ACTOR)
     claimed = messages_claim(message_ids, actor=DISPATCH_ACTOR)
     report.claimed = len(claimed)
     if not claimed:
@@ -108,9 +94,10 @@ def messages_dispatch(*, message_ids: list[UUID]) -> DispatchReport:
         .select_related("notification__template", "notification__template_version")
         .prefetch_related("notification__template_version__variants")
     )
+    devices = push_devices_of(messages)
     changes: list[Change] = []
-    outbound: dict[str, list[tuple[Message, OutboundMessage, RenderedContent]]] = defaultdict(list)
-    providers: dict[str, Provider] = {}
+    attempts: list[Attempt] = []
+    demoted_now: dict[str, bool] = {}
     for message in messages:
         try:
             content = _render(message)
@@ -123,18 +110,40 @@ def messages_dispatch(*, message_ids: list[UUID]) -> DispatchReport:
             logger.exception("message=%s could not be prepared", message.id)
             changes.append(Change(message.id, S.FAILED, {"error_code": "internal_error"}))
             continue
-        provider = provider_for(message.channel)
-        providers[provider.name] = provider
-        outbound[provider.name].append((message, _outbound(message, content), content))
+        outbound = outbound_message(message, content, devices)
+        if outbound is None:
+            changes.append(
+                Change(
+                    message.id, S.FAILED, {"error_code": "device_removed", "error_message": "No such device."}
+                )
+            )
+            continue
+        candidates = providers_for(outbound, demoted_now=demoted_now)
+        if not candidates:
+            changes.append(
+                Change(
+                    message.id,
+                    S.FAILED,
+                    {"error_code": "no_provider", "error_message": "No provider can carry this message."},
+                )
+            )
+            continue
+        attempts.append(Attempt(message, outbound, content, candidates))
 
     # No transaction is open here: the provider calls may take seconds.
-    for name, items in outbound.items():
-        results = providers[name].send_many([item[1] for item in items])
-        for (message, _, content), outcome in zip(items, results, strict=True):
-            changes.append(_outcome_change(message, name, content, outcome, report))
+    hand_offs = messages_hand_off(attempts)
+    changes.extend(outcome_change(h, report) for h in hand_offs)
 
     with transaction.atomic():
         messages_transition(changes, actor=DISPATCH_ACTOR, source="dispatch")
+        provider_errors_apply(
+            failures=[
+                (h.attempt.message, h.provider, h.result)
+                for h in hand_offs
+                if isinstance(h.result, ProviderError)
+            ]
+        )
+        alert_misconfigured(hand_offs, actor=DISPATCH_ACTOR)
         _schedule_follow_ups(changes, messages, report)
     report.failed = sum(1 for c in changes if c.to == S.FAILED)
     return report
@@ -151,64 +160,6 @@ def _render(message: Message) -> RenderedContent:
     if variant is None:
         raise RenderError(f"The template version has no {message.channel} content.")
     return variant_render(variant, notification.data)
-
-
-def _outbound(message: Message, content: RenderedContent) -> OutboundMessage:
-    callback = f"{settings.HUB_BASE_URL}/webhooks/twilio/status" if message.channel == "sms" else ""
-    return OutboundMessage(
-        message_id=str(message.id),
-        channel=message.channel,
-        to=message.to,
-        content=content.as_dict(),
-        category=message.category,
-        status_callback_url=callback,
-    )
-
-
-def _outcome_change(
-    message: Message,
-    provider: str,
-    content: RenderedContent,
-    outcome: SendResult | ProviderError,
-    report: DispatchReport,
-) -> Change:
-    rendered = content.as_dict()
-    if isinstance(outcome, SendResult):
-        report.sent += 1
-        if outcome.simulated_delivery:
-            report.simulated.append(message.id)
-        return Change(
-            message.id,
-            S.SENT,
-            {
-                "provider": provider,
-                "provider_message_id": outcome.provider_message_id,
-                "rendered": rendered,
-                "error_code": "",
-                "error_message": "",
-            },
-        )
-    error_fields: dict[str, Any] = {
-        "provider": provider,
-        "error_code": outcome.code[:32],
-        "error_message": outcome.message[:500],
-    }
-    if isinstance(outcome, UnexpectedProviderError):
-        # We cannot tell whether the vendor got the message: fail it, and say it must be checked.
-        return Change(message.id, S.FAILED, {**error_fields, "needs_reconciliation": True})
-    if isinstance(outcome, ProviderConfigurationError):
-        logger.error(
-            "ALERT provider=%s is misconfigured (code %s): an operator must act", provider, outcome.code
-        )
-    retryable = isinstance(outcome, RetryableProviderError | ProviderConfigurationError)
-    if retryable and message.attempts < settings.HUB_MAX_SEND_ATTEMPTS:
-        report.retrying += 1
-        hint = outcome.retry_after if isinstance(outcome, RetryableProviderError) else 300.0
-        due = timezone.now() + timedelta(seconds=backoff_seconds(message.attempts, hint))
-        return Change(message.id, S.QUEUED, {**error_fields, "not_before": due})
-    return Change(
-        message.id, S.FAILED, error_fields, detail={"retryable": retryable, "attempts": message.attempts}
-    )
 
 
 def _schedule_follow_ups(changes: list[Change], messages: list[Message], report: DispatchReport) -> None:

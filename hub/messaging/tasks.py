@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from celery import shared_task
 
 from hub.messaging import dispatch
+from hub.messaging.reports import provider_reports_apply, report_from_json
 
 
 @shared_task(name="hub.messaging.tasks.send_messages")
@@ -33,3 +35,9 @@ def release_due_messages() -> int:
 @shared_task(name="hub.messaging.tasks.sweep_stuck_messages")
 def sweep_stuck_messages() -> list[int]:
     return list(dispatch.messages_sweep_stuck())
+
+
+@shared_task(name="hub.messaging.tasks.apply_provider_reports")
+def apply_provider_reports(provider: str, reports: list[dict[str, Any]]) -> int:
+    outcome = provider_reports_apply(provider=provider, reports=[report_from_json(r) for r in reports])
+    return outcome.applied

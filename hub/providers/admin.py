@@ -1,9 +1,79 @@
 from __future__ import annotations
 
-from django.contrib import admin
-from django.http import HttpRequest
+from typing import Any
 
-from hub.providers.models import SandboxOutboxEntry
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+
+from hub.providers.health import provider_health, provider_health_reset
+from hub.providers.models import ProviderConfig, SandboxOutboxEntry, SmsKeywordReplies
+from hub.providers.registry import registry_reset
+from hub.providers.selectors import routing_overview
+
+
+@admin.register(ProviderConfig)
+class ProviderConfigAdmin(admin.ModelAdmin[ProviderConfig]):
+    """Operators route traffic here; the list shows each provider's live health."""
+
+    list_display = (
+        "name",
+        "channel",
+        "backend",
+        "priority",
+        "enabled",
+        "health",
+        "error_rate",
+        "mean_latency",
+        "current_position",
+    )
+    list_filter = ("channel", "enabled")
+    list_editable = ("priority", "enabled")
+    ordering = ("channel", "priority", "name")
+    actions = ("restore",)
+    change_list_template = "admin/providers/providerconfig/change_list.html"
+
+    @admin.display(description="health")
+    def health(self, obj: ProviderConfig) -> str:
+        state = provider_health(obj.name)
+        return f"demoted: {state.demoted_reason}" if state.demoted else "healthy"
+
+    @admin.display(description="error rate (window)")
+    def error_rate(self, obj: ProviderConfig) -> str:
+        state = provider_health(obj.name)
+        return f"{state.error_rate:.0%} of {state.calls}"
+
+    @admin.display(description="mean latency")
+    def mean_latency(self, obj: ProviderConfig) -> str:
+        return f"{provider_health(obj.name).mean_latency_ms:.0f} ms"
+
+    @admin.display(description="current position")
+    def current_position(self, obj: ProviderConfig) -> str:
+        for row in routing_overview().get(obj.channel, []):
+            if row.name == obj.name:
+                return str(row.position)
+        return "off"
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        context = {**(extra_context or {}), "routing_overview": routing_overview()}
+        return super().changelist_view(request, extra_context=context)
+
+    def save_model(self, request: HttpRequest, obj: ProviderConfig, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        registry_reset()
+
+    @admin.action(description="Restore the selected providers (forget their failures)")
+    def restore(self, request: HttpRequest, queryset: QuerySet[ProviderConfig]) -> None:
+        for row in queryset:
+            provider_health_reset(row.name)
+        self.message_user(request, f"Restored {queryset.count()} provider(s).", messages.SUCCESS)
+
+
+@admin.register(SmsKeywordReplies)
+class SmsKeywordRepliesAdmin(admin.ModelAdmin[SmsKeywordReplies]):
+    list_display = ("help_reply", "updated_at")
 
 
 @admin.register(SandboxOutboxEntry)

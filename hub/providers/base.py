@@ -1,4 +1,10 @@
-"""The one interface every provider implements, and the plumbing they share."""
+"""The one interface every provider implements, and the plumbing they share.
+
+The base class owns what every vendor module would otherwise repeat: an HTTP session with
+keep-alive and a timeout on every call, timing and logging (never addresses or content: no
+personal data in logs), and the mapping of transport failures and HTTP statuses to our
+error hierarchy. A vendor module declares its channel, its own code table and ``_send``.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +13,32 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC
+from email.utils import parsedate_to_datetime
+from functools import cached_property
 from typing import Any, ClassVar
 
-from hub.providers.errors import ProviderError, UnexpectedProviderError
+import requests
+from requests.adapters import HTTPAdapter
+
+from hub.providers.errors import (
+    PermanentProviderError,
+    ProviderConfigurationError,
+    ProviderError,
+    RetryableProviderError,
+    UnexpectedProviderError,
+)
 
 logger = logging.getLogger("hub.providers")
 
 
 @dataclass(frozen=True)
 class OutboundMessage:
-    """What a provider needs to send one message. ``content`` holds subject/html/text/title/link."""
+    """What a provider needs to send one message. ``content`` holds subject/html/text/title/link.
+
+    ``metadata`` carries what a channel needs besides the address: for push the device
+    (``device_kind``, ``subscription``), for email ``unsubscribe_url`` on marketing mail.
+    """
 
     message_id: str
     channel: str
@@ -35,13 +57,67 @@ class SendResult:
     simulated_delivery: bool = False
 
 
+def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """The wait a vendor asked for: ``Retry-After`` (seconds or an HTTP date) or
+    ``X-RateLimit-Reset`` (epoch seconds). None when it gave no hint."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    now = time.time() if now is None else now
+    raw = lowered.get("retry-after")
+    if raw:
+        try:
+            return max(0.0, float(raw))
+        except ValueError:
+            try:
+                when = parsedate_to_datetime(raw)
+            except (TypeError, ValueError):
+                when = None
+            if when is not None:
+                if when.tzinfo is None:
+                    when = when.replace(tzinfo=UTC)
+                return max(0.0, when.timestamp() - now)
+    reset = lowered.get("x-ratelimit-reset")
+    if reset:
+        try:
+            value = float(reset)
+        except ValueError:
+            return None
+        # Some vendors send an epoch, some a number of seconds.
+        return max(0.0, value - now) if value > 1_000_000_000 else value
+    return None
+
+
+def error_for_status(
+    vendor: str,
+    status: int,
+    *,
+    code: str = "",
+    detail: str = "",
+    headers: Mapping[str, str] | None = None,
+) -> ProviderError:
+    """The default HTTP table: 401/403 configuration, 408/429/5xx retryable, other 4xx permanent.
+    Vendor modules consult their own code table first and fall back to this."""
+    text = f"{vendor} {status} {code}: {detail}".strip()
+    if status in (401, 403):
+        return ProviderConfigurationError(text, code=code or str(status), http_status=status)
+    if status in (408, 429) or status >= 500:
+        return RetryableProviderError(
+            text,
+            code=code or str(status),
+            http_status=status,
+            retry_after=retry_after_seconds(headers or {}),
+        )
+    return PermanentProviderError(text, code=code or str(status), http_status=status)
+
+
 class Provider:
     """Base class. Subclasses set ``channel`` and implement ``_send``; errors are ProviderError.
 
-    The base owns timing and logging (never addresses or content: no personal data in logs).
+    Options every provider understands: ``timeout`` (seconds, always applied),
+    ``rate_per_second`` and ``burst`` (the token bucket, see ``hub.providers.ratelimit``).
     """
 
     channel: ClassVar[str] = ""
+    vendor: ClassVar[str] = "provider"
     default_timeout: ClassVar[float] = 10.0
     # How many calls of one batch may be in flight at once (HTTP providers raise this).
     default_concurrency: ClassVar[int] = 1
@@ -50,13 +126,50 @@ class Provider:
         self.name = name
         self.timeout = float(options.pop("timeout", self.default_timeout) or self.default_timeout)
         self.concurrency = int(options.pop("concurrency", self.default_concurrency) or 1)
+        rate = options.pop("rate_per_second", None)
+        self.rate_per_second: float | None = float(rate) if rate else None
+        self.burst = float(options.pop("burst", 0) or 0) or (self.rate_per_second or 0.0)
         self.options = options
         self._executor: ThreadPoolExecutor | None = None
+
+    # --- what routing asks ---------------------------------------------------------------
+    def accepts(self, message: OutboundMessage) -> bool:
+        """Whether this provider can carry this message (e.g. FCM only FCM devices)."""
+        return True
+
+    def rate_limit_key(self, message: OutboundMessage) -> str:
+        """The bucket a send draws from: the provider, or a finer sender (e.g. a from-number)."""
+        return self.name
+
+    # --- plumbing ------------------------------------------------------------------------
+    @cached_property
+    def session(self) -> requests.Session:
+        """One keep-alive session per provider instance (i.e. per worker process)."""
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.headers["User-Agent"] = "switchboard-hub"
+        return session
+
+    def http(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """An HTTP call through the shared session, always with the provider's timeout."""
+        kwargs.setdefault("timeout", self.timeout)
+        return self.session.request(method, url, **kwargs)
 
     def send(self, message: OutboundMessage) -> SendResult:
         started = time.perf_counter()
         try:
-            result = self._send(message)
+            try:
+                result = self._send(message)
+            except ProviderError:
+                raise
+            except (requests.Timeout, TimeoutError) as exc:
+                raise RetryableProviderError(f"{self.vendor} did not answer in time", code="timeout") from exc
+            except (requests.ConnectionError, ConnectionError) as exc:
+                raise RetryableProviderError(
+                    f"{self.vendor} unreachable: {type(exc).__name__}", code="network"
+                ) from exc
         except ProviderError as exc:
             logger.warning(
                 "provider=%s message=%s failed code=%s retryable=%s after %.0fms",

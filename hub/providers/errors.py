@@ -33,13 +33,29 @@ class RetryableProviderError(ProviderError):
 
 
 class PermanentProviderError(ProviderError):
-    """Never retry. ``suppress`` means the address must not be sent to again."""
+    """Never retry.
+
+    ``suppress``: the address must not be sent to again (``suppression_reason`` says why, one of
+    ``hub.contacts.models.SuppressionReason``); ``withdraw_consent``: the person said stop;
+    ``remove_device``: the push token or subscription is gone for good.
+    """
 
     def __init__(
-        self, message: str, *, code: str = "", http_status: int | None = None, suppress: bool = False
+        self,
+        message: str,
+        *,
+        code: str = "",
+        http_status: int | None = None,
+        suppress: bool = False,
+        suppression_reason: str = "invalid",
+        withdraw_consent: bool = False,
+        remove_device: bool = False,
     ) -> None:
         super().__init__(message, code=code, http_status=http_status)
         self.suppress = suppress
+        self.suppression_reason = suppression_reason
+        self.withdraw_consent = withdraw_consent
+        self.remove_device = remove_device
 
 
 class ProviderConfigurationError(ProviderError):

@@ -7,6 +7,8 @@ is honoured. Errors are mapped by the table below, the vendor's code kept.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Mapping
 from typing import Any
 
 import requests
@@ -16,7 +18,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from hub.providers.base import OutboundMessage, Provider, SendResult
+from hub.providers.base import OutboundMessage, Provider, SendResult, retry_after_seconds
 from hub.providers.errors import (
     PermanentProviderError,
     ProviderConfigurationError,
@@ -28,7 +30,9 @@ TWILIO_API_ORIGIN = "https://api.twilio.com"
 
 # Twilio error codes that mean "never send to this number again" (suppress) or "this
 # message can never succeed" (permanent). Anything else 4xx is permanent, 5xx retryable.
-SUPPRESSING_CODES = {21610: "recipient unsubscribed (STOP)", 21614: "not a mobile number"}
+# 21610: the person texted STOP to us; their consent is withdrawn as well.
+OPTED_OUT_CODES = {21610: "recipient unsubscribed (STOP)"}
+SUPPRESSING_CODES = {21614: "not a mobile number"}
 PERMANENT_CODES = {21211: "invalid 'To' number", 21408: "region not enabled", 21612: "unreachable"}
 RETRYABLE_CODES = {20429: "too many requests", 30001: "queue overflow"}
 
@@ -37,35 +41,59 @@ class _BaseUrlHttpClient(TwilioHttpClient):
     """Sends to ``base_url`` instead of api.twilio.com, always with a timeout, on a connection
     pool as large as the number of calls the provider makes at once."""
 
-    def __init__(self, base_url: str, timeout: float, pool_size: int) -> None:
+    def __init__(self, base_url: str, timeout: float, pool_size: int = 16) -> None:
         super().__init__(timeout=timeout)
         self.base_url = base_url.rstrip("/")
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(pool_size, 2))
         assert self.session is not None  # noqa: S101 - TwilioHttpClient pools by default
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
+        # Workers send from several threads through one client: each keeps its own last answer.
+        self._local = threading.local()
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         if self.base_url and url.startswith(TWILIO_API_ORIGIN):
             url = self.base_url + url[len(TWILIO_API_ORIGIN) :]
-        return super().request(method, url, *args, **kwargs)
+        self._local.headers = {}
+        response = super().request(method, url, *args, **kwargs)
+        self._local.headers = dict(response.headers or {})
+        return response
+
+    def last_headers(self) -> dict[str, str]:
+        """The headers of this thread's last answer (for Retry-After on a 429)."""
+        return dict(getattr(self._local, "headers", {}) or {})
 
 
-def map_twilio_error(exc: TwilioRestException) -> ProviderError:
+def map_twilio_error(exc: TwilioRestException, headers: Mapping[str, str] | None = None) -> ProviderError:
     code = int(exc.code) if exc.code else 0
     text = f"Twilio {exc.status} {code or ''}: {exc.msg}".strip()
+    if code in OPTED_OUT_CODES:
+        return PermanentProviderError(
+            text,
+            code=str(code),
+            http_status=exc.status,
+            suppress=True,
+            suppression_reason="sms_opt_out",
+            withdraw_consent=True,
+        )
     if code in SUPPRESSING_CODES:
         return PermanentProviderError(text, code=str(code), http_status=exc.status, suppress=True)
     if exc.status in (401, 403) or code == 20003:
         return ProviderConfigurationError(text, code=str(code or exc.status), http_status=exc.status)
     if code in RETRYABLE_CODES or exc.status == 429 or exc.status >= 500:
-        return RetryableProviderError(text, code=str(code or exc.status), http_status=exc.status)
+        return RetryableProviderError(
+            text,
+            code=str(code or exc.status),
+            http_status=exc.status,
+            retry_after=retry_after_seconds(headers or {}),
+        )
     return PermanentProviderError(text, code=str(code or exc.status), http_status=exc.status)
 
 
 class TwilioSmsProvider(Provider):
     channel = "sms"
     default_concurrency = 16
+    vendor = "Twilio"
 
     def __init__(self, name: str, **options: Any) -> None:
         super().__init__(name, **options)
@@ -75,13 +103,16 @@ class TwilioSmsProvider(Provider):
             raise ProviderConfigurationError(
                 "Twilio needs TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID."
             )
-        self.client = Client(
-            self.options["account_sid"],
-            self.options["auth_token"],
-            http_client=_BaseUrlHttpClient(
-                self.options.get("api_base_url", ""), self.timeout, self.concurrency
-            ),
+        self.http_client = _BaseUrlHttpClient(
+            self.options.get("api_base_url", ""), self.timeout, pool_size=self.concurrency
         )
+        self.client = Client(
+            self.options["account_sid"], self.options["auth_token"], http_client=self.http_client
+        )
+
+    def rate_limit_key(self, message: OutboundMessage) -> str:
+        """Twilio's throughput limit is per sender: the number or the messaging service."""
+        return f"{self.name}:{self.messaging_service_sid or self.from_number}"
 
     def _send(self, message: OutboundMessage) -> SendResult:
         params: dict[str, Any] = {"to": message.to, "body": message.content.get("text", "")}
@@ -94,7 +125,7 @@ class TwilioSmsProvider(Provider):
         try:
             created = self.client.messages.create(**params)
         except TwilioRestException as exc:
-            raise map_twilio_error(exc) from exc
+            raise map_twilio_error(exc, self.http_client.last_headers()) from exc
         except requests.Timeout as exc:
             raise RetryableProviderError("Twilio did not answer in time", code="timeout") from exc
         except requests.RequestException as exc:

@@ -1,0 +1,96 @@
+"""Where a message goes: the guard that keeps suppressed addresses and removed devices from
+any provider, and the OutboundMessage a provider is handed (device, unsubscribe link).
+
+Push messages are addressed to one device, ``device:<pk>`` (the contact's newest active
+device, chosen at accept time), or to an inline FCM token given by the caller.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+
+from audit.services import Actor, address_digest
+from hub.contacts.models import Device, DeviceKind, Suppression
+from hub.messaging.consequences import device_id_of
+from hub.messaging.lifecycle import Change, messages_transition
+from hub.messaging.links import push_receipt_url, unsubscribe_url
+from hub.messaging.models import BlockReason, Message
+from hub.messaging.models import MessageStatus as S
+from hub.providers.base import OutboundMessage
+from templates_app.rendering import RenderedContent
+
+
+def messages_block_undeliverable(*, message_ids: list[UUID], actor: Actor) -> None:
+    """Queued messages to a suppressed address, or to a push device since removed, are blocked
+    here, so that no provider is ever handed them (the compliance engine decides earlier; this
+    is the last line)."""
+    rows = list(
+        Message.objects.filter(id__in=message_ids, status=S.QUEUED).values_list("id", "channel", "to")
+    )
+    if not rows:
+        return
+    digests = {address_digest(to) for _, channel, to in rows if to and channel != "push"}
+    suppressed = set(
+        Suppression.objects.filter(address_hash__in=digests, lifted_at__isnull=True).values_list(
+            "channel", "address_hash"
+        )
+    )
+    device_ids = {d for _, channel, to in rows if channel == "push" and (d := device_id_of(to)) is not None}
+    active = set(
+        Device.objects.filter(pk__in=device_ids, removed_at__isnull=True).values_list("pk", flat=True)
+    )
+    changes = []
+    for message_id, channel, to in rows:
+        if channel != "push" and to and (channel, address_digest(to)) in suppressed:
+            changes.append(Change(message_id, S.BLOCKED, {"block_reason": BlockReason.SUPPRESSED}))
+        elif (device_id := device_id_of(to)) is not None and device_id not in active:
+            changes.append(Change(message_id, S.BLOCKED, {"block_reason": BlockReason.NO_ADDRESS}))
+    messages_transition(changes, actor=actor, source="dispatch")
+
+
+def push_devices_of(messages: list[Message]) -> dict[int, Device]:
+    ids = {d for m in messages if m.channel == "push" and (d := device_id_of(m.to)) is not None}
+    if not ids:
+        return {}
+    return {d.pk: d for d in Device.objects.filter(pk__in=ids, removed_at__isnull=True)}
+
+
+def outbound_message(
+    message: Message, content: RenderedContent, devices: dict[int, Device]
+) -> OutboundMessage | None:
+    """What the provider gets. None when the push device it was addressed to is gone."""
+    metadata: dict[str, Any] = {"template": message.notification.template.key}
+    to = message.to
+    callback = ""
+    if message.channel == "sms":
+        # Our id in the URL (Twilio signs it too): a report that overtakes the recording of
+        # the hand-off, before the provider's id is stored, still finds its message.
+        callback = f"{settings.HUB_BASE_URL}/webhooks/twilio/status?message={message.id}"
+    elif message.channel == "email" and message.category == "marketing":
+        metadata["unsubscribe_url"] = unsubscribe_url(
+            message_id=str(message.id), contact_id=message.notification.contact_id, channel="email"
+        )
+    elif message.channel == "push":
+        metadata["receipt_url"] = push_receipt_url(message_id=str(message.id))
+        device_id = device_id_of(message.to)
+        if device_id is None:
+            metadata["device_kind"] = DeviceKind.FCM  # an inline FCM token
+        else:
+            device = devices.get(device_id)
+            if device is None:
+                return None
+            to = device.token
+            metadata["device_kind"] = device.kind
+            metadata["subscription"] = device.subscription
+    return OutboundMessage(
+        message_id=str(message.id),
+        channel=message.channel,
+        to=to,
+        content=content.as_dict(),
+        category=message.category,
+        status_callback_url=callback,
+        metadata=metadata,
+    )
