@@ -1,7 +1,7 @@
 """Links the hub puts into messages.
 
-``unsubscribe_url`` is the one place the List-Unsubscribe link is built; the compliance
-work replaces its body with the real preference-centre token (SPEC §5, ``/u/{token}``).
+``unsubscribe_url`` is the one place dispatch builds the List-Unsubscribe link: the contact's
+signed preference-centre link (SPEC §5, ``/u/{token}``) from ``hub.contacts.preferences``.
 """
 
 from __future__ import annotations
@@ -9,16 +9,18 @@ from __future__ import annotations
 from django.conf import settings
 from django.core import signing
 
-UNSUBSCRIBE_SALT = "hub.unsubscribe"
+from hub.contacts import preferences
+from hub.contacts.models import Contact
+
 PUSH_RECEIPT_SALT = "hub.push-receipt"
 
 
 def unsubscribe_url(*, message_id: str, contact_id: int | None, channel: str) -> str:
-    """A signed one-click unsubscribe URL for this message's recipient (RFC 8058)."""
-    token = signing.dumps(
-        {"m": message_id, "c": contact_id, "ch": channel}, salt=UNSUBSCRIBE_SALT, compress=True
-    )
-    return f"{settings.HUB_BASE_URL}/u/{token}"
+    """The recipient's signed one-click unsubscribe URL (RFC 8058), or "" for an inline
+    address with no contact (nothing to unsubscribe; compliance blocks such marketing)."""
+    if contact_id is None:
+        return ""
+    return preferences.unsubscribe_url(Contact(pk=contact_id), channel=channel, category="marketing")
 
 
 def push_receipt_url(*, message_id: str) -> str:
