@@ -1,10 +1,13 @@
-"""The staff roles and what each may do in admin. Kept in step with every migrate."""
+"""The staff roles and what each may do in admin.
+
+The groups are created by a migration (``hub/workspace/migrations/0002_roles.py``) and kept in
+step with this table after every migrate (a post_migrate receiver), so a permission added
+here reaches existing installs on their next migrate.
+"""
 
 from __future__ import annotations
 
 from typing import Any
-
-from django.contrib.auth.models import Group, Permission
 
 # Each role's permissions as "app_label.codename". A role sees only what its job needs.
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -20,6 +23,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "templates_app.change_templatevariant",
         "templates_app.delete_templatevariant",
         "providers.view_sandboxoutboxentry",
+        # "See how a template performs."
+        "workspace.view_report",
     ),
     "Compliance": (
         "templates_app.view_template",
@@ -28,16 +33,24 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "templates_app.view_templateapproval",
         "templates_app.add_templateapproval",
         "audit.view_auditrecord",
+        "audit.view_auditcheckpoint",
         "messaging.view_notification",
         "messaging.view_message",
         "messaging.view_messageevent",
         "contacts.view_contact",
+        "workspace.view_workspacemessage",
+        "workspace.export_evidence",
+        "workspace.view_report",
+        "workspace.view_retentionpolicy",
+        "workspace.add_retentionpolicy",
+        "workspace.change_retentionpolicy",
     ),
     "Support": (
         "contacts.view_contact",
         "messaging.view_notification",
         "messaging.view_message",
         "messaging.view_messageevent",
+        "workspace.view_contacttimeline",
     ),
     "Operator": (
         "apikeys.view_apikey",
@@ -45,18 +58,31 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "providers.view_sandboxoutboxentry",
         "messaging.view_message",
         "messaging.view_notification",
+        "audit.view_auditcheckpoint",
+        "workspace.view_report",
+        "workspace.view_retentionpolicy",
     ),
 }
 
 
-def roles_ensure(**kwargs: Any) -> None:
-    """Create the role groups and give each exactly its permissions (post_migrate receiver)."""
+def roles_apply(group_model: Any, permission_model: Any) -> None:
+    """Create the role groups and give each exactly its permissions (models passed in, so a
+    migration can use its historical ones)."""
     for role, perms in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
+        group, _ = group_model.objects.get_or_create(name=role)
         wanted = []
         for dotted in perms:
             app_label, codename = dotted.split(".")
-            perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            perm = permission_model.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
             if perm is not None:
                 wanted.append(perm)
         group.permissions.set(wanted)
+
+
+def roles_ensure(**kwargs: Any) -> None:
+    """post_migrate receiver: keep the groups in step with ROLE_PERMISSIONS."""
+    from django.contrib.auth.models import Group, Permission
+
+    roles_apply(Group, Permission)

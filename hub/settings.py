@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "hub.apikeys",
     "hub.providers",
     "hub.messaging",
+    "hub.workspace",
 ]
 
 MIDDLEWARE = [
@@ -201,6 +202,15 @@ def _default_providers() -> dict[str, list[dict[str, Any]]]:
 
 
 HUB_PROVIDERS = _default_providers()
+
+# --- Audit, workspace, reports, metrics ---------------------------------------------------
+# Estimated price of one SMS segment, for the reports' cost column (in your billing currency).
+HUB_SMS_COST_PER_SEGMENT = os.environ.get("HUB_SMS_COST_PER_SEGMENT", "0")
+# If set, GET /metrics needs "Authorization: Bearer <token>"; unset, it is open (scrape inside
+# your network only).
+HUB_METRICS_TOKEN = os.environ.get("HUB_METRICS_TOKEN", "")
+# How often beat copies the audit chain head into the checkpoint table.
+HUB_AUDIT_CHECKPOINT_SECONDS = float(os.environ.get("HUB_AUDIT_CHECKPOINT_SECONDS", "300"))
 
 # --- REST API --------------------------------------------------------------------------
 REST_FRAMEWORK: dict[str, Any] = {

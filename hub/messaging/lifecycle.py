@@ -21,6 +21,7 @@ from django.utils import timezone
 from audit.services import Actor, AuditEntry, audit_append_many
 from hub.messaging.models import EventKind, Message, MessageEvent
 from hub.messaging.models import MessageStatus as S
+from hub.workspace.rollups import StatusReached, rollups_record_transitions
 
 TRANSITIONS: Mapping[str, frozenset[str]] = {
     S.ACCEPTED: frozenset({S.QUEUED, S.DEFERRED, S.BLOCKED, S.CANCELLED, S.FAILED}),
@@ -186,6 +187,10 @@ def _write(
         for c in batch
     ]
     audit_append_many(entries)
+    # After the audit append, so every writer takes the chain head before rollup rows.
+    rollups_record_transitions(
+        reached=[StatusReached(c.message_id, c.to, c.fields) for c in result.applied], at=now
+    )
 
 
 def _public(change: Change) -> dict[str, Any]:
