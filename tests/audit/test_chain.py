@@ -1,4 +1,4 @@
-"""The audit trail is a gapless hash chain; any edit or gap is found and named."""
+"""The audit trail is a gapless hash chain; any edit, gap or cut-off tail is found and named."""
 
 from __future__ import annotations
 
@@ -8,9 +8,19 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from audit.models import AuditRecord
+from audit.models import AuditChainHead, AuditCheckpoint, AuditRecord
 from audit.selectors import audit_chain_verify
-from audit.services import GENESIS_HASH, Actor, AuditEntry, address_digest, audit_append, audit_append_many
+from audit.services import (
+    GENESIS_HASH,
+    Actor,
+    AuditEntry,
+    address_digest,
+    audit_append,
+    audit_append_many,
+    audit_checkpoint_write,
+    canonical_hash,
+)
+from tests.audit.tamper import tamper_sql
 
 
 @pytest.fixture
@@ -23,6 +33,7 @@ def test_records_are_chained(chain):
     assert [r.seq for r in chain] == [1, 2, 3, 4, 5]
     assert chain[0].prev_hash == GENESIS_HASH
     assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(chain))
+    assert all(canonical_hash(r.canonical) == r.hash for r in chain)
     assert audit_chain_verify().ok
 
 
@@ -32,17 +43,89 @@ def test_appends_continue_the_chain(chain):
     assert audit_chain_verify().checked == 6
 
 
-def test_altered_payload_is_named(chain):
-    AuditRecord.objects.filter(seq=3).update(payload={"n": 999})
+def test_payload_altered_by_hand_is_named(chain):
+    """The issue's bar: one row altered by hand (trigger disabled) fails verify_audit, named."""
+    tamper_sql("UPDATE audit_auditrecord SET payload = %s WHERE seq = 3", ['{"n": 999}'])
     report = audit_chain_verify()
-    assert (report.ok, report.broken_seq) == (False, 3)
-    with pytest.raises(CommandError, match="#3"):
+    assert (report.ok, report.broken_seq, report.checked) == (False, 3, 2)
+    with pytest.raises(CommandError, match=r"BROKEN at record #3"):
         call_command("verify_audit")
 
 
-def test_missing_record_is_named(chain):
-    AuditRecord.objects.filter(seq=2).delete()
+def test_canonical_altered_by_hand_is_named(chain):
+    """Rewriting the hashed text itself (and the payload to match) breaks the hash."""
+    record = chain[3]
+    forged = record.canonical.replace('"n":3', '"n":42')
+    tamper_sql(
+        "UPDATE audit_auditrecord SET canonical = %s, payload = %s WHERE seq = 4", [forged, '{"n": 42}']
+    )
+    report = audit_chain_verify()
+    assert (report.broken_seq, report.problem) == (4, "its content does not match its hash")
+
+
+def test_action_altered_by_hand_is_named(chain):
+    tamper_sql("UPDATE audit_auditrecord SET action = 'nothing.happened' WHERE seq = 2")
     assert audit_chain_verify().broken_seq == 2
+
+
+def test_missing_record_is_named(chain):
+    tamper_sql("DELETE FROM audit_auditrecord WHERE seq = 2")
+    report = audit_chain_verify()
+    assert (report.broken_seq, report.problem) == (2, "record #2 is missing")
+
+
+def test_rehashed_forgery_is_caught_by_the_next_record(chain):
+    """A forger who recomputes the altered record's hash still breaks the link to the next one."""
+    from audit.services import canonical_bytes
+
+    r = chain[1]
+    forged = canonical_bytes(
+        seq=r.seq,
+        created_at=r.created_at,
+        actor_type=r.actor_type,
+        actor_id=r.actor_id,
+        action=r.action,
+        object_type=r.object_type,
+        object_id=r.object_id,
+        payload={"n": 77},
+        prev_hash=r.prev_hash,
+    ).decode()
+    tamper_sql(
+        "UPDATE audit_auditrecord SET canonical = %s, payload = %s, hash = %s WHERE seq = 2",
+        [forged, '{"n": 77}', canonical_hash(forged)],
+    )
+    assert audit_chain_verify().broken_seq == 3
+
+
+def test_cut_off_tail_is_found_by_the_checkpoint(chain):
+    """Deleting the last records and rewinding the head is caught by the checkpoint copy."""
+    checkpoint = audit_checkpoint_write()
+    assert (checkpoint.seq, checkpoint.hash) == (5, chain[-1].hash)
+    tamper_sql("DELETE FROM audit_auditrecord WHERE seq >= 4")
+    AuditChainHead.objects.filter(id=1).update(seq=3, hash=chain[2].hash)
+    report = audit_chain_verify()
+    assert (report.ok, report.broken_seq) == (False, 4)
+    assert "cut short" in report.problem
+    with pytest.raises(CommandError, match="#4"):
+        call_command("verify_audit")
+
+
+def test_cut_off_tail_is_found_by_the_head(chain):
+    tamper_sql("DELETE FROM audit_auditrecord WHERE seq = 5")
+    assert audit_chain_verify().broken_seq == 5
+
+
+def test_rewritten_tail_differs_from_its_checkpoint(chain):
+    """A tail re-chained by a forger no longer matches the hash the checkpoint kept."""
+    audit_checkpoint_write()
+    tamper_sql("UPDATE audit_auditrecord SET hash = %s WHERE seq = 5", ["f" * 64])
+    assert audit_chain_verify().broken_seq == 5
+
+
+def test_checkpoint_of_an_empty_trail(db):
+    assert audit_checkpoint_write().seq == 0
+    assert audit_chain_verify().ok
+    assert AuditCheckpoint.objects.count() == 1
 
 
 def test_verify_command_reports_ok(chain, capsys):

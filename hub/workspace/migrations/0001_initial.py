@@ -6,111 +6,148 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('contacts', '0003_device'),
-        ('messaging', '0002_message_decided_by_message_decision'),
-        ('templates_app', '0001_initial'),
+        ("contacts", "0003_device"),
+        ("messaging", "0002_message_decided_by_message_decision"),
+        ("templates_app", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RetentionPolicy',
+            name="RetentionPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('sms', 'SMS'), ('email', 'Email'), ('push', 'Push')], max_length=8, unique=True)),
-                ('days', models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1)])),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("sms", "SMS"), ("email", "Email"), ("push", "Push")],
+                        max_length=8,
+                        unique=True,
+                    ),
+                ),
+                (
+                    "days",
+                    models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1)]),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name_plural': 'retention policies',
-                'ordering': ('channel',),
+                "verbose_name_plural": "retention policies",
+                "ordering": ("channel",),
             },
         ),
         migrations.CreateModel(
-            name='ContactTimeline',
-            fields=[
-            ],
+            name="ContactTimeline",
+            fields=[],
             options={
-                'verbose_name': 'contact timeline',
-                'verbose_name_plural': 'contact timelines',
-                'proxy': True,
-                'indexes': [],
-                'constraints': [],
+                "verbose_name": "contact timeline",
+                "verbose_name_plural": "contact timelines",
+                "proxy": True,
+                "indexes": [],
+                "constraints": [],
             },
-            bases=('contacts.contact',),
+            bases=("contacts.contact",),
         ),
         migrations.CreateModel(
-            name='WorkspaceMessage',
-            fields=[
-            ],
+            name="WorkspaceMessage",
+            fields=[],
             options={
-                'verbose_name': 'message (compliance workspace)',
-                'verbose_name_plural': 'compliance workspace',
-                'permissions': [('export_evidence', "Can download a contact's evidence pack")],
-                'proxy': True,
-                'indexes': [],
-                'constraints': [],
+                "verbose_name": "message (compliance workspace)",
+                "verbose_name_plural": "compliance workspace",
+                "permissions": [("export_evidence", "Can download a contact's evidence pack")],
+                "proxy": True,
+                "indexes": [],
+                "constraints": [],
             },
-            bases=('messaging.message',),
+            bases=("messaging.message",),
         ),
         migrations.CreateModel(
-            name='DailyRollup',
+            name="DailyRollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(max_length=8)),
-                ('day', models.DateField()),
-                ('sent', models.BigIntegerField(default=0)),
-                ('delivered', models.BigIntegerField(default=0)),
-                ('failed', models.BigIntegerField(default=0)),
-                ('bounced', models.BigIntegerField(default=0)),
-                ('blocked', models.BigIntegerField(default=0)),
-                ('opened', models.BigIntegerField(default=0)),
-                ('clicked', models.BigIntegerField(default=0)),
-                ('unsubscribed', models.BigIntegerField(default=0)),
-                ('complained', models.BigIntegerField(default=0)),
-                ('segments', models.BigIntegerField(default=0, help_text='SMS segments handed to providers.')),
-                ('cost', models.DecimalField(decimal_places=4, default=0, max_digits=14)),
-                ('template', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='templates_app.template')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("channel", models.CharField(max_length=8)),
+                ("day", models.DateField()),
+                ("sent", models.BigIntegerField(default=0)),
+                ("delivered", models.BigIntegerField(default=0)),
+                ("failed", models.BigIntegerField(default=0)),
+                ("bounced", models.BigIntegerField(default=0)),
+                ("blocked", models.BigIntegerField(default=0)),
+                ("opened", models.BigIntegerField(default=0)),
+                ("clicked", models.BigIntegerField(default=0)),
+                ("unsubscribed", models.BigIntegerField(default=0)),
+                ("complained", models.BigIntegerField(default=0)),
+                (
+                    "segments",
+                    models.BigIntegerField(default=0, help_text="SMS segments handed to providers."),
+                ),
+                ("cost", models.DecimalField(decimal_places=4, default=0, max_digits=14)),
+                (
+                    "template",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="templates_app.template",
+                    ),
+                ),
             ],
             options={
-                'ordering': ('-day', 'template', 'channel'),
+                "ordering": ("-day", "template", "channel"),
             },
         ),
         migrations.CreateModel(
-            name='Report',
-            fields=[
-            ],
+            name="Report",
+            fields=[],
             options={
-                'verbose_name': 'report',
-                'verbose_name_plural': 'reports',
-                'proxy': True,
-                'indexes': [],
-                'constraints': [],
+                "verbose_name": "report",
+                "verbose_name_plural": "reports",
+                "proxy": True,
+                "indexes": [],
+                "constraints": [],
             },
-            bases=('workspace.dailyrollup',),
+            bases=("workspace.dailyrollup",),
         ),
         migrations.CreateModel(
-            name='DecisionRollup',
+            name="DecisionRollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('outcome', models.CharField(max_length=16)),
-                ('reason', models.CharField(max_length=100)),
-                ('count', models.BigIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("outcome", models.CharField(max_length=16)),
+                ("reason", models.CharField(max_length=100)),
+                ("count", models.BigIntegerField(default=0)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('day', 'outcome', 'reason'), name='decision_rollup_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("day", "outcome", "reason"), name="decision_rollup_unique"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='dailyrollup',
-            index=models.Index(fields=['day'], name='rollup_day_idx'),
+            model_name="dailyrollup",
+            index=models.Index(fields=["day"], name="rollup_day_idx"),
         ),
         migrations.AddConstraint(
-            model_name='dailyrollup',
-            constraint=models.UniqueConstraint(fields=('template', 'channel', 'day'), name='rollup_unique_day'),
+            model_name="dailyrollup",
+            constraint=models.UniqueConstraint(
+                fields=("template", "channel", "day"), name="rollup_unique_day"
+            ),
         ),
     ]
