@@ -13,11 +13,8 @@ class ActorType(models.TextChoices):
 
 
 class AuditRecord(models.Model):
-    """One fact, never changed. ``seq`` is gapless; ``hash`` is SHA-256 over ``canonical``.
-
-    ``canonical`` is the exact serialisation that was hashed (it holds ``seq``, the time,
-    actor, action, object, payload and ``prev_hash``); the other columns are copies of it for
-    searching. Verification hashes ``canonical`` and checks the columns still agree with it.
+    """One fact, never changed. ``seq`` is gapless; ``hash`` is SHA-256 over the canonical
+    serialisation of every other column, ``prev_hash`` included (see audit.canonical).
     In PostgreSQL, triggers refuse UPDATE, DELETE and TRUNCATE on this table.
     """
 
@@ -31,7 +28,6 @@ class AuditRecord(models.Model):
     payload = models.JSONField(default=dict)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
-    canonical = models.TextField(default="", editable=False)
 
     class Meta:
         ordering = ("seq",)

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, transaction
 
+from audit.canonical import GENESIS_HASH, PG_CANONICAL_SQL, canonical_text_v1
 from audit.models import AuditChainHead, AuditCheckpoint, AuditRecord
-from audit.services import GENESIS_HASH, record_canonical
+from audit.services import record_canonical
 
-# PostgreSQL checks in one pass, in C, that every row's columns still say what its hashed
-# canonical form says; the Python walk then only has to hash the canonical text.
-_PG_FIRST_COLUMN_MISMATCH = """
-SELECT min(seq) FROM audit_auditrecord
-WHERE NULLIF(canonical, '')::jsonb IS DISTINCT FROM jsonb_build_object(
-    'seq', seq,
-    'at', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-    'actor', jsonb_build_array(actor_type, actor_id),
-    'action', action,
-    'object', jsonb_build_array(object_type, object_id),
-    'payload', payload,
-    'prev', prev_hash
-)
-"""
+# PostgreSQL builds each record's canonical text from its columns (in C); Python hashes it.
+_PG_CANONICAL_ROWS = f"SELECT seq, {PG_CANONICAL_SQL}, prev_hash, hash FROM audit_auditrecord ORDER BY seq"  # noqa: S608 - constants only
 
 
 @dataclass(frozen=True)
@@ -39,48 +29,61 @@ class ChainReport:
         return self.broken_seq is None
 
 
-def _first_column_mismatch(chunk_size: int) -> int | None:
-    """The first record whose columns no longer match its canonical (hashed) form."""
+def _canonical_rows(chunk_size: int) -> Iterator[tuple[int, str, str, str]]:
+    """(seq, canonical text rebuilt from the columns, prev_hash, hash), in sequence order."""
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_PG_FIRST_COLUMN_MISMATCH)
-            row = cursor.fetchone()
-        return int(row[0]) if row and row[0] is not None else None
+        with transaction.atomic(), connection.chunked_cursor() as cursor:
+            cursor.execute(_PG_CANONICAL_ROWS)
+            while rows := cursor.fetchmany(chunk_size):
+                yield from rows
+        return
     for record in AuditRecord.objects.order_by("seq").iterator(chunk_size=chunk_size):
-        if record_canonical(record) != record.canonical:
-            return record.seq
-    return None
+        yield record.seq, record_canonical(record), record.prev_hash, record.hash
+
+
+def _matches_v1(seq: int, digest: str) -> bool:
+    """Whether a record written before the v2 form still hashes right in the v1 form."""
+    record = AuditRecord.objects.filter(seq=seq).first()
+    if record is None:
+        return False
+    text = canonical_text_v1(
+        seq=record.seq,
+        created_at=record.created_at,
+        actor_type=record.actor_type,
+        actor_id=record.actor_id,
+        action=record.action,
+        object_type=record.object_type,
+        object_id=record.object_id,
+        payload=record.payload,
+        prev_hash=record.prev_hash,
+    )
+    return hashlib.sha256(text.encode()).hexdigest() == digest
 
 
 def audit_chain_verify(*, chunk_size: int = 20000) -> ChainReport:
     """Recompute every hash in sequence order and name the first record that does not hold.
 
     A record is broken if it is missing (a gap, or a tail cut off below the chain head or a
-    checkpoint), if its hash is not SHA-256 of its canonical form, if its ``prev_hash`` is not
-    the hash of the record before, or if its columns differ from its canonical form.
+    checkpoint), if its hash is not SHA-256 of its canonical form rebuilt from its columns
+    (any column edited), if its ``prev_hash`` is not the hash of the record before, or if its
+    hash differs from a checkpoint taken of it.
     """
-    mismatch = _first_column_mismatch(chunk_size)
     checkpoints = dict(AuditCheckpoint.objects.values_list("seq", "hash"))
     expected_prev = GENESIS_HASH
     expected_seq = 1
     sha256 = hashlib.sha256
-    rows = AuditRecord.objects.order_by("seq").values_list("seq", "canonical", "prev_hash", "hash")
-    if mismatch is not None:
-        rows = rows.filter(seq__lt=mismatch)
-    for seq, canonical, prev_hash, digest in rows.iterator(chunk_size=chunk_size):
+    for seq, canonical, prev_hash, digest in _canonical_rows(chunk_size):
         if seq != expected_seq:
             return ChainReport(expected_seq - 1, expected_seq, f"record #{expected_seq} is missing")
         if prev_hash != expected_prev:
             return ChainReport(seq - 1, seq, "its prev_hash does not match the record before")
-        if sha256(canonical.encode()).hexdigest() != digest:
+        if sha256(canonical.encode()).hexdigest() != digest and not _matches_v1(seq, digest):
             return ChainReport(seq - 1, seq, "its content does not match its hash")
         if seq in checkpoints and checkpoints[seq] != digest:
             return ChainReport(seq - 1, seq, "its hash differs from the checkpoint taken of it")
         expected_prev = digest
         expected_seq += 1
     checked = expected_seq - 1
-    if mismatch is not None:
-        return ChainReport(checked, mismatch, "its columns differ from the content its hash covers")
     head = AuditChainHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0
     last_known = max([head, *checkpoints])
     if last_known > checked:

@@ -12,16 +12,14 @@ import hmac
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.canonical import GENESIS_HASH, canonical_text
 from audit.models import ActorType, AuditChainHead, AuditCheckpoint, AuditRecord
-
-GENESIS_HASH = "0" * 64
 
 
 @dataclass(frozen=True)
@@ -65,34 +63,9 @@ def address_digest(address: str) -> str:
     return hmac.new(key, address.strip().lower().encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def canonical_bytes(
-    *,
-    seq: int,
-    created_at: datetime,
-    actor_type: str,
-    actor_id: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    payload: Mapping[str, Any],
-    prev_hash: str,
-) -> bytes:
-    """The serialisation the hash is taken over: sorted keys, no spaces, UTC microseconds."""
-    body = {
-        "seq": seq,
-        "at": created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "actor": [actor_type, actor_id],
-        "action": action,
-        "object": [object_type, object_id],
-        "payload": payload,
-        "prev": prev_hash,
-    }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def record_canonical(record: AuditRecord) -> str:
-    """The canonical serialisation of a record, rebuilt from its columns."""
-    return canonical_bytes(
+    """The canonical (v2) serialisation of a record, built from its columns."""
+    return canonical_text(
         seq=record.seq,
         created_at=record.created_at,
         actor_type=record.actor_type,
@@ -102,7 +75,7 @@ def record_canonical(record: AuditRecord) -> str:
         object_id=record.object_id,
         payload=record.payload,
         prev_hash=record.prev_hash,
-    ).decode()
+    )
 
 
 def canonical_hash(canonical: str) -> str:
@@ -110,6 +83,7 @@ def canonical_hash(canonical: str) -> str:
 
 
 def record_hash(record: AuditRecord) -> str:
+    """SHA-256 (hex) of the record's canonical form: what ``record.hash`` must equal."""
     return canonical_hash(record_canonical(record))
 
 
@@ -144,8 +118,7 @@ def audit_append_many(entries: Iterable[AuditEntry]) -> list[AuditRecord]:
                 payload=_normalise(entry.payload),
                 prev_hash=prev_hash,
             )
-            record.canonical = record_canonical(record)
-            record.hash = canonical_hash(record.canonical)
+            record.hash = record_hash(record)
             prev_hash = record.hash
             records.append(record)
         AuditRecord.objects.bulk_create(records, batch_size=1000)

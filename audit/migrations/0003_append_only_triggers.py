@@ -55,6 +55,6 @@ def uninstall(apps: Any, schema_editor: Any) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("audit", "0002_canonical_checkpoint")]
+    dependencies = [("audit", "0002_checkpoint")]
 
     operations = [migrations.RunPython(install, uninstall)]

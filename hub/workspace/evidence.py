@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from audit.models import AuditRecord
 from audit.selectors import audit_checkpoint_latest
-from audit.services import canonical_hash
+from audit.services import canonical_hash, record_canonical
 from hub.contacts.models import ConsentEntry, Contact, InboundMessage, Suppression, SuppressionReason
 from hub.messaging.models import Message, MessageEvent
 from hub.workspace.timeline import contact_messages, contact_suppressions
@@ -278,10 +278,10 @@ def evidence_pack_build(*, contact: Contact) -> bytes:
                         "seq": r.seq,
                         "action": r.action,
                         "object": [r.object_type, r.object_id],
-                        "canonical": r.canonical,
+                        "canonical": record_canonical(r),
                         "prev_hash": r.prev_hash,
                         "hash": r.hash,
-                        "hash_matches": canonical_hash(r.canonical) == r.hash,
+                        "hash_matches": canonical_hash(record_canonical(r)) == r.hash,
                     },
                     ensure_ascii=False,
                 )

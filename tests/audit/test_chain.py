@@ -7,7 +7,10 @@ import itertools
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
+from django.utils import timezone
 
+from audit.canonical import canonical_text_v1, jsonb_text
 from audit.models import AuditChainHead, AuditCheckpoint, AuditRecord
 from audit.selectors import audit_chain_verify
 from audit.services import (
@@ -19,6 +22,7 @@ from audit.services import (
     audit_append_many,
     audit_checkpoint_write,
     canonical_hash,
+    record_hash,
 )
 from tests.audit.tamper import tamper_sql
 
@@ -33,7 +37,7 @@ def test_records_are_chained(chain):
     assert [r.seq for r in chain] == [1, 2, 3, 4, 5]
     assert chain[0].prev_hash == GENESIS_HASH
     assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(chain))
-    assert all(canonical_hash(r.canonical) == r.hash for r in chain)
+    assert all(record_hash(r) == r.hash for r in chain)
     assert audit_chain_verify().ok
 
 
@@ -52,13 +56,8 @@ def test_payload_altered_by_hand_is_named(chain):
         call_command("verify_audit")
 
 
-def test_canonical_altered_by_hand_is_named(chain):
-    """Rewriting the hashed text itself (and the payload to match) breaks the hash."""
-    record = chain[3]
-    forged = record.canonical.replace('"n":3', '"n":42')
-    tamper_sql(
-        "UPDATE audit_auditrecord SET canonical = %s, payload = %s WHERE seq = 4", [forged, '{"n": 42}']
-    )
+def test_actor_altered_by_hand_is_named(chain):
+    tamper_sql("UPDATE audit_auditrecord SET actor_id = 'someone-else' WHERE seq = 4")
     report = audit_chain_verify()
     assert (report.broken_seq, report.problem) == (4, "its content does not match its hash")
 
@@ -76,25 +75,69 @@ def test_missing_record_is_named(chain):
 
 def test_rehashed_forgery_is_caught_by_the_next_record(chain):
     """A forger who recomputes the altered record's hash still breaks the link to the next one."""
-    from audit.services import canonical_bytes
-
-    r = chain[1]
-    forged = canonical_bytes(
-        seq=r.seq,
-        created_at=r.created_at,
-        actor_type=r.actor_type,
-        actor_id=r.actor_id,
-        action=r.action,
-        object_type=r.object_type,
-        object_id=r.object_id,
-        payload={"n": 77},
-        prev_hash=r.prev_hash,
-    ).decode()
+    forged = AuditRecord.objects.get(seq=2)
+    forged.payload = {"n": 77}
     tamper_sql(
-        "UPDATE audit_auditrecord SET canonical = %s, payload = %s, hash = %s WHERE seq = 2",
-        [forged, '{"n": 77}', canonical_hash(forged)],
+        "UPDATE audit_auditrecord SET payload = %s, hash = %s WHERE seq = 2",
+        ['{"n": 77}', record_hash(forged)],
     )
     assert audit_chain_verify().broken_seq == 3
+
+
+TRICKY_PAYLOADS = [
+    {"b": 1, "aa": 2, "a": [1, 2.5, None, True, False], "é": "ünïcødé ✓", "ab": {"zz": {}, "y": []}},
+    {"quote": 'say "hi"\\ / back', "ctl": "tab\tnew\nline\x01\x1f\x7f", "big": 10**20, "neg": -3},
+    {"floats": [0.1, 1.0, 1e20, 1.5e-07, -0.0, 123456.789], "emoji": "\U0001f600", "": "empty key"},
+]
+
+
+@pytest.mark.parametrize("payload", TRICKY_PAYLOADS)
+def test_tricky_payloads_verify(db, payload):
+    """Nested, unicode, control characters and floats hash the same when the database
+    rebuilds the canonical text (PostgreSQL) as when Python wrote it."""
+    audit_append(
+        actor=Actor.user(1), action="test.tricky", object_type="thing", object_id="x", payload=payload
+    )
+    assert audit_chain_verify().ok
+
+
+@pytest.mark.parametrize("payload", TRICKY_PAYLOADS)
+def test_jsonb_text_is_what_postgresql_prints(db, payload):
+    if connection.vendor != "postgresql":
+        pytest.skip("compares with PostgreSQL's own jsonb output")
+    record = audit_append(actor=Actor.system(), action="t", object_type="t", object_id="t", payload=payload)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT payload::text FROM audit_auditrecord WHERE seq = %s", [record.seq])
+        (printed,) = cursor.fetchone()
+    assert jsonb_text(record.payload) == printed
+
+
+def test_records_hashed_in_the_v1_form_still_verify(db):
+    """Records written before the v2 canonical form keep verifying; editing one is still found."""
+    created = timezone.now()
+    prev = GENESIS_HASH
+    rows = []
+    for seq in (1, 2):
+        fields = {
+            "seq": seq,
+            "created_at": created,
+            "actor_type": "system",
+            "actor_id": "",
+            "action": "legacy.fact",
+            "object_type": "thing",
+            "object_id": str(seq),
+            "payload": {"k": seq, "nested": {"b": 1, "aa": 2}},
+            "prev_hash": prev,
+        }
+        digest = canonical_hash(canonical_text_v1(**fields))
+        rows.append(AuditRecord(**fields, hash=digest))
+        prev = digest
+    AuditRecord.objects.bulk_create(rows)
+    AuditChainHead.objects.create(id=1, seq=2, hash=prev)
+    audit_append(actor=Actor.system(), action="new.fact", object_type="thing", object_id="3")
+    assert audit_chain_verify().checked == 3
+    tamper_sql("UPDATE audit_auditrecord SET object_id = '99' WHERE seq = 2")
+    assert audit_chain_verify().broken_seq == 2
 
 
 def test_cut_off_tail_is_found_by_the_checkpoint(chain):
