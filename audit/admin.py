@@ -12,6 +12,7 @@ from django.urls import URLPattern, path, reverse
 
 from audit.models import AuditCheckpoint, AuditRecord
 from audit.selectors import audit_chain_verify, audit_checkpoint_latest
+from audit.services import record_canonical
 
 
 class ReadOnlyAuditAdmin(admin.ModelAdmin[Any]):
@@ -42,8 +43,12 @@ class AuditRecordAdmin(ReadOnlyAuditAdmin):
         "payload",
         "prev_hash",
         "hash",
-        "canonical",
+        "canonical_form",
     )
+
+    @admin.display(description="Canonical form (what the hash covers)")
+    def canonical_form(self, obj: AuditRecord) -> str:
+        return record_canonical(obj)
 
     def get_urls(self) -> list[URLPattern]:
         urls: list[URLPattern] = [
