@@ -189,7 +189,8 @@ def _write(
     audit_append_many(entries)
     # After the audit append, so every writer takes the chain head before rollup rows.
     rollups_record_transitions(
-        reached=[StatusReached(c.message_id, c.to, c.fields) for c in result.applied], at=now
+        reached=[StatusReached(c.message_id, c.to, c.fields, previous[id(c)]) for c in result.applied],
+        at=now,
     )
 
 

@@ -32,6 +32,8 @@ STATUS_COUNTERS: Mapping[str, str] = {
     "bounced": "bounced",
     "blocked": "blocked",
 }
+# Reached straight from "sending": the message was handed off, so it counts as sent too.
+SKIPPED_SENT = frozenset({"delivered", "undelivered", "bounced"})
 ENGAGEMENT_COUNTERS = frozenset({"opened", "clicked", "unsubscribed", "complained"})
 COUNTERS = ("sent", "delivered", "failed", "bounced", "blocked", *sorted(ENGAGEMENT_COUNTERS), "segments")
 
@@ -60,6 +62,7 @@ class StatusReached:
     message_id: UUID
     status: str
     fields: Mapping[str, Any]
+    previous: str = ""
 
 
 def _upsert_daily(groups: Mapping[tuple[int, str, date], Counter[str]], costs: Mapping[Any, Decimal]) -> None:
@@ -134,6 +137,8 @@ def rollups_record_transitions(*, reached: Sequence[StatusReached], at: datetime
             continue
         key = (owner[0], owner[1], day)
         groups[key][STATUS_COUNTERS[r.status]] += 1
+        if r.previous == "sending" and r.status in SKIPPED_SENT:
+            groups[key]["sent"] += 1  # a fast provider reported before we recorded "sent"
         if r.status == "sent" and owner[1] == "sms":
             rendered = r.fields.get("rendered") or {}
             segments = sms_segments(str(rendered.get("text", ""))) if isinstance(rendered, dict) else 0

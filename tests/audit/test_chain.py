@@ -27,6 +27,12 @@ from audit.services import (
 from tests.audit.tamper import tamper_sql
 
 
+@pytest.fixture(params=[False, True], ids=["database", "python"])
+def verify(request):
+    """Both ways of verifying (in PostgreSQL the database hashes, or this process does)."""
+    return lambda: audit_chain_verify(in_python=request.param)
+
+
 @pytest.fixture
 def chain(db):
     audit_append_many(AuditEntry(Actor.system(), "test.fact", "thing", str(i), {"n": i}) for i in range(5))
@@ -47,33 +53,33 @@ def test_appends_continue_the_chain(chain):
     assert audit_chain_verify().checked == 6
 
 
-def test_payload_altered_by_hand_is_named(chain):
+def test_payload_altered_by_hand_is_named(chain, verify):
     """The issue's bar: one row altered by hand (trigger disabled) fails verify_audit, named."""
     tamper_sql("UPDATE audit_auditrecord SET payload = %s WHERE seq = 3", ['{"n": 999}'])
-    report = audit_chain_verify()
+    report = verify()
     assert (report.ok, report.broken_seq, report.checked) == (False, 3, 2)
     with pytest.raises(CommandError, match=r"BROKEN at record #3"):
         call_command("verify_audit")
 
 
-def test_actor_altered_by_hand_is_named(chain):
+def test_actor_altered_by_hand_is_named(chain, verify):
     tamper_sql("UPDATE audit_auditrecord SET actor_id = 'someone-else' WHERE seq = 4")
-    report = audit_chain_verify()
+    report = verify()
     assert (report.broken_seq, report.problem) == (4, "its content does not match its hash")
 
 
-def test_action_altered_by_hand_is_named(chain):
+def test_action_altered_by_hand_is_named(chain, verify):
     tamper_sql("UPDATE audit_auditrecord SET action = 'nothing.happened' WHERE seq = 2")
-    assert audit_chain_verify().broken_seq == 2
+    assert verify().broken_seq == 2
 
 
-def test_missing_record_is_named(chain):
+def test_missing_record_is_named(chain, verify):
     tamper_sql("DELETE FROM audit_auditrecord WHERE seq = 2")
-    report = audit_chain_verify()
+    report = verify()
     assert (report.broken_seq, report.problem) == (2, "record #2 is missing")
 
 
-def test_rehashed_forgery_is_caught_by_the_next_record(chain):
+def test_rehashed_forgery_is_caught_by_the_next_record(chain, verify):
     """A forger who recomputes the altered record's hash still breaks the link to the next one."""
     forged = AuditRecord.objects.get(seq=2)
     forged.payload = {"n": 77}
@@ -81,7 +87,7 @@ def test_rehashed_forgery_is_caught_by_the_next_record(chain):
         "UPDATE audit_auditrecord SET payload = %s, hash = %s WHERE seq = 2",
         ['{"n": 77}', record_hash(forged)],
     )
-    assert audit_chain_verify().broken_seq == 3
+    assert verify().broken_seq == 3
 
 
 TRICKY_PAYLOADS = [
@@ -92,13 +98,13 @@ TRICKY_PAYLOADS = [
 
 
 @pytest.mark.parametrize("payload", TRICKY_PAYLOADS)
-def test_tricky_payloads_verify(db, payload):
+def test_tricky_payloads_verify(db, payload, verify):
     """Nested, unicode, control characters and floats hash the same when the database
     rebuilds the canonical text (PostgreSQL) as when Python wrote it."""
     audit_append(
         actor=Actor.user(1), action="test.tricky", object_type="thing", object_id="x", payload=payload
     )
-    assert audit_chain_verify().ok
+    assert verify().ok
 
 
 @pytest.mark.parametrize("payload", TRICKY_PAYLOADS)
@@ -112,7 +118,7 @@ def test_jsonb_text_is_what_postgresql_prints(db, payload):
     assert jsonb_text(record.payload) == printed
 
 
-def test_records_hashed_in_the_v1_form_still_verify(db):
+def test_records_hashed_in_the_v1_form_still_verify(db, verify):
     """Records written before the v2 canonical form keep verifying; editing one is still found."""
     created = timezone.now()
     prev = GENESIS_HASH
@@ -135,34 +141,34 @@ def test_records_hashed_in_the_v1_form_still_verify(db):
     AuditRecord.objects.bulk_create(rows)
     AuditChainHead.objects.create(id=1, seq=2, hash=prev)
     audit_append(actor=Actor.system(), action="new.fact", object_type="thing", object_id="3")
-    assert audit_chain_verify().checked == 3
+    assert verify().checked == 3
     tamper_sql("UPDATE audit_auditrecord SET object_id = '99' WHERE seq = 2")
-    assert audit_chain_verify().broken_seq == 2
+    assert verify().broken_seq == 2
 
 
-def test_cut_off_tail_is_found_by_the_checkpoint(chain):
+def test_cut_off_tail_is_found_by_the_checkpoint(chain, verify):
     """Deleting the last records and rewinding the head is caught by the checkpoint copy."""
     checkpoint = audit_checkpoint_write()
     assert (checkpoint.seq, checkpoint.hash) == (5, chain[-1].hash)
     tamper_sql("DELETE FROM audit_auditrecord WHERE seq >= 4")
     AuditChainHead.objects.filter(id=1).update(seq=3, hash=chain[2].hash)
-    report = audit_chain_verify()
+    report = verify()
     assert (report.ok, report.broken_seq) == (False, 4)
     assert "cut short" in report.problem
     with pytest.raises(CommandError, match="#4"):
         call_command("verify_audit")
 
 
-def test_cut_off_tail_is_found_by_the_head(chain):
+def test_cut_off_tail_is_found_by_the_head(chain, verify):
     tamper_sql("DELETE FROM audit_auditrecord WHERE seq = 5")
-    assert audit_chain_verify().broken_seq == 5
+    assert verify().broken_seq == 5
 
 
-def test_rewritten_tail_differs_from_its_checkpoint(chain):
+def test_rewritten_tail_differs_from_its_checkpoint(chain, verify):
     """A tail re-chained by a forger no longer matches the hash the checkpoint kept."""
     audit_checkpoint_write()
     tamper_sql("UPDATE audit_auditrecord SET hash = %s WHERE seq = 5", ["f" * 64])
-    assert audit_chain_verify().broken_seq == 5
+    assert verify().broken_seq == 5
 
 
 def test_checkpoint_of_an_empty_trail(db):

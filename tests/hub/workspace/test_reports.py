@@ -60,6 +60,14 @@ def test_a_batch_costs_one_lookup_and_one_upsert(contact, live_template, templat
     assert decision.count == 6
 
 
+def test_delivery_reported_before_sent_still_counts_as_sent(contact, live_template):
+    message = make_message(template=live_template, contact=contact, outcome="queued")
+    for status in ("sending", "delivered"):
+        messages_transition([Change(message.id, status)], actor=Actor.system(), source="test")
+    sms = rollup(live_template, "sms")
+    assert (sms.sent, sms.delivered) == (1, 1)
+
+
 def test_late_reports_about_final_messages_are_not_counted_twice(contact, live_template):
     message = make_message(template=live_template, contact=contact, outcome="delivered")
     messages_transition([Change(message.id, "delivered")], actor=Actor.system(), source="test")
