@@ -1,10 +1,9 @@
 """The canonical serialisation an audit record's hash is taken over.
 
-Two forms exist. ``v2`` (every record written now) is built so that PostgreSQL can produce
-it from the columns by itself: top-level keys sorted with no spaces, and the payload in
-PostgreSQL's own ``jsonb`` text form (keys ordered by length then bytes, ", " and ": "
-separators, numbers in plain notation). That lets ``verify_audit`` have the database build
-each record's text in C while Python only hashes it. ``v1`` (records written before
+Two forms exist. ``v2`` (every record written now) is built so that verification can rebuild it
+from the columns as PostgreSQL prints them, without parsing JSON: top-level keys sorted with
+no spaces, and the payload in PostgreSQL's own ``jsonb`` text form (keys ordered by length then
+bytes, ", " and ": " separators, numbers in plain notation). ``v1`` (records written before
 migration 0002) serialised the payload with sorted keys and no spaces; verification accepts
 it for a record whose v2 hash does not match, so an older trail still verifies.
 """
@@ -12,30 +11,23 @@ it for a record whose v2 hash does not match, so an older trail still verifies.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
+from json.encoder import encode_basestring
 from typing import Any
 
 GENESIS_HASH = "0" * 64
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
-# The same text, built by PostgreSQL from a row's columns (see audit.selectors).
-PG_CANONICAL_SQL = """
-'{"action":' || to_json(action)::text
-|| ',"actor":[' || to_json(actor_type)::text || ',' || to_json(actor_id)::text
-|| '],"at":"' || to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-|| '","object":[' || to_json(object_type)::text || ',' || to_json(object_id)::text
-|| '],"payload":' || payload::text
-|| ',"prev":' || to_json(prev_hash)::text
-|| ',"seq":' || seq::text || '}'
-"""
+# PostgreSQL prints a timestamp exactly as TIME_FORMAT does (used by verification).
+PG_TIME_SQL = """to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 
 
-def _string(value: str) -> str:
-    # Python's escaping with ensure_ascii=False equals PostgreSQL's escape_json: \" \\ \b \f
-    # \n \r \t, other control characters as \u00xx, everything else as is.
-    return json.dumps(value, ensure_ascii=False)
+# Python's escaping with ensure_ascii=False equals PostgreSQL's escape_json: \" \\ \b \f \n
+# \r \t, other control characters as \u00xx, everything else as is. (The C function json
+# itself uses for that, called directly: verification calls it millions of times.)
+_string: Callable[[str], str] = encode_basestring
 
 
 def _number(value: float) -> str:
@@ -79,11 +71,36 @@ def canonical_text(
     prev_hash: str,
 ) -> str:
     """The v2 canonical form (see the module docstring)."""
+    return canonical_from_text(
+        seq=seq,
+        at=created_at.astimezone(UTC).strftime(TIME_FORMAT),
+        actor_type=actor_type,
+        actor_id=actor_id,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        payload_text=jsonb_text(payload),
+        prev_hash=prev_hash,
+    )
+
+
+def canonical_from_text(
+    *,
+    seq: int,
+    at: str,
+    actor_type: str,
+    actor_id: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    payload_text: str,
+    prev_hash: str,
+) -> str:
+    """The v2 form from the time already formatted and the payload already in jsonb text."""
+    s = _string
     return (
-        f'{{"action":{_string(action)},"actor":[{_string(actor_type)},{_string(actor_id)}],'
-        f'"at":"{created_at.astimezone(UTC).strftime(TIME_FORMAT)}",'
-        f'"object":[{_string(object_type)},{_string(object_id)}],"payload":{jsonb_text(payload)},'
-        f'"prev":{_string(prev_hash)},"seq":{seq}}}'
+        f'{{"action":{s(action)},"actor":[{s(actor_type)},{s(actor_id)}],"at":"{at}",'
+        f'"object":[{s(object_type)},{s(object_id)}],"payload":{payload_text},"prev":{s(prev_hash)},"seq":{seq}}}'
     )
 
 

@@ -27,10 +27,10 @@ from audit.services import (
 from tests.audit.tamper import tamper_sql
 
 
-@pytest.fixture(params=[False, True], ids=["database", "python"])
+@pytest.fixture(params=[False, True], ids=["text-rows", "orm-rows"])
 def verify(request):
-    """Both ways of verifying (in PostgreSQL the database hashes, or this process does)."""
-    return lambda: audit_chain_verify(in_python=request.param)
+    """Both ways of reading the trail (on PostgreSQL: text rows from a cursor, or ORM rows)."""
+    return lambda: audit_chain_verify(through_orm=request.param)
 
 
 @pytest.fixture
