@@ -28,6 +28,14 @@ PG_TIME_SQL = """to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS
 # \r \t, other control characters as \u00xx, everything else as is. (The C function json
 # itself uses for that, called directly: verification calls it millions of times.)
 _string: Callable[[str], str] = encode_basestring
+__all__ = [
+    "GENESIS_HASH",
+    "PG_TIME_SQL",
+    "canonical_text",
+    "canonical_text_v1",
+    "encode_basestring",
+    "jsonb_text",
+]
 
 
 def _number(value: float) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
-from audit.canonical import GENESIS_HASH, PG_TIME_SQL, canonical_from_text, canonical_text_v1
+from audit.canonical import GENESIS_HASH, PG_TIME_SQL, canonical_text_v1, encode_basestring
 from audit.models import AuditChainHead, AuditCheckpoint, AuditRecord
 from audit.services import record_canonical
 
@@ -36,20 +36,16 @@ class ChainReport:
 
 def _rows_postgresql(chunk_size: int) -> Iterator[tuple[int, str, str, str]]:
     """(seq, canonical text, prev_hash, hash) from a server-side cursor over text columns."""
+    s = encode_basestring
     with transaction.atomic(), connection.chunked_cursor() as cursor:
         cursor.execute(_PG_ROWS)
         while rows := cursor.fetchmany(chunk_size):
+            # canonical_from_text, inlined: a call with nine keyword arguments per row would
+            # cost more than the hash.
             for seq, at, actor_type, actor_id, action, object_type, object_id, payload, prev, digest in rows:
-                text = canonical_from_text(
-                    seq=seq,
-                    at=at,
-                    actor_type=actor_type,
-                    actor_id=actor_id,
-                    action=action,
-                    object_type=object_type,
-                    object_id=object_id,
-                    payload_text=payload,
-                    prev_hash=prev,
+                text = (
+                    f'{{"action":{s(action)},"actor":[{s(actor_type)},{s(actor_id)}],"at":"{at}",'
+                    f'"object":[{s(object_type)},{s(object_id)}],"payload":{payload},"prev":{s(prev)},"seq":{seq}}}'
                 )
                 yield seq, text, prev, digest
 
