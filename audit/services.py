@@ -18,7 +18,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit.canonical import GENESIS_HASH, canonical_text
+from audit.canonical import GENESIS_HASH as GENESIS_HASH  # re-exported: callers import it from here
+from audit.canonical import canonical_text
 from audit.models import ActorType, AuditChainHead, AuditCheckpoint, AuditRecord
 
 

@@ -113,15 +113,15 @@ def make_message(
     )
     message = notification.messages.get()
     for status in PATHS[outcome]:
-        extra: dict[str, Any] = {
+        defaults: dict[str, dict[str, Any]] = {
             "sending": {"attempts": 1},
             "sent": {
                 "provider": f"sandbox-{channel}",
                 "provider_message_id": f"SM{message.id.hex[:16]}",
                 "rendered": {"text": "Hi Ada, order A-1 is on its way."},
             },
-        }.get(status, {})
-        extra.update((fields or {}).get(status, {}))
+        }
+        extra = {**defaults.get(status, {}), **(fields or {}).get(status, {})}
         messages_transition(
             [Change(message.id, status, extra)], actor=Actor.system(), source="test", strict=True
         )

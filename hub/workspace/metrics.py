@@ -41,12 +41,15 @@ def _queue_depths() -> dict[str, int | None]:
     try:
         with app.connection_for_read() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
-            channel: Any = conn.default_channel
             for name in ALL_QUEUES:
+                # A channel per queue: on AMQP a failed passive declare closes its channel.
+                channel: Any = conn.channel()
                 try:
                     depths[name] = int(channel.queue_declare(queue=name, passive=True).message_count)
                 except Exception:  # noqa: BLE001 - a queue nobody declared yet holds nothing
                     depths[name] = 0
+                finally:
+                    channel.close()
     except Exception as exc:  # noqa: BLE001 - the broker being down is itself a metric
         logger.warning("metrics: broker unreachable: %s", type(exc).__name__)
         return {}

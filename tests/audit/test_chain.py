@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -124,7 +125,7 @@ def test_records_hashed_in_the_v1_form_still_verify(db, verify):
     prev = GENESIS_HASH
     rows = []
     for seq in (1, 2):
-        fields = {
+        fields: dict[str, Any] = {
             "seq": seq,
             "created_at": created,
             "actor_type": "system",

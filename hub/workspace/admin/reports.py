@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import admin
@@ -14,7 +15,7 @@ from django.template.response import TemplateResponse
 from hub.workspace.admin.base import ReadOnlyWorkspaceAdmin
 from hub.workspace.forms import ReportForm
 from hub.workspace.models import Report
-from hub.workspace.reports import COUNT_FIELDS, ReportRow, report_build
+from hub.workspace.reports import COUNT_FIELDS, ReportRow, report_build, report_rows_per_day
 
 CHART_HEIGHT = 120
 
@@ -44,9 +45,9 @@ class ReportAdmin(ReadOnlyWorkspaceAdmin):
         if not form.is_valid():
             context = self.context(request, "Reports", form=form, report=None)
             return TemplateResponse(request, "workspace/reports.html", context, status=400)
-        report = report_build(**form.cleaned_data)
         if request.GET.get("format") == "csv":
-            return _csv(report.rows)
+            return _csv(report_rows_per_day(**form.cleaned_data))
+        report = report_build(**form.cleaned_data)
         context = self.context(
             request,
             "Reports",
@@ -60,7 +61,7 @@ class ReportAdmin(ReadOnlyWorkspaceAdmin):
         return TemplateResponse(request, "workspace/reports.html", context)
 
 
-def _csv(rows: list[ReportRow]) -> HttpResponse:
+def _csv(rows: Iterable[ReportRow]) -> HttpResponse:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     rates = ("delivery_rate", "failure_rate", "bounce_rate", "open_rate", "click_rate")

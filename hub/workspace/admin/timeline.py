@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
@@ -19,6 +20,15 @@ class ContactTimelineAdmin(ReadOnlyWorkspaceAdmin):
     list_display = ("external_id", "locale", "timezone", "updated_at")
     search_fields = ("=external_id", "=email", "=phone")
     show_full_result_count = False
+    search_help_text = "Exact external id, email or phone."
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ContactTimeline]:
+        # Nothing is listed until someone searches: no page ever counts every contact.
+        match = request.resolver_match
+        listing = match is not None and (match.url_name or "").endswith("changelist")
+        if listing and not request.GET.get("q"):
+            return super().get_queryset(request).none()
+        return super().get_queryset(request)
 
     def change_view(
         self,

@@ -42,8 +42,10 @@ def test_support_sees_everything_newest_first(client, staff_factory, contact, li
 
 def test_contacts_are_found_by_exact_external_id(client, staff_factory, contact):
     client.force_login(staff_factory("Support"))
-    response = client.get(reverse("admin:workspace_contacttimeline_changelist"), {"q": "cust-1"})
-    assert list(response.context["cl"].result_list) == [contact]
+    url = reverse("admin:workspace_contacttimeline_changelist")
+    assert list(client.get(url, {"q": "cust-1"}).context["cl"].result_list) == [contact]
+    assert list(client.get(url, {"q": "cust"}).context["cl"].result_list) == []
+    assert list(client.get(url).context["cl"].result_list) == []  # nothing until a search
 
 
 def test_other_people_are_not_shown(client, staff_factory, contact, live_template, db):
