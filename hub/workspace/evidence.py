@@ -188,6 +188,7 @@ def evidence_pack_build(*, contact: Contact) -> bytes:
         | Q(object_type="message", object_id__in=[str(m.id) for m in messages])
         | Q(object_type="notification", object_id__in=notification_ids)
         | Q(object_type="suppression", object_id__in=[str(s.pk) for s in suppressions])
+        | Q(object_type="inbound", object_id__in=[str(i.pk) for i in inbound])
     )
     records = list(AuditRecord.objects.filter(about).order_by("seq"))
     checkpoint = audit_checkpoint_latest()
