@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -143,11 +144,21 @@ def audit_append(
 
 
 def audit_checkpoint_write() -> AuditCheckpoint:
-    """Copy the current chain head into the checkpoint table (run periodically by beat).
+    """Copy the current chain head into the checkpoint table, and append it to
+    ``HUB_AUDIT_CHECKPOINT_FILE`` when that is set (run periodically by beat).
 
     Callers can rely on the checkpoint naming a record that exists with that hash at the time
     of writing; a later verification that cannot find it reports the trail as cut short.
     """
     head = AuditChainHead.objects.filter(id=1).first()
     seq, digest = (head.seq, head.hash) if head is not None else (0, GENESIS_HASH)
-    return AuditCheckpoint.objects.create(seq=seq, hash=digest, created_at=timezone.now())
+    checkpoint = AuditCheckpoint.objects.create(seq=seq, hash=digest, created_at=timezone.now())
+    path = getattr(settings, "HUB_AUDIT_CHECKPOINT_FILE", "")
+    if path:
+        # A copy outside the database too: whoever can rewrite the database cannot rewrite this.
+        line = json.dumps({"seq": seq, "hash": digest, "at": checkpoint.created_at.isoformat()})
+        with open(path, "a", encoding="utf-8") as stream:
+            stream.write(line + "\n")
+            stream.flush()
+            os.fsync(stream.fileno())
+    return checkpoint

@@ -211,6 +211,9 @@ HUB_SMS_COST_PER_SEGMENT = os.environ.get("HUB_SMS_COST_PER_SEGMENT", "0")
 HUB_METRICS_TOKEN = os.environ.get("HUB_METRICS_TOKEN", "")
 # How often beat copies the audit chain head into the checkpoint table.
 HUB_AUDIT_CHECKPOINT_SECONDS = float(os.environ.get("HUB_AUDIT_CHECKPOINT_SECONDS", "300"))
+# Also append each checkpoint to this file (ideally on storage the database's admins cannot
+# write, e.g. a WORM bucket mount); verify_audit reads it when it exists. Unset: table only.
+HUB_AUDIT_CHECKPOINT_FILE = os.environ.get("HUB_AUDIT_CHECKPOINT_FILE", "")
 
 # --- REST API --------------------------------------------------------------------------
 REST_FRAMEWORK: dict[str, Any] = {

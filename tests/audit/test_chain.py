@@ -160,6 +160,19 @@ def test_cut_off_tail_is_found_by_the_checkpoint(chain, verify):
         call_command("verify_audit")
 
 
+def test_checkpoint_file_outlives_a_wiped_checkpoint_table(chain, verify, settings, tmp_path):
+    """With HUB_AUDIT_CHECKPOINT_FILE, cutting the tail, rewinding the head and deleting the
+    checkpoint rows from the database is still found."""
+    settings.HUB_AUDIT_CHECKPOINT_FILE = str(tmp_path / "checkpoints.jsonl")
+    audit_checkpoint_write()
+    assert '"seq": 5' in (tmp_path / "checkpoints.jsonl").read_text()
+    tamper_sql("DELETE FROM audit_auditrecord WHERE seq >= 4")
+    tamper_sql("DELETE FROM audit_auditcheckpoint", table="audit_auditcheckpoint")
+    AuditChainHead.objects.filter(id=1).update(seq=3, hash=chain[2].hash)
+    report = verify()
+    assert (report.broken_seq, "cut short" in report.problem) == (4, True)
+
+
 def test_cut_off_tail_is_found_by_the_head(chain, verify):
     tamper_sql("DELETE FROM audit_auditrecord WHERE seq = 5")
     assert verify().broken_seq == 5
