@@ -32,7 +32,8 @@ def user_snapshot(user: User) -> dict[str, Any]:
             f"{p.content_type.app_label}.{p.codename}"
             for p in user.user_permissions.select_related("content_type")
         ),
-        "password_set_digest": address_digest(user.password)[:8] if user.password else "",
+        # Changes when the password changes; reveals nothing of it.
+        "password_fingerprint": address_digest(user.password)[:8] if user.password else "",
     }
 
 
