@@ -9,9 +9,11 @@ from types import SimpleNamespace
 import pytest
 from django.apps import apps
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import connection
+from django.test import RequestFactory
 from django.urls import reverse
 
 from hub.roles import ROLE_PERMISSIONS
@@ -110,3 +112,24 @@ def test_only_operators_revoke_api_keys(client, staff_factory, issued_key, role)
 
 def test_admin_checks_pass():
     call_command("check")
+
+
+def _addable_pages() -> list[tuple[str, str]]:
+    """Pages where admin lets a superuser add (asked of the ModelAdmin, no database needed)."""
+    request = RequestFactory().get("/")
+    request.user = get_user_model()(is_superuser=True, is_staff=True, is_active=True)
+    addable = {
+        f"{m._meta.app_label}.{m._meta.model_name}"
+        for m, model_admin in admin.site._registry.items()
+        if model_admin.has_add_permission(request)
+    }
+    return [(page, role) for page, role in _pages() if page in addable]
+
+
+@pytest.mark.parametrize(("page", "role"), _addable_pages())
+def test_each_role_adds_only_what_its_permissions_allow(client, staff_factory, page, role):
+    """Where admin lets anyone add, a role may add iff it holds add_<model>."""
+    app_label, model = page.split(".")
+    client.force_login(staff_factory(role))
+    response = client.get(reverse(f"admin:{app_label}_{model}_add"))
+    assert (response.status_code == 200) == (f"{app_label}.add_{model}" in ROLE_PERMISSIONS[role])
