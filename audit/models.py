@@ -13,7 +13,10 @@ class ActorType(models.TextChoices):
 
 
 class AuditRecord(models.Model):
-    """One fact, never changed. ``seq`` is gapless; ``hash`` covers the record and ``prev_hash``."""
+    """One fact, never changed. ``seq`` is gapless; ``hash`` is SHA-256 over the canonical
+    serialisation of every other column, ``prev_hash`` included (see audit.canonical).
+    In PostgreSQL, triggers refuse UPDATE, DELETE and TRUNCATE on this table.
+    """
 
     seq = models.BigIntegerField(primary_key=True)
     created_at = models.DateTimeField()
@@ -28,7 +31,10 @@ class AuditRecord(models.Model):
 
     class Meta:
         ordering = ("seq",)
-        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+            models.Index(fields=["action", "created_at"], name="audit_action_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
@@ -43,3 +49,22 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"head #{self.seq}"
+
+
+class AuditCheckpoint(models.Model):
+    """A periodic copy of the chain head, kept outside the audit table (append-only too).
+
+    A tail cut off the audit table (records deleted from the end, head rewound) still leaves
+    the checkpoint naming a record that should exist with that hash: verification finds it.
+    """
+
+    seq = models.BigIntegerField()
+    hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        get_latest_by = "created_at"
+
+    def __str__(self) -> str:
+        return f"checkpoint #{self.seq} at {self.created_at:%Y-%m-%d %H:%M:%S}"

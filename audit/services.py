@@ -10,18 +10,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit.models import ActorType, AuditChainHead, AuditRecord
-
-GENESIS_HASH = "0" * 64
+from audit.canonical import GENESIS_HASH as GENESIS_HASH  # re-exported: callers import it from here
+from audit.canonical import canonical_text
+from audit.models import ActorType, AuditChainHead, AuditCheckpoint, AuditRecord
 
 
 @dataclass(frozen=True)
@@ -65,45 +65,28 @@ def address_digest(address: str) -> str:
     return hmac.new(key, address.strip().lower().encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def canonical_bytes(
-    *,
-    seq: int,
-    created_at: datetime,
-    actor_type: str,
-    actor_id: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    payload: Mapping[str, Any],
-    prev_hash: str,
-) -> bytes:
-    """The serialisation the hash is taken over: sorted keys, no spaces, UTC microseconds."""
-    body = {
-        "seq": seq,
-        "at": created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "actor": [actor_type, actor_id],
-        "action": action,
-        "object": [object_type, object_id],
-        "payload": payload,
-        "prev": prev_hash,
-    }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+def record_canonical(record: AuditRecord) -> str:
+    """The canonical (v2) serialisation of a record, built from its columns."""
+    return canonical_text(
+        seq=record.seq,
+        created_at=record.created_at,
+        actor_type=record.actor_type,
+        actor_id=record.actor_id,
+        action=record.action,
+        object_type=record.object_type,
+        object_id=record.object_id,
+        payload=record.payload,
+        prev_hash=record.prev_hash,
+    )
+
+
+def canonical_hash(canonical: str) -> str:
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def record_hash(record: AuditRecord) -> str:
-    return hashlib.sha256(
-        canonical_bytes(
-            seq=record.seq,
-            created_at=record.created_at,
-            actor_type=record.actor_type,
-            actor_id=record.actor_id,
-            action=record.action,
-            object_type=record.object_type,
-            object_id=record.object_id,
-            payload=record.payload,
-            prev_hash=record.prev_hash,
-        )
-    ).hexdigest()
+    """SHA-256 (hex) of the record's canonical form: what ``record.hash`` must equal."""
+    return canonical_hash(record_canonical(record))
 
 
 def _normalise(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -158,3 +141,24 @@ def audit_append(
     """Append one record; see audit_append_many."""
     entry = AuditEntry(actor, action, object_type, str(object_id), payload or {})
     return audit_append_many([entry])[0]
+
+
+def audit_checkpoint_write() -> AuditCheckpoint:
+    """Copy the current chain head into the checkpoint table, and append it to
+    ``HUB_AUDIT_CHECKPOINT_FILE`` when that is set (run periodically by beat).
+
+    Callers can rely on the checkpoint naming a record that exists with that hash at the time
+    of writing; a later verification that cannot find it reports the trail as cut short.
+    """
+    head = AuditChainHead.objects.filter(id=1).first()
+    seq, digest = (head.seq, head.hash) if head is not None else (0, GENESIS_HASH)
+    checkpoint = AuditCheckpoint.objects.create(seq=seq, hash=digest, created_at=timezone.now())
+    path = getattr(settings, "HUB_AUDIT_CHECKPOINT_FILE", "")
+    if path:
+        # A copy outside the database too: whoever can rewrite the database cannot rewrite this.
+        line = json.dumps({"seq": seq, "hash": digest, "at": checkpoint.created_at.isoformat()})
+        with open(path, "a", encoding="utf-8") as stream:
+            stream.write(line + "\n")
+            stream.flush()
+            os.fsync(stream.fileno())
+    return checkpoint

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery.schedules import crontab
 from django.conf import settings
 from kombu import Exchange, Queue
 
@@ -55,6 +56,14 @@ task_routes = {
 beat_schedule = {
     "release-due-messages": {"task": "hub.messaging.tasks.release_due_messages", "schedule": 5.0},
     "sweep-stuck-messages": {"task": "hub.messaging.tasks.sweep_stuck_messages", "schedule": 30.0},
+    "write-audit-checkpoint": {
+        "task": "audit.tasks.write_audit_checkpoint",
+        "schedule": settings.HUB_AUDIT_CHECKPOINT_SECONDS,
+    },
+    "purge-expired-personal-data": {
+        "task": "hub.workspace.tasks.purge_expired_personal_data",
+        "schedule": crontab(hour=3, minute=17),
+    },
 }
 beat_schedule_filename = str(settings.VAR_DIR / "celerybeat-schedule")
 # The benchmark's naive baseline task lives outside the apps' tasks modules.

@@ -1,10 +1,13 @@
-"""The staff roles and what each may do in admin. Kept in step with every migrate."""
+"""The staff roles and what each may do in admin.
+
+The groups are created by a migration (``hub/workspace/migrations/0002_roles.py``) and kept in
+step with this table after every migrate (a post_migrate receiver), so a permission added
+here reaches existing installs on their next migrate.
+"""
 
 from __future__ import annotations
 
 from typing import Any
-
-from django.contrib.auth.models import Group, Permission
 
 # Each role's permissions as "app_label.codename". A role sees only what its job needs.
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -32,6 +35,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "templates_app.export_template",
         "templates_app.import_template",
         "providers.view_sandboxoutboxentry",
+        # "See how a template performs."
+        "workspace.view_report",
     ),
     "Compliance": (
         "templates_app.view_template",
@@ -44,6 +49,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "templates_app.approve_templateversion",
         "templates_app.export_template",
         "audit.view_auditrecord",
+        "audit.view_auditcheckpoint",
         "messaging.view_notification",
         "messaging.view_message",
         "messaging.view_messageevent",
@@ -58,6 +64,12 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "compliance.change_rule",
         "compliance.preview_rule",
         "compliance.view_ruleversion",
+        "workspace.view_workspacemessage",
+        "workspace.export_evidence",
+        "workspace.view_report",
+        "workspace.view_retentionpolicy",
+        "workspace.add_retentionpolicy",
+        "workspace.change_retentionpolicy",
     ),
     "Support": (
         "contacts.view_contact",
@@ -65,6 +77,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "messaging.view_notification",
         "messaging.view_message",
         "messaging.view_messageevent",
+        "workspace.view_contacttimeline",
     ),
     "Operator": (
         "apikeys.view_apikey",
@@ -78,18 +91,31 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "providers.view_smskeywordreplies",
         "providers.add_smskeywordreplies",
         "providers.change_smskeywordreplies",
+        "audit.view_auditcheckpoint",
+        "workspace.view_report",
+        "workspace.view_retentionpolicy",
     ),
 }
 
 
-def roles_ensure(**kwargs: Any) -> None:
-    """Create the role groups and give each exactly its permissions (post_migrate receiver)."""
+def roles_apply(group_model: Any, permission_model: Any) -> None:
+    """Create the role groups and give each exactly its permissions (models passed in, so a
+    migration can use its historical ones)."""
     for role, perms in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
+        group, _ = group_model.objects.get_or_create(name=role)
         wanted = []
         for dotted in perms:
             app_label, codename = dotted.split(".")
-            perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            perm = permission_model.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
             if perm is not None:
                 wanted.append(perm)
         group.permissions.set(wanted)
+
+
+def roles_ensure(**kwargs: Any) -> None:
+    """post_migrate receiver: keep the groups in step with ROLE_PERMISSIONS."""
+    from django.contrib.auth.models import Group, Permission
+
+    roles_apply(Group, Permission)

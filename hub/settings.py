@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "hub.providers",
     "hub.messaging",
     "hub.compliance",
+    "hub.workspace",
 ]
 
 MIDDLEWARE = [
@@ -298,6 +299,17 @@ HUB_DEFAULT_TIMEZONE = os.environ.get("HUB_DEFAULT_TIMEZONE", "UTC")
 TEMPLATES_CONTENT_CHECK = "hub.compliance.content.template_content_problems"
 # Consent wording version recorded as evidence by the hosted preferences page.
 HUB_PREFERENCES_WORDING = os.environ.get("HUB_PREFERENCES_WORDING", "preferences-v1")
+# --- Audit, workspace, reports, metrics ---------------------------------------------------
+# Estimated price of one SMS segment, for the reports' cost column (in your billing currency).
+HUB_SMS_COST_PER_SEGMENT = os.environ.get("HUB_SMS_COST_PER_SEGMENT", "0")
+# If set, GET /metrics needs "Authorization: Bearer <token>"; unset, it is open (scrape inside
+# your network only).
+HUB_METRICS_TOKEN = os.environ.get("HUB_METRICS_TOKEN", "")
+# How often beat copies the audit chain head into the checkpoint table.
+HUB_AUDIT_CHECKPOINT_SECONDS = float(os.environ.get("HUB_AUDIT_CHECKPOINT_SECONDS", "300"))
+# Also append each checkpoint to this file (ideally on storage the database's admins cannot
+# write, e.g. a WORM bucket mount); verify_audit reads it when it exists. Unset: table only.
+HUB_AUDIT_CHECKPOINT_FILE = os.environ.get("HUB_AUDIT_CHECKPOINT_FILE", "")
 
 # --- REST API --------------------------------------------------------------------------
 REST_FRAMEWORK: dict[str, Any] = {

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from hub import health
 from hub.contacts import views as contact_views
+from hub.workspace.views import metrics
 
 admin.site.site_header = "Switchboard"
 admin.site.site_title = "Switchboard"
@@ -22,4 +23,5 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("u/<str:token>", contact_views.unsubscribe_page, name="unsubscribe"),
     path("u/<str:token>/preferences", contact_views.preferences_page_save, name="unsubscribe-preferences"),
+    path("metrics", metrics, name="metrics"),
 ]

@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
 from audit.services import Actor
 from hub.apikeys.services import IssuedKey, apikey_create
 from hub.contacts.models import Contact, Device
+from hub.messaging.accept import NotificationRequest, notification_accept
 from hub.messaging.lifecycle import Change, messages_transition
 from hub.messaging.models import Message, Notification
 from hub.messaging.models import MessageStatus as S
@@ -226,3 +228,75 @@ def make_queued_messages(
     )
     messages_transition([Change(m.id, S.QUEUED) for m in messages], actor=Actor.system(), source="test")
     return messages
+
+
+# --- Messages with a history, and staff users in a role (workspace tests) ---------------------
+
+PATHS = {
+    "queued": (),
+    "sent": ("sending", "sent"),
+    "delivered": ("sending", "sent", "delivered"),
+    "failed": ("sending", "failed"),
+    "bounced": ("sending", "sent", "bounced"),
+    "blocked": ("blocked",),
+}
+
+
+def make_message(
+    *,
+    template: Template,
+    contact: Contact,
+    channel: str = "sms",
+    outcome: str = "delivered",
+    data: dict[str, Any] | None = None,
+    fields: dict[str, dict[str, Any]] | None = None,
+) -> Message:
+    """A message accepted through the real service, then moved by the lifecycle to ``outcome``
+    (``fields`` adds fields per status, e.g. a block reason and decision for "blocked")."""
+    notification = notification_accept(
+        request=NotificationRequest(
+            template=template.key,
+            to={"external_id": contact.external_id},
+            data=data or ORDER_DATA,
+            channels=[channel],
+        ),
+        api_key=None,
+    )
+    message = notification.messages.get()
+    for status in PATHS[outcome]:
+        defaults: dict[str, dict[str, Any]] = {
+            "sending": {"attempts": 1},
+            "sent": {
+                "provider": f"sandbox-{channel}",
+                "provider_message_id": f"SM{message.id.hex[:16]}",
+                "rendered": {"text": "Hi Ada, order A-1 is on its way."},
+            },
+        }
+        extra = {**defaults.get(status, {}), **(fields or {}).get(status, {})}
+        messages_transition(
+            [Change(message.id, status, extra)], actor=Actor.system(), source="test", strict=True
+        )
+    message.refresh_from_db()
+    return message
+
+
+@pytest.fixture
+def message_factory(db: None) -> Callable[..., Message]:
+    return make_message
+
+
+def make_staff_user(role: str | None, username: str | None = None) -> Any:
+    """A staff user in one role group (None: staff with no role; "superuser": a superuser)."""
+    User = get_user_model()
+    name = username or f"{(role or 'norole').lower()}-user"
+    if role == "superuser":
+        return User.objects.create_superuser(username=name, password="pw-switchboard-1")
+    user = User.objects.create_user(username=name, password="pw-switchboard-1", is_staff=True)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def staff_factory(db: None) -> Callable[..., Any]:
+    return make_staff_user

@@ -21,6 +21,7 @@ from audit.services import Actor, AuditEntry, audit_append_many
 from hub.messaging.bulk import messages_bulk_set
 from hub.messaging.models import EventKind, Message, MessageEvent
 from hub.messaging.models import MessageStatus as S
+from hub.workspace.rollups import StatusReached, rollups_record_transitions
 
 TRANSITIONS: Mapping[str, frozenset[str]] = {
     S.ACCEPTED: frozenset({S.QUEUED, S.DEFERRED, S.BLOCKED, S.CANCELLED, S.FAILED}),
@@ -182,6 +183,11 @@ def _write(
         for c in batch
     ]
     audit_append_many(entries)
+    # After the audit append, so every writer takes the chain head before rollup rows.
+    rollups_record_transitions(
+        reached=[StatusReached(c.message_id, c.to, c.fields, previous[id(c)]) for c in result.applied],
+        at=now,
+    )
 
 
 def _public(change: Change) -> dict[str, Any]:

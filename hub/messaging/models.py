@@ -100,6 +100,13 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["status", "status_changed_at"], name="message_status_idx"),
             models.Index(fields=["provider", "provider_message_id"], name="message_provider_id_idx"),
+            # Compliance workspace search (hub.workspace.search): by address, by block reason.
+            models.Index(fields=["to"], name="message_to_idx", condition=~models.Q(to="")),
+            models.Index(
+                fields=["block_reason", "id"],
+                name="message_block_reason_idx",
+                condition=~models.Q(block_reason=""),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,0 +1,137 @@
+"""The canonical serialisation an audit record's hash is taken over.
+
+Two forms exist. ``v2`` (every record written now) is built so that verification can rebuild it
+from the columns as PostgreSQL prints them, without parsing JSON: top-level keys sorted with
+no spaces, and the payload in PostgreSQL's own ``jsonb`` text form (keys ordered by length then
+bytes, ", " and ": " separators, numbers in plain notation). ``v1`` (records written before
+migration 0002) serialised the payload with sorted keys and no spaces; verification accepts
+it for a record whose v2 hash does not match, so an older trail still verifies.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from json.encoder import encode_basestring
+from typing import Any
+
+GENESIS_HASH = "0" * 64
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+# PostgreSQL prints a timestamp exactly as TIME_FORMAT does (used by verification).
+PG_TIME_SQL = """to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+
+
+# Python's escaping with ensure_ascii=False equals PostgreSQL's escape_json: \" \\ \b \f \n
+# \r \t, other control characters as \u00xx, everything else as is. (The C function json
+# itself uses for that, called directly: verification calls it millions of times.)
+_string: Callable[[str], str] = encode_basestring
+__all__ = [
+    "GENESIS_HASH",
+    "PG_TIME_SQL",
+    "canonical_text",
+    "canonical_text_v1",
+    "encode_basestring",
+    "jsonb_text",
+]
+
+
+def _number(value: float) -> str:
+    if value == 0:
+        value = abs(value)
+    return format(Decimal(repr(value)), "f")
+
+
+def jsonb_text(value: Any) -> str:
+    """``value`` as PostgreSQL prints it as ``jsonb::text`` (for JSON-compatible values)."""
+    if isinstance(value, Mapping):
+        keys = sorted(value, key=lambda k: (len(k.encode()), k.encode()))
+        return "{" + ", ".join(f"{_string(k)}: {jsonb_text(value[k])}" for k in keys) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(jsonb_text(v) for v in value) + "]"
+    if isinstance(value, str):
+        return _string(value)
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _number(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def canonical_text(
+    *,
+    seq: int,
+    created_at: datetime,
+    actor_type: str,
+    actor_id: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    payload: Mapping[str, Any],
+    prev_hash: str,
+) -> str:
+    """The v2 canonical form (see the module docstring)."""
+    return canonical_from_text(
+        seq=seq,
+        at=created_at.astimezone(UTC).strftime(TIME_FORMAT),
+        actor_type=actor_type,
+        actor_id=actor_id,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        payload_text=jsonb_text(payload),
+        prev_hash=prev_hash,
+    )
+
+
+def canonical_from_text(
+    *,
+    seq: int,
+    at: str,
+    actor_type: str,
+    actor_id: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    payload_text: str,
+    prev_hash: str,
+) -> str:
+    """The v2 form from the time already formatted and the payload already in jsonb text."""
+    s = _string
+    return (
+        f'{{"action":{s(action)},"actor":[{s(actor_type)},{s(actor_id)}],"at":"{at}",'
+        f'"object":[{s(object_type)},{s(object_id)}],"payload":{payload_text},"prev":{s(prev_hash)},"seq":{seq}}}'
+    )
+
+
+def canonical_text_v1(
+    *,
+    seq: int,
+    created_at: datetime,
+    actor_type: str,
+    actor_id: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    payload: Mapping[str, Any],
+    prev_hash: str,
+) -> str:
+    """The v1 canonical form, kept only to verify records written before v2."""
+    body = {
+        "seq": seq,
+        "at": created_at.astimezone(UTC).strftime(TIME_FORMAT),
+        "actor": [actor_type, actor_id],
+        "action": action,
+        "object": [object_type, object_id],
+        "payload": payload,
+        "prev": prev_hash,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

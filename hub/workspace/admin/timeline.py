@@ -1,0 +1,52 @@
+"""Contact timelines for support: one contact, every channel, newest first, one page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from hub.workspace.admin.base import ReadOnlyWorkspaceAdmin
+from hub.workspace.models import ContactTimeline
+from hub.workspace.timeline import contact_timeline
+
+
+@admin.register(ContactTimeline)
+class ContactTimelineAdmin(ReadOnlyWorkspaceAdmin):
+    list_display = ("external_id", "locale", "timezone", "updated_at")
+    search_fields = ("=external_id", "=email", "=phone")
+    show_full_result_count = False
+    search_help_text = "Exact external id, email or phone."
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ContactTimeline]:
+        # Nothing is listed until someone searches: no page ever counts every contact.
+        match = request.resolver_match
+        listing = match is not None and (match.url_name or "").endswith("changelist")
+        if listing and not request.GET.get("q"):
+            return super().get_queryset(request).none()
+        return super().get_queryset(request)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        contact = ContactTimeline.objects.filter(pk=object_id).first() if object_id.isdigit() else None
+        if contact is None:
+            raise Http404("No such contact.")
+        context = self.context(
+            request,
+            f"Timeline of {contact.external_id}",
+            contact=contact,
+            entries=contact_timeline(contact=contact),
+            can_export_evidence=request.user.has_perm("workspace.export_evidence"),
+        )
+        return TemplateResponse(request, "workspace/timeline.html", context)

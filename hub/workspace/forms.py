@@ -1,0 +1,64 @@
+"""Search forms of the workspace pages (bad input is a form error, never a crash)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from hub.messaging.models import BlockReason, MessageStatus
+from hub.workspace.search import MessageFilters
+
+CHANNELS = [("", "any"), ("sms", "SMS"), ("email", "Email"), ("push", "Push")]
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class MessageSearchForm(forms.Form):
+    address = forms.CharField(required=False, max_length=500, help_text="Exact phone or email.")
+    contact = forms.CharField(required=False, max_length=128, label="Contact external id")
+    template = forms.CharField(required=False, max_length=100, label="Template key")
+    channel = forms.ChoiceField(required=False, choices=CHANNELS)
+    status = forms.ChoiceField(required=False, choices=[("", "any"), *MessageStatus.choices])
+    block_reason = forms.ChoiceField(required=False, choices=[("", "any"), *BlockReason.choices])
+    rule = forms.CharField(required=False, max_length=100, help_text='"rule_key" or "rule_key v3".')
+    date_from = forms.DateField(required=False, widget=DATE)
+    date_to = forms.DateField(required=False, widget=DATE)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end date is before the start date.")
+        return data
+
+    def filters(self) -> MessageFilters:
+        data = self.cleaned_data
+        text = {name: data.get(name) or "" for name in TEXT_FIELDS}
+        return MessageFilters(**text, date_from=data.get("date_from"), date_to=data.get("date_to"))
+
+
+TEXT_FIELDS = ("address", "contact", "template", "channel", "status", "block_reason", "rule")
+
+
+class ReportForm(forms.Form):
+    date_from = forms.DateField(required=False, widget=DATE)
+    date_to = forms.DateField(required=False, widget=DATE)
+    template = forms.CharField(required=False, max_length=100, label="Template key")
+    channel = forms.ChoiceField(required=False, choices=CHANNELS)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        today = timezone.now().date()
+        data["date_to"] = data.get("date_to") or today
+        data["date_from"] = data.get("date_from") or data["date_to"] - timedelta(days=29)
+        if data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "The end date is before the start date.")
+        elif (data["date_to"] - data["date_from"]).days > 366:
+            self.add_error("date_from", "A report covers at most 366 days.")
+        return data
+
+
+class EvidenceForm(forms.Form):
+    contact = forms.CharField(max_length=128, label="Contact external id")

@@ -1,0 +1,88 @@
+"""PostgreSQL refuses UPDATE, DELETE and TRUNCATE on the audit tables (migration 0003)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from audit.models import AuditCheckpoint, AuditRecord
+from audit.services import Actor, audit_append, audit_checkpoint_write
+
+pytestmark = pytest.mark.skipif(
+    connection.vendor != "postgresql" and os.environ.get("HUB_REQUIRE_SERVICES") != "1",
+    reason="the append-only triggers exist in PostgreSQL only (CI runs these on PostgreSQL)",
+)
+
+
+def run_sql(*statements: str) -> None:
+    """Run statements in one savepoint, so a refused one leaves the test's transaction usable."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+
+
+@pytest.fixture
+def record(db):
+    return audit_append(actor=Actor.system(), action="test.fact", object_type="thing", object_id=1)
+
+
+def test_update_is_refused(record):
+    with pytest.raises(DatabaseError, match="append-only: UPDATE"), transaction.atomic():
+        AuditRecord.objects.filter(seq=record.seq).update(action="rewritten")
+    assert AuditRecord.objects.get(seq=record.seq).action == "test.fact"
+
+
+def test_delete_is_refused(record):
+    with pytest.raises(DatabaseError, match="append-only: DELETE"), transaction.atomic():
+        AuditRecord.objects.filter(seq=record.seq).delete()
+    assert AuditRecord.objects.filter(seq=record.seq).exists()
+
+
+def test_truncate_is_refused(record):
+    """Without the test-only session setting, even the table's owner cannot TRUNCATE."""
+    with pytest.raises(DatabaseError, match="append-only: TRUNCATE"):
+        run_sql("SET LOCAL switchboard.audit_allow_truncate = 'off'", "TRUNCATE audit_auditrecord")
+    assert AuditRecord.objects.filter(seq=record.seq).exists()
+
+
+def test_truncate_needs_table_ownership_even_with_the_setting(record):
+    """The escape hatch for test flushes opens only for roles that could disable the trigger."""
+    with connection.cursor() as cursor:
+        cursor.execute("DROP ROLE IF EXISTS audit_test_writer")
+        cursor.execute("CREATE ROLE audit_test_writer")
+        cursor.execute("GRANT SELECT, INSERT, TRUNCATE ON audit_auditrecord TO audit_test_writer")
+    try:
+        with pytest.raises(DatabaseError, match="append-only: TRUNCATE"):
+            run_sql(
+                "SET LOCAL switchboard.audit_allow_truncate = 'on'",
+                "SET LOCAL ROLE audit_test_writer",
+                "TRUNCATE audit_auditrecord",
+            )
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("REVOKE ALL ON audit_auditrecord FROM audit_test_writer")
+            cursor.execute("DROP ROLE audit_test_writer")
+    assert AuditRecord.objects.filter(seq=record.seq).exists()
+
+
+def test_checkpoints_are_append_only_too(db):
+    checkpoint = audit_checkpoint_write()
+    with pytest.raises(DatabaseError, match="append-only: UPDATE"), transaction.atomic():
+        AuditCheckpoint.objects.filter(id=checkpoint.id).update(seq=99)
+    with pytest.raises(DatabaseError, match="append-only: DELETE"), transaction.atomic():
+        AuditCheckpoint.objects.filter(id=checkpoint.id).delete()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_flush_after_a_transactional_test_still_works():
+    """Writes committed audit records; the teardown flush (TRUNCATE) must still succeed, and
+    the next test starts with an empty trail (see test_trail_is_empty_after_flush)."""
+    audit_append(actor=Actor.system(), action="test.committed", object_type="thing", object_id=1)
+    assert AuditRecord.objects.filter(action="test.committed").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_trail_is_empty_after_flush():
+    assert not AuditRecord.objects.filter(action="test.committed").exists()

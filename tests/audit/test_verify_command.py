@@ -1,0 +1,42 @@
+"""``python manage.py verify_audit`` as an operator runs it: a real process, exit status 1 and
+the broken record named after one row was altered by hand with the trigger disabled."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+from audit.services import Actor, AuditEntry, audit_append_many
+from tests.audit.tamper import tamper_sql
+from tests.worker import database_url
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def verify_audit() -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    return subprocess.run(
+        [sys.executable, "manage.py", "verify_audit"],
+        env=env,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_row_altered_by_hand_fails_the_command_and_is_named():
+    audit_append_many(AuditEntry(Actor.system(), "test.fact", "thing", str(i), {"n": i}) for i in range(10))
+    ok = verify_audit()
+    assert ok.returncode == 0, ok.stderr
+    assert "Audit chain OK: 10 records" in ok.stdout
+
+    tamper_sql("UPDATE audit_auditrecord SET payload = %s WHERE seq = 7", ['{"n": 70}'])
+    broken = verify_audit()
+    assert broken.returncode == 1
+    assert "Audit chain BROKEN at record #7: its content does not match its hash" in broken.stderr

@@ -1,0 +1,59 @@
+"""The contact timeline for support: every channel, statuses, inbound replies, consent changes
+and suppressions, newest first, on one page."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from audit.services import Actor
+from hub.contacts.models import InboundMessage
+from hub.contacts.services import consent_record, suppression_add
+from tests.factories import make_message
+
+
+def test_support_sees_everything_newest_first(client, staff_factory, contact, live_template):
+    sms = make_message(template=live_template, contact=contact, outcome="delivered")
+    consent_record(
+        contact=contact,
+        channel="sms",
+        purpose="marketing",
+        granted=False,
+        source="sms_keyword",
+        actor=Actor.system(),
+    )
+    InboundMessage.objects.create(
+        contact=contact, channel="sms", from_address=contact.phone, body="STOP", keyword="opt_out"
+    )
+    suppression_add(channel="sms", address=contact.phone, reason="sms_opt_out", actor=Actor.system())
+    email = make_message(template=live_template, contact=contact, channel="email", outcome="bounced")
+
+    client.force_login(staff_factory("Support"))
+    response = client.get(reverse("admin:workspace_contacttimeline_change", args=[contact.pk]))
+    assert response.status_code == 200
+    entries = response.context["entries"]
+    assert [e.kind for e in entries] == ["message", "suppression", "inbound", "consent", "message"]
+    assert entries[0].message == email and entries[0].status == "bounced"
+    assert [e.status for e in entries[-1].events] == ["accepted", "queued", "sending", "sent", "delivered"]
+    assert entries[-1].message == sms
+    assert b"STOP" in response.content and b"withdrawn" in response.content
+    # Support cannot take evidence packs: the link is not offered.
+    assert b"Evidence pack" not in response.content
+
+
+def test_contacts_are_found_by_exact_external_id(client, staff_factory, contact):
+    client.force_login(staff_factory("Support"))
+    url = reverse("admin:workspace_contacttimeline_changelist")
+    assert list(client.get(url, {"q": "cust-1"}).context["cl"].result_list) == [contact]
+    assert list(client.get(url, {"q": "cust"}).context["cl"].result_list) == []
+    assert list(client.get(url).context["cl"].result_list) == []  # nothing until a search
+
+
+def test_other_people_are_not_shown(client, staff_factory, contact, live_template, db):
+    from hub.contacts.models import Contact
+
+    stranger = Contact.objects.create(external_id="cust-9", phone="+447700900999")
+    make_message(template=live_template, contact=stranger, outcome="delivered")
+    client.force_login(staff_factory("Support"))
+    response = client.get(reverse("admin:workspace_contacttimeline_change", args=[contact.pk]))
+    assert response.context["entries"] == []
+    assert client.get(reverse("admin:workspace_contacttimeline_change", args=[999999])).status_code == 404
