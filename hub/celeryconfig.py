@@ -48,10 +48,20 @@ task_default_queue = QUEUE_MAINTENANCE
 task_routes = {
     "hub.messaging.tasks.record_sandbox_delivery": {"queue": QUEUE_EVENTS},
     "hub.messaging.tasks.send_messages": {"queue": QUEUE_MAINTENANCE},  # callers pick the lane
+    "hub.messaging.tasks.fall_back": {"queue": QUEUE_EVENTS},
+    "hub.callbacks.tasks.deliver_callbacks": {"queue": QUEUE_EVENTS},
 }
 beat_schedule = {
     "release-due-messages": {"task": "hub.messaging.tasks.release_due_messages", "schedule": 5.0},
     "sweep-stuck-messages": {"task": "hub.messaging.tasks.sweep_stuck_messages", "schedule": 30.0},
+    # Issue 7: routing fallback on timeout, broadcast fan-out, status callbacks, idempotency.
+    "fall-back-overdue": {"task": "hub.messaging.tasks.fall_back_overdue", "schedule": 15.0},
+    "release-broadcasts": {"task": "hub.broadcasts.tasks.release_broadcasts", "schedule": 5.0},
+    "deliver-due-callbacks": {"task": "hub.callbacks.tasks.deliver_due_callbacks", "schedule": 10.0},
+    "purge-idempotency-records": {
+        "task": "hub.apikeys.tasks.purge_idempotency_records",
+        "schedule": 3600.0,
+    },
 }
 beat_schedule_filename = str(settings.VAR_DIR / "celerybeat-schedule")
 task_always_eager = getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)

@@ -20,6 +20,14 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "templates_app.change_templatevariant",
         "templates_app.delete_templatevariant",
         "providers.view_sandboxoutboxentry",
+        # Issue 7: broadcasts (CSV upload, start, pause, resume, cancel) and fallback timings.
+        "broadcasts.view_broadcast",
+        "broadcasts.add_broadcast",
+        "broadcasts.change_broadcast",
+        "messaging.view_fallbackpolicy",
+        "messaging.add_fallbackpolicy",
+        "messaging.change_fallbackpolicy",
+        "messaging.delete_fallbackpolicy",
     ),
     "Compliance": (
         "templates_app.view_template",
@@ -45,6 +53,12 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "providers.view_sandboxoutboxentry",
         "messaging.view_message",
         "messaging.view_notification",
+        # Issue 7: callback endpoints (resume, rotate) and their delivery log; broadcasts.
+        "callbacks.view_callbackendpoint",
+        "callbacks.change_callbackendpoint",
+        "callbacks.view_callbackdelivery",
+        "broadcasts.view_broadcast",
+        "broadcasts.change_broadcast",
     ),
 }
 

@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from audit.services import Actor, AuditEntry, address_digest, audit_append_many
 from hub.apikeys.models import ApiKey
+from hub.apikeys.services import apikey_may_send
 from hub.contacts.models import Contact
-from hub.messaging import dispatch
+from hub.messaging import dispatch, routing
 from hub.messaging.lifecycle import Change, messages_transition
 from hub.messaging.models import BlockReason, EventKind, Message, MessageEvent, Notification, Routing
 from hub.messaging.models import MessageStatus as S
@@ -28,11 +29,12 @@ from templates_app.rendering import RenderError, variant_render, variant_select,
 class NotificationRejected(Exception):
     """The request cannot be accepted. ``code`` is stable; ``field`` names the culprit."""
 
-    def __init__(self, code: str, detail: str, *, field: str = "") -> None:
+    def __init__(self, code: str, detail: str, *, field: str = "", status: int = 400) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
         self.field = field
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,15 @@ def notification_accept(*, request: NotificationRequest, api_key: ApiKey | None)
     and the send tasks will be enqueued when the caller's transaction commits.
     """
     template, version, approval = _live_version(request.template)
+    if api_key is not None and not apikey_may_send(
+        api_key=api_key, template_key=template.key, category=template.category
+    ):
+        raise NotificationRejected(
+            "template_not_allowed",
+            f"This API key's scopes do not allow sending '{template.key}' ({template.category}).",
+            field="template",
+            status=403,
+        )
     contact = _resolve_contact(request.to)
     variants = list(version.variants.all())
     available = version_channels(version)
@@ -139,6 +150,8 @@ def notification_accept(*, request: NotificationRequest, api_key: ApiKey | None)
             send_at=request.send_at,
         )
         targets = _target_channels(channels, request, contact)
+        waits = routing.fallback_waits(template)  # issue 7: fallback when not delivered in time
+        start = request.send_at if deferred and request.send_at else now
         messages = [
             Message(
                 notification=notification,
@@ -147,6 +160,9 @@ def notification_accept(*, request: NotificationRequest, api_key: ApiKey | None)
                 to=_address(channel, request.to, contact),
                 locale=locale,
                 not_before=request.send_at if deferred else None,
+                fallback_at=routing.fallback_deadline(
+                    waits, channel=channel, channels=channels, routing=request.routing, start=start
+                ),
             )
             for channel in targets
         ]

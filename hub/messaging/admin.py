@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from hub.messaging.models import Message, MessageEvent, Notification
+from hub.messaging.models import FallbackPolicy, Message, MessageEvent, Notification
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):
@@ -70,3 +70,12 @@ class MessageAdmin(ReadOnlyAdmin):
     search_fields = ("=id", "=provider_message_id", "notification__reference")
     inlines = [MessageEventInline]
     show_full_result_count = False
+
+
+@admin.register(FallbackPolicy)
+class FallbackPolicyAdmin(admin.ModelAdmin[FallbackPolicy]):
+    """Routing ``first``: how long a channel may take to deliver before the next is tried."""
+
+    list_display = ("template", "channel", "wait_seconds")
+    list_filter = ("channel",)
+    list_select_related = ("template",)

@@ -29,7 +29,7 @@ from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
 from hub.providers.base import OutboundMessage, Provider, SendResult
 from hub.providers.errors import ProviderConfigurationError, ProviderError, RetryableProviderError
-from hub.providers.registry import provider_for
+from hub.providers.registry import provider_for, sandbox_provider
 from templates_app.rendering import RenderedContent, RenderError, variant_render, variant_select
 
 logger = logging.getLogger("hub.dispatch")
@@ -90,7 +90,7 @@ def messages_dispatch(*, message_ids: list[UUID]) -> DispatchReport:
         return report
     messages = list(
         Message.objects.filter(id__in=claimed)
-        .select_related("notification__template", "notification__template_version")
+        .select_related("notification__template", "notification__template_version", "notification__api_key")
         .prefetch_related("notification__template_version__variants")
     )
     changes: list[Change] = []
@@ -104,7 +104,9 @@ def messages_dispatch(*, message_ids: list[UUID]) -> DispatchReport:
                 Change(message.id, S.FAILED, {"error_code": "render_error", "error_message": str(exc)[:500]})
             )
             continue
-        provider = provider_for(message.channel)
+        api_key = message.notification.api_key
+        # A test API key's messages never leave the machine (issue 7).
+        provider = sandbox_provider(message.channel) if api_key and api_key.is_test else provider_for(message.channel)
         providers[provider.name] = provider
         outbound[provider.name].append((message, _outbound(message, content), content))
 

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from celery import shared_task
 
-from hub.messaging import dispatch
+from hub.messaging import dispatch, routing
 
 
 @shared_task(name="hub.messaging.tasks.send_messages")
@@ -33,3 +33,16 @@ def release_due_messages() -> int:
 @shared_task(name="hub.messaging.tasks.sweep_stuck_messages")
 def sweep_stuck_messages() -> list[int]:
     return list(dispatch.messages_sweep_stuck())
+
+
+@shared_task(name="hub.messaging.tasks.fall_back")
+def fall_back(message_ids: list[str]) -> int:
+    report = routing.notifications_fall_back(
+        message_ids=[UUID(i) for i in message_ids], reason="previous_channel_ended"
+    )
+    return len(report.created)
+
+
+@shared_task(name="hub.messaging.tasks.fall_back_overdue")
+def fall_back_overdue() -> int:
+    return routing.messages_fall_back_overdue()

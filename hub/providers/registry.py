@@ -32,6 +32,14 @@ def provider_for(channel: str) -> Provider:
     return providers[0]
 
 
+@cache
+def sandbox_provider(channel: str) -> Provider:
+    """The sandbox for a channel, whatever is configured: test API keys always send here."""
+    from hub.providers.sandbox import SandboxProvider
+
+    return SandboxProvider(f"sandbox-{channel}", channel=channel)
+
+
 @receiver(setting_changed)
 def _reset_on_settings_change(*, setting: str, **kwargs: Any) -> None:
     if setting == "HUB_PROVIDERS":
