@@ -56,8 +56,11 @@ class AudienceSerializer(StrictSerializer):
         max_length=MAX_RECIPIENTS_PER_REQUEST,
         help_text="Contacts by external id (no per-recipient data).",
     )
-    recipients = AudienceRowSerializer(
-        many=True, required=False, max_length=MAX_RECIPIENTS_PER_REQUEST, help_text="Contacts with their own data."
+    recipients = AudienceRowSerializer(  # type: ignore[call-arg]  # DRF passes max_length to the list
+        many=True,
+        required=False,
+        max_length=MAX_RECIPIENTS_PER_REQUEST,
+        help_text="Contacts with their own data.",
     )
     filter = AttributeFilterSerializer(required=False)
 
@@ -113,7 +116,11 @@ class BroadcastCreateSerializer(StrictSerializer):
     routing = serializers.ChoiceField(choices=Routing.choices, default=Routing.FIRST)
     send_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     rate_per_minute = serializers.IntegerField(
-        required=False, allow_null=True, default=None, min_value=1, max_value=1_000_000,
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        max_value=1_000_000,
         help_text="Messages per minute; empty: as fast as the workers go.",
     )
     reference = serializers.CharField(required=False, default="", allow_blank=True, max_length=200)
@@ -130,7 +137,9 @@ class BroadcastProgressSerializer(serializers.Serializer[Any]):
     pending = serializers.IntegerField(help_text="Not yet released (rate, schedule or pause).")
     released = serializers.IntegerField()
     skipped = serializers.IntegerField(help_text="Duplicates, unknown contacts, invalid data.")
-    queued = serializers.IntegerField(help_text="Messages on their way (accepted, queued, deferred, sending).")
+    queued = serializers.IntegerField(
+        help_text="Messages on their way (accepted, queued, deferred, sending)."
+    )
     sent = serializers.IntegerField()
     delivered = serializers.IntegerField()
     blocked = serializers.DictField(child=serializers.IntegerField(), help_text="Blocked messages by reason.")
@@ -171,7 +180,11 @@ class BroadcastSerializer(serializers.ModelSerializer[Broadcast]):
 
 def _rejected(exc: BroadcastRejected) -> Problem:
     return Problem(
-        status_code=exc.status, code=exc.code, title="Broadcast not accepted", detail=exc.detail, field=exc.field
+        status_code=exc.status,
+        code=exc.code,
+        title="Broadcast not accepted",
+        detail=exc.detail,
+        field=exc.field,
     )
 
 
@@ -206,7 +219,8 @@ class BroadcastCreateView(APIView):
         audience = data.pop("audience")
         api_key = _api_key(request)
         rows = [AudienceRow(external_id=e) for e in audience.get("external_ids") or []] + [
-            AudienceRow(external_id=r["external_id"], data=r["data"]) for r in audience.get("recipients") or []
+            AudienceRow(external_id=r["external_id"], data=r["data"])
+            for r in audience.get("recipients") or []
         ]
         attribute_filter = audience["filter"]["attributes"] if audience.get("filter") is not None else None
         cost = len({r.external_id for r in rows})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -18,7 +16,11 @@ from hub.callbacks.services import callback_endpoint_remove, callback_endpoint_s
 
 
 @extend_schema_serializer(
-    examples=[OpenApiExample("Register", value={"url": "https://cards.example.com/hooks/switchboard"}, request_only=True)]
+    examples=[
+        OpenApiExample(
+            "Register", value={"url": "https://cards.example.com/hooks/switchboard"}, request_only=True
+        )
+    ]
 )
 class CallbackSetSerializer(StrictSerializer):
     url = serializers.URLField(max_length=500, help_text="Status events are POSTed here, signed.")
@@ -32,7 +34,15 @@ class CallbackEndpointSerializer(serializers.ModelSerializer[CallbackEndpoint]):
 
     class Meta:
         model = CallbackEndpoint
-        fields = ("url", "secret", "suspended", "suspended_at", "consecutive_failures", "created_at", "updated_at")
+        fields = (
+            "url",
+            "secret",
+            "suspended",
+            "suspended_at",
+            "consecutive_failures",
+            "created_at",
+            "updated_at",
+        )
 
 
 class CallbackEndpointView(APIView):
@@ -78,5 +88,3 @@ class CallbackEndpointView(APIView):
         if not callback_endpoint_remove(api_key=api_key, actor=Actor.api_key(api_key.pk)):
             raise _not_found("callback endpoint")
         return Response(status=204)
-
-

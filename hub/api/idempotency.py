@@ -180,4 +180,3 @@ def idempotent(handler: Handler) -> Handler:
         return response
 
     return wrapper
-

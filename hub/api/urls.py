@@ -18,11 +18,19 @@ urlpatterns = [
     path("broadcasts", broadcasts.BroadcastCreateView.as_view(), name="broadcast-create"),
     path("broadcasts/<uuid:broadcast_id>", broadcasts.BroadcastDetailView.as_view(), name="broadcast-detail"),
     path(
-        "broadcasts/<uuid:broadcast_id>/cancel", broadcasts.BroadcastCancelView.as_view(), name="broadcast-cancel"
+        "broadcasts/<uuid:broadcast_id>/cancel",
+        broadcasts.BroadcastCancelView.as_view(),
+        name="broadcast-cancel",
     ),
-    path("broadcasts/<uuid:broadcast_id>/pause", broadcasts.BroadcastPauseView.as_view(), name="broadcast-pause"),
     path(
-        "broadcasts/<uuid:broadcast_id>/resume", broadcasts.BroadcastResumeView.as_view(), name="broadcast-resume"
+        "broadcasts/<uuid:broadcast_id>/pause",
+        broadcasts.BroadcastPauseView.as_view(),
+        name="broadcast-pause",
+    ),
+    path(
+        "broadcasts/<uuid:broadcast_id>/resume",
+        broadcasts.BroadcastResumeView.as_view(),
+        name="broadcast-resume",
     ),
     path("callback", callbacks.CallbackEndpointView.as_view(), name="callback-endpoint"),
 ]

@@ -32,7 +32,9 @@ class ApiKey(models.Model):
         default=60, help_text="How many requests may arrive at once on a full bucket."
     )
     daily_quota = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Notifications (and broadcast recipients) per UTC day; empty: no quota."
+        null=True,
+        blank=True,
+        help_text="Notifications (and broadcast recipients) per UTC day; empty: no quota.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -71,7 +73,9 @@ class IdempotencyRecord(models.Model):
     method = models.CharField(max_length=8)
     path = models.CharField(max_length=300)
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and canonical body.")
-    state = models.CharField(max_length=16, choices=IdempotencyState.choices, default=IdempotencyState.IN_FLIGHT)
+    state = models.CharField(
+        max_length=16, choices=IdempotencyState.choices, default=IdempotencyState.IN_FLIGHT
+    )
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True)
     response_content_type = models.CharField(max_length=64, blank=True)

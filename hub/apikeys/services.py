@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-
 from datetime import timedelta
 
 from django.conf import settings

@@ -15,9 +15,16 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from audit.services import Actor
-from hub.broadcasts.csv_import import ROLES, broadcast_csv_draft_create, broadcast_csv_prepare, csv_columns, guess_mapping
+from hub.broadcasts.csv_import import (
+    ROLES,
+    broadcast_csv_draft_create,
+    broadcast_csv_prepare,
+    csv_columns,
+    guess_mapping,
+)
 from hub.broadcasts.models import Broadcast, BroadcastStatus
 from hub.broadcasts.selectors import broadcast_progress
 from hub.broadcasts.services import (
@@ -35,7 +42,9 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 class CsvUploadForm(forms.Form):
     name = forms.CharField(max_length=200)
-    template = forms.ModelChoiceField(queryset=Template.objects.filter(live_version__isnull=False).order_by("key"))
+    template = forms.ModelChoiceField(
+        queryset=Template.objects.filter(live_version__isnull=False).order_by("key")
+    )
     channels = forms.MultipleChoiceField(
         choices=(("sms", "SMS"), ("email", "Email"), ("push", "Push")),
         required=False,
@@ -44,7 +53,9 @@ class CsvUploadForm(forms.Form):
     )
     routing = forms.ChoiceField(choices=Routing.choices, initial=Routing.FIRST)
     rate_per_minute = forms.IntegerField(min_value=1, required=False, help_text="Empty: as fast as possible.")
-    send_at = forms.DateTimeField(required=False, help_text="Empty: when you press Start. UTC, e.g. 2030-01-31 09:00.")
+    send_at = forms.DateTimeField(
+        required=False, help_text="Empty: when you press Start. UTC, e.g. 2030-01-31 09:00."
+    )
     csv_file = forms.FileField(help_text="UTF-8 CSV with a header row.")
 
     def clean_csv_file(self) -> str:
@@ -52,7 +63,7 @@ class CsvUploadForm(forms.Form):
         if upload.size > MAX_UPLOAD_BYTES:
             raise forms.ValidationError("The file is larger than 50 MB.")
         try:
-            text = upload.read().decode("utf-8-sig")
+            text = str(upload.read().decode("utf-8-sig"))
         except UnicodeDecodeError as exc:
             raise forms.ValidationError("The file is not UTF-8 text.") from exc
         try:
@@ -63,7 +74,9 @@ class CsvUploadForm(forms.Form):
 
 
 class MappingForm(forms.Form):
-    def __init__(self, *args: Any, columns: list[str], initial_mapping: dict[str, str], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, columns: list[str], initial_mapping: dict[str, str], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.columns = columns
         for index, column in enumerate(columns):
@@ -119,12 +132,16 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
             path("upload/", wrap(self.upload_view), name="broadcasts_broadcast_upload"),
             path("<uuid:broadcast_id>/map/", wrap(self.map_view), name="broadcasts_broadcast_map"),
             path("<uuid:broadcast_id>/report/", wrap(self.report_view), name="broadcasts_broadcast_report"),
-            path("<uuid:broadcast_id>/progress/", wrap(self.progress_view), name="broadcasts_broadcast_progress"),
+            path(
+                "<uuid:broadcast_id>/progress/",
+                wrap(self.progress_view),
+                name="broadcasts_broadcast_progress",
+            ),
             *super().get_urls(),
         ]
 
     @admin.display(description="Progress")
-    def progress_bar(self, obj: Broadcast) -> str:
+    def progress_bar(self, obj: Broadcast) -> SafeString:
         progress_url = reverse("admin:broadcasts_broadcast_progress", args=[obj.id])
         return format_html(
             '<div class="sb-progress" data-url="{}"><progress max="100" value="0"></progress> '
@@ -157,7 +174,12 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
                 form.add_error("csv_file", exc.detail)
             else:
                 return HttpResponseRedirect(reverse("admin:broadcasts_broadcast_map", args=[broadcast.id]))
-        context = {**self.admin_site.each_context(request), "title": "Upload a CSV broadcast", "form": form, "opts": self.model._meta}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Upload a CSV broadcast",
+            "form": form,
+            "opts": self.model._meta,
+        }
         return TemplateResponse(request, "admin/broadcasts/broadcast/upload.html", context)
 
     def map_view(self, request: HttpRequest, broadcast_id: UUID) -> HttpResponse:
@@ -165,11 +187,15 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
         broadcast = get_object_or_404(Broadcast, id=broadcast_id, status=BroadcastStatus.DRAFT)
         columns = csv_columns(broadcast.csv_text)
         form = MappingForm(
-            request.POST or None, columns=columns, initial_mapping=broadcast.column_mapping or guess_mapping(columns)
+            request.POST or None,
+            columns=columns,
+            initial_mapping=broadcast.column_mapping or guess_mapping(columns),
         )
         if request.method == "POST" and form.is_valid():
             try:
-                broadcast_csv_prepare(broadcast=broadcast, mapping=form.mapping(), actor=Actor.user(request.user.pk))
+                broadcast_csv_prepare(
+                    broadcast=broadcast, mapping=form.mapping(), actor=Actor.user(request.user.pk)
+                )
             except BroadcastRejected as exc:
                 form.add_error(None, exc.detail)
             else:
@@ -210,7 +236,11 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
         return JsonResponse({"status": broadcast.status, **broadcast_progress(broadcast=broadcast)})
 
     def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         extra_context = {**(extra_context or {}), "show_progress_script": True}
         return super().change_view(request, object_id, form_url, extra_context)

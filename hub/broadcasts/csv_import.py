@@ -40,7 +40,13 @@ def csv_columns(text: str) -> list[str]:
 
 def guess_mapping(columns: list[str]) -> dict[str, str]:
     """A first guess the marketer can correct: known names get their role, the rest is data."""
-    known = {"external_id": EXTERNAL_ID, "customer_id": EXTERNAL_ID, "email": EMAIL, "phone": PHONE, "mobile": PHONE}
+    known = {
+        "external_id": EXTERNAL_ID,
+        "customer_id": EXTERNAL_ID,
+        "email": EMAIL,
+        "phone": PHONE,
+        "mobile": PHONE,
+    }
     return {c: known.get(c.lower(), DATA) for c in columns}
 
 
@@ -50,7 +56,9 @@ def _rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
         yield index, {(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None}
 
 
-def _recipient(broadcast: Broadcast, index: int, row: Mapping[str, str], mapping: Mapping[str, str]) -> BroadcastRecipient:
+def _recipient(
+    broadcast: Broadcast, index: int, row: Mapping[str, str], mapping: Mapping[str, str]
+) -> BroadcastRecipient:
     external_id = email = phone = ""
     data: dict[str, Any] = {}
     error = ""
@@ -86,14 +94,18 @@ def _recipient(broadcast: Broadcast, index: int, row: Mapping[str, str], mapping
     )
 
 
-def broadcast_csv_prepare(*, broadcast: Broadcast, mapping: Mapping[str, str], actor: Actor) -> dict[str, Any]:
+def broadcast_csv_prepare(
+    *, broadcast: Broadcast, mapping: Mapping[str, str], actor: Actor
+) -> dict[str, Any]:
     """Validate every row of the draft's CSV under ``mapping`` and write its recipients (valid
     ones pending; invalid, unknown-contact and duplicate rows skipped with the reason).
     Returns the validation report (also saved on the broadcast). Can be re-run with a new
     mapping while the broadcast is a draft: earlier recipients are replaced."""
     roles = set(mapping.values())
     if not roles & {EXTERNAL_ID, EMAIL, PHONE}:
-        raise BroadcastRejected("no_recipient_column", "Map at least one column to an external id, email or phone.")
+        raise BroadcastRejected(
+            "no_recipient_column", "Map at least one column to an external id, email or phone."
+        )
     if list(mapping.values()).count(EXTERNAL_ID) > 1:
         raise BroadcastRejected("mapping", "Only one column can be the external id.")
     with transaction.atomic():
@@ -108,7 +120,11 @@ def broadcast_csv_prepare(*, broadcast: Broadcast, mapping: Mapping[str, str], a
         known: set[str] = set()
         ids = list(wanted)
         for start in range(0, len(ids), 5000):
-            known.update(Contact.objects.filter(external_id__in=ids[start : start + 5000]).values_list("external_id", flat=True))
+            known.update(
+                Contact.objects.filter(external_id__in=ids[start : start + 5000]).values_list(
+                    "external_id", flat=True
+                )
+            )
         for r in recipients:
             if r.state == RecipientState.PENDING and r.external_id and r.external_id not in known:
                 r.state, r.error = RecipientState.SKIPPED, "unknown contact"
@@ -125,7 +141,9 @@ def broadcast_csv_prepare(*, broadcast: Broadcast, mapping: Mapping[str, str], a
         locked.column_mapping = dict(mapping)
         locked.validation_report = report
         locked.total, locked.skipped, locked.audience_ready = valid, skipped, True
-        locked.save(update_fields=["column_mapping", "validation_report", "total", "skipped", "audience_ready"])
+        locked.save(
+            update_fields=["column_mapping", "validation_report", "total", "skipped", "audience_ready"]
+        )
         audit_append(
             actor=actor,
             action="broadcast.csv_validated",

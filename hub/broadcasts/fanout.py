@@ -70,9 +70,9 @@ def broadcast_release_batch(*, broadcast_id: UUID, limit: int | None = None) -> 
             return 0
         allowed = _allowance(broadcast, now, limit)
         recipients = list(
-            BroadcastRecipient.objects.filter(broadcast=broadcast, state=RecipientState.PENDING).order_by("row")[
-                :allowed
-            ]
+            BroadcastRecipient.objects.filter(broadcast=broadcast, state=RecipientState.PENDING).order_by(
+                "row"
+            )[:allowed]
             if allowed
             else []
         )
@@ -204,7 +204,9 @@ def _release(broadcast: Broadcast, recipients: Sequence[BroadcastRecipient], *, 
     )
     result = messages_transition(_initial_changes(messages, deferred=False), actor=actor, source="broadcast")
     queued = [c.message_id for c in result.applied if c.to == S.QUEUED]
-    dispatch.enqueue_on_commit(queued, category=template.category, channels={m.id: m.channel for m in messages})
+    dispatch.enqueue_on_commit(
+        queued, category=template.category, channels={m.id: m.channel for m in messages}
+    )
     return len(plans)
 
 

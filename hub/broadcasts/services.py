@@ -72,7 +72,9 @@ class BroadcastRequest:
 def _template(key: str, channels: Sequence[str]) -> Template:
     template = Template.objects.select_related("live_version").filter(key=key).first()
     if template is None:
-        raise BroadcastRejected("unknown_template", f"There is no template with the key '{key}'.", field="template")
+        raise BroadcastRejected(
+            "unknown_template", f"There is no template with the key '{key}'.", field="template"
+        )
     if template.live_version is None:
         raise BroadcastRejected(
             "template_not_live", f"Template '{key}' has no approved version yet.", field="template"
@@ -130,7 +132,9 @@ def broadcast_create(*, request: BroadcastRequest, api_key: ApiKey | None, actor
             routing=request.routing,
             data=dict(request.data),
             reference=request.reference,
-            audience_kind=AudienceKind.FILTER if request.attribute_filter is not None else AudienceKind.RECIPIENTS,
+            audience_kind=AudienceKind.FILTER
+            if request.attribute_filter is not None
+            else AudienceKind.RECIPIENTS,
             audience_filter=dict(request.attribute_filter or {}),
             send_at=request.send_at,
             rate_per_minute=request.rate_per_minute,
@@ -140,7 +144,11 @@ def broadcast_create(*, request: BroadcastRequest, api_key: ApiKey | None, actor
                 broadcast,
                 (
                     BroadcastRecipient(
-                        broadcast=broadcast, row=i, recipient_key=r.external_id, external_id=r.external_id, data=dict(r.data)
+                        broadcast=broadcast,
+                        row=i,
+                        recipient_key=r.external_id,
+                        external_id=r.external_id,
+                        data=dict(r.data),
                     )
                     for i, r in enumerate(request.recipients, start=1)
                 ),
@@ -229,7 +237,9 @@ def broadcast_start(*, broadcast: Broadcast, actor: Actor) -> Broadcast:
     with transaction.atomic():
         locked = Broadcast.objects.select_for_update().select_related("template").get(id=broadcast.id)
         if locked.status != BroadcastStatus.DRAFT:
-            raise BroadcastRejected("not_draft", f"This broadcast is {locked.status}; only a draft can start.")
+            raise BroadcastRejected(
+                "not_draft", f"This broadcast is {locked.status}; only a draft can start."
+            )
         if not locked.audience_ready:
             raise BroadcastRejected("audience_not_ready", "Map the CSV's columns first.")
         _start(locked, actor=actor, now=timezone.now())
@@ -259,7 +269,10 @@ def _steer(broadcast: Broadcast, *, allowed_from: set[str], to: str, action: str
             )
         locked.save(update_fields=fields)
         audit_append(
-            actor=actor, action=f"broadcast.{action}", object_type="broadcast", object_id=locked.id,
+            actor=actor,
+            action=f"broadcast.{action}",
+            object_type="broadcast",
+            object_id=locked.id,
             payload={"from": previous},
         )
     if to == BroadcastStatus.CANCELLED:
@@ -273,19 +286,36 @@ def _steer(broadcast: Broadcast, *, allowed_from: set[str], to: str, action: str
 
 def broadcast_pause(*, broadcast: Broadcast, actor: Actor) -> Broadcast:
     """Stop releasing recipients; messages already queued still go."""
-    return _steer(broadcast, allowed_from={BroadcastStatus.RUNNING, BroadcastStatus.SCHEDULED}, to=BroadcastStatus.PAUSED, action="paused", actor=actor)
+    return _steer(
+        broadcast,
+        allowed_from={BroadcastStatus.RUNNING, BroadcastStatus.SCHEDULED},
+        to=BroadcastStatus.PAUSED,
+        action="paused",
+        actor=actor,
+    )
 
 
 def broadcast_resume(*, broadcast: Broadcast, actor: Actor) -> Broadcast:
     """Carry on releasing where a pause stopped."""
-    return _steer(broadcast, allowed_from={BroadcastStatus.PAUSED}, to=BroadcastStatus.RUNNING, action="resumed", actor=actor)
+    return _steer(
+        broadcast,
+        allowed_from={BroadcastStatus.PAUSED},
+        to=BroadcastStatus.RUNNING,
+        action="resumed",
+        actor=actor,
+    )
 
 
 def broadcast_cancel(*, broadcast: Broadcast, actor: Actor) -> Broadcast:
     """Release nothing more, and cancel released messages not yet handed to a provider."""
     return _steer(
         broadcast,
-        allowed_from={BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED, BroadcastStatus.RUNNING, BroadcastStatus.PAUSED},
+        allowed_from={
+            BroadcastStatus.DRAFT,
+            BroadcastStatus.SCHEDULED,
+            BroadcastStatus.RUNNING,
+            BroadcastStatus.PAUSED,
+        },
         to=BroadcastStatus.CANCELLED,
         action="cancelled",
         actor=actor,
@@ -299,7 +329,10 @@ def _cancel_unsent_messages(broadcast: Broadcast, *, actor: Actor) -> None:
     ids = list(unsent)
     for start in range(0, len(ids), 1000):
         messages_transition(
-            [Change(i, S.CANCELLED, detail={"reason": "broadcast_cancelled"}) for i in ids[start : start + 1000]],
+            [
+                Change(i, S.CANCELLED, detail={"reason": "broadcast_cancelled"})
+                for i in ids[start : start + 1000]
+            ],
             actor=actor,
             source="broadcast",
         )
@@ -321,7 +354,9 @@ def broadcasts_start_due(*, actor: Actor | None = None) -> list[UUID]:
     """Beat: scheduled broadcasts whose ``send_at`` has come start; returns every running id."""
     now = timezone.now()
     due = list(
-        Broadcast.objects.filter(status=BroadcastStatus.SCHEDULED, send_at__lte=now).values_list("id", flat=True)
+        Broadcast.objects.filter(status=BroadcastStatus.SCHEDULED, send_at__lte=now).values_list(
+            "id", flat=True
+        )
     )
     for broadcast_id in due:
         with transaction.atomic():

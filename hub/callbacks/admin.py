@@ -31,7 +31,9 @@ class CallbackEndpointAdmin(admin.ModelAdmin[CallbackEndpoint]):
     readonly_fields = ("secret", "consecutive_failures", "suspended_at", "created_at", "updated_at")
     actions = ["resume", "rotate_secret"]
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         _alert_suspended(request)
         return super().changelist_view(request, extra_context)
 
@@ -50,13 +52,24 @@ class CallbackEndpointAdmin(admin.ModelAdmin[CallbackEndpoint]):
 
 @admin.register(CallbackDelivery)
 class CallbackDeliveryAdmin(admin.ModelAdmin[CallbackDelivery]):
-    list_display = ("id", "endpoint", "status", "attempts", "last_status_code", "last_error", "created_at", "delivered_at")
+    list_display = (
+        "id",
+        "endpoint",
+        "status",
+        "attempts",
+        "last_status_code",
+        "last_error",
+        "created_at",
+        "delivered_at",
+    )
     list_filter = ("status",)
     list_select_related = ("endpoint",)
     readonly_fields = [f.name for f in CallbackDelivery._meta.get_fields()]
     show_full_result_count = False
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         _alert_suspended(request)
         return super().changelist_view(request, extra_context)
 

@@ -14,7 +14,9 @@ def new_signing_secret() -> str:
 
 
 class CallbackEndpoint(models.Model):
-    api_key = models.OneToOneField("apikeys.ApiKey", on_delete=models.CASCADE, related_name="callback_endpoint")
+    api_key = models.OneToOneField(
+        "apikeys.ApiKey", on_delete=models.CASCADE, related_name="callback_endpoint"
+    )
     url = models.URLField(max_length=500, help_text="Status events are POSTed here (https in production).")
     secret = models.CharField(
         max_length=100, default=new_signing_secret, help_text="Signs every delivery (HMAC-SHA256)."

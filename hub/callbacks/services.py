@@ -42,16 +42,14 @@ def callbacks_after_transition(changes: Sequence[Change], *, source: str, occurr
     """Lifecycle hook: one delivery per endpoint for this batch, written in the caller's
     transaction and sent once it commits. One query when no key has an endpoint."""
     by_id = {c.message_id: c for c in changes}
-    rows = (
-        Message.objects.filter(
-            id__in=list(by_id), notification__api_key__callback_endpoint__isnull=False
-        ).values_list(
-            "id",
-            "channel",
-            "notification_id",
-            "notification__reference",
-            "notification__api_key__callback_endpoint__id",
-        )
+    rows = Message.objects.filter(
+        id__in=list(by_id), notification__api_key__callback_endpoint__isnull=False
+    ).values_list(
+        "id",
+        "channel",
+        "notification_id",
+        "notification__reference",
+        "notification__api_key__callback_endpoint__id",
     )
     events: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for message_id, channel, notification_id, reference, endpoint_id in rows:
@@ -119,7 +117,9 @@ def callback_endpoint_remove(*, api_key: ApiKey, actor: Actor) -> bool:
     with transaction.atomic():
         deleted, _ = CallbackEndpoint.objects.filter(api_key=api_key).delete()
         if deleted:
-            audit_append(actor=actor, action="callback.endpoint_removed", object_type="apikey", object_id=api_key.pk)
+            audit_append(
+                actor=actor, action="callback.endpoint_removed", object_type="apikey", object_id=api_key.pk
+            )
     return bool(deleted)
 
 
@@ -132,7 +132,10 @@ def callback_endpoint_resume(*, endpoint: CallbackEndpoint, actor: Actor) -> int
             next_attempt_at=now
         )
         audit_append(
-            actor=actor, action="callback.endpoint_resumed", object_type="apikey", object_id=endpoint.api_key_id
+            actor=actor,
+            action="callback.endpoint_resumed",
+            object_type="apikey",
+            object_id=endpoint.api_key_id,
         )
     return pending
 
@@ -220,7 +223,10 @@ def _record(delivery: CallbackDelivery, *, status_code: int | None, error: str) 
             consecutive_failures=F("consecutive_failures") + 1
         )
         endpoint = CallbackEndpoint.objects.select_for_update().get(pk=delivery.endpoint_id)
-        if endpoint.suspended_at is None and endpoint.consecutive_failures >= settings.HUB_CALLBACK_SUSPEND_AFTER:
+        if (
+            endpoint.suspended_at is None
+            and endpoint.consecutive_failures >= settings.HUB_CALLBACK_SUSPEND_AFTER
+        ):
             endpoint.suspended_at = now
             endpoint.save(update_fields=["suspended_at", "updated_at"])
             logger.error(

@@ -106,7 +106,11 @@ def messages_dispatch(*, message_ids: list[UUID]) -> DispatchReport:
             continue
         api_key = message.notification.api_key
         # A test API key's messages never leave the machine (issue 7).
-        provider = sandbox_provider(message.channel) if api_key and api_key.is_test else provider_for(message.channel)
+        provider = (
+            sandbox_provider(message.channel)
+            if api_key and api_key.is_test
+            else provider_for(message.channel)
+        )
         providers[provider.name] = provider
         outbound[provider.name].append((message, _outbound(message, content), content))
 

@@ -133,7 +133,11 @@ def _create_messages(
             to=accept._address(channel, notification.to, notification.contact),
             locale=notification.locale,
             fallback_at=fallback_deadline(
-                waits, channel=channel, channels=notification.channels, routing=notification.routing, start=now
+                waits,
+                channel=channel,
+                channels=notification.channels,
+                routing=notification.routing,
+                start=now,
             ),
         )
         for channel in targets
@@ -142,7 +146,12 @@ def _create_messages(
     detail = {"fallback_from": str(fallback_from), "reason": reason}
     MessageEvent.objects.bulk_create(
         MessageEvent(
-            message=m, kind=EventKind.STATUS, status=S.ACCEPTED, detail=detail, source="routing", occurred_at=now
+            message=m,
+            kind=EventKind.STATUS,
+            status=S.ACCEPTED,
+            detail=detail,
+            source="routing",
+            occurred_at=now,
         )
         for m in messages
     )
@@ -188,7 +197,11 @@ def messages_fall_back_overdue(*, limit: int = 1000) -> int:
             return 0
         Message.objects.filter(id__in=[i for i, _ in overdue]).update(fallback_at=None)
         waiting = [i for i, status in overdue if status in IN_PROGRESS]
-        cancel = [Change(i, S.CANCELLED, detail={"reason": "fallback_timeout"}) for i, st in overdue if st in NOT_YET_SENT]
+        cancel = [
+            Change(i, S.CANCELLED, detail={"reason": "fallback_timeout"})
+            for i, st in overdue
+            if st in NOT_YET_SENT
+        ]
         messages_transition(cancel, actor=ROUTING_ACTOR, source="routing")
     # Cancelled ones are not "ended badly" for the hook, so every overdue one is handled here.
     notifications_fall_back(message_ids=waiting, reason="not_delivered_in_time")

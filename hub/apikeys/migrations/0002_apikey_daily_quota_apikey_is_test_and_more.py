@@ -5,55 +5,93 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('apikeys', '0001_initial'),
+        ("apikeys", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='apikey',
-            name='daily_quota',
-            field=models.PositiveIntegerField(blank=True, help_text='Notifications (and broadcast recipients) per UTC day; empty: no quota.', null=True),
+            model_name="apikey",
+            name="daily_quota",
+            field=models.PositiveIntegerField(
+                blank=True,
+                help_text="Notifications (and broadcast recipients) per UTC day; empty: no quota.",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='apikey',
-            name='is_test',
-            field=models.BooleanField(default=False, help_text='A test key: its messages always go to the sandbox providers.'),
+            model_name="apikey",
+            name="is_test",
+            field=models.BooleanField(
+                default=False, help_text="A test key: its messages always go to the sandbox providers."
+            ),
         ),
         migrations.AddField(
-            model_name='apikey',
-            name='rate_limit_burst',
-            field=models.PositiveIntegerField(default=60, help_text='How many requests may arrive at once on a full bucket.'),
+            model_name="apikey",
+            name="rate_limit_burst",
+            field=models.PositiveIntegerField(
+                default=60, help_text="How many requests may arrive at once on a full bucket."
+            ),
         ),
         migrations.AddField(
-            model_name='apikey',
-            name='rate_limit_per_minute',
-            field=models.PositiveIntegerField(default=600, help_text='Requests per minute (token bucket, refilled continuously).'),
+            model_name="apikey",
+            name="rate_limit_per_minute",
+            field=models.PositiveIntegerField(
+                default=600, help_text="Requests per minute (token bucket, refilled continuously)."
+            ),
         ),
         migrations.AlterField(
-            model_name='apikey',
-            name='scopes',
-            field=models.JSONField(blank=True, default=list, help_text="Empty: may do everything. Capabilities: 'read', 'send', 'contacts:write' (a key with only 'read' is read-only). Limits on what may be sent: 'category:<category>', 'template:<key>' (any one matching is enough)."),
+            model_name="apikey",
+            name="scopes",
+            field=models.JSONField(
+                blank=True,
+                default=list,
+                help_text="Empty: may do everything. Capabilities: 'read', 'send', 'contacts:write' (a key with only 'read' is read-only). Limits on what may be sent: 'category:<category>', 'template:<key>' (any one matching is enough).",
+            ),
         ),
         migrations.CreateModel(
-            name='IdempotencyRecord',
+            name="IdempotencyRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=255)),
-                ('method', models.CharField(max_length=8)),
-                ('path', models.CharField(max_length=300)),
-                ('fingerprint', models.CharField(help_text='SHA-256 of method, path and canonical body.', max_length=64)),
-                ('state', models.CharField(choices=[('in_flight', 'In flight'), ('done', 'Done')], default='in_flight', max_length=16)),
-                ('response_status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('response_body', models.JSONField(blank=True, null=True)),
-                ('response_content_type', models.CharField(blank=True, max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('locked_at', models.DateTimeField(help_text='When the request that owns the key started running.')),
-                ('api_key', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='apikeys.apikey')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=255)),
+                ("method", models.CharField(max_length=8)),
+                ("path", models.CharField(max_length=300)),
+                (
+                    "fingerprint",
+                    models.CharField(help_text="SHA-256 of method, path and canonical body.", max_length=64),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("in_flight", "In flight"), ("done", "Done")],
+                        default="in_flight",
+                        max_length=16,
+                    ),
+                ),
+                ("response_status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("response_body", models.JSONField(blank=True, null=True)),
+                ("response_content_type", models.CharField(blank=True, max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "locked_at",
+                    models.DateTimeField(help_text="When the request that owns the key started running."),
+                ),
+                (
+                    "api_key",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="apikeys.apikey"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('api_key', 'key'), name='idempotency_key_per_api_key')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("api_key", "key"), name="idempotency_key_per_api_key")
+                ],
             },
         ),
     ]

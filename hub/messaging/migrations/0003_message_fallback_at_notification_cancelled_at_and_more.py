@@ -5,34 +5,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('messaging', '0002_message_decided_by_message_decision'),
-        ('templates_app', '0001_initial'),
+        ("messaging", "0002_message_decided_by_message_decision"),
+        ("templates_app", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='message',
-            name='fallback_at',
+            model_name="message",
+            name="fallback_at",
             field=models.DateTimeField(blank=True, db_index=True, null=True),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='cancelled_at',
+            model_name="notification",
+            name="cancelled_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.CreateModel(
-            name='FallbackPolicy',
+            name="FallbackPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('sms', 'SMS'), ('email', 'Email'), ('push', 'Push')], max_length=8)),
-                ('wait_seconds', models.PositiveIntegerField(help_text='e.g. 600 for ten minutes.')),
-                ('template', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='templates_app.template')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("sms", "SMS"), ("email", "Email"), ("push", "Push")], max_length=8
+                    ),
+                ),
+                ("wait_seconds", models.PositiveIntegerField(help_text="e.g. 600 for ten minutes.")),
+                (
+                    "template",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="templates_app.template",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'fallback policies',
-                'constraints': [models.UniqueConstraint(fields=('template', 'channel'), name='fallback_policy_per_channel')],
+                "verbose_name_plural": "fallback policies",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("template", "channel"), name="fallback_policy_per_channel"
+                    )
+                ],
             },
         ),
     ]
