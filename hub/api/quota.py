@@ -16,7 +16,7 @@ def quota_take(*, api_key: ApiKey, cost: int) -> Iterator[None]:
     if api_key.daily_quota is None or cost <= 0:
         yield
         return
-    decision = quota_consume(key=f"apikey:{api_key.pk}", limit=api_key.daily_quota, cost=cost)
+    decision = quota_consume(key=f"apikey:{api_key.prefix}", limit=api_key.daily_quota, cost=cost)
     if not decision.allowed:
         raise Problem(
             status_code=429,
@@ -31,5 +31,5 @@ def quota_take(*, api_key: ApiKey, cost: int) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        quota_refund(key=f"apikey:{api_key.pk}", cost=cost)
+        quota_refund(key=f"apikey:{api_key.prefix}", cost=cost)
         raise

@@ -22,7 +22,7 @@ class ApiKeyRateThrottle(BaseThrottle):
         if not isinstance(api_key, ApiKey):
             return True
         decision = bucket_take(
-            key=f"apikey:{api_key.pk}",
+            key=f"apikey:{api_key.prefix}",
             rate_per_minute=api_key.rate_limit_per_minute,
             burst=api_key.rate_limit_burst,
         )
