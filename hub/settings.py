@@ -166,6 +166,8 @@ HUB_TRANSITION_HOOKS = [
 ]
 # Recipients turned into notifications per transaction when a broadcast fans out.
 HUB_BROADCAST_BATCH_SIZE = int(os.environ.get("HUB_BROADCAST_BATCH_SIZE", "1000"))
+# How long one release run keeps releasing batches of a broadcast (beat runs every 5 s).
+HUB_BROADCAST_RELEASE_SECONDS = float(os.environ.get("HUB_BROADCAST_RELEASE_SECONDS", "4"))
 # Status callbacks: give up on an event after this long; suspend an endpoint after this many
 # failed attempts in a row.
 HUB_CALLBACK_RETRY_HOURS = int(os.environ.get("HUB_CALLBACK_RETRY_HOURS", "24"))

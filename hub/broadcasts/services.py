@@ -34,8 +34,6 @@ from templates_app.models import Template
 from templates_app.rendering import version_channels
 
 ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-# Wall-clock budget of one beat run per broadcast, so one huge broadcast never starves beat.
-RELEASE_SECONDS_PER_RUN = 20.0
 
 
 class BroadcastRejected(Exception):
@@ -338,16 +336,18 @@ def _cancel_unsent_messages(broadcast: Broadcast, *, actor: Actor) -> None:
         )
 
 
-def broadcast_release(*, broadcast_id: UUID, seconds: float = RELEASE_SECONDS_PER_RUN) -> int:
-    """Release batches of one running broadcast for up to ``seconds``; returns how many."""
-    deadline = timezone.now().timestamp() + seconds
+def broadcast_release(*, broadcast_id: UUID, seconds: float | None = None) -> int:
+    """Release batches of one running broadcast: at least one, then more while ``seconds``
+    (default ``HUB_BROADCAST_RELEASE_SECONDS``) last, so one huge broadcast never holds a
+    worker for long. Returns how many recipients were released."""
+    budget = settings.HUB_BROADCAST_RELEASE_SECONDS if seconds is None else seconds
+    deadline = timezone.now().timestamp() + budget
     total = 0
-    while timezone.now().timestamp() < deadline:
+    while True:
         released = broadcast_release_batch(broadcast_id=broadcast_id)
         total += released
-        if released < settings.HUB_BROADCAST_BATCH_SIZE:
-            break
-    return total
+        if released < settings.HUB_BROADCAST_BATCH_SIZE or timezone.now().timestamp() >= deadline:
+            return total
 
 
 def broadcasts_start_due(*, actor: Actor | None = None) -> list[UUID]:

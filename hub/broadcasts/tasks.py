@@ -17,4 +17,4 @@ def release_broadcast(broadcast_id: str) -> int:
 @shared_task(name="hub.broadcasts.tasks.release_broadcasts")
 def release_broadcasts() -> int:
     running = services.broadcasts_start_due()
-    return sum(services.broadcast_release(broadcast_id=i, seconds=4.0) for i in running)
+    return sum(services.broadcast_release(broadcast_id=i) for i in running)
