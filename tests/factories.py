@@ -108,7 +108,9 @@ def key_client(issued: IssuedKey) -> Any:
     return client
 
 
-def make_contacts(count: int, *, prefix: str = "cust", attributes: dict[str, Any] | None = None) -> list[Contact]:
+def make_contacts(
+    count: int, *, prefix: str = "cust", attributes: dict[str, Any] | None = None
+) -> list[Contact]:
     """``count`` contacts with phone and email, external ids ``<prefix>-<n>``."""
     return Contact.objects.bulk_create(
         Contact(

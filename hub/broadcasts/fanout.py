@@ -61,7 +61,7 @@ def broadcast_release_batch(*, broadcast_id: UUID, limit: int | None = None) -> 
     now = timezone.now()
     with transaction.atomic():
         broadcast = (
-            Broadcast.objects.select_for_update(skip_locked=True)
+            Broadcast.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("template__live_version", "api_key")
             .filter(id=broadcast_id, status=BroadcastStatus.RUNNING)
             .first()
@@ -128,14 +128,13 @@ def _release(broadcast: Broadcast, recipients: Sequence[BroadcastRecipient], *, 
             routing=broadcast.routing,
             locale=p.locale,
             reference=broadcast.reference or f"broadcast:{broadcast.id}",
+            broadcast_recipient=p.recipient,
         )
         for p in plans
     ]
     Notification.objects.bulk_create(notifications, batch_size=1000)
     messages: list[Message] = []
     for plan, notification in zip(plans, notifications, strict=True):
-        plan.recipient.notification = notification
-        plan.recipient.state = RecipientState.RELEASED
         for channel in plan.targets:
             messages.append(
                 Message(
@@ -164,7 +163,12 @@ def _release(broadcast: Broadcast, recipients: Sequence[BroadcastRecipient], *, 
         ),
         batch_size=1000,
     )
-    BroadcastRecipient.objects.bulk_update(recipients, ["state", "error", "notification"], batch_size=1000)
+    BroadcastRecipient.objects.filter(id__in=[p.recipient.id for p in plans]).update(
+        state=RecipientState.RELEASED
+    )
+    skipped = [r for r in recipients if r.state == RecipientState.SKIPPED]
+    if skipped:
+        BroadcastRecipient.objects.bulk_update(skipped, ["state", "error"], batch_size=1000)
     audit_append_many(
         [
             *(

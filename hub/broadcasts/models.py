@@ -89,13 +89,7 @@ class BroadcastRecipient(models.Model):
     data = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=16, choices=RecipientState.choices, default=RecipientState.PENDING)
     error = models.CharField(max_length=200, blank=True)
-    notification = models.OneToOneField(
-        "messaging.Notification",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="broadcast_recipient",
-    )
+    # Its notification, once released: Notification.broadcast_recipient (one per row, at most).
 
     class Meta:
         constraints = [

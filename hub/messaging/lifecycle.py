@@ -159,10 +159,25 @@ def _write(
     merged: dict[UUID, dict[str, Any]] = {}
     for change in result.applied:
         merged.setdefault(change.message_id, {}).update(change.fields, status=change.to)
+    # Rows given the same values (a batch queued, claimed or delivered together) share one
+    # UPDATE ... WHERE id IN (...); bulk_update's per-row CASE is only for the rest.
+    same_values: dict[tuple[tuple[str, Any], ...], list[UUID]] = defaultdict(list)
     by_fields: dict[tuple[str, ...], list[Message]] = defaultdict(list)
     for message_id, values in merged.items():
-        row = Message(id=message_id, status_changed_at=now, **values)
-        by_fields[("status_changed_at", *sorted(values))].append(row)
+        try:
+            same_values[tuple(sorted(values.items()))].append(message_id)
+        except TypeError:  # an unhashable value (e.g. rendered content): per row
+            row = Message(id=message_id, status_changed_at=now, **values)
+            by_fields[("status_changed_at", *sorted(values))].append(row)
+    for items, ids in same_values.items():
+        if len(ids) == 1:
+            row = Message(id=ids[0], status_changed_at=now, **dict(items))
+            by_fields[("status_changed_at", *sorted(dict(items)))].append(row)
+            continue
+        for start in range(0, len(ids), 1000):
+            Message.objects.filter(id__in=ids[start : start + 1000]).update(
+                status_changed_at=now, **dict(items)
+            )
     for names, rows in by_fields.items():
         Message.objects.bulk_update(rows, list(names), batch_size=500)
 

@@ -63,6 +63,14 @@ class Notification(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Issue 7: a cancelled notification sends nothing more, fallback included.
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # Issue 7: the broadcast row this notification was made for (at most one per row).
+    broadcast_recipient = models.OneToOneField(
+        "broadcasts.BroadcastRecipient",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="notification",
+    )
 
     class Meta:
         ordering = ("-created_at",)

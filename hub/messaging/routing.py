@@ -98,7 +98,7 @@ def notifications_fall_back(*, message_ids: Sequence[UUID], reason: str = "") ->
 def _fall_back_one(*, message_id: UUID, notification_id: UUID, reason: str) -> list[UUID]:
     with transaction.atomic():
         notification = (
-            Notification.objects.select_for_update()
+            Notification.objects.select_for_update(of=("self",))
             .select_related("template", "contact")
             .filter(id=notification_id, cancelled_at__isnull=True)
             .first()

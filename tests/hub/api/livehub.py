@@ -38,7 +38,9 @@ class PooledWSGIServer(ThreadingMixIn, WSGIServer):
 @contextmanager
 def live_hub(workers: int = 16) -> Iterator[str]:
     """Serve the hub on 127.0.0.1; yields its base URL."""
-    server = make_server("127.0.0.1", 0, WSGIHandler(), server_class=PooledWSGIServer, handler_class=_QuietHandler)
+    server = make_server(
+        "127.0.0.1", 0, WSGIHandler(), server_class=PooledWSGIServer, handler_class=_QuietHandler
+    )
     server.pool = ThreadPoolExecutor(max_workers=workers)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

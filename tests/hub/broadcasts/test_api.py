@@ -53,7 +53,11 @@ class TestCreate:
     def test_filter_on_contact_attributes(self, authed_client, live_template):
         make_contacts(3, prefix="gold", attributes={"tier": "gold", "region": "north"})
         make_contacts(2, prefix="silver", attributes={"tier": "silver", "region": "north"})
-        response = create(authed_client, audience={"filter": {"attributes": {"tier": ["gold"], "region": "north"}}}, data={**DATA, "first_name": "you"})
+        response = create(
+            authed_client,
+            audience={"filter": {"attributes": {"tier": ["gold"], "region": "north"}}},
+            data={**DATA, "first_name": "you"},
+        )
         assert response.status_code == 202, response.content
         assert response.json()["progress"]["total"] == 3
         assert set(Notification.objects.values_list("contact__external_id", flat=True)) == {
@@ -73,7 +77,10 @@ class TestCreate:
         make_contacts(2)
         later = timezone.now() + timedelta(hours=1)
         body = create(
-            authed_client, audience={"external_ids": ["cust-1", "cust-2"]}, data={**DATA, "first_name": "A"}, send_at=later.isoformat()
+            authed_client,
+            audience={"external_ids": ["cust-1", "cust-2"]},
+            data={**DATA, "first_name": "A"},
+            send_at=later.isoformat(),
         ).json()
         assert body["status"] == "scheduled" and body["progress"]["pending"] == 2
         assert broadcasts_start_due() == []
@@ -85,7 +92,12 @@ class TestCreate:
         """60 a minute: a release may take ten seconds' worth (10), no more, until time passes."""
         make_contacts(30)
         ids = [f"cust-{n}" for n in range(1, 31)]
-        body = create(authed_client, audience={"external_ids": ids}, data={**DATA, "first_name": "A"}, rate_per_minute=60).json()
+        body = create(
+            authed_client,
+            audience={"external_ids": ids},
+            data={**DATA, "first_name": "A"},
+            rate_per_minute=60,
+        ).json()
         assert body["progress"]["released"] == 10
         assert broadcast_release_batch(broadcast_id=body["id"]) == 0  # bucket empty
         Broadcast.objects.filter(id=body["id"]).update(rate_checked_at=timezone.now() - timedelta(seconds=5))
@@ -95,7 +107,12 @@ class TestCreate:
     def test_pause_resume_cancel(self, authed_client, live_template):
         make_contacts(30)
         ids = [f"cust-{n}" for n in range(1, 31)]
-        body = create(authed_client, audience={"external_ids": ids}, data={**DATA, "first_name": "A"}, rate_per_minute=60).json()
+        body = create(
+            authed_client,
+            audience={"external_ids": ids},
+            data={**DATA, "first_name": "A"},
+            rate_per_minute=60,
+        ).json()
         paused = authed_client.post(f"{URL}/{body['id']}/pause")
         assert paused.status_code == 200 and paused.json()["status"] == "paused"
         Broadcast.objects.filter(id=body["id"]).update(rate_checked_at=timezone.now() - timedelta(minutes=5))
@@ -116,7 +133,9 @@ class TestCreate:
         from tests.factories import key_client
 
         make_contacts(1)
-        body = create(authed_client, audience={"external_ids": ["cust-1"]}, data={**DATA, "first_name": "A"}).json()
+        body = create(
+            authed_client, audience={"external_ids": ["cust-1"]}, data={**DATA, "first_name": "A"}
+        ).json()
         assert key_client(apikey_create(name="other")).get(f"{URL}/{body['id']}").status_code == 404
 
     def test_missing_data_skips_the_row_with_a_reason(self, authed_client, live_template):
@@ -130,6 +149,8 @@ class TestCreate:
         from hub.contacts.models import Contact
 
         Contact.objects.create(external_id="no-phone", email="x@example.com")
-        body = create(authed_client, audience={"external_ids": ["no-phone"]}, data={**DATA, "first_name": "A"}).json()
+        body = create(
+            authed_client, audience={"external_ids": ["no-phone"]}, data={**DATA, "first_name": "A"}
+        ).json()
         assert body["progress"]["blocked"] == {"no_address": 1}
         assert body["status"] == BroadcastStatus.COMPLETED

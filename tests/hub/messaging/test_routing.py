@@ -30,10 +30,14 @@ def channels_and_statuses(client, notification_id):
 
 @pytest.mark.django_db(transaction=True)
 class TestFallback:
-    def test_failed_sms_falls_back_to_email_which_reaches_the_person(self, authed_client, live_template, twilio_sms):
+    def test_failed_sms_falls_back_to_email_which_reaches_the_person(
+        self, authed_client, live_template, twilio_sms
+    ):
         """Twilio refuses the number (21211, permanent): the email is created, sent and
         delivered, and the notification says email reached the person."""
-        sent = send(authed_client, to={"phone": INVALID_NUMBER, "email": "ada@example.com"}, channels=["sms", "email"])
+        sent = send(
+            authed_client, to={"phone": INVALID_NUMBER, "email": "ada@example.com"}, channels=["sms", "email"]
+        )
         statuses, body = channels_and_statuses(authed_client, sent["id"])
         assert statuses == [("sms", "failed"), ("email", "delivered")]
         assert body["delivered_channel"] == "email"
@@ -56,7 +60,9 @@ class TestFallback:
         sent = send(authed_client, channels=["sms", "email"])
         sms_id = sent["messages"][0]["id"]
         Message.objects.filter(id=sms_id).update(status=S.SENT)
-        messages_transition([Change(Message.objects.get(id=sms_id).id, S.UNDELIVERED)], actor=Actor.system(), source="test")
+        messages_transition(
+            [Change(Message.objects.get(id=sms_id).id, S.UNDELIVERED)], actor=Actor.system(), source="test"
+        )
         statuses, _ = channels_and_statuses(authed_client, sent["id"])
         assert [c for c, _ in statuses] == ["sms", "email"]
         assert statuses[0][1] == "undelivered"
@@ -68,7 +74,7 @@ class TestFallback:
             channels=["sms", "email"],
             routing="all",
         )
-        statuses, body = channels_and_statuses(authed_client, sent["id"])
+        statuses, _ = channels_and_statuses(authed_client, sent["id"])
         assert statuses == [("sms", "failed"), ("email", "delivered")]
         assert Message.objects.filter(notification_id=sent["id"]).count() == 2
 
@@ -80,7 +86,9 @@ class TestFallback:
 
     def test_fallback_twice_creates_nothing_twice(self, authed_client, live_template, twilio_sms):
         """A redelivered fallback task (or a second report) finds it already done."""
-        sent = send(authed_client, to={"phone": INVALID_NUMBER, "email": "ada@example.com"}, channels=["sms", "email"])
+        sent = send(
+            authed_client, to={"phone": INVALID_NUMBER, "email": "ada@example.com"}, channels=["sms", "email"]
+        )
         sms = Message.objects.get(notification_id=sent["id"], channel="sms")
         report = notifications_fall_back(message_ids=[sms.id])
         assert report.created == [] and report.skipped == 1
@@ -158,7 +166,11 @@ class TestCancel:
         assert other.post(f"{URL}/{sent['id']}/cancel").status_code == 404
 
     def test_cancelled_notification_gets_no_fallback(self, authed_client, live_template, contact):
-        sent = send(authed_client, channels=["sms", "email"], send_at=(timezone.now() + timedelta(hours=1)).isoformat())
+        sent = send(
+            authed_client,
+            channels=["sms", "email"],
+            send_at=(timezone.now() + timedelta(hours=1)).isoformat(),
+        )
         authed_client.post(f"{URL}/{sent['id']}/cancel")
         sms = Message.objects.get(notification_id=sent["id"], channel="sms")
         assert notifications_fall_back(message_ids=[sms.id]).created == []
