@@ -233,7 +233,9 @@ def _start(broadcast: Broadcast, *, actor: Actor, now: datetime, due: bool = Fal
 def broadcast_start(*, broadcast: Broadcast, actor: Actor) -> Broadcast:
     """Start a draft (the admin CSV flow, after its validation report)."""
     with transaction.atomic():
-        locked = Broadcast.objects.select_for_update(of=("self",)).select_related("template").get(id=broadcast.id)
+        locked = (
+            Broadcast.objects.select_for_update(of=("self",)).select_related("template").get(id=broadcast.id)
+        )
         if locked.status != BroadcastStatus.DRAFT:
             raise BroadcastRejected(
                 "not_draft", f"This broadcast is {locked.status}; only a draft can start."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import requests
@@ -119,7 +120,7 @@ def test_100_concurrent_duplicates_make_one_notification_and_one_provider_call(
     # The key's rate limit is not what this test is about: let the whole burst through it.
     type(issued_key.api_key).objects.filter(pk=issued_key.api_key.pk).update(rate_limit_burst=1000)
     barrier = threading.Barrier(100)
-    answers: list[tuple[int, dict]] = []
+    answers: list[tuple[int, dict[str, Any]]] = []
     lock = threading.Lock()
 
     with live_hub(workers=16) as base_url:

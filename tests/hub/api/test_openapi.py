@@ -37,14 +37,18 @@ OPERATIONS = {
 def test_every_operation_is_documented_with_errors(client):
     document = client.get("/api/schema/?format=json").json()
     found = {(method, path) for path, item in document["paths"].items() for method in item}
-    assert OPERATIONS <= found
+    assert found >= OPERATIONS
     for path, item in document["paths"].items():
         for method, operation in item.items():
             assert operation.get("summary"), f"{method} {path} has no summary"
             assert "401" in operation["responses"], f"{method} {path} does not document 401"
     bodies = document["components"]["schemas"]
-    assert document["paths"]["/api/v1/notifications"]["post"]["requestBody"]["content"]["application/json"]["examples"]
-    assert document["paths"]["/api/v1/broadcasts"]["post"]["requestBody"]["content"]["application/json"]["examples"]
+    assert document["paths"]["/api/v1/notifications"]["post"]["requestBody"]["content"]["application/json"][
+        "examples"
+    ]
+    assert document["paths"]["/api/v1/broadcasts"]["post"]["requestBody"]["content"]["application/json"][
+        "examples"
+    ]
     assert "delivered_channel" in bodies["Notification"]["properties"]
     assert "progress" in bodies["Broadcast"]["properties"]
     headers = [p["name"] for p in document["paths"]["/api/v1/notifications"]["post"]["parameters"]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.urls import reverse
@@ -34,7 +35,7 @@ def register(client, url):
     return response.json()
 
 
-def all_events(server: FakeServer) -> list[dict]:
+def all_events(server: FakeServer) -> list[dict[str, Any]]:
     return [event for call in server.calls for event in call.json()["events"]]
 
 
@@ -63,16 +64,26 @@ class TestDelivery:
     def test_signature_check_refuses_tampering_and_old_timestamps(self):
         body = b'{"events":[]}'
         signature = callback_signature(secret="s", timestamp=1_700_000_000, body=body)
-        assert callback_signature_valid(secret="s", timestamp="1700000000", body=body, signature=signature, now=1_700_000_100)
-        assert not callback_signature_valid(secret="s", timestamp="1700000000", body=body + b" ", signature=signature, now=1_700_000_100)
-        assert not callback_signature_valid(secret="t", timestamp="1700000000", body=body, signature=signature, now=1_700_000_100)
-        assert not callback_signature_valid(secret="s", timestamp="1700000000", body=body, signature=signature, now=1_700_000_400)
+        assert callback_signature_valid(
+            secret="s", timestamp="1700000000", body=body, signature=signature, now=1_700_000_100
+        )
+        assert not callback_signature_valid(
+            secret="s", timestamp="1700000000", body=body + b" ", signature=signature, now=1_700_000_100
+        )
+        assert not callback_signature_valid(
+            secret="t", timestamp="1700000000", body=body, signature=signature, now=1_700_000_100
+        )
+        assert not callback_signature_valid(
+            secret="s", timestamp="1700000000", body=body, signature=signature, now=1_700_000_400
+        )
 
     def test_keys_without_endpoint_post_nothing(self, authed_client, live_template, contact, receiver):
         authed_client.post(URL, BODY, format="json")
         assert receiver.calls == [] and not CallbackDelivery.objects.exists()
 
-    def test_failure_is_retried_with_backoff_then_succeeds(self, authed_client, live_template, contact, receiver):
+    def test_failure_is_retried_with_backoff_then_succeeds(
+        self, authed_client, live_template, contact, receiver
+    ):
         register(authed_client, f"{receiver.base_url}/hooks")
         receiver.inject(Injection(503, {"error": "busy"}, times=None))
         authed_client.post(URL, BODY, format="json")
@@ -95,7 +106,9 @@ class TestDelivery:
         register(authed_client, f"{receiver.base_url}/hooks")
         receiver.inject(Injection(500, {}, times=None))
         authed_client.post(URL, BODY, format="json")
-        CallbackDelivery.objects.update(next_attempt_at=timezone.now(), created_at=timezone.now() - timedelta(hours=25))
+        CallbackDelivery.objects.update(
+            next_attempt_at=timezone.now(), created_at=timezone.now() - timedelta(hours=25)
+        )
         callbacks_deliver(delivery_ids=callbacks_due())
         assert set(CallbackDelivery.objects.values_list("status", flat=True)) == {DeliveryStatus.ABANDONED}
 

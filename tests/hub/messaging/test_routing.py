@@ -122,6 +122,7 @@ class TestFallbackOnTimeout:
         send_at = timezone.now() + timedelta(hours=1)
         sent = send(authed_client, channels=["sms", "email"], send_at=send_at.isoformat())
         sms = Message.objects.get(notification_id=sent["id"], channel="sms")
+        assert sms.fallback_at is not None
         assert abs(sms.fallback_at - (send_at + timedelta(minutes=10))) < timedelta(seconds=1)
         Message.objects.filter(id=sms.id).update(fallback_at=timezone.now() - timedelta(seconds=1))
         assert messages_fall_back_overdue() == 1
