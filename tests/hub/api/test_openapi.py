@@ -85,7 +85,7 @@ def auth_header(db, live_template, contact):
 @pytest.mark.slow
 @pytest.mark.django_db
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_api_conforms_to_its_schema(case, auth_header):
     """No 5xx, documented status codes and content types, bodies that match the schema."""
     case.call_and_validate(
