@@ -242,7 +242,8 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        extra_context = {**(extra_context or {}), "show_progress_script": True}
+        # Every field is read-only: a broadcast changes through its actions, never by a form.
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False}
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _steer(self, request: HttpRequest, queryset: QuerySet[Broadcast], service: Any, verb: str) -> None:
