@@ -15,8 +15,9 @@ from audit.services import Actor
 from hub.api.idempotency import idempotent
 from hub.api.problems import Problem
 from hub.api.quota import quota_take
+from hub.api.schema import problems
 from hub.api.serializers import CHANNEL_CHOICES, StrictSerializer
-from hub.api.views import IDEMPOTENCY_KEY, PROBLEM, _api_key, _not_found
+from hub.api.views import IDEMPOTENCY_KEY, _api_key, _not_found
 from hub.broadcasts.models import Broadcast
 from hub.broadcasts.selectors import broadcast_get, broadcast_progress
 from hub.broadcasts.services import (
@@ -193,15 +194,7 @@ class BroadcastCreateView(APIView):
         operation_id="broadcasts_create",
         request=BroadcastCreateSerializer,
         parameters=[IDEMPOTENCY_KEY],
-        responses={
-            202: BroadcastSerializer,
-            400: PROBLEM,
-            401: PROBLEM,
-            403: PROBLEM,
-            409: PROBLEM,
-            422: PROBLEM,
-            429: PROBLEM,
-        },
+        responses={202: BroadcastSerializer, **problems(400, 401, 403, 409, 415, 422, 429)},
         summary="Send one template to many contacts",
         description=(
             "The audience is explicit external ids (up to 10,000 per request, optionally with "
@@ -245,7 +238,7 @@ class BroadcastCreateView(APIView):
 class BroadcastDetailView(APIView):
     @extend_schema(
         operation_id="broadcasts_retrieve",
-        responses={200: BroadcastSerializer, 401: PROBLEM, 404: PROBLEM},
+        responses={200: BroadcastSerializer, **problems(401, 403, 404, 429)},
         summary="A broadcast and its live progress counts",
     )
     def get(self, request: Request, broadcast_id: UUID) -> Response:
@@ -260,7 +253,7 @@ def _steer_view(service: Any, operation: str, summary: str, description: str) ->
         @extend_schema(
             operation_id=operation,
             request=None,
-            responses={200: BroadcastSerializer, 401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 409: PROBLEM},
+            responses={200: BroadcastSerializer, **problems(401, 403, 404, 409, 429)},
             summary=summary,
             description=description,
         )

@@ -9,8 +9,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.services import Actor
+from hub.api.schema import problems
 from hub.api.serializers import StrictSerializer
-from hub.api.views import PROBLEM, _api_key, _not_found
+from hub.api.views import _api_key, _not_found
 from hub.callbacks.models import CallbackEndpoint
 from hub.callbacks.services import callback_endpoint_remove, callback_endpoint_set
 
@@ -48,7 +49,7 @@ class CallbackEndpointSerializer(serializers.ModelSerializer[CallbackEndpoint]):
 class CallbackEndpointView(APIView):
     @extend_schema(
         operation_id="callback_retrieve",
-        responses={200: CallbackEndpointSerializer, 401: PROBLEM, 404: PROBLEM},
+        responses={200: CallbackEndpointSerializer, **problems(401, 403, 404, 429)},
         summary="This API key's status callback endpoint",
     )
     def get(self, request: Request) -> Response:
@@ -60,7 +61,7 @@ class CallbackEndpointView(APIView):
     @extend_schema(
         operation_id="callback_update",
         request=CallbackSetSerializer,
-        responses={200: CallbackEndpointSerializer, 400: PROBLEM, 401: PROBLEM, 403: PROBLEM},
+        responses={200: CallbackEndpointSerializer, **problems(400, 401, 403, 415, 429)},
         summary="Register or change the status callback URL",
         description=(
             'Every status change of this key\'s messages is POSTed there as `{"events": [...]}`, '
@@ -80,7 +81,7 @@ class CallbackEndpointView(APIView):
 
     @extend_schema(
         operation_id="callback_destroy",
-        responses={204: None, 401: PROBLEM, 403: PROBLEM, 404: PROBLEM},
+        responses={204: None, **problems(401, 403, 404, 429)},
         summary="Stop status callbacks",
     )
     def delete(self, request: Request) -> Response:

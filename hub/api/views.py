@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,6 +14,7 @@ from audit.services import Actor
 from hub.api.idempotency import idempotent
 from hub.api.problems import Problem
 from hub.api.quota import quota_take
+from hub.api.schema import problems
 from hub.api.serializers import MessageSerializer, NotificationCreateSerializer, NotificationSerializer
 from hub.apikeys.models import ApiKey
 from hub.messaging.accept import NotificationRejected, NotificationRequest, notification_accept
@@ -27,7 +28,6 @@ def _api_key(request: Request) -> ApiKey:
     return request.auth
 
 
-PROBLEM = OpenApiResponse(description="A problem+json error (RFC 9457) with a stable `code`.")
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     str,
@@ -57,16 +57,7 @@ class NotificationCreateView(APIView):
         operation_id="notifications_create",
         request=NotificationCreateSerializer,
         parameters=[IDEMPOTENCY_KEY],
-        responses={
-            202: NotificationSerializer,
-            400: PROBLEM,
-            401: PROBLEM,
-            403: PROBLEM,
-            409: PROBLEM,
-            415: PROBLEM,
-            422: PROBLEM,
-            429: PROBLEM,
-        },
+        responses={202: NotificationSerializer, **problems(400, 401, 403, 409, 415, 422, 429)},
         summary="Send a notification to one contact",
     )
     @idempotent
@@ -94,7 +85,7 @@ class NotificationCreateView(APIView):
 class NotificationDetailView(APIView):
     @extend_schema(
         operation_id="notifications_retrieve",
-        responses={200: NotificationSerializer, 401: PROBLEM, 404: PROBLEM},
+        responses={200: NotificationSerializer, **problems(401, 403, 404, 429)},
         summary="A notification, its messages and their timelines",
     )
     def get(self, request: Request, notification_id: UUID) -> Response:
@@ -107,7 +98,7 @@ class NotificationDetailView(APIView):
 class MessageDetailView(APIView):
     @extend_schema(
         operation_id="messages_retrieve",
-        responses={200: MessageSerializer, 401: PROBLEM, 404: PROBLEM},
+        responses={200: MessageSerializer, **problems(401, 403, 404, 429)},
         summary="One message and its timeline",
     )
     def get(self, request: Request, message_id: UUID) -> Response:
@@ -121,7 +112,7 @@ class NotificationCancelView(APIView):
     @extend_schema(
         operation_id="notifications_cancel",
         request=None,
-        responses={200: NotificationSerializer, 401: PROBLEM, 403: PROBLEM, 404: PROBLEM, 409: PROBLEM},
+        responses={200: NotificationSerializer, **problems(401, 403, 404, 409, 429)},
         summary="Cancel what of a notification has not been sent yet",
         description=(
             "Its accepted, queued and deferred (e.g. `send_at`) messages become `cancelled` and no "

@@ -154,3 +154,18 @@ class TestCreate:
         ).json()
         assert body["progress"]["blocked"] == {"no_address": 1}
         assert body["status"] == BroadcastStatus.COMPLETED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_idempotency_key_makes_one_broadcast(authed_client, live_template):
+    make_contacts(2)
+    body = {
+        "template": "order.shipped",
+        "audience": {"external_ids": ["cust-1", "cust-2"]},
+        "data": {**DATA, "first_name": "A"},
+    }
+    first = authed_client.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="spring-1")
+    second = authed_client.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="spring-1")
+    assert first.status_code == second.status_code == 202
+    assert second["Idempotent-Replayed"] == "true" and second.json()["id"] == first.json()["id"]
+    assert Broadcast.objects.count() == 1 and Notification.objects.count() == 2
