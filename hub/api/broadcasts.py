@@ -25,11 +25,9 @@ from hub.broadcasts.services import (
     BroadcastRejected,
     BroadcastRequest,
     attribute_filter_query,
-    broadcast_cancel,
     broadcast_create,
-    broadcast_pause,
-    broadcast_resume,
 )
+from hub.broadcasts.steering import broadcast_cancel, broadcast_pause, broadcast_resume
 from hub.contacts.models import Contact
 from hub.messaging.models import Routing
 

@@ -29,11 +29,9 @@ from hub.broadcasts.models import Broadcast, BroadcastStatus
 from hub.broadcasts.selectors import broadcast_progress
 from hub.broadcasts.services import (
     BroadcastRejected,
-    broadcast_cancel,
-    broadcast_pause,
-    broadcast_resume,
     broadcast_start,
 )
+from hub.broadcasts.steering import broadcast_cancel, broadcast_pause, broadcast_resume
 from hub.messaging.models import Routing
 from templates_app.models import Template
 
