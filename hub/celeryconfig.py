@@ -52,6 +52,8 @@ task_routes = {
     "hub.messaging.tasks.record_sandbox_delivery": {"queue": QUEUE_EVENTS},
     "hub.messaging.tasks.apply_provider_reports": {"queue": QUEUE_EVENTS},
     "hub.messaging.tasks.send_messages": {"queue": QUEUE_MAINTENANCE},  # callers pick the lane
+    "hub.messaging.tasks.fall_back": {"queue": QUEUE_EVENTS},
+    "hub.callbacks.tasks.deliver_callbacks": {"queue": QUEUE_EVENTS},
 }
 beat_schedule = {
     "release-due-messages": {"task": "hub.messaging.tasks.release_due_messages", "schedule": 5.0},
@@ -63,6 +65,14 @@ beat_schedule = {
     "purge-expired-personal-data": {
         "task": "hub.workspace.tasks.purge_expired_personal_data",
         "schedule": crontab(hour=3, minute=17),
+    },
+    # Issue 7: routing fallback on timeout, broadcast fan-out, status callbacks, idempotency.
+    "fall-back-overdue": {"task": "hub.messaging.tasks.fall_back_overdue", "schedule": 15.0},
+    "release-broadcasts": {"task": "hub.broadcasts.tasks.release_broadcasts", "schedule": 5.0},
+    "deliver-due-callbacks": {"task": "hub.callbacks.tasks.deliver_due_callbacks", "schedule": 10.0},
+    "purge-idempotency-records": {
+        "task": "hub.apikeys.tasks.purge_idempotency_records",
+        "schedule": 3600.0,
     },
 }
 beat_schedule_filename = str(settings.VAR_DIR / "celerybeat-schedule")

@@ -37,6 +37,14 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "providers.view_sandboxoutboxentry",
         # "See how a template performs."
         "workspace.view_report",
+        # Issue 7: broadcasts (CSV upload, start, pause, resume, cancel) and fallback timings.
+        "broadcasts.view_broadcast",
+        "broadcasts.add_broadcast",
+        "broadcasts.change_broadcast",
+        "messaging.view_fallbackpolicy",
+        "messaging.add_fallbackpolicy",
+        "messaging.change_fallbackpolicy",
+        "messaging.delete_fallbackpolicy",
     ),
     "Compliance": (
         "templates_app.view_template",
@@ -94,6 +102,12 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "audit.view_auditcheckpoint",
         "workspace.view_report",
         "workspace.view_retentionpolicy",
+        # Issue 7: callback endpoints (resume, rotate) and their delivery log; broadcasts.
+        "callbacks.view_callbackendpoint",
+        "callbacks.change_callbackendpoint",
+        "callbacks.view_callbackdelivery",
+        "broadcasts.view_broadcast",
+        "broadcasts.change_broadcast",
     ),
 }
 

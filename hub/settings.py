@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "hub.messaging",
     "hub.compliance",
     "hub.workspace",
+    "hub.broadcasts",
+    "hub.callbacks",
 ]
 
 MIDDLEWARE = [
@@ -153,6 +155,26 @@ HUB_DISPATCH_BATCH_SIZE = int(os.environ.get("HUB_DISPATCH_BATCH_SIZE", "100"))
 HUB_MAX_SEND_ATTEMPTS = int(os.environ.get("HUB_MAX_SEND_ATTEMPTS", "5"))
 # Seconds before the sandbox reports a message delivered (0: at once).
 HUB_SANDBOX_DELIVERY_DELAY = float(os.environ.get("HUB_SANDBOX_DELIVERY_DELAY", "1"))
+
+# --- Services' API (issue 7): idempotency, routing, broadcasts, callbacks ------------------
+# An Idempotency-Key's first answer is replayed for this long.
+HUB_IDEMPOTENCY_TTL_HOURS = int(os.environ.get("HUB_IDEMPOTENCY_TTL_HOURS", "24"))
+# A request holding a key this long without finishing is taken to have died.
+HUB_IDEMPOTENCY_LOCK_SECONDS = int(os.environ.get("HUB_IDEMPOTENCY_LOCK_SECONDS", "60"))
+# Called with every batch of applied status changes, inside its transaction.
+HUB_TRANSITION_HOOKS = [
+    "hub.messaging.routing.routing_after_transition",
+    "hub.callbacks.services.callbacks_after_transition",
+]
+# Recipients turned into notifications per transaction when a broadcast fans out.
+HUB_BROADCAST_BATCH_SIZE = int(os.environ.get("HUB_BROADCAST_BATCH_SIZE", "1000"))
+# How long one release run keeps releasing batches of a broadcast (beat runs every 5 s).
+HUB_BROADCAST_RELEASE_SECONDS = float(os.environ.get("HUB_BROADCAST_RELEASE_SECONDS", "4"))
+# Status callbacks: give up on an event after this long; suspend an endpoint after this many
+# failed attempts in a row.
+HUB_CALLBACK_RETRY_HOURS = int(os.environ.get("HUB_CALLBACK_RETRY_HOURS", "24"))
+HUB_CALLBACK_SUSPEND_AFTER = int(os.environ.get("HUB_CALLBACK_SUSPEND_AFTER", "20"))
+HUB_CALLBACK_TIMEOUT_SECONDS = float(os.environ.get("HUB_CALLBACK_TIMEOUT_SECONDS", "5"))
 
 # Twilio SMS.
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
@@ -314,7 +336,11 @@ HUB_AUDIT_CHECKPOINT_FILE = os.environ.get("HUB_AUDIT_CHECKPOINT_FILE", "")
 # --- REST API --------------------------------------------------------------------------
 REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["hub.apikeys.authentication.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "hub.api.permissions.ApiKeyScopes",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["hub.api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -300,3 +300,52 @@ def make_staff_user(role: str | None, username: str | None = None) -> Any:
 @pytest.fixture
 def staff_factory(db: None) -> Callable[..., Any]:
     return make_staff_user
+
+
+# --- Issue 7 (services' API) -------------------------------------------------------------------
+@pytest.fixture
+def twilio_sms(fake_twilio: Any, settings: Any) -> Any:
+    """SMS goes through the real twilio SDK to the fake Twilio server; email and push stay sandbox."""
+    from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER
+
+    providers = dict(settings.HUB_PROVIDERS)
+    providers["sms"] = [
+        {
+            "NAME": "twilio",
+            "BACKEND": "hub.providers.twilio.TwilioSmsProvider",
+            "OPTIONS": {
+                "account_sid": ACCOUNT_SID,
+                "auth_token": AUTH_TOKEN,
+                "from_number": FROM_NUMBER,
+                "api_base_url": fake_twilio.base_url,
+                "timeout": 5,
+            },
+        }
+    ]
+    settings.HUB_PROVIDERS = providers
+    return fake_twilio
+
+
+def key_client(issued: IssuedKey) -> Any:
+    """An API client that authenticates with this key."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.raw}")
+    return client
+
+
+def make_contacts(
+    count: int, *, prefix: str = "cust", attributes: dict[str, Any] | None = None
+) -> list[Contact]:
+    """``count`` contacts with phone and email, external ids ``<prefix>-<n>``."""
+    return Contact.objects.bulk_create(
+        Contact(
+            external_id=f"{prefix}-{n}",
+            phone=f"+4479{n:08d}",
+            email=f"{prefix}{n}@example.com",
+            locale="en",
+            attributes=dict(attributes or {}),
+        )
+        for n in range(1, count + 1)
+    )

@@ -23,7 +23,8 @@ from hub.api.contact_serializers import (
     PreferencesUpdateSerializer,
 )
 from hub.api.problems import Problem
-from hub.api.views import PROBLEM, _api_key
+from hub.api.schema import problems
+from hub.api.views import _api_key
 from hub.contacts.models import Contact
 from hub.contacts.preferences import preferences_get, preferences_set
 from hub.contacts.services import consent_record
@@ -60,7 +61,7 @@ def _evidence(request: Request, given: dict[str, Any] | None) -> dict[str, Any]:
 class ContactDetailView(APIView):
     @extend_schema(
         operation_id="contacts_retrieve",
-        responses={200: ContactSerializer, 401: PROBLEM, 404: PROBLEM},
+        responses={200: ContactSerializer, **problems(401, 404)},
         summary="One contact",
     )
     def get(self, request: Request, external_id: str) -> Response:
@@ -69,7 +70,7 @@ class ContactDetailView(APIView):
     @extend_schema(
         operation_id="contacts_upsert",
         request=ContactWriteSerializer,
-        responses={200: ContactSerializer, 201: ContactSerializer, 400: PROBLEM, 401: PROBLEM},
+        responses={200: ContactSerializer, 201: ContactSerializer, **problems(400, 401)},
         summary="Create or replace a contact",
     )
     def put(self, request: Request, external_id: str) -> Response:
@@ -90,7 +91,7 @@ class ContactDetailView(APIView):
 
     @extend_schema(
         operation_id="contacts_erase",
-        responses={200: ErasureSerializer, 401: PROBLEM, 404: PROBLEM},
+        responses={200: ErasureSerializer, **problems(401, 404)},
         summary="Erase a contact (right to erasure)",
         description="Removes the person's personal data from contacts, messages and rendered content; "
         "their addresses stay suppressed by hash only; the audit trail records the erasure.",
@@ -111,7 +112,7 @@ class ContactBulkView(APIView):
     @extend_schema(
         operation_id="contacts_bulk_upsert",
         request=ContactBulkSerializer,
-        responses={200: BulkResultSerializer, 400: PROBLEM, 401: PROBLEM},
+        responses={200: BulkResultSerializer, **problems(400, 401)},
         summary="Create or replace many contacts at once (CRM sync, up to 10,000)",
     )
     def post(self, request: Request) -> Response:
@@ -130,7 +131,7 @@ class ConsentCreateView(APIView):
     @extend_schema(
         operation_id="contacts_consents_create",
         request=ConsentCreateSerializer,
-        responses={201: ConsentEntrySerializer, 400: PROBLEM, 401: PROBLEM, 404: PROBLEM},
+        responses={201: ConsentEntrySerializer, **problems(400, 401, 404)},
         summary="Record consent given or withdrawn (appended to the ledger)",
     )
     def post(self, request: Request, external_id: str) -> Response:
@@ -153,7 +154,7 @@ class ConsentCreateView(APIView):
 class PreferencesView(APIView):
     @extend_schema(
         operation_id="contacts_preferences_retrieve",
-        responses={200: PreferencesSerializer, 401: PROBLEM, 404: PROBLEM},
+        responses={200: PreferencesSerializer, **problems(401, 404)},
         summary="Current preferences per category and channel (from the consent ledger)",
     )
     def get(self, request: Request, external_id: str) -> Response:
@@ -162,7 +163,7 @@ class PreferencesView(APIView):
     @extend_schema(
         operation_id="contacts_preferences_update",
         request=PreferencesUpdateSerializer,
-        responses={200: PreferencesSerializer, 400: PROBLEM, 401: PROBLEM, 404: PROBLEM},
+        responses={200: PreferencesSerializer, **problems(400, 401, 404)},
         summary="Change preferences; each change is a consent ledger entry",
     )
     def put(self, request: Request, external_id: str) -> Response:

@@ -22,12 +22,22 @@ def problem_type(code: str) -> str:
 class Problem(exceptions.APIException):
     """An error with a stable code; ``field`` names the offending request field, if any."""
 
-    def __init__(self, *, status_code: int, code: str, title: str, detail: str, field: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        status_code: int,
+        code: str,
+        title: str,
+        detail: str,
+        field: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(detail=detail, code=code)
         self.status_code = status_code
         self.title = title
         self.problem_code = code
         self.field = field
+        self.headers = dict(headers or {})
 
 
 def problem_body(
@@ -92,6 +102,7 @@ def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Res
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     if isinstance(exc, Problem):
+        headers.update(exc.headers)
         errors = (
             [{"field": exc.field, "message": str(exc.detail), "code": exc.problem_code}]
             if exc.field

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from hub.contacts.validation import normalise_email, normalise_phone
 from hub.messaging.models import Message, MessageEvent, Notification, Routing
+from hub.messaging.routing import delivered_channel
 
 CHANNEL_CHOICES = ("sms", "email", "push")
 
@@ -141,7 +142,13 @@ class NotificationSerializer(serializers.ModelSerializer[Notification]):
     template = serializers.CharField(source="template.key")
     template_version = serializers.IntegerField(source="template_version.number")
     contact = serializers.CharField(source="contact.external_id", allow_null=True, default=None)
+    delivered_channel = serializers.SerializerMethodField(
+        help_text="The channel that finally reached the person (a delivered message); empty until then."
+    )
     messages = MessageSerializer(many=True)
+
+    def get_delivered_channel(self, obj: Notification) -> str:
+        return delivered_channel(list(obj.messages.all()))
 
     class Meta:
         model = Notification
@@ -156,5 +163,7 @@ class NotificationSerializer(serializers.ModelSerializer[Notification]):
             "reference",
             "send_at",
             "created_at",
+            "cancelled_at",
+            "delivered_channel",
             "messages",
         )

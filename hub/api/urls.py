@@ -1,6 +1,6 @@
 from django.urls import path
 
-from hub.api import contacts, templates, views
+from hub.api import broadcasts, callbacks, contacts, templates, views
 
 urlpatterns = [
     path("notifications", views.NotificationCreateView.as_view(), name="notification-create"),
@@ -8,6 +8,11 @@ urlpatterns = [
         "notifications/<uuid:notification_id>",
         views.NotificationDetailView.as_view(),
         name="notification-detail",
+    ),
+    path(
+        "notifications/<uuid:notification_id>/cancel",
+        views.NotificationCancelView.as_view(),
+        name="notification-cancel",
     ),
     path("messages/<uuid:message_id>", views.MessageDetailView.as_view(), name="message-detail"),
     path("templates", templates.TemplateListView.as_view(), name="template-list"),
@@ -21,4 +26,22 @@ urlpatterns = [
         contacts.PreferencesView.as_view(),
         name="contact-preferences",
     ),
+    path("broadcasts", broadcasts.BroadcastCreateView.as_view(), name="broadcast-create"),
+    path("broadcasts/<uuid:broadcast_id>", broadcasts.BroadcastDetailView.as_view(), name="broadcast-detail"),
+    path(
+        "broadcasts/<uuid:broadcast_id>/cancel",
+        broadcasts.BroadcastCancelView.as_view(),
+        name="broadcast-cancel",
+    ),
+    path(
+        "broadcasts/<uuid:broadcast_id>/pause",
+        broadcasts.BroadcastPauseView.as_view(),
+        name="broadcast-pause",
+    ),
+    path(
+        "broadcasts/<uuid:broadcast_id>/resume",
+        broadcasts.BroadcastResumeView.as_view(),
+        name="broadcast-resume",
+    ),
+    path("callback", callbacks.CallbackEndpointView.as_view(), name="callback-endpoint"),
 ]

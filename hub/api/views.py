@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.services import Actor
+from hub.api.idempotency import idempotent
 from hub.api.problems import Problem
+from hub.api.quota import quota_take
+from hub.api.schema import problems
 from hub.api.serializers import MessageSerializer, NotificationCreateSerializer, NotificationSerializer
 from hub.apikeys.models import ApiKey
 from hub.messaging.accept import NotificationRejected, NotificationRequest, notification_accept
+from hub.messaging.routing import NotCancellable, notification_cancel
 from hub.messaging.selectors import message_get, notification_get
 
 
@@ -23,7 +28,19 @@ def _api_key(request: Request) -> ApiKey:
     return request.auth
 
 
-PROBLEM = OpenApiResponse(description="A problem+json error (RFC 9457) with a stable `code`.")
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Up to 255 characters, unique per request you mean. The same key and body within 24 h "
+        "replay the first answer (header `Idempotent-Replayed: true`); the same key with another "
+        "body is a 422 `idempotency_key_reused`; a duplicate while the first is still running "
+        "is a 409 `idempotency_request_in_flight`."
+    ),
+    examples=[OpenApiExample("A UUID", value="5f0c2b8e-7f3a-4d0e-9a51-2b7c1d9e4f60")],
+)
 
 
 def _not_found(kind: str) -> Problem:
@@ -39,24 +56,28 @@ class NotificationCreateView(APIView):
     @extend_schema(
         operation_id="notifications_create",
         request=NotificationCreateSerializer,
-        responses={202: NotificationSerializer, 400: PROBLEM, 401: PROBLEM, 415: PROBLEM, 429: PROBLEM},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={202: NotificationSerializer, **problems(400, 401, 403, 409, 415, 422, 429)},
         summary="Send a notification to one contact",
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         serializer = NotificationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            notification = notification_accept(
-                request=NotificationRequest(**serializer.validated_data), api_key=_api_key(request)
-            )
-        except NotificationRejected as exc:
-            raise Problem(
-                status_code=400,
-                code=exc.code,
-                title="Notification not accepted",
-                detail=exc.detail,
-                field=exc.field,
-            ) from exc
+        api_key = _api_key(request)
+        with quota_take(api_key=api_key, cost=1):
+            try:
+                notification = notification_accept(
+                    request=NotificationRequest(**serializer.validated_data), api_key=api_key
+                )
+            except NotificationRejected as exc:
+                raise Problem(
+                    status_code=exc.status,
+                    code=exc.code,
+                    title="Notification not accepted",
+                    detail=exc.detail,
+                    field=exc.field,
+                ) from exc
         shown = notification_get(notification_id=notification.id, api_key=_api_key(request))
         return Response(NotificationSerializer(shown).data, status=status.HTTP_202_ACCEPTED)
 
@@ -64,7 +85,7 @@ class NotificationCreateView(APIView):
 class NotificationDetailView(APIView):
     @extend_schema(
         operation_id="notifications_retrieve",
-        responses={200: NotificationSerializer, 401: PROBLEM, 404: PROBLEM},
+        responses={200: NotificationSerializer, **problems(401, 403, 404, 429)},
         summary="A notification, its messages and their timelines",
     )
     def get(self, request: Request, notification_id: UUID) -> Response:
@@ -77,7 +98,7 @@ class NotificationDetailView(APIView):
 class MessageDetailView(APIView):
     @extend_schema(
         operation_id="messages_retrieve",
-        responses={200: MessageSerializer, 401: PROBLEM, 404: PROBLEM},
+        responses={200: MessageSerializer, **problems(401, 403, 404, 429)},
         summary="One message and its timeline",
     )
     def get(self, request: Request, message_id: UUID) -> Response:
@@ -85,3 +106,30 @@ class MessageDetailView(APIView):
         if message is None:
             raise _not_found("message")
         return Response(MessageSerializer(message).data)
+
+
+class NotificationCancelView(APIView):
+    @extend_schema(
+        operation_id="notifications_cancel",
+        request=None,
+        responses={200: NotificationSerializer, **problems(401, 403, 404, 409, 429)},
+        summary="Cancel what of a notification has not been sent yet",
+        description=(
+            "Its accepted, queued and deferred (e.g. `send_at`) messages become `cancelled` and no "
+            "fallback follows. 409 `not_cancellable` if every message was already handed to a "
+            "provider or had ended."
+        ),
+    )
+    def post(self, request: Request, notification_id: UUID) -> Response:
+        api_key = _api_key(request)
+        notification = notification_get(notification_id=notification_id, api_key=api_key)
+        if notification is None:
+            raise _not_found("notification")
+        try:
+            notification_cancel(notification=notification, actor=Actor.api_key(api_key.pk))
+        except NotCancellable as exc:
+            raise Problem(
+                status_code=409, code="not_cancellable", title="Nothing left to cancel", detail=str(exc)
+            ) from exc
+        shown = notification_get(notification_id=notification_id, api_key=api_key)
+        return Response(NotificationSerializer(shown).data)

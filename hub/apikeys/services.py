@@ -6,15 +6,57 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from audit.services import Actor, audit_append
-from hub.apikeys.models import ApiKey
+from hub.apikeys.models import ApiKey, IdempotencyRecord
 
 KEY_PREFIX = "sb"
-SCOPES = ("send", "read", "contacts:write")
+# Capabilities a key may be limited to; a key that lists none has all of them.
+CAPABILITIES = ("send", "read", "contacts:write")
+SCOPES = CAPABILITIES  # kept for callers of the foundation's name
+# Limits on what a key may send: any one matching is enough.
+SEND_LIMIT_PREFIXES = ("category:", "template:")
+
+
+class InvalidScope(ValueError):
+    """A scope that is neither a capability nor a send limit."""
+
+
+def scopes_validate(scopes: list[str]) -> list[str]:
+    """The scopes, de-duplicated in order; raises InvalidScope naming the first bad one."""
+    seen: list[str] = []
+    for scope in scopes:
+        scope = scope.strip()
+        is_limit = scope.startswith(SEND_LIMIT_PREFIXES) and scope.split(":", 1)[1] != ""
+        if scope not in CAPABILITIES and not is_limit:
+            raise InvalidScope(
+                f"Unknown scope '{scope}': use {', '.join(CAPABILITIES)}, category:<category> or "
+                "template:<key>."
+            )
+        if scope not in seen:
+            seen.append(scope)
+    return seen
+
+
+def apikey_has_capability(*, api_key: ApiKey, capability: str) -> bool:
+    """Whether the key may ``read``, ``send`` or ``contacts:write``. A key that lists no
+    capability has all of them (send limits alone do not restrict capabilities)."""
+    listed = [s for s in api_key.scopes if s in CAPABILITIES]
+    return not listed or capability in listed
+
+
+def apikey_may_send(*, api_key: ApiKey, template_key: str, category: str) -> bool:
+    """Whether the key may send this template: it has the ``send`` capability and, if it lists
+    ``category:``/``template:`` limits, one of them matches."""
+    if not apikey_has_capability(api_key=api_key, capability="send"):
+        return False
+    limits = [s for s in api_key.scopes if s.startswith(SEND_LIMIT_PREFIXES)]
+    return not limits or f"category:{category}" in limits or f"template:{template_key}" in limits
 
 
 @dataclass(frozen=True)
@@ -27,21 +69,47 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def apikey_create(*, name: str, scopes: list[str] | None = None, actor: Actor | None = None) -> IssuedKey:
-    """Create a key; the returned ``raw`` value is the only time the secret exists in clear."""
+def apikey_create(
+    *,
+    name: str,
+    scopes: list[str] | None = None,
+    actor: Actor | None = None,
+    is_test: bool = False,
+    rate_limit_per_minute: int | None = None,
+    daily_quota: int | None = None,
+) -> IssuedKey:
+    """Create a key; the returned ``raw`` value is the only time the secret exists in clear.
+
+    Raises InvalidScope (and creates nothing) for an unknown scope. A test key sends only
+    through the sandbox providers, whatever is configured.
+    """
+    scopes = scopes_validate(list(scopes or []))
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     raw = f"{KEY_PREFIX}_{prefix}_{secret}"
     with transaction.atomic():
         api_key = ApiKey.objects.create(
-            name=name, prefix=prefix, key_hash=_digest(raw), scopes=list(scopes or [])
+            name=name,
+            prefix=prefix,
+            key_hash=_digest(raw),
+            scopes=scopes,
+            is_test=is_test,
+            daily_quota=daily_quota,
+            **({"rate_limit_per_minute": rate_limit_per_minute} if rate_limit_per_minute else {}),
         )
         audit_append(
             actor=actor or Actor.system(),
             action="apikey.created",
             object_type="apikey",
             object_id=api_key.pk,
-            payload={"name": name, "prefix": prefix, "scopes": api_key.scopes},
+            payload={
+                "name": name,
+                "prefix": prefix,
+                "scopes": api_key.scopes,
+                "is_test": is_test,
+                "rate_limit_per_minute": api_key.rate_limit_per_minute,
+                "daily_quota": daily_quota,
+            },
         )
     return IssuedKey(api_key, raw)
 
@@ -69,3 +137,10 @@ def apikey_authenticate(*, raw: str) -> ApiKey | None:
     if api_key is None or not hmac.compare_digest(api_key.key_hash, _digest(raw)):
         return None
     return api_key
+
+
+def idempotency_records_purge() -> int:
+    """Delete idempotency records older than ``HUB_IDEMPOTENCY_TTL_HOURS``; returns how many."""
+    cutoff = timezone.now() - timedelta(hours=settings.HUB_IDEMPOTENCY_TTL_HOURS)
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from audit.services import Actor, AuditEntry, address_digest, audit_append_many
 from hub.apikeys.models import ApiKey
+from hub.apikeys.services import apikey_may_send
 from hub.contacts.models import Contact
-from hub.messaging import dispatch
+from hub.messaging import dispatch, routing
 from hub.messaging.decide import messages_decide
 from hub.messaging.lifecycle import messages_transition
 from hub.messaging.models import EventKind, Message, MessageEvent, Notification, Routing
@@ -29,11 +30,12 @@ from templates_app.rendering import validate_data, version_channels
 class NotificationRejected(Exception):
     """The request cannot be accepted. ``code`` is stable; ``field`` names the culprit."""
 
-    def __init__(self, code: str, detail: str, *, field: str = "") -> None:
+    def __init__(self, code: str, detail: str, *, field: str = "", status: int = 400) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail
         self.field = field
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,15 @@ def notification_accept(
         template, version, approval = _live_version(request.template)
     else:
         template, approval = version.template, None
+    if api_key is not None and not apikey_may_send(
+        api_key=api_key, template_key=template.key, category=template.category
+    ):
+        raise NotificationRejected(
+            "template_not_allowed",
+            f"This API key's scopes do not allow sending '{template.key}' ({template.category}).",
+            field="template",
+            status=403,
+        )
     contact = _resolve_contact(request.to)
     available = version_channels(version)
     channels = list(request.channels) or available
@@ -147,6 +158,8 @@ def notification_accept(
             send_at=request.send_at,
         )
         targets = _target_channels(channels, request, contact)
+        waits = routing.fallback_waits(template)  # issue 7: fallback when not delivered in time
+        start = request.send_at if deferred and request.send_at else now
         messages = [
             Message(
                 notification=notification,
@@ -155,6 +168,9 @@ def notification_accept(
                 to=_address(channel, request.to, contact),
                 locale=locale,
                 not_before=request.send_at if deferred else None,
+                fallback_at=routing.fallback_deadline(
+                    waits, channel=channel, channels=channels, routing=request.routing, start=start
+                ),
             )
             for channel in targets
         ]

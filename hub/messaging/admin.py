@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from hub.messaging.models import Message, MessageEvent, Notification
+from hub.messaging.models import FallbackPolicy, Message, MessageEvent, Notification
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):
@@ -77,3 +77,12 @@ class MessageAdmin(ReadOnlyAdmin):
     def compliance_decision(self, obj: Message) -> str:
         """The decision in one sentence: which rule version decided and why."""
         return str((obj.decision or {}).get("sentence", "")) or "-"
+
+
+@admin.register(FallbackPolicy)
+class FallbackPolicyAdmin(admin.ModelAdmin[FallbackPolicy]):
+    """Routing ``first``: how long a channel may take to deliver before the next is tried."""
+
+    list_display = ("template", "channel", "wait_seconds")
+    list_filter = ("channel",)
+    list_select_related = ("template",)

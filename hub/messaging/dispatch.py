@@ -31,7 +31,7 @@ from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
 from hub.messaging.outcomes import DispatchReport, alert_misconfigured, outcome_change
 from hub.providers.errors import ProviderError
-from hub.providers.registry import providers_for
+from hub.providers.registry import providers_for, sandbox_provider
 from templates_app.rendering import RenderedContent, RenderError, variant_render, variant_select
 
 logger = logging.getLogger("hub.dispatch")
@@ -91,7 +91,7 @@ def messages_dispatch(*, message_ids: list[UUID]) -> DispatchReport:
         return report
     messages = list(
         Message.objects.filter(id__in=claimed)
-        .select_related("notification__template", "notification__template_version")
+        .select_related("notification__template", "notification__template_version", "notification__api_key")
         .prefetch_related("notification__template_version__variants")
     )
     devices = push_devices_of(messages)
@@ -118,7 +118,13 @@ def messages_dispatch(*, message_ids: list[UUID]) -> DispatchReport:
                 )
             )
             continue
-        candidates = providers_for(outbound, demoted_now=demoted_now)
+        api_key = message.notification.api_key
+        # A test API key's messages never leave the machine (issue 7).
+        candidates = (
+            [sandbox_provider(message.channel)]
+            if api_key is not None and api_key.is_test
+            else providers_for(outbound, demoted_now=demoted_now)
+        )
         if not candidates:
             changes.append(
                 Change(

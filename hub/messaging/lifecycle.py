@@ -14,8 +14,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from audit.services import Actor, AuditEntry, audit_append_many
 from hub.messaging.bulk import messages_bulk_set
@@ -128,7 +130,22 @@ def messages_transition(
             else:
                 result.refused.append(change)
         _write(result, previous, now=now, occurred_at=occurred_at or now, actor=actor, source=source)
+        _run_transition_hooks(result, source=source, occurred_at=occurred_at or now)
     return result
+
+
+# --- Transition hooks (issue 7: routing fallback, status callbacks) ----------------------
+def _run_transition_hooks(result: TransitionResult, *, source: str, occurred_at: datetime) -> None:
+    """Call each ``settings.HUB_TRANSITION_HOOKS`` function with the applied changes, inside
+    this transaction: a hook may write rows that must commit with the change and register
+    ``transaction.on_commit`` work; it must stay cheap (a query or two per batch)."""
+    if not result.applied:
+        return
+    for path in settings.HUB_TRANSITION_HOOKS:
+        import_string(path)(result.applied, source=source, occurred_at=occurred_at)
+
+
+# --- end of transition hooks ------------------------------------------------------------
 
 
 def _write(

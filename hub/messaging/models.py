@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from hub.ids import uuid7
+from templates_app.models import Channel
 
 
 class MessageStatus(models.TextChoices):
@@ -60,6 +61,16 @@ class Notification(models.Model):
     reference = models.CharField(max_length=200, blank=True)
     send_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Issue 7: a cancelled notification sends nothing more, fallback included.
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    # Issue 7: the broadcast row this notification was made for (at most one per row).
+    broadcast_recipient = models.OneToOneField(
+        "broadcasts.BroadcastRecipient",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="notification",
+    )
 
     class Meta:
         ordering = ("-created_at",)
@@ -92,6 +103,8 @@ class Message(models.Model):
     decision = models.JSONField(default=dict, blank=True)
     # "rule_key vN" of the rule that blocked or deferred the message, for search.
     decided_by = models.CharField(max_length=100, blank=True, db_index=True)
+    # Issue 7 (routing "first"): if not delivered by then, the next channel is tried.
+    fallback_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     status_changed_at = models.DateTimeField(auto_now_add=True)
 
@@ -134,3 +147,22 @@ class MessageEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.status}"
+
+
+class FallbackPolicy(models.Model):
+    """Per template and channel: with routing ``first``, a message on this channel not
+    delivered within ``wait_seconds`` makes the notification try its next channel
+    (e.g. push not delivered in 10 minutes → SMS)."""
+
+    template = models.ForeignKey("templates_app.Template", on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    wait_seconds = models.PositiveIntegerField(help_text="e.g. 600 for ten minutes.")
+
+    class Meta:
+        verbose_name_plural = "fallback policies"
+        constraints = [
+            models.UniqueConstraint(fields=["template", "channel"], name="fallback_policy_per_channel"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template_id} {self.channel} after {self.wait_seconds}s"

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from celery import shared_task
 
-from hub.messaging import dispatch
+from hub.messaging import dispatch, routing
 from hub.messaging.reports import provider_reports_apply, report_from_json
 
 
@@ -41,3 +41,16 @@ def sweep_stuck_messages() -> list[int]:
 def apply_provider_reports(provider: str, reports: list[dict[str, Any]]) -> int:
     outcome = provider_reports_apply(provider=provider, reports=[report_from_json(r) for r in reports])
     return outcome.applied
+
+
+@shared_task(name="hub.messaging.tasks.fall_back")
+def fall_back(message_ids: list[str]) -> int:
+    report = routing.notifications_fall_back(
+        message_ids=[UUID(i) for i in message_ids], reason="previous_channel_ended"
+    )
+    return len(report.created)
+
+
+@shared_task(name="hub.messaging.tasks.fall_back_overdue")
+def fall_back_overdue() -> int:
+    return routing.messages_fall_back_overdue()

@@ -1,0 +1,160 @@
+"""How errors appear in the OpenAPI schema: every documented error is an
+``application/problem+json`` body (RFC 9457) with its stable ``code`` and an example."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from rest_framework import serializers
+
+from hub.api.problems import PROBLEM_CONTENT_TYPE, problem_type
+
+
+class ProblemFieldErrorSerializer(serializers.Serializer[Any]):
+    field = serializers.CharField(help_text="The offending field, e.g. `to.phone` or `Idempotency-Key`.")
+    message = serializers.CharField()
+    code = serializers.CharField()
+
+
+class ProblemSerializer(serializers.Serializer[Any]):
+    type = serializers.CharField(help_text="`urn:switchboard:problem:<code>`.")
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="Stable; switch on this, not on the text.")
+    instance = serializers.CharField(help_text="The request path.")
+    # DRF's metaclass pops declared fields, so this does not shadow Serializer.errors at run time.
+    errors = ProblemFieldErrorSerializer(  # type: ignore[assignment]
+        many=True, required=False, help_text="For bad fields: which ones."
+    )
+
+
+def _example(
+    status: int, code: str, title: str, detail: str, errors: list[dict[str, str]] | None = None
+) -> Any:
+    value: dict[str, Any] = {
+        "type": problem_type(code),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": "/api/v1/notifications",
+    }
+    if errors:
+        value["errors"] = errors
+    return OpenApiExample(code, value=value, response_only=True, status_codes=[str(status)])
+
+
+_EXAMPLES: dict[int, list[Any]] = {
+    400: [
+        _example(
+            400,
+            "invalid_request",
+            "Invalid request",
+            "Please correct: to.phone.",
+            [
+                {
+                    "field": "to.phone",
+                    "message": "Enter a valid phone number in E.164 format.",
+                    "code": "invalid",
+                }
+            ],
+        ),
+        _example(
+            400,
+            "unknown_template",
+            "Notification not accepted",
+            "There is no template with the key 'order.shiped'.",
+            [
+                {
+                    "field": "template",
+                    "message": "There is no template with the key 'order.shiped'.",
+                    "code": "unknown_template",
+                }
+            ],
+        ),
+    ],
+    401: [
+        _example(
+            401, "unauthenticated", "Authentication failed", "This API key is not valid or has been revoked."
+        )
+    ],
+    403: [
+        _example(403, "forbidden", "Not allowed", "This API key may not do this: it lacks the 'send' scope."),
+        _example(
+            403,
+            "template_not_allowed",
+            "Notification not accepted",
+            "This API key's scopes do not allow sending 'promo.spring' (marketing).",
+            [{"field": "template", "message": "...", "code": "template_not_allowed"}],
+        ),
+    ],
+    404: [
+        _example(404, "not_found", "Not found", "No notification with this id is visible to this API key.")
+    ],
+    409: [
+        _example(
+            409,
+            "idempotency_request_in_flight",
+            "A request with this Idempotency-Key is in progress",
+            "The first request with this Idempotency-Key is still being handled; retry shortly.",
+        ),
+        _example(
+            409,
+            "not_cancellable",
+            "Nothing left to cancel",
+            "Every message has already been sent or has ended.",
+        ),
+        _example(409, "invalid_state", "Broadcast not accepted", "A completed broadcast cannot be paused."),
+    ],
+    415: [
+        _example(
+            415, "unsupported_media_type", "Unsupported media type", 'Unsupported media type "text/plain".'
+        )
+    ],
+    422: [
+        _example(
+            422,
+            "idempotency_key_reused",
+            "Idempotency-Key reused with a different request",
+            "This Idempotency-Key was first used with a different request body or endpoint.",
+            [{"field": "Idempotency-Key", "message": "...", "code": "idempotency_key_reused"}],
+        )
+    ],
+    429: [
+        _example(
+            429,
+            "rate_limited",
+            "Too many requests",
+            "Request was throttled. Expected available in 2 seconds.",
+        ),
+        _example(
+            429,
+            "quota_exceeded",
+            "Daily quota reached",
+            "This API key may send 10000 notifications per UTC day.",
+        ),
+    ],
+}
+
+_DESCRIPTIONS = {
+    400: "Invalid request; `errors` names the fields. Nothing was changed.",
+    401: "No API key, or a revoked or unknown one.",
+    403: "The key's scopes do not allow this.",
+    404: "Nothing with this id is visible to this key.",
+    409: "Conflict: a duplicate still in flight, or a state that does not allow this.",
+    415: "Send `Content-Type: application/json`.",
+    422: "Idempotency-Key reused with a different request.",
+    429: "Rate limit or daily quota; wait `Retry-After` seconds.",
+}
+
+
+def problems(*statuses: int) -> dict[tuple[int, str], OpenApiResponse]:
+    """OpenAPI responses for these error statuses, as problem+json with examples."""
+    return {
+        (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+            response=ProblemSerializer, description=_DESCRIPTIONS[status], examples=_EXAMPLES[status]
+        )
+        for status in statuses
+    }

@@ -1,0 +1,267 @@
+"""Broadcasts in admin: upload a CSV, map its columns, read the validation report, start;
+then watch the progress bar (polled from a small JSON view); pause, resume or cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from audit.services import Actor
+from hub.broadcasts.csv_import import (
+    ROLES,
+    broadcast_csv_draft_create,
+    broadcast_csv_prepare,
+    csv_columns,
+    guess_mapping,
+)
+from hub.broadcasts.models import Broadcast, BroadcastStatus
+from hub.broadcasts.selectors import broadcast_progress
+from hub.broadcasts.services import (
+    BroadcastRejected,
+    broadcast_start,
+)
+from hub.broadcasts.steering import broadcast_cancel, broadcast_pause, broadcast_resume
+from hub.messaging.models import Routing
+from templates_app.models import Template
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
+class CsvUploadForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    template = forms.ModelChoiceField(
+        queryset=Template.objects.filter(live_version__isnull=False).order_by("key")
+    )
+    channels = forms.MultipleChoiceField(
+        choices=(("sms", "SMS"), ("email", "Email"), ("push", "Push")),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="In order SMS, email, push; none: every channel the template has.",
+    )
+    routing = forms.ChoiceField(choices=Routing.choices, initial=Routing.FIRST)
+    rate_per_minute = forms.IntegerField(min_value=1, required=False, help_text="Empty: as fast as possible.")
+    send_at = forms.DateTimeField(
+        required=False, help_text="Empty: when you press Start. UTC, e.g. 2030-01-31 09:00."
+    )
+    csv_file = forms.FileField(help_text="UTF-8 CSV with a header row.")
+
+    def clean_csv_file(self) -> str:
+        upload = self.cleaned_data["csv_file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError("The file is larger than 50 MB.")
+        try:
+            text = str(upload.read().decode("utf-8-sig"))
+        except UnicodeDecodeError as exc:
+            raise forms.ValidationError("The file is not UTF-8 text.") from exc
+        try:
+            csv_columns(text)
+        except BroadcastRejected as exc:
+            raise forms.ValidationError(exc.detail) from exc
+        return text
+
+
+class MappingForm(forms.Form):
+    def __init__(
+        self, *args: Any, columns: list[str], initial_mapping: dict[str, str], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.columns = columns
+        for index, column in enumerate(columns):
+            self.fields[f"col_{index}"] = forms.ChoiceField(
+                label=column, choices=ROLES, initial=initial_mapping.get(column)
+            )
+
+    def mapping(self) -> dict[str, str]:
+        return {column: self.cleaned_data[f"col_{i}"] for i, column in enumerate(self.columns)}
+
+
+@admin.register(Broadcast)
+class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
+    list_display = ("name", "template", "status", "audience_kind", "total", "progress_bar", "created_at")
+    list_filter = ("status", "audience_kind")
+    search_fields = ("name", "reference")
+    list_select_related = ("template",)
+    fields = (
+        "name",
+        "status",
+        "progress_bar",
+        "template",
+        "channels",
+        "routing",
+        "audience_kind",
+        "audience_filter",
+        "send_at",
+        "rate_per_minute",
+        "total",
+        "skipped",
+        "released",
+        "validation_report",
+        "column_mapping",
+        "created_by",
+        "api_key",
+        "created_at",
+        "started_at",
+        "finished_at",
+    )
+    readonly_fields = fields
+    actions = ["pause_selected", "resume_selected", "cancel_selected"]
+    change_list_template = "admin/broadcasts/broadcast/change_list.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # the CSV upload (or the API) creates broadcasts
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("upload/", wrap(self.upload_view), name="broadcasts_broadcast_upload"),
+            path("<uuid:broadcast_id>/map/", wrap(self.map_view), name="broadcasts_broadcast_map"),
+            path("<uuid:broadcast_id>/report/", wrap(self.report_view), name="broadcasts_broadcast_report"),
+            path(
+                "<uuid:broadcast_id>/progress/",
+                wrap(self.progress_view),
+                name="broadcasts_broadcast_progress",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="Progress")
+    def progress_bar(self, obj: Broadcast) -> SafeString:
+        progress_url = reverse("admin:broadcasts_broadcast_progress", args=[obj.id])
+        return format_html(
+            '<div class="sb-progress" data-url="{}"><progress max="100" value="0"></progress> '
+            '<span class="sb-progress-text">…</span></div>',
+            progress_url,
+        )
+
+    def _can_send(self, request: HttpRequest) -> None:
+        if not request.user.has_perm("broadcasts.add_broadcast"):
+            raise PermissionDenied
+
+    def upload_view(self, request: HttpRequest) -> HttpResponse:
+        self._can_send(request)
+        form = CsvUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            order = ("sms", "email", "push")
+            try:
+                broadcast = broadcast_csv_draft_create(
+                    name=data["name"],
+                    template=data["template"],
+                    channels=[c for c in order if c in data["channels"]],
+                    routing=data["routing"],
+                    rate_per_minute=data["rate_per_minute"],
+                    send_at=data["send_at"],
+                    csv_text=data["csv_file"],
+                    user_id=request.user.pk,
+                )
+            except BroadcastRejected as exc:
+                form.add_error("csv_file", exc.detail)
+            else:
+                return HttpResponseRedirect(reverse("admin:broadcasts_broadcast_map", args=[broadcast.id]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Upload a CSV broadcast",
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/broadcasts/broadcast/upload.html", context)
+
+    def map_view(self, request: HttpRequest, broadcast_id: UUID) -> HttpResponse:
+        self._can_send(request)
+        broadcast = get_object_or_404(Broadcast, id=broadcast_id, status=BroadcastStatus.DRAFT)
+        columns = csv_columns(broadcast.csv_text)
+        form = MappingForm(
+            request.POST or None,
+            columns=columns,
+            initial_mapping=broadcast.column_mapping or guess_mapping(columns),
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                broadcast_csv_prepare(
+                    broadcast=broadcast, mapping=form.mapping(), actor=Actor.user(request.user.pk)
+                )
+            except BroadcastRejected as exc:
+                form.add_error(None, exc.detail)
+            else:
+                return HttpResponseRedirect(reverse("admin:broadcasts_broadcast_report", args=[broadcast.id]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Map the columns of “{broadcast.name}”",
+            "form": form,
+            "broadcast": broadcast,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/broadcasts/broadcast/map.html", context)
+
+    def report_view(self, request: HttpRequest, broadcast_id: UUID) -> HttpResponse:
+        self._can_send(request)
+        broadcast = get_object_or_404(Broadcast, id=broadcast_id)
+        if request.method == "POST":
+            try:
+                broadcast_start(broadcast=broadcast, actor=Actor.user(request.user.pk))
+            except BroadcastRejected as exc:
+                messages.error(request, exc.detail)
+            else:
+                messages.success(request, "The broadcast has started.")
+                return HttpResponseRedirect(reverse("admin:broadcasts_broadcast_change", args=[broadcast.id]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Validation report: “{broadcast.name}”",
+            "broadcast": broadcast,
+            "report": broadcast.validation_report,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/broadcasts/broadcast/report.html", context)
+
+    def progress_view(self, request: HttpRequest, broadcast_id: UUID) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        broadcast = get_object_or_404(Broadcast, id=broadcast_id)
+        return JsonResponse({"status": broadcast.status, **broadcast_progress(broadcast=broadcast)})
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        # Every field is read-only: a broadcast changes through its actions, never by a form.
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _steer(self, request: HttpRequest, queryset: QuerySet[Broadcast], service: Any, verb: str) -> None:
+        done = 0
+        for broadcast in queryset:
+            try:
+                service(broadcast=broadcast, actor=Actor.user(request.user.pk))
+                done += 1
+            except BroadcastRejected as exc:
+                self.message_user(request, f"{broadcast}: {exc.detail}", messages.WARNING)
+        self.message_user(request, f"{verb} {done} broadcast(s).", messages.SUCCESS)
+
+    @admin.action(description="Pause selected broadcasts", permissions=["change"])
+    def pause_selected(self, request: HttpRequest, queryset: QuerySet[Broadcast]) -> None:
+        self._steer(request, queryset, broadcast_pause, "Paused")
+
+    @admin.action(description="Resume selected broadcasts", permissions=["change"])
+    def resume_selected(self, request: HttpRequest, queryset: QuerySet[Broadcast]) -> None:
+        self._steer(request, queryset, broadcast_resume, "Resumed")
+
+    @admin.action(description="Cancel selected broadcasts", permissions=["change"])
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Broadcast]) -> None:
+        self._steer(request, queryset, broadcast_cancel, "Cancelled")

@@ -1,0 +1,252 @@
+"""Fan-out: turn a broadcast's pending recipients into notifications, a batch per transaction.
+
+A batch costs a fixed number of multi-row statements whatever its size (bulk inserts of
+notifications, messages and events; one audit append; one lifecycle transition), and the
+send tasks are enqueued, in batches per channel, when it commits. The broadcast row is
+locked (skip-locked) for the batch, so two beat runs never release the same recipients.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import Actor, AuditEntry, address_digest, audit_append_many
+from hub.broadcasts.models import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientState
+from hub.contacts.models import Contact
+from hub.messaging import dispatch, routing
+from hub.messaging.accept import _address
+from hub.messaging.decide import messages_decide
+from hub.messaging.lifecycle import messages_transition
+from hub.messaging.models import EventKind, Message, MessageEvent, Notification, Routing
+from hub.messaging.models import MessageStatus as S
+from templates_app.models import TemplateVariant
+from templates_app.rendering import RenderError, variant_render, variant_select, version_channels
+
+
+@dataclass(frozen=True)
+class _Plan:
+    recipient: BroadcastRecipient
+    contact: Contact | None
+    data: dict[str, Any]
+    locale: str
+    targets: list[str]
+
+
+def _allowance(broadcast: Broadcast, now: datetime, limit: int) -> int:
+    """How many recipients the rate allows now (token bucket refilled per second)."""
+    if not broadcast.rate_per_minute:
+        return limit
+    rate = broadcast.rate_per_minute / 60.0
+    capacity = max(1.0, broadcast.rate_per_minute / 6.0)  # ten seconds' worth
+    checked = broadcast.rate_checked_at or now
+    tokens = min(capacity, broadcast.rate_tokens + max(0.0, (now - checked).total_seconds()) * rate)
+    broadcast.rate_tokens = tokens
+    broadcast.rate_checked_at = now
+    return min(limit, math.floor(tokens))
+
+
+def broadcast_release_batch(*, broadcast_id: UUID, limit: int | None = None) -> int:
+    """Release up to ``limit`` (default ``HUB_BROADCAST_BATCH_SIZE``) pending recipients of a
+    running broadcast, as its rate allows. Returns how many were released (0: nothing to do,
+    not running, or another worker holds it). Marks the broadcast completed after the last."""
+    limit = limit or settings.HUB_BROADCAST_BATCH_SIZE
+    now = timezone.now()
+    with transaction.atomic():
+        broadcast = (
+            Broadcast.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("template__live_version", "api_key")
+            .filter(id=broadcast_id, status=BroadcastStatus.RUNNING)
+            .first()
+        )
+        if broadcast is None:
+            return 0
+        allowed = _allowance(broadcast, now, limit)
+        recipients = list(
+            BroadcastRecipient.objects.filter(broadcast=broadcast, state=RecipientState.PENDING).order_by(
+                "row"
+            )[:allowed]
+            if allowed
+            else []
+        )
+        released = _release(broadcast, recipients, now=now) if recipients else 0
+        broadcast.rate_tokens = max(0.0, broadcast.rate_tokens - len(recipients))
+        broadcast.released += released
+        skipped_now = len(recipients) - released
+        broadcast.skipped += skipped_now
+        broadcast.total -= skipped_now
+        fields = ["rate_tokens", "rate_checked_at", "released", "skipped", "total"]
+        if not BroadcastRecipient.objects.filter(broadcast=broadcast, state=RecipientState.PENDING).exists():
+            broadcast.status = BroadcastStatus.COMPLETED
+            broadcast.finished_at = now
+            fields += ["status", "finished_at"]
+        broadcast.save(update_fields=fields)
+    return len(recipients)
+
+
+def _release(broadcast: Broadcast, recipients: Sequence[BroadcastRecipient], *, now: datetime) -> int:
+    template = broadcast.template
+    version = template.live_version
+    if version is None:
+        for r in recipients:
+            r.state, r.error = RecipientState.SKIPPED, "template_not_live"
+        BroadcastRecipient.objects.bulk_update(recipients, ["state", "error"])
+        return 0
+    approval = version.approvals.order_by("-approved_at").first()
+    variants = list(version.variants.all())
+    channels = list(broadcast.channels) or version_channels(version)
+    contacts = {
+        c.external_id: c
+        for c in Contact.objects.filter(external_id__in=[r.external_id for r in recipients if r.external_id])
+    }
+    plans: list[_Plan] = []
+    for r in recipients:
+        plan_or_error = _plan(broadcast, r, contacts, variants, channels)
+        if isinstance(plan_or_error, str):
+            r.state, r.error = RecipientState.SKIPPED, plan_or_error
+        else:
+            plans.append(plan_or_error)
+    actor = Actor.api_key(broadcast.api_key_id) if broadcast.api_key_id else Actor.system()
+    waits = routing.fallback_waits(template)
+    notifications = [
+        Notification(
+            api_key_id=broadcast.api_key_id,
+            template=template,
+            template_version=version,
+            template_approval=approval,
+            contact=p.contact,
+            to=dict(p.recipient.to),
+            data=p.data,
+            channels=channels,
+            routing=broadcast.routing,
+            locale=p.locale,
+            reference=broadcast.reference or f"broadcast:{broadcast.id}",
+            broadcast_recipient=p.recipient,
+        )
+        for p in plans
+    ]
+    Notification.objects.bulk_create(notifications, batch_size=1000)
+    messages: list[Message] = []
+    for plan, notification in zip(plans, notifications, strict=True):
+        for channel in plan.targets:
+            messages.append(
+                Message(
+                    notification=notification,
+                    channel=channel,
+                    category=template.category,
+                    to=_address(channel, plan.recipient.to, plan.contact),
+                    locale=plan.locale,
+                    fallback_at=routing.fallback_deadline(
+                        waits, channel=channel, channels=channels, routing=broadcast.routing, start=now
+                    ),
+                )
+            )
+    Message.objects.bulk_create(messages, batch_size=1000)
+    MessageEvent.objects.bulk_create(
+        (
+            MessageEvent(
+                message=m,
+                kind=EventKind.STATUS,
+                status=S.ACCEPTED,
+                source="broadcast",
+                detail={"broadcast": str(broadcast.id)},
+                occurred_at=now,
+            )
+            for m in messages
+        ),
+        batch_size=1000,
+    )
+    BroadcastRecipient.objects.filter(id__in=[p.recipient.id for p in plans]).update(
+        state=RecipientState.RELEASED
+    )
+    skipped = [r for r in recipients if r.state == RecipientState.SKIPPED]
+    if skipped:
+        BroadcastRecipient.objects.bulk_update(skipped, ["state", "error"], batch_size=1000)
+    audit_append_many(
+        [
+            *(
+                AuditEntry(
+                    actor,
+                    "notification.accepted",
+                    "notification",
+                    str(n.id),
+                    {
+                        "template": template.key,
+                        "version": version.number,
+                        "approval": approval.pk if approval else None,
+                        "contact": n.contact_id,
+                        "channels": channels,
+                        "routing": broadcast.routing,
+                        "broadcast": str(broadcast.id),
+                        "row": p.recipient.row,
+                    },
+                )
+                for p, n in zip(plans, notifications, strict=True)
+            ),
+            *(
+                AuditEntry(
+                    actor,
+                    "message.accepted",
+                    "message",
+                    str(m.id),
+                    {
+                        "notification": str(m.notification_id),
+                        "channel": m.channel,
+                        "to_digest": address_digest(m.to) if m.to else "",
+                    },
+                )
+                for m in messages
+            ),
+        ]
+    )
+    # Every broadcast message is decided by the compliance rules, exactly as a single send is.
+    decide_contacts = {m.id: m.notification.contact for m in messages}
+    changes = messages_decide(messages, contacts=decide_contacts, now=now)
+    result = messages_transition(changes, actor=actor, source="broadcast")
+    queued = [c.message_id for c in result.applied if c.to == S.QUEUED]
+    dispatch.enqueue_on_commit(
+        queued, category=template.category, channels={m.id: m.channel for m in messages}
+    )
+    return len(plans)
+
+
+def _plan(
+    broadcast: Broadcast,
+    recipient: BroadcastRecipient,
+    contacts: Mapping[str, Contact],
+    variants: list[TemplateVariant],
+    channels: list[str],
+) -> _Plan | str:
+    """What to create for one recipient, or why it is skipped."""
+    contact = contacts.get(recipient.external_id) if recipient.external_id else None
+    if recipient.external_id and contact is None:
+        return "unknown_contact"
+    data = {**broadcast.data, **recipient.data}
+    locale = (contact.locale if contact else "") or broadcast.template.default_locale
+    for channel in channels:
+        variant = variant_select(
+            variants, channel=channel, locale=locale, default_locale=broadcast.template.default_locale
+        )
+        if variant is None:
+            continue
+        try:
+            variant_render(variant, data)
+        except RenderError:
+            return "invalid_data"
+    if broadcast.routing == Routing.ALL:
+        targets = list(channels)
+    else:
+        targets = []
+        for channel in channels:
+            targets.append(channel)
+            if _address(channel, recipient.to, contact):
+                break
+    return _Plan(recipient, contact, data, locale, targets)

@@ -1,0 +1,80 @@
+"""Reading broadcasts and their live progress."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Count
+
+from hub.apikeys.models import ApiKey
+from hub.broadcasts.models import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientState
+from hub.messaging.models import Message
+from hub.messaging.models import MessageStatus as S
+
+IN_FLIGHT = {S.ACCEPTED, S.QUEUED, S.DEFERRED, S.SENDING}
+FAILED = {S.FAILED, S.UNDELIVERED, S.BOUNCED}
+
+
+def broadcast_get(*, broadcast_id: UUID, api_key: ApiKey) -> Broadcast | None:
+    """The broadcast, if this key created it."""
+    return Broadcast.objects.select_related("template").filter(id=broadcast_id, api_key=api_key).first()
+
+
+def broadcast_progress(*, broadcast: Broadcast) -> dict[str, Any]:
+    """Live counts, from two grouped queries.
+
+    ``total``: recipients to send to (valid rows); ``pending``: not yet released; ``skipped``:
+    rows left out (invalid, duplicate, unknown contact); then the released messages by status:
+    ``queued`` (still on their way), ``sent``, ``delivered``, ``blocked`` (by reason),
+    ``failed`` (failed, undelivered, bounced), ``cancelled``. ``percent`` is the share of
+    rows finished (skipped, or every message final); ``done`` says nothing more will change.
+    """
+    states = dict(
+        BroadcastRecipient.objects.filter(broadcast=broadcast)
+        .values_list("state")
+        .annotate(n=Count("id"))
+        .values_list("state", "n")
+    )
+    counts = {"queued": 0, "sent": 0, "delivered": 0, "failed": 0, "cancelled": 0}
+    blocked: dict[str, int] = {}
+    rows = (
+        Message.objects.filter(notification__broadcast_recipient__broadcast=broadcast)
+        .values_list("status", "block_reason")
+        .annotate(n=Count("id"))
+        .values_list("status", "block_reason", "n")
+    )
+    for status, reason, n in rows:
+        if status in IN_FLIGHT:
+            counts["queued"] += n
+        elif status == S.SENT:
+            counts["sent"] += n
+        elif status == S.DELIVERED:
+            counts["delivered"] += n
+        elif status in FAILED:
+            counts["failed"] += n
+        elif status == S.CANCELLED:
+            counts["cancelled"] += n
+        elif status == S.BLOCKED:
+            blocked[reason or "unknown"] = blocked.get(reason or "unknown", 0) + n
+    pending = states.get(RecipientState.PENDING, 0)
+    skipped = states.get(RecipientState.SKIPPED, 0)
+    rows_total = sum(states.values())
+    unfinished_messages = counts["queued"] + counts["sent"]
+    finished = max(0, rows_total - pending - states.get(RecipientState.RELEASED, 0)) + max(
+        0, states.get(RecipientState.RELEASED, 0) - unfinished_messages
+    )
+    ended = broadcast.status in {BroadcastStatus.COMPLETED, BroadcastStatus.CANCELLED}
+    done = ended and pending == 0 and counts["queued"] == 0
+    return {
+        "total": broadcast.total,
+        "rows": rows_total,
+        "pending": pending,
+        "skipped": skipped,
+        "released": states.get(RecipientState.RELEASED, 0),
+        **counts,
+        "blocked": blocked,
+        "blocked_total": sum(blocked.values()),
+        "percent": 100 if done else (min(99, int(100 * finished / rows_total)) if rows_total else 0),
+        "done": done,
+    }

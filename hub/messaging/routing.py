@@ -1,0 +1,256 @@
+"""Routing ``first``: when a message ends badly, or is not delivered in time, try the next
+channel; and cancelling a notification that has not been sent yet.
+
+The lifecycle calls ``routing_after_transition`` with every batch of applied changes; the
+ones that ended a message badly are handed, on commit, to a task that creates the next
+channel's message (``notifications_fall_back``). That service locks the notification and
+only ever moves past the notification's latest message, so a redelivered task or a second
+report creates nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from uuid import UUID
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import Actor, AuditEntry, address_digest, audit_append_many
+from hub.messaging import accept, dispatch
+from hub.messaging.decide import messages_decide
+from hub.messaging.lifecycle import FINAL_STATUSES, Change, messages_transition
+from hub.messaging.models import (
+    EventKind,
+    FallbackPolicy,
+    Message,
+    MessageEvent,
+    Notification,
+    Routing,
+)
+from hub.messaging.models import MessageStatus as S
+from templates_app.models import Template
+
+# A message that ends in one of these has not reached the person: try the next channel.
+ENDED_BADLY = frozenset({S.BLOCKED, S.FAILED, S.UNDELIVERED, S.BOUNCED})
+# Still on its way; overdue ones in the first two are cancelled when the next channel is tried.
+NOT_YET_SENT = frozenset({S.ACCEPTED, S.QUEUED, S.DEFERRED})
+IN_PROGRESS = NOT_YET_SENT | {S.SENDING, S.SENT}
+ROUTING_ACTOR = Actor.system()
+
+
+def fallback_waits(template: Template) -> dict[str, int]:
+    """The template's fallback policy: channel → seconds to wait for delivery."""
+    return dict(FallbackPolicy.objects.filter(template=template).values_list("channel", "wait_seconds"))
+
+
+def fallback_deadline(
+    waits: dict[str, int], *, channel: str, channels: Sequence[str], routing: str, start: datetime
+) -> datetime | None:
+    """When a message on ``channel`` must be delivered by before the next channel is tried,
+    or None (routing ``all``, the last channel, or no policy for this channel)."""
+    if routing != Routing.FIRST or channel not in waits or channel == channels[-1]:
+        return None
+    return start + timedelta(seconds=waits[channel])
+
+
+def routing_after_transition(changes: Sequence[Change], *, source: str, occurred_at: datetime) -> None:
+    """Lifecycle hook: messages that ended badly get a fallback, once this commits."""
+    ended = [str(c.message_id) for c in changes if c.to in ENDED_BADLY]
+    if ended:
+        from hub.messaging.tasks import fall_back
+
+        transaction.on_commit(partial(fall_back.delay, ended))
+
+
+@dataclass
+class FallbackReport:
+    created: list[UUID]
+    skipped: int = 0
+
+
+def notifications_fall_back(*, message_ids: Sequence[UUID], reason: str = "") -> FallbackReport:
+    """For each message of a ``first``-routed notification that ended badly (or is overdue),
+    create the message for the notification's next channel, queued (or blocked for want of
+    an address, in which case the channel after it is tried at once).
+
+    Nothing happens if the message is not the notification's latest, the notification has
+    no channel left, or it was cancelled: calling this twice creates nothing twice.
+    """
+    report = FallbackReport(created=[])
+    sources = list(
+        Message.objects.filter(id__in=list(message_ids), notification__routing=Routing.FIRST).values_list(
+            "id", "notification_id"
+        )
+    )
+    for message_id, notification_id in sources:
+        created = _fall_back_one(message_id=message_id, notification_id=notification_id, reason=reason)
+        if created:
+            report.created.extend(created)
+        else:
+            report.skipped += 1
+    return report
+
+
+def _fall_back_one(*, message_id: UUID, notification_id: UUID, reason: str) -> list[UUID]:
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(of=("self",))
+            .select_related("template", "contact")
+            .filter(id=notification_id, cancelled_at__isnull=True)
+            .first()
+        )
+        if notification is None:
+            return []
+        existing = list(notification.messages.order_by("created_at", "id").values_list("id", "channel"))
+        if not existing or existing[-1][0] != message_id:
+            return []  # not the latest attempt: someone already moved on
+        tried = {channel for _, channel in existing}
+        remaining = [c for c in notification.channels if c not in tried]
+        if not remaining:
+            return []
+        targets: list[str] = []
+        for channel in remaining:
+            targets.append(channel)
+            if accept._address(channel, notification.to, notification.contact):
+                break
+        return _create_messages(notification, targets, fallback_from=message_id, reason=reason)
+
+
+def _create_messages(
+    notification: Notification, targets: list[str], *, fallback_from: UUID, reason: str
+) -> list[UUID]:
+    now = timezone.now()
+    waits = fallback_waits(notification.template)
+    messages = [
+        Message(
+            notification=notification,
+            channel=channel,
+            category=notification.template.category,
+            to=accept._address(channel, notification.to, notification.contact),
+            locale=notification.locale,
+            fallback_at=fallback_deadline(
+                waits,
+                channel=channel,
+                channels=notification.channels,
+                routing=notification.routing,
+                start=now,
+            ),
+        )
+        for channel in targets
+    ]
+    Message.objects.bulk_create(messages)
+    detail = {"fallback_from": str(fallback_from), "reason": reason}
+    MessageEvent.objects.bulk_create(
+        MessageEvent(
+            message=m,
+            kind=EventKind.STATUS,
+            status=S.ACCEPTED,
+            detail=detail,
+            source="routing",
+            occurred_at=now,
+        )
+        for m in messages
+    )
+    audit_append_many(
+        AuditEntry(
+            ROUTING_ACTOR,
+            "message.accepted",
+            "message",
+            str(m.id),
+            {
+                "notification": str(notification.id),
+                "channel": m.channel,
+                "to_digest": address_digest(m.to) if m.to else "",
+                **detail,
+            },
+        )
+        for m in messages
+    )
+    # The fallback channel is decided by the compliance rules like any other message.
+    changes = messages_decide(messages, contacts={m.id: notification.contact for m in messages}, now=now)
+    result = messages_transition(changes, actor=ROUTING_ACTOR, source="routing")
+    queued = [c.message_id for c in result.applied if c.to == S.QUEUED]
+    dispatch.enqueue_on_commit(
+        queued, category=notification.template.category, channels={m.id: m.channel for m in messages}
+    )
+    return [m.id for m in messages]
+
+
+def messages_fall_back_overdue(*, limit: int = 1000) -> int:
+    """Beat: messages past their ``fallback_at`` and not delivered make their notification try
+    the next channel; one not yet handed to a provider is cancelled so the person is not
+    reached twice. Returns how many messages were overdue."""
+    now = timezone.now()
+    with transaction.atomic():
+        overdue = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(fallback_at__lte=now)
+            .values_list("id", "status")[:limit]
+        )
+        if not overdue:
+            return 0
+        Message.objects.filter(id__in=[i for i, _ in overdue]).update(fallback_at=None)
+        waiting = [i for i, status in overdue if status in IN_PROGRESS]
+        cancel = [
+            Change(i, S.CANCELLED, detail={"reason": "fallback_timeout"})
+            for i, st in overdue
+            if st in NOT_YET_SENT
+        ]
+        messages_transition(cancel, actor=ROUTING_ACTOR, source="routing")
+    # Cancelled ones are not "ended badly" for the hook, so every overdue one is handled here.
+    notifications_fall_back(message_ids=waiting, reason="not_delivered_in_time")
+    return len(overdue)
+
+
+class NotCancellable(Exception):
+    """Every message of the notification has already been handed to a provider or ended."""
+
+
+def notification_cancel(*, notification: Notification, actor: Actor) -> list[UUID]:
+    """Cancel what of a notification has not been sent yet: its accepted, queued and deferred
+    messages become ``cancelled`` and no fallback follows. Returns the cancelled ids.
+
+    Raises NotCancellable (changing nothing) if there was nothing left to cancel.
+    """
+    with transaction.atomic():
+        locked = Notification.objects.select_for_update().get(id=notification.id)
+        pending = list(
+            Message.objects.filter(notification=locked, status__in=NOT_YET_SENT).values_list("id", flat=True)
+        )
+        if not pending:
+            raise NotCancellable("Every message of this notification has already been sent or has ended.")
+        result = messages_transition(
+            [Change(i, S.CANCELLED, detail={"reason": "cancelled_by_caller"}) for i in pending],
+            actor=actor,
+            source="api",
+        )
+        if not result.applied:
+            raise NotCancellable("Every message of this notification has already been sent or has ended.")
+        locked.cancelled_at = timezone.now()
+        locked.save(update_fields=["cancelled_at"])
+        audit_append_many(
+            [
+                AuditEntry(
+                    actor,
+                    "notification.cancelled",
+                    "notification",
+                    str(locked.id),
+                    {"messages": [str(i) for i in result.applied_ids]},
+                )
+            ]
+        )
+    return result.applied_ids
+
+
+def delivered_channel(messages: Sequence[Message]) -> str:
+    """The channel that finally reached the person: the last message delivered, if any."""
+    delivered = [m for m in messages if m.status == S.DELIVERED]
+    return delivered[-1].channel if delivered else ""
+
+
+def is_final(status: str) -> bool:
+    return status in FINAL_STATUSES

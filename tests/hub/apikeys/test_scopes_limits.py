@@ -1,0 +1,121 @@
+"""API keys: scopes, test keys, per-key rate limit and daily quota."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from hub.apikeys.models import ApiKey
+from hub.apikeys.services import InvalidScope, apikey_create, apikey_revoke
+from hub.messaging.models import Notification
+from templates_app.models import Category
+from tests.factories import ORDER_DATA, key_client, make_live_template
+from tests.fakes.twilio import sent_messages
+
+URL = "/api/v1/notifications"
+BODY = {"template": "order.shipped", "to": {"external_id": "cust-1"}, "channels": ["sms"], "data": ORDER_DATA}
+
+
+@pytest.mark.django_db
+class TestScopes:
+    def test_read_only_key_cannot_send_but_can_read(self, live_template, contact, authed_client):
+        sent = authed_client.post(URL, BODY, format="json").json()
+        reader = key_client(apikey_create(name="dashboard", scopes=["read"]))
+        response = reader.post(URL, BODY, format="json")
+        assert response.status_code == 403
+        assert response.json()["code"] == "forbidden"
+        assert Notification.objects.count() == 1
+        # A read-only key sees only what it created itself.
+        assert reader.get(f"{URL}/{sent['id']}").status_code == 404
+
+    def test_category_scope_limits_templates(self, live_template, contact):
+        make_live_template("promo.spring", category=Category.MARKETING)
+        client = key_client(apikey_create(name="cards", scopes=["send", "category:transactional"]))
+        assert client.post(URL, BODY, format="json").status_code == 202
+        response = client.post(URL, {**BODY, "template": "promo.spring"}, format="json")
+        assert response.status_code == 403
+        body = response.json()
+        assert body["code"] == "template_not_allowed" and body["errors"][0]["field"] == "template"
+
+    def test_template_scope_allows_that_template_only(self, live_template, contact):
+        make_live_template("order.delayed")
+        client = key_client(apikey_create(name="orders", scopes=["template:order.delayed"]))
+        assert client.post(URL, BODY, format="json").status_code == 403
+        assert client.post(URL, {**BODY, "template": "order.delayed"}, format="json").status_code == 202
+
+    def test_contacts_write_scope_is_required_for_contact_writes(self, db):
+        """Writes under /contacts need contacts:write (the view may not even exist yet: the
+        permission answers first)."""
+        client = key_client(apikey_create(name="sender", scopes=["send"]))
+        response = client.put("/api/v1/contacts/cust-9", {"email": "a@example.com"}, format="json")
+        assert response.status_code in {403, 404}
+        if response.status_code == 403:
+            assert "contacts:write" in response.json()["detail"]
+
+    def test_unknown_scope_is_refused(self, db):
+        with pytest.raises(InvalidScope):
+            apikey_create(name="x", scopes=["admin"])
+        with pytest.raises(CommandError, match="Unknown scope"):
+            call_command("createapikey", "x", "--scope", "category:")
+        assert not ApiKey.objects.exists()
+
+    def test_revocation_is_immediate(self, live_template, contact, issued_key, authed_client):
+        assert authed_client.post(URL, BODY, format="json").status_code == 202
+        from audit.services import Actor
+
+        apikey_revoke(api_key=issued_key.api_key, actor=Actor.system())
+        assert authed_client.post(URL, BODY, format="json").status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_test_key_always_uses_the_sandbox(live_template, contact, twilio_sms):
+    """With Twilio configured, a live key's SMS reaches Twilio; a test key's goes to the sandbox."""
+    from hub.providers.models import SandboxOutboxEntry
+
+    live = key_client(apikey_create(name="live"))
+    test = key_client(apikey_create(name="test", is_test=True))
+    assert live.post(URL, BODY, format="json").status_code == 202
+    response = test.post(URL, BODY, format="json")
+    assert response.status_code == 202
+    message_id = response.json()["messages"][0]["id"]
+    assert len(sent_messages(twilio_sms)) == 1
+    assert SandboxOutboxEntry.objects.filter(message_id=message_id).exists()
+    detail = test.get(f"/api/v1/messages/{message_id}").json()
+    assert detail["provider"] == "sandbox-sms" and detail["status"] == "delivered"
+
+
+@pytest.mark.django_db
+class TestRateLimitAndQuota:
+    def test_token_bucket_answers_429_with_retry_after(self, live_template, contact):
+        issued = apikey_create(name="slow", rate_limit_per_minute=6)
+        ApiKey.objects.filter(pk=issued.api_key.pk).update(rate_limit_burst=3)
+        client = key_client(issued)
+        answers = [client.get(f"{URL}/00000000-0000-0000-0000-000000000000").status_code for _ in range(3)]
+        assert answers == [404, 404, 404]
+        limited = client.post(URL, BODY, format="json")
+        assert limited.status_code == 429
+        assert limited["Content-Type"] == "application/problem+json"
+        assert limited.json()["code"] == "rate_limited"
+        assert 1 <= int(limited["Retry-After"]) <= 10
+        assert Notification.objects.count() == 0
+
+    def test_buckets_are_per_key(self, live_template, contact):
+        a = apikey_create(name="a")
+        ApiKey.objects.filter(pk=a.api_key.pk).update(rate_limit_burst=1, rate_limit_per_minute=1)
+        b = key_client(apikey_create(name="b"))
+        client_a = key_client(a)
+        assert client_a.post(URL, BODY, format="json").status_code == 202
+        assert client_a.post(URL, BODY, format="json").status_code == 429
+        assert b.post(URL, BODY, format="json").status_code == 202
+
+    def test_daily_quota(self, live_template, contact):
+        client = key_client(apikey_create(name="quota", daily_quota=2))
+        assert client.post(URL, BODY, format="json").status_code == 202
+        # A refused request does not use the quota.
+        assert client.post(URL, {**BODY, "template": "nope"}, format="json").status_code == 400
+        assert client.post(URL, BODY, format="json").status_code == 202
+        over = client.post(URL, BODY, format="json")
+        assert over.status_code == 429
+        assert over.json()["code"] == "quota_exceeded"
+        assert int(over["Retry-After"]) <= 86400
+        assert Notification.objects.count() == 2
