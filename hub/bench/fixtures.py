@@ -34,6 +34,10 @@ def bench_template() -> Template:
         variants=[
             {"channel": "sms", "locale": "en", "text": "Hi {{ first_name }}, your code is {{ code }}."}
         ],
+        variables=[
+            {"name": "first_name", "type": "string", "required": True, "example": "Ada"},
+            {"name": "code", "type": "string", "required": True, "example": "123456"},
+        ],
     )
     template_version_submit(version=version, actor=Actor.user(author.pk))
     template_version_approve(version=version, approver=approver)

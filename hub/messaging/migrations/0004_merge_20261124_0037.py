@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('messaging', '0003_message_fallback_at_notification_broadcast_recipient_and_more'),
-        ('messaging', '0003_workspace_search_indexes'),
+        ("messaging", "0003_message_fallback_at_notification_broadcast_recipient_and_more"),
+        ("messaging", "0003_workspace_search_indexes"),
     ]
 
-    operations = [
-    ]
+    operations = []
