@@ -35,7 +35,26 @@ __all__ = [
     "canonical_text_v1",
     "encode_basestring",
     "jsonb_text",
+    "record_fields",
 ]
+
+# The columns every canonical form is taken over, in the keyword names the forms use.
+RECORD_FIELDS = (
+    "seq",
+    "created_at",
+    "actor_type",
+    "actor_id",
+    "action",
+    "object_type",
+    "object_id",
+    "payload",
+    "prev_hash",
+)
+
+
+def record_fields(record: Any) -> dict[str, Any]:
+    """A stored record's columns as the keyword arguments of ``canonical_text`` / ``_v1``."""
+    return {name: getattr(record, name) for name in RECORD_FIELDS}
 
 
 def _number(value: float) -> str:

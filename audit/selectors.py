@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection, transaction
 
-from audit.canonical import GENESIS_HASH, PG_TIME_SQL, canonical_text_v1, encode_basestring
+from audit.canonical import GENESIS_HASH, PG_TIME_SQL, canonical_text_v1, encode_basestring, record_fields
 from audit.models import AuditChainHead, AuditCheckpoint, AuditRecord
 from audit.services import record_canonical
 
@@ -99,17 +99,7 @@ def _matches_v1(seq: int, digest: str) -> bool:
     record = AuditRecord.objects.filter(seq=seq).first()
     if record is None:
         return False
-    text = canonical_text_v1(
-        seq=record.seq,
-        created_at=record.created_at,
-        actor_type=record.actor_type,
-        actor_id=record.actor_id,
-        action=record.action,
-        object_type=record.object_type,
-        object_id=record.object_id,
-        payload=record.payload,
-        prev_hash=record.prev_hash,
-    )
+    text = canonical_text_v1(**record_fields(record))
     return hashlib.sha256(text.encode()).hexdigest() == digest
 
 

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.canonical import GENESIS_HASH as GENESIS_HASH  # re-exported: callers import it from here
-from audit.canonical import canonical_text
+from audit.canonical import canonical_text, record_fields
 from audit.models import ActorType, AuditChainHead, AuditCheckpoint, AuditRecord
 
 
@@ -67,17 +67,7 @@ def address_digest(address: str) -> str:
 
 def record_canonical(record: AuditRecord) -> str:
     """The canonical (v2) serialisation of a record, built from its columns."""
-    return canonical_text(
-        seq=record.seq,
-        created_at=record.created_at,
-        actor_type=record.actor_type,
-        actor_id=record.actor_id,
-        action=record.action,
-        object_type=record.object_type,
-        object_id=record.object_id,
-        payload=record.payload,
-        prev_hash=record.prev_hash,
-    )
+    return canonical_text(**record_fields(record))
 
 
 def canonical_hash(canonical: str) -> str:
