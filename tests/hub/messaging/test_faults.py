@@ -111,22 +111,28 @@ def test_broker_restart_during_burst_loses_nothing(fake_twilio, tmp_path):
         finally:
             connection.close()
 
-    with (
-        private_redis(tmp_path) as redis,
-        publishing_to(redis.url),
-        worker_process(redis.url, tmp_path, twilio_env(fake_twilio), pool="prefork"),
-    ):
-        stop = threading.Event()
-        thread = threading.Thread(target=burst, args=(stop,))
-        thread.start()
-        time.sleep(3)
-        redis.kill()  # the broker goes away mid-burst, losing every task it held
-        time.sleep(3)
-        redis.start()  # and comes back empty on the same port
-        time.sleep(3)
-        stop.set()
-        thread.join(timeout=60)
-        settle(timeout=600)
+    env = twilio_env(fake_twilio)
+    with private_redis(tmp_path) as redis, publishing_to(redis.url):
+        with worker_process(redis.url, tmp_path, env, pool="prefork") as worker:
+            stop = threading.Event()
+            thread = threading.Thread(target=burst, args=(stop,))
+            thread.start()
+            time.sleep(3)
+            redis.kill()  # the broker goes away mid-burst, losing every task it held
+            time.sleep(3)
+            redis.start()  # and comes back empty on the same port
+            time.sleep(3)
+            stop.set()
+            thread.join(timeout=60)
+            survived = worker.poll() is None
+            if survived:
+                settle(timeout=600)
+        if not survived:
+            # kombu sometimes stops the worker on the lost connection ("Unrecoverable error"
+            # while acking); in production its supervisor (systemd, Kubernetes) starts it again,
+            # as this test does. Nothing may be lost either way.
+            with worker_process(redis.url, tmp_path, env, pool="prefork"):
+                settle(timeout=600)
     assert not errors, errors
     assert len(accepted) > 0
     assert Message.objects.count() == len(accepted)
