@@ -1,0 +1,280 @@
+"""Authorisation matrix of the REST API (issue 9, item 11).
+
+Every route the URL resolver lists under ``/api/v1/`` must have an entry in ``ACCESS``: which
+capability each of its methods needs and whose objects it touches. Then, route by route:
+another key never sees or changes a key's notifications, messages, broadcasts or callback
+endpoint (it gets exactly the answer an unknown id gets, so existence does not leak); a key
+without the capability is refused with 403 on every route; a revoked, unknown or malformed key
+gets 401. Every refusal is problem+json and leaves every row as it was.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from audit.services import Actor
+from hub.apikeys.services import IssuedKey, apikey_has_capability, apikey_revoke
+from tests.factories import ORDER_DATA, key_client, make_contacts
+from tests.hub.security.api import METHODS, PROBLEM, api_operations, api_routes, db_snapshot, make_key
+
+READ = frozenset({"read", "send"})  # a sending service may follow what it sent
+SEND = frozenset({"send"})
+CONTACTS = frozenset({"contacts:write"})
+
+OWNED = "owned"  # objects of the key that created them: ids in the path
+OWN = "own"  # the calling key's own object, no id (its callback endpoint)
+SHARED = "shared"  # hub-wide data (contacts, live templates), SPEC §2: one ledger for all
+
+
+@dataclass(frozen=True)
+class Access:
+    needs: frozenset[str]  # any one of these capabilities is enough
+    kind: str = ""
+
+
+# (route name, method) -> who may call it. A route added later without an entry fails
+# test_every_api_operation_is_in_the_matrix.
+ACCESS: dict[tuple[str, str], Access] = {
+    ("notification-create", "POST"): Access(SEND),
+    ("notification-detail", "GET"): Access(READ, OWNED),
+    ("notification-cancel", "POST"): Access(SEND, OWNED),
+    ("message-detail", "GET"): Access(READ, OWNED),
+    ("template-list", "GET"): Access(READ, SHARED),
+    ("contact-bulk", "POST"): Access(CONTACTS, SHARED),
+    ("contact-detail", "GET"): Access(READ, SHARED),
+    ("contact-detail", "PUT"): Access(CONTACTS, SHARED),
+    ("contact-detail", "DELETE"): Access(CONTACTS, SHARED),
+    ("contact-consents", "POST"): Access(CONTACTS, SHARED),
+    ("contact-preferences", "GET"): Access(READ, SHARED),
+    ("contact-preferences", "PUT"): Access(CONTACTS, SHARED),
+    ("broadcast-create", "POST"): Access(SEND),
+    ("broadcast-detail", "GET"): Access(READ, OWNED),
+    ("broadcast-cancel", "POST"): Access(SEND, OWNED),
+    ("broadcast-pause", "POST"): Access(SEND, OWNED),
+    ("broadcast-resume", "POST"): Access(SEND, OWNED),
+    ("callback-endpoint", "GET"): Access(READ, OWN),
+    ("callback-endpoint", "PUT"): Access(SEND, OWN),
+    ("callback-endpoint", "DELETE"): Access(SEND, OWN),
+}
+
+# Scope sets another key may have: every capability alone, all of them, and send limits.
+SCOPE_SETS = {
+    "all": [],
+    "read": ["read"],
+    "send": ["send"],
+    "contacts-write": ["contacts:write"],
+    "send-transactional": ["send", "category:transactional"],
+    "send-this-template": ["template:order.shipped"],
+}
+# Values that make a request harmless for a key that passes the scope check: ids nobody has,
+# and a body every strict serializer refuses (400 before anything is written).
+UNKNOWN_ARGS = {
+    "notification_id": str(uuid.UUID(int=1)),
+    "message_id": str(uuid.UUID(int=2)),
+    "broadcast_id": str(uuid.UUID(int=3)),
+    "external_id": "nobody-has-this-id",
+}
+INVALID_BODY = {"not_a_field": True}
+HOSTILE_BODY = {"status": "cancelled", "api_key": 1, "url": "https://evil.example/hook"}
+
+
+def url(name: str, args: dict[str, str]) -> str:
+    route = api_routes()[name][0]
+    return reverse(name, kwargs={k: v for k, v in args.items() if f"<{k}>" in route or f":{k}>" in route})
+
+
+def call(client: APIClient, method: str, path: str, body: Any = None) -> Any:
+    if method == "GET":
+        return client.get(path)
+    return client.generic(method, path, data=None if body is None else _json(body), content_type="application/json")
+
+
+def _json(body: Any) -> str:
+    import json
+
+    return json.dumps(body)
+
+
+def may(issued: IssuedKey, access: Access) -> bool:
+    return any(apikey_has_capability(api_key=issued.api_key, capability=c) for c in access.needs)
+
+
+def test_every_api_operation_is_in_the_matrix() -> None:
+    assert set(ACCESS) == api_operations()
+
+
+@pytest.fixture
+def owner_objects(live_template: Any) -> dict[str, Any]:
+    """Key A's objects, each in a state where every operation on it would succeed for A: a
+    deferred notification (cancellable), a scheduled broadcast (pausable, cancellable), a
+    callback endpoint."""
+    make_contacts(1)
+    owner = make_key("owner-a")
+    client = key_client(owner)
+    later = (timezone.now() + timedelta(days=1)).isoformat()
+    notification = client.post(
+        "/api/v1/notifications",
+        {"template": "order.shipped", "to": {"external_id": "cust-1"}, "data": ORDER_DATA, "send_at": later},
+        format="json",
+    ).json()
+    broadcast = client.post(
+        "/api/v1/broadcasts",
+        {"template": "order.shipped", "audience": {"external_ids": ["cust-1"]}, "data": ORDER_DATA, "send_at": later},
+        format="json",
+    ).json()
+    assert broadcast["status"] == "scheduled", broadcast
+    assert client.put("/api/v1/callback", {"url": "https://a.example/hook"}, format="json").status_code == 200
+    return {
+        "key": owner,
+        "client": client,
+        "args": {
+            "notification_id": notification["id"],
+            "message_id": notification["messages"][0]["id"],
+            "broadcast_id": broadcast["id"],
+            "external_id": "cust-1",
+        },
+    }
+
+
+@pytest.mark.django_db
+def test_the_owner_reads_its_own_objects(owner_objects: dict[str, Any]) -> None:
+    """The positive control: the ids used below are real and visible to the key that made them."""
+    client, args = owner_objects["client"], owner_objects["args"]
+    for name, method in ACCESS:
+        if ACCESS[name, method].kind in (OWNED, OWN) and method == "GET":
+            assert client.get(url(name, args)).status_code == 200, name
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("scopes", SCOPE_SETS.values(), ids=SCOPE_SETS.keys())
+def test_another_key_gets_what_an_unknown_id_gets(owner_objects: dict[str, Any], scopes: list[str]) -> None:
+    """Key B tries every method on every route that names key A's object: the answer equals the
+    answer for an id nobody has (404 not_found, or 403/405 before the id is looked at), and no
+    row changes."""
+    other = make_key("other-b", scopes)
+    client = key_client(other)
+    before = db_snapshot()
+    wrong = []
+    for (name, _), access in ACCESS.items():
+        if access.kind != OWNED:
+            continue
+        for method in METHODS:
+            theirs = call(client, method, url(name, owner_objects["args"]), HOSTILE_BODY)
+            nobodys = call(client, method, url(name, UNKNOWN_ARGS), HOSTILE_BODY)
+            answer = (theirs.status_code, theirs["Content-Type"], theirs.json().get("code"))
+            if answer != (nobodys.status_code, nobodys["Content-Type"], nobodys.json().get("code")):
+                wrong.append((name, method, "differs from unknown id", answer))
+            allowed = (name, method) in ACCESS
+            expected = (404 if may(other, ACCESS[name, method]) else 403) if allowed else None
+            if theirs["Content-Type"] != PROBLEM or (expected and theirs.status_code != expected):
+                wrong.append((name, method, expected, answer))
+            if not allowed and theirs.status_code not in (403, 405):
+                wrong.append((name, method, "403/405", answer))
+    assert wrong == []
+    assert db_snapshot() == before
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("scopes", SCOPE_SETS.values(), ids=SCOPE_SETS.keys())
+def test_another_key_never_reaches_the_owners_callback_endpoint(
+    owner_objects: dict[str, Any], scopes: list[str]
+) -> None:
+    """The callback endpoint has no id: each key only ever addresses its own. B reading or
+    removing finds nothing; B registering makes B's own; A's stays as it was."""
+    from hub.callbacks.models import CallbackEndpoint
+
+    owner = owner_objects["key"].api_key
+    theirs = CallbackEndpoint.objects.values().get(api_key=owner)
+    client = key_client(other := make_key("other-b", scopes))
+    for method, body in (("GET", None), ("DELETE", None), ("PUT", {"url": "https://b.example/hook"})):
+        response = call(client, method, "/api/v1/callback", body)
+        if not may(other, ACCESS["callback-endpoint", method]):
+            assert response.status_code == 403, method
+        elif method == "PUT":
+            assert response.status_code == 200 and response.json()["url"] == "https://b.example/hook"
+            assert response.json()["secret"] != theirs["secret"]
+        else:
+            assert response.status_code == 404, method
+    assert CallbackEndpoint.objects.values().get(api_key=owner) == theirs
+    assert CallbackEndpoint.objects.exclude(api_key=owner).exclude(api_key=other.api_key).count() == 0
+
+
+@pytest.mark.django_db
+def test_an_idempotency_key_is_per_api_key(owner_objects: dict[str, Any]) -> None:
+    """B reusing A's Idempotency-Key gets its own notification, never A's answer replayed."""
+    body = {"template": "order.shipped", "to": {"external_id": "cust-1"}, "data": ORDER_DATA}
+    first = owner_objects["client"].post("/api/v1/notifications", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    second = key_client(make_key("other-b")).post(
+        "/api/v1/notifications", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+    assert first.status_code == second.status_code == 202
+    assert second.json()["id"] != first.json()["id"] and "Idempotent-Replayed" not in second
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("scopes", SCOPE_SETS.values(), ids=SCOPE_SETS.keys())
+def test_a_key_without_the_capability_is_refused_on_every_route(live_template: Any, scopes: list[str]) -> None:
+    """403 forbidden, naming the missing scope for writes, wherever the capability is missing;
+    never 403 where it is present. Nothing changes either way (unknown ids, refused bodies)."""
+    issued = make_key("scoped", scopes)
+    client = key_client(issued)
+    before = db_snapshot()
+    wrong = []
+    for (name, method), access in ACCESS.items():
+        response = call(client, method, url(name, UNKNOWN_ARGS), INVALID_BODY)
+        if may(issued, access):
+            if response.status_code in (401, 403):
+                wrong.append((name, method, "allowed", response.status_code))
+            continue
+        body = response.json()
+        if (response.status_code, response["Content-Type"], body.get("code")) != (403, PROBLEM, "forbidden"):
+            wrong.append((name, method, "refused", response.status_code, body))
+        elif method != "GET" and not any(f"'{c}'" in body["detail"] for c in access.needs):
+            wrong.append((name, method, "names the scope", body["detail"]))
+    assert wrong == []
+    assert db_snapshot() == before
+
+
+CREDENTIALS = {
+    "revoked": "revoked",
+    "unknown": "sb_000000000000_not-a-real-secret",
+    "wrong-secret": "wrong-secret",
+    "malformed": "not a key",
+    "basic-scheme": "basic",
+    "none": None,
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("credential", CREDENTIALS.values(), ids=CREDENTIALS.keys())
+def test_an_invalid_key_gets_401_on_every_route(owner_objects: dict[str, Any], credential: str | None) -> None:
+    """A revoked key (even on its own objects), an unknown or tampered one, another scheme or
+    none: 401 unauthenticated problem+json with WWW-Authenticate, and nothing changes."""
+    owner = owner_objects["key"]
+    client = APIClient()
+    if credential == "revoked":
+        apikey_revoke(api_key=owner.api_key, actor=Actor.system())
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {owner.raw}")
+    elif credential == "wrong-secret":
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {owner.raw[:-4]}AAAA")
+    elif credential == "basic":
+        client.credentials(HTTP_AUTHORIZATION="Basic dXNlcjpwYXNz")
+    elif credential is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {credential}")
+    before = db_snapshot()
+    wrong = []
+    for name, method in ACCESS:
+        response = call(client, method, url(name, owner_objects["args"]), HOSTILE_BODY)
+        answer = (response.status_code, response["Content-Type"], response.json().get("code"))
+        if answer != (401, PROBLEM, "unauthenticated") or "Bearer" not in response.get("WWW-Authenticate", ""):
+            wrong.append((name, method, answer))
+    assert wrong == []
+    assert db_snapshot() == before
