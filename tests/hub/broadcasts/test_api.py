@@ -128,6 +128,24 @@ class TestCreate:
         again = authed_client.post(f"{URL}/{body['id']}/cancel")
         assert again.status_code == 409 and again.json()["code"] == "invalid_state"
 
+    def test_resume_before_send_at_waits_for_it(self, authed_client, live_template):
+        """Pausing a scheduled broadcast and resuming it must not send it early."""
+        make_contacts(2)
+        later = timezone.now() + timedelta(hours=1)
+        body = create(
+            authed_client,
+            audience={"external_ids": ["cust-1", "cust-2"]},
+            data={**DATA, "first_name": "A"},
+            send_at=later.isoformat(),
+        ).json()
+        assert authed_client.post(f"{URL}/{body['id']}/pause").json()["status"] == "paused"
+        resumed = authed_client.post(f"{URL}/{body['id']}/resume").json()
+        assert resumed["status"] == "scheduled" and resumed["started_at"] is None
+        assert resumed["progress"]["pending"] == 2 and Notification.objects.count() == 0
+        Broadcast.objects.filter(id=body["id"]).update(send_at=timezone.now() - timedelta(seconds=1))
+        broadcasts_start_due()
+        assert authed_client.get(f"{URL}/{body['id']}").json()["progress"]["delivered"] == 2
+
     def test_other_keys_cannot_see_it(self, authed_client, live_template):
         from hub.apikeys.services import apikey_create
         from tests.factories import key_client

@@ -3,10 +3,12 @@ that are never rate limited, and a snapshot of every row an API call could chang
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.db.models import Model
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
 
 from audit.models import AuditRecord
 from hub.apikeys.models import ApiKey, IdempotencyRecord
@@ -49,7 +51,9 @@ def api_operations() -> set[tuple[str, str]]:
 def make_key(name: str, scopes: list[str] | None = None) -> IssuedKey:
     """A key whose rate limit never answers first (these tests make many requests per key)."""
     issued = apikey_create(name=name, scopes=scopes)
-    ApiKey.objects.filter(pk=issued.api_key.pk).update(rate_limit_burst=100_000, rate_limit_per_minute=100_000)
+    ApiKey.objects.filter(pk=issued.api_key.pk).update(
+        rate_limit_burst=100_000, rate_limit_per_minute=100_000
+    )
     return issued
 
 
@@ -73,3 +77,15 @@ SNAPSHOT_MODELS: tuple[type[Model], ...] = (
 def db_snapshot() -> dict[str, list[tuple[Any, ...]]]:
     """Every row (every column) an API call could create, change or delete."""
     return {m._meta.label: list(m._default_manager.order_by("pk").values_list()) for m in SNAPSHOT_MODELS}
+
+
+def url(name: str, args: dict[str, str]) -> str:
+    route = api_routes()[name][0]
+    return reverse(name, kwargs={k: v for k, v in args.items() if f"<{k}>" in route or f":{k}>" in route})
+
+
+def call(client: APIClient, method: str, path: str, body: Any = None) -> Any:
+    if method == "GET":
+        return client.get(path)
+    data = None if body is None else json.dumps(body)
+    return client.generic(method, path, data=data, content_type="application/json")

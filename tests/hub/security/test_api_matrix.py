@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.urls import reverse
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from audit.services import Actor
 from hub.apikeys.services import IssuedKey, apikey_has_capability, apikey_revoke
-from tests.factories import ORDER_DATA, key_client, make_contacts
-from tests.hub.security.api import METHODS, PROBLEM, api_operations, api_routes, db_snapshot, make_key
+from tests.factories import ORDER_DATA, key_client
+from tests.hub.security.api import METHODS, PROBLEM, api_operations, call, db_snapshot, make_key, url
 
 READ = frozenset({"read", "send"})  # a sending service may follow what it sent
 SEND = frozenset({"send"})
@@ -86,62 +83,12 @@ INVALID_BODY = {"not_a_field": True}
 HOSTILE_BODY = {"status": "cancelled", "api_key": 1, "url": "https://evil.example/hook"}
 
 
-def url(name: str, args: dict[str, str]) -> str:
-    route = api_routes()[name][0]
-    return reverse(name, kwargs={k: v for k, v in args.items() if f"<{k}>" in route or f":{k}>" in route})
-
-
-def call(client: APIClient, method: str, path: str, body: Any = None) -> Any:
-    if method == "GET":
-        return client.get(path)
-    return client.generic(method, path, data=None if body is None else _json(body), content_type="application/json")
-
-
-def _json(body: Any) -> str:
-    import json
-
-    return json.dumps(body)
-
-
 def may(issued: IssuedKey, access: Access) -> bool:
     return any(apikey_has_capability(api_key=issued.api_key, capability=c) for c in access.needs)
 
 
 def test_every_api_operation_is_in_the_matrix() -> None:
     assert set(ACCESS) == api_operations()
-
-
-@pytest.fixture
-def owner_objects(live_template: Any) -> dict[str, Any]:
-    """Key A's objects, each in a state where every operation on it would succeed for A: a
-    deferred notification (cancellable), a scheduled broadcast (pausable, cancellable), a
-    callback endpoint."""
-    make_contacts(1)
-    owner = make_key("owner-a")
-    client = key_client(owner)
-    later = (timezone.now() + timedelta(days=1)).isoformat()
-    notification = client.post(
-        "/api/v1/notifications",
-        {"template": "order.shipped", "to": {"external_id": "cust-1"}, "data": ORDER_DATA, "send_at": later},
-        format="json",
-    ).json()
-    broadcast = client.post(
-        "/api/v1/broadcasts",
-        {"template": "order.shipped", "audience": {"external_ids": ["cust-1"]}, "data": ORDER_DATA, "send_at": later},
-        format="json",
-    ).json()
-    assert broadcast["status"] == "scheduled", broadcast
-    assert client.put("/api/v1/callback", {"url": "https://a.example/hook"}, format="json").status_code == 200
-    return {
-        "key": owner,
-        "client": client,
-        "args": {
-            "notification_id": notification["id"],
-            "message_id": notification["messages"][0]["id"],
-            "broadcast_id": broadcast["id"],
-            "external_id": "cust-1",
-        },
-    }
 
 
 @pytest.mark.django_db
@@ -211,7 +158,9 @@ def test_another_key_never_reaches_the_owners_callback_endpoint(
 def test_an_idempotency_key_is_per_api_key(owner_objects: dict[str, Any]) -> None:
     """B reusing A's Idempotency-Key gets its own notification, never A's answer replayed."""
     body = {"template": "order.shipped", "to": {"external_id": "cust-1"}, "data": ORDER_DATA}
-    first = owner_objects["client"].post("/api/v1/notifications", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    first = owner_objects["client"].post(
+        "/api/v1/notifications", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
     second = key_client(make_key("other-b")).post(
         "/api/v1/notifications", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1"
     )
@@ -221,7 +170,9 @@ def test_an_idempotency_key_is_per_api_key(owner_objects: dict[str, Any]) -> Non
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("scopes", SCOPE_SETS.values(), ids=SCOPE_SETS.keys())
-def test_a_key_without_the_capability_is_refused_on_every_route(live_template: Any, scopes: list[str]) -> None:
+def test_a_key_without_the_capability_is_refused_on_every_route(
+    live_template: Any, scopes: list[str]
+) -> None:
     """403 forbidden, naming the missing scope for writes, wherever the capability is missing;
     never 403 where it is present. Nothing changes either way (unknown ids, refused bodies)."""
     issued = make_key("scoped", scopes)
@@ -255,7 +206,9 @@ CREDENTIALS = {
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("credential", CREDENTIALS.values(), ids=CREDENTIALS.keys())
-def test_an_invalid_key_gets_401_on_every_route(owner_objects: dict[str, Any], credential: str | None) -> None:
+def test_an_invalid_key_gets_401_on_every_route(
+    owner_objects: dict[str, Any], credential: str | None
+) -> None:
     """A revoked key (even on its own objects), an unknown or tampered one, another scheme or
     none: 401 unauthenticated problem+json with WWW-Authenticate, and nothing changes."""
     owner = owner_objects["key"]
@@ -274,7 +227,9 @@ def test_an_invalid_key_gets_401_on_every_route(owner_objects: dict[str, Any], c
     for name, method in ACCESS:
         response = call(client, method, url(name, owner_objects["args"]), HOSTILE_BODY)
         answer = (response.status_code, response["Content-Type"], response.json().get("code"))
-        if answer != (401, PROBLEM, "unauthenticated") or "Bearer" not in response.get("WWW-Authenticate", ""):
+        if answer != (401, PROBLEM, "unauthenticated") or "Bearer" not in response.get(
+            "WWW-Authenticate", ""
+        ):
             wrong.append((name, method, answer))
     assert wrong == []
     assert db_snapshot() == before
