@@ -16,8 +16,8 @@ import pytest
 
 from hub.broadcasts.models import Broadcast
 from hub.messaging.models import Message
-from tests.factories import ORDER_DATA, key_client
-from tests.hub.security.api import PROBLEM, api_operations, call, db_snapshot, make_key, url
+from tests.factories import ORDER_DATA
+from tests.hub.security.api import PROBLEM, api_operations, call, db_snapshot, url
 
 PLANTED_TIME = "2001-02-03T04:05:06Z"
 PLANTED_NUMBER = 987654
