@@ -233,3 +233,39 @@ def test_an_invalid_key_gets_401_on_every_route(
             wrong.append((name, method, answer))
     assert wrong == []
     assert db_snapshot() == before
+
+
+@pytest.mark.django_db
+def test_status_callbacks_carry_only_the_keys_own_messages(owner_objects: dict[str, Any]) -> None:
+    """One lifecycle batch moving messages of three keys: A's endpoint gets only A's, B's only
+    B's, and C (no endpoint) has its events sent nowhere."""
+    from hub.callbacks.models import CallbackDelivery
+    from hub.messaging.lifecycle import Change, messages_transition
+    from hub.messaging.models import Message, MessageStatus
+
+    body = {"template": "order.shipped", "to": {"external_id": "cust-1"}, "data": ORDER_DATA}
+    body["send_at"] = "2999-01-01T00:00:00Z"
+    b, c = make_key("other-b"), make_key("other-c")
+    assert (
+        key_client(b).put("/api/v1/callback", {"url": "https://b.example/hook"}, format="json").status_code
+        == 200
+    )
+    mine = {
+        key.api_key.pk: {
+            m["id"]
+            for m in key_client(key).post("/api/v1/notifications", body, format="json").json()["messages"]
+        }
+        for key in (b, c)
+    }
+    mine[owner_objects["key"].api_key.pk] = {owner_objects["args"]["message_id"]}
+    CallbackDelivery.objects.all().delete()
+    everything = list(Message.objects.values_list("id", flat=True))
+    messages_transition(
+        [Change(i, MessageStatus.CANCELLED) for i in everything], actor=Actor.system(), source="test"
+    )
+    got = {
+        d.endpoint.api_key_id: {e["message_id"] for e in d.events["events"]}
+        for d in CallbackDelivery.objects.select_related("endpoint")
+    }
+    a = owner_objects["key"].api_key.pk
+    assert got == {a: mine[a], b.api_key.pk: mine[b.api_key.pk]}
