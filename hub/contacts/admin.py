@@ -49,6 +49,18 @@ class ContactAdmin(admin.ModelAdmin[Contact]):
     inlines = [DeviceInline, ConsentEntryInline]
     actions = ["erase_selected"]
 
+    # Contacts arrive through the API (or a CRM sync), and leave only by erasure: a plain
+    # delete would cascade away the consent ledger, keep the person's addresses in messages
+    # and leave no audit record, so not even a superuser adds, edits or deletes one here.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
     def has_erase_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("contacts.erase_contact")
 
