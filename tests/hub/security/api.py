@@ -87,5 +87,5 @@ def url(name: str, args: dict[str, str]) -> str:
 def call(client: APIClient, method: str, path: str, body: Any = None) -> Any:
     if method == "GET":
         return client.get(path)
-    data = None if body is None else json.dumps(body)
+    data = "" if body is None else json.dumps(body)
     return client.generic(method, path, data=data, content_type="application/json")

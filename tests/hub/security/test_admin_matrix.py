@@ -123,7 +123,9 @@ def _names(patterns: list[Any]) -> set[str]:
 
 
 def admin_url_names() -> set[str]:
-    resolver = next(p for p in get_resolver().url_patterns if getattr(p, "namespace", "") == "admin")
+    resolver = next(
+        p for p in get_resolver().url_patterns if isinstance(p, URLResolver) and p.namespace == "admin"
+    )
     return _names(resolver.url_patterns)
 
 
@@ -142,7 +144,7 @@ def _row(model: type[Model]) -> Model:
 
     request = RequestFactory().get("/")
     request.user = get_user_model()(is_superuser=True, is_staff=True, is_active=True)
-    row = admin.site._registry[model].get_queryset(request).order_by("pk").first()
+    row: Model | None = admin.site._registry[model].get_queryset(request).order_by("pk").first()
     assert row is not None, f"admin_objects makes no {model._meta.label}: add one"
     return row
 

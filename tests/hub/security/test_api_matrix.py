@@ -109,7 +109,7 @@ def test_another_key_gets_what_an_unknown_id_gets(owner_objects: dict[str, Any],
     other = make_key("other-b", scopes)
     client = key_client(other)
     before = db_snapshot()
-    wrong = []
+    wrong: list[tuple[Any, ...]] = []
     for (name, _), access in ACCESS.items():
         if access.kind != OWNED:
             continue
@@ -178,7 +178,7 @@ def test_a_key_without_the_capability_is_refused_on_every_route(
     issued = make_key("scoped", scopes)
     client = key_client(issued)
     before = db_snapshot()
-    wrong = []
+    wrong: list[tuple[Any, ...]] = []
     for (name, method), access in ACCESS.items():
         response = call(client, method, url(name, UNKNOWN_ARGS), INVALID_BODY)
         if may(issued, access):
@@ -223,7 +223,7 @@ def test_an_invalid_key_gets_401_on_every_route(
     elif credential is not None:
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {credential}")
     before = db_snapshot()
-    wrong = []
+    wrong: list[tuple[Any, ...]] = []
     for name, method in ACCESS:
         response = call(client, method, url(name, owner_objects["args"]), HOSTILE_BODY)
         answer = (response.status_code, response["Content-Type"], response.json().get("code"))
