@@ -48,6 +48,8 @@ PLANTED: dict[str, Any] = {
     "is_test": True,
     "scopes": ["planted"],
 }
+# Nested objects go through the same strict serializer base: a few fields are enough there.
+PLANTED_NESTED = ("id", "status", "created_at", "provider", "api_key")
 
 # Operations that read a body: a valid body, and the paths of every object in it that a field
 # could be planted in ("" is the top level; list items by index, as the API names them in errors).
@@ -141,7 +143,7 @@ def test_fields_a_caller_may_not_set_are_refused_by_name(owner_objects: dict[str
     wrong = []
     for (name, method), (body, paths) in BODIES.items():
         for path in paths:
-            for field in PLANTED:
+            for field in PLANTED if not path else PLANTED_NESTED:
                 named = f"{path}.{field}" if path else field
                 response = call(client, method, url(name, args), planted_into(body, path, field))
                 fields = [e["field"] for e in response.json().get("errors", [])]
