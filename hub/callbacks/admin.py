@@ -37,13 +37,13 @@ class CallbackEndpointAdmin(admin.ModelAdmin[CallbackEndpoint]):
         _alert_suspended(request)
         return super().changelist_view(request, extra_context)
 
-    @admin.action(description="Resume selected endpoints (send pending events now)")
+    @admin.action(description="Resume selected endpoints (send pending events now)", permissions=["change"])
     def resume(self, request: HttpRequest, queryset: QuerySet[CallbackEndpoint]) -> None:
         for endpoint in queryset:
             callback_endpoint_resume(endpoint=endpoint, actor=Actor.user(request.user.pk))
         self.message_user(request, f"Resumed {queryset.count()} endpoint(s).", messages.SUCCESS)
 
-    @admin.action(description="Rotate the signing secret")
+    @admin.action(description="Rotate the signing secret", permissions=["change"])
     def rotate_secret(self, request: HttpRequest, queryset: QuerySet[CallbackEndpoint]) -> None:
         for endpoint in queryset:
             callback_endpoint_rotate_secret(endpoint=endpoint, actor=Actor.user(request.user.pk))

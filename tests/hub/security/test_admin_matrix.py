@@ -88,6 +88,17 @@ CUSTOM: dict[str, tuple[str, str]] = {
     "auth_user_password_change": ("auth.user", "A"),
 }
 
+# Every admin action but delete_selected (which follows ``Perms.delete``): who is offered it.
+ACTIONS: dict[str, dict[str, str]] = {
+    "templates_app.template": {"export_selected": "MCA"},
+    "contacts.contact": {"erase_selected": "CA"},
+    "contacts.suppression": {"lift_selected": "CA"},
+    "apikeys.apikey": {"revoke_keys": "OA"},
+    "providers.providerconfig": {"restore": "OA"},
+    "broadcasts.broadcast": {"pause_selected": "MOA", "resume_selected": "MOA", "cancel_selected": "MOA"},
+    "callbacks.callbackendpoint": {"resume": "OA", "rotate_secret": "OA"},
+}
+
 # Who sees each app's index page (404 for the others, as if it did not exist).
 APPS: dict[str, str] = {
     "audit": "COA",
@@ -135,6 +146,19 @@ def test_every_admin_page_is_in_the_matrix() -> None:
     assert set(APPS) == {label.split(".")[0] for label in registered}
     standard = {f"{label.replace('.', '_')}_{view}" for label in MODELS for view in MODEL_VIEWS}
     assert admin_url_names() == standard | set(CUSTOM) | SITE
+    actions = {
+        (model._meta.label_lower, name)
+        for model, model_admin in admin.site._registry.items()
+        for _, name, _ in model_admin._get_base_actions()
+        if name != "delete_selected"
+    }
+    assert actions == {(label, name) for label, names in ACTIONS.items() for name in names}
+
+
+def _offered(page: Any) -> set[str]:
+    """The actions a changelist offers (none where it has no action form)."""
+    form = (page.context or {}).get("action_form")
+    return {name for name, _ in form.fields["action"].choices if name} if form is not None else set()
 
 
 def _row(model: type[Model]) -> Model:
@@ -209,9 +233,17 @@ def _staff(letter: str) -> Any:
 
 
 def _rows() -> dict[str, list[tuple[Any, ...]]]:
-    """Every row behind an admin page, but the audit trail (reading some pages is audited)."""
+    """Every row behind an admin page, but the audit trail (reading some pages is audited) and
+    when a user last logged in."""
     models = [m for m in admin.site._registry if not m._meta.proxy and m._meta.app_label != "audit"]
-    return {m._meta.label: list(m._default_manager.order_by("pk").values_list()) for m in models}
+    return {
+        m._meta.label: list(
+            m._default_manager.order_by("pk").values_list(
+                *(f.attname for f in m._meta.concrete_fields if f.name != "last_login")
+            )
+        )
+        for m in models
+    }
 
 
 def _wrong(got: int, allowed: bool, denied: int = 403) -> bool:
@@ -238,7 +270,11 @@ def test_each_role_opens_exactly_its_pages(
         prefix = f"admin:{label.replace('.', '_')}"
         pk = [admin_objects[label].pk]
         sees = letter in perms.view
-        check(f"{label} changelist", reverse(f"{prefix}_changelist"), sees)
+        listed = check(f"{label} changelist", reverse(f"{prefix}_changelist"), sees)
+        offered = {a for a, roles in ACTIONS.get(label, {}).items() if letter in roles}
+        offered |= {"delete_selected"} if letter in perms.delete else set()
+        if sees and _offered(listed) != offered:
+            wrong.append((f"{label} actions", str(sorted(_offered(listed))), len(offered)))
         check(f"{label} add", reverse(f"{prefix}_add"), letter in perms.add)
         page = check(f"{label} change", reverse(f"{prefix}_change", args=pk), sees)
         may_save = (page.context or {}).get("has_change_permission") if sees else None
@@ -262,3 +298,37 @@ def test_each_role_opens_exactly_its_pages(
     check("index", reverse("admin:index"), True)
     assert wrong == []
     assert _rows() == before
+
+
+@pytest.mark.django_db
+def test_seeing_a_list_is_not_enough_to_run_its_actions(
+    client: Client, admin_objects: dict[str, Model]
+) -> None:
+    """A staff user holding only ``view_<model>`` (a read-only role someone may define) runs
+    no action: each needs its own permission, so nothing changes and nothing is audited."""
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+    from django.contrib.auth.models import Permission
+    from django.contrib.messages import SUCCESS, get_messages
+
+    from audit.models import AuditRecord
+    from tests.factories import make_staff_user
+
+    viewer = make_staff_user(None, username="viewer")
+    for label in ACTIONS:
+        app_label, model = label.split(".")
+        viewer.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=f"view_{model}")
+        )
+    before, audited = _rows(), AuditRecord.objects.count()
+    ran = []
+    for label, names in ACTIONS.items():
+        path = reverse(f"admin:{label.replace('.', '_')}_changelist")
+        for name in names:
+            client = Client()  # a fresh session: no message left over from the previous action
+            client.force_login(viewer)
+            response = client.post(path, {"action": name, ACTION_CHECKBOX_NAME: [admin_objects[label].pk]})
+            succeeded = any(m.level == SUCCESS for m in get_messages(response.wsgi_request))
+            if succeeded or response.has_header("Content-Disposition"):
+                ran.append((label, name))
+    assert ran == []
+    assert _rows() == before and AuditRecord.objects.count() == audited
