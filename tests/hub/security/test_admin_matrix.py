@@ -2,11 +2,13 @@
 
 ``MODELS`` says, for every registered ModelAdmin, which roles may view (changelist, change
 page read-only, history), add, change (save) and delete; ``CUSTOM`` says who may open each
-custom admin view; ``APPS`` who sees each app's index. Each table must cover exactly what the
-admin URL resolver lists, so a page added later without an entry fails
+custom admin view; ``ACTIONS`` who is offered each changelist action; ``APPS`` who sees each
+app's index. The tables must cover exactly what the admin URL resolver and the ModelAdmins
+list, so a page or action added later without an entry fails
 ``test_every_admin_page_is_in_the_matrix``. Every role then opens every page (GET) and gets
-200 where the table says so and 403 (or 404 for an app index) elsewhere; every write it may
-not make (add, change, delete, custom POSTs) is refused with 403 and changes nothing.
+200 where the table says so and 403 (or 404 for an app index) elsewhere, is offered exactly
+its actions, and every write it may not make (add, change, delete, custom POSTs) is refused
+with 403 and changes nothing.
 
 Roles: M Marketer, C Compliance, S Support, O Operator (the groups of ``hub.roles``), N a
 staff user in no group, A a superuser (what no one at all may do, e.g. edit the audit trail).
