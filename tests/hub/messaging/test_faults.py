@@ -83,7 +83,9 @@ BROKERS = pytest.mark.parametrize("kind", ["redis", "rabbitmq"])
 # The 10,000-message kill runs on Redis; on RabbitMQ a fifth of it keeps the suite in its time
 # (the broker's redelivery of unacknowledged tasks is exercised all the same).
 @pytest.mark.parametrize(("kind", "messages"), [("redis", MESSAGES), ("rabbitmq", MESSAGES // 5)])
-def test_worker_killed_mid_burst_loses_nothing_and_flags_in_flight(kind, messages, fake_twilio, tmp_path):
+def test_worker_killed_mid_burst_loses_nothing_and_flags_in_flight(
+    kind, messages, fake_twilio, tmp_path, figure
+):
     ids = queued_messages_create(count=messages, phone="+447911123456")
     with broker(kind, tmp_path) as url:
         env = twilio_env(fake_twilio)
@@ -97,6 +99,15 @@ def test_worker_killed_mid_burst_loses_nothing_and_flags_in_flight(kind, message
             settle(timeout=600)
     flagged = Message.objects.filter(needs_reconciliation=True).count()
     calls = len(fake_twilio.calls)
+    for name, value in [
+        ("messages", messages),
+        ("sending at the kill", in_flight),
+        ("flagged for reconciliation", flagged),
+        ("provider calls", calls),
+        ("sent", count(S.SENT)),
+        ("failed", count(S.FAILED)),
+    ]:
+        figure(name, value)
     assert count(S.SENT) + count(S.FAILED) == messages
     assert flagged <= in_flight
     assert calls <= messages + flagged, (calls, flagged)
@@ -104,7 +115,7 @@ def test_worker_killed_mid_burst_loses_nothing_and_flags_in_flight(kind, message
 
 
 @BROKERS
-def test_warm_shutdown_runs_no_finished_task_again(kind, fake_twilio, tmp_path):
+def test_warm_shutdown_runs_no_finished_task_again(kind, fake_twilio, tmp_path, figure):
     ids = queued_messages_create(count=MESSAGES // 5, phone="+447911123456")
     with broker(kind, tmp_path) as url:
         env = twilio_env(fake_twilio)
@@ -115,12 +126,15 @@ def test_warm_shutdown_runs_no_finished_task_again(kind, fake_twilio, tmp_path):
             first.wait(timeout=120)
         with worker_process(url, tmp_path, env, pool="prefork"):
             settle(timeout=600)
+    figure("messages", len(ids))
+    figure("provider calls", len(fake_twilio.calls))
+    figure("sent", count(S.SENT))
     assert count(S.SENT) == len(ids)
     assert len(fake_twilio.calls) == len(ids)
     assert not Message.objects.filter(needs_reconciliation=True).exists()
 
 
-def test_broker_restart_during_burst_loses_nothing(fake_twilio, tmp_path):
+def test_broker_restart_during_burst_loses_nothing(fake_twilio, tmp_path, figure):
     template = make_live_template()
     accepted: list[object] = []
     errors: list[BaseException] = []
@@ -161,6 +175,10 @@ def test_broker_restart_during_burst_loses_nothing(fake_twilio, tmp_path):
             # as this test does. Nothing may be lost either way.
             with worker_process(redis.url, tmp_path, env, pool="prefork"):
                 settle(timeout=600)
+    figure("accepted during the burst", len(accepted))
+    figure("sent", count(S.SENT))
+    figure("provider calls", len(fake_twilio.calls))
+    figure("worker restarted by the test (kombu stopped it)", not survived)
     assert not errors, errors
     assert len(accepted) > 0
     assert Message.objects.count() == len(accepted)
