@@ -234,20 +234,14 @@ def soak_run(
 def soak_command(options: dict[str, Any], *, write: Any) -> SoakReport:
     """``bench --soak N``: the soak against the fake Twilio, its figures printed and written
     as JSON (``--json``, else under ``var/bench/``)."""
-    from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, start_fake_twilio
+    from tests.fakes.twilio import fake_twilio_env, start_fake_twilio
 
     twilio = start_fake_twilio()
-    env = {
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_FROM_NUMBER": FROM_NUMBER,
-        "TWILIO_API_BASE_URL": twilio.base_url,
-    }
     try:
         report = soak_run(
             count=options["soak"],
             server=twilio,
-            provider_env=env,
+            provider_env=fake_twilio_env(twilio),
             broker_url=settings.CELERY_BROKER_URL,
             error_rate=options["error_rate"],
             workers=options["workers"],
