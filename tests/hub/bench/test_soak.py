@@ -18,7 +18,7 @@ MESSAGES = int(os.environ.get("HUB_SOAK_MESSAGES", "2000"))
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_soak_with_injected_errors_loses_nothing_and_sends_nothing_twice(tmp_path, settings):
+def test_soak_with_injected_errors_loses_nothing_and_sends_nothing_twice(tmp_path, settings, figure):
     settings.CELERY_BROKER_URL = REDIS_BROKER_URL
     purge_queues(REDIS_BROKER_URL)
     out = tmp_path / "soak.json"
@@ -27,6 +27,16 @@ def test_soak_with_injected_errors_loses_nothing_and_sends_nothing_twice(tmp_pat
             "bench", "--soak", str(MESSAGES), "--workers", "2", "--timeout", "240", "--json", str(out)
         )
     soak = json.loads(out.read_text())["soak"]
+    for name in (
+        "messages",
+        "statuses",
+        "waiting",
+        "provider_calls",
+        "answers",
+        "accepted_calls",
+        "double_sends",
+    ):
+        figure(name, soak[name])
     # Every error kind was injected, and each was met as SPEC §3 and the dispatch rules say.
     assert set(soak["answers"]) == {"ok", "5xx", "timeout", "reset", "4xx"}, soak
     # Nothing lost: every message is sent or final, or visibly waiting for its next attempt.
