@@ -19,6 +19,10 @@ from hub.contacts.models import ConsentEntry, Contact, Device, Suppression
 from hub.messaging.models import Message, MessageEvent, Notification
 
 API_PREFIX = "api/v1/"
+# Callback URLs the URL-safety check lets through without DNS: private addresses (the calling
+# services are the company's own), never reached (no delivery runs in these tests).
+CALLBACK_A = "https://10.0.0.1/hook"
+CALLBACK_B = "https://10.0.0.2/hook"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 PROBLEM = "application/problem+json"
 

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import ORDER_DATA, key_client, make_contacts
-from tests.hub.security.api import make_key
+from tests.hub.security.api import CALLBACK_A, make_key
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def owner_objects(live_template: Any) -> dict[str, Any]:
         format="json",
     ).json()
     assert broadcast["status"] == "scheduled", broadcast
-    assert client.put("/api/v1/callback", {"url": "https://a.example/hook"}, format="json").status_code == 200
+    assert client.put("/api/v1/callback", {"url": CALLBACK_A}, format="json").status_code == 200
     return {
         "key": owner,
         "client": client,

@@ -196,7 +196,7 @@ def admin_objects(db: None) -> dict[str, Model]:
     from templates_app.models import EmailLayout, TemplateVersion, VersionStatus
     from templates_app.services import template_draft_from
     from tests.factories import grant_consent, make_contacts, make_live_template, make_message
-    from tests.hub.security.api import make_key
+    from tests.hub.security.api import CALLBACK_A, make_key
 
     template = make_live_template()
     assert template.live_version is not None
@@ -224,7 +224,7 @@ def admin_objects(db: None) -> dict[str, Model]:
     broadcast = Broadcast.objects.create(
         name="csv", template=template, audience_kind=AudienceKind.CSV, csv_text="external_id\ncust-1\n"
     )
-    endpoint = CallbackEndpoint.objects.create(api_key=key.api_key, url="https://a.example/hook")
+    endpoint = CallbackEndpoint.objects.create(api_key=key.api_key, url=CALLBACK_A)
     CallbackDelivery.objects.create(endpoint=endpoint, events={"events": []}, next_attempt_at=timezone.now())
     audit_checkpoint_write()
     objects = {m._meta.label_lower: _row(m) for m in admin.site._registry}

@@ -20,7 +20,16 @@ from rest_framework.test import APIClient
 from audit.services import Actor
 from hub.apikeys.services import IssuedKey, apikey_has_capability, apikey_revoke
 from tests.factories import ORDER_DATA, key_client
-from tests.hub.security.api import METHODS, PROBLEM, api_operations, call, db_snapshot, make_key, url
+from tests.hub.security.api import (
+    CALLBACK_B,
+    METHODS,
+    PROBLEM,
+    api_operations,
+    call,
+    db_snapshot,
+    make_key,
+    url,
+)
 
 READ = frozenset({"read", "send"})  # a sending service may follow what it sent
 SEND = frozenset({"send"})
@@ -141,12 +150,12 @@ def test_another_key_never_reaches_the_owners_callback_endpoint(
     owner = owner_objects["key"].api_key
     theirs = CallbackEndpoint.objects.values().get(api_key=owner)
     client = key_client(other := make_key("other-b", scopes))
-    for method, body in (("GET", None), ("DELETE", None), ("PUT", {"url": "https://b.example/hook"})):
+    for method, body in (("GET", None), ("DELETE", None), ("PUT", {"url": CALLBACK_B})):
         response = call(client, method, "/api/v1/callback", body)
         if not may(other, ACCESS["callback-endpoint", method]):
             assert response.status_code == 403, method
         elif method == "PUT":
-            assert response.status_code == 200 and response.json()["url"] == "https://b.example/hook"
+            assert response.status_code == 200 and response.json()["url"] == CALLBACK_B
             assert response.json()["secret"] != theirs["secret"]
         else:
             assert response.status_code == 404, method
@@ -246,10 +255,7 @@ def test_status_callbacks_carry_only_the_keys_own_messages(owner_objects: dict[s
     body = {"template": "order.shipped", "to": {"external_id": "cust-1"}, "data": ORDER_DATA}
     body["send_at"] = "2999-01-01T00:00:00Z"
     b, c = make_key("other-b"), make_key("other-c")
-    assert (
-        key_client(b).put("/api/v1/callback", {"url": "https://b.example/hook"}, format="json").status_code
-        == 200
-    )
+    assert key_client(b).put("/api/v1/callback", {"url": CALLBACK_B}, format="json").status_code == 200
     mine = {
         key.api_key.pk: {
             m["id"]

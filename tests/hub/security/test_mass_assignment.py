@@ -17,7 +17,7 @@ import pytest
 from hub.broadcasts.models import Broadcast
 from hub.messaging.models import Message
 from tests.factories import ORDER_DATA
-from tests.hub.security.api import PROBLEM, api_operations, call, db_snapshot, url
+from tests.hub.security.api import CALLBACK_A, PROBLEM, api_operations, call, db_snapshot, url
 
 PLANTED_TIME = "2001-02-03T04:05:06Z"
 PLANTED_NUMBER = 987654
@@ -85,7 +85,7 @@ BODIES: dict[tuple[str, str], tuple[dict[str, Any], tuple[str, ...]]] = {
         },
         ("", "preferences.0", "evidence"),
     ),
-    ("callback-endpoint", "PUT"): ({"url": "https://a.example/hook"}, ("",)),
+    ("callback-endpoint", "PUT"): ({"url": CALLBACK_A}, ("",)),
 }
 # Operations that read no body, in an order that works on the owner's objects, with the status
 # each leaves (the posted "status" must not be it).
