@@ -25,6 +25,8 @@ from django.db.models import Model
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from tests.figures import Record
+
 ROLES = {"M": "Marketer", "C": "Compliance", "S": "Support", "O": "Operator", "N": None, "A": "superuser"}
 
 
@@ -259,15 +261,18 @@ def _wrong(got: int, allowed: bool, denied: int = 403) -> bool:
 
 @pytest.mark.parametrize("letter", ROLES)
 def test_each_role_opens_exactly_its_pages(
-    client: Client, admin_objects: dict[str, Model], letter: str
+    client: Client, admin_objects: dict[str, Model], letter: str, figure: Record
 ) -> None:
     client.force_login(_staff(letter))
     before = _rows()
     wrong: list[tuple[str, str, int]] = []
+    asked = 0
 
     def check(
         what: str, path: str, allowed: bool, *, post: dict[str, Any] | None = None, denied: int = 403
     ) -> Any:
+        nonlocal asked
+        asked += 1
         response = client.post(path, post) if post is not None else client.get(path)
         if _wrong(response.status_code, allowed, denied):
             wrong.append((what, "POST" if post is not None else "GET", response.status_code))
@@ -303,6 +308,8 @@ def test_each_role_opens_exactly_its_pages(
     for app, roles in APPS.items():
         check(f"{app} index", reverse("admin:app_list", args=[app]), letter in roles, denied=404)
     check("index", reverse("admin:index"), True)
+    figure("admin requests", asked)
+    figure("answers not as the tables say", len(wrong))
     assert wrong == []
     assert _rows() == before
 

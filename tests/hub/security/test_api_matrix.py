@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 from audit.services import Actor
 from hub.apikeys.services import IssuedKey, apikey_has_capability, apikey_revoke
 from tests.factories import ORDER_DATA, key_client
+from tests.figures import Record
 from tests.hub.security.api import (
     CALLBACK_B,
     METHODS,
@@ -111,7 +112,9 @@ def test_the_owner_reads_its_own_objects(owner_objects: dict[str, Any]) -> None:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("scopes", SCOPE_SETS.values(), ids=SCOPE_SETS.keys())
-def test_another_key_gets_what_an_unknown_id_gets(owner_objects: dict[str, Any], scopes: list[str]) -> None:
+def test_another_key_gets_what_an_unknown_id_gets(
+    owner_objects: dict[str, Any], scopes: list[str], figure: Record
+) -> None:
     """Key B tries every method on every route that names key A's object: the answer equals the
     answer for an id nobody has (404 not_found, or 403/405 before the id is looked at), and no
     row changes."""
@@ -134,6 +137,9 @@ def test_another_key_gets_what_an_unknown_id_gets(owner_objects: dict[str, Any],
                 wrong.append((name, method, expected, answer))
             if not allowed and theirs.status_code not in (403, 405):
                 wrong.append((name, method, "403/405", answer))
+    tried = sum(1 for access in ACCESS.values() if access.kind == OWNED) * len(METHODS)
+    figure("requests on another key's objects", tried)
+    figure("answers unlike an unknown id's, or not refused", len(wrong))
     assert wrong == []
     assert db_snapshot() == before
 
@@ -180,7 +186,7 @@ def test_an_idempotency_key_is_per_api_key(owner_objects: dict[str, Any]) -> Non
 @pytest.mark.django_db
 @pytest.mark.parametrize("scopes", SCOPE_SETS.values(), ids=SCOPE_SETS.keys())
 def test_a_key_without_the_capability_is_refused_on_every_route(
-    live_template: Any, scopes: list[str]
+    live_template: Any, scopes: list[str], figure: Record
 ) -> None:
     """403 forbidden, naming the missing scope for writes, wherever the capability is missing;
     never 403 where it is present. Nothing changes either way (unknown ids, refused bodies)."""
@@ -199,6 +205,8 @@ def test_a_key_without_the_capability_is_refused_on_every_route(
             wrong.append((name, method, "refused", response.status_code, body))
         elif method != "GET" and not any(f"'{c}'" in body["detail"] for c in access.needs):
             wrong.append((name, method, "names the scope", body["detail"]))
+    figure("operations refused for a missing capability", sum(not may(issued, a) for a in ACCESS.values()))
+    figure("answers not as the scopes say", len(wrong))
     assert wrong == []
     assert db_snapshot() == before
 
@@ -216,7 +224,7 @@ CREDENTIALS = {
 @pytest.mark.django_db
 @pytest.mark.parametrize("credential", CREDENTIALS.values(), ids=CREDENTIALS.keys())
 def test_an_invalid_key_gets_401_on_every_route(
-    owner_objects: dict[str, Any], credential: str | None
+    owner_objects: dict[str, Any], credential: str | None, figure: Record
 ) -> None:
     """A revoked key (even on its own objects), an unknown or tampered one, another scheme or
     none: 401 unauthenticated problem+json with WWW-Authenticate, and nothing changes."""
@@ -240,6 +248,7 @@ def test_an_invalid_key_gets_401_on_every_route(
             "WWW-Authenticate", ""
         ):
             wrong.append((name, method, answer))
+    figure("operations answered 401", len(ACCESS) - len(wrong))
     assert wrong == []
     assert db_snapshot() == before
 
