@@ -3,10 +3,11 @@ is an alert at the top of both lists."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db import models
+from django.db.models import Field, QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from audit.services import Actor
@@ -30,6 +31,10 @@ class CallbackEndpointAdmin(admin.ModelAdmin[CallbackEndpoint]):
     list_filter = (("suspended_at", admin.EmptyFieldListFilter),)
     readonly_fields = ("secret", "consecutive_failures", "suspended_at", "created_at", "updated_at")
     actions = ["resume", "rotate_secret"]
+    # A bare "hooks.example.com" means https (Django 6's default; saying so avoids its warning).
+    formfield_overrides: ClassVar[dict[type[Field[Any, Any]], dict[str, Any]]] = {
+        models.URLField: {"assume_scheme": "https"}
+    }
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
