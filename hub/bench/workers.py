@@ -38,6 +38,22 @@ def wait_for(condition: Callable[[], Any], *, timeout: float, what: str, interva
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def process_env(broker_url: str, extra_env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Environment for a child process (worker, WSGI server) on this process's database and broker."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "hub.settings",
+        "DEBUG": "1" if settings.DEBUG else "0",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "ALLOWED_HOSTS": ",".join(settings.ALLOWED_HOSTS),
+        "DATABASE_URL": current_database_url(),
+        "CELERY_BROKER_URL": broker_url,
+        "HUB_VAR_DIR": str(settings.VAR_DIR),
+        "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
+    }
+
+
 @contextmanager
 def worker_processes(
     broker_url: str,
@@ -50,18 +66,7 @@ def worker_processes(
     queues: tuple[str, ...] = ALL_QUEUES,
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
     """Start ``count`` workers on the same database and broker as this process; warm-stop them after."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "hub.settings",
-        "DEBUG": "1" if settings.DEBUG else "0",
-        "SECRET_KEY": settings.SECRET_KEY,
-        "ALLOWED_HOSTS": ",".join(settings.ALLOWED_HOSTS),
-        "DATABASE_URL": current_database_url(),
-        "CELERY_BROKER_URL": broker_url,
-        "HUB_VAR_DIR": str(settings.VAR_DIR),
-        "PYTHONUNBUFFERED": "1",
-        **(extra_env or {}),
-    }
+    env = process_env(broker_url, extra_env)
     log_dir.mkdir(parents=True, exist_ok=True)
     procs: list[tuple[subprocess.Popen[bytes], Path]] = []
     try:
