@@ -18,6 +18,7 @@ import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -58,7 +59,8 @@ def _healthy(base: str) -> bool:
 
 def _purge_transactional_sends(broker_url: str) -> None:
     with app.connection_for_write(broker_url) as conn:
-        conn.default_channel.queue_purge(send_queue("sms", "transactional"))
+        channel: Any = conn.default_channel
+        channel.queue_purge(send_queue("sms", "transactional"))
 
 
 def api_accepts(

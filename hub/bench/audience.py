@@ -1,4 +1,4 @@
-"""Bench data for the broadcast and API figures (P2–P4, P6): a live marketing SMS template,
+"""Bench data for the broadcast and API figures (P2-P4, P6): a live marketing SMS template,
 an audience of contacts who consented to marketing SMS, and an API key with no practical rate
 limit. Made once and reused: the bench database is kept between runs (not timed)."""
 
@@ -22,7 +22,7 @@ PROMO_TEMPLATE = "bench.promo"
 PROMO_TEXT = "Hi {{ first_name }}, {{ offer }} off this week only. Reply STOP to opt out."
 PROMO_DATA = {"first_name": "Ada", "offer": "10%"}
 # Zones tried for quiet hours: the audience is moved to one where it is working hours now,
-# so the baseline rule (marketing SMS 08:00–21:00 local) lets every message through.
+# so the baseline rule (marketing SMS 08:00-21:00 local) lets every message through.
 DAYTIME_ZONES = (
     "Europe/London",
     "Asia/Kolkata",

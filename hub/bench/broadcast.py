@@ -158,7 +158,10 @@ def broadcast_drain(
             probe.__exit__()  # no more probes; let the last ones through
             wait_for(lambda: not probe.pending(), timeout=60, what="the last probes", interval=0.2)
     statuses = dict(
-        _broadcast_messages(broadcast_id).values_list("status").annotate(n=Count("id")).values_list("status", "n")
+        _broadcast_messages(broadcast_id)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
     )
     figure = BroadcastFigure(
         recipients=recipients,

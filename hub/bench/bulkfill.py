@@ -33,10 +33,10 @@ from templates_app.models import Template
 P5_REFERENCE = "bench:p5"
 P5_CONTACT_TAG = "p5"
 YEAR = timedelta(days=365)
-AUDIT_COLUMNS = "seq, created_at, actor_type, actor_id, action, object_type, object_id, payload, prev_hash, hash"
-NOTIFICATION_COLUMNS = (
-    'id, template_id, template_version_id, contact_id, "to", data, channels, routing, locale, reference, created_at'
+AUDIT_COLUMNS = (
+    "seq, created_at, actor_type, actor_id, action, object_type, object_id, payload, prev_hash, hash"
 )
+NOTIFICATION_COLUMNS = 'id, template_id, template_version_id, contact_id, "to", data, channels, routing, locale, reference, created_at'
 MESSAGE_COLUMNS = (
     'id, notification_id, channel, category, "to", locale, status, block_reason, attempts, provider, '
     "provider_message_id, error_code, error_message, needs_reconciliation, rendered, decision, decided_by, "
@@ -63,7 +63,7 @@ def _uuid7_at(moment_ms: int, serial: int) -> uuid.UUID:
 
 
 def _copy(sql: str, lines: Iterator[str], chunk: int = 20_000) -> None:
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:  # type: ignore[attr-defined]
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         buffer: list[str] = []
         for line in lines:
             buffer.append(line)
@@ -218,10 +218,14 @@ def message_fill_fast(*, messages: int, contacts: int = 50_000, seed: int = 5, b
             pk, _, phone = rng.choice(pool.contacts)
             template = pool.templates[0] if rng.random() < 0.7 else pool.templates[1]
             email = rng.random() < 0.25
-            plan.append((int(start_ms + i * spacing), have + i, pk, template, email, phone, rng.choice(outcomes)))
+            plan.append(
+                (int(start_ms + i * spacing), have + i, pk, template, email, phone, rng.choice(outcomes))
+            )
         notification_lines, message_lines = _message_lines(plan)
         with transaction.atomic():
-            _copy(f"COPY {Notification._meta.db_table} ({NOTIFICATION_COLUMNS}) FROM STDIN", notification_lines)
+            _copy(
+                f"COPY {Notification._meta.db_table} ({NOTIFICATION_COLUMNS}) FROM STDIN", notification_lines
+            )
             _copy(f"COPY {Message._meta.db_table} ({MESSAGE_COLUMNS}) FROM STDIN", message_lines)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {Notification._meta.db_table}")

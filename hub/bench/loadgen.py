@@ -86,7 +86,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
-    print(json.dumps(run(parser.parse_args())))  # noqa: T201 - the result, read by the parent
+    print(json.dumps(run(parser.parse_args())))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from audit.bench import bench_verify_audit
-from hub.bench.bulkfill import message_pool, audit_fill_fast, message_fill_fast
+from hub.bench.bulkfill import audit_fill_fast, message_fill_fast, message_pool
 from hub.bench.latency import percentile
 from hub.workspace.search import MessageFilters, messages_search
 
@@ -45,7 +45,7 @@ class SearchFigure:
 def _filters(rng: random.Random, contacts: list[tuple[int, str, str]]) -> list[tuple[str, MessageFilters]]:
     """One set of the officer's searches, with values drawn from the fill."""
     today = timezone.now().date()
-    pk, external_id, phone = rng.choice(contacts)
+    _, external_id, phone = rng.choice(contacts)
     day = today - timedelta(days=rng.randrange(1, 360))
     return [
         ("everything", MessageFilters()),

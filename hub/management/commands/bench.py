@@ -89,7 +89,9 @@ class Command(BaseCommand):
             },
             "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
             "broker": broker.split("://")[0],
-            "options": {k: v for k, v in options.items() if isinstance(v, int | float | str) and k != "json_path"},
+            "options": {
+                k: v for k, v in options.items() if isinstance(v, int | float | str) and k != "json_path"
+            },
             **results,
         }
         path = Path(
@@ -100,11 +102,13 @@ class Command(BaseCommand):
         path.write_text(json.dumps(results, indent=2))
         self.stdout.write(f"\nJSON written to {path}")
 
-    def _p1(self, options: dict[str, Any], common: dict[str, Any]) -> tuple[list[tuple[str, ...]], dict[str, Any]]:
+    def _p1(
+        self, options: dict[str, Any], common: dict[str, Any]
+    ) -> tuple[list[tuple[str, ...]], dict[str, Any]]:
         real = dispatch_run(name="pipeline", count=options["messages"], naive=False, **common)
         naive = dispatch_run(name="naive", count=options["naive_messages"], naive=True, **common)
         ratio = real.per_second / naive.per_second if naive.per_second else 0.0
-        rows = [
+        rows: list[tuple[str, ...]] = [
             (
                 "P1 dispatch, accepted → provider ack → status + audit",
                 f"{real.per_second:,.0f} msg/s",
