@@ -18,15 +18,14 @@ import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 
 from hub.bench.audience import bench_api_key
 from hub.bench.fixtures import BENCH_DATA, bench_template
 from hub.bench.latency import PROBE_PHONE
-from hub.bench.workers import process_env, wait_for
-from hub.celery import app, send_queue
+from hub.bench.workers import process_env, queues_purge, wait_for
+from hub.celery import send_queue
 
 
 @dataclass(frozen=True)
@@ -55,12 +54,6 @@ def _healthy(base: str) -> bool:
             return bool(response.status == 200)
     except OSError:
         return False
-
-
-def _purge_transactional_sends(broker_url: str) -> None:
-    with app.connection_for_write(broker_url) as conn:
-        channel: Any = conn.default_channel
-        channel.queue_purge(send_queue("sms", "transactional"))
 
 
 def api_accepts(
@@ -131,7 +124,7 @@ def api_accepts(
     finally:
         server.terminate()
         server.wait(timeout=30)
-        _purge_transactional_sends(broker_url)
+        queues_purge(broker_url, (send_queue("sms", "transactional"),))
     result = json.loads(load.stdout.decode().strip().splitlines()[-1])
     return AcceptsFigure(
         servers=servers,

@@ -27,7 +27,7 @@ from hub.bench.dispatch import CallCounter
 from hub.bench.fixtures import bench_template
 from hub.bench.latency import AcceptProbe, LatencyFigure
 from hub.bench.memory import MemoryFigure, RssSampler
-from hub.bench.workers import wait_for, worker_processes
+from hub.bench.workers import queues_purge, wait_for, worker_processes
 from hub.broadcasts.models import Broadcast, BroadcastStatus
 from hub.broadcasts.tasks import release_broadcasts
 from hub.messaging.models import Message
@@ -111,6 +111,7 @@ def broadcast_drain(
     (P4). Worker memory is sampled throughout (P6). Raises RuntimeError if a message of the
     broadcast ends other than sent.
     """
+    queues_purge(broker_url)
     tag = f"a{recipients}"
     audience_ensure(tag=tag, count=recipients)
     template = promo_template()

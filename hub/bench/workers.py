@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
-from hub.celery import ALL_QUEUES
+from hub.celery import ALL_QUEUES, app
 
 
 def current_database_url() -> str:
@@ -52,6 +53,15 @@ def process_env(broker_url: str, extra_env: Mapping[str, str] | None = None) -> 
         "PYTHONUNBUFFERED": "1",
         **(extra_env or {}),
     }
+
+
+def queues_purge(broker_url: str, queues: tuple[str, ...] = ALL_QUEUES) -> None:
+    """Empty these queues on the bench's broker (tasks left by an earlier, aborted run)."""
+    with app.connection_for_write(broker_url) as conn:
+        channel: Any = conn.default_channel
+        for queue in queues:
+            with contextlib.suppress(Exception):  # a queue never declared is empty
+                channel.queue_purge(queue)
 
 
 @contextmanager
