@@ -34,30 +34,40 @@ DAYTIME_ZONES = (
 )
 
 
-def promo_template() -> Template:
-    """The live marketing SMS template the bench broadcasts (made and approved once)."""
-    found = Template.objects.filter(key=PROMO_TEMPLATE).select_related("live_version").first()
+def live_sms_template(*, key: str, name: str, category: str, text: str, examples: dict[str, str]) -> Template:
+    """A template with one live English SMS variant (drafted, submitted and approved once);
+    every variable is a required string, exemplified by ``examples``."""
+    found = Template.objects.filter(key=key).select_related("live_version").first()
     if found is not None and found.live_version is not None:
         return found
     users = get_user_model().objects
-    author, _ = users.get_or_create(username="bench-marketer")
-    approver, _ = users.get_or_create(username="bench-compliance")
-    template = found or Template.objects.create(
-        key=PROMO_TEMPLATE, name="Benchmark promotion", category=Category.MARKETING
-    )
+    author, _ = users.get_or_create(username="bench-author")
+    approver, _ = users.get_or_create(username="bench-approver")
+    template = found or Template.objects.create(key=key, name=name, category=category)
     draft = template_draft_create(
         template=template,
         author=author,
-        variants=[{"channel": "sms", "locale": "en", "text": PROMO_TEXT}],
+        variants=[{"channel": "sms", "locale": "en", "text": text}],
         variables=[
-            {"name": name, "type": "string", "required": True, "example": example}
-            for name, example in PROMO_DATA.items()
+            {"name": variable, "type": "string", "required": True, "example": example}
+            for variable, example in examples.items()
         ],
     )
     template_version_submit(version=draft, actor=Actor.user(author.pk))
     template_version_approve(version=draft, approver=approver)
     template.refresh_from_db()
     return template
+
+
+def promo_template() -> Template:
+    """The live marketing SMS template the bench broadcasts."""
+    return live_sms_template(
+        key=PROMO_TEMPLATE,
+        name="Benchmark promotion",
+        category=Category.MARKETING,
+        text=PROMO_TEXT,
+        examples=PROMO_DATA,
+    )
 
 
 def daytime_zone(now: datetime | None = None) -> str:

@@ -10,7 +10,6 @@ transactional probes and P6's memory samples (see ``latency`` and ``memory``).
 from __future__ import annotations
 
 import tempfile
-import threading
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditChainHead
 from hub.bench.audience import PROMO_DATA, audience_ensure, bench_api_key, promo_template
+from hub.bench.background import Background
 from hub.bench.dispatch import CallCounter
 from hub.bench.fixtures import bench_template
 from hub.bench.latency import AcceptProbe, LatencyFigure
@@ -58,25 +58,16 @@ class DrainRun:
     memory: MemoryFigure
 
 
-class _BeatTicker:
+class _BeatTicker(Background):
     """Sends ``release_broadcasts`` every ``interval`` seconds, as beat would."""
 
     def __init__(self, interval: float) -> None:
+        super().__init__("beat-ticker")
         self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="beat-ticker", daemon=True)
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+    def run(self) -> None:
+        while not self.stopping.wait(self.interval):
             release_broadcasts.delay()
-
-    def __enter__(self) -> _BeatTicker:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def _broadcast_messages(broadcast_id: UUID) -> Any:

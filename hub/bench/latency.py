@@ -9,7 +9,6 @@ the transaction that records the provider's answer, after the provider call retu
 from __future__ import annotations
 
 import math
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from uuid import UUID
 from django.db import connection
 from rest_framework.test import APIClient
 
+from hub.bench.background import Background
 from hub.bench.fixtures import BENCH_DATA, BENCH_TEMPLATE
 from hub.messaging.models import MessageEvent
 from hub.messaging.models import MessageStatus as S
@@ -44,17 +44,16 @@ class LatencyFigure:
     max_ms: float
 
 
-class AcceptProbe:
+class AcceptProbe(Background):
     """Posts one transactional notification every ``1 / rate`` seconds until stopped and
     remembers when each was accepted (wall clock, comparable with the workers' timestamps)."""
 
     def __init__(self, *, api_key: str, rate: float) -> None:
+        super().__init__("accept-probe")
         self.api_key = api_key
         self.interval = 1.0 / rate
         self.accepted: dict[UUID, datetime] = {}
         self.refused = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="accept-probe", daemon=True)
 
     def _post(self, client: APIClient) -> None:
         body: dict[str, Any] = {"template": BENCH_TEMPLATE, "to": {"phone": PROBE_PHONE}, "data": BENCH_DATA}
@@ -68,24 +67,16 @@ class AcceptProbe:
         for message in response.json()["messages"]:
             self.accepted[UUID(message["id"])] = at
 
-    def _run(self) -> None:
+    def run(self) -> None:
         client = APIClient()
         try:
             next_at = time.monotonic()
-            while not self._stop.is_set():
+            while not self.stopping.is_set():
                 self._post(client)
                 next_at += self.interval
-                self._stop.wait(max(0.0, next_at - time.monotonic()))
+                self.stopping.wait(max(0.0, next_at - time.monotonic()))
         finally:
             connection.close()  # this thread's own connection
-
-    def __enter__(self) -> AcceptProbe:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
     def pending(self) -> bool:
         """Whether some probe message has no ``sent`` event yet."""

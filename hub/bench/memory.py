@@ -9,10 +9,11 @@ mean during the last 10%: within 10% is flat.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from hub.bench.background import Background
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -71,29 +72,20 @@ def tree_rss(pids: Sequence[int]) -> int:
     return total
 
 
-class RssSampler:
+class RssSampler(Background):
     """Samples ``tree_rss(pids)`` and ``done()`` every ``interval`` seconds until stopped."""
 
     def __init__(self, pids: Sequence[int], done: Callable[[], int], *, interval: float = 0.5) -> None:
+        super().__init__("rss-sampler")
         self.pids = list(pids)
         self.done = done
         self.interval = interval
         self.samples: list[RssSample] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
+    def run(self) -> None:
+        while not self.stopping.is_set():
             self.samples.append(RssSample(self.done(), tree_rss(self.pids)))
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> RssSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+            self.stopping.wait(self.interval)
 
     def figure(self, messages: int) -> MemoryFigure:
         """The samples summed up over a run of ``messages`` messages."""
