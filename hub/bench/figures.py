@@ -57,7 +57,9 @@ def _load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def _drain_rows(run: DrainRun, load: float, *, p2: bool, p4: bool) -> tuple[list[Row], dict[str, Any]]:
+def _drain_rows(
+    run: DrainRun, load: float, *, p2: bool, p4: bool, probe_rate: float
+) -> tuple[list[Row], dict[str, Any]]:
     rows: list[Row] = []
     results: dict[str, Any] = {}
     b = run.broadcast
@@ -76,14 +78,19 @@ def _drain_rows(run: DrainRun, load: float, *, p2: bool, p4: bool) -> tuple[list
         lat = run.latency
         rows.append(
             (
-                f"P4 transactional accept → hand-off, during P2 [load {load}]",
-                f"p99 {lat.p99_ms:,.0f} ms (p50 {lat.p50_ms:,.0f}, n={lat.probes})",
+                f"P4 transactional accept → hand-off, {probe_rate:g}/s during P2 [load {load}]",
+                f"p99 {lat.p99_ms:,.0f} ms (p50 {lat.p50_ms:,.0f}, {lat.handed_off}/{lat.probes} handed off)",
                 "",
                 "",
                 "p99 ≤ 1,000 ms",
             )
         )
-        results["p4_latency"] = {**asdict(lat), "load": load, "during_broadcast_of": b.recipients}
+        results["p4_latency"] = {
+            **asdict(lat),
+            "rate_per_s": probe_rate,
+            "load": load,
+            "during_broadcast_of": b.recipients,
+        }
     return rows, results
 
 
@@ -112,7 +119,7 @@ def measure_figures(
         size = options["p2_recipients"]
         rate = options["p4_rate"] if "p4" in only else 0.0
         runs[size] = broadcast_drain(recipients=size, probe_rate=rate, **drain)
-        more, found = _drain_rows(runs[size], _load(), p2="p2" in only, p4="p4" in only)
+        more, found = _drain_rows(runs[size], _load(), p2="p2" in only, p4="p4" in only, probe_rate=rate)
         rows += more
         results.update(found)
     if "p6" in only:
