@@ -10,7 +10,6 @@ left queued (no Celery worker runs); their send tasks are purged from the broker
 from __future__ import annotations
 
 import json
-import secrets
 import socket
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from django.conf import settings
 from hub.bench.audience import bench_api_key
 from hub.bench.fixtures import BENCH_DATA, bench_template
 from hub.bench.latency import PROBE_PHONE
-from hub.bench.workers import process_env, queues_purge, wait_for
+from hub.bench.workers import process_env, production_env, queues_purge, wait_for
 from hub.celery import send_queue
 
 
@@ -64,10 +63,7 @@ def api_accepts(
     issued = bench_api_key("bench accepts")
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    env = process_env(
-        broker_url,
-        {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(32), "ALLOWED_HOSTS": "127.0.0.1"},
-    )
+    env = process_env(broker_url, production_env())
     log = Path(tempfile.mkdtemp(prefix="bench-api-", dir=settings.VAR_DIR)) / "gunicorn.log"
     command = [
         sys.executable,

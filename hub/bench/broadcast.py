@@ -29,7 +29,7 @@ from hub.bench.dispatch import CallCounter
 from hub.bench.fixtures import bench_template
 from hub.bench.latency import AcceptProbe, LatencyFigure
 from hub.bench.memory import MemoryFigure, RssSampler
-from hub.bench.workers import queues_purge, wait_for, worker_processes
+from hub.bench.workers import production_env, queues_purge, wait_for, worker_processes
 from hub.broadcasts.models import Broadcast, BroadcastStatus
 from hub.broadcasts.steering import broadcast_cancel
 from hub.broadcasts.tasks import release_broadcasts
@@ -138,7 +138,7 @@ def broadcast_drain(
                 count=workers,
                 pool="prefork",
                 concurrency=concurrency,
-                extra_env=provider_env,
+                extra_env={**provider_env, **production_env()},  # no query log growing in memory
             )
         )
         calls_before, head_before = calls(), _audit_head()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -53,6 +54,12 @@ def process_env(broker_url: str, extra_env: Mapping[str, str] | None = None) -> 
         "PYTHONUNBUFFERED": "1",
         **(extra_env or {}),
     }
+
+
+def production_env() -> dict[str, str]:
+    """Overrides that run a child process as production would: DEBUG off (so Django keeps no
+    query log), with a throwaway secret key (the development key is refused with DEBUG off)."""
+    return {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(32), "ALLOWED_HOSTS": "127.0.0.1"}
 
 
 def queues_purge(broker_url: str, queues: tuple[str, ...] = ALL_QUEUES) -> None:
