@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from hub.bench.dispatch import CallCounter, dispatch_run
+from hub.bench.figures import FIGURES, add_figure_arguments, measure_figures, smoke_sizes
 from hub.bench.micro import renders_per_second
 
 
@@ -44,6 +45,10 @@ class Command(BaseCommand):
             help="instead: a soak of N messages with provider errors injected (hub.bench.soak)",
         )
         parser.add_argument("--error-rate", type=float, default=0.15, help="soak: failures per call")
+        parser.add_argument(
+            "--only", default=",".join(FIGURES), help=f"figures to measure, of {','.join(FIGURES)}"
+        )
+        add_figure_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, start_fake_twilio
@@ -54,7 +59,8 @@ class Command(BaseCommand):
             soak_command(options, write=self.stdout.write)
             return
         if options["smoke"]:
-            options.update(messages=200, naive_messages=100, renders=500, workers=1)
+            options.update(messages=200, naive_messages=100, renders=500, workers=1, **smoke_sizes())
+        only = {f.strip().lower() for f in options["only"].split(",") if f.strip()}
         broker = settings.CELERY_BROKER_URL
         twilio = start_fake_twilio()
         env = {
@@ -72,24 +78,20 @@ class Command(BaseCommand):
             "calls": calls,
             "timeout": options["timeout"],
         }
+        rows: list[tuple[str, ...]] = []
+        results: dict[str, Any] = {}
         try:
-            real = dispatch_run(name="pipeline", count=options["messages"], naive=False, **common)
-            naive = dispatch_run(name="naive", count=options["naive_messages"], naive=True, **common)
+            if "p1" in only:
+                rows, results = self._p1(options, common)
+            more_rows, more_results = measure_figures(only, options, common, log=self.stdout.write)
         finally:
             twilio.stop()
-        renders = renders_per_second(count=options["renders"])
-
-        ratio = real.per_second / naive.per_second if naive.per_second else 0.0
-        rows = [
-            (
-                "P1 dispatch, accepted → provider ack → status + audit",
-                f"{real.per_second:,.0f} msg/s",
-                f"{naive.per_second:,.0f} msg/s",
-                f"{ratio:.1f}x",
-                "≥ 3,000 msg/s and ≥ 15x",
-            ),
-            ("Template renders (one core)", f"{renders:,.0f} /s", "", "", ""),
-        ]
+        if "renders" in only:
+            renders = renders_per_second(count=options["renders"])
+            rows.append(("Template renders (one core)", f"{renders:,.0f} /s", "", "", ""))
+            results["renders_per_s"] = renders
+        rows += more_rows
+        results.update(more_results)
         self._table(rows)
         results = {
             "at": datetime.now(UTC).isoformat(),
@@ -101,8 +103,36 @@ class Command(BaseCommand):
             "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
             "broker": broker.split("://")[0],
             "options": {
-                k: options[k] for k in ("messages", "naive_messages", "workers", "concurrency", "renders")
+                k: v for k, v in options.items() if isinstance(v, int | float | str) and k != "json_path"
             },
+            **results,
+        }
+        path = Path(
+            options["json_path"]
+            or settings.VAR_DIR / "bench" / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results, indent=2))
+        self.stdout.write(f"\nJSON written to {path}")
+
+    def _p1(
+        self, options: dict[str, Any], common: dict[str, Any]
+    ) -> tuple[list[tuple[str, ...]], dict[str, Any]]:
+        real = dispatch_run(name="pipeline", count=options["messages"], naive=False, **common)
+        naive = dispatch_run(name="naive", count=options["naive_messages"], naive=True, **common)
+        ratio = real.per_second / naive.per_second if naive.per_second else 0.0
+        rows: list[tuple[str, ...]] = [
+            (
+                "P1 dispatch, accepted → provider ack → status + audit",
+                f"{real.per_second:,.0f} msg/s",
+                f"{naive.per_second:,.0f} msg/s",
+                f"{ratio:.1f}x",
+                "≥ 3,000 msg/s and ≥ 15x",
+            ),
+        ]
+        if real.provider_calls != real.messages or naive.provider_calls != naive.messages:
+            self.stderr.write("WARNING: provider calls differ from messages sent (see JSON).")
+        return rows, {
             "p1_dispatch": {
                 "pipeline_per_s": real.per_second,
                 "pipeline_seconds": real.seconds,
@@ -114,17 +144,7 @@ class Command(BaseCommand):
                 "naive_provider_calls": naive.provider_calls,
                 "ratio": ratio,
             },
-            "renders_per_s": renders,
         }
-        path = Path(
-            options["json_path"]
-            or settings.VAR_DIR / "bench" / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
-        )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(results, indent=2))
-        self.stdout.write(f"\nJSON written to {path}")
-        if real.provider_calls != real.messages or naive.provider_calls != naive.messages:
-            self.stderr.write("WARNING: provider calls differ from messages sent (see JSON).")
 
     def _table(self, rows: Sequence[tuple[str, ...]]) -> None:
         header = ("figure", "pipeline", "naive", "ratio", "target")
