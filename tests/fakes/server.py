@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 
 @dataclass
@@ -38,6 +38,8 @@ class Injection:
 class FakeServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # Called with the body of every request any fake receives (the log scan collects them).
+    observers: ClassVar[list[Callable[[bytes], None]]] = []
 
     def __init__(self, handler: type[FakeHandler]) -> None:
         super().__init__(("127.0.0.1", 0), handler)
@@ -101,6 +103,8 @@ class FakeHandler(BaseHTTPRequestHandler):
         )
         with self.server.lock:
             self.server.calls.append(call)
+        for observe in FakeServer.observers:
+            observe(call.body)
         injection = self.server.take_injection(call)
         if injection is not None:
             if injection.delay:
