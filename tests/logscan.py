@@ -23,7 +23,7 @@ import tempfile
 import time
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,9 @@ PHONE_REGIONS = ("US", "GB", "DE", "FR")
 
 E164 = re.compile(r"(?<![\w+])\+\d{8,15}(?!\d)")
 EMAIL = re.compile(r"(?<![\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+# Keys under which the fakes' payloads carry message texts: Twilio's Body, SendGrid's subject
+# and content values, FCM's and web push's notification title and body.
+BODY_KEYS = frozenset({"body", "subject", "value", "title", "text", "html"})
 WORD_START = re.compile(r"(?<![0-9A-Za-z])[^\s]")
 
 
@@ -47,6 +50,8 @@ class Hit:
     file: str
     line: int
     kind: str
+    # What was found: printed only with LOGSCAN_SHOW=1, for a developer tracing a leak.
+    value: str = field(default="", repr=False, compare=False)
 
 
 def _anchor(body: str) -> str:
@@ -70,68 +75,73 @@ class Bodies:
                 self.by_anchor.setdefault(_anchor(part), set()).add(part)
 
     def add_payload(self, raw: bytes) -> None:
-        """Every string value of a JSON or form-encoded request body a fake provider received."""
+        """The message texts in a JSON or form-encoded request body a fake provider received."""
         try:
             text = raw.decode()
         except UnicodeDecodeError:
             return
         try:
-            values: Iterable[str] = _strings(json.loads(text))
+            values: Iterable[str] = _body_fields(json.loads(text))
         except ValueError:
-            values = (v for _, v in urllib.parse.parse_qsl(text))
+            values = (v for k, v in urllib.parse.parse_qsl(text) if k.lower() in BODY_KEYS)
         for value in values:
             self.add(value)
 
     def __len__(self) -> int:
         return sum(len(v) for v in self.by_anchor.values())
 
-    def find(self, line: str) -> bool:
-        if not self.by_anchor:
-            return False
+    def find(self, line: str) -> str:
+        """The first body that occurs in ``line``, or an empty string."""
         for match in WORD_START.finditer(line):
             start = match.start()
-            candidates = self.by_anchor.get(line[start : start + MIN_BODY])
-            if candidates and any(line.startswith(body, start) for body in candidates):
-                return True
-        return False
+            for body in self.by_anchor.get(line[start : start + MIN_BODY], ()):
+                if line.startswith(body, start):
+                    return body
+        return ""
 
 
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
+def _body_fields(value: Any) -> Iterator[str]:
+    """String values under a message-text key anywhere in a JSON document."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str) and key.lower() in BODY_KEYS:
+                yield item
+            else:
+                yield from _body_fields(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _strings(item)
+            yield from _body_fields(item)
 
 
 def _line_of(starts: list[int], offset: int) -> int:
     return bisect.bisect_right(starts, offset)
 
 
-def text_hits(text: str, bodies: Bodies | None = None) -> list[tuple[int, str]]:
-    """(line number, kind) of each piece of personal data in ``text``: phone, email or body."""
+def text_hits(text: str, bodies: Bodies | None = None) -> dict[tuple[int, str], str]:
+    """Each piece of personal data in ``text``: (line number, kind) → the value found.
+
+    Kinds: ``phone`` (E.164, or national in one of PHONE_REGIONS), ``email``, ``body``.
+    """
     starts = [0] + [m.end() for m in re.finditer("\n", text)]
-    found: set[tuple[int, str]] = set()
+    found: dict[tuple[int, str], str] = {}
     for match in E164.finditer(text):
-        found.add((_line_of(starts, match.start()), "phone"))
+        found.setdefault((_line_of(starts, match.start()), "phone"), match.group())
     for region in PHONE_REGIONS:
         for number in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
-            found.add((_line_of(starts, number.start), "phone"))
+            found.setdefault((_line_of(starts, number.start), "phone"), number.raw_string)
     for match in EMAIL.finditer(text):
-        found.add((_line_of(starts, match.start()), "email"))
+        found.setdefault((_line_of(starts, match.start()), "email"), match.group())
     if bodies is not None and bodies.by_anchor:
         for number, line in enumerate(text.splitlines(), start=1):
-            if bodies.find(line):
-                found.add((number, "body"))
-    return sorted(found)
+            body = bodies.find(line)
+            if body:
+                found[(number, "body")] = body
+    return dict(sorted(found.items()))
 
 
 def scan_file(path: Path, bodies: Bodies | None = None) -> list[Hit]:
     text = path.read_text(encoding="utf-8", errors="replace")
-    return [Hit(str(path), line, kind) for line, kind in text_hits(text, bodies)]
+    return [Hit(str(path), line, kind, value) for (line, kind), value in text_hits(text, bodies).items()]
 
 
 # --- The plugin ------------------------------------------------------------------------------
@@ -162,8 +172,22 @@ def run_recorded(
 
 
 def _record_rendered() -> None:
-    """Every RenderedContent built in this process adds its texts to BODIES."""
+    """Every RenderedContent built in this process, and the rendered content of every Message
+    instance (made by a factory, or loaded after a worker process rendered it), add their
+    texts to BODIES."""
+    from django.db.models.signals import post_init
+
+    from hub.messaging.models import Message
     from templates_app.rendering.core import RenderedContent
+
+    def message_seen(sender: type[Message], instance: Message, **kwargs: Any) -> None:
+        rendered = instance.__dict__.get("rendered")  # not loaded when deferred
+        if isinstance(rendered, dict):
+            for value in rendered.values():
+                if isinstance(value, str):
+                    BODIES.add(value)
+
+    post_init.connect(message_seen, sender=Message, weak=False)
 
     original = RenderedContent.__init__
     names = [f.name for f in fields(RenderedContent)]
@@ -190,10 +214,12 @@ def pytest_configure(config: pytest.Config) -> None:
     # Subprocesses (workers, commands) log at DEBUG too: the settings' root level and the
     # worker's -l follow LOG_LEVEL.
     os.environ["LOG_LEVEL"] = "DEBUG"
-    handler = logging.FileHandler(log_dir() / "pytest.log", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    handler.setLevel(logging.DEBUG)
     root = logging.getLogger()
+    handler = logging.FileHandler(log_dir() / "pytest.log", encoding="utf-8")
+    # Formatted as the product's console handler formats (its traceback redaction included).
+    formatters = [h.formatter for h in root.handlers if h.formatter is not None]
+    handler.setFormatter(formatters[0] if formatters else logging.Formatter())
+    handler.setLevel(logging.DEBUG)
     # The console keeps the level it had; only the capture file gets everything.
     for existing in root.handlers:
         if existing.level == logging.NOTSET:
@@ -248,6 +274,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         f"and {len(BODIES)} message bodies: {len(hits)} hit(s)"
     )
     for hit in hits[:200]:
-        terminalreporter.write_line(f"  {hit.file}:{hit.line}: {hit.kind}")
+        shown = f" {hit.value!r}" if os.environ.get("LOGSCAN_SHOW") == "1" else ""
+        terminalreporter.write_line(f"  {hit.file}:{hit.line}: {hit.kind}{shown}")
     if len(hits) > 200:
         terminalreporter.write_line(f"  ... and {len(hits) - 200} more")
