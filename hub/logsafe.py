@@ -42,7 +42,7 @@ def exception_outline(exc: BaseException) -> str:
 class SafeFormatter(logging.Formatter):
     """A ``logging.Formatter`` whose tracebacks and Celery failure lines carry no messages."""
 
-    def formatException(self, ei: _ExcInfo) -> str:  # noqa: N802 - logging's name
+    def formatException(self, ei: _ExcInfo) -> str:
         if ei[1] is None:
             return super().formatException(ei)
         return exception_outline(ei[1])

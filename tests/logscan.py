@@ -127,8 +127,8 @@ def text_hits(text: str, bodies: Bodies | None = None) -> dict[tuple[int, str], 
     for match in E164.finditer(text):
         found.setdefault((_line_of(starts, match.start()), "phone"), match.group())
     for region in PHONE_REGIONS:
-        for number in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
-            found.setdefault((_line_of(starts, number.start), "phone"), number.raw_string)
+        for phone in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
+            found.setdefault((_line_of(starts, phone.start), "phone"), phone.raw_string)
     for match in EMAIL.finditer(text):
         found.setdefault((_line_of(starts, match.start()), "email"), match.group())
     if bodies is not None and bodies.by_anchor:
