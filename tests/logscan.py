@@ -34,8 +34,10 @@ from tests.fakes.server import FakeServer
 
 # The least length of a body searched for verbatim: shorter ones match by chance.
 MIN_BODY = 12
-# Regions whose national formats the phone matcher tries (the test data's countries).
-PHONE_REGIONS = ("US", "GB", "DE", "FR")
+# Regions whose national formats the phone matcher tries besides E.164 (the product takes only
+# E.164; the test data writes UK numbers nationally too). Not DE: its open numbering plan makes
+# any run of 8 digits in a log (ids, offsets) a valid number.
+PHONE_REGIONS = ("US", "GB")
 
 E164 = re.compile(r"(?<![\w+])\+\d{8,15}(?!\d)")
 EMAIL = re.compile(r"(?<![\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
@@ -200,13 +202,24 @@ def _record_rendered() -> None:
     setattr(RenderedContent, "__init__", recording_init)  # noqa: B010 - a dataclass's own __init__
 
 
-def _open_up_loggers(handler: logging.Handler) -> None:
-    """Loggers that do not propagate get the capture handler themselves."""
+def _attach(handler: logging.Handler) -> None:
+    """Put the capture handler on the root logger at DEBUG, and on every logger that does not
+    propagate. Done again before each test: ``django.setup()`` (importing ``hub.wsgi`` calls
+    it) reconfigures logging, which drops the handler and resets the root level."""
+    root = logging.getLogger()
+    if handler not in root.handlers:
+        # The console keeps the level it had; only the capture file gets everything.
+        for existing in root.handlers:
+            if existing.level == logging.NOTSET:
+                existing.setLevel(root.level)
+        root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
     for logger in list(logging.Logger.manager.loggerDict.values()):
         if isinstance(logger, logging.Logger) and not logger.propagate and handler not in logger.handlers:
             logger.addHandler(handler)
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-django has set Django (and so logging) up
 def pytest_configure(config: pytest.Config) -> None:
     if config.option.collectonly:
         return
@@ -214,30 +227,29 @@ def pytest_configure(config: pytest.Config) -> None:
     # Subprocesses (workers, commands) log at DEBUG too: the settings' root level and the
     # worker's -l follow LOG_LEVEL.
     os.environ["LOG_LEVEL"] = "DEBUG"
-    root = logging.getLogger()
+    # A closed FileHandler (logging reconfigured) opens its file again, appending.
     handler = logging.FileHandler(log_dir() / "pytest.log", encoding="utf-8")
     # Formatted as the product's console handler formats (its traceback redaction included).
-    formatters = [h.formatter for h in root.handlers if h.formatter is not None]
+    formatters = [h.formatter for h in logging.getLogger().handlers if h.formatter is not None]
     handler.setFormatter(formatters[0] if formatters else logging.Formatter())
     handler.setLevel(logging.DEBUG)
-    # The console keeps the level it had; only the capture file gets everything.
-    for existing in root.handlers:
-        if existing.level == logging.NOTSET:
-            existing.setLevel(root.level)
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
     _state["handler"] = handler
-    _open_up_loggers(handler)
+    _attach(handler)
     _record_rendered()
     FakeServer.observers.append(BODIES.add_payload)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     handler = _state.get("handler")
-    if isinstance(handler, logging.FileHandler):
-        _open_up_loggers(handler)
-        if handler.stream is not None:
-            handler.stream.write(f"=== {item.nodeid}\n")
+    if isinstance(handler, logging.Handler):
+        _attach(handler)
+        marker = {
+            "name": "tests.logscan",
+            "levelno": logging.INFO,
+            "levelname": "INFO",
+            "msg": f"=== {item.nodeid}",
+        }
+        handler.handle(logging.makeLogRecord(marker))
 
 
 def _files_to_scan(config: pytest.Config) -> list[Path]:
