@@ -44,6 +44,8 @@ EMAIL = re.compile(r"(?<![\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9
 # Keys under which the fakes' payloads carry message texts: Twilio's Body, SendGrid's subject
 # and content values, FCM's and web push's notification title and body.
 BODY_KEYS = frozenset({"body", "subject", "value", "title", "text", "html"})
+TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?")
+DIGIT_RUN = re.compile(r"(?<![\w./:-])\(?\d[\d \t().\-/]{5,20}\d(?!\w)")
 WORD_START = re.compile(r"(?<![0-9A-Za-z])[^\s]")
 
 
@@ -119,6 +121,20 @@ def _line_of(starts: list[int], offset: int) -> int:
     return bisect.bisect_right(starts, offset)
 
 
+def _phone_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, number) for national or international numbers libphonenumber finds.
+
+    The matcher is slow, so it reads only lines with a run of 7 or more digits that starts a
+    token, once the log lines' timestamps are blanked out (they would be such runs)."""
+    blanked = TIMESTAMP.sub(lambda m: " " * len(m.group()), text)
+    for number, line in enumerate(blanked.split("\n"), start=1):
+        if not any(sum(c.isdigit() for c in m.group()) >= 7 for m in DIGIT_RUN.finditer(line)):
+            continue
+        for region in PHONE_REGIONS:
+            for phone in phonenumbers.PhoneNumberMatcher(line, region, leniency=phonenumbers.Leniency.VALID):
+                yield number, phone.raw_string
+
+
 def text_hits(text: str, bodies: Bodies | None = None) -> dict[tuple[int, str], str]:
     """Each piece of personal data in ``text``: (line number, kind) → the value found.
 
@@ -128,13 +144,12 @@ def text_hits(text: str, bodies: Bodies | None = None) -> dict[tuple[int, str], 
     found: dict[tuple[int, str], str] = {}
     for match in E164.finditer(text):
         found.setdefault((_line_of(starts, match.start()), "phone"), match.group())
-    for region in PHONE_REGIONS:
-        for phone in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
-            found.setdefault((_line_of(starts, phone.start), "phone"), phone.raw_string)
+    for number, phone in _phone_lines(text):
+        found.setdefault((number, "phone"), phone)
     for match in EMAIL.finditer(text):
         found.setdefault((_line_of(starts, match.start()), "email"), match.group())
     if bodies is not None and bodies.by_anchor:
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(text.split("\n"), start=1):
             body = bodies.find(line)
             if body:
                 found[(number, "body")] = body
