@@ -217,6 +217,12 @@ def _record_rendered() -> None:
     setattr(RenderedContent, "__init__", recording_init)  # noqa: B010 - a dataclass's own __init__
 
 
+# Loggers of the tests' own tools, not the hub's, kept above DEBUG. The only one: Selenium's
+# client logs every answer of the browser at DEBUG, which is the text of the page the test
+# reads (rendered previews), not anything the hub logged.
+TEST_TOOL_LEVELS = {"selenium": logging.INFO}
+
+
 def _attach(handler: logging.Handler) -> None:
     """Put the capture handler on the root logger at DEBUG, and on every logger that does not
     propagate. Done again before each test: ``django.setup()`` (importing ``hub.wsgi`` calls
@@ -229,6 +235,8 @@ def _attach(handler: logging.Handler) -> None:
                 existing.setLevel(root.level)
         root.addHandler(handler)
     root.setLevel(logging.DEBUG)
+    for name, level in TEST_TOOL_LEVELS.items():
+        logging.getLogger(name).setLevel(level)
     for logger in list(logging.Logger.manager.loggerDict.values()):
         if isinstance(logger, logging.Logger) and not logger.propagate and handler not in logger.handlers:
             logger.addHandler(handler)
@@ -258,11 +266,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     handler = _state.get("handler")
     if isinstance(handler, logging.Handler):
         _attach(handler)
+        # Without the parameters: a test's ids may quote its data (an address).
         marker = {
             "name": "tests.logscan",
             "levelno": logging.INFO,
             "levelname": "INFO",
-            "msg": f"=== {item.nodeid}",
+            "msg": f"=== {item.nodeid.split('[')[0]}",
         }
         handler.handle(logging.makeLogRecord(marker))
 
