@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 from django.contrib.auth import get_user_model
@@ -45,8 +46,11 @@ def bench_template() -> Template:
     return template
 
 
-def queued_messages_create(*, count: int, phone: str, batch: int = 2000) -> list[UUID]:
-    """``count`` queued SMS messages, one notification each, through the real lifecycle."""
+def queued_messages_create(
+    *, count: int, phone: str, batch: int = 2000, phones: Sequence[str] = ()
+) -> list[UUID]:
+    """``count`` queued SMS messages, one notification each, through the real lifecycle; to
+    ``phones[i]`` if given (one number per message), else all to ``phone``."""
     template = bench_template()
     ids: list[UUID] = []
     for start in range(0, count, batch):
@@ -58,12 +62,14 @@ def queued_messages_create(*, count: int, phone: str, batch: int = 2000) -> list
                     template_version=template.live_version,
                     data=BENCH_DATA,
                     channels=["sms"],
-                    to={"phone": phone},
+                    to={"phone": phones[start + i] if phones else phone},
                 )
-                for _ in range(size)
+                for i in range(size)
             )
             messages = Message.objects.bulk_create(
-                Message(notification=n, channel="sms", category=template.category, to=phone, locale="en")
+                Message(
+                    notification=n, channel="sms", category=template.category, to=n.to["phone"], locale="en"
+                )
                 for n in notifications
             )
             messages_transition(

@@ -33,11 +33,14 @@ class Injection:
     times: int | None = 1
     delay: float = 0.0
     match: Callable[[Call], bool] | None = None
+    # Close the connection without answering (the client sees a reset), instead of ``status``.
+    reset: bool = False
 
 
 class FakeServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # many workers connect at once in a soak
     # Called with the body of every request any fake receives (the log scan collects them).
     observers: ClassVar[list[Callable[[bytes], None]]] = []
 
@@ -109,6 +112,9 @@ class FakeHandler(BaseHTTPRequestHandler):
         if injection is not None:
             if injection.delay:
                 time.sleep(injection.delay)
+            if injection.reset:
+                self.close_connection = True
+                return
             self.respond(injection.status, injection.body, injection.headers)
             return
         status, body, headers = self.answer(call)

@@ -36,10 +36,23 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=900.0, help="seconds before a run is abandoned")
         parser.add_argument("--json", dest="json_path", default="", help="where to write the JSON results")
         parser.add_argument("--smoke", action="store_true", help="tiny sizes, for CI")
+        parser.add_argument(
+            "--soak",
+            type=int,
+            default=0,
+            metavar="N",
+            help="instead: a soak of N messages with provider errors injected (hub.bench.soak)",
+        )
+        parser.add_argument("--error-rate", type=float, default=0.15, help="soak: failures per call")
 
     def handle(self, *args: Any, **options: Any) -> None:
         from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, start_fake_twilio
 
+        if options["soak"]:
+            from hub.bench.soak import soak_command
+
+            soak_command(options, write=self.stdout.write)
+            return
         if options["smoke"]:
             options.update(messages=200, naive_messages=100, renders=500, workers=1)
         broker = settings.CELERY_BROKER_URL
