@@ -98,7 +98,7 @@ def worker_processes(
                 "hub",
                 "worker",
                 "-l",
-                "INFO",
+                os.environ.get("LOG_LEVEL", "INFO"),
                 "-Q",
                 ",".join(queues),
                 "-P",

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 
 @dataclass
@@ -41,6 +41,8 @@ class FakeServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128  # many workers connect at once in a soak
+    # Called with the body of every request any fake receives (the log scan collects them).
+    observers: ClassVar[list[Callable[[bytes], None]]] = []
 
     def __init__(self, handler: type[FakeHandler]) -> None:
         super().__init__(("127.0.0.1", 0), handler)
@@ -104,6 +106,8 @@ class FakeHandler(BaseHTTPRequestHandler):
         )
         with self.server.lock:
             self.server.calls.append(call)
+        for observe in FakeServer.observers:
+            observe(call.body)
         injection = self.server.take_injection(call)
         if injection is not None:
             if injection.delay:
