@@ -1,7 +1,8 @@
-"""Bench data: one live SMS template and N queued messages, created in bulk (not timed)."""
+"""Bench data: one live template per channel and N queued messages, created in bulk (not timed)."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from django.contrib.auth import get_user_model
@@ -16,24 +17,35 @@ from templates_app.services import template_draft_create, template_version_appro
 
 BENCH_TEMPLATE = "bench.sms"
 BENCH_DATA = {"first_name": "Ada", "code": "123456"}
+# Where bench messages go: the fake providers accept any well-formed address.
+BENCH_ADDRESSES = {"sms": "+447911123456", "email": "ada@example.com"}
+_VARIANTS: dict[str, dict[str, str]] = {
+    "sms": {"text": "Hi {{ first_name }}, your code is {{ code }}."},
+    "email": {
+        "subject": "Your code, {{ first_name }}",
+        "html": "<p>Hi {{ first_name }}, your code is <b>{{ code }}</b>.</p>",
+        "text": "Hi {{ first_name }}, your code is {{ code }}.",
+    },
+}
 
 
-def bench_template() -> Template:
-    existing = Template.objects.filter(key=BENCH_TEMPLATE).select_related("live_version").first()
+def bench_template(channel: str = "sms") -> Template:
+    """The live bench template for ``channel`` (``bench.sms``, ``bench.email``), made once."""
+    key = f"bench.{channel}"
+    existing = Template.objects.filter(key=key).select_related("live_version").first()
     if existing is not None and existing.live_version is not None:
         return existing
     users = get_user_model().objects
     author, _ = users.get_or_create(username="bench-author")
     approver, _ = users.get_or_create(username="bench-approver")
     template = existing or Template.objects.create(
-        key=BENCH_TEMPLATE, name="Benchmark SMS", category=Category.TRANSACTIONAL
+        key=key, name=f"Benchmark {channel}", category=Category.TRANSACTIONAL
     )
+    variant: dict[str, Any] = {"channel": channel, "locale": "en", **_VARIANTS[channel]}
     version = template_draft_create(
         template=template,
         author=author,
-        variants=[
-            {"channel": "sms", "locale": "en", "text": "Hi {{ first_name }}, your code is {{ code }}."}
-        ],
+        variants=[variant],
         variables=[
             {"name": "first_name", "type": "string", "required": True, "example": "Ada"},
             {"name": "code", "type": "string", "required": True, "example": "123456"},
@@ -45,9 +57,12 @@ def bench_template() -> Template:
     return template
 
 
-def queued_messages_create(*, count: int, phone: str, batch: int = 2000) -> list[UUID]:
-    """``count`` queued SMS messages, one notification each, through the real lifecycle."""
-    template = bench_template()
+def queued_messages_create(
+    *, count: int, channel: str = "sms", to: str = "", batch: int = 2000, phone: str = ""
+) -> list[UUID]:
+    """``count`` queued messages on ``channel``, one notification each, through the real lifecycle."""
+    template = bench_template(channel)
+    address = to or phone or BENCH_ADDRESSES[channel]
     ids: list[UUID] = []
     for start in range(0, count, batch):
         size = min(batch, count - start)
@@ -57,13 +72,13 @@ def queued_messages_create(*, count: int, phone: str, batch: int = 2000) -> list
                     template=template,
                     template_version=template.live_version,
                     data=BENCH_DATA,
-                    channels=["sms"],
-                    to={"phone": phone},
+                    channels=[channel],
+                    to={"email" if channel == "email" else "phone": address},
                 )
                 for _ in range(size)
             )
             messages = Message.objects.bulk_create(
-                Message(notification=n, channel="sms", category=template.category, to=phone, locale="en")
+                Message(notification=n, channel=channel, category=template.category, to=address, locale="en")
                 for n in notifications
             )
             messages_transition(
