@@ -22,6 +22,20 @@ from django.utils import timezone
 from audit.canonical import GENESIS_HASH as GENESIS_HASH  # re-exported: callers import it from here
 from audit.canonical import canonical_text, record_fields
 from audit.models import ActorType, AuditChainHead, AuditCheckpoint, AuditRecord
+from audit.rows import rows_insert
+
+RECORD_COLUMNS = (
+    "seq",
+    "created_at",
+    "actor_type",
+    "actor_id",
+    "action",
+    "object_type",
+    "object_id",
+    "payload",
+    "prev_hash",
+    "hash",
+)
 
 
 @dataclass(frozen=True)
@@ -113,7 +127,7 @@ def audit_append_many(entries: Iterable[AuditEntry]) -> list[AuditRecord]:
             record.hash = record_hash(record)
             prev_hash = record.hash
             records.append(record)
-        AuditRecord.objects.bulk_create(records, batch_size=1000)
+        rows_insert(AuditRecord, RECORD_COLUMNS, ([getattr(r, c) for c in RECORD_COLUMNS] for r in records))
         head.seq = records[-1].seq
         head.hash = prev_hash
         head.save(update_fields=["seq", "hash"])
