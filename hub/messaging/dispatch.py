@@ -48,12 +48,20 @@ def _chunks(items: list[UUID], size: int) -> Iterable[list[UUID]]:
         yield items[start : start + size]
 
 
-def enqueue(message_ids: list[UUID], *, channel: str, category: str, countdown: float = 0) -> None:
-    """Put sends on the queue for their channel and lane, in batches."""
+def enqueue(
+    message_ids: list[UUID],
+    *,
+    channel: str,
+    category: str,
+    countdown: float = 0,
+    batch_size: int | None = None,
+) -> None:
+    """Put sends on the queue for their channel and lane, in batches (of
+    ``settings.HUB_DISPATCH_BATCH_SIZE`` unless told)."""
     from hub.messaging.tasks import send_messages
 
     queue = send_queue(channel, category)
-    for chunk in _chunks(message_ids, settings.HUB_DISPATCH_BATCH_SIZE):
+    for chunk in _chunks(message_ids, batch_size or settings.HUB_DISPATCH_BATCH_SIZE):
         options: dict[str, Any] = {"queue": queue}
         if countdown > 0:
             options["countdown"] = countdown
