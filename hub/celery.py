@@ -6,14 +6,19 @@ split into lanes so transactional traffic never waits behind a marketing broadca
 
 from __future__ import annotations
 
+import gc
 import os
 
 from celery import Celery
+from celery.signals import worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
 
 CHANNELS = ("sms", "email", "push")
 LANES = ("transactional", "marketing")
+
+# Allocations between young-generation collections in a worker (Python's default is 700).
+WORKER_GC_THRESHOLD = 10_000
 
 QUEUE_EVENTS = "events"
 QUEUE_MAINTENANCE = "maintenance"
@@ -31,3 +36,15 @@ app = Celery("hub")
 # Read lazily, on first use of app.conf, so importing the app never reads settings.
 app.config_from_object("hub.celeryconfig")
 app.autodiscover_tasks()
+
+
+@worker_process_init.connect
+@worker_init.connect
+def _tune_garbage_collection(**_: object) -> None:
+    """Once a worker process has imported everything (Django, the apps, the provider SDKs),
+    move those long-lived objects out of the collector's sight and collect young objects
+    less often. Without this, every full collection walks the whole import graph again: on a
+    batch of 500 sends, collection cost as much CPU as the rest of the dispatch."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(WORKER_GC_THRESHOLD, *gc.get_threshold()[1:])
