@@ -37,6 +37,11 @@ app = Celery("hub")
 app.config_from_object("hub.celeryconfig")
 app.autodiscover_tasks()
 
+if os.environ.get("HUB_PROFILE_DIR"):  # the bench's --profile: cProfile every task in workers
+    from hub.bench.profiling import profiling_connect
+
+    profiling_connect()
+
 
 @worker_process_init.connect
 @worker_init.connect

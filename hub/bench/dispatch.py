@@ -7,21 +7,24 @@ measuring process and the workers do not share them; they count what they receiv
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import UUID
 
 from django.conf import settings
 
+from hub.bench.cpu import CpuMeter, database_backends, process_tree
 from hub.bench.fixtures import queued_messages_create
 from hub.bench.naive import naive_send
+from hub.bench.profiling import PROFILE_DIR_ENV
 from hub.bench.workers import wait_for, worker_processes
 from hub.celery import send_queue
 from hub.messaging.dispatch import enqueue
@@ -41,10 +44,15 @@ class DispatchFigure:
     provider_calls: int
     # What those calls carried: one message each for SMS, many recipients per call for email.
     provider_units: int
+    # CPU seconds by component during the run (workers, postgres, providers, bench).
+    cpu: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def per_second(self) -> float:
         return self.messages / self.seconds if self.seconds else 0.0
+
+    def cpu_ms_per_message(self) -> dict[str, float]:
+        return {name: round(seconds * 1000 / self.messages, 3) for name, seconds in self.cpu.items()}
 
 
 class FakeProviders:
@@ -113,10 +121,12 @@ class WorkerSetup:
     concurrency: int
     prefetch: int
     broker_url: str
+    # Where workers write cProfile stats of their tasks (see hub.bench.profiling); "" for none.
+    profile_dir: str = ""
 
 
 @contextmanager
-def bench_workers(setup: WorkerSetup, providers: FakeProviders, channels: list[str]) -> Iterator[None]:
+def bench_workers(setup: WorkerSetup, providers: FakeProviders, channels: list[str]) -> Iterator[list[int]]:
     """The worker processes every run shares, consuming the transactional send queues of ``channels``."""
     log_dir = Path(tempfile.mkdtemp(prefix="bench-workers-", dir=settings.VAR_DIR))
     with worker_processes(
@@ -125,10 +135,14 @@ def bench_workers(setup: WorkerSetup, providers: FakeProviders, channels: list[s
         count=setup.workers,
         pool="prefork",
         concurrency=setup.concurrency,
-        extra_env={**providers.worker_env(), "HUB_WORKER_PREFETCH": str(setup.prefetch)},
+        extra_env={
+            **providers.worker_env(),
+            "HUB_WORKER_PREFETCH": str(setup.prefetch),
+            **({PROFILE_DIR_ENV: setup.profile_dir} if setup.profile_dir else {}),
+        },
         queues=tuple(send_queue(channel, "transactional") for channel in channels),
-    ):
-        yield
+    ) as processes:
+        yield [p.pid for p in processes]
 
 
 def dispatch_run(
@@ -140,6 +154,7 @@ def dispatch_run(
     naive: bool,
     timeout: float,
     providers: FakeProviders,
+    worker_pids: list[int],
 ) -> DispatchFigure:
     """Create ``count`` queued messages, enqueue them, and time until all are sent (the workers
     are already running). The real pipeline gets ``batch_size`` messages per task; the naive
@@ -147,7 +162,16 @@ def dispatch_run(
     ids = queued_messages_create(count=count, channel=channel)
     queue = send_queue(channel, "transactional")
     provider = PROVIDER_OF[channel]
+    meter = CpuMeter(
+        {
+            "workers": process_tree(worker_pids),
+            "postgres": database_backends(),
+            "providers": process_tree([providers.process.pid]),
+            "bench": {os.getpid()},
+        }
+    )
     calls_before, units_before = providers.counts(provider)
+    meter.start()
     started = time.perf_counter()
     if naive:
         for message_id in ids:
@@ -156,10 +180,11 @@ def dispatch_run(
         enqueue(ids, channel=channel, category="transactional", batch_size=batch_size)
     _drain(ids, timeout)
     elapsed = time.perf_counter() - started
+    cpu = meter.stop(late={"postgres": database_backends()}) if CpuMeter.available() else {}
     calls_after, units_after = providers.counts(provider)
     sent = Message.objects.filter(id__in=ids, status=S.SENT).count()
     if sent != count:
         raise RuntimeError(f"{name}: only {sent} of {count} messages were sent; see the worker logs")
     return DispatchFigure(
-        name, channel, count, elapsed, calls_after - calls_before, units_after - units_before
+        name, channel, count, elapsed, calls_after - calls_before, units_after - units_before, cpu
     )

@@ -180,7 +180,10 @@ def _record(
         MessageEvent,
         ("message_id", "kind", "status", "detail", "source", "occurred_at"),
         [
-            *((c.message_id, EventKind.STATUS, c.to, _public(c), source, occurred_at) for c in result.applied),
+            *(
+                (c.message_id, EventKind.STATUS, c.to, _public(c), source, occurred_at)
+                for c in result.applied
+            ),
             *(
                 (
                     c.message_id,

@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     servers = {name: FakeServer(HANDLERS[name], keep_calls=False).start() for name in args.providers}
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    print(json.dumps({name: server.base_url for name, server in servers.items()}), flush=True)  # noqa: T201
+    print(json.dumps({name: server.base_url for name, server in servers.items()}), flush=True)
     # The parent closing our stdin (or dying) ends us too.
     threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
     stop.wait()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,8 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from hub.bench.dispatch import DispatchFigure, WorkerSetup, bench_workers, dispatch_run, fake_providers
 from hub.bench.micro import renders_per_second
+from hub.bench.profiling import profile_summary
+from hub.compliance.bench import bench_decisions
 
 P1_TARGET = "≥ 3,000 msg/s and ≥ 15x"
 P1_LABELS = {
@@ -48,23 +51,39 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", type=int, default=2, help="prefork children per worker")
         parser.add_argument("--prefetch", type=int, default=2, help="tasks each child reserves ahead")
         parser.add_argument("--renders", type=int, default=20000, help="renders for the render rate")
+        parser.add_argument(
+            "--decisions", type=int, default=200000, help="compliance decisions for the decision rate"
+        )
         parser.add_argument("--timeout", type=float, default=900.0, help="seconds before a run is abandoned")
         parser.add_argument("--json", dest="json_path", default="", help="where to write the JSON results")
+        parser.add_argument(
+            "--profile",
+            action="store_true",
+            help="cProfile the workers' tasks and print where their time went (slows the run)",
+        )
         parser.add_argument("--smoke", action="store_true", help="tiny sizes, for CI")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["smoke"]:
-            options.update(messages=200, naive_messages=100, renders=500, workers=1, batch_size=100)
+            options.update(
+                messages=200, naive_messages=100, renders=500, decisions=2000, workers=1, batch_size=100
+            )
         broker = settings.CELERY_BROKER_URL
         channels = [c.strip() for c in options["channels"].split(",") if c.strip()]
+        profile_dir = (
+            Path(tempfile.mkdtemp(prefix="bench-profile-", dir=settings.VAR_DIR))
+            if options["profile"]
+            else None
+        )
         setup = WorkerSetup(
             workers=options["workers"],
             concurrency=options["concurrency"],
             prefetch=options["prefetch"],
             broker_url=broker,
+            profile_dir=str(profile_dir) if profile_dir else "",
         )
         p1: dict[str, tuple[DispatchFigure, DispatchFigure]] = {}
-        with fake_providers() as providers, bench_workers(setup, providers, channels):
+        with fake_providers() as providers, bench_workers(setup, providers, channels) as worker_pids:
             for channel in channels:
                 runs = {
                     name: dispatch_run(
@@ -75,11 +94,15 @@ class Command(BaseCommand):
                         naive=name == "naive",
                         timeout=options["timeout"],
                         providers=providers,
+                        worker_pids=worker_pids,
                     )
                     for name in ("pipeline", "naive")
                 }
                 p1[channel] = (runs["pipeline"], runs["naive"])
+        if profile_dir is not None:
+            self.stdout.write(profile_summary(profile_dir))
         renders = renders_per_second(count=options["renders"])
+        decisions = bench_decisions(options["decisions"])
 
         rows = [
             (
@@ -92,7 +115,13 @@ class Command(BaseCommand):
             for channel, (real, naive) in p1.items()
         ]
         rows.append(("Template renders (one core)", f"{renders:,.0f} /s", "", "", ""))
+        rows.append(("Compliance decisions (one core)", f"{decisions.per_second:,.0f} /s", "", "", ""))
         self._table(rows)
+        for pair in p1.values():
+            for figure in pair:
+                if figure.cpu:
+                    spent = ", ".join(f"{k} {v:.3f}" for k, v in figure.cpu_ms_per_message().items())
+                    self.stdout.write(f"CPU ms per message, {figure.name}: {spent}")
         load = os.getloadavg()
         results = {
             "at": datetime.now(UTC).isoformat(),
@@ -115,6 +144,7 @@ class Command(BaseCommand):
                     "concurrency",
                     "prefetch",
                     "renders",
+                    "decisions",
                 )
             },
             "p1_dispatch": {
@@ -128,11 +158,15 @@ class Command(BaseCommand):
                     "naive_seconds": naive.seconds,
                     "naive_messages": naive.messages,
                     "naive_provider_calls": naive.provider_calls,
+                    "pipeline_cpu_ms_per_message": real.cpu_ms_per_message(),
+                    "naive_cpu_ms_per_message": naive.cpu_ms_per_message(),
                     "ratio": _ratio(real, naive),
                 }
                 for channel, (real, naive) in p1.items()
             },
             "renders_per_s": renders,
+            "decisions_per_s": decisions.per_second,
+            "decision_outcomes": decisions.outcomes,
         }
         path = Path(
             options["json_path"]

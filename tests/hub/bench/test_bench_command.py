@@ -31,4 +31,4 @@ def test_bench_smoke_writes_figures_and_counts_provider_calls(tmp_path, settings
     # Email shares one SendGrid request per batch; SMS is one Twilio call per message.
     assert email["pipeline_provider_calls"] == 2
     assert sms["pipeline_provider_calls"] == 200
-    assert result["renders_per_s"] > 0
+    assert result["renders_per_s"] > 0 and result["decisions_per_s"] > 0

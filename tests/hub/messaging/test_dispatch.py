@@ -15,9 +15,9 @@ from hub.messaging.models import MessageStatus as S
 from hub.providers.errors import PermanentProviderError, RetryableProviderError
 from hub.providers.sendgrid import MESSAGE_ID_ARG
 from tests.factories import ORDER_DATA
-from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, INVALID_NUMBER, sent_messages
 from tests.fakes.fixtures import sendgrid_entry
 from tests.fakes.sendgrid import sent_mails
+from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, INVALID_NUMBER, sent_messages
 from tests.hub.messaging.recording import CALLS, ERRORS, queued_messages
 
 
@@ -144,7 +144,11 @@ def queued_emails(template, count):
     )
     messages = Message.objects.bulk_create(
         Message(
-            notification=notification, channel="email", category="transactional", to=f"p{i}@example.com", locale="en"
+            notification=notification,
+            channel="email",
+            category="transactional",
+            to=f"p{i}@example.com",
+            locale="en",
         )
         for i in range(count)
     )
