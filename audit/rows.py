@@ -26,7 +26,7 @@ def rows_insert(model: type[models.Model], columns: Sequence[str], rows: Iterabl
     if not items:
         return 0
     if connection.vendor != "postgresql":
-        model.objects.bulk_create(
+        model._default_manager.bulk_create(
             [model(**dict(zip(columns, row, strict=True))) for row in items], batch_size=1000
         )
         return len(items)

@@ -23,6 +23,11 @@ from tests.fakes.twilio import TwilioHandler
 HANDLERS: dict[str, type[FakeHandler]] = {"twilio": TwilioHandler, "sendgrid": SendGridHandler}
 
 
+def _stop_when_stdin_closes(stop: threading.Event) -> None:
+    sys.stdin.read()
+    stop.set()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("providers", nargs="+", choices=sorted(HANDLERS))
@@ -32,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(json.dumps({name: server.base_url for name, server in servers.items()}), flush=True)
     # The parent closing our stdin (or dying) ends us too.
-    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    threading.Thread(target=_stop_when_stdin_closes, args=(stop,), daemon=True).start()
     stop.wait()
     for server in servers.values():
         server.stop()
