@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import gc
 import os
+from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init, worker_process_init
+from celery.signals import task_prerun, worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
 
@@ -53,3 +54,15 @@ def _tune_garbage_collection(**_: object) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(WORKER_GC_THRESHOLD, *gc.get_threshold()[1:])
+
+
+@task_prerun.connect
+def _drop_broken_connections(task: Any = None, **_: object) -> None:
+    """Database connections live across tasks (``CELERY_DB_REUSE_MAX``): before each task in a
+    worker, close one that failed or outlived ``CONN_MAX_AGE``, as Django does between
+    requests. Not for eager tasks, which run inside their caller's transaction."""
+    if task is None or getattr(task.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()
