@@ -131,7 +131,6 @@ def messages_transition(
             else:
                 result.refused.append(change)
         _write(result, previous, now=now, occurred_at=occurred_at or now, actor=actor, source=source)
-        _run_transition_hooks(result, source=source, occurred_at=occurred_at or now)
     return result
 
 
@@ -175,7 +174,9 @@ def _record(
     actor: Actor,
     source: str,
 ) -> None:
-    """What every change leaves besides the row: a timeline event, an audit record, the rollups."""
+    """What every change leaves besides the row: a timeline event, the hooks' work, an audit
+    record, the rollups. The audit append comes last but for the rollups: it takes the chain
+    head's lock, which every writer waits for until this transaction commits."""
     rows_insert(
         MessageEvent,
         ("message_id", "kind", "status", "detail", "source", "occurred_at"),
@@ -211,6 +212,7 @@ def _record(
         )
         for c in batch
     ]
+    _run_transition_hooks(result, source=source, occurred_at=occurred_at)
     audit_append_many(entries)
     # After the audit append, so every writer takes the chain head before rollup rows.
     rollups_record_transitions(
@@ -258,7 +260,6 @@ def messages_claim(message_ids: Iterable[UUID], *, actor: Actor) -> list[UUID]:
         )
         previous: dict[int, str] = {id(c): S.QUEUED for c in result.applied}
         _record(result, previous, now=now, occurred_at=now, actor=actor, source="dispatch")
-        _run_transition_hooks(result, source="dispatch", occurred_at=now)
     return result.applied_ids
 
 
