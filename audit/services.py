@@ -21,22 +21,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.canonical import GENESIS_HASH as GENESIS_HASH  # re-exported: callers import it from here
-from audit.canonical import TIME_FORMAT, canonical_from_text, canonical_text, jsonb_text, record_fields
+from audit.canonical import (
+    RECORD_FIELDS,
+    TIME_FORMAT,
+    canonical_from_text,
+    canonical_text,
+    jsonb_text,
+    record_fields,
+)
 from audit.models import ActorType, AuditChainHead, AuditCheckpoint, AuditRecord
 from audit.rows import rows_insert
 
-RECORD_COLUMNS = (
-    "seq",
-    "created_at",
-    "actor_type",
-    "actor_id",
-    "action",
-    "object_type",
-    "object_id",
-    "payload",
-    "prev_hash",
-    "hash",
-)
+# The columns written for a record: those its canonical form covers, and its hash.
+RECORD_COLUMNS = (*RECORD_FIELDS, "hash")
 
 
 @dataclass(frozen=True)
@@ -145,33 +142,29 @@ class _Prepared:
         payload = _normalise(entry.payload)
         return cls(entry, payload, jsonb_text(payload))
 
-    def text(self, *, seq: int, at: str, prev_hash: str) -> str:
+    def _columns(self) -> dict[str, Any]:
         e = self.entry
+        return {
+            "actor_type": e.actor.type,
+            "actor_id": e.actor.id,
+            "action": e.action,
+            "object_type": e.object_type,
+            "object_id": e.object_id,
+        }
+
+    def text(self, *, seq: int, at: str, prev_hash: str) -> str:
         return canonical_from_text(
-            seq=seq,
-            at=at,
-            actor_type=e.actor.type,
-            actor_id=e.actor.id,
-            action=e.action,
-            object_type=e.object_type,
-            object_id=e.object_id,
-            payload_text=self.payload_text,
-            prev_hash=prev_hash,
+            seq=seq, at=at, payload_text=self.payload_text, prev_hash=prev_hash, **self._columns()
         )
 
     def record(self, *, seq: int, created_at: datetime, prev_hash: str, digest: str) -> AuditRecord:
-        e = self.entry
         return AuditRecord(
             seq=seq,
             created_at=created_at,
-            actor_type=e.actor.type,
-            actor_id=e.actor.id,
-            action=e.action,
-            object_type=e.object_type,
-            object_id=e.object_id,
             payload=self.payload,
             prev_hash=prev_hash,
             hash=digest,
+            **self._columns(),
         )
 
 

@@ -130,7 +130,8 @@ def messages_transition(
                 raise IllegalTransition(f"A message cannot go from {status} to {change.to}.")
             else:
                 result.refused.append(change)
-        _write(result, previous, now=now, occurred_at=occurred_at or now, actor=actor, source=source)
+        _set_rows(result, now=now)
+        _record(result, previous, now=now, occurred_at=occurred_at or now, actor=actor, source=source)
     return result
 
 
@@ -148,21 +149,12 @@ def _run_transition_hooks(result: TransitionResult, *, source: str, occurred_at:
 # --- end of transition hooks ------------------------------------------------------------
 
 
-def _write(
-    result: TransitionResult,
-    previous: dict[int, str],
-    *,
-    now: datetime,
-    occurred_at: datetime,
-    actor: Actor,
-    source: str,
-) -> None:
+def _set_rows(result: TransitionResult, *, now: datetime) -> None:
     # One message moved twice in a batch: its fields merge, the last change winning.
     merged: dict[UUID, dict[str, Any]] = {}
     for change in result.applied:
         merged.setdefault(change.message_id, {}).update(change.fields, status=change.to)
     messages_bulk_set({mid: {**values, "status_changed_at": now} for mid, values in merged.items()})
-    _record(result, previous, now=now, occurred_at=occurred_at, actor=actor, source=source)
 
 
 def _record(
