@@ -1,5 +1,7 @@
 """Where a run's CPU went, by component: the workers, PostgreSQL's backends for our database,
-the fake providers, this process. Read from ``/proc`` (Linux); empty elsewhere."""
+the fake providers, this process. Read from ``/proc`` (Linux); empty elsewhere. A backend
+that closes during a run takes its CPU with it, so the bench keeps workers' connections open
+for the whole run (``DATABASE_CONN_MAX_AGE``)."""
 
 from __future__ import annotations
 
@@ -73,8 +75,11 @@ class CpuMeter:
         for name, pids in (late or {}).items():
             self.groups.setdefault(name, set()).update(pids)
         after = self._read()
+        # A process that ended during the run reads as 0: its CPU is lost, never subtracted.
         return {
-            name: round(sum(t - self.before.get(name, {}).get(pid, 0.0) for pid, t in times.items()), 2)
+            name: round(
+                sum(max(0.0, t - self.before.get(name, {}).get(pid, 0.0)) for pid, t in times.items()), 2
+            )
             for name, times in after.items()
         }
 

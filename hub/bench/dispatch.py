@@ -142,6 +142,8 @@ def bench_workers(setup: WorkerSetup, providers: FakeProviders, channels: list[s
         extra_env={
             **providers.worker_env(),
             "HUB_WORKER_PREFETCH": str(setup.prefetch),
+            # One connection per worker process for the whole run, so its CPU can be measured.
+            "DATABASE_CONN_MAX_AGE": "3600",
             **({PROFILE_DIR_ENV: setup.profile_dir} if setup.profile_dir else {}),
         },
         queues=tuple(send_queue(channel, "transactional") for channel in channels),
