@@ -178,6 +178,13 @@ HUB_BROADCAST_RELEASE_SECONDS = float(os.environ.get("HUB_BROADCAST_RELEASE_SECO
 HUB_CALLBACK_RETRY_HOURS = int(os.environ.get("HUB_CALLBACK_RETRY_HOURS", "24"))
 HUB_CALLBACK_SUSPEND_AFTER = int(os.environ.get("HUB_CALLBACK_SUSPEND_AFTER", "20"))
 HUB_CALLBACK_TIMEOUT_SECONDS = float(os.environ.get("HUB_CALLBACK_TIMEOUT_SECONDS", "5"))
+# Networks a callback URL may not point at (checked at registration and before each POST):
+# loopback, link-local (cloud metadata), unspecified, multicast and broadcast.
+HUB_CALLBACK_BLOCKED_NETWORKS = env_list(
+    "HUB_CALLBACK_BLOCKED_NETWORKS",
+    "127.0.0.0/8,::1/128,169.254.0.0/16,fe80::/10,0.0.0.0/8,::/128,224.0.0.0/4,ff00::/8,"
+    "255.255.255.255/32,100.100.100.200/32",
+)
 
 # Twilio SMS.
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")

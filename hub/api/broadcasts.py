@@ -288,5 +288,6 @@ BroadcastResumeView = _steer_view(
     broadcast_resume,
     "broadcasts_resume",
     "Resume a paused broadcast",
-    "409 `invalid_state` unless paused.",
+    "Releasing carries on where the pause stopped; a broadcast paused before it started is "
+    "`scheduled` again and starts at its `send_at`. 409 `invalid_state` unless paused.",
 )

@@ -13,6 +13,7 @@ from hub.api.schema import problems
 from hub.api.serializers import StrictSerializer
 from hub.api.views import _api_key, _not_found
 from hub.callbacks.models import CallbackEndpoint
+from hub.callbacks.safety import validate_callback_url
 from hub.callbacks.services import callback_endpoint_remove, callback_endpoint_set
 
 
@@ -24,7 +25,11 @@ from hub.callbacks.services import callback_endpoint_remove, callback_endpoint_s
     ]
 )
 class CallbackSetSerializer(StrictSerializer):
-    url = serializers.URLField(max_length=500, help_text="Status events are POSTed here, signed.")
+    url = serializers.URLField(
+        max_length=500,
+        validators=[validate_callback_url],
+        help_text="Status events are POSTed here, signed. Not this host, link-local or multicast addresses.",
+    )
 
 
 class CallbackEndpointSerializer(serializers.ModelSerializer[CallbackEndpoint]):

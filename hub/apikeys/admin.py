@@ -19,7 +19,7 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
         # A key's secret must be shown exactly once: create keys with `manage.py createapikey`.
         return False
 
-    @admin.action(description="Revoke selected API keys")
+    @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         count = 0
         for api_key in queryset.filter(revoked_at__isnull=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -58,14 +59,22 @@ def bench_template(channel: str = "sms") -> Template:
 
 
 def queued_messages_create(
-    *, count: int, channel: str = "sms", to: str = "", batch: int = 2000, phone: str = ""
+    *,
+    count: int,
+    channel: str = "sms",
+    to: str = "",
+    batch: int = 2000,
+    phone: str = "",
+    phones: Sequence[str] = (),
 ) -> list[UUID]:
-    """``count`` queued messages on ``channel``, one notification each, through the real lifecycle."""
+    """``count`` queued messages on ``channel``, one notification each, through the real
+    lifecycle; to ``phones[i]`` if given (one number per message), else all to one address."""
     template = bench_template(channel)
     address = to or phone or BENCH_ADDRESSES[channel]
     ids: list[UUID] = []
     for start in range(0, count, batch):
         size = min(batch, count - start)
+        addresses = [phones[start + i] if phones else address for i in range(size)]
         with transaction.atomic():
             notifications = Notification.objects.bulk_create(
                 Notification(
@@ -73,13 +82,13 @@ def queued_messages_create(
                     template_version=template.live_version,
                     data=BENCH_DATA,
                     channels=[channel],
-                    to={"email" if channel == "email" else "phone": address},
+                    to={"email" if channel == "email" else "phone": addresses[i]},
                 )
-                for _ in range(size)
+                for i in range(size)
             )
             messages = Message.objects.bulk_create(
-                Message(notification=n, channel=channel, category=template.category, to=address, locale="en")
-                for n in notifications
+                Message(notification=n, channel=channel, category=template.category, to=to_, locale="en")
+                for n, to_ in zip(notifications, addresses, strict=True)
             )
             messages_transition(
                 [Change(m.id, S.QUEUED) for m in messages], actor=Actor.system(), source="bench"

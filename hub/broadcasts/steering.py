@@ -23,6 +23,10 @@ def _steer(broadcast: Broadcast, *, allowed_from: set[str], to: str, action: str
                 status=409,
             )
         previous = locked.status
+        if to == BroadcastStatus.RUNNING and locked.started_at is None:
+            # Paused before it started: it waits for its send_at again, and the beat starts
+            # it then (resolving a filter audience), as it would have without the pause.
+            to = BroadcastStatus.SCHEDULED
         locked.status = to
         fields = ["status"]
         if to == BroadcastStatus.RUNNING:
@@ -63,7 +67,8 @@ def broadcast_pause(*, broadcast: Broadcast, actor: Actor) -> Broadcast:
 
 
 def broadcast_resume(*, broadcast: Broadcast, actor: Actor) -> Broadcast:
-    """Carry on releasing where a pause stopped."""
+    """Carry on releasing where a pause stopped; a broadcast paused before it started is
+    scheduled again (never sent before its ``send_at``)."""
     return _steer(
         broadcast,
         allowed_from={BroadcastStatus.PAUSED},

@@ -3,10 +3,11 @@ is an alert at the top of both lists."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db import models
+from django.db.models import Field, QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from audit.services import Actor
@@ -30,6 +31,10 @@ class CallbackEndpointAdmin(admin.ModelAdmin[CallbackEndpoint]):
     list_filter = (("suspended_at", admin.EmptyFieldListFilter),)
     readonly_fields = ("secret", "consecutive_failures", "suspended_at", "created_at", "updated_at")
     actions = ["resume", "rotate_secret"]
+    # A bare "hooks.example.com" means https (Django 6's default; saying so avoids its warning).
+    formfield_overrides: ClassVar[dict[type[Field[Any, Any]], dict[str, Any]]] = {
+        models.URLField: {"assume_scheme": "https"}
+    }
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
@@ -37,13 +42,13 @@ class CallbackEndpointAdmin(admin.ModelAdmin[CallbackEndpoint]):
         _alert_suspended(request)
         return super().changelist_view(request, extra_context)
 
-    @admin.action(description="Resume selected endpoints (send pending events now)")
+    @admin.action(description="Resume selected endpoints (send pending events now)", permissions=["change"])
     def resume(self, request: HttpRequest, queryset: QuerySet[CallbackEndpoint]) -> None:
         for endpoint in queryset:
             callback_endpoint_resume(endpoint=endpoint, actor=Actor.user(request.user.pk))
         self.message_user(request, f"Resumed {queryset.count()} endpoint(s).", messages.SUCCESS)
 
-    @admin.action(description="Rotate the signing secret")
+    @admin.action(description="Rotate the signing secret", permissions=["change"])
     def rotate_secret(self, request: HttpRequest, queryset: QuerySet[CallbackEndpoint]) -> None:
         for endpoint in queryset:
             callback_endpoint_rotate_secret(endpoint=endpoint, actor=Actor.user(request.user.pk))

@@ -6,6 +6,7 @@ import secrets
 
 from django.db import models
 
+from hub.callbacks.safety import validate_callback_url
 from hub.ids import uuid7
 
 
@@ -17,7 +18,11 @@ class CallbackEndpoint(models.Model):
     api_key = models.OneToOneField(
         "apikeys.ApiKey", on_delete=models.CASCADE, related_name="callback_endpoint"
     )
-    url = models.URLField(max_length=500, help_text="Status events are POSTed here (https in production).")
+    url = models.URLField(
+        max_length=500,
+        validators=[validate_callback_url],
+        help_text="Status events are POSTed here (https in production).",
+    )
     secret = models.CharField(
         max_length=100, default=new_signing_secret, help_text="Signs every delivery (HMAC-SHA256)."
     )

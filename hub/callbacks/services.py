@@ -28,6 +28,7 @@ from django.utils import timezone
 from audit.services import Actor, audit_append
 from hub.apikeys.models import ApiKey
 from hub.callbacks.models import CallbackDelivery, CallbackEndpoint, DeliveryStatus, new_signing_secret
+from hub.callbacks.safety import callback_url_problem
 from hub.callbacks.signing import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, callback_signature
 from hub.messaging.lifecycle import Change
 from hub.messaging.models import Message
@@ -160,6 +161,9 @@ def _claim(delivery_id: UUID) -> CallbackDelivery | None:
 
 
 def _post(delivery: CallbackDelivery) -> tuple[int | None, str]:
+    refused = callback_url_problem(delivery.endpoint.url)
+    if refused is not None:  # the name may resolve elsewhere than when it was registered
+        return None, f"refused: the URL {refused}"
     body = json.dumps(delivery.events, separators=(",", ":")).encode()
     timestamp = int(time.time())
     headers = {

@@ -41,8 +41,26 @@ class ConsentEntryInline(_ReadOnlyInline):
     ordering = ("-created_at", "-id")
 
 
+class _WrittenByServicesAdmin(admin.ModelAdmin[Any]):
+    """Read here, written only through the services: not even a superuser adds, edits or
+    deletes a row by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin[Contact]):
+class ContactAdmin(_WrittenByServicesAdmin):
+    """Contacts arrive through the API (or a CRM sync) and leave only by erasure: a plain
+    delete would cascade away the consent ledger, keep the person's addresses in messages and
+    leave no audit record."""
+
     list_display = ("external_id", "email", "phone", "locale", "timezone", "updated_at")
     search_fields = ("external_id", "email", "phone")
     show_full_result_count = False
@@ -66,7 +84,7 @@ class ContactAdmin(admin.ModelAdmin[Contact]):
 
 
 @admin.register(ConsentEntry)
-class ConsentEntryAdmin(admin.ModelAdmin[ConsentEntry]):
+class ConsentEntryAdmin(_WrittenByServicesAdmin):
     """The ledger is append-only: read here, written through the services."""
 
     list_display = ("created_at", "contact", "channel", "purpose", "granted", "source")
@@ -74,15 +92,6 @@ class ConsentEntryAdmin(admin.ModelAdmin[ConsentEntry]):
     search_fields = ("contact__external_id",)
     list_select_related = ("contact",)
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 class SuppressionForm(forms.ModelForm[Suppression]):

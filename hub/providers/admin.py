@@ -64,7 +64,9 @@ class ProviderConfigAdmin(admin.ModelAdmin[ProviderConfig]):
         super().save_model(request, obj, form, change)
         registry_reset()
 
-    @admin.action(description="Restore the selected providers (forget their failures)")
+    @admin.action(
+        description="Restore the selected providers (forget their failures)", permissions=["change"]
+    )
     def restore(self, request: HttpRequest, queryset: QuerySet[ProviderConfig]) -> None:
         for row in queryset:
             provider_health_reset(row.name)

@@ -39,12 +39,14 @@ class Injection:
     times: int | None = 1
     delay: float = 0.0
     match: Callable[[Call], bool] | None = None
+    # Close the connection without answering (the client sees a reset), instead of ``status``.
+    reset: bool = False
 
 
 class FakeServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    request_queue_size = 128  # many keep-alive clients connect at once
+    request_queue_size = 128  # many workers and keep-alive clients connect at once
 
     def __init__(self, handler: type[FakeHandler], *, port: int = 0, keep_calls: bool = True) -> None:
         super().__init__(("127.0.0.1", port), handler)
@@ -125,6 +127,9 @@ class FakeHandler(BaseHTTPRequestHandler):
         if injection is not None:
             if injection.delay:
                 time.sleep(injection.delay)
+            if injection.reset:
+                self.close_connection = True
+                return
             self.respond(injection.status, injection.body, injection.headers)
             return
         status, body, headers = self.answer(call)

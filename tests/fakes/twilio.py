@@ -73,3 +73,13 @@ def sent_messages(server: FakeServer) -> list[dict[str, str]]:
         for c in server.calls
         if MESSAGES_PATH.match(c.path)
     ]
+
+
+def fake_twilio_env(server: FakeServer) -> dict[str, str]:
+    """The environment that points a worker's Twilio provider at this fake."""
+    return {
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM_NUMBER": FROM_NUMBER,
+        "TWILIO_API_BASE_URL": server.base_url,
+    }

@@ -62,8 +62,21 @@ class Command(BaseCommand):
             help="cProfile the workers' tasks and print where their time went (slows the run)",
         )
         parser.add_argument("--smoke", action="store_true", help="tiny sizes, for CI")
+        parser.add_argument(
+            "--soak",
+            type=int,
+            default=0,
+            metavar="N",
+            help="instead: a soak of N messages with provider errors injected (hub.bench.soak)",
+        )
+        parser.add_argument("--error-rate", type=float, default=0.15, help="soak: failures per call")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["soak"]:
+            from hub.bench.soak import soak_command
+
+            soak_command(options, write=self.stdout.write)
+            return
         if options["smoke"]:
             options.update(
                 messages=200, naive_messages=100, renders=500, decisions=2000, workers=1, batch_size=100

@@ -112,7 +112,7 @@ class TestIdempotencySemantics:
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_100_concurrent_duplicates_make_one_notification_and_one_provider_call(
-    live_template, contact, issued_key, twilio_sms
+    live_template, contact, issued_key, twilio_sms, figure
 ):
     """The same request sent 100 times at once with one Idempotency-Key, over real HTTP to a
     threaded server: one notification, one message, one call to (fake) Twilio; every answer is
@@ -150,6 +150,12 @@ def test_100_concurrent_duplicates_make_one_notification_and_one_provider_call(
         )
 
     statuses = sorted({status for status, _ in answers})
+    figure("simultaneous requests", len(answers))
+    figure(
+        "answers 202 / 409", f"{[s for s, _ in answers].count(202)} / {[s for s, _ in answers].count(409)}"
+    )
+    figure("notifications", Notification.objects.count())
+    figure("provider calls", len(sent_messages(twilio_sms)))
     assert len(answers) == 100
     assert set(statuses) <= {202, 409}, statuses
     ids = {body["id"] for status, body in answers if status == 202}

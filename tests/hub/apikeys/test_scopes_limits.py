@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -119,3 +121,47 @@ class TestRateLimitAndQuota:
         assert over.json()["code"] == "quota_exceeded"
         assert int(over["Retry-After"]) <= 86400
         assert Notification.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)  # sends are enqueued on commit
+class TestAbuse:
+    """Reliability suite, item 12: a burst far over a key's rate is refused, and the provider
+    sees no more calls than the key was allowed to make."""
+
+    def test_a_burst_at_ten_times_the_rate_is_refused_and_provider_calls_stay_within_it(
+        self, live_template, contact, twilio_sms, figure
+    ):
+        issued = apikey_create(name="bursty", rate_limit_per_minute=60)
+        ApiKey.objects.filter(pk=issued.api_key.pk).update(rate_limit_burst=10)
+        client = key_client(issued)
+        started = time.monotonic()
+        codes = [client.post(URL, BODY, format="json").status_code for _ in range(100)]
+        elapsed = time.monotonic() - started
+        accepted, limited = codes.count(202), codes.count(429)
+        # The bucket holds 10 and refills one a second while the burst runs.
+        allowed = 10 + int(elapsed) + 1
+        for name, value in [
+            ("requests", len(codes)),
+            ("accepted", accepted),
+            ("refused 429", limited),
+            ("allowed by the bucket", allowed),
+            ("provider calls", len(sent_messages(twilio_sms))),
+        ]:
+            figure(name, value)
+        assert accepted + limited == len(codes)
+        assert 10 <= accepted <= allowed
+        assert Notification.objects.count() == accepted
+        assert len(sent_messages(twilio_sms)) == accepted
+
+    def test_a_burst_over_the_daily_quota_makes_no_provider_call_beyond_it(
+        self, live_template, contact, twilio_sms, figure
+    ):
+        issued = apikey_create(name="quota", daily_quota=5)
+        ApiKey.objects.filter(pk=issued.api_key.pk).update(rate_limit_burst=1000)
+        client = key_client(issued)
+        codes = [client.post(URL, BODY, format="json").status_code for _ in range(50)]
+        figure("requests", len(codes))
+        figure("accepted", codes.count(202))
+        figure("provider calls", len(sent_messages(twilio_sms)))
+        assert codes == [202] * 5 + [429] * 45
+        assert len(sent_messages(twilio_sms)) == 5

@@ -23,6 +23,25 @@ def create(client, **body):
     return client.post(URL, payload, format="json")
 
 
+def schedule_for_two(client):
+    """A broadcast to two new contacts, an hour from now."""
+    make_contacts(2)
+    later = timezone.now() + timedelta(hours=1)
+    return create(
+        client,
+        audience={"external_ids": ["cust-1", "cust-2"]},
+        data={**DATA, "first_name": "A"},
+        send_at=later.isoformat(),
+    ).json()
+
+
+def assert_sent_when_due(client, broadcast_id):
+    """Once its send_at has come, the beat starts it and both messages are delivered."""
+    Broadcast.objects.filter(id=broadcast_id).update(send_at=timezone.now() - timedelta(seconds=1))
+    broadcasts_start_due()
+    assert client.get(f"{URL}/{broadcast_id}").json()["progress"]["delivered"] == 2
+
+
 @pytest.mark.django_db(transaction=True)
 class TestCreate:
     def test_explicit_recipients_with_data_are_sent_and_deduplicated(self, authed_client, live_template):
@@ -74,19 +93,10 @@ class TestCreate:
         assert not Broadcast.objects.exists()
 
     def test_send_at_schedules_and_beat_starts_it(self, authed_client, live_template):
-        make_contacts(2)
-        later = timezone.now() + timedelta(hours=1)
-        body = create(
-            authed_client,
-            audience={"external_ids": ["cust-1", "cust-2"]},
-            data={**DATA, "first_name": "A"},
-            send_at=later.isoformat(),
-        ).json()
+        body = schedule_for_two(authed_client)
         assert body["status"] == "scheduled" and body["progress"]["pending"] == 2
         assert broadcasts_start_due() == []
-        Broadcast.objects.filter(id=body["id"]).update(send_at=timezone.now() - timedelta(seconds=1))
-        broadcasts_start_due()
-        assert authed_client.get(f"{URL}/{body['id']}").json()["progress"]["delivered"] == 2
+        assert_sent_when_due(authed_client, body["id"])
 
     def test_rate_limits_each_release(self, authed_client, live_template):
         """60 a minute: a release may take ten seconds' worth (10), no more, until time passes."""
@@ -127,6 +137,15 @@ class TestCreate:
         assert Notification.objects.count() == 10
         again = authed_client.post(f"{URL}/{body['id']}/cancel")
         assert again.status_code == 409 and again.json()["code"] == "invalid_state"
+
+    def test_resume_before_send_at_waits_for_it(self, authed_client, live_template):
+        """Pausing a scheduled broadcast and resuming it must not send it early."""
+        body = schedule_for_two(authed_client)
+        assert authed_client.post(f"{URL}/{body['id']}/pause").json()["status"] == "paused"
+        resumed = authed_client.post(f"{URL}/{body['id']}/resume").json()
+        assert resumed["status"] == "scheduled" and resumed["started_at"] is None
+        assert resumed["progress"]["pending"] == 2 and Notification.objects.count() == 0
+        assert_sent_when_due(authed_client, body["id"])
 
     def test_other_keys_cannot_see_it(self, authed_client, live_template):
         from hub.apikeys.services import apikey_create

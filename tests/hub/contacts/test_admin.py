@@ -97,3 +97,21 @@ def test_compliance_can_erase_a_contact_from_admin_and_support_cannot(contact):
     assert not Contact.objects.filter(pk=contact.pk).exists()
     assert Suppression.objects.filter(reason="erasure", address="").count() == 2
     assert AuditRecord.objects.filter(action="contact.erased", actor_type="user").exists()
+
+
+@pytest.mark.django_db
+def test_not_even_a_superuser_deletes_or_edits_a_contact_in_admin(contact, consent_factory):
+    """A contact leaves only by erasure: a plain delete would cascade away its consent ledger
+    and leave its addresses in messages, with no audit record."""
+    from hub.contacts.models import ConsentEntry, Contact
+
+    consent_factory(contact, "email")
+    root = login(staff_user("root", superuser=True))
+    page = f"/admin/contacts/contact/{contact.pk}"
+    assert root.post(f"{page}/delete/", {"post": "yes"}).status_code == 403
+    bulk = {"action": "delete_selected", ACTION_CHECKBOX_NAME: [contact.pk], "post": "yes"}
+    root.post("/admin/contacts/contact/", bulk)
+    assert root.post(f"{page}/change/", {"external_id": "changed", "email": ""}).status_code == 403
+    assert root.post("/admin/contacts/contact/add/", {"external_id": "new"}).status_code == 403
+    assert list(Contact.objects.values_list("external_id", flat=True)) == ["cust-1"]
+    assert ConsentEntry.objects.filter(contact=contact).count() == 1

@@ -7,26 +7,8 @@ import pytest
 from hub.messaging.links import push_receipt_url
 from hub.messaging.models import EventKind
 from hub.messaging.models import MessageStatus as S
-from tests.factories import ALL_CHANNEL_VARIANTS, make_live_template, make_queued_messages
-from tests.fakes.fixtures import fcm_entry
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sent_push(settings, fake_fcm, tmp_path):
-    from hub.messaging import dispatch
-
-    settings.HUB_PROVIDERS = {
-        **settings.HUB_PROVIDERS,
-        "push": [fcm_entry(fake_fcm, str(fake_fcm.service_account_file(tmp_path)))],
-    }
-    template = make_live_template("app.alert", variants=ALL_CHANNEL_VARIANTS)
-    (message,) = make_queued_messages(template, channel="push", to="inline-fcm-token")
-    dispatch.messages_dispatch(message_ids=[message.id])
-    message.refresh_from_db()
-    assert message.status == S.SENT
-    return message
 
 
 def path_of(url):

@@ -9,35 +9,14 @@ import uuid
 import pytest
 
 from hub.contacts.models import ConsentEntry, Suppression
-from hub.messaging import dispatch
 from hub.messaging.models import EventKind
 from hub.messaging.models import MessageStatus as S
 from hub.providers.sendgrid import MESSAGE_ID_ARG
-from tests.factories import make_live_template, make_queued_messages
-from tests.fakes.fixtures import sendgrid_entry
 from tests.fakes.signing import SendGridSigner
 
 pytestmark = pytest.mark.django_db
 
 URL = "/webhooks/sendgrid/events"
-
-
-@pytest.fixture
-def signer(settings):
-    signer = SendGridSigner()
-    settings.SENDGRID_WEBHOOK_PUBLIC_KEY = signer.public_key_b64
-    return signer
-
-
-@pytest.fixture
-def sent_email(settings, fake_sendgrid, contact):
-    settings.HUB_PROVIDERS = {**settings.HUB_PROVIDERS, "email": [sendgrid_entry(fake_sendgrid)]}
-    template = make_live_template("news.weekly", category="marketing")
-    (message,) = make_queued_messages(template, channel="email", to=contact.email, contact=contact)
-    dispatch.messages_dispatch(message_ids=[message.id])
-    message.refresh_from_db()
-    assert message.status == S.SENT
-    return message
 
 
 def event(message, name, **extra):

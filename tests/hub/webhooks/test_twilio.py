@@ -11,20 +11,12 @@ from hub.messaging.models import EventKind
 from hub.messaging.models import MessageStatus as S
 from hub.providers.models import SmsKeywordReplies
 from tests.factories import make_live_template, make_queued_messages
-from tests.fakes.fixtures import twilio_entry
 from tests.fakes.signing import twilio_signature
 from tests.fakes.twilio import AUTH_TOKEN, FROM_NUMBER
 
 pytestmark = pytest.mark.django_db
 
 PHONE = "+447911123456"
-
-
-@pytest.fixture
-def twilio_configured(settings, fake_twilio):
-    settings.HUB_BASE_URL = "https://hub.example.com"
-    settings.HUB_PROVIDERS = {**settings.HUB_PROVIDERS, "sms": [twilio_entry(fake_twilio)]}
-    return fake_twilio
 
 
 def post_signed(client, path, params, *, token=AUTH_TOKEN, signature=None, **extra):
