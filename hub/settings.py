@@ -376,13 +376,23 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # Tracebacks show types and stacks, never exception messages (see hub/logsafe.py).
+    "formatters": {
+        "plain": {
+            "class": "hub.logsafe.SafeFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.server": {"level": "WARNING"},
-        # The SDK logs request bodies and numbers at INFO: personal data stays out of logs.
+        # The SDKs log request bodies (numbers, addresses, message texts) at INFO and DEBUG:
+        # personal data stays out of logs, whatever LOG_LEVEL says.
         "twilio.http_client": {"level": "WARNING"},
+        "python_http_client": {"level": "WARNING"},  # SendGrid's
+        # At DEBUG the worker's pool logs each task's raw message body, arguments included.
+        "celery.pool": {"level": "INFO"},
     },
 }
 

@@ -14,7 +14,7 @@ from tests.fakes.server import FakeServer
 from tests.fakes.twilio import start_fake_twilio
 from tests.services import require_services
 
-pytest_plugins = ["tests.factories", "tests.fakes.fixtures", "tests.figures"]
+pytest_plugins = ["tests.logscan", "tests.factories", "tests.fakes.fixtures", "tests.figures"]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

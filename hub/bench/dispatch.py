@@ -194,3 +194,14 @@ def dispatch_run(
     return DispatchFigure(
         name, channel, count, elapsed, calls_after - calls_before, units_after - units_before, cpu
     )
+
+
+class CallCounter:
+    """Counts the calls an in-process fake received (a callable, so runs can diff it); the
+    P2-P6 figures use it with their in-process fake Twilio."""
+
+    def __init__(self, server: object) -> None:
+        self.server = server
+
+    def __call__(self) -> int:
+        return len(self.server.calls)  # type: ignore[attr-defined]

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 from uuid import UUID
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from audit.services import Actor
+from hub.bench.audience import live_template
 from hub.messaging.lifecycle import Change, messages_transition
 from hub.messaging.models import Message, Notification
 from hub.messaging.models import MessageStatus as S
 from templates_app.models import Category, Template
-from templates_app.services import template_draft_create, template_version_approve, template_version_submit
 
 BENCH_TEMPLATE = "bench.sms"
 BENCH_DATA = {"first_name": "Ada", "code": "123456"}
@@ -32,30 +30,13 @@ _VARIANTS: dict[str, dict[str, str]] = {
 
 def bench_template(channel: str = "sms") -> Template:
     """The live bench template for ``channel`` (``bench.sms``, ``bench.email``), made once."""
-    key = f"bench.{channel}"
-    existing = Template.objects.filter(key=key).select_related("live_version").first()
-    if existing is not None and existing.live_version is not None:
-        return existing
-    users = get_user_model().objects
-    author, _ = users.get_or_create(username="bench-author")
-    approver, _ = users.get_or_create(username="bench-approver")
-    template = existing or Template.objects.create(
-        key=key, name=f"Benchmark {channel}", category=Category.TRANSACTIONAL
+    return live_template(
+        key=f"bench.{channel}",
+        name=f"Benchmark {channel}",
+        category=Category.TRANSACTIONAL,
+        variant={"channel": channel, **_VARIANTS[channel]},
+        examples=BENCH_DATA,
     )
-    variant: dict[str, Any] = {"channel": channel, "locale": "en", **_VARIANTS[channel]}
-    version = template_draft_create(
-        template=template,
-        author=author,
-        variants=[variant],
-        variables=[
-            {"name": "first_name", "type": "string", "required": True, "example": "Ada"},
-            {"name": "code", "type": "string", "required": True, "example": "123456"},
-        ],
-    )
-    template_version_submit(version=version, actor=Actor.user(author.pk))
-    template_version_approve(version=version, approver=approver)
-    template.refresh_from_db()
-    return template
 
 
 def queued_messages_create(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -15,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
-from hub.celery import ALL_QUEUES
+from hub.celery import ALL_QUEUES, app
 
 
 def current_database_url() -> str:
@@ -38,6 +40,37 @@ def wait_for(condition: Callable[[], Any], *, timeout: float, what: str, interva
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def process_env(broker_url: str, extra_env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Environment for a child process (worker, WSGI server) on this process's database and broker."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "hub.settings",
+        "DEBUG": "1" if settings.DEBUG else "0",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "ALLOWED_HOSTS": ",".join(settings.ALLOWED_HOSTS),
+        "DATABASE_URL": current_database_url(),
+        "CELERY_BROKER_URL": broker_url,
+        "HUB_VAR_DIR": str(settings.VAR_DIR),
+        "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
+    }
+
+
+def production_env() -> dict[str, str]:
+    """Overrides that run a child process as production would: DEBUG off (so Django keeps no
+    query log), with a throwaway secret key (the development key is refused with DEBUG off)."""
+    return {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(32), "ALLOWED_HOSTS": "127.0.0.1"}
+
+
+def queues_purge(broker_url: str, queues: tuple[str, ...] = ALL_QUEUES) -> None:
+    """Empty these queues on the bench's broker (tasks left by an earlier, aborted run)."""
+    with app.connection_for_write(broker_url) as conn:
+        channel: Any = conn.default_channel
+        for queue in queues:
+            with contextlib.suppress(Exception):  # a queue never declared is empty
+                channel.queue_purge(queue)
+
+
 @contextmanager
 def worker_processes(
     broker_url: str,
@@ -50,18 +83,7 @@ def worker_processes(
     queues: tuple[str, ...] = ALL_QUEUES,
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
     """Start ``count`` workers on the same database and broker as this process; warm-stop them after."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "hub.settings",
-        "DEBUG": "1" if settings.DEBUG else "0",
-        "SECRET_KEY": settings.SECRET_KEY,
-        "ALLOWED_HOSTS": ",".join(settings.ALLOWED_HOSTS),
-        "DATABASE_URL": current_database_url(),
-        "CELERY_BROKER_URL": broker_url,
-        "HUB_VAR_DIR": str(settings.VAR_DIR),
-        "PYTHONUNBUFFERED": "1",
-        **(extra_env or {}),
-    }
+    env = process_env(broker_url, extra_env)
     log_dir.mkdir(parents=True, exist_ok=True)
     procs: list[tuple[subprocess.Popen[bytes], Path]] = []
     try:
@@ -76,7 +98,7 @@ def worker_processes(
                 "hub",
                 "worker",
                 "-l",
-                "INFO",
+                os.environ.get("LOG_LEVEL", "INFO"),
                 "-Q",
                 ",".join(queues),
                 "-P",

@@ -80,7 +80,12 @@ def provider_reports_enqueue(*, provider: str, reports: Sequence[ProviderReport]
 
     for start in range(0, len(reports), REPORTS_PER_TASK):
         chunk = [report_to_json(r) for r in reports[start : start + REPORTS_PER_TASK]]
-        apply_provider_reports.apply_async((provider, chunk))
+        # Reports may quote an address (a bounce's reason): logs and monitors show a count.
+        # celery-types lists no argsrepr, which Celery passes on to the task message.
+        apply_provider_reports.apply_async(
+            (provider, chunk),
+            argsrepr=repr((provider, f"<{len(chunk)} reports>")),  # type: ignore[call-arg]
+        )
 
 
 @dataclass

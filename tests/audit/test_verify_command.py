@@ -12,6 +12,7 @@ from django.conf import settings
 
 from audit.services import Actor, AuditEntry, audit_append_many
 from tests.audit.tamper import tamper_sql
+from tests.logscan import run_recorded
 from tests.worker import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,14 +20,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def verify_audit() -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "tests.settings"}
-    return subprocess.run(
-        [sys.executable, "manage.py", "verify_audit"],
-        env=env,
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    return run_recorded(
+        [sys.executable, "manage.py", "verify_audit"], env=env, cwd=settings.BASE_DIR, timeout=120
     )
 
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 COUNTS_PATH = "/__calls"
 
@@ -47,6 +47,8 @@ class FakeServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128  # many workers and keep-alive clients connect at once
+    # Called with the body of every request any fake receives (the log scan collects them).
+    observers: ClassVar[list[Callable[[bytes], None]]] = []
 
     def __init__(self, handler: type[FakeHandler], *, port: int = 0, keep_calls: bool = True) -> None:
         super().__init__(("127.0.0.1", port), handler)
@@ -123,6 +125,8 @@ class FakeHandler(BaseHTTPRequestHandler):
             self.server.unit_count += units
             if self.server.keep_calls:
                 self.server.calls.append(call)
+        for observe in FakeServer.observers:
+            observe(call.body)
         injection = self.server.take_injection(call)
         if injection is not None:
             if injection.delay:

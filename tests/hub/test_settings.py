@@ -8,19 +8,18 @@ import sys
 
 from django.conf import settings
 
+from tests.logscan import run_recorded
+
 BASE = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
 
 
 def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
     code = "import django; django.setup(); from django.conf import settings; print(settings.ALLOWED_HOSTS)"
-    return subprocess.run(  # noqa: S603
+    return run_recorded(
         [sys.executable, "-c", code],
         env={**BASE, "DJANGO_SETTINGS_MODULE": "hub.settings", **env},
-        capture_output=True,
-        text=True,
         cwd=settings.BASE_DIR,
         timeout=60,
-        check=False,
     )
 
 

@@ -1,10 +1,8 @@
 """``python manage.py bench``: throughput figures beside a naive baseline, as a table and JSON.
 
 Runs against the configured database and broker (PostgreSQL and Redis for real figures),
-with the fake Twilio and SendGrid servers from ``tests/fakes`` as providers, in a process of
-their own. P1 is measured per channel: email through SendGrid (one request carries a batch's
-recipients) and SMS through Twilio (one call per message). Sizes are options; ``--smoke`` is
-a tiny run for CI.
+with the fake Twilio server from ``tests/fakes`` as the SMS provider. Sizes are options;
+``--smoke`` is a tiny run for CI.
 """
 
 from __future__ import annotations
@@ -21,7 +19,15 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from hub.bench.dispatch import DispatchFigure, WorkerSetup, bench_workers, dispatch_run, fake_providers
+from hub.bench.dispatch import (
+    CallCounter,
+    DispatchFigure,
+    WorkerSetup,
+    bench_workers,
+    dispatch_run,
+    fake_providers,
+)
+from hub.bench.figures import FIGURES, add_figure_arguments, measure_figures, smoke_sizes
 from hub.bench.micro import renders_per_second
 from hub.bench.profiling import profile_summary
 from hub.compliance.bench import bench_decisions
@@ -59,7 +65,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--profile",
             action="store_true",
-            help="cProfile the workers' tasks and print where their time went (slows the run)",
+            help="P1: cProfile the workers' tasks and print where their time went (slows the run)",
         )
         parser.add_argument("--smoke", action="store_true", help="tiny sizes, for CI")
         parser.add_argument(
@@ -70,8 +76,14 @@ class Command(BaseCommand):
             help="instead: a soak of N messages with provider errors injected (hub.bench.soak)",
         )
         parser.add_argument("--error-rate", type=float, default=0.15, help="soak: failures per call")
+        parser.add_argument(
+            "--only", default=",".join(FIGURES), help=f"figures to measure, of {','.join(FIGURES)}"
+        )
+        add_figure_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, start_fake_twilio
+
         if options["soak"]:
             from hub.bench.soak import soak_command
 
@@ -79,9 +91,77 @@ class Command(BaseCommand):
             return
         if options["smoke"]:
             options.update(
-                messages=200, naive_messages=100, renders=500, decisions=2000, workers=1, batch_size=100
+                messages=200,
+                naive_messages=100,
+                renders=500,
+                decisions=2000,
+                workers=1,
+                batch_size=100,
+                **smoke_sizes(),
             )
+        only = {f.strip().lower() for f in options["only"].split(",") if f.strip()}
         broker = settings.CELERY_BROKER_URL
+        twilio = start_fake_twilio()
+        env = {
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "TWILIO_FROM_NUMBER": FROM_NUMBER,
+            "TWILIO_API_BASE_URL": twilio.base_url,
+        }
+        calls = CallCounter(twilio)
+        common = {
+            "workers": options["workers"],
+            "concurrency": options["concurrency"],
+            "broker_url": broker,
+            "provider_env": env,
+            "calls": calls,
+            "timeout": options["timeout"],
+        }
+        rows: list[tuple[str, ...]] = []
+        results: dict[str, Any] = {}
+        try:
+            if "p1" in only:
+                rows, results = self._p1(options)
+            more_rows, more_results = measure_figures(only, options, common, log=self.stdout.write)
+        finally:
+            twilio.stop()
+        if "renders" in only:
+            renders = renders_per_second(count=options["renders"])
+            rows.append(("Template renders (one core)", f"{renders:,.0f} /s", "", "", ""))
+            results["renders_per_s"] = renders
+            decisions = bench_decisions(options["decisions"])
+            rows.append(("Compliance decisions (one core)", f"{decisions.per_second:,.0f} /s", "", "", ""))
+            results["decisions_per_s"] = decisions.per_second
+            results["decision_outcomes"] = decisions.outcomes
+        rows += more_rows
+        results.update(more_results)
+        self._table(rows)
+        results = {
+            "at": datetime.now(UTC).isoformat(),
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+                "load_average_after": [round(x, 2) for x in os.getloadavg()],
+            },
+            "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+            "broker": broker.split("://")[0],
+            "options": {
+                k: v for k, v in options.items() if isinstance(v, int | float | str) and k != "json_path"
+            },
+            **results,
+        }
+        path = Path(
+            options["json_path"]
+            or settings.VAR_DIR / "bench" / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results, indent=2))
+        self.stdout.write(f"\nJSON written to {path}")
+
+    def _p1(self, options: dict[str, Any]) -> tuple[list[tuple[str, ...]], dict[str, Any]]:
+        """P1 per channel, the pipeline beside the naive baseline on the same workers, with the
+        fake providers in a process of their own."""
         channels = [c.strip() for c in options["channels"].split(",") if c.strip()]
         profile_dir = (
             Path(tempfile.mkdtemp(prefix="bench-profile-", dir=settings.VAR_DIR))
@@ -92,7 +172,7 @@ class Command(BaseCommand):
             workers=options["workers"],
             concurrency=options["concurrency"],
             prefetch=options["prefetch"],
-            broker_url=broker,
+            broker_url=settings.CELERY_BROKER_URL,
             profile_dir=str(profile_dir) if profile_dir else "",
         )
         p1: dict[str, tuple[DispatchFigure, DispatchFigure]] = {}
@@ -114,10 +194,7 @@ class Command(BaseCommand):
                 p1[channel] = (runs["pipeline"], runs["naive"])
         if profile_dir is not None:
             self.stdout.write(profile_summary(profile_dir))
-        renders = renders_per_second(count=options["renders"])
-        decisions = bench_decisions(options["decisions"])
-
-        rows = [
+        rows: list[tuple[str, ...]] = [
             (
                 P1_LABELS.get(channel, f"P1 dispatch {channel}"),
                 f"{real.per_second:,.0f} msg/s",
@@ -127,39 +204,17 @@ class Command(BaseCommand):
             )
             for channel, (real, naive) in p1.items()
         ]
-        rows.append(("Template renders (one core)", f"{renders:,.0f} /s", "", "", ""))
-        rows.append(("Compliance decisions (one core)", f"{decisions.per_second:,.0f} /s", "", "", ""))
-        self._table(rows)
         for pair in p1.values():
             for figure in pair:
                 if figure.cpu:
                     spent = ", ".join(f"{k} {v:.3f}" for k, v in figure.cpu_ms_per_message().items())
                     self.stdout.write(f"CPU ms per message, {figure.name}: {spent}")
-        load = os.getloadavg()
-        results = {
-            "at": datetime.now(UTC).isoformat(),
-            "machine": {
-                "cpus": os.cpu_count(),
-                "python": platform.python_version(),
-                "platform": platform.platform(),
-                "load_average_after": [round(x, 2) for x in load],
-            },
-            "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
-            "broker": broker.split("://")[0],
-            "options": {
-                k: options[k]
-                for k in (
-                    "messages",
-                    "naive_messages",
-                    "channels",
-                    "batch_size",
-                    "workers",
-                    "concurrency",
-                    "prefetch",
-                    "renders",
-                    "decisions",
-                )
-            },
+                # Every message reached the provider once; email shares calls between recipients.
+                if figure.provider_units != figure.messages:
+                    self.stderr.write(
+                        f"WARNING: {figure.name}: provider received ≠ messages sent (see JSON)."
+                    )
+        return rows, {
             "p1_dispatch": {
                 channel: {
                     "pipeline_per_s": real.per_second,
@@ -177,22 +232,7 @@ class Command(BaseCommand):
                 }
                 for channel, (real, naive) in p1.items()
             },
-            "renders_per_s": renders,
-            "decisions_per_s": decisions.per_second,
-            "decision_outcomes": decisions.outcomes,
         }
-        path = Path(
-            options["json_path"]
-            or settings.VAR_DIR / "bench" / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
-        )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(results, indent=2))
-        self.stdout.write(f"\nload average after the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-        self.stdout.write(f"JSON written to {path}")
-        for real, naive in p1.values():
-            # Every message reached the provider once; email shares calls between recipients.
-            if real.provider_units != real.messages or naive.provider_units != naive.messages:
-                self.stderr.write(f"WARNING: {real.channel}: provider received ≠ messages sent (see JSON).")
 
     def _table(self, rows: Sequence[tuple[str, ...]]) -> None:
         header = ("figure", "pipeline", "naive", "ratio", "target")

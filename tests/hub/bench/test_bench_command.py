@@ -1,5 +1,4 @@
-"""`manage.py bench --smoke` runs the real pipeline and the naive baseline end to end, per channel
-(no timing asserted)."""
+"""`manage.py bench --smoke` runs every figure end to end at tiny sizes (no timing asserted)."""
 
 from __future__ import annotations
 
@@ -7,6 +6,7 @@ import json
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from tests.services import REDIS_BROKER_URL, broker_reachable
 from tests.worker import publishing_to, purge_queues
@@ -14,7 +14,7 @@ from tests.worker import publishing_to, purge_queues
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_bench_smoke_writes_figures_and_counts_provider_calls(tmp_path, settings):
+def test_bench_smoke_writes_figures_and_counts_one_call_per_message(tmp_path, settings):
     broker = REDIS_BROKER_URL if not broker_reachable(REDIS_BROKER_URL) else "filesystem://"
     settings.CELERY_BROKER_URL = broker
     purge_queues(broker)
@@ -32,3 +32,23 @@ def test_bench_smoke_writes_figures_and_counts_provider_calls(tmp_path, settings
     assert email["pipeline_provider_calls"] == 2
     assert sms["pipeline_provider_calls"] == 200
     assert result["renders_per_s"] > 0 and result["decisions_per_s"] > 0
+
+    # P2: every recipient handed to the provider once, each status change audited.
+    p2 = result["p2_broadcast"]
+    assert p2["recipients"] == p2["sent"] == 200
+    assert p2["statuses"] == {"sent": 200}
+    assert p2["provider_calls"] >= 200 and p2["audit_records"] > 200
+    # P4: every transactional probe posted during the broadcast reached the provider.
+    p4 = result["p4_latency"]
+    assert p4["probes"] > 0 and p4["handed_off"] == p4["probes"]
+    # P3: the API behind gunicorn accepted every request.
+    p3 = result["p3_accepts"]
+    assert p3["requests"] > 0 and p3["errors"] == 0
+    # P6: worker memory was sampled over the run.
+    p6 = result["p6_memory"]
+    assert p6["samples"] > 0 and p6["first_mb"] > 0
+    if connection.vendor == "postgresql":
+        # P5: the COPY-filled chain verifies, and every kind of search ran.
+        p5 = result["p5_search"]
+        assert p5["verify_ok"] and p5["verify_records"] >= 3000
+        assert p5["queries"] >= 8

@@ -1,0 +1,126 @@
+"""P3: single-notification accepts (``POST /api/v1/notifications``) behind a real WSGI server.
+
+gunicorn serves ``hub.wsgi`` with ``servers`` worker processes (gthread workers, so client
+connections are kept alive), as production would run it: DEBUG off, on this run's database
+and broker. A load generator in another process (``hub.bench.loadgen``) holds
+``connections`` keep-alive connections and posts back to back. The accepted messages are
+left queued (no Celery worker runs); their send tasks are purged from the broker after.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from hub.bench.audience import bench_api_key
+from hub.bench.fixtures import BENCH_DATA, bench_template
+from hub.bench.latency import PROBE_PHONE
+from hub.bench.workers import process_env, production_env, queues_purge, wait_for
+from hub.celery import send_queue
+
+
+@dataclass(frozen=True)
+class AcceptsFigure:
+    servers: int
+    threads: int
+    connections: int
+    requests: int
+    errors: int
+    seconds: float
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _healthy(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:  # noqa: S310 - our server
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def api_accepts(
+    *, servers: int, threads: int, connections: int, seconds: float, warmup: float, broker_url: str
+) -> AcceptsFigure:
+    """Serve the API with gunicorn and load it for ``seconds`` (after ``warmup``)."""
+    bench_template()
+    issued = bench_api_key("bench accepts")
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = process_env(broker_url, production_env())
+    log = Path(tempfile.mkdtemp(prefix="bench-api-", dir=settings.VAR_DIR)) / "gunicorn.log"
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "hub.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(servers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--keep-alive",
+        "30",
+        "--backlog",
+        "512",
+    ]
+    body = json.dumps({"template": bench_template().key, "to": {"phone": PROBE_PHONE}, "data": BENCH_DATA})
+    with log.open("wb") as out:
+        server = subprocess.Popen(  # noqa: S603 - our own argv
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR
+        )
+    try:
+        wait_for(lambda: _healthy(base) or server.poll() is not None, timeout=60, what="gunicorn to start")
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn exited at start:\n{log.read_text()}")
+        load = subprocess.run(  # noqa: S603 - our own argv
+            [
+                sys.executable,
+                "-m",
+                "hub.bench.loadgen",
+                "--port",
+                str(port),
+                "--path",
+                "/api/v1/notifications",
+                "--key",
+                issued.raw,
+                "--body",
+                body,
+                "--connections",
+                str(connections),
+                "--seconds",
+                str(seconds),
+                "--warmup",
+                str(warmup),
+            ],
+            capture_output=True,
+            check=True,
+            cwd=settings.BASE_DIR,
+            timeout=seconds + warmup + 120,
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        queues_purge(broker_url, (send_queue("sms", "transactional"),))
+    result = json.loads(load.stdout.decode().strip().splitlines()[-1])
+    measured = {k: result[k] for k in ("requests", "errors", "seconds", "per_second", "p50_ms", "p99_ms")}
+    return AcceptsFigure(servers=servers, threads=threads, connections=connections, **measured)
