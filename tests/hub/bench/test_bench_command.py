@@ -14,7 +14,7 @@ from tests.worker import publishing_to, purge_queues
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_bench_smoke_writes_figures_and_counts_one_call_per_message(tmp_path, settings):
+def test_bench_smoke_writes_figures_and_counts_provider_calls(tmp_path, settings):
     broker = REDIS_BROKER_URL if not broker_reachable(REDIS_BROKER_URL) else "filesystem://"
     settings.CELERY_BROKER_URL = broker
     purge_queues(broker)
