@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -20,8 +21,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.canonical import GENESIS_HASH as GENESIS_HASH  # re-exported: callers import it from here
-from audit.canonical import canonical_text, record_fields
+from audit.canonical import (
+    RECORD_FIELDS,
+    TIME_FORMAT,
+    canonical_from_text,
+    canonical_text,
+    jsonb_text,
+    record_fields,
+)
 from audit.models import ActorType, AuditChainHead, AuditCheckpoint, AuditRecord
+from audit.rows import rows_insert
+
+# The columns written for a record: those its canonical form covers, and its hash.
+RECORD_COLUMNS = (*RECORD_FIELDS, "hash")
 
 
 @dataclass(frozen=True)
@@ -86,38 +98,74 @@ def _normalise(payload: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def audit_append_many(entries: Iterable[AuditEntry]) -> list[AuditRecord]:
-    """Append entries in order, chained after the current head; returns the saved records."""
+    """Append entries in order, chained after the current head; returns the saved records.
+
+    The chain head's row lock is held until the caller's transaction commits, and every writer
+    waits for it, so all the work that does not depend on the head (payloads in canonical form,
+    the fixed parts of each record's text) is done before taking it."""
     items = list(entries)
     if not items:
         return []
+    prepared = [_Prepared.of(entry) for entry in items]
     with transaction.atomic():
         head = AuditChainHead.objects.select_for_update().filter(id=1).first()
         if head is None:
             AuditChainHead.objects.get_or_create(id=1, defaults={"seq": 0, "hash": GENESIS_HASH})
             head = AuditChainHead.objects.select_for_update().get(id=1)
         now = timezone.now()
+        at = now.astimezone(UTC).strftime(TIME_FORMAT)
         prev_hash = head.hash
         records: list[AuditRecord] = []
-        for offset, entry in enumerate(items, start=1):
-            record = AuditRecord(
-                seq=head.seq + offset,
-                created_at=now,
-                actor_type=entry.actor.type,
-                actor_id=entry.actor.id,
-                action=entry.action,
-                object_type=entry.object_type,
-                object_id=entry.object_id,
-                payload=_normalise(entry.payload),
-                prev_hash=prev_hash,
-            )
-            record.hash = record_hash(record)
-            prev_hash = record.hash
-            records.append(record)
-        AuditRecord.objects.bulk_create(records, batch_size=1000)
+        for offset, item in enumerate(prepared, start=1):
+            seq = head.seq + offset
+            digest = canonical_hash(item.text(seq=seq, at=at, prev_hash=prev_hash))
+            records.append(item.record(seq=seq, created_at=now, prev_hash=prev_hash, digest=digest))
+            prev_hash = digest
+        rows_insert(AuditRecord, RECORD_COLUMNS, ([getattr(r, c) for c in RECORD_COLUMNS] for r in records))
         head.seq = records[-1].seq
         head.hash = prev_hash
         head.save(update_fields=["seq", "hash"])
     return records
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """An entry ready to chain: its normalised payload and the canonical text around the
+    parts only the chain head decides (time, previous hash, sequence number)."""
+
+    entry: AuditEntry
+    payload: dict[str, Any]
+    payload_text: str
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> _Prepared:
+        payload = _normalise(entry.payload)
+        return cls(entry, payload, jsonb_text(payload))
+
+    def _columns(self) -> dict[str, Any]:
+        e = self.entry
+        return {
+            "actor_type": e.actor.type,
+            "actor_id": e.actor.id,
+            "action": e.action,
+            "object_type": e.object_type,
+            "object_id": e.object_id,
+        }
+
+    def text(self, *, seq: int, at: str, prev_hash: str) -> str:
+        return canonical_from_text(
+            seq=seq, at=at, payload_text=self.payload_text, prev_hash=prev_hash, **self._columns()
+        )
+
+    def record(self, *, seq: int, created_at: datetime, prev_hash: str, digest: str) -> AuditRecord:
+        return AuditRecord(
+            seq=seq,
+            created_at=created_at,
+            payload=self.payload,
+            prev_hash=prev_hash,
+            hash=digest,
+            **self._columns(),
+        )
 
 
 def audit_append(

@@ -41,7 +41,11 @@ enable_utc = True
 # worker; the conditional claim in the dispatch service makes that second run harmless.
 task_acks_late = True
 task_reject_on_worker_lost = True
-worker_prefetch_multiplier = 4
+worker_prefetch_multiplier = settings.HUB_WORKER_PREFETCH
+# Celery's Django fix-up closes the database connection after every task unless told to reuse
+# it: a new PostgreSQL backend (fork, authentication, cold catalog caches) per task. Reuse it
+# for this many tasks; Django's CONN_MAX_AGE and health checks still apply.
+CELERY_DB_REUSE_MAX = 1000
 worker_hijack_root_logger = False
 # Each queue has its own direct exchange and routing key, so a message lands in one queue only.
 task_queues = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in ALL_QUEUES]

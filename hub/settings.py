@@ -152,6 +152,9 @@ HUB_BASE_URL = os.environ.get("HUB_BASE_URL", "http://127.0.0.1:8000").rstrip("/
 # A message claimed for sending but silent for this long is looked at by the sweeper.
 HUB_STUCK_AFTER_SECONDS = int(os.environ.get("HUB_STUCK_AFTER_SECONDS", "120"))
 HUB_DISPATCH_BATCH_SIZE = int(os.environ.get("HUB_DISPATCH_BATCH_SIZE", "100"))
+# Tasks a worker process reserves ahead (Celery's prefetch multiplier); with batched sends
+# each task is a whole batch, so a few are plenty.
+HUB_WORKER_PREFETCH = int(os.environ.get("HUB_WORKER_PREFETCH", "4"))
 HUB_MAX_SEND_ATTEMPTS = int(os.environ.get("HUB_MAX_SEND_ATTEMPTS", "5"))
 # Seconds before the sandbox reports a message delivered (0: at once).
 HUB_SANDBOX_DELIVERY_DELAY = float(os.environ.get("HUB_SANDBOX_DELIVERY_DELAY", "1"))

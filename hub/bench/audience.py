@@ -37,6 +37,16 @@ DAYTIME_ZONES = (
 def live_sms_template(*, key: str, name: str, category: str, text: str, examples: dict[str, str]) -> Template:
     """A template with one live English SMS variant (drafted, submitted and approved once);
     every variable is a required string, exemplified by ``examples``."""
+    return live_template(
+        key=key, name=name, category=category, variant={"channel": "sms", "text": text}, examples=examples
+    )
+
+
+def live_template(
+    *, key: str, name: str, category: str, variant: dict[str, str], examples: dict[str, str]
+) -> Template:
+    """A template with one live English variant (``variant``: its channel and content fields),
+    drafted, submitted and approved once; every variable a required string from ``examples``."""
     found = Template.objects.filter(key=key).select_related("live_version").first()
     if found is not None and found.live_version is not None:
         return found
@@ -47,7 +57,7 @@ def live_sms_template(*, key: str, name: str, category: str, text: str, examples
     draft = template_draft_create(
         template=template,
         author=author,
-        variants=[{"channel": "sms", "locale": "en", "text": text}],
+        variants=[{"locale": "en", **variant}],
         variables=[
             {"name": variable, "type": "string", "required": True, "example": example}
             for variable, example in examples.items()

@@ -7,6 +7,7 @@ transaction.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -32,6 +33,7 @@ from hub.messaging.models import MessageStatus as S
 from hub.messaging.outcomes import DispatchReport, alert_misconfigured, outcome_change
 from hub.providers.errors import ProviderError
 from hub.providers.registry import providers_for, sandbox_provider
+from templates_app.models import TemplateVariant
 from templates_app.rendering import RenderedContent, RenderError, variant_render, variant_select
 
 logger = logging.getLogger("hub.dispatch")
@@ -46,12 +48,20 @@ def _chunks(items: list[UUID], size: int) -> Iterable[list[UUID]]:
         yield items[start : start + size]
 
 
-def enqueue(message_ids: list[UUID], *, channel: str, category: str, countdown: float = 0) -> None:
-    """Put sends on the queue for their channel and lane, in batches."""
+def enqueue(
+    message_ids: list[UUID],
+    *,
+    channel: str,
+    category: str,
+    countdown: float = 0,
+    batch_size: int | None = None,
+) -> None:
+    """Put sends on the queue for their channel and lane, in batches (of
+    ``settings.HUB_DISPATCH_BATCH_SIZE`` unless told)."""
     from hub.messaging.tasks import send_messages
 
     queue = send_queue(channel, category)
-    for chunk in _chunks(message_ids, settings.HUB_DISPATCH_BATCH_SIZE):
+    for chunk in _chunks(message_ids, batch_size or settings.HUB_DISPATCH_BATCH_SIZE):
         options: dict[str, Any] = {"queue": queue}
         if countdown > 0:
             options["countdown"] = countdown
@@ -98,9 +108,10 @@ def messages_dispatch(*, message_ids: list[UUID]) -> DispatchReport:
     changes: list[Change] = []
     attempts: list[Attempt] = []
     demoted_now: dict[str, bool] = {}
+    render = _Renderer()
     for message in messages:
         try:
-            content = _render(message)
+            content = render(message)
         except RenderError as exc:
             changes.append(
                 Change(message.id, S.FAILED, {"error_code": "render_error", "error_message": str(exc)[:500]})
@@ -155,17 +166,40 @@ def messages_dispatch(*, message_ids: list[UUID]) -> DispatchReport:
     return report
 
 
-def _render(message: Message) -> RenderedContent:
-    notification = message.notification
-    variant = variant_select(
-        list(notification.template_version.variants.all()),
-        channel=message.channel,
-        locale=message.locale,
-        default_locale=notification.template.default_locale,
-    )
-    if variant is None:
-        raise RenderError(f"The template version has no {message.channel} content.")
-    return variant_render(variant, notification.data)
+class _Renderer:
+    """Renders a batch's messages. Rendering is deterministic, so one variant with the same
+    data (a broadcast without personal fields, a batch of one template) is rendered once, and
+    each version's variant is chosen once per channel and locale."""
+
+    def __init__(self) -> None:
+        self.variants: dict[tuple[int, str, str], TemplateVariant | None] = {}
+        self.outcomes: dict[tuple[int, str], RenderedContent | RenderError] = {}
+
+    def __call__(self, message: Message) -> RenderedContent:
+        notification = message.notification
+        version = notification.template_version
+        where = (version.pk, message.channel, message.locale)
+        if where not in self.variants:
+            self.variants[where] = variant_select(
+                list(version.variants.all()),
+                channel=message.channel,
+                locale=message.locale,
+                default_locale=notification.template.default_locale,
+            )
+        variant = self.variants[where]
+        if variant is None:
+            raise RenderError(f"The template version has no {message.channel} content.")
+        key = (variant.pk, json.dumps(notification.data, sort_keys=True, default=str))
+        outcome = self.outcomes.get(key)
+        if outcome is None:
+            try:
+                outcome = variant_render(variant, notification.data)
+            except RenderError as exc:
+                outcome = exc
+            self.outcomes[key] = outcome
+        if isinstance(outcome, RenderError):
+            raise outcome
+        return outcome
 
 
 def _schedule_follow_ups(changes: list[Change], messages: list[Message], report: DispatchReport) -> None:

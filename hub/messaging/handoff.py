@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from hub.messaging.models import Message
 from hub.providers.base import OutboundMessage, Provider, SendResult
 from hub.providers.errors import ProviderConfigurationError, ProviderError, RetryableProviderError
-from hub.providers.health import provider_demote, provider_health_record
+from hub.providers.health import provider_demote, provider_health_record_many
 from hub.providers.ratelimit import rate_limit_take
 from templates_app.rendering import RenderedContent
 
@@ -81,6 +81,19 @@ def _within_rate(
     return ready, deferred
 
 
+def _health_record(provider: str, results: list[SendResult | ProviderError], per_message_ms: float) -> None:
+    """One health update per provider per batch: the calls, the provider's faults among them."""
+    faults = [r for r in results if _is_provider_fault(r)]
+    last = faults[-1] if faults else None
+    provider_health_record_many(
+        provider=provider,
+        calls=len(results),
+        errors=len(faults),
+        total_latency_ms=per_message_ms * len(results),
+        last_error=f"{last.code}: {last.message}" if isinstance(last, ProviderError) else "",
+    )
+
+
 def messages_hand_off(attempts: list[Attempt]) -> list[HandOff]:
     """Hand each message to a provider; returns one HandOff per attempt."""
     done: list[HandOff] = []
@@ -103,14 +116,8 @@ def messages_hand_off(attempts: list[Attempt]) -> list[HandOff]:
             started = time.perf_counter()
             results = provider.send_many([a.outbound for a in ready])
             per_message_ms = (time.perf_counter() - started) * 1000 / len(ready)
+            _health_record(name, results, per_message_ms)
             for attempt, result in zip(ready, results, strict=True):
-                fault = _is_provider_fault(result)
-                provider_health_record(
-                    provider=name,
-                    ok=not fault,
-                    latency_ms=per_message_ms,
-                    error=f"{result.code}: {result.message}" if isinstance(result, ProviderError) else "",
-                )
                 if isinstance(result, ProviderConfigurationError):
                     # Retrying will not fix our credentials: alert, and route around it now.
                     provider_demote(provider=name, reason=f"configuration error {result.code}")

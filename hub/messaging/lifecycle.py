@@ -15,10 +15,11 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from audit.rows import rows_insert
 from audit.services import Actor, AuditEntry, audit_append_many
 from hub.messaging.bulk import messages_bulk_set
 from hub.messaging.models import EventKind, Message, MessageEvent
@@ -129,8 +130,8 @@ def messages_transition(
                 raise IllegalTransition(f"A message cannot go from {status} to {change.to}.")
             else:
                 result.refused.append(change)
-        _write(result, previous, now=now, occurred_at=occurred_at or now, actor=actor, source=source)
-        _run_transition_hooks(result, source=source, occurred_at=occurred_at or now)
+        _set_rows(result, now=now)
+        _record(result, previous, now=now, occurred_at=occurred_at or now, actor=actor, source=source)
     return result
 
 
@@ -148,7 +149,15 @@ def _run_transition_hooks(result: TransitionResult, *, source: str, occurred_at:
 # --- end of transition hooks ------------------------------------------------------------
 
 
-def _write(
+def _set_rows(result: TransitionResult, *, now: datetime) -> None:
+    # One message moved twice in a batch: its fields merge, the last change winning.
+    merged: dict[UUID, dict[str, Any]] = {}
+    for change in result.applied:
+        merged.setdefault(change.message_id, {}).update(change.fields, status=change.to)
+    messages_bulk_set({mid: {**values, "status_changed_at": now} for mid, values in merged.items()})
+
+
+def _record(
     result: TransitionResult,
     previous: dict[int, str],
     *,
@@ -157,34 +166,30 @@ def _write(
     actor: Actor,
     source: str,
 ) -> None:
-    # One message moved twice in a batch: its fields merge, the last change winning.
-    merged: dict[UUID, dict[str, Any]] = {}
-    for change in result.applied:
-        merged.setdefault(change.message_id, {}).update(change.fields, status=change.to)
-    messages_bulk_set({mid: {**values, "status_changed_at": now} for mid, values in merged.items()})
-
-    events = [
-        MessageEvent(
-            message_id=c.message_id,
-            kind=EventKind.STATUS,
-            status=c.to,
-            detail=_public(c),
-            source=source,
-            occurred_at=occurred_at,
-        )
-        for c in result.applied
-    ] + [
-        MessageEvent(
-            message_id=c.message_id,
-            kind=EventKind.PROVIDER,
-            status=c.to,
-            detail={**_public(c), "note": "reported after the message was final; status kept"},
-            source=source,
-            occurred_at=occurred_at,
-        )
-        for c in result.recorded_only
-    ]
-    MessageEvent.objects.bulk_create(events, batch_size=1000)
+    """What every change leaves besides the row: a timeline event, the hooks' work, an audit
+    record, the rollups. The audit append comes last but for the rollups: it takes the chain
+    head's lock, which every writer waits for until this transaction commits."""
+    rows_insert(
+        MessageEvent,
+        ("message_id", "kind", "status", "detail", "source", "occurred_at"),
+        [
+            *(
+                (c.message_id, EventKind.STATUS, c.to, _public(c), source, occurred_at)
+                for c in result.applied
+            ),
+            *(
+                (
+                    c.message_id,
+                    EventKind.PROVIDER,
+                    c.to,
+                    {**_public(c), "note": "reported after the message was final; status kept"},
+                    source,
+                    occurred_at,
+                )
+                for c in result.recorded_only
+            ),
+        ],
+    )
     entries = [
         AuditEntry(
             actor,
@@ -199,6 +204,7 @@ def _write(
         )
         for c in batch
     ]
+    _run_transition_hooks(result, source=source, occurred_at=occurred_at)
     audit_append_many(entries)
     # After the audit append, so every writer takes the chain head before rollup rows.
     rollups_record_transitions(
@@ -222,12 +228,38 @@ def messages_claim(message_ids: Iterable[UUID], *, actor: Actor) -> list[UUID]:
 
     Rows another worker holds are skipped, and a message already claimed, sent or final
     is never claimed again: this is what keeps a redelivered task from a second hand-off.
+    On PostgreSQL the claim is one conditional ``UPDATE … RETURNING`` for the whole batch;
+    the timeline, audit and hooks are written as for any transition, in the same transaction.
     """
+    ids = list(message_ids)
+    if not ids:
+        return []
     now = timezone.now()
+    if connection.vendor != "postgresql":
+        return _claim_portable(ids, now=now, actor=actor)
+    assert can_transition(S.QUEUED, S.SENDING)  # noqa: S101 - the lifecycle allows what this SQL does
+    table = connection.ops.quote_name(Message._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS m SET status = %s, attempts = m.attempts + 1, status_changed_at = %s "  # noqa: S608
+            f"WHERE m.id IN (SELECT id FROM {table} WHERE id = ANY(%s) AND status = %s "
+            "AND (not_before IS NULL OR not_before <= %s) ORDER BY id FOR UPDATE SKIP LOCKED) "
+            "AND m.status = %s RETURNING m.id, m.attempts",
+            [S.SENDING, now, ids, S.QUEUED, now, S.QUEUED],
+        )
+        result = TransitionResult(
+            applied=[Change(mid, S.SENDING, {"attempts": attempts}) for mid, attempts in cursor.fetchall()]
+        )
+        previous: dict[int, str] = {id(c): S.QUEUED for c in result.applied}
+        _record(result, previous, now=now, occurred_at=now, actor=actor, source="dispatch")
+    return result.applied_ids
+
+
+def _claim_portable(ids: list[UUID], *, now: datetime, actor: Actor) -> list[UUID]:
     with transaction.atomic():
         rows = list(
             Message.objects.select_for_update(skip_locked=True)
-            .filter(id__in=list(message_ids), status=S.QUEUED)
+            .filter(id__in=ids, status=S.QUEUED)
             .exclude(not_before__gt=now)
             .values_list("id", "attempts")
         )

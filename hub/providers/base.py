@@ -17,6 +17,7 @@ from datetime import UTC
 from email.utils import parsedate_to_datetime
 from functools import cached_property
 from typing import Any, ClassVar
+from urllib.request import getproxies
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -109,6 +110,13 @@ def error_for_status(
     return PermanentProviderError(text, code=code or str(status), http_status=status)
 
 
+def needs_environment() -> bool:
+    """Whether HTTP sessions must consult the environment on every request: only when proxy
+    variables are set. Otherwise requests would scan ``os.environ`` and stat ``~/.netrc`` per
+    call, which costs more CPU than the rest of a keep-alive request."""
+    return bool(getproxies())
+
+
 class Provider:
     """Base class. Subclasses set ``channel`` and implement ``_send``; errors are ProviderError.
 
@@ -146,6 +154,7 @@ class Provider:
     def session(self) -> requests.Session:
         """One keep-alive session per provider instance (i.e. per worker process)."""
         session = requests.Session()
+        session.trust_env = needs_environment()
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
         session.mount("http://", adapter)
         session.mount("https://", adapter)

@@ -99,20 +99,32 @@ def provider_health(provider: str) -> ProviderHealth:
 
 
 def provider_health_record(*, provider: str, ok: bool, latency_ms: float, error: str = "") -> None:
-    """Count one call. Demotes the provider when its window passes a threshold; a success
-    while demoted (a probe) restores it."""
+    """Count one call; see provider_health_record_many."""
+    provider_health_record_many(
+        provider=provider, calls=1, errors=0 if ok else 1, total_latency_ms=latency_ms, last_error=error
+    )
+
+
+def provider_health_record_many(
+    *, provider: str, calls: int, errors: int, total_latency_ms: float, last_error: str = ""
+) -> None:
+    """Count a batch of calls (``errors`` of them the provider's fault) in a handful of cache
+    round trips, whatever the batch size. Demotes the provider when its window passes a
+    threshold; a success while demoted (a probe) restores it."""
+    if calls <= 0:
+        return
     cfg = _config()
     ttl = cfg["window"] + BUCKET_SECONDS * 2
     calls_key, errors_key, ms_key = _bucket_keys(provider, time.time(), cfg["window"])[-1]
-    _incr(calls_key, 1, ttl)
-    _incr(ms_key, max(0, int(latency_ms)), ttl)
-    if not ok:
-        _incr(errors_key, 1, ttl)
-        if error:
-            cache.set(f"{_PREFIX}:{provider}:last_error", error[:200], timeout=int(ttl * 10))
+    _incr(calls_key, calls, ttl)
+    _incr(ms_key, max(0, int(total_latency_ms)), ttl)
+    if errors:
+        _incr(errors_key, errors, ttl)
+        if last_error:
+            cache.set(f"{_PREFIX}:{provider}:last_error", last_error[:200], timeout=int(ttl * 10))
     health = provider_health(provider)
     if health.demoted:
-        if ok:
+        if errors < calls:
             provider_health_reset(provider)
             logger.warning("provider=%s restored: a probe succeeded", provider)
         return

@@ -29,6 +29,7 @@ CONFIG_TTL_SECONDS = 5.0
 _lock = threading.Lock()
 _instances: dict[str, Provider] = {}
 _entries_cache: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+_providers_cache: dict[str, tuple[list[dict[str, Any]], tuple[Provider, ...]]] = {}
 
 
 def _settings_entries(channel: str) -> list[dict[str, Any]]:
@@ -78,8 +79,15 @@ def _instance(entry: dict[str, Any]) -> Provider:
 
 
 def channel_providers(channel: str) -> tuple[Provider, ...]:
-    """The configured providers for a channel, highest priority first (health not applied)."""
-    return tuple(_instance(entry) for entry in channel_entries(channel))
+    """The configured providers for a channel, highest priority first (health not applied).
+    Looked up once per configuration read, not per message."""
+    entries = channel_entries(channel)
+    cached = _providers_cache.get(channel)
+    if cached is not None and cached[0] is entries:
+        return cached[1]
+    providers = tuple(_instance(entry) for entry in entries)
+    _providers_cache[channel] = (entries, providers)
+    return providers
 
 
 def providers_for(message: OutboundMessage, *, demoted_now: dict[str, bool] | None = None) -> list[Provider]:
@@ -116,6 +124,7 @@ def registry_reset() -> None:
     with _lock:
         _instances.clear()
         _entries_cache.clear()
+        _providers_cache.clear()
 
 
 @cache

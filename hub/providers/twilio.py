@@ -18,7 +18,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from hub.providers.base import OutboundMessage, Provider, SendResult, retry_after_seconds
+from hub.providers.base import OutboundMessage, Provider, SendResult, needs_environment, retry_after_seconds
 from hub.providers.errors import (
     PermanentProviderError,
     ProviderConfigurationError,
@@ -46,6 +46,7 @@ class _BaseUrlHttpClient(TwilioHttpClient):
         self.base_url = base_url.rstrip("/")
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max(pool_size, 2))
         assert self.session is not None  # noqa: S101 - TwilioHttpClient pools by default
+        self.session.trust_env = needs_environment()
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         # Workers send from several threads through one client: each keeps its own last answer.

@@ -19,6 +19,15 @@ def sendgrid_errors(*errors: tuple[str, str | None]) -> dict[str, Any]:
 
 
 class SendGridHandler(FakeHandler):
+    def units(self, call: Call) -> int:
+        """One request carries many recipients (personalizations)."""
+        if call.method != "POST" or call.path != "/v3/mail/send":
+            return 1
+        try:
+            return len(call.json().get("personalizations") or []) or 1
+        except ValueError:
+            return 1
+
     def answer(self, call: Call) -> tuple[int, dict[str, Any] | str, dict[str, str]]:
         if call.method != "POST" or call.path != "/v3/mail/send":
             return 404, sendgrid_errors(("Not found", None)), {}

@@ -1,5 +1,9 @@
 """A small threaded HTTP/1.1 server (keep-alive, no Nagle delay) that counts every call and
-can be told to answer with errors. Each fake provider subclasses ``FakeHandler``."""
+can be told to answer with errors. Each fake provider subclasses ``FakeHandler``.
+
+``GET /__calls`` answers how many calls (and units, e.g. email recipients) the server has
+taken, so a process that runs it elsewhere (``python -m tests.fakes.serve``) can read it.
+With ``keep_calls=False`` only the counts are kept, not every request (long benchmarks)."""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
+
+COUNTS_PATH = "/__calls"
 
 
 @dataclass
@@ -40,13 +46,16 @@ class Injection:
 class FakeServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    request_queue_size = 128  # many workers connect at once in a soak
+    request_queue_size = 128  # many workers and keep-alive clients connect at once
     # Called with the body of every request any fake receives (the log scan collects them).
     observers: ClassVar[list[Callable[[bytes], None]]] = []
 
-    def __init__(self, handler: type[FakeHandler]) -> None:
-        super().__init__(("127.0.0.1", 0), handler)
+    def __init__(self, handler: type[FakeHandler], *, port: int = 0, keep_calls: bool = True) -> None:
+        super().__init__(("127.0.0.1", port), handler)
         self.calls: list[Call] = []
+        self.keep_calls = keep_calls
+        self.call_count = 0
+        self.unit_count = 0
         self.injections: list[Injection] = []
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
@@ -77,6 +86,7 @@ class FakeServer(ThreadingHTTPServer):
     def clear(self) -> None:
         with self.lock:
             self.calls.clear()
+            self.call_count = self.unit_count = 0
             self.injections.clear()
 
     def take_injection(self, call: Call) -> Injection | None:
@@ -104,8 +114,17 @@ class FakeHandler(BaseHTTPRequestHandler):
         call = Call(
             self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length)
         )
+        if call.method == "GET" and call.path == COUNTS_PATH:
+            with self.server.lock:
+                counts = {"calls": self.server.call_count, "units": self.server.unit_count}
+            self.respond(200, counts)
+            return
+        units = self.units(call)
         with self.server.lock:
-            self.server.calls.append(call)
+            self.server.call_count += 1
+            self.server.unit_count += units
+            if self.server.keep_calls:
+                self.server.calls.append(call)
         for observe in FakeServer.observers:
             observe(call.body)
         injection = self.server.take_injection(call)
@@ -121,6 +140,10 @@ class FakeHandler(BaseHTTPRequestHandler):
         self.respond(status, body, headers)
 
     do_GET = do_POST = do_PUT = do_DELETE = _handle
+
+    def units(self, call: Call) -> int:
+        """How many things this call carries (a batch API overrides it)."""
+        return 1
 
     def answer(self, call: Call) -> tuple[int, dict[str, Any] | str, dict[str, str]]:
         raise NotImplementedError

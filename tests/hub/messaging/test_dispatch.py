@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from audit.models import AuditRecord
+from audit.services import Actor
 from hub.messaging import dispatch
-from hub.messaging.models import Message
+from hub.messaging.lifecycle import Change, messages_transition
+from hub.messaging.models import Message, MessageEvent, Notification
 from hub.messaging.models import MessageStatus as S
 from hub.providers.errors import PermanentProviderError, RetryableProviderError
+from hub.providers.sendgrid import MESSAGE_ID_ARG
+from tests.factories import ORDER_DATA
+from tests.fakes.fixtures import sendgrid_entry
+from tests.fakes.sendgrid import sent_mails
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, INVALID_NUMBER, sent_messages
 from tests.hub.messaging.recording import CALLS, ERRORS, queued_messages
 
@@ -127,3 +136,65 @@ class TestTwilioPath:
         dispatch.messages_dispatch(message_ids=[message.id])
         message.refresh_from_db()
         assert message.status == S.QUEUED and message.error_code == "20500"
+
+
+def queued_emails(template, count):
+    notification = Notification.objects.create(
+        template=template, template_version=template.live_version, data=ORDER_DATA
+    )
+    messages = Message.objects.bulk_create(
+        Message(
+            notification=notification,
+            channel="email",
+            category="transactional",
+            to=f"p{i}@example.com",
+            locale="en",
+        )
+        for i in range(count)
+    )
+    messages_transition([Change(m.id, S.QUEUED) for m in messages], actor=Actor.system(), source="test")
+    return [m.id for m in messages]
+
+
+@pytest.mark.django_db
+class TestBatchedEmail:
+    """One template version to many recipients: one SendGrid request, an outcome per message."""
+
+    @pytest.fixture(autouse=True)
+    def _sendgrid(self, settings, fake_sendgrid):
+        settings.HUB_PROVIDERS = {"email": [sendgrid_entry(fake_sendgrid)]}
+
+    def test_one_request_carries_the_batch_and_each_message_is_recorded(self, live_template, fake_sendgrid):
+        ids = queued_emails(live_template, count=30)
+        report = dispatch.messages_dispatch(message_ids=ids)
+        assert (report.claimed, report.sent) == (30, 30)
+        (mail,) = sent_mails(fake_sendgrid)
+        # Each recipient carries its message id, which the event webhook matches on.
+        assert sorted(p["custom_args"][MESSAGE_ID_ARG] for p in mail["personalizations"]) == sorted(
+            str(i) for i in ids
+        )
+        rows = list(Message.objects.filter(id__in=ids))
+        # SendGrid answers one X-Message-Id per request: that is what each message records.
+        assert {(m.status, m.provider) for m in rows} == {(S.SENT, "sendgrid")}
+        assert len({m.provider_message_id for m in rows}) == 1 and rows[0].provider_message_id
+        for status in (S.SENDING, S.SENT):
+            assert MessageEvent.objects.filter(message_id__in=ids, status=status).count() == 30
+            audited = AuditRecord.objects.filter(
+                action="message.status_changed", object_id__in=[str(i) for i in ids], payload__to=status
+            )
+            assert audited.count() == 30
+
+    def test_batch_cost_does_not_grow_with_its_size(self, live_template, fake_sendgrid):
+        """Queries (and provider requests) per batch are constant: 5 messages cost what 60 do."""
+
+        def cost(count):
+            ids = queued_emails(live_template, count=count)
+            before = len(sent_mails(fake_sendgrid))
+            with CaptureQueriesContext(connection) as queries:
+                dispatch.messages_dispatch(message_ids=ids)
+            return len(queries), len(sent_mails(fake_sendgrid)) - before
+
+        cost(1)  # warm the per-process caches first
+        small, large = cost(5), cost(60)
+        assert large == small, (small, large)
+        assert large[0] <= 30 and large[1] == 1

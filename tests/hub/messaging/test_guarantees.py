@@ -111,10 +111,10 @@ def test_poison_message_fails_without_looping(live_template, monkeypatch):
     """A message that breaks preparation ends failed at once and is never retried."""
     (message,) = queued_messages(live_template)
 
-    def poisoned(message):
+    def poisoned(renderer, message):
         raise ZeroDivisionError("bad data shape")
 
-    monkeypatch.setattr(dispatch, "_render", poisoned)
+    monkeypatch.setattr(dispatch._Renderer, "__call__", poisoned)
     dispatch.messages_dispatch(message_ids=[message.id])
     dispatch.messages_dispatch(message_ids=[message.id])
     message.refresh_from_db()

@@ -1,0 +1,41 @@
+"""Inserting many rows fast: PostgreSQL ``COPY … FROM STDIN`` instead of an ORM bulk insert.
+
+``bulk_create`` prepares every field of every object and quotes every value into one large
+statement; for the audit trail and message timelines, written for every status change, that
+cost more than the rest of a hand-off. ``COPY`` streams the rows as they are. Other databases
+(and callers needing primary keys back) use ``bulk_create``. Lives in ``audit``, the lowest
+layer, so that ``hub`` may use it too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import connection, models
+
+
+def rows_insert(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Insert ``rows`` (values in ``columns`` order, field names) into ``model``'s table; returns
+    how many. JSON fields take plain Python values; no signals are sent, no objects returned."""
+    meta = model._meta
+    fields = [meta.get_field(name) for name in columns]
+    json_at = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+    items = [list(row) for row in rows]
+    if not items:
+        return 0
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(
+            [model(**dict(zip(columns, row, strict=True))) for row in items], batch_size=1000
+        )
+        return len(items)
+    for row in items:
+        for i in json_at:
+            row[i] = json.dumps(row[i])
+    names = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)  # type: ignore[union-attr]
+    table = connection.ops.quote_name(meta.db_table)
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        for row in items:
+            copy.write_row(row)
+    return len(items)
