@@ -25,7 +25,7 @@ from hub.bench.cpu import CpuMeter, database_backends, process_tree
 from hub.bench.fixtures import queued_messages_create
 from hub.bench.naive import naive_send
 from hub.bench.profiling import PROFILE_DIR_ENV
-from hub.bench.workers import wait_for, worker_processes
+from hub.bench.workers import production_env, wait_for, worker_processes
 from hub.celery import send_queue
 from hub.messaging.dispatch import enqueue
 from hub.messaging.models import Message
@@ -141,6 +141,7 @@ def bench_workers(setup: WorkerSetup, providers: FakeProviders, channels: list[s
         concurrency=setup.concurrency,
         extra_env={
             **providers.worker_env(),
+            **production_env(),  # DEBUG off, as in production: no query log kept per connection
             "HUB_WORKER_PREFETCH": str(setup.prefetch),
             # One connection per worker process for the whole run, so its CPU can be measured.
             "DATABASE_CONN_MAX_AGE": "3600",
