@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 import jinja2
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from templates_app.models import Channel, TemplateVariant, TemplateVersion, VersionStatus
@@ -46,8 +47,60 @@ class RenderedContent:
 _CONTENT_FIELDS = tuple(f.name for f in fields(RenderedContent))
 
 
+# Limits that keep template code from exhausting a worker (the sandbox already keeps it from
+# reaching Python's internals): a string or list built with * or a power, a range, and each
+# rendered field. Includes, imports and extends find no template.
+MAX_REPEAT = 10_000
+MAX_RANGE = 1_000
+MAX_OUTPUT = 500_000
+# Filters whose argument sets the size of the result (center(10**9)), that show Python reprs
+# (pprint) or are not repeatable (random) are left out.
+_UNSAFE_FILTERS = ("center", "indent", "format", "wordwrap", "pprint", "random", "attr", "xmlattr")
+
+
+class _Sandbox(SandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for sized, times in ((left, right), (right, left)):
+                if (
+                    isinstance(sized, str | list | tuple)
+                    and isinstance(times, int)
+                    and len(sized) * times > MAX_REPEAT
+                ):
+                    raise SecurityError(f"* would build more than {MAX_REPEAT:,} items")
+        if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
+            raise SecurityError("exponents above 64 are not allowed")
+        return super().call_binop(context, operator, left, right)
+
+
+def _range(*args: int) -> range:
+    numbers = range(*args)
+    if len(numbers) > MAX_RANGE:
+        raise SecurityError(f"range() is limited to {MAX_RANGE:,} numbers")
+    return numbers
+
+
+def _replace(value: Any, old: str, new: str, count: int | None = None) -> Any:
+    text = str(value)
+    grows = (len(str(new)) - len(str(old))) * (text.count(str(old)) if old else len(text) + 1)
+    if len(text) + grows > MAX_OUTPUT:
+        raise SecurityError(f"replace would make more than {MAX_OUTPUT:,} characters")
+    return jinja2.filters.do_replace(_bare_eval_context, value, old, new, count)
+
+
+# do_replace only reads autoescape from its context: plain text here, escaping happens on output.
+_bare_eval_context = jinja2.nodes.EvalContext(jinja2.Environment(autoescape=False))  # noqa: S701
+
+
 def _env(*, autoescape: bool) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=autoescape)
+    env = _Sandbox(undefined=jinja2.StrictUndefined, autoescape=autoescape, loader=jinja2.DictLoader({}))
+    # Only what templates need: no lipsum, cycler, joiner, namespace or dict from Jinja.
+    env.globals = {"range": _range}
+    for name in _UNSAFE_FILTERS:
+        env.filters.pop(name, None)
+    env.filters["replace"] = _replace
     env.filters["date"] = filter_date
     return env
 
@@ -65,7 +118,14 @@ def _render(source: str, context: Mapping[str, Any], *, html: bool = False) -> s
     if not source:
         return ""
     try:
-        return _compile(source, html).render(context)
+        parts: list[str] = []
+        size = 0
+        for chunk in _compile(source, html).generate(context):
+            size += len(chunk)
+            if size > MAX_OUTPUT:
+                raise RenderError(f"The rendered content is longer than {MAX_OUTPUT:,} characters.")
+            parts.append(chunk)
+        return "".join(parts)
     except jinja2.UndefinedError as exc:
         raise RenderError(f"Missing template variable: {exc.message}") from exc
     except jinja2.TemplateError as exc:  # includes the sandbox's SecurityError

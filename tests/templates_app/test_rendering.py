@@ -41,6 +41,33 @@ SSTI = [
     "{{ self._TemplateReference__context }}",
     "{{ config.items() }}",
     "{{ lipsum.__globals__['os'].environ }}",
+    "{{ lipsum }}",
+    "{{ cycler.__init__ }}",
+    "{{ joiner.__init__.__globals__ }}",
+    "{{ namespace.__init__ }}",
+    "{{ dict(a=1).__class__ }}",
+    "{{ [].append.__self__ }}",
+    "{{ ''|attr('__class__') }}",
+    "{{ '%s'|format(''.__class__) }}",
+    "{{ '{0.__class__}'.format('') }}",
+    "{% for x in ''.__class__.__mro__ %}{{ x }}{% endfor %}",
+    "{% include 'base.html' %}",
+    "{% import 'os' as os %}",
+    "{% from 'macros' import m %}",
+    "{% extends 'layout' %}",
+    "{{ ''|pprint }}",
+]
+# Template code that would exhaust a worker's memory: each is refused before it allocates.
+EXHAUSTION = [
+    "{{ 'a' * 10**9 }}",
+    "{{ [0] * 10**9 }}",
+    "{{ 2 ** (10**8) }}",
+    "{{ range(10**9)|list|length }}",
+    "{{ 'a'|center(10**9) }}",
+    "{{ 'a'|indent(10**9) }}",
+    "{{ 'x'|wordwrap(10**9) }}",
+    "{% set x = 'a' * 5000 %}{% set y = x|replace('a', x) %}{{ y|replace('a', y) }}",
+    "{% for i in range(1000) %}{% for j in range(1000) %}{{ 'abcdefgh' }}{% endfor %}{% endfor %}",
 ]
 
 
@@ -98,6 +125,25 @@ def test_caller_data_payloads_are_escaped_everywhere(payload):
 def test_template_code_cannot_escape_the_sandbox(payload):
     with pytest.raises(RenderError):
         variant_render(variant("sms", text=payload), {}, layout={}, specs=[])
+
+
+@pytest.mark.parametrize("payload", EXHAUSTION)
+def test_template_code_cannot_exhaust_memory(payload):
+    with pytest.raises(RenderError):
+        variant_render(variant("sms", text=payload), {}, layout={}, specs=[])
+
+
+def test_loops_and_repeats_within_the_limits_still_render():
+    out = variant_render(
+        variant(
+            "sms",
+            text="{% for i in range(3) %}{{ i }}{% endfor %} {{ '-' * 5 }} {{ 'ab'|replace('a', 'A') }}",
+        ),
+        {},
+        layout={},
+        specs=[],
+    )
+    assert out.text == "012 ----- Ab"
 
 
 def test_missing_variable_is_an_error_not_blank():
