@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from audit.services import Actor
+from hub.admin_readonly import ReadOnlyAdmin
 from hub.contacts.models import ConsentEntry, Contact, Device, Suppression, SuppressionReason
 from hub.contacts.services import suppression_add, suppression_lift
 from hub.contacts.validation import normalise_email, normalise_phone
@@ -41,22 +42,8 @@ class ConsentEntryInline(_ReadOnlyInline):
     ordering = ("-created_at", "-id")
 
 
-class _WrittenByServicesAdmin(admin.ModelAdmin[Any]):
-    """Read here, written only through the services: not even a superuser adds, edits or
-    deletes a row by hand."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
 @admin.register(Contact)
-class ContactAdmin(_WrittenByServicesAdmin):
+class ContactAdmin(ReadOnlyAdmin):
     """Contacts arrive through the API (or a CRM sync) and leave only by erasure: a plain
     delete would cascade away the consent ledger, keep the person's addresses in messages and
     leave no audit record."""
@@ -84,7 +71,7 @@ class ContactAdmin(_WrittenByServicesAdmin):
 
 
 @admin.register(ConsentEntry)
-class ConsentEntryAdmin(_WrittenByServicesAdmin):
+class ConsentEntryAdmin(ReadOnlyAdmin):
     """The ledger is append-only: read here, written through the services."""
 
     list_display = ("created_at", "contact", "channel", "purpose", "granted", "source")

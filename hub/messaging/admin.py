@@ -1,24 +1,10 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.http import HttpRequest
 
+from hub.admin_readonly import ReadOnlyAdmin  # messages change only through the lifecycle
 from hub.messaging.models import FallbackPolicy, Message, MessageEvent, Notification
-
-
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
-    """Messages change only through the lifecycle, never by hand."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 class MessageEventInline(admin.TabularInline[MessageEvent, Message]):

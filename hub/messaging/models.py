@@ -102,7 +102,7 @@ class Message(models.Model):
     # "version", "effect", "matched"}], "inputs": {...}, "sentence": "..."}.
     decision = models.JSONField(default=dict, blank=True)
     # "rule_key vN" of the rule that blocked or deferred the message, for search.
-    decided_by = models.CharField(max_length=100, blank=True, db_index=True)
+    decided_by = models.CharField(max_length=100, blank=True)
     # Issue 7 (routing "first"): if not delivered by then, the next channel is tried.
     fallback_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -119,6 +119,14 @@ class Message(models.Model):
                 fields=["block_reason", "id"],
                 name="message_block_reason_idx",
                 condition=~models.Q(block_reason=""),
+            ),
+            # By status (and channel, filtered on the way), newest first.
+            models.Index(fields=["status", "id"], name="message_status_id_idx"),
+            # By rule version, newest first (most messages have none: they stay out of it).
+            models.Index(
+                fields=["decided_by", "id"],
+                name="message_decided_by_idx",
+                condition=~models.Q(decided_by=""),
             ),
         ]
 

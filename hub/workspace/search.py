@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Prefetch, QuerySet
 
+from hub.compliance.models import RuleVersion
 from hub.messaging.models import Message, MessageEvent
 
 PAGE_SIZE = 50
@@ -27,6 +28,13 @@ def uuid7_floor(moment: datetime) -> uuid.UUID:
 
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _rule_versions(key: str) -> list[str]:
+    """Every "key vN" a decision of this rule can name: exact values, so the search walks the
+    (decided_by, id) index newest first instead of scanning for a prefix."""
+    numbers = RuleVersion.objects.filter(rule__key=key).values_list("number", flat=True)
+    return [f"{key} v{number}" for number in numbers]
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,7 @@ class MessageFilters:
         if self.rule:
             # "rule_key" matches every version of the rule; "rule_key v3" just that one.
             rule = self.rule.strip()
-            qs = qs.filter(decided_by=rule) if " v" in rule else qs.filter(decided_by__startswith=f"{rule} v")
+            qs = qs.filter(decided_by__in=[rule] if " v" in rule else _rule_versions(rule))
         if self.date_from:
             qs = qs.filter(id__gte=uuid7_floor(_day_start(self.date_from)))
         if self.date_to:
