@@ -33,6 +33,7 @@ from hub.bench.workers import production_env, queues_purge, wait_for, worker_pro
 from hub.broadcasts.models import Broadcast, BroadcastStatus
 from hub.broadcasts.steering import broadcast_cancel
 from hub.broadcasts.tasks import release_broadcasts
+from hub.celery import ALL_QUEUES, CHANNELS, send_queue
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
 
@@ -130,6 +131,8 @@ def broadcast_drain(
         "data": PROMO_DATA,
         "channels": ["sms"],
     }
+    env = {**provider_env, **production_env()}  # no query log growing in memory
+    transactional = tuple(send_queue(channel, "transactional") for channel in CHANNELS)
     with ExitStack() as stack:
         procs = stack.enter_context(
             worker_processes(
@@ -138,9 +141,24 @@ def broadcast_drain(
                 count=workers,
                 pool="prefork",
                 concurrency=concurrency,
-                extra_env={**provider_env, **production_env()},  # no query log growing in memory
+                extra_env=env,
+                # With probes, transactional sends get a worker of their own, as the README
+                # advises, so they never wait behind the broadcast's batches.
+                queues=tuple(q for q in ALL_QUEUES if q not in transactional) if probe_rate else ALL_QUEUES,
             )
         )
+        if probe_rate:
+            stack.enter_context(
+                worker_processes(
+                    broker_url,
+                    settings.VAR_DIR / log_dir,
+                    count=1,
+                    pool="prefork",
+                    concurrency=1,
+                    extra_env=env,
+                    queues=transactional,
+                )
+            )
         calls_before, head_before = calls(), _audit_head()
         sampler = stack.enter_context(RssSampler([p.pid for p in procs], lambda: calls() - calls_before))
         posted = time.perf_counter()
