@@ -82,16 +82,16 @@ def _range(*args: int) -> range:
     return numbers
 
 
-def _replace(value: Any, old: str, new: str, count: int | None = None) -> Any:
+@jinja2.pass_eval_context
+def _replace(
+    eval_ctx: jinja2.nodes.EvalContext, value: Any, old: str, new: str, count: int | None = None
+) -> Any:
+    """Jinja's ``replace``, refused when the result would be longer than ``MAX_OUTPUT``."""
     text = str(value)
     grows = (len(str(new)) - len(str(old))) * (text.count(str(old)) if old else len(text) + 1)
     if len(text) + grows > MAX_OUTPUT:
         raise SecurityError(f"replace would make more than {MAX_OUTPUT:,} characters")
-    return jinja2.filters.do_replace(_bare_eval_context, value, old, new, count)
-
-
-# do_replace only reads autoescape from its context: plain text here, escaping happens on output.
-_bare_eval_context = jinja2.nodes.EvalContext(jinja2.Environment(autoescape=False))  # noqa: S701
+    return jinja2.filters.do_replace(eval_ctx, value, old, new, count)
 
 
 def _env(*, autoescape: bool) -> SandboxedEnvironment:

@@ -233,3 +233,9 @@ def test_compiled_templates_are_cached():
         variant_render(variant("sms", text="Hi {{ a }}"), {"a": "x"}, layout={}, specs=[spec("a")])
     info = _compile.cache_info()
     assert info.misses == 1 and info.hits == 49
+
+
+def test_bounded_replace_keeps_marked_up_html_as_marked_up():
+    v = variant("email", subject="s", html="<p>{{ '<i>a</i>'|safe|replace('a', 'x') }}</p>")
+    out = variant_render(v, {}, layout=LAYOUT, specs=[])
+    assert "<i>x</i>" in out.html
