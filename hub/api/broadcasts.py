@@ -24,11 +24,10 @@ from hub.broadcasts.services import (
     AudienceRow,
     BroadcastRejected,
     BroadcastRequest,
-    attribute_filter_query,
+    broadcast_audience_size,
     broadcast_create,
 )
 from hub.broadcasts.steering import broadcast_cancel, broadcast_pause, broadcast_resume
-from hub.contacts.models import Contact
 from hub.messaging.models import Routing
 
 MAX_RECIPIENTS_PER_REQUEST = 10_000
@@ -214,12 +213,10 @@ class BroadcastCreateView(APIView):
             for r in audience.get("recipients") or []
         ]
         attribute_filter = audience["filter"]["attributes"] if audience.get("filter") is not None else None
-        cost = len({r.external_id for r in rows})
-        if attribute_filter is not None:
-            try:
-                cost = Contact.objects.filter(attribute_filter_query(attribute_filter)).count()
-            except BroadcastRejected as exc:
-                raise _rejected(exc) from exc
+        try:
+            cost = broadcast_audience_size(recipients=rows, attribute_filter=attribute_filter)
+        except BroadcastRejected as exc:
+            raise _rejected(exc) from exc
         with quota_take(api_key=api_key, cost=cost):
             try:
                 broadcast = broadcast_create(

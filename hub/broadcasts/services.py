@@ -102,6 +102,17 @@ def attribute_filter_query(attribute_filter: Mapping[str, Any]) -> Q:
     return query
 
 
+def broadcast_audience_size(
+    *, recipients: Sequence[AudienceRow], attribute_filter: Mapping[str, Any] | None
+) -> int:
+    """How many contacts a broadcast would reach (what it costs against a key's daily quota):
+    the distinct external ids given, or the contacts the filter matches now. Raises
+    BroadcastRejected for an invalid filter."""
+    if attribute_filter is None:
+        return len({row.external_id for row in recipients})
+    return Contact.objects.filter(attribute_filter_query(attribute_filter)).count()
+
+
 def broadcast_create(*, request: BroadcastRequest, api_key: ApiKey | None, actor: Actor) -> Broadcast:
     """Create a broadcast from the API: explicit recipients (de-duplicated, first row wins)
     or a filter on contact attributes (resolved when it starts). It is scheduled for
