@@ -19,11 +19,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import Actor, AuditEntry, address_digest, audit_append_many
+from audit.services import Actor, AuditEntry, audit_append_many
 from hub.broadcasts.models import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientState
 from hub.contacts.models import Contact
 from hub.messaging import dispatch, routing
 from hub.messaging.accept import _address
+from hub.messaging.acceptance import accepted_entries
 from hub.messaging.decide import messages_decide
 from hub.messaging.lifecycle import messages_transition
 from hub.messaging.models import EventKind, Message, MessageEvent, Notification, Routing
@@ -191,20 +192,7 @@ def _release(broadcast: Broadcast, recipients: Sequence[BroadcastRecipient], *, 
                 )
                 for p, n in zip(plans, notifications, strict=True)
             ),
-            *(
-                AuditEntry(
-                    actor,
-                    "message.accepted",
-                    "message",
-                    str(m.id),
-                    {
-                        "notification": str(m.notification_id),
-                        "channel": m.channel,
-                        "to_digest": address_digest(m.to) if m.to else "",
-                    },
-                )
-                for m in messages
-            ),
+            *accepted_entries(actor, messages),
         ]
     )
     # Every broadcast message is decided by the compliance rules, exactly as a single send is.

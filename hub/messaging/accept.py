@@ -14,11 +14,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import Actor, AuditEntry, address_digest, audit_append_many
+from audit.services import Actor, AuditEntry, audit_append_many
 from hub.apikeys.models import ApiKey
 from hub.apikeys.services import apikey_may_send
 from hub.contacts.models import Contact
 from hub.messaging import dispatch, routing
+from hub.messaging.acceptance import accepted_entries
 from hub.messaging.decide import messages_decide
 from hub.messaging.lifecycle import messages_transition
 from hub.messaging.models import EventKind, Message, MessageEvent, Notification, Routing
@@ -196,20 +197,7 @@ def notification_accept(
                         "send_at": request.send_at.isoformat() if request.send_at else None,
                     },
                 ),
-                *(
-                    AuditEntry(
-                        actor,
-                        "message.accepted",
-                        "message",
-                        str(m.id),
-                        {
-                            "notification": str(notification.id),
-                            "channel": m.channel,
-                            "to_digest": address_digest(m.to) if m.to else "",
-                        },
-                    )
-                    for m in messages
-                ),
+                *accepted_entries(actor, messages),
             ]
         )
         changes = messages_decide(

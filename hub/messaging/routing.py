@@ -19,8 +19,9 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import Actor, AuditEntry, address_digest, audit_append_many
+from audit.services import Actor, AuditEntry, audit_append_many
 from hub.messaging import accept, dispatch
+from hub.messaging.acceptance import accepted_entries
 from hub.messaging.decide import messages_decide
 from hub.messaging.lifecycle import FINAL_STATUSES, Change, messages_transition
 from hub.messaging.models import (
@@ -155,21 +156,7 @@ def _create_messages(
         )
         for m in messages
     )
-    audit_append_many(
-        AuditEntry(
-            ROUTING_ACTOR,
-            "message.accepted",
-            "message",
-            str(m.id),
-            {
-                "notification": str(notification.id),
-                "channel": m.channel,
-                "to_digest": address_digest(m.to) if m.to else "",
-                **detail,
-            },
-        )
-        for m in messages
-    )
+    audit_append_many(accepted_entries(ROUTING_ACTOR, messages, detail))
     # The fallback channel is decided by the compliance rules like any other message.
     changes = messages_decide(messages, contacts={m.id: notification.contact for m in messages}, now=now)
     result = messages_transition(changes, actor=ROUTING_ACTOR, source="routing")
