@@ -120,10 +120,11 @@ def messages_transition(
             if status is None:
                 result.missing.append(change)
             elif status in FINAL_STATUSES:
-                previous[id(change)] = status
+                # setdefault: the same Change given twice keeps the status it was applied from.
+                previous.setdefault(id(change), status)
                 result.recorded_only.append(change)
             elif can_transition(status, change.to):
-                previous[id(change)] = status
+                previous.setdefault(id(change), status)
                 result.applied.append(change)
                 current[change.message_id] = change.to  # a later change in the batch sees this
             elif strict:
