@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import Actor, AuditEntry, audit_append_many
+from audit.services import Actor, AuditEntry
 from hub.broadcasts.models import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientState
 from hub.contacts.models import Contact
 from hub.messaging import dispatch, routing
@@ -171,34 +171,34 @@ def _release(broadcast: Broadcast, recipients: Sequence[BroadcastRecipient], *, 
     skipped = [r for r in recipients if r.state == RecipientState.SKIPPED]
     if skipped:
         BroadcastRecipient.objects.bulk_update(skipped, ["state", "error"], batch_size=1000)
-    audit_append_many(
-        [
-            *(
-                AuditEntry(
-                    actor,
-                    "notification.accepted",
-                    "notification",
-                    str(n.id),
-                    {
-                        "template": template.key,
-                        "version": version.number,
-                        "approval": approval.pk if approval else None,
-                        "contact": n.contact_id,
-                        "channels": channels,
-                        "routing": broadcast.routing,
-                        "broadcast": str(broadcast.id),
-                        "row": p.recipient.row,
-                    },
-                )
-                for p, n in zip(plans, notifications, strict=True)
-            ),
-            *accepted_entries(actor, messages),
-        ]
-    )
+    # Written with the decisions' records in one append at the end of the batch, so the chain
+    # head (every writer's lock) is not held through the decisions and transitions.
+    accepted = [
+        *(
+            AuditEntry(
+                actor,
+                "notification.accepted",
+                "notification",
+                str(n.id),
+                {
+                    "template": template.key,
+                    "version": version.number,
+                    "approval": approval.pk if approval else None,
+                    "contact": n.contact_id,
+                    "channels": channels,
+                    "routing": broadcast.routing,
+                    "broadcast": str(broadcast.id),
+                    "row": p.recipient.row,
+                },
+            )
+            for p, n in zip(plans, notifications, strict=True)
+        ),
+        *accepted_entries(actor, messages),
+    ]
     # Every broadcast message is decided by the compliance rules, exactly as a single send is.
     decide_contacts = {m.id: m.notification.contact for m in messages}
     changes = messages_decide(messages, contacts=decide_contacts, now=now)
-    result = messages_transition(changes, actor=actor, source="broadcast")
+    result = messages_transition(changes, actor=actor, source="broadcast", audit_before=accepted)
     queued = [c.message_id for c in result.applied if c.to == S.QUEUED]
     dispatch.enqueue_on_commit(
         queued, category=template.category, channels={m.id: m.channel for m in messages}

@@ -14,7 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import Actor, AuditEntry, audit_append_many
+from audit.services import Actor, AuditEntry
 from hub.apikeys.models import ApiKey
 from hub.apikeys.services import apikey_may_send
 from hub.contacts.models import Contact
@@ -180,33 +180,33 @@ def notification_accept(
             MessageEvent(message=m, kind=EventKind.STATUS, status=S.ACCEPTED, source="api", occurred_at=now)
             for m in messages
         )
-        audit_append_many(
-            [
-                AuditEntry(
-                    actor,
-                    "notification.accepted",
-                    "notification",
-                    str(notification.id),
-                    {
-                        "template": template.key,
-                        "version": version.number,
-                        "approval": approval.pk if approval else None,
-                        "contact": contact.pk if contact else None,
-                        "channels": channels,
-                        "routing": request.routing,
-                        "send_at": request.send_at.isoformat() if request.send_at else None,
-                    },
-                ),
-                *accepted_entries(actor, messages),
-            ]
-        )
+        # Written with the decisions' records in one append at the end of the transaction,
+        # so the chain head (every writer's lock) is held for as short a time as possible.
+        accepted = [
+            AuditEntry(
+                actor,
+                "notification.accepted",
+                "notification",
+                str(notification.id),
+                {
+                    "template": template.key,
+                    "version": version.number,
+                    "approval": approval.pk if approval else None,
+                    "contact": contact.pk if contact else None,
+                    "channels": channels,
+                    "routing": request.routing,
+                    "send_at": request.send_at.isoformat() if request.send_at else None,
+                },
+            ),
+            *accepted_entries(actor, messages),
+        ]
         changes = messages_decide(
             messages,
             contacts={m.id: contact for m in messages},
             now=now,
             send_at=request.send_at if deferred else None,
         )
-        result = messages_transition(changes, actor=actor, source="api")
+        result = messages_transition(changes, actor=actor, source="api", audit_before=accepted)
         queued = [c.message_id for c in result.applied if c.to == S.QUEUED]
         dispatch.enqueue_on_commit(
             queued, category=template.category, channels={m.id: m.channel for m in messages}

@@ -94,11 +94,16 @@ def messages_transition(
     source: str,
     strict: bool = False,
     occurred_at: datetime | None = None,
+    audit_before: Sequence[AuditEntry] = (),
 ) -> TransitionResult:
     """Apply changes that the lifecycle allows; report the others.
 
     With ``strict`` an illegal change (from a non-final status) raises IllegalTransition and
     nothing is applied. Changes for messages already final are recorded as events only.
+
+    ``audit_before``: records of the same transaction that precede these changes in the trail
+    (a notification's acceptance before its decisions). They go in the one append this makes,
+    so the caller does not take the chain head's lock early and hold it through the changes.
     """
     for change in changes:
         unknown = set(change.fields) - TRANSITION_FIELDS
@@ -106,6 +111,8 @@ def messages_transition(
             raise ValueError(f"A transition may not set {sorted(unknown)}")
     result = TransitionResult()
     if not changes:
+        if audit_before:
+            audit_append_many(audit_before)
         return result
     now = timezone.now()
     with transaction.atomic():
@@ -132,7 +139,15 @@ def messages_transition(
             else:
                 result.refused.append(change)
         _set_rows(result, now=now)
-        _record(result, previous, now=now, occurred_at=occurred_at or now, actor=actor, source=source)
+        _record(
+            result,
+            previous,
+            now=now,
+            occurred_at=occurred_at or now,
+            actor=actor,
+            source=source,
+            audit_before=audit_before,
+        )
     return result
 
 
@@ -166,6 +181,7 @@ def _record(
     occurred_at: datetime,
     actor: Actor,
     source: str,
+    audit_before: Sequence[AuditEntry] = (),
 ) -> None:
     """What every change leaves besides the row: a timeline event, the hooks' work, an audit
     record, the rollups. The audit append comes last but for the rollups: it takes the chain
@@ -206,7 +222,7 @@ def _record(
         for c in batch
     ]
     _run_transition_hooks(result, source=source, occurred_at=occurred_at)
-    audit_append_many(entries)
+    audit_append_many([*audit_before, *entries])
     # After the audit append, so every writer takes the chain head before rollup rows.
     rollups_record_transitions(
         reached=[StatusReached(c.message_id, c.to, c.fields, previous[id(c)]) for c in result.applied],

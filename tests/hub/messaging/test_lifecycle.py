@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from audit.models import AuditRecord
-from audit.services import Actor
+from audit.services import Actor, AuditEntry
 from hub.messaging.lifecycle import (
     FINAL_STATUSES,
     TRANSITIONS,
@@ -87,6 +87,20 @@ class TestTransitions:
         move(message, S.BLOCKED, block_reason=BlockReason.NO_CONSENT)
         message.refresh_from_db()
         assert (message.status, message.block_reason) == (S.BLOCKED, "no_consent")
+
+    def test_records_given_to_precede_the_changes_come_first_in_one_append(self, message):
+        before = [AuditEntry(ACTOR, "notification.accepted", "notification", str(message.notification_id))]
+        messages_transition([Change(message.id, S.QUEUED)], actor=ACTOR, source="test", audit_before=before)
+        trail = list(AuditRecord.objects.order_by("seq").values_list("action", "object_id"))
+        assert trail[-2:] == [
+            ("notification.accepted", str(message.notification_id)),
+            ("message.status_changed", str(message.id)),
+        ]
+
+    def test_records_given_to_precede_are_written_when_there_is_no_change(self, message):
+        before = [AuditEntry(ACTOR, "notification.accepted", "notification", str(message.notification_id))]
+        messages_transition([], actor=ACTOR, source="test", audit_before=before)
+        assert AuditRecord.objects.filter(action="notification.accepted").count() == 1
 
     @pytest.mark.parametrize("final", sorted(FINAL_STATUSES))
     def test_no_way_out_of_a_final_state(self, final):
