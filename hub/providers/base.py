@@ -180,14 +180,7 @@ class Provider:
                     f"{self.vendor} unreachable: {type(exc).__name__}", code="network"
                 ) from exc
         except ProviderError as exc:
-            logger.warning(
-                "provider=%s message=%s failed code=%s retryable=%s after %.0fms",
-                self.name,
-                message.message_id,
-                exc.code,
-                exc.retryable,
-                (time.perf_counter() - started) * 1000,
-            )
+            self.log_failure(message, exc, started)
             raise
         logger.debug(
             "provider=%s message=%s accepted as %s in %.0fms",
@@ -212,9 +205,28 @@ class Provider:
             return self.send(message)
         except ProviderError as exc:
             return exc
-        except Exception as exc:  # a bug in a provider module must not lose the batch
-            logger.exception("provider=%s message=%s raised an unmapped error", self.name, message.message_id)
-            return UnexpectedProviderError(f"{type(exc).__name__} in provider {self.name}", code="unexpected")
+        except Exception as exc:  # noqa: BLE001 - a bug in a provider module must not lose the batch
+            return self.unexpected(message, exc)
+
+    def log_failure(self, message: OutboundMessage, exc: ProviderError, started: float) -> None:
+        logger.warning(
+            "provider=%s message=%s failed code=%s retryable=%s after %.0fms",
+            self.name,
+            message.message_id,
+            exc.code,
+            exc.retryable,
+            (time.perf_counter() - started) * 1000,
+        )
+
+    def unexpected(self, message: OutboundMessage, exc: Exception) -> ProviderError:
+        """What an error no provider module mapped becomes (logged with its traceback)."""
+        logger.error(
+            "provider=%s message=%s raised an unmapped error",
+            self.name,
+            message.message_id,
+            exc_info=exc,
+        )
+        return UnexpectedProviderError(f"{type(exc).__name__} in provider {self.name}", code="unexpected")
 
     def _send(self, message: OutboundMessage) -> SendResult:
         raise NotImplementedError

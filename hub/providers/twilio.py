@@ -3,17 +3,28 @@
 The SDK is given our own HTTP client so that every call has a timeout (the SDK's default
 waits forever) and so that TWILIO_API_BASE_URL (a regional edge, a proxy, a test double)
 is honoured. Errors are mapped by the table below, the vendor's code kept.
+
+A batch goes out through the SDK's asynchronous API (``create_async`` on an aiohttp client),
+``concurrency`` calls at a time on one event loop: measured against the fake Twilio, a call
+costs the worker 0.26 ms of CPU that way and 0.72 ms through ``requests`` from a thread pool
+(``python manage.py bench --only p1 --channels sms`` shows the effect on the whole pipeline).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import logging
 import threading
-from collections.abc import Mapping
-from typing import Any
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
+import aiohttp
 import requests
 from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioRestException
+from twilio.http import AsyncHttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
@@ -91,6 +102,59 @@ def map_twilio_error(exc: TwilioRestException, headers: Mapping[str, str] | None
     return PermanentProviderError(text, code=str(code or exc.status), http_status=exc.status)
 
 
+# The headers of the answer to the current asyncio task's last call (for Retry-After).
+_async_headers: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("twilio_async_headers")
+
+
+class _AsyncBaseUrlHttpClient(AsyncHttpClient):
+    """The asynchronous twin of ``_BaseUrlHttpClient``, on an aiohttp session that lives as
+    long as one batch (create and close it inside the batch's event loop)."""
+
+    def __init__(self, base_url: str, timeout: float, pool_size: int) -> None:
+        super().__init__(logger=logging.getLogger("twilio.http_client"), is_async=True, timeout=timeout)
+        self.base_url = base_url.rstrip("/")
+        self.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=max(pool_size, 2)),
+            timeout=aiohttp.ClientTimeout(total=timeout),
+            trust_env=needs_environment(),
+            headers={"User-Agent": "switchboard-hub"},
+        )
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, object] | None = None,
+        data: Mapping[str, object] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        if self.base_url and url.startswith(TWILIO_API_ORIGIN):
+            url = self.base_url + url[len(TWILIO_API_ORIGIN) :]
+        sent = dict(headers or {})
+        if auth is not None:
+            sent["Authorization"] = aiohttp.encode_basic_auth(auth[0], auth[1])
+        _async_headers.set({})
+        async with self.session.request(
+            method.upper(),
+            url,
+            params=cast(Any, params) or None,
+            data=cast(Any, data) or None,
+            headers=sent,
+            allow_redirects=allow_redirects,
+            # Not None: to aiohttp that means no timeout at all, not the session's.
+            timeout=aiohttp.ClientTimeout(total=timeout or self.timeout),
+        ) as answer:
+            text = await answer.text()
+            _async_headers.set(dict(answer.headers))
+            return Response(answer.status, text, answer.headers)
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
 class TwilioSmsProvider(Provider):
     channel = "sms"
     default_concurrency = 16
@@ -115,7 +179,7 @@ class TwilioSmsProvider(Provider):
         """Twilio's throughput limit is per sender: the number or the messaging service."""
         return f"{self.name}:{self.messaging_service_sid or self.from_number}"
 
-    def _send(self, message: OutboundMessage) -> SendResult:
+    def _params(self, message: OutboundMessage) -> dict[str, Any]:
         params: dict[str, Any] = {"to": message.to, "body": message.content.get("text", "")}
         if self.messaging_service_sid:
             params["messaging_service_sid"] = self.messaging_service_sid
@@ -123,6 +187,51 @@ class TwilioSmsProvider(Provider):
             params["from_"] = self.from_number
         if message.status_callback_url:
             params["status_callback"] = message.status_callback_url
+        return params
+
+    def send_many(self, messages: Sequence[OutboundMessage]) -> list[SendResult | ProviderError]:
+        """The batch on one event loop through the SDK's asynchronous API, ``concurrency`` calls
+        at a time; each result or error is what ``send`` gives for that message."""
+        if len(messages) <= 1:
+            return super().send_many(messages)
+        return asyncio.run(self._send_all(messages))
+
+    async def _send_all(self, messages: Sequence[OutboundMessage]) -> list[SendResult | ProviderError]:
+        http = _AsyncBaseUrlHttpClient(self.options.get("api_base_url", ""), self.timeout, self.concurrency)
+        client = Client(self.options["account_sid"], self.options["auth_token"], http_client=http)
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def one(message: OutboundMessage) -> SendResult | ProviderError:
+            async with limit:
+                return await self._send_one_async(client, message)
+
+        try:
+            return list(await asyncio.gather(*(one(m) for m in messages)))
+        finally:
+            await http.close()
+
+    async def _send_one_async(self, client: Client, message: OutboundMessage) -> SendResult | ProviderError:
+        started = time.perf_counter()
+        try:
+            try:
+                created = await client.messages.create_async(**self._params(message))
+            except TwilioRestException as exc:
+                raise map_twilio_error(exc, _async_headers.get({})) from exc
+            except TimeoutError as exc:
+                raise RetryableProviderError("Twilio did not answer in time", code="timeout") from exc
+            except aiohttp.ClientError as exc:
+                raise RetryableProviderError(
+                    f"Twilio unreachable: {type(exc).__name__}", code="network"
+                ) from exc
+        except ProviderError as exc:
+            self.log_failure(message, exc, started)
+            return exc
+        except Exception as exc:  # noqa: BLE001 - a bug must not lose the batch (see _send_one)
+            return self.unexpected(message, exc)
+        return SendResult(provider_message_id=str(created.sid))
+
+    def _send(self, message: OutboundMessage) -> SendResult:
+        params = self._params(message)
         try:
             created = self.client.messages.create(**params)
         except TwilioRestException as exc:

@@ -35,7 +35,7 @@ from hub.compliance.bench import bench_decisions
 P1_TARGET = "≥ 3,000 msg/s and ≥ 15x"
 P1_LABELS = {
     "email": "P1 dispatch email (SendGrid, batched personalizations)",
-    "sms": "P1 dispatch SMS (Twilio, one call each, keep-alive pool)",
+    "sms": "P1 dispatch SMS (Twilio, one call each, async SDK client)",
 }
 
 

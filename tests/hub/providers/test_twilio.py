@@ -71,3 +71,59 @@ def test_rate_limit_bucket_is_per_sender(fake_twilio):
     a = provider(fake_twilio, from_number="+15005550006")
     b = provider(fake_twilio, from_number="", messaging_service_sid="MG1")
     assert a.rate_limit_key(sms()) != b.rate_limit_key(sms())
+
+
+class TestBatch:
+    """A batch goes through the SDK's asynchronous API; each message's result is what ``send``
+    gives for it, whatever the others' are."""
+
+    def test_each_message_gets_its_own_result_in_order(self, fake_twilio):
+        numbers = ["+447911123450", INVALID_NUMBER, "+447911123451", UNSUBSCRIBED_NUMBER, "+447911123452"]
+        batch = [
+            OutboundMessage(
+                message_id=f"m{i}",
+                channel="sms",
+                to=n,
+                content={"text": f"Hi {i}"},
+                status_callback_url="https://hub/cb",
+            )
+            for i, n in enumerate(numbers)
+        ]
+        results = provider(fake_twilio, concurrency=3).send_many(batch)
+        assert [type(r).__name__ for r in results] == [
+            "SendResult",
+            "PermanentProviderError",
+            "SendResult",
+            "PermanentProviderError",
+            "SendResult",
+        ]
+        assert results[1].code == "21211" and not results[1].suppress
+        assert (results[3].code, results[3].withdraw_consent) == ("21610", True)
+        assert len({r.provider_message_id for r in results if not isinstance(r, Exception)}) == 3
+        forms = sent_messages(fake_twilio)
+        assert sorted(f["Body"] for f in forms) == [f"Hi {i}" for i in range(5)]
+        assert {f["StatusCallback"] for f in forms} == {"https://hub/cb"}
+        assert all(f["From"] for f in forms)
+
+    def test_429_in_a_batch_keeps_its_own_retry_after(self, fake_twilio):
+        fake_twilio.inject(
+            Injection(429, {"code": 20429, "message": "Too Many Requests"}, {"Retry-After": "7"}, times=2)
+        )
+        results = provider(fake_twilio, concurrency=1).send_many([sms(), sms(), sms()])
+        retryable = [r for r in results if isinstance(r, RetryableProviderError)]
+        assert [(r.code, r.retry_after) for r in retryable] == [("20429", 7.0), ("20429", 7.0)]
+        assert sum(1 for r in results if not isinstance(r, Exception)) == 1
+
+    def test_wrong_credentials_are_a_configuration_error(self, fake_twilio):
+        results = provider(fake_twilio, auth_token="wrong").send_many([sms(), sms()])
+        assert all(isinstance(r, ProviderConfigurationError) for r in results)
+
+    def test_a_silent_twilio_times_out_as_retryable(self, fake_twilio):
+        fake_twilio.inject(Injection(201, {}, delay=1.5, times=None))
+        results = provider(fake_twilio, timeout=0.5).send_many([sms(), sms()])
+        assert [(type(r), r.code) for r in results] == [(RetryableProviderError, "timeout")] * 2
+
+    def test_a_reset_connection_is_a_retryable_network_error(self, fake_twilio):
+        fake_twilio.inject(Injection(201, reset=True, times=None))
+        results = provider(fake_twilio).send_many([sms(), sms()])
+        assert [(type(r), r.code) for r in results] == [(RetryableProviderError, "network")] * 2
