@@ -57,6 +57,11 @@ def _load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
+def _cpu_note(ms: dict[str, float], per: str) -> str:
+    """``; CPU ms/request: gunicorn 20.10, postgres 5.30`` (empty where /proc is not read)."""
+    return f"; CPU ms/{per}: " + ", ".join(f"{k} {v:.2f}" for k, v in ms.items()) if ms else ""
+
+
 def _drain_rows(
     run: DrainRun, load: float, *, p2: bool, p4: bool, probe_rate: float
 ) -> tuple[list[Row], dict[str, Any]]:
@@ -146,13 +151,18 @@ def measure_figures(
                 f"P3 API accepts, gunicorn {accepts.servers}x{accepts.threads} threads, "
                 f"{accepts.connections} conns [load {load}]",
                 f"{accepts.per_second:,.0f} req/s, p50 {accepts.p50_ms:,.0f} / p99 {accepts.p99_ms:,.0f} ms"
-                + (f", {accepts.errors:,} NOT 202" if accepts.errors else ""),
+                + (f", {accepts.errors:,} NOT 202" if accepts.errors else "")
+                + _cpu_note(accepts.cpu_ms_per_request(), "request"),
                 "",
                 "",
                 "≥ 1,000 req/s, p99 ≤ 50 ms",
             )
         )
-        results["p3_accepts"] = {**asdict(accepts), "load": load}
+        results["p3_accepts"] = {
+            **asdict(accepts),
+            "cpu_ms_per_request": accepts.cpu_ms_per_request(),
+            "load": load,
+        }
     if "p5" in only and connection.vendor != "postgresql":
         rows.append(("P5 workspace search and verify_audit", "skipped: needs PostgreSQL", "", "", ""))
     elif "p5" in only:
