@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from audit.services import Actor, AuditEntry
@@ -226,7 +226,9 @@ def notification_accept(
             now=now,
             send_at=request.send_at if deferred else None,
         )
-        result = messages_transition(changes, actor=actor, source="api", audit_before=accepted)
+        result = messages_transition(
+            changes, actor=actor, source="api", audit_before=accepted, held={m.id: m.status for m in messages}
+        )
         queued = [c.message_id for c in result.applied if c.to == S.QUEUED]
         dispatch.enqueue_on_commit(
             queued, category=template.category, channels={m.id: m.channel for m in messages}
@@ -240,16 +242,25 @@ def notification_accept(
 def _attach_timelines(
     notification: Notification, messages: list[Message], events: list[MessageEvent], result: TransitionResult
 ) -> None:
-    """Give the notification its messages and their timelines as this acceptance wrote them
-    (the caller answers with them, without reading back what it has just written)."""
+    """Give the notification its messages and their timelines as this acceptance wrote them,
+    as ``prefetch_related`` would have (so the caller answers without reading them back)."""
     messages_as_transitioned(messages, result)
     by_message: dict[Any, list[MessageEvent]] = {m.id: [] for m in messages}
     for event in sorted(events, key=lambda e: e.occurred_at):
         by_message[event.message_id].append(event)
     for message in messages:
-        # What prefetch_related would have put there: related managers answer from it.
-        message._prefetched_objects_cache = {"events": by_message[message.id]}  # type: ignore[attr-defined]
-    notification._prefetched_objects_cache = {"messages": messages}  # type: ignore[attr-defined]
+        events_of = _evaluated(message.events.all(), by_message[message.id])
+        message._prefetched_objects_cache = {"events": events_of}  # type: ignore[attr-defined]
+    messages_of = _evaluated(notification.messages.all(), messages)
+    notification._prefetched_objects_cache = {"messages": messages_of}  # type: ignore[attr-defined]
+
+
+def _evaluated(queryset: QuerySet[Any], rows: list[Any]) -> QuerySet[Any]:
+    """``queryset`` holding ``rows``, as prefetch_related leaves its querysets: related
+    managers answer ``all()`` from it; ``filter()``, ``get()`` and the like still query."""
+    queryset._result_cache = rows
+    queryset._prefetch_done = True  # type: ignore[attr-defined]
+    return queryset
 
 
 def _target_channels(

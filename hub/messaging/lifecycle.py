@@ -98,6 +98,7 @@ def messages_transition(
     strict: bool = False,
     occurred_at: datetime | None = None,
     audit_before: Sequence[AuditEntry] = (),
+    held: Mapping[UUID, str] | None = None,
 ) -> TransitionResult:
     """Apply changes that the lifecycle allows; report the others.
 
@@ -107,6 +108,9 @@ def messages_transition(
     ``audit_before``: records of the same transaction that precede these changes in the trail
     (a notification's acceptance before its decisions). They go in the one append this makes,
     so the caller does not take the chain head's lock early and hold it through the changes.
+
+    ``held``: the statuses of rows the caller's transaction already holds (it has just inserted
+    them); they are not selected and locked again.
     """
     for change in changes:
         unknown = set(change.fields) - TRANSITION_FIELDS
@@ -119,12 +123,16 @@ def messages_transition(
         return result
     now = timezone.now()
     result.changed_at, result.occurred_at = now, occurred_at or now
-    with transaction.atomic():
-        current = dict(
-            Message.objects.select_for_update()
-            .filter(id__in={c.message_id for c in changes})
-            .values_list("id", "status")
-        )
+    illegal = ""
+    # No savepoint: a failure here fails the caller's whole transaction, as it must (a status
+    # change never commits without its timeline and audit record). A strict refusal, which a
+    # caller may catch and go on from, is raised after the block, having written nothing.
+    with transaction.atomic(savepoint=False):
+        current = dict(held) if held is not None else {}
+        if unread := {c.message_id for c in changes} - set(current):
+            current.update(
+                Message.objects.select_for_update().filter(id__in=unread).values_list("id", "status")
+            )
         previous: dict[int, str] = {}
         for change in changes:
             status = current.get(change.message_id)
@@ -139,19 +147,23 @@ def messages_transition(
                 result.applied.append(change)
                 current[change.message_id] = change.to  # a later change in the batch sees this
             elif strict:
-                raise IllegalTransition(f"A message cannot go from {status} to {change.to}.")
+                illegal = f"A message cannot go from {status} to {change.to}."
+                break
             else:
                 result.refused.append(change)
-        _set_rows(result, now=now)
-        _record(
-            result,
-            previous,
-            now=now,
-            occurred_at=occurred_at or now,
-            actor=actor,
-            source=source,
-            audit_before=audit_before,
-        )
+        if not illegal:
+            _set_rows(result, now=now)
+            _record(
+                result,
+                previous,
+                now=now,
+                occurred_at=occurred_at or now,
+                actor=actor,
+                source=source,
+                audit_before=audit_before,
+            )
+    if illegal:
+        raise IllegalTransition(illegal)
     return result
 
 
