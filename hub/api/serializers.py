@@ -17,7 +17,42 @@ from hub.messaging.routing import delivered_channel
 CHANNEL_CHOICES = ("sms", "email", "push")
 
 
-class StrictSerializer(serializers.Serializer[Any]):
+Fields = dict[str, serializers.Field[Any, Any, Any, Any]]
+M = TypeVar("M", bound=models.Model)
+
+
+class FieldsBuiltOnce(serializers.Serializer[Any]):
+    """A serializer that builds its fields once per class, not on every instance: they depend
+    only on the class. A ModelSerializer derived each from the model (a third of the CPU of
+    answering a notification) and every serializer deep-copies its declared fields, DRF's
+    deepcopy copying every argument too. Each instance still gets fields of its own (they are
+    bound to it): new ones made from the same, read-only, arguments."""
+
+    _built: ClassVar[dict[type, Fields]] = {}
+
+    def get_fields(self) -> Fields:
+        built = self._built.get(type(self))
+        if built is None:
+            built = self._built[type(self)] = super().get_fields()
+        return {name: _fresh(field) for name, field in built.items()}
+
+
+def _fresh(field: serializers.Field[Any, Any, Any, Any]) -> serializers.Field[Any, Any, Any, Any]:
+    """An unbound field like ``field``. A field holding fields (a nested serializer, a list's
+    child) is deep-copied as DRF does: its parts are bound to it, so they cannot be shared."""
+    kwargs: dict[str, Any] = field._kwargs  # type: ignore[attr-defined]
+    if isinstance(field, serializers.BaseSerializer) or any(
+        isinstance(v, serializers.Field) for v in kwargs.values()
+    ):
+        return copy.deepcopy(field)
+    return type(field)(*field._args, **kwargs)  # type: ignore[attr-defined]
+
+
+class BuiltOnceModelSerializer(FieldsBuiltOnce, serializers.ModelSerializer[M]):
+    """A ModelSerializer whose fields are derived from the model once per class."""
+
+
+class StrictSerializer(FieldsBuiltOnce):
     """Refuses fields it does not know, so a typo or an attempt to set e.g. ``status`` is an error."""
 
     def to_internal_value(self, data: Any) -> Any:
@@ -26,32 +61,6 @@ class StrictSerializer(serializers.Serializer[Any]):
             if unknown:
                 raise serializers.ValidationError({name: ["This field is not accepted."] for name in unknown})
         return super().to_internal_value(data)
-
-
-M = TypeVar("M", bound=models.Model)
-
-
-class BuiltOnceModelSerializer(serializers.ModelSerializer[M]):
-    """A ModelSerializer that derives its fields from the model once per class, not on every
-    instance: they depend only on the class, and deriving them was a third of the CPU of
-    answering a notification. Each instance gets fields of its own (they are bound to it),
-    made from the same arguments; nested serializers are deep-copied as DRF does."""
-
-    _built: ClassVar[dict[type, dict[str, serializers.Field[Any, Any, Any, Any]]]] = {}
-
-    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
-        built = self._built.get(type(self))
-        if built is None:
-            built = self._built[type(self)] = super().get_fields()
-        return {name: _fresh(field) for name, field in built.items()}
-
-
-def _fresh(field: serializers.Field[Any, Any, Any, Any]) -> serializers.Field[Any, Any, Any, Any]:
-    """An unbound field like ``field``. DRF's deepcopy also copies every argument (choices,
-    model field, ...), which are only read: a new field on the same arguments is enough."""
-    if isinstance(field, serializers.BaseSerializer):
-        return copy.deepcopy(field)
-    return type(field)(*field._args, **field._kwargs)  # type: ignore[attr-defined]
 
 
 class RecipientSerializer(StrictSerializer):

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
+from audit.rows import rows_insert
 from audit.services import Actor, AuditEntry
 from hub.apikeys.models import ApiKey
 from hub.apikeys.services import apikey_may_send
@@ -23,6 +24,7 @@ from hub.messaging import dispatch, routing
 from hub.messaging.acceptance import accepted_entries
 from hub.messaging.decide import messages_decide
 from hub.messaging.lifecycle import (
+    EVENT_COLUMNS,
     TransitionResult,
     messages_as_transitioned,
     messages_transition,
@@ -196,9 +198,12 @@ def notification_accept(
             for channel in targets
         ]
         Message.objects.bulk_create(messages)
-        accepted_events = MessageEvent.objects.bulk_create(
+        accepted_events = [
             MessageEvent(message=m, kind=EventKind.STATUS, status=S.ACCEPTED, source="api", occurred_at=now)
             for m in messages
+        ]
+        rows_insert(
+            MessageEvent, EVENT_COLUMNS, ([getattr(e, c) for c in EVENT_COLUMNS] for e in accepted_events)
         )
         # Written with the decisions' records in one append at the end of the transaction,
         # so the chain head (every writer's lock) is held for as short a time as possible.
