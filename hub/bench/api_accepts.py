@@ -1,8 +1,9 @@
 """P3: single-notification accepts (``POST /api/v1/notifications``) behind a real WSGI server.
 
-gunicorn serves ``hub.wsgi`` with ``servers`` worker processes (gthread workers, so client
-connections are kept alive), as production would run it: DEBUG off, on this run's database
-and broker. A load generator in another process (``hub.bench.loadgen``) holds
+gunicorn serves ``hub.wsgi`` with ``servers`` worker processes (gthread workers of ``threads``
+threads, so client connections are kept alive; or, with ``threads`` 0, sync workers, which
+close each connection after its answer), as production would run it: DEBUG off, on this
+run's database and broker. A load generator in another process (``hub.bench.loadgen``) holds
 ``connections`` keep-alive connections and posts back to back. The accepted messages are
 left queued (no Celery worker runs); their send tasks are purged from the broker after.
 """
@@ -82,10 +83,11 @@ def api_accepts(
         f"127.0.0.1:{port}",
         "--workers",
         str(servers),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(threads),
+        *(
+            ["--worker-class", "gthread", "--threads", str(threads)]
+            if threads
+            else ["--worker-class", "sync"]
+        ),
         "--keep-alive",
         "30",
         "--backlog",
