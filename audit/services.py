@@ -107,7 +107,8 @@ def audit_append_many(entries: Iterable[AuditEntry]) -> list[AuditRecord]:
     if not items:
         return []
     prepared = [_Prepared.of(entry) for entry in items]
-    with transaction.atomic():
+    # No savepoint: records are part of the caller's transaction, and a failure fails it.
+    with transaction.atomic(savepoint=False):
         head = AuditChainHead.objects.select_for_update().filter(id=1).first()
         if head is None:
             AuditChainHead.objects.get_or_create(id=1, defaults={"seq": 0, "hash": GENESIS_HASH})

@@ -78,8 +78,7 @@ class NotificationCreateView(APIView):
                     detail=exc.detail,
                     field=exc.field,
                 ) from exc
-        shown = notification_get(notification_id=notification.id, api_key=_api_key(request))
-        return Response(NotificationSerializer(shown).data, status=status.HTTP_202_ACCEPTED)
+        return Response(NotificationSerializer(notification).data, status=status.HTTP_202_ACCEPTED)
 
 
 class NotificationDetailView(APIView):

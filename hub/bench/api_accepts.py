@@ -1,8 +1,9 @@
 """P3: single-notification accepts (``POST /api/v1/notifications``) behind a real WSGI server.
 
-gunicorn serves ``hub.wsgi`` with ``servers`` worker processes (gthread workers, so client
-connections are kept alive), as production would run it: DEBUG off, on this run's database
-and broker. A load generator in another process (``hub.bench.loadgen``) holds
+gunicorn serves ``hub.wsgi`` with ``servers`` worker processes (gthread workers of ``threads``
+threads, so client connections are kept alive; or, with ``threads`` 0, sync workers, which
+close each connection after its answer), as production would run it: DEBUG off, on this
+run's database and broker. A load generator in another process (``hub.bench.loadgen``) holds
 ``connections`` keep-alive connections and posts back to back. The accepted messages are
 left queued (no Celery worker runs); their send tasks are purged from the broker after.
 """
@@ -14,13 +15,15 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
 
 from hub.bench.audience import bench_api_key
+from hub.bench.cpu import CpuMeter, database_backends, process_tree
 from hub.bench.fixtures import BENCH_DATA, bench_template
 from hub.bench.latency import PROBE_PHONE
 from hub.bench.workers import process_env, production_env, queues_purge, wait_for
@@ -38,6 +41,12 @@ class AcceptsFigure:
     per_second: float
     p50_ms: float
     p99_ms: float
+    # CPU seconds by component over the counted seconds (gunicorn, postgres).
+    cpu: dict[str, float] = field(default_factory=dict)
+
+    def cpu_ms_per_request(self) -> dict[str, float]:
+        counted = max(self.requests, 1)
+        return {name: round(seconds * 1000 / counted, 2) for name, seconds in self.cpu.items()}
 
 
 def _free_port() -> int:
@@ -74,10 +83,11 @@ def api_accepts(
         f"127.0.0.1:{port}",
         "--workers",
         str(servers),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(threads),
+        *(
+            ["--worker-class", "gthread", "--threads", str(threads)]
+            if threads
+            else ["--worker-class", "sync"]
+        ),
         "--keep-alive",
         "30",
         "--backlog",
@@ -88,11 +98,12 @@ def api_accepts(
         server = subprocess.Popen(  # noqa: S603 - our own argv
             command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR
         )
+    load: subprocess.Popen[bytes] | None = None
     try:
         wait_for(lambda: _healthy(base) or server.poll() is not None, timeout=60, what="gunicorn to start")
         if server.poll() is not None:
             raise RuntimeError(f"gunicorn exited at start:\n{log.read_text()}")
-        load = subprocess.run(  # noqa: S603 - our own argv
+        load = subprocess.Popen(  # noqa: S603 - our own argv
             [
                 sys.executable,
                 "-m",
@@ -112,15 +123,27 @@ def api_accepts(
                 "--warmup",
                 str(warmup),
             ],
-            capture_output=True,
-            check=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             cwd=settings.BASE_DIR,
-            timeout=seconds + warmup + 120,
         )
+        # Measured from the end of the warm-up (the loadgen counts from then on): by then each
+        # gunicorn thread holds its database connection, so its backend is in the meter.
+        time.sleep(warmup)
+        # (The load generator's own CPU is not read: it has exited by the time the meter stops.)
+        meter = CpuMeter({"gunicorn": process_tree([server.pid]), "postgres": database_backends()})
+        meter.start()
+        answer, err = load.communicate(timeout=seconds + 120)
+        cpu = meter.stop(late={"postgres": database_backends()}) if CpuMeter.available() else {}
+        if load.returncode != 0:
+            raise RuntimeError(f"the load generator failed:\n{err.decode()}")
     finally:
+        if load is not None and load.poll() is None:
+            load.kill()
+            load.wait()
         server.terminate()
         server.wait(timeout=30)
         queues_purge(broker_url, (send_queue("sms", "transactional"),))
-    result = json.loads(load.stdout.decode().strip().splitlines()[-1])
+    result = json.loads(answer.decode().strip().splitlines()[-1])
     measured = {k: result[k] for k in ("requests", "errors", "seconds", "per_second", "p50_ms", "p99_ms")}
-    return AcceptsFigure(servers=servers, threads=threads, connections=connections, **measured)
+    return AcceptsFigure(servers=servers, threads=threads, connections=connections, cpu=cpu, **measured)

@@ -25,7 +25,7 @@ def add_figure_arguments(parser: CommandParser) -> None:
     add = parser.add_argument
     add("--p2-recipients", type=int, default=100_000, help="P2/P4: recipients of the broadcast")
     add("--p3-servers", type=int, default=2, help="P3: gunicorn worker processes")
-    add("--p3-threads", type=int, default=4, help="P3: threads per gunicorn worker")
+    add("--p3-threads", type=int, default=4, help="P3: threads per gunicorn worker (0: sync workers)")
     add("--p3-connections", type=int, default=16, help="P3: keep-alive connections of the load generator")
     add("--p3-seconds", type=float, default=15.0, help="P3: seconds of load (after a warm-up)")
     add("--p3-warmup", type=float, default=3.0, help="P3: seconds of load not counted")
@@ -55,6 +55,11 @@ def smoke_sizes() -> dict[str, Any]:
 
 def _load() -> float:
     return round(os.getloadavg()[0], 2)
+
+
+def _cpu_note(ms: dict[str, float], per: str) -> str:
+    """``; CPU ms/request: gunicorn 20.10, postgres 5.30`` (empty where /proc is not read)."""
+    return f"; CPU ms/{per}: " + ", ".join(f"{k} {v:.2f}" for k, v in ms.items()) if ms else ""
 
 
 def _drain_rows(
@@ -143,16 +148,22 @@ def measure_figures(
         load = _load()
         rows.append(
             (
-                f"P3 API accepts, gunicorn {accepts.servers}x{accepts.threads} threads, "
-                f"{accepts.connections} conns [load {load}]",
+                f"P3 API accepts, gunicorn {accepts.servers}x"
+                + (f"{accepts.threads} threads, " if accepts.threads else "sync, ")
+                + f"{accepts.connections} conns [load {load}]",
                 f"{accepts.per_second:,.0f} req/s, p50 {accepts.p50_ms:,.0f} / p99 {accepts.p99_ms:,.0f} ms"
-                + (f", {accepts.errors:,} NOT 202" if accepts.errors else ""),
+                + (f", {accepts.errors:,} NOT 202" if accepts.errors else "")
+                + _cpu_note(accepts.cpu_ms_per_request(), "request"),
                 "",
                 "",
                 "≥ 1,000 req/s, p99 ≤ 50 ms",
             )
         )
-        results["p3_accepts"] = {**asdict(accepts), "load": load}
+        results["p3_accepts"] = {
+            **asdict(accepts),
+            "cpu_ms_per_request": accepts.cpu_ms_per_request(),
+            "load": load,
+        }
     if "p5" in only and connection.vendor != "postgresql":
         rows.append(("P5 workspace search and verify_audit", "skipped: needs PostgreSQL", "", "", ""))
     elif "p5" in only:

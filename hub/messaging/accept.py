@@ -12,8 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
+from audit.rows import rows_insert
 from audit.services import Actor, AuditEntry
 from hub.apikeys.models import ApiKey
 from hub.apikeys.services import apikey_may_send
@@ -21,7 +23,13 @@ from hub.contacts.models import Contact
 from hub.messaging import dispatch, routing
 from hub.messaging.acceptance import accepted_entries
 from hub.messaging.decide import messages_decide
-from hub.messaging.lifecycle import messages_transition
+from hub.messaging.lifecycle import (
+    EVENT_COLUMNS,
+    TransitionResult,
+    messages_as_transitioned,
+    messages_transition,
+    transition_events,
+)
 from hub.messaging.models import EventKind, Message, MessageEvent, Notification, Routing
 from hub.messaging.models import MessageStatus as S
 from templates_app.models import Template, TemplateApproval, TemplateVersion
@@ -53,8 +61,19 @@ class NotificationRequest:
     send_at: datetime | None = None
 
 
-def _live_version(template_key: str) -> tuple[Template, TemplateVersion, TemplateApproval | None]:
-    template = Template.objects.select_related("live_version").filter(key=template_key).first()
+def _live_version(template_key: str) -> tuple[Template, TemplateVersion, int | None]:
+    """The template, its live version and the id of that version's latest approval (one query)."""
+    latest_approval = (
+        TemplateApproval.objects.filter(version=OuterRef("live_version"))
+        .order_by("-approved_at")
+        .values("pk")[:1]
+    )
+    template = (
+        Template.objects.select_related("live_version")
+        .annotate(approval_id=Subquery(latest_approval))
+        .filter(key=template_key)
+        .first()
+    )
     if template is None:
         raise NotificationRejected(
             "unknown_template", f"There is no template with the key '{template_key}'.", field="template"
@@ -66,8 +85,7 @@ def _live_version(template_key: str) -> tuple[Template, TemplateVersion, Templat
             f"Template '{template_key}' has no approved version yet.",
             field="template",
         )
-    approval = version.approvals.order_by("-approved_at").first()
-    return template, version, approval
+    return template, version, template.approval_id
 
 
 def _resolve_contact(to: Mapping[str, Any]) -> Contact | None:
@@ -108,13 +126,14 @@ def notification_accept(
     """Accept one notification. Raises NotificationRejected (and writes nothing) if it can't.
 
     On return, its messages are queued, deferred until ``send_at``, or blocked with a reason,
-    and the send tasks will be enqueued when the caller's transaction commits. ``version``
+    and the send tasks will be enqueued when the caller's transaction commits. The returned
+    notification holds its messages and their timelines as written (no need to read them back). ``version``
     (staff test sends only) renders that version instead of the live one, pinning no approval.
     """
     if version is None:
-        template, version, approval = _live_version(request.template)
+        template, version, approval_id = _live_version(request.template)
     else:
-        template, approval = version.template, None
+        template, approval_id = version.template, None
     if api_key is not None and not apikey_may_send(
         api_key=api_key, template_key=template.key, category=template.category
     ):
@@ -148,7 +167,7 @@ def notification_accept(
             api_key=api_key,
             template=template,
             template_version=version,
-            template_approval=approval,
+            template_approval_id=approval_id,
             contact=contact,
             to=dict(request.to),
             data=dict(request.data),
@@ -159,7 +178,10 @@ def notification_accept(
             send_at=request.send_at,
         )
         targets = _target_channels(channels, request, contact)
-        waits = routing.fallback_waits(template)  # issue 7: fallback when not delivered in time
+        # Issue 7: fallback when not delivered in time; only a first-routed choice of channels has one.
+        waits = (
+            routing.fallback_waits(template) if request.routing == Routing.FIRST and len(channels) > 1 else {}
+        )
         start = request.send_at if deferred and request.send_at else now
         messages = [
             Message(
@@ -176,9 +198,12 @@ def notification_accept(
             for channel in targets
         ]
         Message.objects.bulk_create(messages)
-        MessageEvent.objects.bulk_create(
+        accepted_events = [
             MessageEvent(message=m, kind=EventKind.STATUS, status=S.ACCEPTED, source="api", occurred_at=now)
             for m in messages
+        ]
+        rows_insert(
+            MessageEvent, EVENT_COLUMNS, ([getattr(e, c) for c in EVENT_COLUMNS] for e in accepted_events)
         )
         # Written with the decisions' records in one append at the end of the transaction,
         # so the chain head (every writer's lock) is held for as short a time as possible.
@@ -191,7 +216,7 @@ def notification_accept(
                 {
                     "template": template.key,
                     "version": version.number,
-                    "approval": approval.pk if approval else None,
+                    "approval": approval_id,
                     "contact": contact.pk if contact else None,
                     "channels": channels,
                     "routing": request.routing,
@@ -206,12 +231,41 @@ def notification_accept(
             now=now,
             send_at=request.send_at if deferred else None,
         )
-        result = messages_transition(changes, actor=actor, source="api", audit_before=accepted)
+        result = messages_transition(
+            changes, actor=actor, source="api", audit_before=accepted, held={m.id: m.status for m in messages}
+        )
         queued = [c.message_id for c in result.applied if c.to == S.QUEUED]
         dispatch.enqueue_on_commit(
             queued, category=template.category, channels={m.id: m.channel for m in messages}
         )
+    _attach_timelines(
+        notification, messages, [*accepted_events, *transition_events(result, source="api")], result
+    )
     return notification
+
+
+def _attach_timelines(
+    notification: Notification, messages: list[Message], events: list[MessageEvent], result: TransitionResult
+) -> None:
+    """Give the notification its messages and their timelines as this acceptance wrote them,
+    as ``prefetch_related`` would have (so the caller answers without reading them back)."""
+    messages_as_transitioned(messages, result)
+    by_message: dict[Any, list[MessageEvent]] = {m.id: [] for m in messages}
+    for event in sorted(events, key=lambda e: e.occurred_at):
+        by_message[event.message_id].append(event)
+    for message in messages:
+        events_of = _evaluated(message.events.all(), by_message[message.id])
+        message._prefetched_objects_cache = {"events": events_of}  # type: ignore[attr-defined]
+    messages_of = _evaluated(notification.messages.all(), messages)
+    notification._prefetched_objects_cache = {"messages": messages_of}  # type: ignore[attr-defined]
+
+
+def _evaluated(queryset: QuerySet[Any], rows: list[Any]) -> QuerySet[Any]:
+    """``queryset`` holding ``rows``, as prefetch_related leaves its querysets: related
+    managers answer ``all()`` from it; ``filter()``, ``get()`` and the like still query."""
+    queryset._result_cache = rows
+    queryset._prefetch_done = True  # type: ignore[attr-defined]
+    return queryset
 
 
 def _target_channels(

@@ -8,7 +8,7 @@ event and changes nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -81,6 +81,9 @@ class TransitionResult:
     recorded_only: list[Change] = field(default_factory=list)
     refused: list[Change] = field(default_factory=list)
     missing: list[Change] = field(default_factory=list)
+    # What was written: the rows' ``status_changed_at`` and the events' ``occurred_at``.
+    changed_at: datetime | None = None
+    occurred_at: datetime | None = None
 
     @property
     def applied_ids(self) -> list[UUID]:
@@ -95,6 +98,7 @@ def messages_transition(
     strict: bool = False,
     occurred_at: datetime | None = None,
     audit_before: Sequence[AuditEntry] = (),
+    held: Mapping[UUID, str] | None = None,
 ) -> TransitionResult:
     """Apply changes that the lifecycle allows; report the others.
 
@@ -104,6 +108,9 @@ def messages_transition(
     ``audit_before``: records of the same transaction that precede these changes in the trail
     (a notification's acceptance before its decisions). They go in the one append this makes,
     so the caller does not take the chain head's lock early and hold it through the changes.
+
+    ``held``: the statuses of rows the caller's transaction already holds (it has just inserted
+    them); they are not selected and locked again.
     """
     for change in changes:
         unknown = set(change.fields) - TRANSITION_FIELDS
@@ -115,12 +122,17 @@ def messages_transition(
             audit_append_many(audit_before)
         return result
     now = timezone.now()
-    with transaction.atomic():
-        current = dict(
-            Message.objects.select_for_update()
-            .filter(id__in={c.message_id for c in changes})
-            .values_list("id", "status")
-        )
+    result.changed_at, result.occurred_at = now, occurred_at or now
+    illegal = ""
+    # No savepoint: a failure here fails the caller's whole transaction, as it must (a status
+    # change never commits without its timeline and audit record). A strict refusal, which a
+    # caller may catch and go on from, is raised after the block, having written nothing.
+    with transaction.atomic(savepoint=False):
+        current = dict(held) if held is not None else {}
+        if unread := {c.message_id for c in changes} - set(current):
+            current.update(
+                Message.objects.select_for_update().filter(id__in=unread).values_list("id", "status")
+            )
         previous: dict[int, str] = {}
         for change in changes:
             status = current.get(change.message_id)
@@ -135,19 +147,23 @@ def messages_transition(
                 result.applied.append(change)
                 current[change.message_id] = change.to  # a later change in the batch sees this
             elif strict:
-                raise IllegalTransition(f"A message cannot go from {status} to {change.to}.")
+                illegal = f"A message cannot go from {status} to {change.to}."
+                break
             else:
                 result.refused.append(change)
-        _set_rows(result, now=now)
-        _record(
-            result,
-            previous,
-            now=now,
-            occurred_at=occurred_at or now,
-            actor=actor,
-            source=source,
-            audit_before=audit_before,
-        )
+        if not illegal:
+            _set_rows(result, now=now)
+            _record(
+                result,
+                previous,
+                now=now,
+                occurred_at=occurred_at or now,
+                actor=actor,
+                source=source,
+                audit_before=audit_before,
+            )
+    if illegal:
+        raise IllegalTransition(illegal)
     return result
 
 
@@ -165,12 +181,17 @@ def _run_transition_hooks(result: TransitionResult, *, source: str, occurred_at:
 # --- end of transition hooks ------------------------------------------------------------
 
 
-def _set_rows(result: TransitionResult, *, now: datetime) -> None:
-    # One message moved twice in a batch: its fields merge, the last change winning.
+def _merged(result: TransitionResult) -> dict[UUID, dict[str, Any]]:
+    """Each moved message's new field values. One message moved twice in a batch: its fields
+    merge, the last change winning."""
     merged: dict[UUID, dict[str, Any]] = {}
     for change in result.applied:
         merged.setdefault(change.message_id, {}).update(change.fields, status=change.to)
-    messages_bulk_set({mid: {**values, "status_changed_at": now} for mid, values in merged.items()})
+    return merged
+
+
+def _set_rows(result: TransitionResult, *, now: datetime) -> None:
+    messages_bulk_set({mid: {**values, "status_changed_at": now} for mid, values in _merged(result).items()})
 
 
 def _record(
@@ -188,12 +209,9 @@ def _record(
     head's lock, which every writer waits for until this transaction commits."""
     rows_insert(
         MessageEvent,
-        ("message_id", "kind", "status", "detail", "source", "occurred_at"),
+        EVENT_COLUMNS,
         [
-            *(
-                (c.message_id, EventKind.STATUS, c.to, _public(c), source, occurred_at)
-                for c in result.applied
-            ),
+            *_status_event_rows(result.applied, source=source, occurred_at=occurred_at),
             *(
                 (
                     c.message_id,
@@ -228,6 +246,38 @@ def _record(
         reached=[StatusReached(c.message_id, c.to, c.fields, previous[id(c)]) for c in result.applied],
         at=now,
     )
+
+
+EVENT_COLUMNS = ("message_id", "kind", "status", "detail", "source", "occurred_at")
+
+
+def _status_event_rows(
+    applied: Iterable[Change], *, source: str, occurred_at: datetime
+) -> Iterator[tuple[Any, ...]]:
+    """The timeline rows (``EVENT_COLUMNS``) of applied changes."""
+    return ((c.message_id, EventKind.STATUS, c.to, _public(c), source, occurred_at) for c in applied)
+
+
+def transition_events(result: TransitionResult, *, source: str) -> list[MessageEvent]:
+    """The status events ``messages_transition`` wrote for the applied changes, as unsaved
+    instances: to answer with what was written without reading it back."""
+    if result.occurred_at is None:
+        return []
+    rows = _status_event_rows(result.applied, source=source, occurred_at=result.occurred_at)
+    return [MessageEvent(**dict(zip(EVENT_COLUMNS, row, strict=True))) for row in rows]
+
+
+def messages_as_transitioned(messages: Iterable[Message], result: TransitionResult) -> None:
+    """Set on these instances what ``messages_transition`` wrote to their rows, so they can be
+    shown without reading them back."""
+    merged = _merged(result)
+    for message in messages:
+        values = merged.get(message.id)
+        if values is None or result.changed_at is None:
+            continue
+        for name, value in values.items():
+            setattr(message, name, value)
+        message.status_changed_at = result.changed_at
 
 
 def _public(change: Change) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from templates_app.models import Channel, TemplateVariant, TemplateVersion, VersionStatus
 from templates_app.rendering.html import email_document, html_to_text
-from templates_app.rendering.validation import version_variables
+from templates_app.rendering.validation import version_content, version_variables
 from templates_app.rendering.variables import VariableSpec, filter_date, typed_context
 
 
@@ -159,8 +159,7 @@ def variant_select(
 
 def version_channels(version: TemplateVersion) -> list[str]:
     """The channels a version has content for, in the order SMS, email, push."""
-    present = {v.channel for v in version.variants.all()}
-    return [c for c in ("sms", "email", "push") if c in present]
+    return list(version_content(version).channels)
 
 
 def layout_as_dict(layout: Any) -> dict[str, str]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
 from jinja2 import meta
@@ -15,27 +16,62 @@ from templates_app.rendering.variables import DataProblem, VariableSpec, data_pr
 
 _parser = SandboxedEnvironment()
 
-# A submitted version never changes, so its specs are cached (bounded, per process). The key
-# includes the creation time so that a reused id (a restored database, test runs) never hits.
+# A submitted version never changes, so what is read from its rows is cached (bounded, per
+# process). The key includes the creation time so that a reused id (a restored database, test
+# runs) never hits.
 _SPEC_CACHE: dict[tuple[int, object], tuple[VariableSpec, ...]] = {}
-_SPEC_CACHE_SIZE = 2048
+_CONTENT_CACHE: dict[tuple[int, object], VersionContent] = {}
+_CACHE_SIZE = 2048
+T = TypeVar("T")
+
+
+def _per_version(cache: dict[tuple[int, object], T], version: TemplateVersion, read: Callable[[], T]) -> T:
+    cacheable = version.status != VersionStatus.DRAFT and version.pk is not None
+    key = (version.pk, version.created_at)
+    if cacheable and key in cache:
+        return cache[key]
+    value = read()
+    if cacheable:
+        if len(cache) >= _CACHE_SIZE:
+            cache.clear()
+        cache[key] = value
+    return value
 
 
 def version_variables(version: TemplateVersion) -> tuple[VariableSpec, ...]:
     """The variables a version declares, detached from the database."""
-    cacheable = version.status != VersionStatus.DRAFT and version.pk is not None
-    key = (version.pk, version.created_at)
-    if cacheable and key in _SPEC_CACHE:
-        return _SPEC_CACHE[key]
-    specs = tuple(
-        VariableSpec(name=v.name, type=v.type, required=v.required, example=v.example)
-        for v in version.variables.all()
+    return _per_version(
+        _SPEC_CACHE,
+        version,
+        lambda: tuple(
+            VariableSpec(name=v.name, type=v.type, required=v.required, example=v.example)
+            for v in version.variables.all()
+        ),
     )
-    if cacheable:
-        if len(_SPEC_CACHE) >= _SPEC_CACHE_SIZE:
-            _SPEC_CACHE.clear()
-        _SPEC_CACHE[key] = specs
-    return specs
+
+
+@dataclass(frozen=True)
+class VersionContent:
+    """What a send needs to know of a version's content: the channels it has content for (in
+    the order SMS, email, push) and the variable names its content and layout use."""
+
+    channels: tuple[str, ...]
+    used: frozenset[str]
+
+
+def version_content(version: TemplateVersion) -> VersionContent:
+    """The version's channels and used names (one read of its variants, then cached)."""
+    from templates_app.rendering.core import version_layout
+
+    def read() -> VersionContent:
+        variants = list(version.variants.all())
+        present = {v.channel for v in variants}
+        return VersionContent(
+            channels=tuple(c for c in ("sms", "email", "push") if c in present),
+            used=frozenset(used_names(variants, version_layout(version))),
+        )
+
+    return _per_version(_CONTENT_CACHE, version, read)
 
 
 @lru_cache(maxsize=4096)
@@ -81,11 +117,15 @@ def used_names(variants: Iterable[TemplateVariant], layout: Mapping[str, str] | 
 def validate_data(version: TemplateVersion, data: Mapping[str, Any]) -> list[DataProblem]:
     """Every missing or mistyped variable in ``data`` for this version, each naming the
     variable (``problem.field`` is ``data.<name>``); an empty list means the data will render."""
-    from templates_app.rendering.core import version_layout
-
-    specs = version_variables(version)
-    used = used_names(version.variants.all(), version_layout(version))
-    return data_problems(specs, data, used=used)
+    return data_problems(version_variables(version), data, used=version_content(version).used)
 
 
-__all__ = ["DataProblem", "source_names", "used_names", "validate_data", "version_variables"]
+__all__ = [
+    "DataProblem",
+    "VersionContent",
+    "source_names",
+    "used_names",
+    "validate_data",
+    "version_content",
+    "version_variables",
+]

@@ -101,6 +101,21 @@ class TestAcceptAndFollow:
         assert body["messages"][0]["status"] == "deferred"
         assert body["messages"][0]["not_before"] == "2099-01-01T09:00:00Z"
 
+    @pytest.mark.parametrize(
+        "extra",
+        [
+            {"to": {"external_id": "cust-1"}, "channels": ["sms"]},
+            {"to": {"email": "bob@example.com"}, "channels": ["sms", "email"]},
+            {"to": {"external_id": "cust-1"}, "routing": "all"},
+            {"to": {"external_id": "cust-1"}, "send_at": "2099-01-01T09:00:00Z"},
+        ],
+        ids=["contact", "first-with-blocked", "all", "send-at"],
+    )
+    def test_answer_is_what_a_read_then_shows(self, authed_client, live_template, contact, extra):
+        """The 202 is built from what the acceptance wrote, not read back: it must equal a read."""
+        body = post(authed_client, {"template": "order.shipped", "data": ORDER_DATA, **extra}).json()
+        assert authed_client.get(f"{URL}/{body['id']}").json() == body
+
 
 @pytest.mark.django_db
 class TestRefusals:
