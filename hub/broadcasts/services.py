@@ -258,14 +258,22 @@ def broadcast_start(*, broadcast: Broadcast, actor: Actor) -> Broadcast:
 def broadcast_release(*, broadcast_id: UUID, seconds: float | None = None) -> int:
     """Release batches of one running broadcast: at least one, then more while ``seconds``
     (default ``HUB_BROADCAST_RELEASE_SECONDS``) last, so one huge broadcast never holds a
-    worker for long. Returns how many recipients were released."""
+    worker for long. If time ran out with full batches still coming, another release is
+    queued behind the work already waiting (``HUB_BROADCAST_RELEASE_FOLLOW_UP``), so the
+    fan-out carries on at once rather than at the next beat. Returns how many recipients were released."""
     budget = settings.HUB_BROADCAST_RELEASE_SECONDS if seconds is None else seconds
     deadline = timezone.now().timestamp() + budget
     total = 0
     while True:
         released = broadcast_release_batch(broadcast_id=broadcast_id)
         total += released
-        if released < settings.HUB_BROADCAST_BATCH_SIZE or timezone.now().timestamp() >= deadline:
+        if released < settings.HUB_BROADCAST_BATCH_SIZE:
+            return total
+        if timezone.now().timestamp() >= deadline:
+            if settings.HUB_BROADCAST_RELEASE_FOLLOW_UP:
+                from hub.broadcasts.tasks import release_broadcast
+
+                release_broadcast.delay(str(broadcast_id))
             return total
 
 
