@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -63,13 +64,27 @@ def _number(value: float) -> str:
     return format(Decimal(repr(value)), "f")
 
 
+def _jsonb_key(key: str) -> tuple[int, bytes]:
+    encoded = key.encode()
+    return len(encoded), encoded
+
+
+@lru_cache(maxsize=4096)
+def _jsonb_key_order(keys: tuple[str, ...]) -> tuple[str, ...]:
+    # Payloads of one kind share their keys: each set of keys is sorted once, not per record.
+    return tuple(sorted(keys, key=_jsonb_key))
+
+
 def jsonb_text(value: Any) -> str:
     """``value`` as PostgreSQL prints it as ``jsonb::text`` (for JSON-compatible values)."""
-    if isinstance(value, Mapping):
-        keys = sorted(value, key=lambda k: (len(k.encode()), k.encode()))
-        return "{" + ", ".join(f"{_string(k)}: {jsonb_text(value[k])}" for k in keys) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(jsonb_text(v) for v in value) + "]"
+    kind = type(value)
+    if kind is str:
+        return _string(value)
+    if kind is dict or isinstance(value, Mapping):
+        parts = [f"{_string(k)}: {jsonb_text(value[k])}" for k in _jsonb_key_order(tuple(value))]
+        return "{" + ", ".join(parts) + "}"
+    if kind is list or kind is tuple:
+        return "[" + ", ".join([jsonb_text(v) for v in value]) + "]"
     if isinstance(value, str):
         return _string(value)
     if value is True:
@@ -82,6 +97,8 @@ def jsonb_text(value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         return _number(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join([jsonb_text(v) for v in value]) + "]"
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 

@@ -173,6 +173,9 @@ HUB_TRANSITION_HOOKS = [
 HUB_BROADCAST_BATCH_SIZE = int(os.environ.get("HUB_BROADCAST_BATCH_SIZE", "1000"))
 # How long one release run keeps releasing batches of a broadcast (beat runs every 5 s).
 HUB_BROADCAST_RELEASE_SECONDS = float(os.environ.get("HUB_BROADCAST_RELEASE_SECONDS", "4"))
+# When a release run's time is up with full batches still coming, queue the next run at once
+# (off: the rest waits for the next beat).
+HUB_BROADCAST_RELEASE_FOLLOW_UP = os.environ.get("HUB_BROADCAST_RELEASE_FOLLOW_UP", "1") == "1"
 # Status callbacks: give up on an event after this long; suspend an endpoint after this many
 # failed attempts in a row.
 HUB_CALLBACK_RETRY_HOURS = int(os.environ.get("HUB_CALLBACK_RETRY_HOURS", "24"))

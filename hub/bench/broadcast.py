@@ -10,10 +10,12 @@ transactional probes and P6's memory samples (see ``latency`` and ``memory``).
 from __future__ import annotations
 
 import contextlib
+import os
 import tempfile
 import time
+from collections.abc import Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -25,10 +27,12 @@ from audit.models import AuditChainHead
 from audit.services import Actor
 from hub.bench.audience import PROMO_DATA, PROMO_TEMPLATE, audience_ensure, bench_api_key, promo_template
 from hub.bench.background import Background
+from hub.bench.cpu import CpuMeter, database_backends, process_tree
 from hub.bench.dispatch import CallCounter
 from hub.bench.fixtures import bench_template
 from hub.bench.latency import AcceptProbe, LatencyFigure
 from hub.bench.memory import MemoryFigure, RssSampler
+from hub.bench.profiling import PROFILE_DIR_ENV
 from hub.bench.workers import production_env, queues_purge, wait_for, worker_processes
 from hub.broadcasts.models import Broadcast, BroadcastStatus
 from hub.broadcasts.steering import broadcast_cancel
@@ -49,10 +53,16 @@ class BroadcastFigure:
     statuses: dict[str, int]
     provider_calls: int
     audit_records: int
+    # CPU seconds by component from the POST to the drain: the workers, PostgreSQL's backends,
+    # and this process (the API request, the in-process fake Twilio, the polling).
+    cpu: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def per_second(self) -> float:
         return self.sent / self.seconds if self.seconds else 0.0
+
+    def cpu_ms_per_message(self) -> dict[str, float]:
+        return {name: round(seconds * 1000 / self.recipients, 3) for name, seconds in self.cpu.items()}
 
 
 @dataclass(frozen=True)
@@ -107,11 +117,13 @@ def broadcast_drain(
     timeout: float,
     probe_rate: float = 0.0,
     beat_interval: float = 5.0,
+    profile_dir: str = "",
 ) -> DrainRun:
     """Broadcast the bench promotion to ``recipients`` consenting contacts and time the drain.
 
     With ``probe_rate`` > 0, transactional notifications are posted at that rate meanwhile
-    (P4). Worker memory is sampled throughout (P6). Raises RuntimeError if a message of the
+    (P4). Worker memory is sampled throughout (P6). With ``profile_dir``, the workers write
+    cProfile stats of their tasks there (``hub.bench.profiling``). Raises RuntimeError if a message of the
     broadcast ends other than sent.
     """
     queues_purge(broker_url)
@@ -131,7 +143,13 @@ def broadcast_drain(
         "data": PROMO_DATA,
         "channels": ["sms"],
     }
-    env = {**provider_env, **production_env()}  # no query log growing in memory
+    env = {
+        **provider_env,
+        **production_env(),  # no query log growing in memory
+        # One connection per worker process for the whole run, so its CPU can be measured.
+        "DATABASE_CONN_MAX_AGE": "3600",
+        **({PROFILE_DIR_ENV: profile_dir} if profile_dir else {}),
+    }
     transactional = tuple(send_queue(channel, "transactional") for channel in CHANNELS)
     with ExitStack() as stack:
         procs = stack.enter_context(
@@ -161,6 +179,14 @@ def broadcast_drain(
             )
         calls_before, head_before = calls(), _audit_head()
         sampler = stack.enter_context(RssSampler([p.pid for p in procs], lambda: calls() - calls_before))
+        meter = CpuMeter(
+            {
+                "workers": process_tree(p.pid for p in procs),
+                "postgres": database_backends(),
+                "bench": {os.getpid()},
+            }
+        )
+        meter.start()
         posted = time.perf_counter()
         response = client.post("/api/v1/broadcasts", body, format="json")
         answered = time.perf_counter()
@@ -176,6 +202,7 @@ def broadcast_drain(
             interval=0.2,
         )
         elapsed = time.perf_counter() - answered
+        cpu = meter.stop(late={"postgres": database_backends()}) if CpuMeter.available() else {}
         if probe is not None:
             probe.__exit__()  # no more probes; give the last ones a while (the figure counts those sent)
             with contextlib.suppress(AssertionError):
@@ -194,6 +221,7 @@ def broadcast_drain(
         statuses=statuses,
         provider_calls=calls() - calls_before,
         audit_records=_audit_head() - head_before,
+        cpu=cpu,
     )
     if figure.sent != recipients:
         raise RuntimeError(f"only {figure.sent} of {recipients} broadcast messages were sent: {statuses}")

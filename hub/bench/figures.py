@@ -78,7 +78,12 @@ def _drain_rows(
                 "≤ 30 s for 100,000",
             )
         )
-        results["p2_broadcast"] = {**asdict(b), "per_s": b.per_second, "load": load}
+        results["p2_broadcast"] = {
+            **asdict(b),
+            "per_s": b.per_second,
+            "cpu_ms_per_message": b.cpu_ms_per_message(),
+            "load": load,
+        }
     if p4 and run.latency is not None:
         lat = run.latency
         rows.append(
@@ -117,13 +122,20 @@ def measure_figures(
     """Measure the selected figures among P2-P6; returns their table rows and JSON keys."""
     rows: list[Row] = []
     results: dict[str, Any] = {}
-    drain = {**common, "beat_interval": options["beat_interval"]}
+    drain = {
+        **common,
+        "beat_interval": options["beat_interval"],
+        "profile_dir": options.get("profile_dir", ""),
+    }
     runs: dict[int, DrainRun] = {}
     if "p2" in only or "p4" in only:
         log(f"P2/P4: broadcast to {options['p2_recipients']:,} recipients ...")
         size = options["p2_recipients"]
         rate = options["p4_rate"] if "p4" in only else 0.0
         runs[size] = broadcast_drain(recipients=size, probe_rate=rate, **drain)
+        b = runs[size].broadcast
+        spent = ", ".join(f"{k} {v:.3f}" for k, v in b.cpu_ms_per_message().items())
+        log(f"P2: API POST {b.api_seconds:.2f} s; CPU ms per recipient: {spent}")
         more, found = _drain_rows(runs[size], _load(), p2="p2" in only, p4="p4" in only, probe_rate=rate)
         rows += more
         results.update(found)

@@ -8,6 +8,7 @@ locked (skip-locked) for the batch, so two beat runs never release the same reci
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,9 +20,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.rows import rows_insert
 from audit.services import Actor, AuditEntry
 from hub.broadcasts.models import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientState
 from hub.contacts.models import Contact
+from hub.ids import uuid7
 from hub.messaging import dispatch, routing
 from hub.messaging.accept import _address
 from hub.messaging.acceptance import accepted_entries
@@ -31,6 +34,28 @@ from hub.messaging.models import EventKind, Message, MessageEvent, Notification,
 from hub.messaging.models import MessageStatus as S
 from templates_app.models import TemplateVariant
 from templates_app.rendering import RenderError, variant_render, variant_select, version_channels
+
+# What a released recipient's notification is written with (every column but the ones left
+# NULL: ``send_at``, ``cancelled_at``).
+NOTIFICATION_COLUMNS = (
+    "id",
+    "api_key_id",
+    "template_id",
+    "template_version_id",
+    "template_approval_id",
+    "contact_id",
+    "to",
+    "data",
+    "channels",
+    "routing",
+    "locale",
+    "reference",
+    "created_at",
+    "broadcast_recipient_id",
+)
+# Every column of a message: its instance is built (the decisions and audit records read it),
+# then streamed as it is.
+MESSAGE_COLUMNS = tuple(f.attname for f in Message._meta.concrete_fields)
 
 
 @dataclass(frozen=True)
@@ -108,62 +133,67 @@ def _release(broadcast: Broadcast, recipients: Sequence[BroadcastRecipient], *, 
         c.external_id: c
         for c in Contact.objects.filter(external_id__in=[r.external_id for r in recipients if r.external_id])
     }
+    validate = _Validator()
     plans: list[_Plan] = []
     for r in recipients:
-        plan_or_error = _plan(broadcast, r, contacts, variants, channels)
+        plan_or_error = _plan(broadcast, r, contacts, variants, channels, validate)
         if isinstance(plan_or_error, str):
             r.state, r.error = RecipientState.SKIPPED, plan_or_error
         else:
             plans.append(plan_or_error)
     actor = Actor.api_key(broadcast.api_key_id) if broadcast.api_key_id else Actor.system()
     waits = routing.fallback_waits(template)
-    notifications = [
-        Notification(
-            api_key_id=broadcast.api_key_id,
-            template=template,
-            template_version=version,
-            template_approval=approval,
-            contact=p.contact,
-            to=dict(p.recipient.to),
-            data=p.data,
-            channels=channels,
-            routing=broadcast.routing,
-            locale=p.locale,
-            reference=broadcast.reference or f"broadcast:{broadcast.id}",
-            broadcast_recipient=p.recipient,
-        )
-        for p in plans
-    ]
-    Notification.objects.bulk_create(notifications, batch_size=1000)
-    messages: list[Message] = []
-    for plan, notification in zip(plans, notifications, strict=True):
-        for channel in plan.targets:
-            messages.append(
-                Message(
-                    notification=notification,
-                    channel=channel,
-                    category=template.category,
-                    to=_address(channel, plan.recipient.to, plan.contact),
-                    locale=plan.locale,
-                    fallback_at=routing.fallback_deadline(
-                        waits, channel=channel, channels=channels, routing=broadcast.routing, start=now
-                    ),
-                )
-            )
-    Message.objects.bulk_create(messages, batch_size=1000)
-    MessageEvent.objects.bulk_create(
+    reference = broadcast.reference or f"broadcast:{broadcast.id}"
+    # Rows are streamed with COPY (``rows_insert``): ids are made here, so no objects come back.
+    notification_ids = [uuid7() for _ in plans]
+    rows_insert(
+        Notification,
+        NOTIFICATION_COLUMNS,
         (
-            MessageEvent(
-                message=m,
-                kind=EventKind.STATUS,
-                status=S.ACCEPTED,
-                source="broadcast",
-                detail={"broadcast": str(broadcast.id)},
-                occurred_at=now,
+            (
+                nid,
+                broadcast.api_key_id,
+                template.pk,
+                version.pk,
+                approval.pk if approval else None,
+                p.contact.pk if p.contact else None,
+                p.recipient.to,
+                p.data,
+                channels,
+                broadcast.routing,
+                p.locale,
+                reference,
+                now,
+                p.recipient.pk,
             )
-            for m in messages
+            for p, nid in zip(plans, notification_ids, strict=True)
         ),
-        batch_size=1000,
+    )
+    messages: list[Message] = []
+    contact_of: dict[UUID, Contact | None] = {}
+    for plan, nid in zip(plans, notification_ids, strict=True):
+        for channel in plan.targets:
+            message = Message(
+                id=uuid7(),
+                notification_id=nid,
+                channel=channel,
+                category=template.category,
+                to=_address(channel, plan.recipient.to, plan.contact),
+                locale=plan.locale,
+                fallback_at=routing.fallback_deadline(
+                    waits, channel=channel, channels=channels, routing=broadcast.routing, start=now
+                ),
+                created_at=now,
+                status_changed_at=now,
+            )
+            messages.append(message)
+            contact_of[message.id] = plan.contact
+    rows_insert(Message, MESSAGE_COLUMNS, ([getattr(m, c) for c in MESSAGE_COLUMNS] for m in messages))
+    accepted_detail = {"broadcast": str(broadcast.id)}
+    rows_insert(
+        MessageEvent,
+        ("message_id", "kind", "status", "detail", "source", "occurred_at"),
+        ((m.id, EventKind.STATUS, S.ACCEPTED, accepted_detail, "broadcast", now) for m in messages),
     )
     BroadcastRecipient.objects.filter(id__in=[p.recipient.id for p in plans]).update(
         state=RecipientState.RELEASED
@@ -179,25 +209,24 @@ def _release(broadcast: Broadcast, recipients: Sequence[BroadcastRecipient], *, 
                 actor,
                 "notification.accepted",
                 "notification",
-                str(n.id),
+                str(nid),
                 {
                     "template": template.key,
                     "version": version.number,
                     "approval": approval.pk if approval else None,
-                    "contact": n.contact_id,
+                    "contact": p.contact.pk if p.contact else None,
                     "channels": channels,
                     "routing": broadcast.routing,
                     "broadcast": str(broadcast.id),
                     "row": p.recipient.row,
                 },
             )
-            for p, n in zip(plans, notifications, strict=True)
+            for p, nid in zip(plans, notification_ids, strict=True)
         ),
         *accepted_entries(actor, messages),
     ]
     # Every broadcast message is decided by the compliance rules, exactly as a single send is.
-    decide_contacts = {m.id: m.notification.contact for m in messages}
-    changes = messages_decide(messages, contacts=decide_contacts, now=now)
+    changes = messages_decide(messages, contacts=contact_of, now=now)
     result = messages_transition(changes, actor=actor, source="broadcast", audit_before=accepted)
     queued = [c.message_id for c in result.applied if c.to == S.QUEUED]
     dispatch.enqueue_on_commit(
@@ -206,12 +235,32 @@ def _release(broadcast: Broadcast, recipients: Sequence[BroadcastRecipient], *, 
     return len(plans)
 
 
+class _Validator:
+    """Whether a recipient's data renders, asked once per variant and data in a batch: an
+    audience resolved from a filter shares the broadcast's data, so one render checks them all."""
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[int, str], bool] = {}
+
+    def __call__(self, variant: TemplateVariant, data: Mapping[str, Any]) -> bool:
+        key = (variant.pk, json.dumps(data, sort_keys=True, default=str))
+        if key not in self.seen:
+            try:
+                variant_render(variant, data)
+            except RenderError:
+                self.seen[key] = False
+            else:
+                self.seen[key] = True
+        return self.seen[key]
+
+
 def _plan(
     broadcast: Broadcast,
     recipient: BroadcastRecipient,
     contacts: Mapping[str, Contact],
     variants: list[TemplateVariant],
     channels: list[str],
+    renders: _Validator,
 ) -> _Plan | str:
     """What to create for one recipient, or why it is skipped."""
     contact = contacts.get(recipient.external_id) if recipient.external_id else None
@@ -223,11 +272,7 @@ def _plan(
         variant = variant_select(
             variants, channel=channel, locale=locale, default_locale=broadcast.template.default_locale
         )
-        if variant is None:
-            continue
-        try:
-            variant_render(variant, data)
-        except RenderError:
+        if variant is not None and not renders(variant, data):
             return "invalid_data"
     if broadcast.routing == Routing.ALL:
         targets = list(channels)

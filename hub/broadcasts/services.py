@@ -11,8 +11,9 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import F, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from audit.services import Actor, audit_append
@@ -191,20 +192,31 @@ def recipients_write(broadcast: Broadcast, rows: Iterable[BroadcastRecipient]) -
 
 
 def _materialise_filter(broadcast: Broadcast) -> None:
-    """Write one recipient per contact matching the filter, at start time."""
-    contacts = (
+    """Write one recipient per contact matching the filter, at start time, in one
+    ``INSERT … SELECT`` (no contact passes through Python). External ids are unique, so no
+    row is a duplicate: every row is valid, numbered in contact order."""
+    audience = (
         Contact.objects.filter(attribute_filter_query(broadcast.audience_filter))
-        .order_by("id")
-        .values_list("external_id", flat=True)
+        .annotate(position=Window(RowNumber(), order_by=F("id").asc()))
+        .order_by()
+        .values_list("position", "external_id")
     )
-    valid, skipped = recipients_write(
-        broadcast,
-        (
-            BroadcastRecipient(broadcast=broadcast, row=i, recipient_key=external_id, external_id=external_id)
-            for i, external_id in enumerate(contacts.iterator(chunk_size=2000), start=1)
-        ),
+    select_sql, select_params = audience.query.sql_with_params()
+    meta = BroadcastRecipient._meta
+    quote = connection.ops.quote_name
+    columns = ["broadcast", "row", "recipient_key", "external_id", "to", "data", "state", "error"]
+    names = ", ".join(quote(str(meta.get_field(name).column)) for name in columns)  # type: ignore[union-attr]
+    json_type = meta.get_field("data").db_type(connection)
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({names}) "  # noqa: S608 - identifiers from model meta
+        f"SELECT %s, position, external_id, external_id, CAST(%s AS {json_type}), "
+        f"CAST(%s AS {json_type}), %s, %s FROM ({select_sql}) AS audience"
     )
-    broadcast.total, broadcast.skipped, broadcast.audience_ready = valid, skipped, True
+    broadcast_pk = Broadcast._meta.pk.get_db_prep_value(broadcast.id, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [broadcast_pk, "{}", "{}", RecipientState.PENDING, "", *select_params])
+        valid = cursor.rowcount
+    broadcast.total, broadcast.skipped, broadcast.audience_ready = valid, 0, True
 
 
 def _start(broadcast: Broadcast, *, actor: Actor, now: datetime, due: bool = False) -> None:
@@ -258,14 +270,22 @@ def broadcast_start(*, broadcast: Broadcast, actor: Actor) -> Broadcast:
 def broadcast_release(*, broadcast_id: UUID, seconds: float | None = None) -> int:
     """Release batches of one running broadcast: at least one, then more while ``seconds``
     (default ``HUB_BROADCAST_RELEASE_SECONDS``) last, so one huge broadcast never holds a
-    worker for long. Returns how many recipients were released."""
+    worker for long. If time ran out with full batches still coming, another release is
+    queued behind the work already waiting (``HUB_BROADCAST_RELEASE_FOLLOW_UP``), so the
+    fan-out carries on at once rather than at the next beat. Returns how many recipients were released."""
     budget = settings.HUB_BROADCAST_RELEASE_SECONDS if seconds is None else seconds
     deadline = timezone.now().timestamp() + budget
     total = 0
     while True:
         released = broadcast_release_batch(broadcast_id=broadcast_id)
         total += released
-        if released < settings.HUB_BROADCAST_BATCH_SIZE or timezone.now().timestamp() >= deadline:
+        if released < settings.HUB_BROADCAST_BATCH_SIZE:
+            return total
+        if timezone.now().timestamp() >= deadline:
+            if settings.HUB_BROADCAST_RELEASE_FOLLOW_UP:
+                from hub.broadcasts.tasks import release_broadcast
+
+                release_broadcast.delay(str(broadcast_id))
             return total
 
 

@@ -49,19 +49,31 @@ def suppressions_active(*, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, 
 
 
 @lru_cache(maxsize=65536)
-def _phone_facts(phone: str) -> tuple[str, tuple[str, ...]]:
+def _phone_number(phone: str) -> phonenumbers.PhoneNumber | None:
     try:
-        number = phonenumbers.parse(phone, None)
+        return phonenumbers.parse(phone, None)
     except phonenumbers.NumberParseException:
-        return "", ()
-    region = phonenumbers.region_code_for_number(number) or ""
-    zones = tuple(z for z in phone_timezone.time_zones_for_number(number) if "/" in z)
-    return region, zones
+        return None
+
+
+@lru_cache(maxsize=65536)
+def _phone_region(phone: str) -> str:
+    number = _phone_number(phone)
+    return (phonenumbers.region_code_for_number(number) or "") if number is not None else ""
+
+
+@lru_cache(maxsize=65536)
+def _phone_zones(phone: str) -> tuple[str, ...]:
+    # Only asked for a recipient without a zone of their own: the lookup costs as much as the parse.
+    number = _phone_number(phone)
+    if number is None:
+        return ()
+    return tuple(z for z in phone_timezone.time_zones_for_number(number) if "/" in z)
 
 
 def phone_country(phone: str) -> str:
     """ISO 3166 region of an E.164 number, or "" if unknown."""
-    return _phone_facts(phone)[0] if phone else ""
+    return _phone_region(phone) if phone else ""
 
 
 def recipient_zones(*, timezone_name: str, phone: str, default: str) -> tuple[tuple[str, ...], str]:
@@ -71,7 +83,7 @@ def recipient_zones(*, timezone_name: str, phone: str, default: str) -> tuple[tu
     if timezone_name:
         return (timezone_name,), "contact"
     if phone:
-        zones = _phone_facts(phone)[1]
+        zones = _phone_zones(phone)
         if zones:
             return zones, "phone"
     return (default,), "default"

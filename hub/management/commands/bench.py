@@ -65,7 +65,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--profile",
             action="store_true",
-            help="P1: cProfile the workers' tasks and print where their time went (slows the run)",
+            help="P1, P2: cProfile the workers' tasks and print where their time went (slows the run)",
         )
         parser.add_argument("--smoke", action="store_true", help="tiny sizes, for CI")
         parser.add_argument(
@@ -122,7 +122,15 @@ class Command(BaseCommand):
         try:
             if "p1" in only:
                 rows, results = self._p1(options)
+            drain_profile = (
+                Path(tempfile.mkdtemp(prefix="bench-profile-p2-", dir=settings.VAR_DIR))
+                if options["profile"] and only & {"p2", "p4", "p6"}
+                else None
+            )
+            options["profile_dir"] = str(drain_profile) if drain_profile else ""
             more_rows, more_results = measure_figures(only, options, common, log=self.stdout.write)
+            if drain_profile is not None:
+                self.stdout.write(profile_summary(drain_profile))
         finally:
             twilio.stop()
         if "renders" in only:

@@ -99,6 +99,7 @@ def test_10000_row_csv_progress_bar_moves_to_done(admin_client, live_template, s
     """Not done unless: a 10,000-row CSV uploaded in admin shows its progress bar move to done.
     Each beat run releases one batch of 1,000; the page's progress URL is polled in between."""
     settings.HUB_BROADCAST_RELEASE_SECONDS = 0  # one batch per run, so the bar visibly moves
+    settings.HUB_BROADCAST_RELEASE_FOLLOW_UP = False  # and the next waits for (this test's) beat
     rows = [HEADER] + [f"+4479{n:08d},Name{n},A-{n}," for n in range(1, ROWS + 1)]
     broadcast, location = upload(admin_client, live_template, rows)
     report_url = admin_client.post(location, MAPPING)["Location"]
