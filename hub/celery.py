@@ -43,6 +43,11 @@ if os.environ.get("HUB_PROFILE_DIR"):  # the bench's --profile: cProfile every t
 
     profiling_connect()
 
+if os.environ.get("HUB_MEMTRACE_DIR"):  # investigating worker memory (see hub.bench.memtrace)
+    from hub.bench.memtrace import memtrace_connect
+
+    memtrace_connect()
+
 
 @worker_process_init.connect
 @worker_init.connect
