@@ -61,6 +61,16 @@ def _young_collections() -> int:
     return int(gc.get_stats()[0]["collections"])
 
 
+@worker_init.connect
+def _preload_providers(**_: object) -> None:
+    """In a worker's main process, before it forks its pool: import the provider modules and
+    their SDKs, so the children share them (see ``backends_preload``). Connected before the
+    collector is tuned, so they are frozen with the rest of the import graph."""
+    from hub.providers.registry import backends_preload
+
+    backends_preload()
+
+
 @worker_process_init.connect
 @worker_init.connect
 def _tune_garbage_collection(**_: object) -> None:
