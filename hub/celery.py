@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import task_prerun, worker_init, worker_process_init
+from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
 
@@ -43,6 +43,33 @@ if os.environ.get("HUB_PROFILE_DIR"):  # the bench's --profile: cProfile every t
 
     profiling_connect()
 
+if os.environ.get("HUB_MEMTRACE_DIR"):  # investigating worker memory (see hub.bench.memtrace)
+    from hub.bench.memtrace import memtrace_connect
+
+    memtrace_connect()
+
+
+class _Collector:
+    """Garbage collection in a worker process (``worker_tuned``: only once tuned, so never in a
+    web process or a caller running a task eagerly)."""
+
+    worker_tuned = False
+    young_collections = 0  # when the current task started
+
+
+def _young_collections() -> int:
+    return int(gc.get_stats()[0]["collections"])
+
+
+@worker_init.connect
+def _preload_providers(**_: object) -> None:
+    """In a worker's main process, before it forks its pool: import the provider modules and
+    their SDKs, so the children share them (see ``backends_preload``). Connected before the
+    collector is tuned, so they are frozen with the rest of the import graph."""
+    from hub.providers.registry import backends_preload
+
+    backends_preload()
+
 
 @worker_process_init.connect
 @worker_init.connect
@@ -54,6 +81,30 @@ def _tune_garbage_collection(**_: object) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(WORKER_GC_THRESHOLD, *gc.get_threshold()[1:])
+    _Collector.worker_tuned = True
+
+
+@task_prerun.connect
+def _note_young_collections(**_: object) -> None:
+    _Collector.young_collections = _young_collections()
+
+
+@task_postrun.connect
+def _collect_after_a_batch(task: Any = None, **_: object) -> None:
+    """After a task that allocated enough to trigger a young collection (a batch: fan-out or
+    sends), collect everything. Its model instances, querysets and audit rows were alive
+    during those young collections, so they were promoted to the oldest generation, where
+    the ones in reference cycles (about 12 objects per fanned-out recipient) stay after the
+    task until a full collection; CPython runs one only when those promoted objects reach a
+    quarter of the oldest generation. Meanwhile the next batches allocate new memory beside
+    them: in a 100,000-recipient broadcast each child grew from ~110 MB to ~150 MB. Collected
+    when the task ends, the next batch reuses the same memory (children stayed at ~127 MB).
+    With the import graph frozen, this walks only the objects made since: well under a
+    millisecond. Tasks too small to have triggered a young collection skip it."""
+    if not _Collector.worker_tuned or task is None or getattr(task.request, "is_eager", False):
+        return
+    if _young_collections() != _Collector.young_collections:
+        gc.collect()
 
 
 @task_prerun.connect

@@ -205,4 +205,4 @@ class CallCounter:
         self.server = server
 
     def __call__(self) -> int:
-        return len(self.server.calls)  # type: ignore[attr-defined]
+        return int(self.server.call_count)  # type: ignore[attr-defined]

@@ -14,6 +14,9 @@ from django.db import connection
 
 from hub.bench.api_accepts import api_accepts
 from hub.bench.broadcast import DrainRun, broadcast_drain
+from hub.bench.dispatch import WorkerSetup
+from hub.bench.memory import MemoryFigure
+from hub.bench.memory_run import dispatch_memory_run
 from hub.bench.search import search_bench
 
 FIGURES = ("p1", "p2", "p3", "p4", "p5", "p6", "renders")
@@ -34,6 +37,14 @@ def add_figure_arguments(parser: CommandParser) -> None:
     add("--p5-messages", type=int, default=2_000_000, help="P5: messages to search among")
     add("--p5-repeats", type=int, default=20, help="P5: times each kind of search runs")
     add("--p6-messages", type=int, default=100_000, help="P6: messages the workers' memory is followed over")
+    add(
+        "--p6-via",
+        choices=("broadcast", "dispatch"),
+        default="broadcast",
+        help="P6: a broadcast drained by the workers (as P2), or queued messages sent at the P1 rate "
+        "(hub.bench.memory_run: fast enough for 1,000,000)",
+    )
+    add("--p6-channel", choices=("sms", "email"), default="sms", help="P6 via dispatch: the channel")
     add("--beat-interval", type=float, default=5.0, help="seconds between broadcast releases (beat)")
 
 
@@ -104,16 +115,56 @@ def _drain_rows(
     return rows, results
 
 
-def _memory_rows(run: DrainRun, load: float) -> tuple[list[Row], dict[str, Any]]:
-    mem = run.memory
+def _memory_rows(mem: MemoryFigure, load: float, via: str) -> tuple[list[Row], dict[str, Any]]:
     row = (
-        f"P6 worker RSS over {mem.messages:,} messages, first → last 10% [load {load}]",
+        f"P6 worker RSS over {mem.messages:,} messages ({via}), first → last 10% [load {load}]",
         f"{mem.first_mb:,.0f} → {mem.last_mb:,.0f} MB ({mem.change:+.1%})",
         "",
         "",
         "within ±10% over 1,000,000",
     )
-    return [row], {"p6_memory": {**asdict(mem), "change": mem.change, "flat": mem.flat, "load": load}}
+    processes = [{**asdict(p), "change": p.change} for p in mem.processes]
+    return [row], {
+        "p6_memory": {
+            **asdict(mem),
+            "processes": processes,
+            "change": mem.change,
+            "flat": mem.flat,
+            "via": via,
+            "load": load,
+        }
+    }
+
+
+def _memory_lines(mem: MemoryFigure) -> list[str]:
+    """Each worker process's resident set, first → last 10% of the messages, and its largest."""
+    return [
+        f"P6 {p.role} {p.pid}: {p.first_mb:,.0f} → {p.last_mb:,.0f} MB ({p.change:+.1%}), max {p.peak_mb:,.0f} MB"
+        for p in mem.processes
+    ]
+
+
+def _memory_measure(
+    options: dict[str, Any], common: dict[str, Any], drain: dict[str, Any], runs: dict[int, DrainRun]
+) -> MemoryFigure:
+    size = options["p6_messages"]
+    if options["p6_via"] == "dispatch":
+        setup = WorkerSetup(
+            workers=options["workers"],
+            concurrency=options["concurrency"],
+            prefetch=options["prefetch"],
+            broker_url=common["broker_url"],
+        )
+        return dispatch_memory_run(
+            messages=size,
+            channel=options["p6_channel"],
+            setup=setup,
+            batch_size=options["batch_size"],
+            timeout=options["timeout"],
+        )
+    if size not in runs:
+        runs[size] = broadcast_drain(recipients=size, **drain)
+    return runs[size].memory
 
 
 def measure_figures(
@@ -140,11 +191,11 @@ def measure_figures(
         rows += more
         results.update(found)
     if "p6" in only:
-        size = options["p6_messages"]
-        if size not in runs:
-            log(f"P6: broadcast to {size:,} recipients, sampling worker memory ...")
-            runs[size] = broadcast_drain(recipients=size, **drain)
-        more, found = _memory_rows(runs[size], _load())
+        log(f"P6: {options['p6_messages']:,} messages ({options['p6_via']}), sampling worker memory ...")
+        memory = _memory_measure(options, common, drain, runs)
+        more, found = _memory_rows(memory, _load(), options["p6_via"])
+        for line in _memory_lines(memory):
+            log(line)
         rows += more
         results.update(found)
     if "p3" in only:

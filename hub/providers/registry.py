@@ -9,6 +9,7 @@ the one whose probe is due.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -125,6 +126,17 @@ def registry_reset() -> None:
         _instances.clear()
         _entries_cache.clear()
         _providers_cache.clear()
+
+
+def backends_preload() -> None:
+    """Import the provider modules the settings name. A prefork worker calls this before it
+    forks, so its children share one copy of each module (and of the SDKs they import) instead
+    of each child importing its own on its first send. The settings only: no database access
+    before a fork; a backend that does not import is left for its first use to report."""
+    for entries in settings.HUB_PROVIDERS.values():
+        for entry in entries:
+            with contextlib.suppress(ImportError):
+                import_string(entry["BACKEND"])
 
 
 @cache

@@ -62,8 +62,10 @@ class TwilioHandler(FakeHandler):
         )
 
 
-def start_fake_twilio() -> FakeServer:
-    return FakeServer(TwilioHandler).start()
+def start_fake_twilio(*, keep_calls: bool = True) -> FakeServer:
+    """A fake Twilio serving on a free port; with ``keep_calls=False`` it only counts calls
+    (a long benchmark would otherwise keep every request it received)."""
+    return FakeServer(TwilioHandler, keep_calls=keep_calls).start()
 
 
 def sent_messages(server: FakeServer) -> list[dict[str, str]]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 
 import pytest
 
 from hub.bench.latency import percentile
-from hub.bench.memory import RssSample, memory_figure, tree_rss
+from hub.bench.memory import RssSample, memory_figure, process_rss, tree_rss
 
 MB = 1024 * 1024
 
@@ -27,6 +28,20 @@ def test_growth_past_ten_percent_is_not_flat():
     assert memory_figure(samples, 1000).change == pytest.approx(0.2)
 
 
+def test_each_process_is_compared_alone():
+    # The main process stays flat; its child grows 30% (hidden in the sum: 200 → 230 MB, +15%).
+    samples = [
+        RssSample(done, (100 + 100 + grown) * MB, ((10, 0, 100 * MB), (11, 10, (100 + grown) * MB)))
+        for done, grown in ((0, 0), (500, 15), (1000, 30))
+    ]
+    figure = memory_figure(samples, 1000)
+    main, child = figure.processes
+    assert (main.pid, main.role, main.flat) == (10, "main", True)
+    assert (child.pid, child.role) == (11, "child")
+    assert child.change == pytest.approx(0.3) and not child.flat
+    assert child.peak_mb == 130 and figure.change == pytest.approx(0.15)
+
+
 def test_no_samples_gives_an_empty_figure():
     assert memory_figure([], 10).samples == 0
 
@@ -34,6 +49,16 @@ def test_no_samples_gives_an_empty_figure():
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_tree_rss_counts_this_process():
     assert tree_rss([os.getpid()]) > 10 * MB
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_process_rss_names_each_child_with_its_parent():
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        found = {pid: parent for pid, parent, rss in process_rss([os.getpid()]) if rss > 0}
+    finally:
+        child.communicate()
+    assert found[os.getpid()] == 0 and found[child.pid] == os.getpid()
 
 
 def test_percentile_is_nearest_rank():

@@ -57,3 +57,13 @@ def test_zone_from_contact_then_phone_region_then_default():
         "default",
     )
     assert phone_country("+12025550123") == "US" and phone_country("") == ""
+
+
+def test_phone_facts_cache_is_bounded_small():
+    # Every broadcast recipient is a new number: the cache must stop growing early, or each
+    # worker's memory grows with its first tens of thousands of recipients (issue 8, P6).
+    from hub.contacts.selectors import PHONE_FACTS_CACHE_SIZE, _phone_number, _phone_region, _phone_zones
+
+    assert PHONE_FACTS_CACHE_SIZE <= 4096
+    for cache in (_phone_number, _phone_region, _phone_zones):
+        assert cache.cache_info().maxsize == PHONE_FACTS_CACHE_SIZE
