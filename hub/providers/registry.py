@@ -9,8 +9,8 @@ the one whose probe is due.
 
 from __future__ import annotations
 
-import contextlib
 import json
+import logging
 import threading
 import time
 from functools import cache
@@ -23,6 +23,8 @@ from django.utils.module_loading import import_string
 
 from hub.providers.base import OutboundMessage, Provider
 from hub.providers.health import provider_health, provider_may_probe
+
+logger = logging.getLogger(__name__)
 
 # Rows are read at most this often per process: an admin change reaches workers within it.
 CONFIG_TTL_SECONDS = 5.0
@@ -135,8 +137,10 @@ def backends_preload() -> None:
     before a fork; a backend that does not import is left for its first use to report."""
     for entries in settings.HUB_PROVIDERS.values():
         for entry in entries:
-            with contextlib.suppress(ImportError):
+            try:
                 import_string(entry["BACKEND"])
+            except Exception:  # noqa: BLE001 - the worker must start; the first send reports it
+                logger.warning("provider backend %s did not import before the fork", entry["BACKEND"])
 
 
 @cache

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditRecord
 from audit.services import Actor, AuditEntry
@@ -101,6 +103,17 @@ class TestTransitions:
         before = [AuditEntry(ACTOR, "notification.accepted", "notification", str(message.notification_id))]
         messages_transition([], actor=ACTOR, source="test", audit_before=before)
         assert AuditRecord.objects.filter(action="notification.accepted").count() == 1
+
+    def test_statuses_the_caller_holds_are_not_read_again(self, message):
+        """``held``: the caller's transaction has the row (it just wrote it); its status decides."""
+        with CaptureQueriesContext(connection) as captured:
+            result = messages_transition(
+                [Change(message.id, S.SENDING)], actor=ACTOR, source="test", held={message.id: S.QUEUED}
+            )
+        assert result.applied  # queued → sending, though the row still says accepted
+        assert not any("FOR UPDATE" in q["sql"] for q in captured.captured_queries)
+        message.refresh_from_db()
+        assert message.status == S.SENDING
 
     @pytest.mark.parametrize("final", sorted(FINAL_STATUSES))
     def test_no_way_out_of_a_final_state(self, final):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote_plus
+
 import pytest
 
 from hub.providers.base import OutboundMessage
@@ -113,6 +115,30 @@ class TestBatch:
         retryable = [r for r in results if isinstance(r, RetryableProviderError)]
         assert [(r.code, r.retry_after) for r in retryable] == [("20429", 7.0), ("20429", 7.0)]
         assert sum(1 for r in results if not isinstance(r, Exception)) == 1
+
+    def test_concurrent_answers_keep_their_own_retry_after(self, fake_twilio):
+        slow, busy, fine = "+447911123461", "+447911123462", "+447911123463"
+        for number, seconds in ((slow, "5"), (busy, "9")):
+            fake_twilio.inject(
+                Injection(
+                    429,
+                    {"code": 20429, "message": "Too Many Requests"},
+                    {"Retry-After": seconds},
+                    match=lambda call, n=number: quote_plus(n) in call.body.decode(),
+                )
+            )
+        results = provider(fake_twilio, concurrency=3).send_many([sms(slow), sms(busy), sms(fine)])
+        assert [getattr(r, "retry_after", None) for r in results] == [5.0, 9.0, None]
+        assert not isinstance(results[2], Exception)
+
+    def test_batches_reuse_the_threads_connections(self, fake_twilio):
+        twilio = provider(fake_twilio, concurrency=2)
+        twilio.send_many([sms(), sms()])
+        first = twilio._async_lane()
+        twilio.send_many([sms(), sms()])
+        assert twilio._async_lane() is first
+        assert not first.http.session.closed
+        assert len(sent_messages(fake_twilio)) == 4
 
     def test_wrong_credentials_are_a_configuration_error(self, fake_twilio):
         results = provider(fake_twilio, auth_token="wrong").send_many([sms(), sms()])
