@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import quote_plus
 
 import pytest
@@ -10,7 +11,7 @@ from hub.providers.base import OutboundMessage
 from hub.providers.errors import PermanentProviderError, ProviderConfigurationError, RetryableProviderError
 from hub.providers.twilio import TwilioSmsProvider
 from tests.fakes.fixtures import twilio_entry
-from tests.fakes.server import Injection
+from tests.fakes.server import Call, Injection
 from tests.fakes.twilio import INVALID_NUMBER, UNSUBSCRIBED_NUMBER, sent_messages
 
 
@@ -75,6 +76,10 @@ def test_rate_limit_bucket_is_per_sender(fake_twilio):
     assert a.rate_limit_key(sms()) != b.rate_limit_key(sms())
 
 
+def sent_to(number: str) -> Callable[[Call], bool]:
+    return lambda call: quote_plus(number) in call.body.decode()
+
+
 class TestBatch:
     """A batch goes through the SDK's asynchronous API; each message's result is what ``send``
     gives for it, whatever the others' are."""
@@ -124,7 +129,7 @@ class TestBatch:
                     429,
                     {"code": 20429, "message": "Too Many Requests"},
                     {"Retry-After": seconds},
-                    match=lambda call, n=number: quote_plus(n) in call.body.decode(),
+                    match=sent_to(number),
                 )
             )
         results = provider(fake_twilio, concurrency=3).send_many([sms(slow), sms(busy), sms(fine)])
