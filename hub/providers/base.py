@@ -173,12 +173,8 @@ class Provider:
                 result = self._send(message)
             except ProviderError:
                 raise
-            except (requests.Timeout, TimeoutError) as exc:
-                raise RetryableProviderError(f"{self.vendor} did not answer in time", code="timeout") from exc
-            except (requests.ConnectionError, ConnectionError) as exc:
-                raise RetryableProviderError(
-                    f"{self.vendor} unreachable: {type(exc).__name__}", code="network"
-                ) from exc
+            except (requests.Timeout, TimeoutError, requests.ConnectionError, ConnectionError) as exc:
+                raise self.transport_error(exc) from exc
         except ProviderError as exc:
             self.log_failure(message, exc, started)
             raise
@@ -207,6 +203,12 @@ class Provider:
             return exc
         except Exception as exc:  # noqa: BLE001 - a bug in a provider module must not lose the batch
             return self.unexpected(message, exc)
+
+    def transport_error(self, exc: BaseException) -> RetryableProviderError:
+        """A call that got no answer: it timed out, or never reached the vendor."""
+        if isinstance(exc, requests.Timeout | TimeoutError):
+            return RetryableProviderError(f"{self.vendor} did not answer in time", code="timeout")
+        return RetryableProviderError(f"{self.vendor} unreachable: {type(exc).__name__}", code="network")
 
     def log_failure(self, message: OutboundMessage, exc: ProviderError, started: float) -> None:
         logger.warning(

@@ -270,12 +270,8 @@ class TwilioSmsProvider(Provider):
                 created = await client.messages.create_async(**self._params(message))
             except TwilioRestException as exc:
                 raise map_twilio_error(exc, _async_headers.get({})) from exc
-            except TimeoutError as exc:
-                raise RetryableProviderError("Twilio did not answer in time", code="timeout") from exc
-            except (aiohttp.ClientError, ConnectionError) as exc:
-                raise RetryableProviderError(
-                    f"Twilio unreachable: {type(exc).__name__}", code="network"
-                ) from exc
+            except (TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
+                raise self.transport_error(exc) from exc
         except ProviderError as exc:
             self.log_failure(message, exc, started)
             return exc
