@@ -10,24 +10,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
+from audit.admin_base import ReadOnlyAdmin
 from audit.models import AuditCheckpoint, AuditRecord
 from audit.selectors import audit_chain_verify, audit_checkpoint_latest
 from audit.services import record_canonical
 
 
-class ReadOnlyAuditAdmin(admin.ModelAdmin[Any]):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
 @admin.register(AuditRecord)
-class AuditRecordAdmin(ReadOnlyAuditAdmin):
+class AuditRecordAdmin(ReadOnlyAdmin):
     list_display = ("seq", "created_at", "actor_type", "actor_id", "action", "object_type", "object_id")
     # No filters that need a DISTINCT over the whole trail: find records by exact object id or action.
     list_filter = ("actor_type",)
@@ -93,6 +83,6 @@ def _verify_post(request: HttpRequest) -> HttpResponse:
 
 
 @admin.register(AuditCheckpoint)
-class AuditCheckpointAdmin(ReadOnlyAuditAdmin):
+class AuditCheckpointAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "seq", "hash")
     show_full_result_count = False

@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from audit.admin_base import ReadOnlyAdmin
 from audit.services import Actor
-from hub.admin_readonly import ReadOnlyAdmin
 from hub.contacts.models import ConsentEntry, Contact, Device, Suppression, SuppressionReason
 from hub.contacts.services import suppression_add, suppression_lift
 from hub.contacts.validation import normalise_email, normalise_phone

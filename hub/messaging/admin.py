@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from hub.admin_readonly import ReadOnlyAdmin  # messages change only through the lifecycle
+from audit.admin_base import ReadOnlyAdmin  # messages change only through the lifecycle
 from hub.messaging.models import FallbackPolicy, Message, MessageEvent, Notification
 
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from hub.admin_readonly import ReadOnlyAdmin
+from audit.admin_base import ReadOnlyAdmin
 
 
 class ReadOnlyWorkspaceAdmin(ReadOnlyAdmin):

@@ -1,6 +1,7 @@
-"""The admin base for rows written only through the services (messages, contacts, the consent
-ledger, workspace pages): they are read in admin, and not even a superuser adds, edits or
-deletes one by hand."""
+"""The admin base for rows written only through the services (audit records, messages,
+contacts, the consent ledger, workspace pages): they are read in admin, and not even a
+superuser adds, edits or deletes one by hand. In ``audit``, the lowest layer, so that the
+audit admin and ``hub`` share it."""
 
 from __future__ import annotations
 
