@@ -16,11 +16,13 @@ from audit.services import Actor, audit_append
 from hub.apikeys.models import ApiKey, IdempotencyRecord
 
 KEY_PREFIX = "sb"
-# Capabilities a key may be limited to; a key that lists none has all of them.
-CAPABILITIES = ("send", "read", "contacts:write")
+# Capabilities a key may be limited to (SPEC §4); a key that lists none has all of them.
+CAPABILITIES = ("send", "read", "contacts:read", "contacts:write", "contacts:erase")
 SCOPES = CAPABILITIES  # kept for callers of the foundation's name
 # Limits on what a key may send: any one matching is enough.
 SEND_LIMIT_PREFIXES = ("category:", "template:")
+# How stale ``last_used_at`` may get: written at most this often per key, not per request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 class InvalidScope(ValueError):
@@ -43,11 +45,19 @@ def scopes_validate(scopes: list[str]) -> list[str]:
     return seen
 
 
+def apikey_capabilities(*, api_key: ApiKey) -> frozenset[str]:
+    """What the key may do. A key with no scopes at all may do everything; a key that lists
+    only send limits (``template:``/``category:``) is a sending key: ``send``, nothing more
+    (a limit to one template must never open the contacts)."""
+    listed = frozenset(s for s in api_key.scopes if s in CAPABILITIES)
+    if listed:
+        return listed
+    return frozenset({"send"}) if api_key.scopes else frozenset(CAPABILITIES)
+
+
 def apikey_has_capability(*, api_key: ApiKey, capability: str) -> bool:
-    """Whether the key may ``read``, ``send`` or ``contacts:write``. A key that lists no
-    capability has all of them (send limits alone do not restrict capabilities)."""
-    listed = [s for s in api_key.scopes if s in CAPABILITIES]
-    return not listed or capability in listed
+    """Whether the key holds this capability (see apikey_capabilities)."""
+    return capability in apikey_capabilities(api_key=api_key)
 
 
 def apikey_may_send(*, api_key: ApiKey, template_key: str, category: str) -> bool:
