@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.services import Actor, audit_append
@@ -147,6 +148,22 @@ def apikey_authenticate(*, raw: str) -> ApiKey | None:
     if api_key is None or not hmac.compare_digest(api_key.key_hash, _digest(raw)):
         return None
     return api_key
+
+
+def apikey_mark_used(*, api_key: ApiKey) -> None:
+    """Set ``last_used_at`` to now unless it is already less than LAST_USED_RESOLUTION old.
+
+    At most one write per key a minute however busy the key: none while the loaded value is
+    fresh, and the UPDATE is conditional, so web processes racing on one key write once.
+    """
+    now = timezone.now()
+    stale = now - LAST_USED_RESOLUTION
+    if api_key.last_used_at is not None and api_key.last_used_at > stale:
+        return
+    ApiKey.objects.filter(pk=api_key.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lte=stale)
+    ).update(last_used_at=now)
+    api_key.last_used_at = now
 
 
 def idempotency_records_purge() -> int:
