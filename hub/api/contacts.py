@@ -112,8 +112,7 @@ class ContactDetailView(APIView):
         responses={200: ErasureSerializer, **problems(401, 403, 404, 429)},
         summary="Erase a contact (right to erasure)",
         description="Removes the person's personal data from contacts, messages and rendered content; "
-        "their addresses stay suppressed by hash only; the audit trail records the erasure. "
-        + _needs(ERASE),
+        "their addresses stay suppressed by hash only; the audit trail records the erasure. " + _needs(ERASE),
     )
     def delete(self, request: Request, external_id: str) -> Response:
         report = contact_erase(contact=_contact(external_id), actor=_actor(request))
