@@ -114,13 +114,25 @@ class TestDeviceSecrets:
         texts += [json.dumps(d.events) for d in CallbackDelivery.objects.all()]
         assert [secrets_in(t) for t in texts] == [[]] * len(texts)
 
-    def test_the_openapi_schema_shows_no_device_secret(self, tmp_path: Any) -> None:
+    def test_the_openapi_schema_shows_no_device_secret_and_each_contacts_scope(self, tmp_path: Any) -> None:
         out = tmp_path / "schema.json"
         call_command("spectacular", "--format", "openapi-json", "--file", str(out))
-        components = json.loads(out.read_text())["components"]["schemas"]
+        schema = json.loads(out.read_text())
+        components = schema["components"]["schemas"]
         assert set(components["ContactDevice"]["properties"]) == {"id", "kind", "created_at"}
         contact = components["Contact"]["properties"]["devices"]
         assert contact["items"] == {"$ref": "#/components/schemas/ContactDevice"}
+        operations = {
+            (path, method): operation
+            for path, item in schema["paths"].items()
+            if path.startswith(URL)
+            for method, operation in item.items()
+        }
+        assert len(operations) == 7
+        for (path, method), operation in operations.items():
+            needs = {"get": "contacts:read", "delete": "contacts:erase"}.get(method, "contacts:write")
+            assert f"`{needs}`" in operation["description"], (path, method)
+            assert "403" in operation["responses"], (path, method)
 
 
 class TestConsentSources:
