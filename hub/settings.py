@@ -372,6 +372,7 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "ENUM_NAME_OVERRIDES": {
         "ChannelEnum": "hub.api.serializers.CHANNEL_CHOICES",
         "CategoryEnum": "hub.contacts.preferences.CATEGORIES",
+        "DeviceKindEnum": "hub.contacts.models.DeviceKind",
     },
 }
 

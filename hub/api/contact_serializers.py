@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from hub.api.serializers import CHANNEL_CHOICES, StrictSerializer
@@ -17,6 +17,10 @@ from hub.contacts.sync import ContactData, DeviceData
 from hub.contacts.validation import normalise_email, normalise_phone
 
 BULK_MAX = 10000
+# The consent sources a caller of the API may claim. The others (preference page, one-click,
+# SMS keyword, complaint, bounce, provider, admin) are written by the hub's own pages, inbound
+# handling and feedback; accepting them here would let a key forge their evidence.
+API_CONSENT_SOURCES = (ConsentSource.API,)
 
 
 @lru_cache(maxsize=1)
@@ -122,10 +126,13 @@ class ContactBulkSerializer(StrictSerializer):
     contacts = BulkContactSerializer(many=True, max_length=BULK_MAX, allow_empty=False)  # type: ignore[call-arg]
 
 
-class DeviceOutSerializer(serializers.ModelSerializer[Device]):
+class ContactDeviceSerializer(serializers.ModelSerializer[Device]):
+    """A device as the API shows it: never its FCM token or Web Push subscription (SPEC §4),
+    which would let anyone holding them push to the person's phone or browser."""
+
     class Meta:
         model = Device
-        fields = ("kind", "token", "subscription", "created_at")
+        fields = ("id", "kind", "created_at")
 
 
 class ContactSerializer(serializers.ModelSerializer[Contact]):
@@ -145,9 +152,10 @@ class ContactSerializer(serializers.ModelSerializer[Contact]):
             "updated_at",
         )
 
+    @extend_schema_field(ContactDeviceSerializer(many=True))
     def get_devices(self, obj: Contact) -> list[dict[str, Any]]:
         active = [d for d in obj.devices.all() if d.removed_at is None]
-        return list(DeviceOutSerializer(active, many=True).data)
+        return list(ContactDeviceSerializer(active, many=True).data)
 
 
 class BulkResultSerializer(serializers.Serializer[Any]):
@@ -186,7 +194,14 @@ class ConsentCreateSerializer(StrictSerializer):
         choices=CATEGORIES, help_text="The category: marketing or transactional."
     )
     granted = serializers.BooleanField()
-    source = serializers.ChoiceField(choices=ConsentSource.choices, default=ConsentSource.API)  # type: ignore[assignment]
+    source = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=[(s.value, s.label) for s in API_CONSENT_SOURCES],
+        default=ConsentSource.API,
+        error_messages={
+            "invalid_choice": "The API records consent with source 'api' only; '{input}' is written "
+            "by the hub itself (preference page, one-click unsubscribe, SMS keywords, feedback, admin)."
+        },
+    )
     evidence = ConsentEvidenceSerializer()
 
 

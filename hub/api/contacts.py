@@ -1,4 +1,8 @@
-"""Contacts API: upsert, read and erase one contact; bulk upsert; consents; preferences."""
+"""Contacts API: upsert, read and erase one contact; bulk upsert; consents; preferences.
+
+Contacts are shared by the whole company, so access is by scope (SPEC §4), never by which key
+made them: ``contacts:read`` to read, ``contacts:write`` to change, ``contacts:erase`` to erase.
+"""
 
 from __future__ import annotations
 
@@ -58,11 +62,24 @@ def _evidence(request: Request, given: dict[str, Any] | None) -> dict[str, Any]:
     return evidence
 
 
+READ = "contacts:read"
+WRITE = "contacts:write"
+ERASE = "contacts:erase"
+
+
+def _needs(scope: str) -> str:
+    return f"Needs the `{scope}` scope."
+
+
 class ContactDetailView(APIView):
+    required_capability = {"GET": READ, "PUT": WRITE, "DELETE": ERASE}
+
     @extend_schema(
         operation_id="contacts_retrieve",
-        responses={200: ContactSerializer, **problems(401, 404)},
+        responses={200: ContactSerializer, **problems(401, 403, 404, 429)},
         summary="One contact",
+        description="Devices show only their id, kind and when they were added, never their "
+        f"tokens or keys. {_needs(READ)}",
     )
     def get(self, request: Request, external_id: str) -> Response:
         return Response(ContactSerializer(_contact(external_id)).data)
@@ -70,8 +87,9 @@ class ContactDetailView(APIView):
     @extend_schema(
         operation_id="contacts_upsert",
         request=ContactWriteSerializer,
-        responses={200: ContactSerializer, 201: ContactSerializer, **problems(400, 401)},
+        responses={200: ContactSerializer, 201: ContactSerializer, **problems(400, 401, 403, 415, 429)},
         summary="Create or replace a contact",
+        description=_needs(WRITE),
     )
     def put(self, request: Request, external_id: str) -> Response:
         if len(external_id) > 128:
@@ -91,10 +109,10 @@ class ContactDetailView(APIView):
 
     @extend_schema(
         operation_id="contacts_erase",
-        responses={200: ErasureSerializer, **problems(401, 404)},
+        responses={200: ErasureSerializer, **problems(401, 403, 404, 429)},
         summary="Erase a contact (right to erasure)",
         description="Removes the person's personal data from contacts, messages and rendered content; "
-        "their addresses stay suppressed by hash only; the audit trail records the erasure.",
+        "their addresses stay suppressed by hash only; the audit trail records the erasure. " + _needs(ERASE),
     )
     def delete(self, request: Request, external_id: str) -> Response:
         report = contact_erase(contact=_contact(external_id), actor=_actor(request))
@@ -109,11 +127,14 @@ class ContactDetailView(APIView):
 
 
 class ContactBulkView(APIView):
+    required_capability = WRITE
+
     @extend_schema(
         operation_id="contacts_bulk_upsert",
         request=ContactBulkSerializer,
-        responses={200: BulkResultSerializer, **problems(400, 401)},
+        responses={200: BulkResultSerializer, **problems(400, 401, 403, 415, 429)},
         summary="Create or replace many contacts at once (CRM sync, up to 10,000)",
+        description=_needs(WRITE),
     )
     def post(self, request: Request) -> Response:
         serializer = ContactBulkSerializer(data=request.data)
@@ -128,11 +149,15 @@ class ContactBulkView(APIView):
 
 
 class ConsentCreateView(APIView):
+    required_capability = WRITE
+
     @extend_schema(
         operation_id="contacts_consents_create",
         request=ConsentCreateSerializer,
-        responses={201: ConsentEntrySerializer, **problems(400, 401, 404)},
+        responses={201: ConsentEntrySerializer, **problems(400, 401, 403, 404, 415, 429)},
         summary="Record consent given or withdrawn (appended to the ledger)",
+        description="The source is always `api`: the sources of the hosted preference page, "
+        f"one-click unsubscribe, SMS keywords and the hub's own feedback are refused. {_needs(WRITE)}",
     )
     def post(self, request: Request, external_id: str) -> Response:
         contact = _contact(external_id)
@@ -152,10 +177,13 @@ class ConsentCreateView(APIView):
 
 
 class PreferencesView(APIView):
+    required_capability = {"GET": READ, "PUT": WRITE}
+
     @extend_schema(
         operation_id="contacts_preferences_retrieve",
-        responses={200: PreferencesSerializer, **problems(401, 404)},
+        responses={200: PreferencesSerializer, **problems(401, 403, 404, 429)},
         summary="Current preferences per category and channel (from the consent ledger)",
+        description=_needs(READ),
     )
     def get(self, request: Request, external_id: str) -> Response:
         return Response(_preferences_body(_contact(external_id)))
@@ -163,8 +191,9 @@ class PreferencesView(APIView):
     @extend_schema(
         operation_id="contacts_preferences_update",
         request=PreferencesUpdateSerializer,
-        responses={200: PreferencesSerializer, **problems(400, 401, 404)},
+        responses={200: PreferencesSerializer, **problems(400, 401, 403, 404, 415, 429)},
         summary="Change preferences; each change is a consent ledger entry",
+        description=_needs(WRITE),
     )
     def put(self, request: Request, external_id: str) -> Response:
         contact = _contact(external_id)

@@ -9,7 +9,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from hub.apikeys.models import ApiKey
-from hub.apikeys.services import apikey_authenticate
+from hub.apikeys.services import apikey_authenticate, apikey_mark_used
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -25,6 +25,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         api_key = apikey_authenticate(raw=token.strip())
         if api_key is None:
             raise exceptions.AuthenticationFailed("This API key is not valid or has been revoked.")
+        apikey_mark_used(api_key=api_key)
         return api_key, api_key
 
     def authenticate_header(self, request: Request) -> str:

@@ -17,16 +17,17 @@ class ApiKey(models.Model):
         default=list,
         blank=True,
         help_text=(
-            "Empty: may do everything. Capabilities: 'read', 'send', 'contacts:write' (a key with "
-            "only 'read' is read-only). Limits on what may be sent: 'category:<category>', "
-            "'template:<key>' (any one matching is enough)."
+            "Empty: may do everything. Capabilities: 'read', 'send', 'contacts:read', "
+            "'contacts:write', 'contacts:erase' (a key with only 'read' is read-only). Limits on "
+            "what may be sent: 'category:<category>', 'template:<key>' (any one matching is "
+            "enough; limits without a capability make a sending key)."
         ),
     )
     is_test = models.BooleanField(
         default=False, help_text="A test key: its messages always go to the sandbox providers."
     )
     rate_limit_per_minute = models.PositiveIntegerField(
-        default=600, help_text="Requests per minute (token bucket, refilled continuously)."
+        default=3000, help_text="Requests per minute (token bucket, refilled continuously)."
     )
     rate_limit_burst = models.PositiveIntegerField(
         default=60, help_text="How many requests may arrive at once on a full bucket."

@@ -10,17 +10,20 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.services import Actor, audit_append
 from hub.apikeys.models import ApiKey, IdempotencyRecord
 
 KEY_PREFIX = "sb"
-# Capabilities a key may be limited to; a key that lists none has all of them.
-CAPABILITIES = ("send", "read", "contacts:write")
+# Capabilities a key may be limited to (SPEC §4); a key that lists none has all of them.
+CAPABILITIES = ("send", "read", "contacts:read", "contacts:write", "contacts:erase")
 SCOPES = CAPABILITIES  # kept for callers of the foundation's name
 # Limits on what a key may send: any one matching is enough.
 SEND_LIMIT_PREFIXES = ("category:", "template:")
+# How stale ``last_used_at`` may get: written at most this often per key, not per request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 class InvalidScope(ValueError):
@@ -43,11 +46,19 @@ def scopes_validate(scopes: list[str]) -> list[str]:
     return seen
 
 
+def apikey_capabilities(*, api_key: ApiKey) -> frozenset[str]:
+    """What the key may do. A key with no scopes at all may do everything; a key that lists
+    only send limits (``template:``/``category:``) is a sending key: ``send``, nothing more
+    (a limit to one template must never open the contacts)."""
+    listed = frozenset(s for s in api_key.scopes if s in CAPABILITIES)
+    if listed:
+        return listed
+    return frozenset({"send"}) if api_key.scopes else frozenset(CAPABILITIES)
+
+
 def apikey_has_capability(*, api_key: ApiKey, capability: str) -> bool:
-    """Whether the key may ``read``, ``send`` or ``contacts:write``. A key that lists no
-    capability has all of them (send limits alone do not restrict capabilities)."""
-    listed = [s for s in api_key.scopes if s in CAPABILITIES]
-    return not listed or capability in listed
+    """Whether the key holds this capability (see apikey_capabilities)."""
+    return capability in apikey_capabilities(api_key=api_key)
 
 
 def apikey_may_send(*, api_key: ApiKey, template_key: str, category: str) -> bool:
@@ -137,6 +148,22 @@ def apikey_authenticate(*, raw: str) -> ApiKey | None:
     if api_key is None or not hmac.compare_digest(api_key.key_hash, _digest(raw)):
         return None
     return api_key
+
+
+def apikey_mark_used(*, api_key: ApiKey) -> None:
+    """Set ``last_used_at`` to now unless it is already less than LAST_USED_RESOLUTION old.
+
+    At most one write per key a minute however busy the key: none while the loaded value is
+    fresh, and the UPDATE is conditional, so web processes racing on one key write once.
+    """
+    now = timezone.now()
+    stale = now - LAST_USED_RESOLUTION
+    if api_key.last_used_at is not None and api_key.last_used_at > stale:
+        return
+    ApiKey.objects.filter(pk=api_key.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lte=stale)
+    ).update(last_used_at=now)
+    api_key.last_used_at = now
 
 
 def idempotency_records_purge() -> int:

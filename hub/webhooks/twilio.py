@@ -53,10 +53,11 @@ def twilio_request_verify(request: HttpRequest) -> dict[str, str]:
     if not signature:
         raise SignatureInvalid("no X-Twilio-Signature")
     url = settings.HUB_BASE_URL + request.get_full_path()
-    params = {key: request.POST.get(key, "") for key in request.POST}
     for token in _auth_tokens():
-        if RequestValidator(token).validate(url, params, signature):
-            return params
+        # The QueryDict itself: the SDK reads every value of a repeated key (getlist), as
+        # Twilio signed them; a plain dict would keep only the last one.
+        if RequestValidator(token).validate(url, request.POST, signature):
+            return {key: request.POST.get(key, "") for key in request.POST}
     raise SignatureInvalid("X-Twilio-Signature does not match")
 
 

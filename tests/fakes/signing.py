@@ -5,16 +5,20 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from django.utils.datastructures import MultiValueDict
 from twilio.request_validator import RequestValidator
 
 
-def twilio_signature(url: str, params: dict[str, str], auth_token: str) -> str:
-    """Twilio's X-Twilio-Signature: HMAC-SHA1 over the URL and the sorted form parameters."""
-    return str(RequestValidator(auth_token).compute_signature(url, params))
+def twilio_signature(url: str, params: Mapping[str, str | list[str]], auth_token: str) -> str:
+    """Twilio's X-Twilio-Signature: HMAC-SHA1 over the URL and the sorted form parameters (a
+    repeated key, given as a list, contributes each of its values)."""
+    form = MultiValueDict({k: v if isinstance(v, list) else [v] for k, v in params.items()})
+    return str(RequestValidator(auth_token).compute_signature(url, form))
 
 
 class SendGridSigner:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from audit.models import AuditRecord
 from audit.services import Actor
@@ -46,3 +51,38 @@ class TestApiKeys:
         key = apikey_authenticate(raw=raw)
         assert key is not None and key.name == "loans-service" and key.scopes == ["category:transactional"]
         assert "will not be shown again" in out.err
+
+
+@pytest.mark.django_db
+class TestLastUsed:
+    """``last_used_at`` tells an operator which keys are still in use (before revoking one), at
+    the cost of at most one write per key a minute, however busy the key."""
+
+    PATH = "/api/v1/notifications/00000000-0000-0000-0000-000000000000"
+
+    def writes_to_api_keys(self, client, requests: int) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            for _ in range(requests):
+                assert client.get(self.PATH).status_code == 404
+        return sum(q["sql"].startswith('UPDATE "apikeys_apikey"') for q in queries.captured_queries)
+
+    def test_written_on_use_then_at_most_once_a_minute(self, api_client):
+        issued = apikey_create(name="cards")
+        assert ApiKey.objects.get(pk=issued.api_key.pk).last_used_at is None
+        api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.raw}")
+        started = timezone.now()
+        assert self.writes_to_api_keys(api_client, 30) == 1
+        first = ApiKey.objects.get(pk=issued.api_key.pk).last_used_at
+        assert first is not None and started <= first <= timezone.now()
+        # A minute later the next request moves it on, once.
+        ApiKey.objects.filter(pk=issued.api_key.pk).update(last_used_at=first - timedelta(seconds=61))
+        assert self.writes_to_api_keys(api_client, 10) == 1
+        moved = ApiKey.objects.get(pk=issued.api_key.pk).last_used_at
+        assert moved is not None and moved >= first
+
+    def test_a_refused_key_is_not_marked_used(self, api_client):
+        issued = apikey_create(name="cards")
+        apikey_revoke(api_key=issued.api_key, actor=Actor.system())
+        api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.raw}")
+        assert api_client.get(self.PATH).status_code == 401
+        assert ApiKey.objects.get(pk=issued.api_key.pk).last_used_at is None

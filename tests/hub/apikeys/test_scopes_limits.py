@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -46,13 +47,23 @@ class TestScopes:
         assert client.post(URL, {**BODY, "template": "order.delayed"}, format="json").status_code == 202
 
     def test_contacts_write_scope_is_required_for_contact_writes(self, db):
-        """Writes under /contacts need contacts:write (the view may not even exist yet: the
-        permission answers first)."""
+        """Writes under /contacts need contacts:write (tests/hub/api/test_contacts.py has
+        every contacts scope)."""
         client = key_client(apikey_create(name="sender", scopes=["send"]))
         response = client.put("/api/v1/contacts/cust-9", {"email": "a@example.com"}, format="json")
-        assert response.status_code in {403, 404}
-        if response.status_code == 403:
-            assert "contacts:write" in response.json()["detail"]
+        assert response.status_code == 403
+        assert "'contacts:write'" in response.json()["detail"]
+
+    def test_createapikey_accepts_the_contacts_scopes(self, db, capsys):
+        scopes = ["contacts:read", "contacts:write", "contacts:erase"]
+        call_command("createapikey", "crm", *[a for s in scopes for a in ("--scope", s)])
+        assert ApiKey.objects.get(name="crm").scopes == scopes
+
+    @pytest.mark.parametrize("scope", ["contacts:delete", "contacts", "contacts:*", "admin"])
+    def test_createapikey_refuses_an_unknown_scope(self, db, scope):
+        with pytest.raises(CommandError, match=f"Unknown scope '{re.escape(scope)}'.*contacts:erase"):
+            call_command("createapikey", "x", "--scope", "send", "--scope", scope)
+        assert not ApiKey.objects.exists()
 
     def test_unknown_scope_is_refused(self, db):
         with pytest.raises(InvalidScope):
@@ -88,6 +99,34 @@ def test_test_key_always_uses_the_sandbox(live_template, contact, twilio_sms):
 
 @pytest.mark.django_db
 class TestRateLimitAndQuota:
+    def test_the_default_rate_is_3000_a_minute(self, db, capsys):
+        """SPEC §4 (GOV.UK Notify's default), for keys made in code and by the command."""
+        assert apikey_create(name="a").api_key.rate_limit_per_minute == 3000
+        call_command("createapikey", "b")
+        assert ApiKey.objects.get(name="b").rate_limit_per_minute == 3000
+
+    def test_a_client_that_honours_retry_after_never_fails(self, live_template, contact, figure):
+        """A client sends as fast as it can on a small limit and, when refused, sleeps
+        Retry-After and sends the same request again: every request is accepted in the end,
+        none is lost or made twice, and one wait is always enough."""
+        issued = apikey_create(name="polite", rate_limit_per_minute=120)
+        ApiKey.objects.filter(pk=issued.api_key.pk).update(rate_limit_burst=2)
+        client = key_client(issued)
+        refusals = []
+        for n in range(8):
+            tries = 0
+            while (
+                response := client.post(URL, {**BODY, "reference": f"r{n}"}, format="json")
+            ).status_code == 429:
+                tries += 1
+                time.sleep(int(response["Retry-After"]))
+            assert response.status_code == 202, response.content
+            refusals.append(tries)
+        figure("requests refused once before acceptance", sum(refusals))
+        assert sum(refusals) > 0  # the client did hit the limit
+        assert max(refusals) == 1
+        assert sorted(Notification.objects.values_list("reference", flat=True)) == [f"r{n}" for n in range(8)]
+
     def test_token_bucket_answers_429_with_retry_after(self, live_template, contact):
         issued = apikey_create(name="slow", rate_limit_per_minute=6)
         ApiKey.objects.filter(pk=issued.api_key.pk).update(rate_limit_burst=3)

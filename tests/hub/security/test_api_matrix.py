@@ -1,7 +1,8 @@
 """Authorisation matrix of the REST API (issue 9, item 11).
 
 Every route the URL resolver lists under ``/api/v1/`` must have an entry in ``ACCESS``: which
-capability each of its methods needs and whose objects it touches. Then, route by route:
+capability each of its methods needs and whose objects it touches. ``SCOPE_SETS`` says, apart
+from the code under test, which capabilities each kind of key holds (SPEC §4). Then, route by route:
 another key never sees or changes a key's notifications, messages, broadcasts or callback
 endpoint (it gets exactly the answer an unknown id gets, so existence does not leak); a key
 without the capability is refused with 403 on every route; a revoked, unknown or malformed key
@@ -18,7 +19,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from audit.services import Actor
-from hub.apikeys.services import IssuedKey, apikey_has_capability, apikey_revoke
+from hub.apikeys.models import ApiKey
+from hub.apikeys.services import CAPABILITIES, apikey_has_capability, apikey_revoke
 from tests.factories import ORDER_DATA, key_client
 from tests.figures import Record
 from tests.hub.security.api import (
@@ -34,7 +36,9 @@ from tests.hub.security.api import (
 
 READ = frozenset({"read", "send"})  # a sending service may follow what it sent
 SEND = frozenset({"send"})
-CONTACTS = frozenset({"contacts:write"})
+CONTACTS_READ = frozenset({"contacts:read"})
+CONTACTS_WRITE = frozenset({"contacts:write"})
+CONTACTS_ERASE = frozenset({"contacts:erase"})
 
 OWNED = "owned"  # objects of the key that created them: ids in the path
 OWN = "own"  # the calling key's own object, no id (its callback endpoint)
@@ -55,13 +59,13 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("notification-cancel", "POST"): Access(SEND, OWNED),
     ("message-detail", "GET"): Access(READ, OWNED),
     ("template-list", "GET"): Access(READ, SHARED),
-    ("contact-bulk", "POST"): Access(CONTACTS, SHARED),
-    ("contact-detail", "GET"): Access(READ, SHARED),
-    ("contact-detail", "PUT"): Access(CONTACTS, SHARED),
-    ("contact-detail", "DELETE"): Access(CONTACTS, SHARED),
-    ("contact-consents", "POST"): Access(CONTACTS, SHARED),
-    ("contact-preferences", "GET"): Access(READ, SHARED),
-    ("contact-preferences", "PUT"): Access(CONTACTS, SHARED),
+    ("contact-bulk", "POST"): Access(CONTACTS_WRITE, SHARED),
+    ("contact-detail", "GET"): Access(CONTACTS_READ, SHARED),
+    ("contact-detail", "PUT"): Access(CONTACTS_WRITE, SHARED),
+    ("contact-detail", "DELETE"): Access(CONTACTS_ERASE, SHARED),
+    ("contact-consents", "POST"): Access(CONTACTS_WRITE, SHARED),
+    ("contact-preferences", "GET"): Access(CONTACTS_READ, SHARED),
+    ("contact-preferences", "PUT"): Access(CONTACTS_WRITE, SHARED),
     ("broadcast-create", "POST"): Access(SEND),
     ("broadcast-detail", "GET"): Access(READ, OWNED),
     ("broadcast-cancel", "POST"): Access(SEND, OWNED),
@@ -72,14 +76,31 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("callback-endpoint", "DELETE"): Access(SEND, OWN),
 }
 
-# Scope sets another key may have: every capability alone, all of them, and send limits.
+EVERY_CAPABILITY = frozenset({"read", "send", "contacts:read", "contacts:write", "contacts:erase"})
+
+
+@dataclass(frozen=True)
+class ScopeSet:
+    scopes: list[str]
+    holds: frozenset[str]  # the capabilities a key with these scopes has, as SPEC §4 says
+
+
+# Scope sets another key may have: every capability alone, all of them, and send limits (which
+# make a sending key: limits alone never grant contacts).
 SCOPE_SETS = {
-    "all": [],
-    "read": ["read"],
-    "send": ["send"],
-    "contacts-write": ["contacts:write"],
-    "send-transactional": ["send", "category:transactional"],
-    "send-this-template": ["template:order.shipped"],
+    "all": ScopeSet([], EVERY_CAPABILITY),
+    "read": ScopeSet(["read"], frozenset({"read"})),
+    "send": ScopeSet(["send"], frozenset({"send"})),
+    "contacts-read": ScopeSet(["contacts:read"], CONTACTS_READ),
+    "contacts-write": ScopeSet(["contacts:write"], CONTACTS_WRITE),
+    "contacts-erase": ScopeSet(["contacts:erase"], CONTACTS_ERASE),
+    "contacts-all": ScopeSet(
+        ["contacts:read", "contacts:write", "contacts:erase"],
+        CONTACTS_READ | CONTACTS_WRITE | CONTACTS_ERASE,
+    ),
+    "send-transactional": ScopeSet(["send", "category:transactional"], frozenset({"send"})),
+    "send-this-template": ScopeSet(["template:order.shipped"], frozenset({"send"})),
+    "send-this-template-and-read": ScopeSet(["send", "template:order.shipped"], frozenset({"send"})),
 }
 # Values that make a request harmless for a key that passes the scope check: ids nobody has,
 # and a body every strict serializer refuses (400 before anything is written).
@@ -93,8 +114,18 @@ INVALID_BODY = {"not_a_field": True}
 HOSTILE_BODY = {"status": "cancelled", "api_key": 1, "url": "https://evil.example/hook"}
 
 
-def may(issued: IssuedKey, access: Access) -> bool:
-    return any(apikey_has_capability(api_key=issued.api_key, capability=c) for c in access.needs)
+def may(scope_set: ScopeSet, access: Access) -> bool:
+    return bool(scope_set.holds & access.needs)
+
+
+def test_the_scope_sets_hold_what_the_hub_grants() -> None:
+    """The table above and the hub agree (checked apart from any request), and the table
+    covers every capability the hub knows."""
+    for name, scope_set in SCOPE_SETS.items():
+        key = ApiKey(scopes=scope_set.scopes)
+        granted = {c for c in CAPABILITIES if apikey_has_capability(api_key=key, capability=c)}
+        assert granted == scope_set.holds, name
+    assert set(CAPABILITIES) == EVERY_CAPABILITY
 
 
 def test_every_api_operation_is_in_the_matrix() -> None:
@@ -111,14 +142,14 @@ def test_the_owner_reads_its_own_objects(owner_objects: dict[str, Any]) -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("scopes", SCOPE_SETS.values(), ids=SCOPE_SETS.keys())
+@pytest.mark.parametrize("scope_set", SCOPE_SETS.values(), ids=SCOPE_SETS.keys())
 def test_another_key_gets_what_an_unknown_id_gets(
-    owner_objects: dict[str, Any], scopes: list[str], figure: Record
+    owner_objects: dict[str, Any], scope_set: ScopeSet, figure: Record
 ) -> None:
     """Key B tries every method on every route that names key A's object: the answer equals the
     answer for an id nobody has (404 not_found, or 403/405 before the id is looked at), and no
     row changes."""
-    other = make_key("other-b", scopes)
+    other = make_key("other-b", scope_set.scopes)
     client = key_client(other)
     before = db_snapshot()
     wrong: list[tuple[Any, ...]] = []
@@ -132,7 +163,7 @@ def test_another_key_gets_what_an_unknown_id_gets(
             if answer != (nobodys.status_code, nobodys["Content-Type"], nobodys.json().get("code")):
                 wrong.append((name, method, "differs from unknown id", answer))
             allowed = (name, method) in ACCESS
-            expected = (404 if may(other, ACCESS[name, method]) else 403) if allowed else None
+            expected = (404 if may(scope_set, ACCESS[name, method]) else 403) if allowed else None
             if theirs["Content-Type"] != PROBLEM or (expected and theirs.status_code != expected):
                 wrong.append((name, method, expected, answer))
             if not allowed and theirs.status_code not in (403, 405):
@@ -145,9 +176,9 @@ def test_another_key_gets_what_an_unknown_id_gets(
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("scopes", SCOPE_SETS.values(), ids=SCOPE_SETS.keys())
+@pytest.mark.parametrize("scope_set", SCOPE_SETS.values(), ids=SCOPE_SETS.keys())
 def test_another_key_never_reaches_the_owners_callback_endpoint(
-    owner_objects: dict[str, Any], scopes: list[str]
+    owner_objects: dict[str, Any], scope_set: ScopeSet
 ) -> None:
     """The callback endpoint has no id: each key only ever addresses its own. B reading or
     removing finds nothing; B registering makes B's own; A's stays as it was."""
@@ -155,10 +186,10 @@ def test_another_key_never_reaches_the_owners_callback_endpoint(
 
     owner = owner_objects["key"].api_key
     theirs = CallbackEndpoint.objects.values().get(api_key=owner)
-    client = key_client(other := make_key("other-b", scopes))
+    client = key_client(other := make_key("other-b", scope_set.scopes))
     for method, body in (("GET", None), ("DELETE", None), ("PUT", {"url": CALLBACK_B})):
         response = call(client, method, "/api/v1/callback", body)
-        if not may(other, ACCESS["callback-endpoint", method]):
+        if not may(scope_set, ACCESS["callback-endpoint", method]):
             assert response.status_code == 403, method
         elif method == "PUT":
             assert response.status_code == 200 and response.json()["url"] == CALLBACK_B
@@ -184,28 +215,29 @@ def test_an_idempotency_key_is_per_api_key(owner_objects: dict[str, Any]) -> Non
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("scopes", SCOPE_SETS.values(), ids=SCOPE_SETS.keys())
+@pytest.mark.parametrize("scope_set", SCOPE_SETS.values(), ids=SCOPE_SETS.keys())
 def test_a_key_without_the_capability_is_refused_on_every_route(
-    live_template: Any, scopes: list[str], figure: Record
+    live_template: Any, scope_set: ScopeSet, figure: Record
 ) -> None:
-    """403 forbidden, naming the missing scope for writes, wherever the capability is missing;
-    never 403 where it is present. Nothing changes either way (unknown ids, refused bodies)."""
-    issued = make_key("scoped", scopes)
+    """403 forbidden, naming the missing scope (for reads too, where one scope is needed),
+    wherever the capability is missing; never 403 where it is present. Nothing changes either
+    way (unknown ids, refused bodies)."""
+    issued = make_key("scoped", scope_set.scopes)
     client = key_client(issued)
     before = db_snapshot()
     wrong: list[tuple[Any, ...]] = []
     for (name, method), access in ACCESS.items():
         response = call(client, method, url(name, UNKNOWN_ARGS), INVALID_BODY)
-        if may(issued, access):
+        if may(scope_set, access):
             if response.status_code in (401, 403):
                 wrong.append((name, method, "allowed", response.status_code))
             continue
         body = response.json()
         if (response.status_code, response["Content-Type"], body.get("code")) != (403, PROBLEM, "forbidden"):
             wrong.append((name, method, "refused", response.status_code, body))
-        elif method != "GET" and not any(f"'{c}'" in body["detail"] for c in access.needs):
+        elif access.needs != READ and not any(f"'{c}'" in body["detail"] for c in access.needs):
             wrong.append((name, method, "names the scope", body["detail"]))
-    figure("operations refused for a missing capability", sum(not may(issued, a) for a in ACCESS.values()))
+    figure("operations refused for a missing capability", sum(not may(scope_set, a) for a in ACCESS.values()))
     figure("answers not as the scopes say", len(wrong))
     assert wrong == []
     assert db_snapshot() == before

@@ -195,3 +195,29 @@ class TestInbound:
         response = post_signed(client, "/webhooks/twilio/inbound", inbound("STOP"), token="not-the-token")
         assert response.status_code == 403
         assert not InboundMessage.objects.exists() and not Suppression.objects.exists()
+
+
+class TestRepeatedFormKeys:
+    """Twilio signs every value of a repeated form key (e.g. several media URLs); the check
+    must cover them all, not only the last one Django's ``POST.get`` returns."""
+
+    REPEATED = {"MediaUrl": ["https://media.example/1.jpg", "https://media.example/2.jpg"]}
+
+    def test_a_genuine_signature_over_a_repeated_key_is_accepted(self, client, twilio_configured, contact):
+        response = post_signed(client, "/webhooks/twilio/inbound", {**inbound("STOP"), **self.REPEATED})
+        assert response.status_code == 200, response.content
+        assert Suppression.objects.filter(channel="sms", address=PHONE, lifted_at=None).exists()
+
+    @pytest.mark.parametrize(
+        "sent",
+        [["https://media.example/2.jpg"], ["https://media.example/1.jpg", "https://evil.example/3.jpg"]],
+        ids=["value-dropped", "value-swapped"],
+    )
+    def test_a_changed_value_of_a_repeated_key_is_refused(self, client, twilio_configured, contact, sent):
+        params = {**inbound("STOP"), **self.REPEATED}
+        signature = twilio_signature("https://hub.example.com/webhooks/twilio/inbound", params, AUTH_TOKEN)
+        response = post_signed(
+            client, "/webhooks/twilio/inbound", {**params, "MediaUrl": sent}, signature=signature
+        )
+        assert response.status_code == 403
+        assert not InboundMessage.objects.exists() and not Suppression.objects.exists()
