@@ -59,6 +59,31 @@ task_routes = {
     "hub.messaging.tasks.fall_back": {"queue": QUEUE_EVENTS},
     "hub.callbacks.tasks.deliver_callbacks": {"queue": QUEUE_EVENTS},
 }
+# (soft, hard) seconds per task. At the soft limit a task gets SoftTimeLimitExceeded and can
+# still clean up; at the hard one its pool process is killed and replaced. A send stops before
+# HUB_STUCK_AFTER_SECONDS (120 by default), so the sweeper never flags a hand-off still running;
+# a batch it interrupts is left in ``sending`` and flagged for reconciliation by the sweeper, as
+# when a worker dies. Only the prefork pool enforces them (see docs/notes/workers.md).
+TASK_TIME_LIMITS: dict[str, tuple[int, int]] = {
+    "hub.messaging.tasks.send_messages": (90, 110),
+    "hub.messaging.tasks.record_sandbox_delivery": (60, 75),
+    "hub.messaging.tasks.release_due_messages": (60, 75),
+    "hub.messaging.tasks.sweep_stuck_messages": (60, 75),
+    "hub.messaging.tasks.apply_provider_reports": (60, 75),
+    "hub.messaging.tasks.fall_back": (60, 75),
+    "hub.messaging.tasks.fall_back_overdue": (60, 75),
+    "hub.broadcasts.tasks.release_broadcast": (240, 300),
+    "hub.broadcasts.tasks.release_broadcasts": (240, 300),
+    "hub.callbacks.tasks.deliver_callbacks": (120, 150),
+    "hub.callbacks.tasks.deliver_due_callbacks": (60, 75),
+    "hub.apikeys.tasks.purge_idempotency_records": (300, 360),
+    "hub.workspace.tasks.purge_expired_personal_data": (1800, 2100),
+    "audit.tasks.write_audit_checkpoint": (120, 150),
+    "hub.bench.naive.naive_send": (90, 110),
+}
+task_annotations = {
+    name: {"soft_time_limit": soft, "time_limit": hard} for name, (soft, hard) in TASK_TIME_LIMITS.items()
+}
 beat_schedule = {
     "release-due-messages": {"task": "hub.messaging.tasks.release_due_messages", "schedule": 5.0},
     "sweep-stuck-messages": {"task": "hub.messaging.tasks.sweep_stuck_messages", "schedule": 30.0},

@@ -24,7 +24,7 @@ from hub.messaging.accept import NotificationRequest, notification_accept
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
 from tests.factories import ORDER_DATA, make_live_template
-from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER
+from tests.fakes.twilio import fake_twilio_env
 from tests.servers import private_redis
 from tests.services import RABBITMQ_BROKER_URL, broker_reachable
 from tests.worker import publishing_to, purge_queues, wait_for, worker_process
@@ -36,16 +36,6 @@ STUCK_AFTER = 10
 # No message finished for this long while some wait: the worker has stopped consuming.
 STALL_AFTER = 90
 PENDING = (S.QUEUED, S.SENDING, S.ACCEPTED)
-
-
-def twilio_env(fake) -> dict[str, str]:
-    return {
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_FROM_NUMBER": FROM_NUMBER,
-        "TWILIO_API_BASE_URL": fake.base_url,
-        "HUB_STUCK_AFTER_SECONDS": str(STUCK_AFTER),
-    }
 
 
 def count(*statuses) -> int:
@@ -89,6 +79,10 @@ def broker(kind: str, tmp_path) -> Iterator[str]:
     purge_queues(RABBITMQ_BROKER_URL)
     with publishing_to(RABBITMQ_BROKER_URL):
         yield RABBITMQ_BROKER_URL
+
+
+def twilio_env(fake) -> dict[str, str]:
+    return {**fake_twilio_env(fake), "HUB_STUCK_AFTER_SECONDS": str(STUCK_AFTER)}
 
 
 BROKERS = pytest.mark.parametrize("kind", ["redis", "rabbitmq"])
