@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init
+from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init, worker_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
 
@@ -117,3 +117,24 @@ def _drop_broken_connections(task: Any = None, **_: object) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@task_prerun.connect
+def _stamp_worker_heartbeat(task: Any = None, **_: object) -> None:
+    """Every task a worker starts is proof it still consumes from that queue (see
+    ``hub.workers.liveness``). Our queues' routing keys are their names."""
+    if task is None or getattr(task.request, "is_eager", False):
+        return
+    queue = (task.request.delivery_info or {}).get("routing_key")
+    if queue and task.request.hostname:
+        from hub.workers.liveness import worker_consumed_throttled
+
+        worker_consumed_throttled(worker=task.request.hostname, queue=queue)
+
+
+@worker_shutdown.connect
+def _forget_worker_heartbeat(sender: Any = None, **_: object) -> None:
+    """A worker stopped on purpose is not stale: only one that vanished without notice stays."""
+    from hub.workers.liveness import worker_forget
+
+    worker_forget(worker=sender.hostname)

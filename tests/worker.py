@@ -60,6 +60,14 @@ def purge_queues(broker_url: str) -> None:
                 channel.queue_purge(queue)
 
 
+def heartbeats_publish(*, expires: float | None = None) -> None:
+    """Do what beat does each heartbeat interval: one heartbeat task on every queue."""
+    for name, entry in celery_app.conf.beat_schedule.items():
+        if name.startswith("worker-heartbeat-"):
+            options = {**entry["options"], **({"expires": expires} if expires else {})}
+            celery_app.send_task(entry["task"], **options)
+
+
 @contextmanager
 def worker_process(
     broker_url: str, log_dir: Path, extra_env: dict[str, str] | None = None, *, pool: str = "threads"
@@ -71,4 +79,4 @@ def worker_process(
         yield procs[0]
 
 
-__all__ = ["database_url", "publishing_to", "purge_queues", "wait_for", "worker_process"]
+__all__ = ["database_url", "heartbeats_publish", "publishing_to", "purge_queues", "wait_for", "worker_process"]

@@ -45,7 +45,7 @@ def test_every_registered_task_has_a_soft_and_a_hard_limit():
 
 def test_a_send_is_stopped_before_the_sweeper_calls_it_stuck(settings):
     # A hand-off still running when the sweeper looks would be flagged while it may yet succeed.
-    assert send_messages.time_limit < settings.HUB_STUCK_AFTER_SECONDS  # type: ignore[attr-defined]
+    assert send_messages.time_limit < settings.HUB_STUCK_AFTER_SECONDS
 
 
 @pytest.mark.worker
@@ -57,22 +57,25 @@ def test_a_send_past_its_soft_limit_is_stopped_and_neither_lost_nor_sent_twice(f
     hung, later = queued_messages_create(count=2, phone="+447911123456")
     fake_twilio.inject(Injection(201, {}, delay=8))  # longer than the soft limit below
     lane = send_queue("sms", "transactional")
-    with private_redis(tmp_path) as redis, publishing_to(redis.url):
-        with worker_process(redis.url, tmp_path, fake_twilio_env(fake_twilio), pool="prefork") as worker:
-            # Per-message limits override the task's own, so the test need not wait 90 s.
-            send_messages.apply_async(([str(hung)],), queue=lane, soft_time_limit=2, time_limit=6)
-            wait_for(lambda: fake_twilio.call_count == 1, timeout=60, what="the hung provider call")
-            wait_for(
-                lambda: any(b"SoftTimeLimitExceeded" in p.read_bytes() for p in tmp_path.glob("worker-*.log")),
-                timeout=30,
-                what="the soft time limit",
-            )
-            send_messages.apply_async(([str(later)],), queue=lane)
-            wait_for(lambda: _status(later) == S.SENT, timeout=60, what="the next send")
-            assert worker.poll() is None
-            time.sleep(3)  # long enough for a redelivered task to run again
-            with override_settings(HUB_STUCK_AFTER_SECONDS=0):
-                dispatch.messages_sweep_stuck()
+    with (
+        private_redis(tmp_path) as redis,
+        publishing_to(redis.url),
+        worker_process(redis.url, tmp_path, fake_twilio_env(fake_twilio), pool="prefork") as worker,
+    ):
+        # Per-message limits override the task's own, so the test need not wait 90 s.
+        send_messages.apply_async(([str(hung)],), queue=lane, soft_time_limit=2, time_limit=6)
+        wait_for(lambda: fake_twilio.call_count == 1, timeout=60, what="the hung provider call")
+        wait_for(
+            lambda: any(b"SoftTimeLimitExceeded" in p.read_bytes() for p in tmp_path.glob("worker-*.log")),
+            timeout=30,
+            what="the soft time limit",
+        )
+        send_messages.apply_async(([str(later)],), queue=lane)
+        wait_for(lambda: _status(later) == S.SENT, timeout=60, what="the next send")
+        assert worker.poll() is None
+        time.sleep(3)  # long enough for a redelivered task to run again
+        with override_settings(HUB_STUCK_AFTER_SECONDS=0):
+            dispatch.messages_sweep_stuck()
     message = Message.objects.get(pk=hung)
     assert (message.status, message.needs_reconciliation) == (S.FAILED, True)
     assert fake_twilio.call_count == 2  # one call each: the stopped send never ran again
