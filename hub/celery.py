@@ -12,8 +12,14 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init, worker_shutdown
+from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
+# ``filesystem://`` (the embedded broker) means hub's safe subclass of kombu's transport in every
+# process that loads this app. Replacing the alias rather than inventing a URL scheme: Celery
+# prefers CELERY_BROKER_URL from the environment to its configuration, so a rewritten URL could
+# be bypassed.
+TRANSPORT_ALIASES["filesystem"] = "hub.workers.embedded_broker:Transport"
 
 CHANNELS = ("sms", "email", "push")
 LANES = ("transactional", "marketing")

@@ -6,17 +6,22 @@ from __future__ import annotations
 
 import os
 import signal
-from io import StringIO
 
 import pytest
-from django.core.management import CommandError, call_command
 
 from hub.celery import QUEUE_EVENTS, send_queue
 from hub.messaging.tasks import send_messages
 from tests.hub.workspace.test_metrics import samples
 from tests.servers import private_redis
 from tests.services import REDIS_BROKER_URL
-from tests.worker import heartbeats_publish, publishing_to, purge_queues, wait_for, worker_process
+from tests.worker import (
+    heartbeats_publish,
+    probe_failure,
+    publishing_to,
+    purge_queues,
+    wait_for,
+    worker_process,
+)
 
 UP = ("switchboard_broker_up", ())
 
@@ -51,14 +56,6 @@ def test_broker_up_reads_zero_once_the_broker_is_gone(client, tmp_path):
     assert not any(name == "switchboard_queue_depth" for name, _ in after)  # unknown, not zero
 
 
-def _probe_fails() -> str:
-    try:
-        call_command("worker_probe", stdout=StringIO())
-    except CommandError as exc:
-        return str(exc)
-    return ""
-
-
 def _quiet(client):
     got = samples(client.get("/metrics"))
     return min(v for (name, _), v in got.items() if name == "switchboard_worker_seconds_since_consumed")
@@ -81,16 +78,16 @@ def test_a_stopped_worker_fails_the_probe_and_recovers_when_continued(client, se
         publishing_to(redis.url),
         worker_process(redis.url, tmp_path, pool="prefork") as worker,
     ):
-        wait_for(beat_then(lambda: not _probe_fails()), timeout=60, what="the probe to pass", interval=1)
+        wait_for(beat_then(lambda: not probe_failure()), timeout=60, what="the probe to pass", interval=1)
         os.killpg(worker.pid, signal.SIGSTOP)  # alive in the process table, consuming nothing
         try:
-            reason = wait_for(beat_then(_probe_fails), timeout=30, what="the probe to fail", interval=1)
+            reason = wait_for(beat_then(probe_failure), timeout=30, what="the probe to fail", interval=1)
             first = _quiet(client)
             wait_for(beat_then(lambda: _quiet(client) > first + 2), timeout=10, what="the gauge to grow")
         finally:
             os.killpg(worker.pid, signal.SIGCONT)
         assert "stale" in reason and "window 6 s" in reason
-        wait_for(beat_then(lambda: not _probe_fails()), timeout=60, what="the probe to recover", interval=1)
+        wait_for(beat_then(lambda: not probe_failure()), timeout=60, what="the probe to recover", interval=1)
         assert _quiet(client) < 6
     got = samples(client.get("/metrics"))
     assert all(v == 0 for (name, _), v in got.items() if name == "switchboard_worker_stale")
