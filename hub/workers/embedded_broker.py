@@ -37,7 +37,8 @@ QUARANTINE = "quarantine"
 
 
 class Channel(filesystem.Channel):
-    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+    # The kombu stubs give _put two signatures (filesystem's and its base's): match filesystem's.
+    def _put(self, queue: str, payload: dict[str, Any], **kwargs: Any) -> None:  # type: ignore[override]
         """Put a message on ``queue``; it becomes visible only once complete."""
         name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         folder = Path(self.data_folder_out)
@@ -52,7 +53,7 @@ class Channel(filesystem.Channel):
         except OSError as exc:
             raise ChannelError(f"Cannot add a message to {folder}") from exc
 
-    def _get(self, queue: str) -> Any:
+    def _get(self, queue: str, timeout: float | None = None) -> Any:
         """Take the oldest readable message from ``queue``; quarantine any that is unreadable."""
         wanted = f"{queue}.msg"
         folder = Path(self.data_folder_in)

@@ -4,22 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('workspace', '0002_roles'),
+        ("workspace", "0002_roles"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WorkerHeartbeat',
+            name="WorkerHeartbeat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('worker', models.CharField(max_length=200)),
-                ('queue', models.CharField(max_length=200)),
-                ('consumed_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("worker", models.CharField(max_length=200)),
+                ("queue", models.CharField(max_length=200)),
+                ("consumed_at", models.DateTimeField()),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('worker', 'queue'), name='workerheartbeat_unique')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("worker", "queue"), name="workerheartbeat_unique")
+                ],
             },
         ),
     ]

@@ -4,8 +4,10 @@ could open a message file its writer had not finished, and the worker died on th
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
+from typing import Any
 
 import pytest
 from kombu import Connection
@@ -29,11 +31,11 @@ def broker_dir(settings, tmp_path):
     return settings.BROKER_FILESYSTEM_DIR
 
 
-def test_a_message_file_appears_only_once_complete(broker_dir):
+def test_a_message_file_appears_only_once_complete(broker_dir, monkeypatch):
     """Written under a temporary name and renamed: a reader listing the folder at any moment
     sees either no file or the whole message."""
     seen: list[list[str]] = []
-    real_replace = embedded_broker.os.replace
+    real_replace = os.replace
 
     def replace(src: str, dst: str) -> None:
         seen.append([p.name for p in broker_dir.glob("*.msg")])  # just before it becomes visible
@@ -42,12 +44,11 @@ def test_a_message_file_appears_only_once_complete(broker_dir):
     with publishing_to("filesystem://"), Connection("filesystem://", transport_options={
         "data_folder_in": str(broker_dir), "data_folder_out": str(broker_dir),
     }) as conn:  # fmt: skip
-        channel = conn.default_channel
-        embedded_broker.os.replace = replace  # type: ignore[assignment]
-        try:
-            channel._put(LANE, {"body": "x" * 100_000})
-        finally:
-            embedded_broker.os.replace = real_replace  # type: ignore[assignment]
+        channel: Any = conn.default_channel
+        assert isinstance(channel, embedded_broker.Channel)
+        monkeypatch.setattr(os, "replace", replace)
+        channel._put(LANE, {"body": "x" * 100_000})
+        monkeypatch.undo()
         assert seen == [[]]
         assert channel._get(LANE) == {"body": "x" * 100_000}
 
@@ -56,7 +57,7 @@ def test_an_unreadable_message_is_quarantined_not_fatal(broker_dir, caplog):
     with publishing_to("filesystem://"), Connection("filesystem://", transport_options={
         "data_folder_in": str(broker_dir), "data_folder_out": str(broker_dir),
     }) as conn:  # fmt: skip
-        channel = conn.default_channel
+        channel: Any = conn.default_channel
         bad = broker_dir / f"0_{uuid.uuid4()}.{LANE}.msg"
         bad.write_bytes(b'{"body": "eyJhbGc')  # cut off mid-write
         channel._put(LANE, {"body": "good"})
