@@ -11,9 +11,15 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init
+from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init, worker_shutdown
+from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
+# ``filesystem://`` (the embedded broker) means hub's safe subclass of kombu's transport in every
+# process that loads this app. Replacing the alias rather than inventing a URL scheme: Celery
+# prefers CELERY_BROKER_URL from the environment to its configuration, so a rewritten URL could
+# be bypassed.
+TRANSPORT_ALIASES["filesystem"] = "hub.workers.embedded_broker:Transport"
 
 CHANNELS = ("sms", "email", "push")
 LANES = ("transactional", "marketing")
@@ -117,3 +123,24 @@ def _drop_broken_connections(task: Any = None, **_: object) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@task_prerun.connect
+def _stamp_worker_heartbeat(task: Any = None, **_: object) -> None:
+    """Every task a worker starts is proof it still consumes from that queue (see
+    ``hub.workers.liveness``). Our queues' routing keys are their names."""
+    if task is None or getattr(task.request, "is_eager", False):
+        return
+    queue = (task.request.delivery_info or {}).get("routing_key")
+    if queue and task.request.hostname:
+        from hub.workers.liveness import worker_consumed_throttled
+
+        worker_consumed_throttled(worker=task.request.hostname, queue=queue)
+
+
+@worker_shutdown.connect
+def _forget_worker_heartbeat(sender: Any = None, **_: object) -> None:
+    """A worker stopped on purpose is not stale: only one that vanished without notice stays."""
+    from hub.workers.liveness import worker_forget
+
+    worker_forget(worker=sender.hostname)

@@ -29,6 +29,21 @@ def transport_options(broker_url: str) -> dict[str, Any]:
     return {}
 
 
+def heartbeat_schedule() -> dict[str, dict[str, Any]]:
+    """Beat entries putting one heartbeat on each queue every ``HUB_WORKER_HEARTBEAT_SECONDS``
+    (see ``hub.workers.liveness``). Each expires after one interval, so heartbeats do not pile
+    up on a queue nobody consumes."""
+    every = settings.HUB_WORKER_HEARTBEAT_SECONDS
+    return {
+        f"worker-heartbeat-{queue}": {
+            "task": "hub.workers.tasks.worker_heartbeat",
+            "schedule": every,
+            "options": {"queue": queue, "expires": every},
+        }
+        for queue in ALL_QUEUES
+    }
+
+
 broker_url: str = settings.CELERY_BROKER_URL
 broker_transport_options = transport_options(broker_url)
 broker_connection_retry_on_startup = True
@@ -59,7 +74,34 @@ task_routes = {
     "hub.messaging.tasks.fall_back": {"queue": QUEUE_EVENTS},
     "hub.callbacks.tasks.deliver_callbacks": {"queue": QUEUE_EVENTS},
 }
+# (soft, hard) seconds per task. At the soft limit a task gets SoftTimeLimitExceeded and can
+# still clean up; at the hard one its pool process is killed and replaced. A send stops before
+# HUB_STUCK_AFTER_SECONDS (120 by default), so the sweeper never flags a hand-off still running;
+# a batch it interrupts is left in ``sending`` and flagged for reconciliation by the sweeper, as
+# when a worker dies. Only the prefork pool enforces them (see docs/notes/workers.md).
+TASK_TIME_LIMITS: dict[str, tuple[int, int]] = {
+    "hub.messaging.tasks.send_messages": (90, 110),
+    "hub.messaging.tasks.record_sandbox_delivery": (60, 75),
+    "hub.messaging.tasks.release_due_messages": (60, 75),
+    "hub.messaging.tasks.sweep_stuck_messages": (60, 75),
+    "hub.messaging.tasks.apply_provider_reports": (60, 75),
+    "hub.messaging.tasks.fall_back": (60, 75),
+    "hub.messaging.tasks.fall_back_overdue": (60, 75),
+    "hub.broadcasts.tasks.release_broadcast": (240, 300),
+    "hub.broadcasts.tasks.release_broadcasts": (240, 300),
+    "hub.callbacks.tasks.deliver_callbacks": (120, 150),
+    "hub.callbacks.tasks.deliver_due_callbacks": (60, 75),
+    "hub.apikeys.tasks.purge_idempotency_records": (300, 360),
+    "hub.workspace.tasks.purge_expired_personal_data": (1800, 2100),
+    "audit.tasks.write_audit_checkpoint": (120, 150),
+    "hub.bench.naive.naive_send": (90, 110),
+    "hub.workers.tasks.worker_heartbeat": (10, 15),
+}
+task_annotations = {
+    name: {"soft_time_limit": soft, "time_limit": hard} for name, (soft, hard) in TASK_TIME_LIMITS.items()
+}
 beat_schedule = {
+    **heartbeat_schedule(),
     "release-due-messages": {"task": "hub.messaging.tasks.release_due_messages", "schedule": 5.0},
     "sweep-stuck-messages": {"task": "hub.messaging.tasks.sweep_stuck_messages", "schedule": 30.0},
     "write-audit-checkpoint": {
@@ -80,6 +122,6 @@ beat_schedule = {
     },
 }
 beat_schedule_filename = str(settings.VAR_DIR / "celerybeat-schedule")
-# The benchmark's naive baseline task lives outside the apps' tasks modules.
-imports = ("hub.bench.naive",)
+# Tasks outside the apps' tasks modules: the benchmark's naive baseline, the worker heartbeat.
+imports = ("hub.bench.naive", "hub.workers.tasks")
 task_always_eager = getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)

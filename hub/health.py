@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 from hub.celery import app as celery_app
+from hub.workers.liveness import heartbeats, workers_stale
 
 
 @require_GET
@@ -33,11 +34,22 @@ def _broker_ok() -> str:
     return "ok"
 
 
+def _stale_workers() -> list[dict[str, object]]:
+    try:
+        stale = workers_stale(heartbeats())
+    except DatabaseError:  # already reported by the database check
+        return []
+    return [{"worker": w, "seconds_since_consumed": round(quiet)} for w, quiet in sorted(stale.items())]
+
+
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Ready to take traffic: the database and the broker both answer."""
+    """Ready to take traffic: the database and the broker both answer. Stale workers are listed
+    but do not make this process unready: taking the web out of service would not revive them
+    (``worker_probe`` is what restarts them)."""
     checks = {"database": _database_ok(), "broker": _broker_ok()}
     ready = all(v == "ok" for v in checks.values())
     return JsonResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
+        {"status": "ok" if ready else "unavailable", "checks": checks, "stale_workers": _stale_workers()},
+        status=200 if ready else 503,
     )

@@ -155,6 +155,10 @@ HUB_DISPATCH_BATCH_SIZE = int(os.environ.get("HUB_DISPATCH_BATCH_SIZE", "100"))
 # Tasks a worker process reserves ahead (Celery's prefetch multiplier); with batched sends
 # each task is a whole batch, so a few are plenty.
 HUB_WORKER_PREFETCH = int(os.environ.get("HUB_WORKER_PREFETCH", "4"))
+# Beat puts a heartbeat task on every queue this often; a worker that has started no task from
+# any of its queues for the liveness window is stale (``manage.py worker_probe``, /metrics).
+HUB_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("HUB_WORKER_HEARTBEAT_SECONDS", "15"))
+HUB_WORKER_LIVENESS_SECONDS = float(os.environ.get("HUB_WORKER_LIVENESS_SECONDS", "120"))
 HUB_MAX_SEND_ATTEMPTS = int(os.environ.get("HUB_MAX_SEND_ATTEMPTS", "5"))
 # Seconds before the sandbox reports a message delivered (0: at once).
 HUB_SANDBOX_DELIVERY_DELAY = float(os.environ.get("HUB_SANDBOX_DELIVERY_DELAY", "1"))

@@ -7,10 +7,12 @@ import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import kombu.pools
+from django.core.management import CommandError, call_command
 
 from hub.bench.workers import current_database_url as database_url
 from hub.bench.workers import wait_for, worker_processes
@@ -60,6 +62,23 @@ def purge_queues(broker_url: str) -> None:
                 channel.queue_purge(queue)
 
 
+def heartbeats_publish(*, expires: float | None = None) -> None:
+    """Do what beat does each heartbeat interval: one heartbeat task on every queue."""
+    for name, entry in celery_app.conf.beat_schedule.items():
+        if name.startswith("worker-heartbeat-"):
+            options = {**entry["options"], **({"expires": expires} if expires else {})}
+            celery_app.send_task(entry["task"], **options)
+
+
+def probe_failure() -> str:
+    """Why ``manage.py worker_probe`` fails now, or "" if it passes."""
+    try:
+        call_command("worker_probe", stdout=StringIO())
+    except CommandError as exc:
+        return str(exc)
+    return ""
+
+
 @contextmanager
 def worker_process(
     broker_url: str, log_dir: Path, extra_env: dict[str, str] | None = None, *, pool: str = "threads"
@@ -71,4 +90,12 @@ def worker_process(
         yield procs[0]
 
 
-__all__ = ["database_url", "publishing_to", "purge_queues", "wait_for", "worker_process"]
+__all__ = [
+    "database_url",
+    "heartbeats_publish",
+    "probe_failure",
+    "publishing_to",
+    "purge_queues",
+    "wait_for",
+    "worker_process",
+]

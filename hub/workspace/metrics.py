@@ -23,6 +23,7 @@ from prometheus_client.registry import Collector
 
 from hub.messaging.lifecycle import FINAL_STATUSES
 from hub.messaging.models import Message, MessageEvent
+from hub.workers.liveness import heartbeats, workers_quiet_for, workers_stale
 from hub.workspace.models import DailyRollup, DecisionRollup
 
 logger = logging.getLogger("hub.metrics")
@@ -62,6 +63,7 @@ class HubCollector(Collector):
         yield from self._providers()
         yield from self._decisions()
         yield from self._queues()
+        yield from self._workers()
 
     def _messages(self) -> Iterator[Metric]:
         in_flight = GaugeMetricFamily(
@@ -165,3 +167,23 @@ class HubCollector(Collector):
         for name, count in sorted(depths.items()):
             depth.add_metric([name], count or 0)
         yield depth
+
+    def _workers(self) -> Iterator[Metric]:
+        beats = heartbeats()
+        since = GaugeMetricFamily(
+            "switchboard_worker_seconds_since_consumed",
+            "Seconds since each worker last started a task from each queue (beat puts a heartbeat on every queue).",
+            labels=["worker", "queue"],
+        )  # fmt: skip
+        for beat in beats:
+            since.add_metric([beat.worker, beat.queue], beat.seconds_since_consumed)
+        yield since
+        stale = GaugeMetricFamily(
+            "switchboard_worker_stale",
+            "1 if the worker started no task from any of its queues within HUB_WORKER_LIVENESS_SECONDS.",
+            labels=["worker"],
+        )  # fmt: skip
+        too_quiet = workers_stale(beats)
+        for worker in sorted(workers_quiet_for(beats)):
+            stale.add_metric([worker], 1 if worker in too_quiet else 0)
+        yield stale

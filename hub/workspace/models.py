@@ -100,3 +100,17 @@ class Report(DailyRollup):
         proxy = True
         verbose_name = "report"
         verbose_name_plural = "reports"
+
+
+class WorkerHeartbeat(models.Model):
+    """When a Celery worker last started a task from one queue (``hub.workers.liveness``)."""
+
+    worker = models.CharField(max_length=200)  # Celery's node name, e.g. ``celery@host``
+    queue = models.CharField(max_length=200)
+    consumed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["worker", "queue"], name="workerheartbeat_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.worker} {self.queue}"

@@ -1,14 +1,14 @@
 """``python manage.py runhub``: the whole hub on one machine (web, worker, beat) for development.
 
 Migrates, seeds the demo data, starts the three processes, prints where to log in and a
-working curl, and stops all of them cleanly on Ctrl-C.
+working curl, starts a worker or beat that dies again (with backoff), and stops all of them
+cleanly on Ctrl-C.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
 import urllib.request
@@ -21,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from hub.celery import ALL_QUEUES
 from hub.demo import DEMO_PASSWORD, demo_seed
+from hub.workers.supervise import Program, Supervisor
 
 
 class Command(BaseCommand):
@@ -41,26 +42,22 @@ class Command(BaseCommand):
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         python = sys.executable
         celery = [python, "-m", "celery", "-A", "hub"]
-        commands = {
-            "web": [python, "manage.py", "runserver", addr, "--noreload"],
-            "worker": [
-                *celery,
+        programs = [
+            Program("web", [python, "manage.py", "runserver", addr, "--noreload"], restart=False),
+            # Prefork, as in production: only its pool enforces the tasks' time limits.
+            Program(
                 "worker",
-                "-l",
-                "INFO",
-                "-Q",
-                ",".join(ALL_QUEUES),
-                "-P",
-                "threads",
-                "-c",
-                "4",
-            ],
-            "beat": [*celery, "beat", "-l", "WARNING", "-s", str(settings.VAR_DIR / "celerybeat-schedule")],
-        }
-        procs = {
-            name: subprocess.Popen(cmd, env=env, cwd=settings.BASE_DIR)  # noqa: S603 - our own argv
-            for name, cmd in commands.items()
-        }
+                [*celery, "worker", "-l", "INFO", "-Q", ",".join(ALL_QUEUES), "-P", "prefork", "-c", "2"],
+                restart=True,
+            ),
+            Program(
+                "beat",
+                [*celery, "beat", "-l", "WARNING", "-s", str(settings.VAR_DIR / "celerybeat-schedule")],
+                restart=True,
+            ),
+        ]
+        supervisor = Supervisor(programs, env=env, cwd=settings.BASE_DIR, say=self.stderr.write)
+        supervisor.start()
 
         stopping = False
 
@@ -74,24 +71,13 @@ class Command(BaseCommand):
         self._banner(addr, seed.api_key if seed else None)
         try:
             while not stopping:
-                for name, proc in procs.items():
-                    if proc.poll() is not None:
-                        self.stderr.write(
-                            f"The {name} process stopped (exit {proc.returncode}); stopping the rest."
-                        )
-                        stopping = True
+                if reason := supervisor.poll():
+                    self.stderr.write(reason)
+                    break
                 time.sleep(0.5)
         finally:
             self.stdout.write("\nStopping web, worker and beat...")
-            for proc in procs.values():
-                if proc.poll() is None:
-                    proc.send_signal(signal.SIGTERM)
-            deadline = time.monotonic() + 15
-            for proc in procs.values():
-                try:
-                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            supervisor.stop()
             self.stdout.write("Stopped.")
 
     def _wait_for_web(self, addr: str) -> None:

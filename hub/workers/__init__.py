@@ -1,0 +1,1 @@
+"""Keeping Celery workers honest: liveness heartbeats and the embedded broker's safe transport."""
