@@ -13,6 +13,7 @@ from rest_framework import serializers
 from hub.contacts.validation import normalise_email, normalise_phone
 from hub.messaging.models import Message, MessageEvent, Notification, Routing
 from hub.messaging.routing import delivered_channel
+from hub.messaging.selectors import message_error_shown
 
 CHANNEL_CHOICES = ("sms", "email", "push")
 
@@ -151,6 +152,12 @@ class MessageSerializer(BuiltOnceModelSerializer[Message]):
         "the inputs that mattered, and `sentence`, e.g. 'deferred by quiet_hours_marketing_sms v1: "
         "22:14 Europe/London is outside 08:00-21:00'.",
     )
+    error_message = serializers.SerializerMethodField(
+        help_text="The provider's error, the message's own address replaced by `[address]`."
+    )
+
+    def get_error_message(self, obj: Message) -> str:
+        return message_error_shown(obj)
 
     class Meta:
         model = Message

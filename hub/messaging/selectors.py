@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from uuid import UUID
 
 from django.db.models import Prefetch, QuerySet
@@ -29,3 +30,21 @@ def notification_get(*, notification_id: UUID, api_key: ApiKey) -> Notification 
 def message_get(*, message_id: UUID, api_key: ApiKey) -> Message | None:
     """One message with its timeline, if this key created its notification."""
     return _messages_with_events().filter(id=message_id, notification__api_key=api_key).first()
+
+
+ADDRESS_WITHHELD = "[address]"
+
+
+def message_error_shown(message: Message) -> str:
+    """The provider's error text as the API shows it: without the message's own address.
+
+    Providers quote the address they refused (Twilio 21211 names the number, SMTP servers the
+    mailbox); a key sending to an ``external_id`` holds no ``contacts:read`` and must not learn
+    the contact's phone, email or device token from it. Staff see the full text in the admin.
+    """
+    text = message.error_message
+    if not message.to or not text:
+        return text
+    for form in (message.to, message.to.removeprefix("+")):
+        text = re.sub(re.escape(form), ADDRESS_WITHHELD, text, flags=re.IGNORECASE)
+    return text
