@@ -13,7 +13,7 @@ from rest_framework import serializers
 from hub.contacts.validation import normalise_email, normalise_phone
 from hub.messaging.models import Message, MessageEvent, Notification, Routing
 from hub.messaging.routing import delivered_channel
-from hub.messaging.selectors import message_error_shown
+from hub.messaging.selectors import event_detail_shown, message_error_shown
 
 CHANNEL_CHOICES = ("sms", "email", "push")
 
@@ -138,6 +138,13 @@ class NotificationCreateSerializer(StrictSerializer):
 
 
 class MessageEventSerializer(BuiltOnceModelSerializer[MessageEvent]):
+    detail = serializers.SerializerMethodField(
+        help_text="What the hub or provider said; the message's own address replaced by `[address]`."
+    )
+
+    def get_detail(self, obj: MessageEvent) -> Any:
+        return event_detail_shown(obj)
+
     class Meta:
         model = MessageEvent
         fields = ("kind", "status", "detail", "source", "occurred_at")
