@@ -13,6 +13,7 @@ from rest_framework import serializers
 from hub.contacts.validation import normalise_email, normalise_phone
 from hub.messaging.models import Message, MessageEvent, Notification, Routing
 from hub.messaging.routing import delivered_channel
+from hub.messaging.selectors import event_detail_shown, message_error_shown
 
 CHANNEL_CHOICES = ("sms", "email", "push")
 
@@ -137,6 +138,13 @@ class NotificationCreateSerializer(StrictSerializer):
 
 
 class MessageEventSerializer(BuiltOnceModelSerializer[MessageEvent]):
+    detail = serializers.SerializerMethodField(
+        help_text="What the hub or provider said; the message's own address replaced by `[address]`."
+    )
+
+    def get_detail(self, obj: MessageEvent) -> Any:
+        return event_detail_shown(obj)
+
     class Meta:
         model = MessageEvent
         fields = ("kind", "status", "detail", "source", "occurred_at")
@@ -151,6 +159,12 @@ class MessageSerializer(BuiltOnceModelSerializer[Message]):
         "the inputs that mattered, and `sentence`, e.g. 'deferred by quiet_hours_marketing_sms v1: "
         "22:14 Europe/London is outside 08:00-21:00'.",
     )
+    error_message = serializers.SerializerMethodField(
+        help_text="The provider's error, the message's own address replaced by `[address]`."
+    )
+
+    def get_error_message(self, obj: Message) -> str:
+        return message_error_shown(obj)
 
     class Meta:
         model = Message

@@ -46,10 +46,18 @@ def scopes_validate(scopes: list[str]) -> list[str]:
     return seen
 
 
+def _is_scope_list(scopes: object) -> bool:
+    return isinstance(scopes, list) and all(isinstance(s, str) for s in scopes)
+
+
 def apikey_capabilities(*, api_key: ApiKey) -> frozenset[str]:
     """What the key may do. A key with no scopes at all may do everything; a key that lists
     only send limits (``template:``/``category:``) is a sending key: ``send``, nothing more
-    (a limit to one template must never open the contacts)."""
+    (a limit to one template must never open the contacts). Anything stored that is not a
+    list of strings (an operator's ``{}`` or ``""`` in the admin) grants nothing: only ``[]``
+    means everything."""
+    if not _is_scope_list(api_key.scopes):
+        return frozenset()
     listed = frozenset(s for s in api_key.scopes if s in CAPABILITIES)
     if listed:
         return listed

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
 from uuid import UUID
 
 from django.db.models import Prefetch, QuerySet
@@ -29,3 +31,37 @@ def notification_get(*, notification_id: UUID, api_key: ApiKey) -> Notification 
 def message_get(*, message_id: UUID, api_key: ApiKey) -> Message | None:
     """One message with its timeline, if this key created its notification."""
     return _messages_with_events().filter(id=message_id, notification__api_key=api_key).first()
+
+
+ADDRESS_WITHHELD = "[address]"
+
+
+def _withheld(value: Any, address: str) -> Any:
+    """``value`` (a string, or strings within lists and dicts) with ``address`` replaced."""
+    if isinstance(value, str):
+        for form in (address, address.removeprefix("+")):
+            value = re.sub(re.escape(form), ADDRESS_WITHHELD, value, flags=re.IGNORECASE)
+        return value
+    if isinstance(value, dict):
+        return {k: _withheld(v, address) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_withheld(v, address) for v in value]
+    return value
+
+
+# Providers quote the address they refused (Twilio 21211 names the number, mail servers the
+# mailbox, and SendGrid passes that on as a bounce's ``reason``). A key sending to an
+# ``external_id`` holds no ``contacts:read`` and must not learn the contact's phone, email or
+# device token from them, so the API shows these without the message's own address. Staff
+# see the full text in the admin.
+
+
+def message_error_shown(message: Message) -> str:
+    """The provider's error text as the API shows it: without the message's own address."""
+    return str(_withheld(message.error_message, message.to)) if message.to else message.error_message
+
+
+def event_detail_shown(event: MessageEvent) -> Any:
+    """An event's detail as the API shows it: without its message's own address."""
+    address = event.message.to
+    return _withheld(event.detail, address) if address else event.detail

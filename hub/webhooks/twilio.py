@@ -36,6 +36,12 @@ STATUS_MAP = {
 ENGAGEMENT_MAP = {"read": "opened"}
 # Error codes on a failed/undelivered report that mean the person opted out (STOP).
 OPT_OUT_ERROR_CODES = frozenset({"21610"})
+# The form keys the hub acts on. Twilio sends each once; its signature covers a repeated key's
+# values as a sorted set, so reordering or repeating them keeps a valid signature while
+# changing the value the hub would read: a form that repeats one of these is refused.
+SINGLE_KEYS = frozenset(
+    {"MessageSid", "SmsSid", "MessageStatus", "SmsStatus", "ErrorCode", "From", "To", "Body"}
+)
 
 
 def _auth_tokens() -> list[str]:
@@ -57,6 +63,11 @@ def twilio_request_verify(request: HttpRequest) -> dict[str, str]:
         # The QueryDict itself: the SDK reads every value of a repeated key (getlist), as
         # Twilio signed them; a plain dict would keep only the last one.
         if RequestValidator(token).validate(url, request.POST, signature):
+            repeated = sorted(k for k in SINGLE_KEYS if len(request.POST.getlist(k)) > 1)
+            if repeated:
+                raise SignatureInvalid(
+                    f"repeated form key(s) {', '.join(repeated)}: the signature cannot tell which value"
+                )
             return {key: request.POST.get(key, "") for key in request.POST}
     raise SignatureInvalid("X-Twilio-Signature does not match")
 

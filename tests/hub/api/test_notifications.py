@@ -241,3 +241,32 @@ def test_unknown_api_path_is_problem_json(authed_client):
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.django_db(transaction=True)
+class TestNoAddressInProviderErrors:
+    """A provider's error often quotes the address it refused (Twilio 21211: "The 'To' number
+    +1... is not a valid phone number"). A ``send`` key sending to an ``external_id`` has no
+    ``contacts:read``, so the API must not hand it the contact's number that way."""
+
+    def test_a_send_key_does_not_learn_the_contacts_number_from_a_refusal(self, live_template, twilio_sms):
+        from hub.apikeys.services import apikey_create
+        from hub.contacts.models import Contact
+        from tests.factories import key_client
+        from tests.fakes.twilio import INVALID_NUMBER
+
+        Contact.objects.create(external_id="cust-9", phone=INVALID_NUMBER)
+        client = key_client(apikey_create(name="sender", scopes=["send"]))
+        body = {"template": "order.shipped", "to": {"external_id": "cust-9"}, "channels": ["sms"]}
+        response = post(client, {**body, "data": ORDER_DATA})
+        assert response.status_code == 202, response.content
+        message = Message.objects.get(notification_id=response.json()["id"])
+        assert message.status == "failed" and INVALID_NUMBER in message.error_message  # staff see it
+        for shown in (
+            client.get(f"{URL}/{message.notification_id}"),
+            client.get(f"/api/v1/messages/{message.id}"),
+        ):
+            assert shown.status_code == 200
+            assert INVALID_NUMBER not in shown.content.decode()
+            assert INVALID_NUMBER[1:] not in shown.content.decode()
+            assert "21211" in shown.content.decode()  # the reason is still there

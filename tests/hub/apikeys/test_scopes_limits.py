@@ -72,6 +72,20 @@ class TestScopes:
             call_command("createapikey", "x", "--scope", "category:")
         assert not ApiKey.objects.exists()
 
+    @pytest.mark.parametrize("stored", [{}, "", 0, {"send": True}, [1, "send"]])
+    def test_scopes_that_are_not_a_list_of_strings_grant_nothing(self, contact, stored):
+        """Only an empty list means 'everything'. A value an operator typed into the admin's
+        JSON field that is not a list of strings (``{}``, ``""``, ``0``...) must never open
+        every contact, nor crash the request."""
+        issued = apikey_create(name="typo", scopes=["send"])
+        ApiKey.objects.filter(pk=issued.api_key.pk).update(scopes=stored)
+        client = key_client(issued)
+        for method, path in (("get", "/api/v1/contacts/cust-1"), ("delete", "/api/v1/contacts/cust-1")):
+            assert getattr(client, method)(path).status_code == 403, (method, stored)
+        response = client.post(URL, BODY, format="json")
+        assert response.status_code == 403, response.content
+        assert Notification.objects.count() == 0
+
     def test_revocation_is_immediate(self, live_template, contact, issued_key, authed_client):
         assert authed_client.post(URL, BODY, format="json").status_code == 202
         from audit.services import Actor

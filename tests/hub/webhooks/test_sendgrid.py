@@ -166,3 +166,21 @@ def test_an_event_about_an_unknown_message_is_not_marked_processed(client, signe
     assert post(client, signer, [stray, event(sent_email, "open")]).status_code == 204
     assert not WebhookEvent.objects.filter(event_id=stray["sg_event_id"]).exists()
     assert WebhookEvent.objects.count() == 1
+
+
+def test_a_bounce_reason_quoting_the_address_is_not_shown_to_the_sending_key(client, signer, sent_email):
+    """Mail servers quote the mailbox they refused, and SendGrid passes that on as ``reason``:
+    the timeline a ``send`` key reads (no ``contacts:read``) must not carry the contact's email."""
+    from hub.apikeys.services import apikey_create
+    from hub.messaging.models import Notification
+    from tests.factories import key_client
+
+    issued = apikey_create(name="sender", scopes=["send"])
+    Notification.objects.filter(pk=sent_email.notification_id).update(api_key=issued.api_key)
+    reason = f"550 5.1.1 <{sent_email.to.upper()}>: Recipient address rejected: User unknown"
+    post(client, signer, [event(sent_email, "bounce", type="bounce", reason=reason)])
+    assert sent_email.events.filter(detail__reason=reason).exists()  # staff see it
+    shown = key_client(issued).get(f"/api/v1/messages/{sent_email.id}")
+    assert shown.status_code == 200
+    assert sent_email.to.lower() not in shown.content.decode().lower()
+    assert "Recipient address rejected" in shown.content.decode()

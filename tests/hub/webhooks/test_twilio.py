@@ -221,3 +221,59 @@ class TestRepeatedFormKeys:
         )
         assert response.status_code == 403
         assert not InboundMessage.objects.exists() and not Suppression.objects.exists()
+
+
+class TestRepeatedKeysTheHubReads:
+    """Twilio's signature covers a repeated key's values as a sorted set: reordering them, or
+    repeating one, keeps the signature valid while changing the value ``POST.get`` would
+    return. Twilio itself never repeats the keys the hub reads, so a form that does is refused
+    whole, on both webhooks, and nothing changes."""
+
+    STATUS = "/webhooks/twilio/status"
+    INBOUND = "/webhooks/twilio/inbound"
+
+    def forge(self, client, path, signed, sent):
+        signature = twilio_signature("https://hub.example.com" + path, signed, AUTH_TOKEN)
+        return post_signed(client, path, sent, signature=signature)
+
+    def test_inbound_values_reordered_are_refused(self, client, twilio_configured, contact):
+        signed = {**inbound("STOP"), "Body": ["hello", "STOP"]}
+        response = self.forge(client, self.INBOUND, signed, {**signed, "Body": ["STOP", "hello"]})
+        assert response.status_code == 403
+        assert not InboundMessage.objects.exists() and not Suppression.objects.exists()
+
+    def test_inbound_key_repeated_with_the_same_value_is_refused(self, client, twilio_configured, contact):
+        signed = inbound("STOP")
+        response = self.forge(client, self.INBOUND, signed, {**signed, "Body": ["STOP", "STOP"]})
+        assert response.status_code == 403
+        assert not InboundMessage.objects.exists() and not Suppression.objects.exists()
+
+    def test_status_values_reordered_are_refused(self, client, live_template, twilio_configured):
+        message = sent_message(live_template)
+        signed = status_params(message, "sent") | {"MessageStatus": ["sent", "failed"]}
+        sent = signed | {"MessageStatus": ["failed", "sent"]}
+        assert self.forge(client, self.STATUS, signed, sent).status_code == 403
+        message.refresh_from_db()
+        assert message.status == S.SENT
+
+    def test_status_key_repeated_with_the_same_value_is_refused(
+        self, client, live_template, twilio_configured
+    ):
+        message = sent_message(live_template)
+        signed = status_params(message, "failed", ErrorCode="21610")
+        sent = signed | {"ErrorCode": ["21610", "21610"]}
+        assert self.forge(client, self.STATUS, signed, sent).status_code == 403
+        message.refresh_from_db()
+        assert message.status == S.SENT and not Suppression.objects.exists()
+
+    def test_status_a_repeated_key_it_ignores_is_accepted_and_a_dropped_value_refused(
+        self, client, live_template, twilio_configured
+    ):
+        message = sent_message(live_template)
+        signed = status_params(message, "delivered") | {"ExtraMedia": ["a", "b"]}
+        assert self.forge(client, self.STATUS, signed, signed | {"ExtraMedia": ["b"]}).status_code == 403
+        message.refresh_from_db()
+        assert message.status == S.SENT
+        assert post_signed(client, self.STATUS, signed).status_code == 204
+        message.refresh_from_db()
+        assert message.status == S.DELIVERED
