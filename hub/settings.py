@@ -354,9 +354,9 @@ REST_FRAMEWORK: dict[str, Any] = {
         "hub.api.permissions.ApiKeyScopes",
     ],
     "DEFAULT_THROTTLE_CLASSES": ["hub.api.throttling.ApiKeyRateThrottle"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["hub.api.parsers.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "hub.api.schema.ProblemAutoSchema",
     "EXCEPTION_HANDLER": "hub.api.problems.problem_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }

@@ -48,15 +48,19 @@ class AttributeFilterSerializer(StrictSerializer):
 
 
 class AudienceSerializer(StrictSerializer):
+    min_properties = max_properties = 1  # exactly one kind of audience
+
     external_ids = serializers.ListField(
         child=serializers.CharField(max_length=128),
         required=False,
+        allow_empty=False,
         max_length=MAX_RECIPIENTS_PER_REQUEST,
         help_text="Contacts by external id (no per-recipient data).",
     )
     recipients = AudienceRowSerializer(  # type: ignore[call-arg]  # DRF passes max_length to the list
         many=True,
         required=False,
+        allow_empty=False,
         max_length=MAX_RECIPIENTS_PER_REQUEST,
         help_text="Contacts with their own data.",
     )
@@ -66,8 +70,6 @@ class AudienceSerializer(StrictSerializer):
         given = [k for k in ("external_ids", "recipients", "filter") if attrs.get(k) is not None]
         if len(given) != 1:
             raise serializers.ValidationError("Give exactly one of external_ids, recipients or filter.")
-        if given[0] != "filter" and not attrs[given[0]]:
-            raise serializers.ValidationError({given[0]: ["Give at least one recipient."]})
         return attrs
 
 

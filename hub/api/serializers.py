@@ -52,18 +52,50 @@ class BuiltOnceModelSerializer(FieldsBuiltOnce, serializers.ModelSerializer[M]):
     """A ModelSerializer whose fields are derived from the model once per class."""
 
 
+def _wrong_type(field: serializers.Field[Any, Any, Any, Any], value: Any) -> str:
+    """Why ``value`` is not of the JSON type the schema gives ``field``, or "". DRF coerces
+    (``0`` into ``"0"`` for a string, ``"true"`` or ``1`` into ``True``, ``"5"`` into ``5``);
+    the API does not: what the schema does not allow is refused."""
+    if value is None:
+        return ""  # null is the field's allow_null to judge
+    if isinstance(field, serializers.CharField | serializers.ChoiceField) and not isinstance(value, str):
+        return "Not a valid string."
+    if isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
+        return "Must be a valid boolean."
+    if isinstance(field, serializers.IntegerField) and (isinstance(value, bool) or not isinstance(value, int)):
+        return "A valid integer is required."
+    if isinstance(field, serializers.ListField) and isinstance(value, list):
+        for item in value:
+            reason = _wrong_type(field.child, item)
+            if reason:
+                return reason
+    return ""
+
+
 class StrictSerializer(FieldsBuiltOnce):
-    """Refuses fields it does not know, so a typo or an attempt to set e.g. ``status`` is an error."""
+    """Unknown fields and values of another JSON type than the field's are refused."""
+
+    # How many keys the body needs; stated in the schema, enforced by the class's validate()
+    # with a specific message.
+    min_properties: ClassVar[int] = 0
+    max_properties: ClassVar[int | None] = None
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["This field is not accepted."] for name in unknown})
+            errors: dict[str, list[str]] = {
+                name: ["This field is not accepted."] for name in sorted(set(data) - set(self.fields))
+            }
+            for name, field in self.fields.items():
+                reason = _wrong_type(field, data.get(name)) if name in data and not field.read_only else ""
+                if reason:
+                    errors[name] = [reason]
+            if errors:
+                raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
 
 
 class RecipientSerializer(StrictSerializer):
+    min_properties = 1
     external_id = serializers.CharField(required=False, max_length=128)
     email = serializers.CharField(required=False, max_length=254)
     phone = serializers.CharField(required=False, max_length=32, help_text="E.164, e.g. +447911123456")
