@@ -14,17 +14,19 @@ from rest_framework.views import APIView
 from audit.services import Actor
 from hub.api.idempotency import idempotent
 from hub.api.problems import Problem
-from hub.api.quota import quota_take
+from hub.api.quota import quota_exceeded, quota_take
 from hub.api.schema import problems
 from hub.api.serializers import CHANNEL_CHOICES, StrictSerializer
 from hub.api.views import IDEMPOTENCY_KEY, _api_key, _not_found
+from hub.apikeys.models import ApiKey
 from hub.broadcasts.models import Broadcast
 from hub.broadcasts.selectors import broadcast_get, broadcast_progress
 from hub.broadcasts.services import (
     AudienceRow,
+    BroadcastQuotaExceeded,
     BroadcastRejected,
     BroadcastRequest,
-    broadcast_audience_size,
+    broadcast_cost_at_create,
     broadcast_create,
 )
 from hub.broadcasts.steering import broadcast_cancel, broadcast_pause, broadcast_resume
@@ -178,7 +180,9 @@ class BroadcastSerializer(serializers.ModelSerializer[Broadcast]):
         return broadcast_progress(broadcast=obj)
 
 
-def _rejected(exc: BroadcastRejected) -> Problem:
+def _rejected(exc: BroadcastRejected, api_key: ApiKey | None = None) -> Problem:
+    if isinstance(exc, BroadcastQuotaExceeded) and api_key is not None:
+        return quota_exceeded(api_key=api_key, retry_after=exc.retry_after)
     return Problem(
         status_code=exc.status,
         code=exc.code,
@@ -215,10 +219,7 @@ class BroadcastCreateView(APIView):
             for r in audience.get("recipients") or []
         ]
         attribute_filter = audience["filter"]["attributes"] if audience.get("filter") is not None else None
-        try:
-            cost = broadcast_audience_size(recipients=rows, attribute_filter=attribute_filter)
-        except BroadcastRejected as exc:
-            raise _rejected(exc) from exc
+        cost = broadcast_cost_at_create(recipients=rows, attribute_filter=attribute_filter)
         with quota_take(api_key=api_key, cost=cost):
             try:
                 broadcast = broadcast_create(
@@ -227,7 +228,7 @@ class BroadcastCreateView(APIView):
                     actor=Actor.api_key(api_key.pk),
                 )
             except BroadcastRejected as exc:
-                raise _rejected(exc) from exc
+                raise _rejected(exc, api_key) from exc
         broadcast.refresh_from_db()
         return Response(BroadcastSerializer(broadcast).data, status=status.HTTP_202_ACCEPTED)
 

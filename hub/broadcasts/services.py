@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from audit.services import Actor, audit_append
 from hub.apikeys.models import ApiKey
+from hub.apikeys.quota import apikey_quota_refund, apikey_quota_take
 from hub.apikeys.services import apikey_may_send
 from hub.broadcasts.fanout import broadcast_release_batch
 from hub.broadcasts.models import (
@@ -44,6 +45,20 @@ class BroadcastRejected(Exception):
         self.detail = detail
         self.field = field
         self.status = status
+
+
+class BroadcastQuotaExceeded(BroadcastRejected):
+    """The key's daily quota cannot cover the audience the filter matched at start."""
+
+    def __init__(self, *, recipients: int, daily_quota: int, retry_after: float) -> None:
+        super().__init__(
+            "quota_exceeded",
+            f"This broadcast would send to {recipients} contacts; this API key may send "
+            f"{daily_quota} notifications per UTC day.",
+            status=429,
+        )
+        self.recipients = recipients
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -103,15 +118,15 @@ def attribute_filter_query(attribute_filter: Mapping[str, Any]) -> Q:
     return query
 
 
-def broadcast_audience_size(
+def broadcast_cost_at_create(
     *, recipients: Sequence[AudienceRow], attribute_filter: Mapping[str, Any] | None
 ) -> int:
-    """How many contacts a broadcast would reach (what it costs against a key's daily quota):
-    the distinct external ids given, or the contacts the filter matches now. Raises
-    BroadcastRejected for an invalid filter."""
-    if attribute_filter is None:
-        return len({row.external_id for row in recipients})
-    return Contact.objects.filter(attribute_filter_query(attribute_filter)).count()
+    """What creating a broadcast costs against its key's daily quota: the distinct external
+    ids given. A filter audience costs nothing yet: it is counted when the broadcast starts,
+    by the contacts it matches then (see _start)."""
+    if attribute_filter is not None:
+        return 0
+    return len({row.external_id for row in recipients})
 
 
 def broadcast_create(*, request: BroadcastRequest, api_key: ApiKey | None, actor: Actor) -> Broadcast:
@@ -219,14 +234,41 @@ def _materialise_filter(broadcast: Broadcast) -> None:
     broadcast.total, broadcast.skipped, broadcast.audience_ready = valid, 0, True
 
 
+def _take_filter_quota(broadcast: Broadcast) -> int:
+    """Count a filter audience, as matched at start, against the key's daily quota; raise
+    BroadcastQuotaExceeded if it does not fit. Returns what was counted."""
+    api_key = broadcast.api_key
+    if api_key is None or broadcast.audience_kind != AudienceKind.FILTER:
+        return 0
+    decision = apikey_quota_take(api_key=api_key, cost=broadcast.total)
+    if not decision.allowed:
+        raise BroadcastQuotaExceeded(
+            recipients=broadcast.total,
+            daily_quota=api_key.daily_quota or 0,
+            retry_after=decision.retry_after,
+        )
+    return broadcast.total
+
+
 def _start(broadcast: Broadcast, *, actor: Actor, now: datetime, due: bool = False) -> None:
     scheduled = not due and broadcast.send_at is not None and broadcast.send_at > now
+    counted = 0
+    if not scheduled and not broadcast.audience_ready:
+        _materialise_filter(broadcast)
+        counted = _take_filter_quota(broadcast)
+    try:
+        _mark_started(broadcast, actor=actor, now=now, scheduled=scheduled)
+    except BaseException:
+        if counted and broadcast.api_key is not None:
+            apikey_quota_refund(api_key=broadcast.api_key, cost=counted)
+        raise
+
+
+def _mark_started(broadcast: Broadcast, *, actor: Actor, now: datetime, scheduled: bool) -> None:
     broadcast.status = BroadcastStatus.SCHEDULED if scheduled else BroadcastStatus.RUNNING
     fields = ["status"]
     if not scheduled:
-        if not broadcast.audience_ready:
-            _materialise_filter(broadcast)
-            fields += ["total", "skipped", "audience_ready"]
+        fields += ["total", "skipped", "audience_ready"]
         broadcast.started_at = now
         broadcast.rate_checked_at = now
         broadcast.rate_tokens = max(1.0, (broadcast.rate_per_minute or 0) / 6.0)
@@ -298,13 +340,38 @@ def broadcasts_start_due(*, actor: Actor | None = None) -> list[UUID]:
         )
     )
     for broadcast_id in due:
-        with transaction.atomic():
-            locked = (
-                Broadcast.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("template")
-                .filter(id=broadcast_id, status=BroadcastStatus.SCHEDULED)
-                .first()
-            )
-            if locked is not None:
-                _start(locked, actor=actor or Actor.system(), now=now, due=True)
+        try:
+            with transaction.atomic():
+                locked = (
+                    Broadcast.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("template", "api_key")
+                    .filter(id=broadcast_id, status=BroadcastStatus.SCHEDULED)
+                    .first()
+                )
+                if locked is not None:
+                    _start(locked, actor=actor or Actor.system(), now=now, due=True)
+        except BroadcastQuotaExceeded as exc:
+            _cancel_over_quota(broadcast_id=broadcast_id, exc=exc, actor=actor or Actor.system())
     return list(Broadcast.objects.filter(status=BroadcastStatus.RUNNING).values_list("id", flat=True))
+
+
+def _cancel_over_quota(*, broadcast_id: UUID, exc: BroadcastQuotaExceeded, actor: Actor) -> None:
+    """A scheduled broadcast whose audience no longer fits its key's quota is cancelled,
+    sending nothing (its materialised recipients were rolled back), and the reason audited."""
+    with transaction.atomic():
+        locked = (
+            Broadcast.objects.select_for_update(of=("self",))
+            .filter(id=broadcast_id, status=BroadcastStatus.SCHEDULED)
+            .first()
+        )
+        if locked is None:
+            return
+        locked.status, locked.finished_at = BroadcastStatus.CANCELLED, timezone.now()
+        locked.save(update_fields=["status", "finished_at"])
+        audit_append(
+            actor=actor,
+            action="broadcast.quota_exceeded",
+            object_type="broadcast",
+            object_id=locked.id,
+            payload={"recipients": exc.recipients, "detail": exc.detail},
+        )
