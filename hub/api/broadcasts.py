@@ -16,7 +16,7 @@ from hub.api.idempotency import idempotent
 from hub.api.problems import Problem
 from hub.api.quota import quota_exceeded, quota_take
 from hub.api.schema import problems
-from hub.api.serializers import CHANNEL_CHOICES, StrictSerializer
+from hub.api.serializers import ChannelsField, StrictSerializer
 from hub.api.views import IDEMPOTENCY_KEY, _api_key, _not_found
 from hub.apikeys.models import ApiKey
 from hub.broadcasts.models import Broadcast
@@ -80,15 +80,14 @@ class AudienceSerializer(StrictSerializer):
         OpenApiExample(
             "Explicit recipients with their own data, 600 a minute",
             value={
-                "template": "promo.spring",
-                "name": "Spring promo, wave 1",
+                "template": "offer.spring",
+                "name": "Spring offer, wave 1",
                 "audience": {
                     "recipients": [
                         {"external_id": "cust-1001", "data": {"first_name": "Ada"}},
                         {"external_id": "cust-1002", "data": {"first_name": "Alan"}},
                     ]
                 },
-                "data": {"offer": "SPRING10"},
                 "channels": ["email"],
                 "rate_per_minute": 600,
             },
@@ -97,7 +96,8 @@ class AudienceSerializer(StrictSerializer):
         OpenApiExample(
             "Every gold contact in the north, tomorrow morning",
             value={
-                "template": "promo.spring",
+                "template": "offer.spring",
+                "data": {"first_name": "customer"},
                 "audience": {"filter": {"attributes": {"tier": "gold", "region": ["north", "north-east"]}}},
                 "send_at": "2030-03-21T09:00:00Z",
             },
@@ -112,9 +112,7 @@ class BroadcastCreateSerializer(StrictSerializer):
     data = serializers.DictField(  # type: ignore[assignment]
         required=False, default=dict, help_text="Template data shared by every recipient."
     )
-    channels = serializers.ListField(
-        child=serializers.ChoiceField(choices=CHANNEL_CHOICES), required=False, default=list, max_length=3
-    )
+    channels = ChannelsField(required=False, default=list, max_length=3)
     routing = serializers.ChoiceField(choices=Routing.choices, default=Routing.FIRST)
     send_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     rate_per_minute = serializers.IntegerField(
@@ -126,11 +124,6 @@ class BroadcastCreateSerializer(StrictSerializer):
         help_text="Messages per minute; empty: as fast as the workers go.",
     )
     reference = serializers.CharField(required=False, default="", allow_blank=True, max_length=200)
-
-    def validate_channels(self, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise serializers.ValidationError("Each channel may appear once.")
-        return value
 
 
 class BroadcastProgressSerializer(serializers.Serializer[Any]):

@@ -62,7 +62,9 @@ def _wrong_type(field: serializers.Field[Any, Any, Any, Any], value: Any) -> str
         return "Not a valid string."
     if isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
         return "Must be a valid boolean."
-    if isinstance(field, serializers.IntegerField) and (isinstance(value, bool) or not isinstance(value, int)):
+    if isinstance(field, serializers.IntegerField) and (
+        isinstance(value, bool) or not isinstance(value, int)
+    ):
         return "A valid integer is required."
     if isinstance(field, serializers.ListField) and isinstance(value, list):
         for item in value:
@@ -92,6 +94,21 @@ class StrictSerializer(FieldsBuiltOnce):
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
+
+
+class ChannelsField(serializers.ListField):
+    """Channels in order of preference, each at most once (``uniqueItems`` in the schema)."""
+
+    unique_items = True
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(child=serializers.ChoiceField(choices=CHANNEL_CHOICES), **kwargs)
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        value: list[Any] = super().to_internal_value(data)
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("Each channel may appear once.")
+        return value
 
 
 class RecipientSerializer(StrictSerializer):
@@ -151,8 +168,7 @@ class NotificationCreateSerializer(StrictSerializer):
     data = serializers.DictField(  # type: ignore[assignment]
         required=False, default=dict, help_text="Values for the template's variables."
     )
-    channels = serializers.ListField(
-        child=serializers.ChoiceField(choices=CHANNEL_CHOICES),
+    channels = ChannelsField(
         required=False,
         default=list,
         help_text="Channels in order of preference; default: every channel the template has.",
@@ -161,11 +177,6 @@ class NotificationCreateSerializer(StrictSerializer):
     send_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     locale = serializers.CharField(required=False, default="", allow_blank=True, max_length=35)
     reference = serializers.CharField(required=False, default="", allow_blank=True, max_length=200)
-
-    def validate_channels(self, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise serializers.ValidationError("Each channel may appear once.")
-        return value
 
 
 class MessageEventSerializer(BuiltOnceModelSerializer[MessageEvent]):

@@ -46,7 +46,6 @@ class ApiKeyRateThrottle(BaseThrottle):
         return self._wait
 
 
-
 def _address(request: Request) -> str:
     # DRF's client identity: REMOTE_ADDR, or X-Forwarded-For behind NUM_PROXIES proxies.
     return BaseThrottle().get_ident(request)

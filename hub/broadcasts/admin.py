@@ -160,7 +160,9 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
         self._can_send(request)
         form = CsvUploadForm(request.POST or None, request.FILES or None)
         if limit.exceeded:
-            form.add_error(None, f"The file is larger than {limit.limit // (1024 * 1024)} MB; nothing was kept.")
+            form.add_error(
+                None, f"The file is larger than {limit.limit // (1024 * 1024)} MB; nothing was kept."
+            )
             return self._upload_page(request, form, status=413)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data

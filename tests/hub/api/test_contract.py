@@ -16,7 +16,9 @@ PROBLEM = "application/problem+json"
 
 def _big_body(size: int) -> bytes:
     padding = "a" * size
-    return json.dumps({"template": "order.shipped", "to": {"external_id": "cust-1"}, "reference": padding}).encode()
+    return json.dumps(
+        {"template": "order.shipped", "to": {"external_id": "cust-1"}, "reference": padding}
+    ).encode()
 
 
 @pytest.mark.django_db
@@ -102,7 +104,9 @@ def test_contact_upsert_refuses_other_types(authed_client, body, field):
 )
 def test_consent_refuses_other_types_and_unknown_keys(authed_client, contact, change, field):
     body = {"channel": "sms", "purpose": "marketing", "granted": True, "evidence": {"wording_version": "v1"}}
-    response = authed_client.post(f"/api/v1/contacts/{contact.external_id}/consents", {**body, **change}, format="json")
+    response = authed_client.post(
+        f"/api/v1/contacts/{contact.external_id}/consents", {**body, **change}, format="json"
+    )
     assert response.status_code == 400
     assert field in {e["field"] for e in response.json()["errors"]}
     assert not ConsentEntry.objects.filter(contact=contact).exists()
@@ -136,7 +140,10 @@ def test_schema_states_what_the_serializers_enforce(client):
         assert body.get("additionalProperties") is False, name
     assert schemas["ContactBulkRequest"]["properties"]["contacts"]["minItems"] == 1
     assert schemas["RecipientRequest"]["minProperties"] == 1
-    assert (schemas["AudienceRequest"]["minProperties"], schemas["AudienceRequest"]["maxProperties"]) == (1, 1)
+    assert (schemas["AudienceRequest"]["minProperties"], schemas["AudienceRequest"]["maxProperties"]) == (
+        1,
+        1,
+    )
     for path, item in document["paths"].items():
         for method, operation in item.items():
             if "requestBody" in operation:

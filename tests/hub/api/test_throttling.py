@@ -48,7 +48,9 @@ def test_guessing_keys_from_one_address_is_throttled(api_client):
 def test_a_malformed_authorization_header_counts_as_a_failure(api_client):
     address = _address()
     api_client.credentials(HTTP_AUTHORIZATION="Basic dXNlcjpwYXNz")
-    answers = [api_client.get(NOTIFICATION, REMOTE_ADDR=address).status_code for _ in range(BAD_KEY_BURST + 1)]
+    answers = [
+        api_client.get(NOTIFICATION, REMOTE_ADDR=address).status_code for _ in range(BAD_KEY_BURST + 1)
+    ]
     assert answers[-1] == 429
 
 

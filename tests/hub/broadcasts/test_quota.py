@@ -21,14 +21,23 @@ GOLD = {"filter": {"attributes": {"tier": "gold"}}}
 
 
 def _broadcast(client, *, send_at=None):
-    body = {"template": "order.shipped", "channels": ["sms"], "data": {"order_number": "A-1", "first_name": "Ada"}, "audience": GOLD}
+    body = {
+        "template": "order.shipped",
+        "channels": ["sms"],
+        "data": {"order_number": "A-1", "first_name": "Ada"},
+        "audience": GOLD,
+    }
     if send_at is not None:
         body["send_at"] = send_at.isoformat()
     return client.post(URL, body, format="json")
 
 
 def _notify(client, contact):
-    body = {"template": "order.shipped", "to": {"external_id": contact.external_id}, "data": {"order_number": "A-2", "first_name": "Ada"}}
+    body = {
+        "template": "order.shipped",
+        "to": {"external_id": contact.external_id},
+        "data": {"order_number": "A-2", "first_name": "Ada"},
+    }
     return client.post("/api/v1/notifications", body, format="json").status_code
 
 
