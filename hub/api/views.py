@@ -28,9 +28,17 @@ def _api_key(request: Request) -> ApiKey:
     return request.auth
 
 
+# What hub.api.idempotency accepts: 1 to 255 printable characters (str.isprintable; a header
+# is Latin-1), without the surrounding spaces a server strips.
+_PRINTABLE = r"\x21-\x7e\xa1-\xac\xae-\xff"
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "pattern": f"^[{_PRINTABLE}]([{_PRINTABLE} ]*[{_PRINTABLE}])?$",
+    },
     OpenApiParameter.HEADER,
     required=False,
     description=(
