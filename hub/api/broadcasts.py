@@ -19,12 +19,11 @@ from hub.api.schema import problems
 from hub.api.serializers import ChannelsField, StrictSerializer
 from hub.api.views import IDEMPOTENCY_KEY, _api_key, _not_found
 from hub.apikeys.models import ApiKey
+from hub.broadcasts.errors import BroadcastQuotaExceeded, BroadcastRejected
 from hub.broadcasts.models import Broadcast
 from hub.broadcasts.selectors import broadcast_get, broadcast_progress
 from hub.broadcasts.services import (
     AudienceRow,
-    BroadcastQuotaExceeded,
-    BroadcastRejected,
     BroadcastRequest,
     broadcast_cost_at_create,
     broadcast_create,

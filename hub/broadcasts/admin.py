@@ -26,12 +26,10 @@ from hub.broadcasts.csv_import import (
     csv_columns,
     guess_mapping,
 )
+from hub.broadcasts.errors import BroadcastRejected
 from hub.broadcasts.models import Broadcast, BroadcastStatus
 from hub.broadcasts.selectors import broadcast_progress
-from hub.broadcasts.services import (
-    BroadcastRejected,
-    broadcast_start,
-)
+from hub.broadcasts.services import broadcast_start
 from hub.broadcasts.steering import broadcast_cancel, broadcast_pause, broadcast_resume
 from hub.broadcasts.upload_limit import CsvSizeLimit
 from hub.messaging.models import Routing
