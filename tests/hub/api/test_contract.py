@@ -62,6 +62,12 @@ def test_a_path_no_endpoint_matches_is_a_problem_404(authed_client, settings, de
 
 
 @pytest.mark.django_db
+def test_the_docs_without_their_slash_are_still_redirected(client):
+    response = client.get("/api/docs")
+    assert response.status_code == 301 and response["Location"] == "/api/docs/"
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("body", "field"),
     [
