@@ -351,6 +351,11 @@ HUB_AUDIT_CHECKPOINT_SECONDS = float(os.environ.get("HUB_AUDIT_CHECKPOINT_SECOND
 HUB_AUDIT_CHECKPOINT_FILE = os.environ.get("HUB_AUDIT_CHECKPOINT_FILE", "")
 
 # --- REST API --------------------------------------------------------------------------
+# Requests with an invalid API key, per client address: this many at once, then this many a
+# minute (429 beyond); see hub/api/throttling.py. Behind a proxy, set NUM_PROXIES in
+# REST_FRAMEWORK so the client's own address is used.
+HUB_BAD_KEY_BURST = int(os.environ.get("HUB_BAD_KEY_BURST", "20"))
+HUB_BAD_KEY_PER_MINUTE = int(os.environ.get("HUB_BAD_KEY_PER_MINUTE", "20"))
 REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["hub.apikeys.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": [
@@ -358,9 +363,9 @@ REST_FRAMEWORK: dict[str, Any] = {
         "hub.api.permissions.ApiKeyScopes",
     ],
     "DEFAULT_THROTTLE_CLASSES": ["hub.api.throttling.ApiKeyRateThrottle"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["hub.api.parsers.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "hub.api.schema.ProblemAutoSchema",
     "EXCEPTION_HANDLER": "hub.api.problems.problem_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }

@@ -14,17 +14,18 @@ from rest_framework.views import APIView
 from audit.services import Actor
 from hub.api.idempotency import idempotent
 from hub.api.problems import Problem
-from hub.api.quota import quota_take
+from hub.api.quota import quota_exceeded, quota_take
 from hub.api.schema import problems
-from hub.api.serializers import CHANNEL_CHOICES, StrictSerializer
+from hub.api.serializers import ChannelsField, StrictSerializer
 from hub.api.views import IDEMPOTENCY_KEY, _api_key, _not_found
+from hub.apikeys.models import ApiKey
+from hub.broadcasts.errors import BroadcastQuotaExceeded, BroadcastRejected
 from hub.broadcasts.models import Broadcast
 from hub.broadcasts.selectors import broadcast_get, broadcast_progress
 from hub.broadcasts.services import (
     AudienceRow,
-    BroadcastRejected,
     BroadcastRequest,
-    broadcast_audience_size,
+    broadcast_cost_at_create,
     broadcast_create,
 )
 from hub.broadcasts.steering import broadcast_cancel, broadcast_pause, broadcast_resume
@@ -48,15 +49,19 @@ class AttributeFilterSerializer(StrictSerializer):
 
 
 class AudienceSerializer(StrictSerializer):
+    min_properties = max_properties = 1  # exactly one kind of audience
+
     external_ids = serializers.ListField(
         child=serializers.CharField(max_length=128),
         required=False,
+        allow_empty=False,
         max_length=MAX_RECIPIENTS_PER_REQUEST,
         help_text="Contacts by external id (no per-recipient data).",
     )
     recipients = AudienceRowSerializer(  # type: ignore[call-arg]  # DRF passes max_length to the list
         many=True,
         required=False,
+        allow_empty=False,
         max_length=MAX_RECIPIENTS_PER_REQUEST,
         help_text="Contacts with their own data.",
     )
@@ -66,8 +71,6 @@ class AudienceSerializer(StrictSerializer):
         given = [k for k in ("external_ids", "recipients", "filter") if attrs.get(k) is not None]
         if len(given) != 1:
             raise serializers.ValidationError("Give exactly one of external_ids, recipients or filter.")
-        if given[0] != "filter" and not attrs[given[0]]:
-            raise serializers.ValidationError({given[0]: ["Give at least one recipient."]})
         return attrs
 
 
@@ -76,15 +79,14 @@ class AudienceSerializer(StrictSerializer):
         OpenApiExample(
             "Explicit recipients with their own data, 600 a minute",
             value={
-                "template": "promo.spring",
-                "name": "Spring promo, wave 1",
+                "template": "offer.spring",
+                "name": "Spring offer, wave 1",
                 "audience": {
                     "recipients": [
                         {"external_id": "cust-1001", "data": {"first_name": "Ada"}},
                         {"external_id": "cust-1002", "data": {"first_name": "Alan"}},
                     ]
                 },
-                "data": {"offer": "SPRING10"},
                 "channels": ["email"],
                 "rate_per_minute": 600,
             },
@@ -93,7 +95,8 @@ class AudienceSerializer(StrictSerializer):
         OpenApiExample(
             "Every gold contact in the north, tomorrow morning",
             value={
-                "template": "promo.spring",
+                "template": "offer.spring",
+                "data": {"first_name": "customer"},
                 "audience": {"filter": {"attributes": {"tier": "gold", "region": ["north", "north-east"]}}},
                 "send_at": "2030-03-21T09:00:00Z",
             },
@@ -108,9 +111,7 @@ class BroadcastCreateSerializer(StrictSerializer):
     data = serializers.DictField(  # type: ignore[assignment]
         required=False, default=dict, help_text="Template data shared by every recipient."
     )
-    channels = serializers.ListField(
-        child=serializers.ChoiceField(choices=CHANNEL_CHOICES), required=False, default=list, max_length=3
-    )
+    channels = ChannelsField(required=False, default=list, max_length=3)
     routing = serializers.ChoiceField(choices=Routing.choices, default=Routing.FIRST)
     send_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     rate_per_minute = serializers.IntegerField(
@@ -122,11 +123,6 @@ class BroadcastCreateSerializer(StrictSerializer):
         help_text="Messages per minute; empty: as fast as the workers go.",
     )
     reference = serializers.CharField(required=False, default="", allow_blank=True, max_length=200)
-
-    def validate_channels(self, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise serializers.ValidationError("Each channel may appear once.")
-        return value
 
 
 class BroadcastProgressSerializer(serializers.Serializer[Any]):
@@ -176,7 +172,9 @@ class BroadcastSerializer(serializers.ModelSerializer[Broadcast]):
         return broadcast_progress(broadcast=obj)
 
 
-def _rejected(exc: BroadcastRejected) -> Problem:
+def _rejected(exc: BroadcastRejected, api_key: ApiKey | None = None) -> Problem:
+    if isinstance(exc, BroadcastQuotaExceeded) and api_key is not None:
+        return quota_exceeded(api_key=api_key, retry_after=exc.retry_after)
     return Problem(
         status_code=exc.status,
         code=exc.code,
@@ -213,10 +211,7 @@ class BroadcastCreateView(APIView):
             for r in audience.get("recipients") or []
         ]
         attribute_filter = audience["filter"]["attributes"] if audience.get("filter") is not None else None
-        try:
-            cost = broadcast_audience_size(recipients=rows, attribute_filter=attribute_filter)
-        except BroadcastRejected as exc:
-            raise _rejected(exc) from exc
+        cost = broadcast_cost_at_create(recipients=rows, attribute_filter=attribute_filter)
         with quota_take(api_key=api_key, cost=cost):
             try:
                 broadcast = broadcast_create(
@@ -225,7 +220,7 @@ class BroadcastCreateView(APIView):
                     actor=Actor.api_key(api_key.pk),
                 )
             except BroadcastRejected as exc:
-                raise _rejected(exc) from exc
+                raise _rejected(exc, api_key) from exc
         broadcast.refresh_from_db()
         return Response(BroadcastSerializer(broadcast).data, status=status.HTTP_202_ACCEPTED)
 

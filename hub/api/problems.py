@@ -6,7 +6,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -38,6 +40,12 @@ class Problem(exceptions.APIException):
         self.problem_code = code
         self.field = field
         self.headers = dict(headers or {})
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is larger than this hub accepts."
+    default_code = "payload_too_large"
 
 
 def problem_body(
@@ -92,6 +100,7 @@ _GENERIC: dict[type[exceptions.APIException], tuple[str, str]] = {
     exceptions.NotAcceptable: ("not_acceptable", "Not acceptable"),
     exceptions.UnsupportedMediaType: ("unsupported_media_type", "Unsupported media type"),
     exceptions.Throttled: ("rate_limited", "Too many requests"),
+    PayloadTooLarge: ("payload_too_large", "Request body too large"),
 }
 
 
@@ -101,6 +110,8 @@ def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Res
     headers: dict[str, str] = {}
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    if isinstance(exc, RequestDataTooBig):  # Django's own check, when something read request.body
+        exc = PayloadTooLarge()
     if isinstance(exc, Problem):
         headers.update(exc.headers)
         errors = (
@@ -157,16 +168,23 @@ def _problem_response(
     return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
 
 
+@csrf_exempt  # an API client has no CSRF token; its POST must get this 404, not a 403 page
+def api_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """No API endpoint at this path (e.g. a malformed id in it): problem+json, whatever the
+    method and whether ``DEBUG`` is on (Django's debug 404 page would bypass handler404)."""
+    return _problem_response(
+        request,
+        status.HTTP_404_NOT_FOUND,
+        "not_found",
+        "Not found",
+        "There is no API endpoint at this path.",
+    )
+
+
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Django-level 404: problem+json under /api/, Django's page elsewhere."""
     if request.path.startswith("/api/"):
-        return _problem_response(
-            request,
-            status.HTTP_404_NOT_FOUND,
-            "not_found",
-            "Not found",
-            "There is no API endpoint at this path.",
-        )
+        return api_not_found(request, exception)
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception or Http404())

@@ -8,28 +8,29 @@ from contextlib import contextmanager
 
 from hub.api.problems import Problem
 from hub.apikeys.models import ApiKey
-from hub.apikeys.ratelimit import quota_consume, quota_refund
+from hub.apikeys.quota import apikey_quota_refund, apikey_quota_take
+
+
+def quota_exceeded(*, api_key: ApiKey, retry_after: float) -> Problem:
+    return Problem(
+        status_code=429,
+        code="quota_exceeded",
+        title="Daily quota reached",
+        detail=(
+            f"This API key may send {api_key.daily_quota} notifications per UTC day; "
+            "the quota resets at midnight UTC."
+        ),
+        headers={"Retry-After": str(int(retry_after))},
+    )
 
 
 @contextmanager
 def quota_take(*, api_key: ApiKey, cost: int) -> Iterator[None]:
-    if api_key.daily_quota is None or cost <= 0:
-        yield
-        return
-    decision = quota_consume(key=f"apikey:{api_key.prefix}", limit=api_key.daily_quota, cost=cost)
+    decision = apikey_quota_take(api_key=api_key, cost=cost)
     if not decision.allowed:
-        raise Problem(
-            status_code=429,
-            code="quota_exceeded",
-            title="Daily quota reached",
-            detail=(
-                f"This API key may send {api_key.daily_quota} notifications per UTC day; "
-                "the quota resets at midnight UTC."
-            ),
-            headers={"Retry-After": str(int(decision.retry_after))},
-        )
+        raise quota_exceeded(api_key=api_key, retry_after=decision.retry_after)
     try:
         yield
     except BaseException:
-        quota_refund(key=f"apikey:{api_key.prefix}", cost=cost)
+        apikey_quota_refund(api_key=api_key, cost=cost)
         raise

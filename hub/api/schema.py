@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import serializers
 
 from hub.api.problems import PROBLEM_CONTENT_TYPE, problem_type
+from hub.api.serializers import StrictSerializer
 
 
 class ProblemFieldErrorSerializer(serializers.Serializer[Any]):
@@ -108,6 +111,14 @@ _EXAMPLES: dict[int, list[Any]] = {
         ),
         _example(409, "invalid_state", "Broadcast not accepted", "A completed broadcast cannot be paused."),
     ],
+    413: [
+        _example(
+            413,
+            "payload_too_large",
+            "Request body too large",
+            "The request body is larger than 2621440 bytes.",
+        )
+    ],
     415: [
         _example(
             415, "unsupported_media_type", "Unsupported media type", 'Unsupported media type "text/plain".'
@@ -144,6 +155,7 @@ _DESCRIPTIONS = {
     403: "The key's scopes do not allow this.",
     404: "Nothing with this id is visible to this key.",
     409: "Conflict: a duplicate still in flight, or a state that does not allow this.",
+    413: "The body is over the size limit (`DATA_UPLOAD_MAX_MEMORY_SIZE`, 2.5 MB by default).",
     415: "Send `Content-Type: application/json`.",
     422: "Idempotency-Key reused with a different request.",
     429: "Rate limit or daily quota; wait `Retry-After` seconds.",
@@ -158,3 +170,76 @@ def problems(*statuses: int) -> dict[tuple[int, str], OpenApiResponse]:
         )
         for status in statuses
     }
+
+
+_NO_NUL = "^[^\\u0000]*$"
+_NO_NUL_NOT_BLANK = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+
+
+class ProblemAutoSchema(AutoSchema):
+    """The schema says exactly what the API accepts: a StrictSerializer's body allows no other
+    keys (``additionalProperties: false``, as its ``to_internal_value`` refuses them) and at
+    least its ``min_properties``; a list that may not be empty has ``minItems: 1``; every
+    operation that reads a body documents 413 and 415."""
+
+    def _map_basic_serializer(self, serializer: Any, direction: str) -> Any:
+        schema = super()._map_basic_serializer(serializer, direction)  # type: ignore[no-untyped-call]
+        if direction == "request" and isinstance(serializer, StrictSerializer):
+            schema["additionalProperties"] = False
+            if serializer.min_properties:
+                schema["minProperties"] = serializer.min_properties
+            if serializer.max_properties is not None:
+                schema["maxProperties"] = serializer.max_properties
+        return schema
+
+    def _map_serializer_field(self, field: Any, direction: str, bypass_extensions: bool = False) -> Any:
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)  # type: ignore[no-untyped-call]
+        if direction != "request" or not isinstance(schema, dict):
+            return schema
+        many = isinstance(field, serializers.ListSerializer | serializers.ListField)
+        if many and not field.allow_empty:
+            schema.setdefault("minItems", 1)
+        if many and getattr(field, "unique_items", False):
+            schema["uniqueItems"] = True
+        if type(field) is serializers.CharField and "pattern" not in schema:
+            # DRF refuses NUL characters, and trims whitespace before checking for blank.
+            schema["pattern"] = _NO_NUL if field.allow_blank else _NO_NUL_NOT_BLANK
+        if isinstance(field, serializers.IPAddressField):
+            schema["anyOf"] = [{"format": "ipv4"}, {"format": "ipv6"}]
+        return schema
+
+    def _get_response_bodies(self, direction: Literal["request", "response"] = "response") -> Any:
+        responses = super()._get_response_bodies(direction)
+        if self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None:
+            for status, response in problems(413, 415).items():
+                code = str(status[0])
+                if code not in responses:
+                    responses[code] = self._get_response_for_code(  # type: ignore[no-untyped-call]
+                        response, code, [PROBLEM_CONTENT_TYPE]
+                    )
+        return responses
+
+
+class DeviceRequestSchema(OpenApiSerializerExtension):  # type: ignore[no-untyped-call]
+    """A device needs what its kind needs (DeviceSerializer.validate): an FCM device its
+    token, a Web Push device its subscription."""
+
+    target_class = "hub.api.contact_serializers.DeviceSerializer"
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> Any:
+        schema = auto_schema._map_serializer(self.target_class, direction, bypass_extensions=True)
+        if direction != "request":
+            return schema
+        needs = {"fcm": "token", "webpush": "subscription"}
+        return {
+            **schema,
+            "oneOf": [
+                # A pattern, not an enum: drf-spectacular turns every enum on "kind" into
+                # DeviceKindEnum, which would allow both kinds in both branches.
+                {
+                    "properties": {"kind": {"type": "string", "pattern": f"^{kind}$"}},
+                    "required": ["kind", field],
+                }
+                for kind, field in needs.items()
+            ],
+        }

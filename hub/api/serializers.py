@@ -53,18 +53,67 @@ class BuiltOnceModelSerializer(FieldsBuiltOnce, serializers.ModelSerializer[M]):
     """A ModelSerializer whose fields are derived from the model once per class."""
 
 
+def _wrong_type(field: serializers.Field[Any, Any, Any, Any], value: Any) -> str:
+    """Why ``value`` is not of the JSON type the schema gives ``field``, or "". DRF coerces
+    (``0`` into ``"0"`` for a string, ``"true"`` or ``1`` into ``True``, ``"5"`` into ``5``);
+    the API does not: what the schema does not allow is refused."""
+    if value is None:
+        return ""  # null is the field's allow_null to judge
+    if isinstance(field, serializers.CharField | serializers.ChoiceField) and not isinstance(value, str):
+        return "Not a valid string."
+    if isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
+        return "Must be a valid boolean."
+    if isinstance(field, serializers.IntegerField) and (
+        isinstance(value, bool) or not isinstance(value, int)
+    ):
+        return "A valid integer is required."
+    if isinstance(field, serializers.ListField) and isinstance(value, list):
+        for item in value:
+            reason = _wrong_type(field.child, item)
+            if reason:
+                return reason
+    return ""
+
+
 class StrictSerializer(FieldsBuiltOnce):
-    """Refuses fields it does not know, so a typo or an attempt to set e.g. ``status`` is an error."""
+    """Unknown fields and values of another JSON type than the field's are refused."""
+
+    # How many keys the body needs; stated in the schema, enforced by the class's validate()
+    # with a specific message.
+    min_properties: ClassVar[int] = 0
+    max_properties: ClassVar[int | None] = None
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["This field is not accepted."] for name in unknown})
+            errors: dict[str, list[str]] = {
+                name: ["This field is not accepted."] for name in sorted(set(data) - set(self.fields))
+            }
+            for name, field in self.fields.items():
+                reason = _wrong_type(field, data.get(name)) if name in data and not field.read_only else ""
+                if reason:
+                    errors[name] = [reason]
+            if errors:
+                raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
 
 
+class ChannelsField(serializers.ListField):
+    """Channels in order of preference, each at most once (``uniqueItems`` in the schema)."""
+
+    unique_items = True
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(child=serializers.ChoiceField(choices=CHANNEL_CHOICES), **kwargs)
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        value: list[Any] = super().to_internal_value(data)
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("Each channel may appear once.")
+        return value
+
+
 class RecipientSerializer(StrictSerializer):
+    min_properties = 1
     external_id = serializers.CharField(required=False, max_length=128)
     email = serializers.CharField(required=False, max_length=254)
     phone = serializers.CharField(required=False, max_length=32, help_text="E.164, e.g. +447911123456")
@@ -120,8 +169,7 @@ class NotificationCreateSerializer(StrictSerializer):
     data = serializers.DictField(  # type: ignore[assignment]
         required=False, default=dict, help_text="Values for the template's variables."
     )
-    channels = serializers.ListField(
-        child=serializers.ChoiceField(choices=CHANNEL_CHOICES),
+    channels = ChannelsField(
         required=False,
         default=list,
         help_text="Channels in order of preference; default: every channel the template has.",
@@ -130,11 +178,6 @@ class NotificationCreateSerializer(StrictSerializer):
     send_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     locale = serializers.CharField(required=False, default="", allow_blank=True, max_length=35)
     reference = serializers.CharField(required=False, default="", allow_blank=True, max_length=200)
-
-    def validate_channels(self, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise serializers.ValidationError("Each channel may appear once.")
-        return value
 
 
 class MessageEventSerializer(BuiltOnceModelSerializer[MessageEvent]):

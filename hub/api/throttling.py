@@ -1,16 +1,29 @@
-"""Per-API-key rate limit (token bucket; see hub.apikeys.ratelimit) as a DRF throttle: a
-refused request is a 429 problem+json with ``Retry-After``."""
+"""Rate limits as DRF throttles; a refused request is a 429 problem+json with ``Retry-After``.
+
+- Per API key: a token bucket (see hub.apikeys.ratelimit) with the key's own rate and burst.
+- Per client address, for requests whose key is invalid: ``HUB_BAD_KEY_BURST`` failures at
+  once, then ``HUB_BAD_KEY_PER_MINUTE``, so keys cannot be guessed quickly. Only failures use
+  this budget. While an address is over it, a request from there is refused before its key
+  is checked (checking it would tell a guesser at full speed which guess was right), unless
+  its key already authenticated from that address: clients behind the same NAT or proxy
+  keep working."""
 
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from hub.apikeys.models import ApiKey
 from hub.apikeys.ratelimit import bucket_take
+
+KNOWN_KEY_SECONDS = 24 * 3600
 
 
 class ApiKeyRateThrottle(BaseThrottle):
@@ -31,3 +44,39 @@ class ApiKeyRateThrottle(BaseThrottle):
 
     def wait(self) -> float | None:
         return self._wait
+
+
+def _address(request: Request) -> str:
+    # DRF's client identity: REMOTE_ADDR, or X-Forwarded-For behind NUM_PROXIES proxies.
+    return BaseThrottle().get_ident(request)
+
+
+def bad_key_refuse_if_blocked(request: Request, *, prefix: str) -> None:
+    """Raise Throttled if this client address used up its budget of invalid keys and the key
+    with this ``prefix`` has not authenticated from there before."""
+    address = _address(request)
+    until = cache.get(f"sb:badkey-blocked:{address}")
+    if until is None or until <= time.time():
+        return
+    if prefix and cache.get(f"sb:known-key:{address}:{prefix}"):
+        return
+    raise exceptions.Throttled(wait=max(1, math.ceil(until - time.time())))
+
+
+def bad_key_count_failure(request: Request) -> None:
+    """Count an invalid key from this client address; raise Throttled once it is over budget."""
+    address = _address(request)
+    decision = bucket_take(
+        key=f"badkey:{address}",
+        rate_per_minute=settings.HUB_BAD_KEY_PER_MINUTE,
+        burst=settings.HUB_BAD_KEY_BURST,
+    )
+    if not decision.allowed:
+        wait = max(1, math.ceil(decision.retry_after))
+        cache.set(f"sb:badkey-blocked:{address}", time.time() + wait, timeout=wait)
+        raise exceptions.Throttled(wait=wait)
+
+
+def good_key_seen(request: Request, *, api_key: ApiKey) -> None:
+    """Remember that this key authenticated from this address (one cheap add per request)."""
+    cache.add(f"sb:known-key:{_address(request)}:{api_key.prefix}", 1, timeout=KNOWN_KEY_SECONDS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,18 +28,25 @@ def _api_key(request: Request) -> ApiKey:
     return request.auth
 
 
+# What hub.api.idempotency accepts: 1 to 255 printable characters (str.isprintable; a header
+# is Latin-1), without the surrounding spaces a server strips.
+_PRINTABLE = r"\x21-\x7e\xa1-\xac\xae-\xff"
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "pattern": f"^[{_PRINTABLE}]([{_PRINTABLE} ]*[{_PRINTABLE}])?$",
+    },
     OpenApiParameter.HEADER,
     required=False,
     description=(
-        "Up to 255 characters, unique per request you mean. The same key and body within 24 h "
+        "Up to 255 characters (e.g. a new UUID), unique per request you mean. The same key and body within 24 h "
         "replay the first answer (header `Idempotent-Replayed: true`); the same key with another "
         "body is a 422 `idempotency_key_reused`; a duplicate while the first is still running "
         "is a 409 `idempotency_request_in_flight`."
     ),
-    examples=[OpenApiExample("A UUID", value="5f0c2b8e-7f3a-4d0e-9a51-2b7c1d9e4f60")],
 )
 
 

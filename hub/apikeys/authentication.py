@@ -8,6 +8,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from hub.api.throttling import bad_key_count_failure, bad_key_refuse_if_blocked, good_key_seen
 from hub.apikeys.models import ApiKey
 from hub.apikeys.services import apikey_authenticate, apikey_mark_used
 
@@ -19,13 +20,20 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).decode("latin-1")
         if not header:
             return None
+        # Invalid keys are throttled per client address (hub.api.throttling), so keys cannot
+        # be guessed quickly; a valid key never uses that budget.
         scheme, _, token = header.partition(" ")
+        parts = token.strip().split("_", 2)
+        bad_key_refuse_if_blocked(request, prefix=parts[1] if len(parts) == 3 else "")
         if scheme != self.keyword or not token.strip():
+            bad_key_count_failure(request)
             raise exceptions.AuthenticationFailed("Use the header 'Authorization: Bearer <api key>'.")
         api_key = apikey_authenticate(raw=token.strip())
         if api_key is None:
+            bad_key_count_failure(request)
             raise exceptions.AuthenticationFailed("This API key is not valid or has been revoked.")
         apikey_mark_used(api_key=api_key)
+        good_key_seen(request, api_key=api_key)
         return api_key, api_key
 
     def authenticate_header(self, request: Request) -> str:

@@ -13,8 +13,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from audit.services import Actor, audit_append
+from hub.broadcasts.audience import recipients_write
+from hub.broadcasts.errors import BroadcastRejected
 from hub.broadcasts.models import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientState
-from hub.broadcasts.services import BroadcastRejected, recipients_write
 from hub.contacts.models import Contact
 from hub.contacts.validation import normalise_email, normalise_phone
 

@@ -3,47 +3,32 @@ job that starts due ones and releases batches."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import F, Q, Window
-from django.db.models.functions import RowNumber
+from django.db import transaction
 from django.utils import timezone
 
 from audit.services import Actor, audit_append
 from hub.apikeys.models import ApiKey
+from hub.apikeys.quota import apikey_quota_refund, apikey_quota_take
 from hub.apikeys.services import apikey_may_send
+from hub.broadcasts.audience import attribute_filter_query, materialise_filter, recipients_write
+from hub.broadcasts.errors import BroadcastQuotaExceeded, BroadcastRejected
 from hub.broadcasts.fanout import broadcast_release_batch
 from hub.broadcasts.models import (
     AudienceKind,
     Broadcast,
     BroadcastRecipient,
     BroadcastStatus,
-    RecipientState,
 )
-from hub.contacts.models import Contact
 from hub.messaging.models import Routing
 from templates_app.models import Template
 from templates_app.rendering import version_channels
-
-ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-
-
-class BroadcastRejected(Exception):
-    """The request cannot be carried out. ``code`` is stable; ``field`` names the culprit."""
-
-    def __init__(self, code: str, detail: str, *, field: str = "", status: int = 400) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-        self.field = field
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -87,31 +72,15 @@ def _template(key: str, channels: Sequence[str]) -> Template:
     return template
 
 
-def attribute_filter_query(attribute_filter: Mapping[str, Any]) -> Q:
-    """``{"tier": "gold", "region": ["north", "east"]}``: every key must match; a list means
-    any of its values. Keys are plain names (letters, digits, underscore)."""
-    query = Q()
-    for name, value in attribute_filter.items():
-        if not ATTRIBUTE_NAME.match(name):
-            raise BroadcastRejected(
-                "invalid_filter", f"'{name}' is not an attribute name.", field=f"audience.filter.{name}"
-            )
-        if isinstance(value, list):
-            query &= Q(**{f"attributes__{name}__in": value})
-        else:
-            query &= Q(**{f"attributes__{name}": value})
-    return query
-
-
-def broadcast_audience_size(
+def broadcast_cost_at_create(
     *, recipients: Sequence[AudienceRow], attribute_filter: Mapping[str, Any] | None
 ) -> int:
-    """How many contacts a broadcast would reach (what it costs against a key's daily quota):
-    the distinct external ids given, or the contacts the filter matches now. Raises
-    BroadcastRejected for an invalid filter."""
-    if attribute_filter is None:
-        return len({row.external_id for row in recipients})
-    return Contact.objects.filter(attribute_filter_query(attribute_filter)).count()
+    """What creating a broadcast costs against its key's daily quota: the distinct external
+    ids given. A filter audience costs nothing yet: it is counted when the broadcast starts,
+    by the contacts it matches then (see _start)."""
+    if attribute_filter is not None:
+        return 0
+    return len({row.external_id for row in recipients})
 
 
 def broadcast_create(*, request: BroadcastRequest, api_key: ApiKey | None, actor: Actor) -> Broadcast:
@@ -168,65 +137,41 @@ def broadcast_create(*, request: BroadcastRequest, api_key: ApiKey | None, actor
     return broadcast
 
 
-def recipients_write(broadcast: Broadcast, rows: Iterable[BroadcastRecipient]) -> tuple[int, int]:
-    """Save rows in batches; a repeated recipient key is saved as a skipped duplicate.
-    Returns (valid, skipped)."""
-    seen: dict[str, int] = {}
-    valid = skipped = 0
-    batch: list[BroadcastRecipient] = []
-    for row in rows:
-        if row.state == RecipientState.PENDING:
-            first = seen.setdefault(row.recipient_key, row.row)
-            if first != row.row:
-                row.state, row.error = RecipientState.SKIPPED, f"duplicate of row {first}"
-        if row.state == RecipientState.PENDING:
-            valid += 1
-        else:
-            skipped += 1
-        batch.append(row)
-        if len(batch) >= 2000:
-            BroadcastRecipient.objects.bulk_create(batch)
-            batch = []
-    BroadcastRecipient.objects.bulk_create(batch)
-    return valid, skipped
-
-
-def _materialise_filter(broadcast: Broadcast) -> None:
-    """Write one recipient per contact matching the filter, at start time, in one
-    ``INSERT … SELECT`` (no contact passes through Python). External ids are unique, so no
-    row is a duplicate: every row is valid, numbered in contact order."""
-    audience = (
-        Contact.objects.filter(attribute_filter_query(broadcast.audience_filter))
-        .annotate(position=Window(RowNumber(), order_by=F("id").asc()))
-        .order_by()
-        .values_list("position", "external_id")
-    )
-    select_sql, select_params = audience.query.sql_with_params()
-    meta = BroadcastRecipient._meta
-    quote = connection.ops.quote_name
-    columns = ["broadcast", "row", "recipient_key", "external_id", "to", "data", "state", "error"]
-    names = ", ".join(quote(str(meta.get_field(name).column)) for name in columns)  # type: ignore[union-attr]
-    json_type = meta.get_field("data").db_type(connection)
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({names}) "  # noqa: S608 - identifiers from model meta
-        f"SELECT %s, position, external_id, external_id, CAST(%s AS {json_type}), "
-        f"CAST(%s AS {json_type}), %s, %s FROM ({select_sql}) AS audience"
-    )
-    broadcast_pk = Broadcast._meta.pk.get_db_prep_value(broadcast.id, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [broadcast_pk, "{}", "{}", RecipientState.PENDING, "", *select_params])
-        valid = cursor.rowcount
-    broadcast.total, broadcast.skipped, broadcast.audience_ready = valid, 0, True
+def _take_filter_quota(broadcast: Broadcast) -> int:
+    """Count a filter audience, as matched at start, against the key's daily quota; raise
+    BroadcastQuotaExceeded if it does not fit. Returns what was counted."""
+    api_key = broadcast.api_key
+    if api_key is None or broadcast.audience_kind != AudienceKind.FILTER:
+        return 0
+    decision = apikey_quota_take(api_key=api_key, cost=broadcast.total)
+    if not decision.allowed:
+        raise BroadcastQuotaExceeded(
+            recipients=broadcast.total,
+            daily_quota=api_key.daily_quota or 0,
+            retry_after=decision.retry_after,
+        )
+    return broadcast.total
 
 
 def _start(broadcast: Broadcast, *, actor: Actor, now: datetime, due: bool = False) -> None:
     scheduled = not due and broadcast.send_at is not None and broadcast.send_at > now
+    counted = 0
+    if not scheduled and not broadcast.audience_ready:
+        materialise_filter(broadcast)
+        counted = _take_filter_quota(broadcast)
+    try:
+        _mark_started(broadcast, actor=actor, now=now, scheduled=scheduled)
+    except BaseException:
+        if counted and broadcast.api_key is not None:
+            apikey_quota_refund(api_key=broadcast.api_key, cost=counted)
+        raise
+
+
+def _mark_started(broadcast: Broadcast, *, actor: Actor, now: datetime, scheduled: bool) -> None:
     broadcast.status = BroadcastStatus.SCHEDULED if scheduled else BroadcastStatus.RUNNING
     fields = ["status"]
     if not scheduled:
-        if not broadcast.audience_ready:
-            _materialise_filter(broadcast)
-            fields += ["total", "skipped", "audience_ready"]
+        fields += ["total", "skipped", "audience_ready"]
         broadcast.started_at = now
         broadcast.rate_checked_at = now
         broadcast.rate_tokens = max(1.0, (broadcast.rate_per_minute or 0) / 6.0)
@@ -298,13 +243,35 @@ def broadcasts_start_due(*, actor: Actor | None = None) -> list[UUID]:
         )
     )
     for broadcast_id in due:
-        with transaction.atomic():
-            locked = (
-                Broadcast.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("template")
-                .filter(id=broadcast_id, status=BroadcastStatus.SCHEDULED)
-                .first()
-            )
-            if locked is not None:
-                _start(locked, actor=actor or Actor.system(), now=now, due=True)
+        try:
+            with transaction.atomic():
+                locked = (
+                    Broadcast.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("template", "api_key")
+                    .filter(id=broadcast_id, status=BroadcastStatus.SCHEDULED)
+                    .first()
+                )
+                if locked is not None:
+                    _start(locked, actor=actor or Actor.system(), now=now, due=True)
+        except BroadcastQuotaExceeded as exc:
+            _cancel_over_quota(broadcast_id=broadcast_id, exc=exc, actor=actor or Actor.system())
     return list(Broadcast.objects.filter(status=BroadcastStatus.RUNNING).values_list("id", flat=True))
+
+
+def _cancel_over_quota(*, broadcast_id: UUID, exc: BroadcastQuotaExceeded, actor: Actor) -> None:
+    """A scheduled broadcast whose audience no longer fits its key's quota is cancelled like
+    any other (its materialised recipients were rolled back, so nothing is sent), and the
+    reason is audited."""
+    from hub.broadcasts.steering import broadcast_cancel  # steering builds on this module
+
+    try:
+        broadcast_cancel(broadcast=Broadcast.objects.get(id=broadcast_id), actor=actor)
+    except BroadcastRejected:
+        return  # it ended or was cancelled meanwhile
+    audit_append(
+        actor=actor,
+        action="broadcast.quota_exceeded",
+        object_type="broadcast",
+        object_id=broadcast_id,
+        payload={"recipients": exc.recipients, "detail": exc.detail},
+    )

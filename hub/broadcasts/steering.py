@@ -6,8 +6,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import Actor, audit_append
+from hub.broadcasts.errors import BroadcastRejected
 from hub.broadcasts.models import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientState
-from hub.broadcasts.services import BroadcastRejected
 from hub.messaging.lifecycle import Change, messages_transition
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
