@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.utils import load_backend
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 OWNER_ALIAS = "owner"
@@ -26,16 +27,18 @@ def roles_separated() -> bool:
 
 
 @contextmanager
-def owner_connection() -> Iterator[BaseDatabaseWrapper]:
+def owner_connection(*, alias: str = f"{OWNER_ALIAS}:own") -> Iterator[BaseDatabaseWrapper]:
     """A short-lived connection of its own as the schema owner, closed on exit.
 
-    A fresh connection, not ``connections["owner"]``: tests may open it although they only
-    declare ``default``, and what it does commits on its own (it cannot see, or join, another
-    connection's open transaction)."""
+    Not ``connections["owner"]``: tests may open it although they declare only ``default``.
+    What it does commits on its own; it cannot see, or join, another connection's open
+    transaction."""
     if not roles_separated():
         yield connections[DEFAULT_DB_ALIAS]
         return
-    connection = connections.create_connection(OWNER_ALIAS)
+    # By default under an alias of its own: Django's tests allow such connections in any test.
+    backend = load_backend(settings.DATABASES[OWNER_ALIAS]["ENGINE"])
+    connection = backend.DatabaseWrapper(settings.DATABASES[OWNER_ALIAS], alias=alias)
     try:
         yield connection
     finally:
@@ -50,7 +53,7 @@ def alias_as_owner(alias: str) -> Iterator[None]:
         yield
         return
     original = connections[alias]
-    with owner_connection() as connection:
+    with owner_connection(alias=alias) as connection:
         connections[alias] = connection
         try:
             yield
