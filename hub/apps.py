@@ -1,4 +1,4 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.db.models.signals import post_migrate
 
 
@@ -13,5 +13,8 @@ class HubConfig(AppConfig):
 
         # After every migrate, once all apps' permissions exist.
         post_migrate.connect(roles_ensure, dispatch_uid="hub.roles_ensure")
-        # Once per migrate (sent for this app only), after every app's tables exist.
-        post_migrate.connect(db_roles_after_migrate, sender=self, dispatch_uid="hub.db_roles_after_migrate")
+        # Once per migrate, after every app's tables exist: post_migrate is sent once for each app
+        # with models (hub has none of its own), so listen for one of them.
+        post_migrate.connect(
+            db_roles_after_migrate, sender=apps.get_app_config("audit"), dispatch_uid="hub.db_roles_after_migrate"
+        )

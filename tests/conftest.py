@@ -67,6 +67,7 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
         db_roles_apply(using=OWNER_ALIAS)
         connections[OWNER_ALIAS].close()
     yield
+    connections[OWNER_ALIAS].close()
     _default_connects_as(owner_settings)
 
 
