@@ -16,5 +16,7 @@ class HubConfig(AppConfig):
         # Once per migrate, after every app's tables exist: post_migrate is sent once for each app
         # with models (hub has none of its own), so listen for one of them.
         post_migrate.connect(
-            db_roles_after_migrate, sender=apps.get_app_config("audit"), dispatch_uid="hub.db_roles_after_migrate"
+            db_roles_after_migrate,
+            sender=apps.get_app_config("audit"),
+            dispatch_uid="hub.db_roles_after_migrate",
         )

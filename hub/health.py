@@ -53,5 +53,9 @@ def readyz(request: HttpRequest) -> JsonResponse:
     audit log is append-only for the hub's database role (``audit_log``)."""
     checks = {"database": _database_ok(), "broker": _broker_ok()}
     ready = all(v == "ok" for v in checks.values())
-    body = {"status": "ok" if ready else "unavailable", "checks": checks, "audit_log": _audit_log_protection()}
+    body = {
+        "status": "ok" if ready else "unavailable",
+        "checks": checks,
+        "audit_log": _audit_log_protection(),
+    }
     return JsonResponse(body, status=200 if ready else 503)

@@ -14,7 +14,6 @@ from rest_framework.test import APIClient
 
 from hub.dbroles.grants import db_roles_apply
 from hub.dbroles.owner import OWNER_ALIAS, roles_separated
-
 from tests.fakes.server import FakeServer
 from tests.fakes.twilio import start_fake_twilio
 from tests.services import require_services

@@ -44,7 +44,9 @@ def audit_log_rewriters(*, connection: BaseDatabaseWrapper) -> list[str]:
 
 
 @checks.register(checks.Tags.database)
-def audit_log_role_check(app_configs: Any = None, databases: Sequence[str] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:
+def audit_log_role_check(
+    app_configs: Any = None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     """Warn when the hub's own role (``default``) could rewrite the audit log."""
     if not databases or DEFAULT_DB_ALIAS not in databases:
         return []

@@ -98,8 +98,7 @@ def _role_ensure(cursor: CursorWrapper, role: str, password: str, *, owner: str)
         cursor.execute(f"REVOKE {quote(owner)} FROM {quote(role)}")
     # An install that ran as one role: its tables move to the owner (us).
     cursor.execute(
-        "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner "
-        "WHERE r.rolname = %s)",
+        "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = %s)",
         [role],
     )
     if cursor.fetchone()[0]:
@@ -119,7 +118,8 @@ def _grant_statements(relations: list[Relation], role: str, database: str, schem
         statements.append(f"REVOKE ALL ON {kind} {', '.join(names)} FROM {role}")
         statements.append(f"GRANT {grants} ON {kind} {', '.join(names)} TO {role}")
     statements += [
-        f"ALTER DEFAULT PRIVILEGES IN SCHEMA {quote(schema)} {grant} TO {role}" for grant in DEFAULT_PRIVILEGES
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA {quote(schema)} {grant} TO {role}"
+        for grant in DEFAULT_PRIVILEGES
     ]
     return statements
 

@@ -10,8 +10,8 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.utils import load_backend
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.utils import load_backend
 
 OWNER_ALIAS = "owner"
 

@@ -33,5 +33,9 @@ def triggers_disabled(connection: BaseDatabaseWrapper, table: str) -> Iterator[N
 
 def tamper_sql(sql: str, params: list[str] | None = None, *, table: str = "audit_auditrecord") -> None:
     """Run one raw statement against the audit table as its owner, with its triggers disabled."""
-    with owner_connection() as connection, triggers_disabled(connection, table), connection.cursor() as cursor:
+    with (
+        owner_connection() as connection,
+        triggers_disabled(connection, table),
+        connection.cursor() as cursor,
+    ):
         cursor.execute(sql, params)

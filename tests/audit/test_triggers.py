@@ -21,7 +21,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-
 def refused(operation: str) -> str:
     """What refusing ``operation`` says: the trigger's words, or no privilege at all."""
     return f"append-only: {operation}|permission denied"

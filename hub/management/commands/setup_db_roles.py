@@ -10,11 +10,11 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 
 from hub.dbroles.checks import audit_log_rewriters
 from hub.dbroles.grants import db_roles_apply
 from hub.dbroles.owner import OWNER_ALIAS
-from django.db import connections
 
 
 class Command(BaseCommand):

@@ -91,7 +91,7 @@ def test_manage_py_check_database_prints_the_warning():
 @pytest.mark.django_db
 def test_readyz_reports_the_role_without_failing(client):
     body = client.get("/readyz").json()
-    assert body["audit_log"] == "append-only" if roles_separated() else body["audit_log"].startswith("rewritable")
+    assert body["audit_log"].startswith("append-only" if roles_separated() else "rewritable")
     with alias_as_owner("default"):
         response = client.get("/readyz")
     assert response.status_code == 200, response.json()

@@ -17,7 +17,9 @@ from hub.dbroles.owner import OWNER_ALIAS, roles_separated
 from hub.management.commands.migrate import Command as MigrateCommand
 
 pytestmark = [
-    pytest.mark.skipif(not roles_separated(), reason="one role here: set MIGRATE_DATABASE_URL, as .ci/run does"),
+    pytest.mark.skipif(
+        not roles_separated(), reason="one role here: set MIGRATE_DATABASE_URL, as .ci/run does"
+    ),
     pytest.mark.django_db(databases=["default", OWNER_ALIAS]),
 ]
 
@@ -56,7 +58,9 @@ def test_setup_db_roles_takes_back_what_was_added_by_hand():
 
 def test_migrate_runs_as_the_owner_and_reapplies_the_grants():
     assert MigrateCommand().create_parser("manage.py", "migrate").parse_args([]).database == OWNER_ALIAS
-    owner_sql("GRANT UPDATE, TRUNCATE ON audit_auditcheckpoint TO HUB", "REVOKE ALL ON contacts_contact FROM HUB")
+    owner_sql(
+        "GRANT UPDATE, TRUNCATE ON audit_auditcheckpoint TO HUB", "REVOKE ALL ON contacts_contact FROM HUB"
+    )
     call_command("migrate", verbosity=0)
     assert hub_may("audit_auditcheckpoint") == {"SELECT", "INSERT"}
     assert hub_may("contacts_contact") == {"SELECT", "INSERT", "UPDATE", "DELETE"}

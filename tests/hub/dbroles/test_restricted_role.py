@@ -14,7 +14,8 @@ from audit.services import Actor, audit_append, audit_checkpoint_write
 from hub.dbroles.owner import roles_separated
 
 pytestmark = pytest.mark.skipif(
-    not roles_separated(), reason="the hub runs as the schema owner here: set MIGRATE_DATABASE_URL, as .ci/run does"
+    not roles_separated(),
+    reason="the hub runs as the schema owner here: set MIGRATE_DATABASE_URL, as .ci/run does",
 )
 
 AUDIT_TABLES = ("audit_auditrecord", "audit_auditcheckpoint")
