@@ -68,30 +68,35 @@ def db_roles_apply(*, using: str = OWNER_ALIAS) -> str:
 
 
 def _role_ensure(cursor: CursorWrapper, role: str, password: str, *, owner: str) -> None:
-    # Two setups may race to create it: the loser's duplicate is not an error.
+    # Change only what needs changing: an owner without CREATEROLE can still run this for a
+    # role an administrator made right. Two setups may race to create it: the loser's
+    # duplicate is not an error.
+    cursor.execute("SELECT NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s)", [role])
+    if cursor.fetchone()[0]:
+        cursor.execute(
+            "DO $$ BEGIN EXECUTE format('CREATE ROLE %%I LOGIN', %s); "
+            "EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+            [role],
+        )
     cursor.execute(
-        "DO $$ BEGIN EXECUTE format('CREATE ROLE %%I LOGIN', %s); "
-        "EXCEPTION WHEN duplicate_object THEN NULL; END $$",
-        [role],
-    )
-    cursor.execute(
-        "SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls, pg_has_role(%s, current_user, 'MEMBER')"
-        " FROM pg_roles WHERE rolname = %s",
+        "SELECT rolsuper, rolcreaterole, rolcreatedb, rolbypassrls, NOT rolcanlogin,"
+        " pg_has_role(%s, current_user, 'MEMBER') FROM pg_roles WHERE rolname = %s",
         [role, role],
     )
-    superuser, createrole, createdb, bypassrls, member_of_owner = cursor.fetchone()
-    # Only name the attributes it has: changing SUPERUSER at all needs a superuser.
-    dropped = [
-        flag
-        for flag, held in (
+    superuser, createrole, createdb, bypassrls, cannot_login, member_of_owner = cursor.fetchone()
+    changes = [
+        change
+        for change, needed in (
             ("NOSUPERUSER", superuser),
             ("NOCREATEROLE", createrole),
             ("NOCREATEDB", createdb),
             ("NOBYPASSRLS", bypassrls),
+            ("LOGIN", cannot_login),
         )
-        if held
+        if needed
     ]
-    cursor.execute(f"ALTER ROLE {quote(role)} LOGIN {' '.join(dropped)}")
+    if changes:
+        cursor.execute(f"ALTER ROLE {quote(role)} {' '.join(changes)}")
     if password:
         cursor.execute(f"ALTER ROLE {quote(role)} PASSWORD %s", [password])
     if member_of_owner:

@@ -90,3 +90,16 @@ def test_the_hub_role_must_be_another_role(monkeypatch):
     monkeypatch.setitem(settings.DATABASES["default"], "USER", settings.DATABASES[OWNER_ALIAS]["USER"])
     with pytest.raises(ImproperlyConfigured, match="role of its own"):
         hub_role_name()
+
+
+def test_powers_the_hub_role_was_given_are_taken_back():
+    owner = settings.DATABASES[OWNER_ALIAS]["USER"]
+    owner_sql("ALTER ROLE HUB CREATEDB CREATEROLE NOLOGIN", f'GRANT "{owner}" TO HUB')
+    db_roles_apply(using=OWNER_ALIAS)
+    with connections[OWNER_ALIAS].cursor() as cursor:
+        cursor.execute(
+            "SELECT rolcreatedb, rolcreaterole, rolcanlogin, pg_has_role(rolname, current_user, 'MEMBER')"
+            " FROM pg_roles WHERE rolname = %s",
+            [hub_role_name()],
+        )
+        assert cursor.fetchone() == (False, False, True, False)
