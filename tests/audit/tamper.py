@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.db import connection as test_connection
+from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from hub.dbroles.owner import owner_connection
@@ -39,3 +41,11 @@ def tamper_sql(sql: str, params: list[str] | None = None, *, table: str = "audit
         connection.cursor() as cursor,
     ):
         cursor.execute(sql, params)
+
+
+def run_sql(*statements: str) -> None:
+    """Run statements as the test's own role, in one savepoint, so a refused one leaves the
+    test's transaction usable."""
+    with transaction.atomic(), test_connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)

@@ -14,6 +14,7 @@ from django.db import DatabaseError, connection, transaction
 from audit.models import AuditCheckpoint, AuditRecord
 from audit.services import Actor, audit_append, audit_checkpoint_write
 from hub.dbroles.owner import owner_connection
+from tests.audit.tamper import run_sql
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql" and os.environ.get("HUB_REQUIRE_SERVICES") != "1",
@@ -24,13 +25,6 @@ pytestmark = pytest.mark.skipif(
 def refused(operation: str) -> str:
     """What refusing ``operation`` says: the trigger's words, or no privilege at all."""
     return f"append-only: {operation}|permission denied"
-
-
-def run_sql(*statements: str) -> None:
-    """Run statements in one savepoint, so a refused one leaves the test's transaction usable."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
 
 
 @pytest.fixture

@@ -7,11 +7,12 @@ Run as that role (DATABASE_URL), with the schema owned by another (MIGRATE_DATAB
 from __future__ import annotations
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError
 
 from audit.models import AuditCheckpoint, AuditRecord
 from audit.services import Actor, audit_append, audit_checkpoint_write
 from hub.dbroles.owner import roles_separated
+from tests.audit.tamper import run_sql
 
 pytestmark = pytest.mark.skipif(
     not roles_separated(),
@@ -35,13 +36,6 @@ ATTACKS = {
     "grant itself more": ("GRANT UPDATE, DELETE ON {t} TO CURRENT_USER", "DELETE FROM {t}"),
     "drop the table": ("DROP TABLE {t} CASCADE",),
 }
-
-
-def run_sql(*statements: str) -> None:
-    """Run statements in one savepoint, so a refused one leaves the test's transaction usable."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
 
 
 @pytest.fixture
