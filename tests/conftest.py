@@ -32,6 +32,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 # The credentials that differ between the hub's role and the schema owner.
 _CREDENTIALS = ("USER", "PASSWORD", "OPTIONS")
+# The hub's, kept while ``default`` connects as the owner to create the test database.
+_HUB_CREDENTIALS: dict[str, Any] = {}
 
 
 def _default_connects_as(source: dict[str, Any]) -> None:
@@ -46,9 +48,6 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
     if roles_separated():
         _HUB_CREDENTIALS.update({k: settings.DATABASES[DEFAULT_DB_ALIAS].get(k) for k in _CREDENTIALS})
         _default_connects_as(settings.DATABASES[OWNER_ALIAS])
-
-
-_HUB_CREDENTIALS: dict[str, Any] = {}
 
 
 @pytest.fixture(scope="session")
