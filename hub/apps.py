@@ -1,4 +1,4 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.db.models.signals import post_migrate
 
 
@@ -7,7 +7,16 @@ class HubConfig(AppConfig):
     verbose_name = "Switchboard"
 
     def ready(self) -> None:
+        from hub.dbroles import checks  # noqa: F401 - registers the database role check
+        from hub.dbroles.grants import db_roles_after_migrate
         from hub.roles import roles_ensure
 
         # After every migrate, once all apps' permissions exist.
         post_migrate.connect(roles_ensure, dispatch_uid="hub.roles_ensure")
+        # Once per migrate, after every app's tables exist: post_migrate is sent once for each app
+        # with models (hub has none of its own), so listen for one of them.
+        post_migrate.connect(
+            db_roles_after_migrate,
+            sender=apps.get_app_config("audit"),
+            dispatch_uid="hub.db_roles_after_migrate",
+        )

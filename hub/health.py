@@ -7,6 +7,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 from hub.celery import app as celery_app
+from hub.dbroles.checks import audit_log_rewriters
 from hub.workers.liveness import heartbeats, workers_stale
 
 
@@ -42,14 +43,31 @@ def _stale_workers() -> list[dict[str, object]]:
     return [{"worker": w, "seconds_since_consumed": round(quiet)} for w, quiet in sorted(stale.items())]
 
 
+def _audit_log_protection() -> str:
+    """Whether the hub's own database role could rewrite the audit log. Reported, never a
+    reason to refuse traffic: the hub works either way, and an orchestrator that restarted it
+    would not change its role (the system check hub.dbroles.W001 says the same)."""
+    if connection.vendor != "postgresql":
+        return f"not enforced ({connection.vendor} has no database roles)"
+    try:
+        reasons = audit_log_rewriters(connection=connection)
+    except Exception as exc:  # noqa: BLE001 - the database check above reports the outage
+        return f"unknown ({type(exc).__name__})"
+    return "rewritable by the hub's database role: " + "; ".join(reasons) if reasons else "append-only"
+
+
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
     """Ready to take traffic: the database and the broker both answer. Stale workers are listed
     but do not make this process unready: taking the web out of service would not revive them
-    (``worker_probe`` is what restarts them)."""
+    (``worker_probe`` is what restarts them). Also says whether the audit log is append-only for
+    the hub's database role (``audit_log``)."""
     checks = {"database": _database_ok(), "broker": _broker_ok()}
     ready = all(v == "ok" for v in checks.values())
-    return JsonResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks, "stale_workers": _stale_workers()},
-        status=200 if ready else 503,
-    )
+    body = {
+        "status": "ok" if ready else "unavailable",
+        "checks": checks,
+        "stale_workers": _stale_workers(),
+        "audit_log": _audit_log_protection(),
+    }
+    return JsonResponse(body, status=200 if ready else 503)

@@ -111,6 +111,12 @@ DATABASES: dict[str, dict[str, Any]] = {
         )
     )
 }
+if os.environ.get("MIGRATE_DATABASE_URL"):
+    # The schema owner: migrate (and flush) run as it; DATABASE_URL is then a role that may
+    # only add to and read the audit tables (hub/dbroles, docs/notes/roles.md).
+    DATABASES["owner"] = dict(dj_database_url.parse(os.environ["MIGRATE_DATABASE_URL"], conn_max_age=0))
+# Data migrations and post_migrate receivers that forget `using` still run as the owner.
+DATABASE_ROUTERS = ["hub.dbroles.router.MigratingDatabaseRouter"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, worker, beat) share the file: wait for locks, don't fail.
     DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
 from rest_framework.test import APIClient
 
+from hub.dbroles.grants import db_roles_apply
+from hub.dbroles.owner import OWNER_ALIAS, roles_separated
 from tests.fakes.server import FakeServer
 from tests.fakes.twilio import start_fake_twilio
 from tests.services import require_services
@@ -19,9 +23,50 @@ pytest_plugins = ["tests.logscan", "tests.factories", "tests.fakes.fixtures", "t
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     if os.environ.get("HUB_REQUIRE_SERVICES") == "1":
-        problems = require_services(settings.DATABASES["default"], settings.CELERY_BROKER_URL)
+        # The owner connects first (the hub's role may not exist before the test database does).
+        database = settings.DATABASES.get(OWNER_ALIAS, settings.DATABASES[DEFAULT_DB_ALIAS])
+        problems = require_services(database, settings.CELERY_BROKER_URL)
         if problems:
             pytest.exit("Required services are not reachable:\n  " + "\n  ".join(problems), returncode=3)
+
+
+# The credentials that differ between the hub's role and the schema owner.
+_CREDENTIALS = ("USER", "PASSWORD", "OPTIONS")
+# The hub's, kept while ``default`` connects as the owner to create the test database.
+_HUB_CREDENTIALS: dict[str, Any] = {}
+
+
+def _default_connects_as(source: dict[str, Any]) -> None:
+    connections[DEFAULT_DB_ALIAS].close()
+    connections[DEFAULT_DB_ALIAS].settings_dict.update({k: source.get(k) for k in _CREDENTIALS})
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """With two roles (MIGRATE_DATABASE_URL set, as in .ci/run) the test database is created
+    and migrated as the owner: ``default`` carries the owner's credentials until then."""
+    if roles_separated():
+        _HUB_CREDENTIALS.update({k: settings.DATABASES[DEFAULT_DB_ALIAS].get(k) for k in _CREDENTIALS})
+        _default_connects_as(settings.DATABASES[OWNER_ALIAS])
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Then the hub's role gets its grants on the test database and the tests run as it; the
+    owner alias points at the test database too (flush and tamper helpers use it). At the end
+    ``default`` is the owner again, to drop the test database."""
+    if not roles_separated():
+        yield
+        return
+    owner_settings = settings.DATABASES[OWNER_ALIAS]
+    owner_settings["NAME"] = settings.DATABASES[DEFAULT_DB_ALIAS]["NAME"]
+    _default_connects_as(_HUB_CREDENTIALS)
+    with django_db_blocker.unblock():
+        db_roles_apply(using=OWNER_ALIAS)
+        connections[OWNER_ALIAS].close()
+    yield
+    connections[OWNER_ALIAS].close()
+    _default_connects_as(owner_settings)
 
 
 @pytest.fixture

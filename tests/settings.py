@@ -22,11 +22,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so that a real worker process can open the same test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Flushing between transactional tests TRUNCATEs the append-only audit tables. Their
-    # trigger lets the table's owner do that only in a session that asks for it, and only
-    # the test settings ask (see audit/migrations/0003_append_only_triggers.py).
-    _options = DATABASES["default"].setdefault("OPTIONS", {})
+# The schema owner: the "owner" alias when the hub runs as a role of its own (.ci/run), else
+# the hub's one role.
+_OWNER = DATABASES.get("owner", DATABASES["default"])
+if _OWNER["ENGINE"] == "django.db.backends.postgresql":
+    # Flushing between transactional tests TRUNCATEs the append-only audit tables, as the owner
+    # (hub/management/commands/flush.py). Their trigger lets the table's owner do that only in
+    # a session that asks for it, and only the owner's test connection asks (see
+    # audit/migrations/0003_append_only_triggers.py); the hub's role has no TRUNCATE at all.
+    _options = _OWNER.setdefault("OPTIONS", {})
     _options["options"] = f"{_options.get('options', '')} -c switchboard.audit_allow_truncate=on".strip()
 
 # The fake callback receivers listen on 127.0.0.1: let callbacks reach this host in tests

@@ -27,6 +27,7 @@ from audit.models import AuditChainHead, AuditRecord
 from hub.bench.audience import promo_template
 from hub.bench.fixtures import bench_template
 from hub.contacts.models import Contact
+from hub.dbroles.owner import owner_connection
 from hub.messaging.models import Message, Notification
 from templates_app.models import Template
 
@@ -133,7 +134,8 @@ def audit_fill_fast(*, records: int, batch: int = 1_000_000) -> int:
     if added:
         # Without fresh statistics the planner takes millions of new rows for a few, and the
         # searches that follow the fill measure its bad plans (p95 43 ms instead of 10 ms).
-        with connection.cursor() as cursor:
+        # Only the tables' owner may ANALYZE them (the hub's role would be skipped, silently).
+        with owner_connection() as owner, owner.cursor() as cursor:
             cursor.execute(f"ANALYZE {AuditRecord._meta.db_table}")
     return added
 
@@ -233,7 +235,7 @@ def message_fill_fast(*, messages: int, contacts: int = 50_000, seed: int = 5, b
                 f"COPY {Notification._meta.db_table} ({NOTIFICATION_COLUMNS}) FROM STDIN", notification_lines
             )
             _copy(f"COPY {Message._meta.db_table} ({MESSAGE_COLUMNS}) FROM STDIN", message_lines)
-    with connection.cursor() as cursor:
+    with owner_connection() as owner, owner.cursor() as cursor:
         cursor.execute(f"ANALYZE {Notification._meta.db_table}")
         cursor.execute(f"ANALYZE {Message._meta.db_table}")
     return missing

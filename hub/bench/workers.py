@@ -15,14 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from hub.celery import ALL_QUEUES, app
+from hub.dbroles.owner import OWNER_ALIAS, roles_separated
 
 
-def current_database_url() -> str:
+def current_database_url(alias: str = DEFAULT_DB_ALIAS) -> str:
     """A URL for the database this process is using (in tests, the test database)."""
-    db = connection.settings_dict
+    db = connections[alias].settings_dict
     if db["ENGINE"] == "django.db.backends.sqlite3":
         return f"sqlite:///{db['NAME']}"
     auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
@@ -49,6 +50,8 @@ def process_env(broker_url: str, extra_env: Mapping[str, str] | None = None) -> 
         "SECRET_KEY": settings.SECRET_KEY,
         "ALLOWED_HOSTS": ",".join(settings.ALLOWED_HOSTS),
         "DATABASE_URL": current_database_url(),
+        # The schema owner on the same database, when the hub runs as a role of its own.
+        **({"MIGRATE_DATABASE_URL": current_database_url(OWNER_ALIAS)} if roles_separated() else {}),
         "CELERY_BROKER_URL": broker_url,
         "HUB_VAR_DIR": str(settings.VAR_DIR),
         "PYTHONUNBUFFERED": "1",

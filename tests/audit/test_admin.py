@@ -20,7 +20,7 @@ def test_checkpoint_task_copies_the_head(db):
     assert AuditCheckpoint.objects.get().hash == record.hash
 
 
-def test_verify_button_reports_ok_and_broken(client, staff_factory, db):
+def test_verify_button_reports_ok_and_broken(client, staff_factory, transactional_db):
     for i in range(3):
         audit_append(actor=Actor.system(), action="t", object_type="t", object_id=i)
     write_audit_checkpoint()

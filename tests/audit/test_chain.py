@@ -35,7 +35,8 @@ def verify(request):
 
 
 @pytest.fixture
-def chain(db):
+def chain(transactional_db):
+    """Committed: tampering runs as the schema owner, on a connection of its own."""
     audit_append_many(AuditEntry(Actor.system(), "test.fact", "thing", str(i), {"n": i}) for i in range(5))
     return list(AuditRecord.objects.order_by("seq"))
 
@@ -119,7 +120,7 @@ def test_jsonb_text_is_what_postgresql_prints(db, payload):
     assert jsonb_text(record.payload) == printed
 
 
-def test_records_hashed_in_the_v1_form_still_verify(db, verify):
+def test_records_hashed_in_the_v1_form_still_verify(transactional_db, verify):
     """Records written before the v2 canonical form keep verifying; editing one is still found."""
     created = timezone.now()
     prev = GENESIS_HASH

@@ -1,4 +1,8 @@
-"""PostgreSQL refuses UPDATE, DELETE and TRUNCATE on the audit tables (migration 0003)."""
+"""PostgreSQL refuses UPDATE, DELETE and TRUNCATE on the audit tables (migration 0003).
+
+The hub's own role (tests/hub/dbroles) is refused before the trigger fires, for want of the
+privilege; a role that has it, the owner included, is refused by the trigger.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from django.db import DatabaseError, connection, transaction
 
 from audit.models import AuditCheckpoint, AuditRecord
 from audit.services import Actor, audit_append, audit_checkpoint_write
+from hub.dbroles.owner import owner_connection
+from tests.audit.tamper import run_sql
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql" and os.environ.get("HUB_REQUIRE_SERVICES") != "1",
@@ -16,11 +22,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def run_sql(*statements: str) -> None:
-    """Run statements in one savepoint, so a refused one leaves the test's transaction usable."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
+def refused(operation: str) -> str:
+    """What refusing ``operation`` says: the trigger's words, or no privilege at all."""
+    return f"append-only: {operation}|permission denied"
 
 
 @pytest.fixture
@@ -29,39 +33,41 @@ def record(db):
 
 
 def test_update_is_refused(record):
-    with pytest.raises(DatabaseError, match="append-only: UPDATE"), transaction.atomic():
+    with pytest.raises(DatabaseError, match=refused("UPDATE")), transaction.atomic():
         AuditRecord.objects.filter(seq=record.seq).update(action="rewritten")
     assert AuditRecord.objects.get(seq=record.seq).action == "test.fact"
 
 
 def test_delete_is_refused(record):
-    with pytest.raises(DatabaseError, match="append-only: DELETE"), transaction.atomic():
+    with pytest.raises(DatabaseError, match=refused("DELETE")), transaction.atomic():
         AuditRecord.objects.filter(seq=record.seq).delete()
     assert AuditRecord.objects.filter(seq=record.seq).exists()
 
 
 def test_truncate_is_refused(record):
     """Without the test-only session setting, even the table's owner cannot TRUNCATE."""
-    with pytest.raises(DatabaseError, match="append-only: TRUNCATE"):
+    with pytest.raises(DatabaseError, match=refused("TRUNCATE")):
         run_sql("SET LOCAL switchboard.audit_allow_truncate = 'off'", "TRUNCATE audit_auditrecord")
     assert AuditRecord.objects.filter(seq=record.seq).exists()
 
 
-def test_truncate_needs_table_ownership_even_with_the_setting(record):
-    """The escape hatch for test flushes opens only for roles that could disable the trigger."""
-    with connection.cursor() as cursor:
+@pytest.mark.django_db(transaction=True)
+def test_truncate_needs_table_ownership_even_with_the_setting():
+    """The escape hatch for test flushes opens only for roles that could disable the trigger.
+    Committed, and as the owner: it makes a role, and its TRUNCATE must not wait on our locks."""
+    record = audit_append(actor=Actor.system(), action="test.fact", object_type="thing", object_id=1)
+    with owner_connection() as owner, owner.cursor() as cursor:
         cursor.execute("DROP ROLE IF EXISTS audit_test_writer")
         cursor.execute("CREATE ROLE audit_test_writer")
         cursor.execute("GRANT SELECT, INSERT, TRUNCATE ON audit_auditrecord TO audit_test_writer")
-    try:
-        with pytest.raises(DatabaseError, match="append-only: TRUNCATE"):
-            run_sql(
-                "SET LOCAL switchboard.audit_allow_truncate = 'on'",
-                "SET LOCAL ROLE audit_test_writer",
-                "TRUNCATE audit_auditrecord",
-            )
-    finally:
-        with connection.cursor() as cursor:
+        try:
+            cursor.execute("BEGIN")
+            cursor.execute("SET LOCAL switchboard.audit_allow_truncate = 'on'")
+            cursor.execute("SET LOCAL ROLE audit_test_writer")
+            with pytest.raises(DatabaseError, match="append-only: TRUNCATE"):
+                cursor.execute("TRUNCATE audit_auditrecord")
+        finally:
+            cursor.execute("ROLLBACK")
             cursor.execute("REVOKE ALL ON audit_auditrecord FROM audit_test_writer")
             cursor.execute("DROP ROLE audit_test_writer")
     assert AuditRecord.objects.filter(seq=record.seq).exists()
@@ -69,9 +75,9 @@ def test_truncate_needs_table_ownership_even_with_the_setting(record):
 
 def test_checkpoints_are_append_only_too(db):
     checkpoint = audit_checkpoint_write()
-    with pytest.raises(DatabaseError, match="append-only: UPDATE"), transaction.atomic():
+    with pytest.raises(DatabaseError, match=refused("UPDATE")), transaction.atomic():
         AuditCheckpoint.objects.filter(id=checkpoint.id).update(seq=99)
-    with pytest.raises(DatabaseError, match="append-only: DELETE"), transaction.atomic():
+    with pytest.raises(DatabaseError, match=refused("DELETE")), transaction.atomic():
         AuditCheckpoint.objects.filter(id=checkpoint.id).delete()
 
 
