@@ -75,6 +75,8 @@ def _render(source: str, context: Mapping[str, Any], *, html: bool = False) -> s
         raise RenderError(f"Template error: {exc}") from exc
     except RecursionError:  # a macro that calls itself: the steps would stop it, the stack first
         raise RenderError("Template error: macros nest too deeply.") from None
+    except (ArithmeticError, ValueError, TypeError) as exc:  # template code such as {{ 1 / 0 }}
+        raise RenderError(f"Template error: {type(exc).__name__}: {exc}") from exc
 
 
 def locale_chain(requested: str, default: str) -> list[str]:

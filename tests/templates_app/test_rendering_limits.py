@@ -140,3 +140,10 @@ def test_escaping_is_unchanged_in_html():
     source = "{{ ['<b>', 'x']|join('<br>'|safe) }}|{{ ('<i>{}</i>'|safe).format('<x>') }}|{{ '<' ~ 'a' }}"
     html = variant_render(variant("email", html=source, subject="s"), {}, layout={}, specs=[]).html
     assert "&lt;b&gt;<br>x|<i>&lt;x&gt;</i>|&lt;a" in html
+
+
+@pytest.mark.parametrize("source", ["{{ 1 / 0 }}", "{{ 'a' + 1 }}", "{{ '%d' % 'a' }}"])
+def test_errors_in_template_code_are_render_errors(source):
+    """Not a server error in a preview or a worker crash: the marketer sees what is wrong."""
+    with pytest.raises(RenderError, match="Template error"):
+        variant_render(variant("sms", text=source), {}, layout={}, specs=[])
