@@ -29,6 +29,9 @@ WORKER_GC_THRESHOLD = 10_000
 
 QUEUE_EVENTS = "events"
 QUEUE_MAINTENANCE = "maintenance"
+# Status callbacks POST to the calling services' own endpoints, whose slowness is theirs: on a
+# queue of their own they never hold up provider reports or fallbacks on ``events``.
+QUEUE_CALLBACKS = "callbacks"
 
 
 def send_queue(channel: str, lane: str) -> str:
@@ -37,7 +40,7 @@ def send_queue(channel: str, lane: str) -> str:
 
 
 SEND_QUEUES = tuple(send_queue(channel, lane) for channel in CHANNELS for lane in LANES)
-ALL_QUEUES = (*SEND_QUEUES, QUEUE_EVENTS, QUEUE_MAINTENANCE)
+ALL_QUEUES = (*SEND_QUEUES, QUEUE_EVENTS, QUEUE_MAINTENANCE, QUEUE_CALLBACKS)
 
 app = Celery("hub")
 # Read lazily, on first use of app.conf, so importing the app never reads settings.

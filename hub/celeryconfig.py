@@ -8,7 +8,7 @@ from celery.schedules import crontab
 from django.conf import settings
 from kombu import Exchange, Queue
 
-from hub.celery import ALL_QUEUES, QUEUE_EVENTS, QUEUE_MAINTENANCE
+from hub.celery import ALL_QUEUES, QUEUE_CALLBACKS, QUEUE_EVENTS, QUEUE_MAINTENANCE
 
 
 def transport_options(broker_url: str) -> dict[str, Any]:
@@ -72,7 +72,8 @@ task_routes = {
     "hub.messaging.tasks.apply_provider_reports": {"queue": QUEUE_EVENTS},
     "hub.messaging.tasks.send_messages": {"queue": QUEUE_MAINTENANCE},  # callers pick the lane
     "hub.messaging.tasks.fall_back": {"queue": QUEUE_EVENTS},
-    "hub.callbacks.tasks.deliver_callbacks": {"queue": QUEUE_EVENTS},
+    "hub.callbacks.tasks.deliver_callbacks": {"queue": QUEUE_CALLBACKS},
+    "hub.callbacks.tasks.deliver_due_callbacks": {"queue": QUEUE_CALLBACKS},
 }
 # (soft, hard) seconds per task. At the soft limit a task gets SoftTimeLimitExceeded and can
 # still clean up; at the hard one its pool process is killed and replaced. A send stops before

@@ -190,13 +190,16 @@ HUB_BROADCAST_RELEASE_FOLLOW_UP = os.environ.get("HUB_BROADCAST_RELEASE_FOLLOW_U
 # failed attempts in a row.
 HUB_CALLBACK_RETRY_HOURS = int(os.environ.get("HUB_CALLBACK_RETRY_HOURS", "24"))
 HUB_CALLBACK_SUSPEND_AFTER = int(os.environ.get("HUB_CALLBACK_SUSPEND_AFTER", "20"))
+# The wall-clock deadline of one callback POST, from connecting to the last byte of the answer.
 HUB_CALLBACK_TIMEOUT_SECONDS = float(os.environ.get("HUB_CALLBACK_TIMEOUT_SECONDS", "5"))
-# Networks a callback URL may not point at (checked at registration and before each POST):
-# loopback, link-local (cloud metadata), unspecified, multicast and broadcast.
+# Where a callback may be sent (docs/notes/callbacks.md): only to public addresses. Private,
+# loopback, link-local, unique-local, CGNAT, multicast, reserved and unspecified addresses (and
+# the IPv4 address inside an IPv6 one) are refused unless an operator allows their network here;
+# this host's own interface addresses and the blocked networks (cloud metadata services) never.
+HUB_CALLBACK_ALLOWED_NETWORKS = env_list("HUB_CALLBACK_ALLOWED_NETWORKS", "")
 HUB_CALLBACK_BLOCKED_NETWORKS = env_list(
     "HUB_CALLBACK_BLOCKED_NETWORKS",
-    "127.0.0.0/8,::1/128,169.254.0.0/16,fe80::/10,0.0.0.0/8,::/128,224.0.0.0/4,ff00::/8,"
-    "255.255.255.255/32,100.100.100.200/32",
+    "169.254.0.0/16,fe80::/10,fd00:ec2::254/128,168.63.129.16/32,100.100.100.200/32,192.0.0.192/32",
 )
 
 # Twilio SMS.

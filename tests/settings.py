@@ -13,7 +13,7 @@ os.environ.setdefault("HUB_VAR_DIR", tempfile.mkdtemp(prefix="switchboard-test-"
 os.environ.setdefault("HUB_SANDBOX_DELIVERY_DELAY", "0")
 
 from hub.settings import *  # noqa: F403
-from hub.settings import DATABASES, HUB_CALLBACK_BLOCKED_NETWORKS, VAR_DIR
+from hub.settings import DATABASES, VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
@@ -33,11 +33,9 @@ if _OWNER["ENGINE"] == "django.db.backends.postgresql":
     _options = _OWNER.setdefault("OPTIONS", {})
     _options["options"] = f"{_options.get('options', '')} -c switchboard.audit_allow_truncate=on".strip()
 
-# The fake callback receivers listen on 127.0.0.1: let callbacks reach this host in tests
-# (tests/hub/callbacks/test_safety.py checks the production default).
-HUB_CALLBACK_BLOCKED_NETWORKS = [
-    n for n in HUB_CALLBACK_BLOCKED_NETWORKS if n not in ("127.0.0.0/8", "::1/128")
-]
+# The fake callback receivers listen on 127.0.0.1: let callbacks reach loopback in tests
+# (tests/hub/callbacks/test_safety.py checks the production defaults).
+HUB_CALLBACK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
 
 # Many tests send invalid keys from the test client's one address, 127.0.0.1: give it room
 # (tests/hub/api/test_throttling.py sets the production-like budget it checks).

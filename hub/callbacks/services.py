@@ -19,7 +19,6 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
-import requests
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -28,7 +27,8 @@ from django.utils import timezone
 from audit.services import Actor, audit_append
 from hub.apikeys.models import ApiKey
 from hub.callbacks.models import CallbackDelivery, CallbackEndpoint, DeliveryStatus, new_signing_secret
-from hub.callbacks.safety import callback_url_problem
+from hub.callbacks.safety import CallbackRefused, callback_target
+from hub.callbacks.sender import CallbackTransportError, callback_post
 from hub.callbacks.signing import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, callback_signature
 from hub.messaging.lifecycle import Change
 from hub.messaging.models import Message
@@ -161,8 +161,9 @@ def _claim(delivery_id: UUID) -> CallbackDelivery | None:
 
 
 def _post(delivery: CallbackDelivery) -> tuple[int | None, str]:
-    refused = callback_url_problem(delivery.endpoint.url)
-    if refused is not None:  # the name may resolve elsewhere than when it was registered
+    try:  # resolved and checked now, and the POST goes to that very address
+        target = callback_target(delivery.endpoint.url)
+    except CallbackRefused as refused:
         return None, f"refused: the URL {refused}"
     body = json.dumps(delivery.events, separators=(",", ":")).encode()
     timestamp = int(time.time())
@@ -174,18 +175,14 @@ def _post(delivery: CallbackDelivery) -> tuple[int | None, str]:
         DELIVERY_HEADER: str(delivery.id),
     }
     try:
-        response = requests.post(
-            delivery.endpoint.url,
-            data=body,
-            headers=headers,
-            timeout=settings.HUB_CALLBACK_TIMEOUT_SECONDS,
-            allow_redirects=False,
+        status_code = callback_post(
+            target=target, body=body, headers=headers, deadline_seconds=settings.HUB_CALLBACK_TIMEOUT_SECONDS
         )
-    except requests.RequestException as exc:
-        return None, type(exc).__name__
-    if 200 <= response.status_code < 300:
-        return response.status_code, ""
-    return response.status_code, f"HTTP {response.status_code}"
+    except CallbackTransportError as exc:
+        return None, str(exc)
+    if 200 <= status_code < 300:
+        return status_code, ""
+    return status_code, f"HTTP {status_code}"
 
 
 def callbacks_deliver(*, delivery_ids: Sequence[UUID]) -> int:

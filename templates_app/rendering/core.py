@@ -14,11 +14,11 @@ from functools import lru_cache
 from typing import Any
 
 import jinja2
-from jinja2.exceptions import SecurityError
-from jinja2.sandbox import SandboxedEnvironment
 
 from templates_app.models import Channel, TemplateVariant, TemplateVersion, VersionStatus
 from templates_app.rendering.html import email_document, html_to_text
+from templates_app.rendering.limits import MAX_OUTPUT, render_limits
+from templates_app.rendering.sandbox import sandbox
 from templates_app.rendering.validation import version_content, version_variables
 from templates_app.rendering.variables import VariableSpec, filter_date, typed_context
 
@@ -47,66 +47,8 @@ class RenderedContent:
 _CONTENT_FIELDS = tuple(f.name for f in fields(RenderedContent))
 
 
-# Limits that keep template code from exhausting a worker (the sandbox already keeps it from
-# reaching Python's internals): a string or list built with * or a power, a range, and each
-# rendered field. Includes, imports and extends find no template.
-MAX_REPEAT = 10_000
-MAX_RANGE = 1_000
-MAX_OUTPUT = 500_000
-# Filters whose argument sets the size of the result (center(10**9)), that show Python reprs
-# (pprint) or are not repeatable (random) are left out.
-_UNSAFE_FILTERS = ("center", "indent", "format", "wordwrap", "pprint", "random", "attr", "xmlattr")
-
-
-class _Sandbox(SandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "*":
-            for sized, times in ((left, right), (right, left)):
-                if (
-                    isinstance(sized, str | list | tuple)
-                    and isinstance(times, int)
-                    and len(sized) * times > MAX_REPEAT
-                ):
-                    raise SecurityError(f"* would build more than {MAX_REPEAT:,} items")
-        if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
-            raise SecurityError("exponents above 64 are not allowed")
-        return super().call_binop(context, operator, left, right)
-
-
-def _range(*args: int) -> range:
-    numbers = range(*args)
-    if len(numbers) > MAX_RANGE:
-        raise SecurityError(f"range() is limited to {MAX_RANGE:,} numbers")
-    return numbers
-
-
-@jinja2.pass_eval_context
-def _replace(
-    eval_ctx: jinja2.nodes.EvalContext, value: Any, old: str, new: str, count: int | None = None
-) -> Any:
-    """Jinja's ``replace``, refused when the result would be longer than ``MAX_OUTPUT``."""
-    text = str(value)
-    grows = (len(str(new)) - len(str(old))) * (text.count(str(old)) if old else len(text) + 1)
-    if len(text) + grows > MAX_OUTPUT:
-        raise SecurityError(f"replace would make more than {MAX_OUTPUT:,} characters")
-    return jinja2.filters.do_replace(eval_ctx, value, old, new, count)
-
-
-def _env(*, autoescape: bool) -> SandboxedEnvironment:
-    env = _Sandbox(undefined=jinja2.StrictUndefined, autoescape=autoescape, loader=jinja2.DictLoader({}))
-    # Only what templates need: no lipsum, cycler, joiner, namespace or dict from Jinja.
-    env.globals = {"range": _range}
-    for name in _UNSAFE_FILTERS:
-        env.filters.pop(name, None)
-    env.filters["replace"] = _replace
-    env.filters["date"] = filter_date
-    return env
-
-
-_text_env = _env(autoescape=False)
-_html_env = _env(autoescape=True)
+_text_env = sandbox(autoescape=False, extra_filters={"date": filter_date})
+_html_env = sandbox(autoescape=True, extra_filters={"date": filter_date})
 
 
 @lru_cache(maxsize=4096)
@@ -118,18 +60,23 @@ def _render(source: str, context: Mapping[str, Any], *, html: bool = False) -> s
     if not source:
         return ""
     try:
-        parts: list[str] = []
-        size = 0
-        for chunk in _compile(source, html).generate(context):
-            size += len(chunk)
-            if size > MAX_OUTPUT:
-                raise RenderError(f"The rendered content is longer than {MAX_OUTPUT:,} characters.")
-            parts.append(chunk)
-        return "".join(parts)
+        with render_limits():
+            parts: list[str] = []
+            size = 0
+            for chunk in _compile(source, html).generate(context):
+                size += len(chunk)
+                if size > MAX_OUTPUT:
+                    raise RenderError(f"The rendered content is longer than {MAX_OUTPUT:,} characters.")
+                parts.append(chunk)
+            return "".join(parts)
     except jinja2.UndefinedError as exc:
         raise RenderError(f"Missing template variable: {exc.message}") from exc
-    except jinja2.TemplateError as exc:  # includes the sandbox's SecurityError
+    except jinja2.TemplateError as exc:  # includes the sandbox's SecurityError (the limits)
         raise RenderError(f"Template error: {exc}") from exc
+    except RecursionError:  # a macro that calls itself: the steps would stop it, the stack first
+        raise RenderError("Template error: macros nest too deeply.") from None
+    except (ArithmeticError, ValueError, TypeError) as exc:  # template code such as {{ 1 / 0 }}
+        raise RenderError(f"Template error: {type(exc).__name__}: {exc}") from exc
 
 
 def locale_chain(requested: str, default: str) -> list[str]:
@@ -210,17 +157,18 @@ def variant_render(
         specs = version_variables(version) if specs is None else specs
         layout = version_layout(version) if layout is None else layout
     context = typed_context(specs, data, variant.locale)
-    if variant.channel == Channel.EMAIL:
-        return _render_email(variant, context, layout)
-    data_json = ""
-    if variant.channel == Channel.PUSH and variant.data:
-        data_json = json.dumps(_render_json(variant.data, context), ensure_ascii=False, sort_keys=True)
-    return RenderedContent(
-        text=_render(variant.text, context),
-        title=_render(variant.title, context),
-        link=_render(variant.link, context),
-        data=data_json,
-    )
+    with render_limits():  # one budget of steps and time for all the variant's fields
+        if variant.channel == Channel.EMAIL:
+            return _render_email(variant, context, layout)
+        data_json = ""
+        if variant.channel == Channel.PUSH and variant.data:
+            data_json = json.dumps(_render_json(variant.data, context), ensure_ascii=False, sort_keys=True)
+        return RenderedContent(
+            text=_render(variant.text, context),
+            title=_render(variant.title, context),
+            link=_render(variant.link, context),
+            data=data_json,
+        )
 
 
 def _render_email(

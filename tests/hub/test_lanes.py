@@ -13,7 +13,19 @@ import pytest
 import redis
 from django.utils import timezone
 
-from hub.celery import ALL_QUEUES, CHANNELS, LANES, QUEUE_EVENTS, QUEUE_MAINTENANCE, SEND_QUEUES, send_queue
+from hub.apikeys.services import apikey_create
+from hub.callbacks.models import CallbackDelivery, CallbackEndpoint, DeliveryStatus
+from hub.callbacks.tasks import deliver_callbacks, deliver_due_callbacks
+from hub.celery import (
+    ALL_QUEUES,
+    CHANNELS,
+    LANES,
+    QUEUE_CALLBACKS,
+    QUEUE_EVENTS,
+    QUEUE_MAINTENANCE,
+    SEND_QUEUES,
+    send_queue,
+)
 from hub.celery import app as celery_app
 from hub.messaging import dispatch
 from hub.messaging.lifecycle import Change, messages_transition
@@ -21,6 +33,7 @@ from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
 from hub.messaging.tasks import record_sandbox_delivery, release_due_messages
 from tests.factories import ALL_CHANNEL_VARIANTS, make_live_template, make_queued_messages
+from tests.fakes.callbacks import start_fake_receiver
 from tests.services import REDIS_BROKER_URL, broker_reachable
 from tests.worker import publishing_to, purge_queues, wait_for, worker_process
 
@@ -35,6 +48,8 @@ def test_queue_names_are_the_documented_constants():
         celery_app.amqp.router.route({}, "hub.messaging.tasks.release_due_messages")["queue"].name
         == QUEUE_MAINTENANCE
     )
+    for callbacks_task in (deliver_callbacks, deliver_due_callbacks):
+        assert celery_app.amqp.router.route({}, callbacks_task.name)["queue"].name == QUEUE_CALLBACKS
 
 
 @pytest.mark.worker
@@ -65,6 +80,14 @@ def test_every_queue_is_routed_and_consumed(tmp_path, settings):
     # A deferred message now due, released by the maintenance job.
     (deferred,) = make_queued_messages(transactional)
     Message.objects.filter(id=deferred.id).update(status=S.DEFERRED, not_before=timezone.now())
+    # A status callback due to a calling service's endpoint, posted from "callbacks".
+    receiver = start_fake_receiver()
+    endpoint = CallbackEndpoint.objects.create(
+        api_key=apikey_create(name="lanes").api_key, url=f"{receiver.base_url}/hooks"
+    )
+    callback = CallbackDelivery.objects.create(
+        endpoint=endpoint, events={"events": []}, next_attempt_at=timezone.now()
+    )
 
     client = redis.Redis.from_url(broker)
     with publishing_to(broker):
@@ -72,9 +95,11 @@ def test_every_queue_is_routed_and_consumed(tmp_path, settings):
             dispatch.enqueue([message.id], channel=message.channel, category=message.category)
         record_sandbox_delivery.apply_async(([str(reported.id)],))
         release_due_messages.apply_async()
+        deliver_callbacks.apply_async(([str(callback.id)],))
         lengths = {queue: client.llen(queue) for queue in ALL_QUEUES}
         assert lengths == dict.fromkeys(ALL_QUEUES, 1), "each task sits in its own queue"
-        with worker_process(broker, tmp_path):
+        # The fake receiver listens on loopback, which production refuses unless allowed.
+        with worker_process(broker, tmp_path, {"HUB_CALLBACK_ALLOWED_NETWORKS": "127.0.0.0/8"}):
             everything = [*(m.id for m in sends.values()), reported.id, deferred.id]
             wait_for(
                 lambda: (
@@ -83,6 +108,15 @@ def test_every_queue_is_routed_and_consumed(tmp_path, settings):
                 timeout=90,
                 what="every lane's message to be delivered",
             )
+            wait_for(
+                lambda: CallbackDelivery.objects.filter(
+                    id=callback.id, status=DeliveryStatus.SUCCEEDED
+                ).exists(),
+                timeout=30,
+                what="the status callback to be posted",
+            )
+    receiver.stop()
+    assert len(receiver.calls) == 1
     assert {queue: client.llen(queue) for queue in ALL_QUEUES} == dict.fromkeys(ALL_QUEUES, 0)
 
 

@@ -19,10 +19,10 @@ from hub.contacts.models import ConsentEntry, Contact, Device, Suppression
 from hub.messaging.models import Message, MessageEvent, Notification
 
 API_PREFIX = "api/v1/"
-# Callback URLs the URL-safety check lets through without DNS: private addresses (the calling
-# services are the company's own), never reached (no delivery runs in these tests).
-CALLBACK_A = "https://10.0.0.1/hook"
-CALLBACK_B = "https://10.0.0.2/hook"
+# Callback URLs the URL-safety check lets through without DNS: loopback, which the tests'
+# settings allow (production refuses it), never reached (no delivery runs in these tests).
+CALLBACK_A = "https://127.0.0.1:9/hook"
+CALLBACK_B = "https://127.0.0.2:9/hook"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 PROBLEM = "application/problem+json"
 
