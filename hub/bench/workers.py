@@ -8,6 +8,7 @@ import secrets
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -143,3 +144,65 @@ def worker_processes(
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own server
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _gunicorn_command(port: int, *, servers: int = 1, threads: int = 2) -> list[str]:
+    """gunicorn serving ``hub.wsgi`` on 127.0.0.1 (gthread workers; ``threads=0``: sync workers)."""
+    workers = (
+        ["--worker-class", "gthread", "--threads", str(threads)] if threads else ["--worker-class", "sync"]
+    )
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "hub.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(servers),
+        *workers,
+    ]
+
+
+@contextmanager
+def web_process(
+    port: int,
+    log: Path,
+    env: Mapping[str, str],
+    *,
+    servers: int = 1,
+    threads: int = 2,
+    extra: tuple[str, ...] = (),
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A gunicorn web process with this environment, answering ``/healthz``; stopped after."""
+    with log.open("wb") as out:
+        server = subprocess.Popen(  # noqa: S603 - our own argv
+            [*_gunicorn_command(port, servers=servers, threads=threads), *extra],
+            env=dict(env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=settings.BASE_DIR,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(
+            lambda: _answers(f"{base}/healthz") or server.poll() is not None, timeout=60, what="gunicorn"
+        )
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn exited at start:\n{log.read_text()}")
+        yield server
+    finally:
+        if server.poll() is None:
+            server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()

@@ -3,6 +3,8 @@ finds no server error and no response that breaks the schema."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -97,3 +99,19 @@ def test_api_conforms_to_its_schema(case, auth_header):
             response_schema_conformance,
         ],
     )
+
+
+@pytest.mark.django_db
+def test_docs_page_assets_come_from_the_hub_itself(client):
+    """Issue 14 point 9: no CDN, so an offline install shows the docs; every script, style and
+    icon the page names is served by the hub (with DEBUG off, as here)."""
+    page = client.get("/api/docs/").content.decode()
+    assets = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", page)
+    assert assets, "the page names no assets"
+    assert not [a for a in assets if a.startswith(("http:", "https:", "//"))]
+    scripts = [a for a in assets if a.endswith(".js")]
+    assert any("swagger-ui-bundle" in a for a in scripts)
+    for asset in assets:
+        response = client.get(asset)
+        assert response.status_code == 200, asset
+        assert b"".join(response.streaming_content if response.streaming else [response.content])
