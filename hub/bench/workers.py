@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
+from audit.digests import DEV_DIGEST_KEYS, digest_keys_parse
 from hub.celery import ALL_QUEUES, app
 
 
@@ -59,8 +60,20 @@ def process_env(broker_url: str, extra_env: Mapping[str, str] | None = None) -> 
 
 def production_env() -> dict[str, str]:
     """Overrides that run a child process as production would: DEBUG off (so Django keeps no
-    query log), with a throwaway secret key (the development key is refused with DEBUG off)."""
-    return {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(32), "ALLOWED_HOSTS": "127.0.0.1"}
+    query log), with a throwaway secret key (the development key is refused with DEBUG off),
+    plain HTTP on 127.0.0.1, and this process's digest keys (so existing suppressions are
+    found), behind a throwaway newest key when the newest is the development one (refused
+    with DEBUG off)."""
+    keys = [f"{k.id}:{k.secret}" for k in settings.HUB_DIGEST_KEYS]
+    if settings.HUB_DIGEST_KEYS[:1] == digest_keys_parse(DEV_DIGEST_KEYS):
+        keys.insert(0, f"bench:{secrets.token_urlsafe(32)}")
+    return {
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "HUB_HTTPS_ONLY": "0",
+        "HUB_DIGEST_KEYS": ",".join(keys),
+    }
 
 
 def queues_purge(broker_url: str, queues: tuple[str, ...] = ALL_QUEUES) -> None:

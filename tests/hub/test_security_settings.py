@@ -101,3 +101,16 @@ def test_check_deploy_names_what_a_plain_http_deployment_gives_up():
     assert result.returncode != 0
     assert "security.W004" in result.stderr  # no HSTS
     assert "security.W012" in result.stderr  # session cookie not secure
+
+
+def test_a_production_hub_without_digest_keys_fails_its_checks():
+    result = run(["manage.py", "check"], HUB_DIGEST_KEYS="")
+    assert result.returncode != 0
+    assert "hub.E001" in result.stderr
+
+
+def test_a_malformed_digest_key_stops_the_settings_without_showing_the_secret():
+    result = run(["manage.py", "check"], HUB_DIGEST_KEYS="k1:short-secret-value")
+    assert result.returncode != 0
+    assert "at least 32 characters" in result.stderr
+    assert "short-secret-value" not in result.stderr

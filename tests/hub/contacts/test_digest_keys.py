@@ -110,11 +110,14 @@ class TestChecks:
         settings.HUB_DIGEST_KEYS = ()
         assert [e.id for e in digest_keys_check()] == ["hub.E001"]
 
-    def test_debug_off_with_the_development_key_is_an_error(self, settings):
+    def test_debug_off_writing_with_the_development_key_is_an_error(self, settings):
         from audit.digests import DEV_DIGEST_KEYS
 
-        settings.HUB_DIGEST_KEYS = digest_keys_parse(f"{NEW},{DEV_DIGEST_KEYS}")
+        settings.HUB_DIGEST_KEYS = digest_keys_parse(f"{DEV_DIGEST_KEYS},{NEW}")
         assert [e.id for e in digest_keys_check()] == ["hub.E002"]
+        # Behind a real key it only finds what a development hub wrote (a demo gone live).
+        settings.HUB_DIGEST_KEYS = digest_keys_parse(f"{NEW},{DEV_DIGEST_KEYS}")
+        assert digest_keys_check() == []
 
     def test_debug_on_needs_no_keys_of_its_own(self, settings):
         settings.DEBUG = True
