@@ -8,7 +8,6 @@ chain stays gapless and correct with any number of concurrent writers.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -62,19 +61,13 @@ class Actor:
 
 @dataclass(frozen=True)
 class AuditEntry:
-    """A fact to append. ``payload`` must hold no raw personal data (see address_digest)."""
+    """A fact to append. ``payload`` must hold no raw personal data (see audit.digests)."""
 
     actor: Actor
     action: str
     object_type: str
     object_id: str
     payload: Mapping[str, Any] = field(default_factory=dict)
-
-
-def address_digest(address: str) -> str:
-    """A keyed hash of an address: equal addresses match, but the address cannot be read."""
-    key = f"audit-address:{settings.SECRET_KEY}".encode()
-    return hmac.new(key, address.strip().lower().encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def record_canonical(record: AuditRecord) -> str:

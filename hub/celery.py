@@ -71,6 +71,20 @@ def _young_collections() -> int:
 
 
 @worker_init.connect
+def _require_digest_keys(**_: object) -> None:
+    """Refuse to start with digest keys that would let a suppressed address through. SystemExit,
+    as Celery logs and ignores an exception raised by a signal handler."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from hub.contacts.checks import digest_keys_require
+
+    try:
+        digest_keys_require()
+    except ImproperlyConfigured as exc:
+        raise SystemExit(f"Refusing to start: {exc}") from exc
+
+
+@worker_init.connect
 def _preload_providers(**_: object) -> None:
     """In a worker's main process, before it forks its pool: import the provider modules and
     their SDKs, so the children share them (see ``backends_preload``). Connected before the

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Q
 
-from audit.services import Actor, address_digest, audit_append
+from audit.digests import AddressDigest, address_digest_keyed, address_digests
+from audit.services import Actor, audit_append
 from hub.contacts.models import Contact, InboundMessage, Suppression, SuppressionReason
 from hub.messaging.lifecycle import Change, messages_transition
 from hub.messaging.models import BlockReason, Message, Notification
@@ -37,7 +38,6 @@ def contact_erase(*, contact: Contact, actor: Actor) -> ErasureReport:
     suppressed by hash only (so a stale import cannot re-contact them); the audit trail holds
     one ``contact.erased`` record with counts and hashes, and still verifies."""
     addresses = {("email", contact.email), ("sms", contact.phone)} - {("email", ""), ("sms", "")}
-    digests = {(channel, address_digest(address)) for channel, address in addresses}
     raw = {address for _, address in addresses}
     with transaction.atomic():
         locked = Contact.objects.select_for_update().get(pk=contact.pk)
@@ -57,7 +57,7 @@ def contact_erase(*, contact: Contact, actor: Actor) -> ErasureReport:
         InboundMessage.objects.filter(Q(contact=locked) | Q(from_address__in=raw)).update(
             from_address="", body=""
         )
-        suppressions = _suppress_by_hash(digests)
+        digests = _suppress_by_hash(addresses)
         locked.delete()  # devices and consent entries go with it
         audit_append(
             actor=actor,
@@ -68,20 +68,29 @@ def contact_erase(*, contact: Contact, actor: Actor) -> ErasureReport:
                 "notifications": notification_count,
                 "messages": message_count,
                 "stopped": len(pending),
-                "suppressed": sorted(f"{channel}:{digest}" for channel, digest in digests),
+                "suppressed": sorted(f"{channel}:{keyed.digest}" for channel, keyed in digests),
+                "digest_key": next(iter(digests))[1].key_id if digests else "",
             },
         )
-    return ErasureReport(notification_count, message_count, len(pending), suppressions)
+    return ErasureReport(notification_count, message_count, len(pending), len(digests))
 
 
-def _suppress_by_hash(digests: set[tuple[str, str]]) -> int:
-    """Every address stays suppressed, readable by nobody: old suppressions lose the address,
-    and an erasure suppression (hash only) is added where none is active."""
-    for channel, digest in digests:
-        Suppression.objects.filter(channel=channel, address_hash=digest).update(address="")
-        active = Suppression.objects.filter(channel=channel, address_hash=digest, lifted_at__isnull=True)
-        if not active.exists():
+def _suppress_by_hash(addresses: set[tuple[str, str]]) -> list[tuple[str, AddressDigest]]:
+    """Every address stays suppressed, readable by nobody: its suppressions (under any digest
+    key) lose the address and move to the newest key, as the address will never be seen again
+    to re-digest them; an erasure suppression (hash only) is added where none is active."""
+    digests = []
+    for channel, address in addresses:
+        keyed = address_digest_keyed(address)
+        rows = Suppression.objects.filter(channel=channel, address_hash__in=address_digests(address))
+        rows.update(address="", address_hash=keyed.digest, key_id=keyed.key_id)
+        if not rows.filter(lifted_at__isnull=True).exists():
             Suppression.objects.create(
-                channel=channel, address="", address_hash=digest, reason=SuppressionReason.ERASURE
+                channel=channel,
+                address="",
+                address_hash=keyed.digest,
+                key_id=keyed.key_id,
+                reason=SuppressionReason.ERASURE,
             )
-    return len(digests)
+        digests.append((channel, keyed))
+    return digests

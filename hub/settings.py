@@ -1,7 +1,8 @@
 """Switchboard settings: every value comes from the environment, read here and nowhere else.
 
 Development defaults apply only when DEBUG is on. With DEBUG off the hub refuses to
-start on the development SECRET_KEY or with an empty ALLOWED_HOSTS.
+start on the development SECRET_KEY or with an empty ALLOWED_HOSTS, and its system checks
+(hub.contacts.checks) refuse missing digest keys or a metrics endpoint without a token.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 import dj_database_url
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
+
+from audit.digests import DEV_DIGEST_KEYS, digest_keys_parse, legacy_digest_key
 
 # Lets admin and serializer classes be subscripted with their model at run time (typing).
 django_stubs_ext.monkeypatch()
@@ -61,6 +64,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "audit",
     "templates_app",
     "hub",
@@ -76,6 +80,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -138,6 +143,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# WhiteNoise serves static files from the apps themselves: no collectstatic step, and the
+# hub's own pages (admin, Swagger UI) work with DEBUG off and without a CDN.
+WHITENOISE_USE_FINDERS = True
 
 # --- Cache (rate limits and caches) ------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -350,8 +358,8 @@ HUB_PREFERENCES_WORDING = os.environ.get("HUB_PREFERENCES_WORDING", "preferences
 # --- Audit, workspace, reports, metrics ---------------------------------------------------
 # Estimated price of one SMS segment, for the reports' cost column (in your billing currency).
 HUB_SMS_COST_PER_SEGMENT = os.environ.get("HUB_SMS_COST_PER_SEGMENT", "0")
-# If set, GET /metrics needs "Authorization: Bearer <token>"; unset, it is open (scrape inside
-# your network only).
+# GET /metrics needs "Authorization: Bearer <token>". Unset, it is open only when DEBUG is on;
+# with DEBUG off it refuses every scrape.
 HUB_METRICS_TOKEN = os.environ.get("HUB_METRICS_TOKEN", "")
 # How often beat copies the audit chain head into the checkpoint table.
 HUB_AUDIT_CHECKPOINT_SECONDS = float(os.environ.get("HUB_AUDIT_CHECKPOINT_SECONDS", "300"))
@@ -386,6 +394,10 @@ SPECTACULAR_SETTINGS: dict[str, Any] = {
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI's JavaScript and CSS come from the hub (drf-spectacular-sidecar), not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # One name per choice set shared by several fields (contacts API: channel/channels, category/purpose).
     "ENUM_NAME_OVERRIDES": {
         "ChannelEnum": "hub.api.serializers.CHANNEL_CHOICES",
@@ -418,7 +430,34 @@ LOGGING: dict[str, Any] = {
     },
 }
 
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
-    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+# --- Address digests (audit.digests): keys of their own, never SECRET_KEY ---------------------
+# "id:secret,id:secret", newest first: new digests use the first, lookups try them all, so
+# rotating SECRET_KEY or adding a digest key never hides a suppression. Parsed once, here.
+# Unset with DEBUG on: a development key, then the one that finds a development database's
+# digests from before digest keys existed. Unset with DEBUG off: the hub refuses to start.
+HUB_DIGEST_KEYS = digest_keys_parse(
+    os.environ.get("HUB_DIGEST_KEYS", "")
+    or (f"{DEV_DIGEST_KEYS},{legacy_digest_key(SECRET_KEY)}" if DEBUG else "")
+)
+
+# --- HTTPS, cookies and proxies (DEBUG off) -------------------------------------------------
+# HTTPS only: redirect HTTP, send HSTS, mark cookies secure. 0 only for a plain-HTTP test
+# deployment. The probes and the metrics scrape stay reachable over plain HTTP inside the
+# network (a load balancer's health check must not be redirected).
+HUB_HTTPS_ONLY = env_bool("HUB_HTTPS_ONLY", True)
+# X-Forwarded-Proto is trusted only when an operator says a proxy in front sets it (and drops
+# what clients send): without a proxy any client could claim its plain request was HTTPS.
+HUB_BEHIND_PROXY = env_bool("HUB_BEHIND_PROXY", False)
+if HUB_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if not DEBUG and HUB_HTTPS_ONLY:
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+    SECURE_HSTS_SECONDS = int(os.environ.get("HUB_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HUB_HSTS_INCLUDE_SUBDOMAINS", True)
+    # Preloading asks browsers to hard-code HTTPS for the whole domain, which only the domain's
+    # owner can decide: off unless asked for, and then Django's reminder (W021) is moot.
+    SECURE_HSTS_PRELOAD = env_bool("HUB_HSTS_PRELOAD", False)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]

@@ -11,6 +11,10 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0f3b9c1e7a2d4b6f8e0a1c
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("HUB_VAR_DIR", tempfile.mkdtemp(prefix="switchboard-test-"))
 os.environ.setdefault("HUB_SANDBOX_DELIVERY_DELAY", "0")
+# Digest keys and plain HTTP (the test client and the worker subprocesses speak HTTP); in the
+# environment, so processes the tests start get them too.
+os.environ.setdefault("HUB_DIGEST_KEYS", "test:test-only-digest-key-6c1f0e9a2b4d8f3e5a7c9b1d")
+os.environ.setdefault("HUB_HTTPS_ONLY", "0")
 
 from hub.settings import *  # noqa: F403
 from hub.settings import DATABASES, VAR_DIR

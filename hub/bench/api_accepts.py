@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from hub.bench.audience import bench_api_key
 from hub.bench.cpu import CpuMeter, database_backends, process_tree
 from hub.bench.fixtures import BENCH_DATA, bench_template
 from hub.bench.latency import PROBE_PHONE
-from hub.bench.workers import process_env, production_env, queues_purge, wait_for
+from hub.bench.workers import process_env, production_env, queues_purge, web_process
 from hub.celery import send_queue
 
 
@@ -56,14 +55,6 @@ def _free_port() -> int:
         return port
 
 
-def _healthy(base: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:  # noqa: S310 - our server
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
 def api_accepts(
     *, servers: int, threads: int, connections: int, seconds: float, warmup: float, broker_url: str
 ) -> AcceptsFigure:
@@ -71,78 +62,53 @@ def api_accepts(
     bench_template()
     issued = bench_api_key("bench accepts")
     port = _free_port()
-    base = f"http://127.0.0.1:{port}"
     env = process_env(broker_url, production_env())
     log = Path(tempfile.mkdtemp(prefix="bench-api-", dir=settings.VAR_DIR)) / "gunicorn.log"
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "hub.wsgi",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(servers),
-        *(
-            ["--worker-class", "gthread", "--threads", str(threads)]
-            if threads
-            else ["--worker-class", "sync"]
-        ),
-        "--keep-alive",
-        "30",
-        "--backlog",
-        "512",
-    ]
     body = json.dumps({"template": bench_template().key, "to": {"phone": PROBE_PHONE}, "data": BENCH_DATA})
-    with log.open("wb") as out:
-        server = subprocess.Popen(  # noqa: S603 - our own argv
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=settings.BASE_DIR
-        )
-    load: subprocess.Popen[bytes] | None = None
     try:
-        wait_for(lambda: _healthy(base) or server.poll() is not None, timeout=60, what="gunicorn to start")
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited at start:\n{log.read_text()}")
-        load = subprocess.Popen(  # noqa: S603 - our own argv
-            [
-                sys.executable,
-                "-m",
-                "hub.bench.loadgen",
-                "--port",
-                str(port),
-                "--path",
-                "/api/v1/notifications",
-                "--key",
-                issued.raw,
-                "--body",
-                body,
-                "--connections",
-                str(connections),
-                "--seconds",
-                str(seconds),
-                "--warmup",
-                str(warmup),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=settings.BASE_DIR,
-        )
-        # Measured from the end of the warm-up (the loadgen counts from then on): by then each
-        # gunicorn thread holds its database connection, so its backend is in the meter.
-        time.sleep(warmup)
-        # (The load generator's own CPU is not read: it has exited by the time the meter stops.)
-        meter = CpuMeter({"gunicorn": process_tree([server.pid]), "postgres": database_backends()})
-        meter.start()
-        answer, err = load.communicate(timeout=seconds + 120)
-        cpu = meter.stop(late={"postgres": database_backends()}) if CpuMeter.available() else {}
-        if load.returncode != 0:
-            raise RuntimeError(f"the load generator failed:\n{err.decode()}")
+        with web_process(
+            port, log, env, servers=servers, threads=threads, extra=("--keep-alive", "30", "--backlog", "512")
+        ) as server:
+            load = subprocess.Popen(  # noqa: S603 - our own argv
+                [
+                    sys.executable,
+                    "-m",
+                    "hub.bench.loadgen",
+                    "--port",
+                    str(port),
+                    "--path",
+                    "/api/v1/notifications",
+                    "--key",
+                    issued.raw,
+                    "--body",
+                    body,
+                    "--connections",
+                    str(connections),
+                    "--seconds",
+                    str(seconds),
+                    "--warmup",
+                    str(warmup),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=settings.BASE_DIR,
+            )
+            try:
+                # Measured from the end of the warm-up (the loadgen counts from then on): by then
+                # each gunicorn thread holds its database connection, so its backend is in the meter.
+                time.sleep(warmup)
+                # (The load generator's own CPU is not read: it has exited when the meter stops.)
+                meter = CpuMeter({"gunicorn": process_tree([server.pid]), "postgres": database_backends()})
+                meter.start()
+                answer, err = load.communicate(timeout=seconds + 120)
+                cpu = meter.stop(late={"postgres": database_backends()}) if CpuMeter.available() else {}
+                if load.returncode != 0:
+                    raise RuntimeError(f"the load generator failed:\n{err.decode()}")
+            finally:
+                if load.poll() is None:
+                    load.kill()
+                    load.wait()
     finally:
-        if load is not None and load.poll() is None:
-            load.kill()
-            load.wait()
-        server.terminate()
-        server.wait(timeout=30)
         queues_purge(broker_url, (send_queue("sms", "transactional"),))
     result = json.loads(answer.decode().strip().splitlines()[-1])
     measured = {k: result[k] for k in ("requests", "errors", "seconds", "per_second", "p50_ms", "p99_ms")}

@@ -8,6 +8,7 @@ import secrets
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from audit.digests import DEV_DIGEST_KEYS, digest_keys_parse
 from hub.celery import ALL_QUEUES, app
 from hub.dbroles.owner import OWNER_ALIAS, roles_separated
 
@@ -61,8 +63,20 @@ def process_env(broker_url: str, extra_env: Mapping[str, str] | None = None) -> 
 
 def production_env() -> dict[str, str]:
     """Overrides that run a child process as production would: DEBUG off (so Django keeps no
-    query log), with a throwaway secret key (the development key is refused with DEBUG off)."""
-    return {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(32), "ALLOWED_HOSTS": "127.0.0.1"}
+    query log), with a throwaway secret key (the development key is refused with DEBUG off),
+    plain HTTP on 127.0.0.1, and this process's digest keys (so existing suppressions are
+    found), behind a throwaway newest key when the newest is the development one (refused
+    with DEBUG off)."""
+    keys = [f"{k.id}:{k.secret}" for k in settings.HUB_DIGEST_KEYS]
+    if settings.HUB_DIGEST_KEYS[:1] == digest_keys_parse(DEV_DIGEST_KEYS):
+        keys.insert(0, f"bench:{secrets.token_urlsafe(32)}")
+    return {
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "HUB_HTTPS_ONLY": "0",
+        "HUB_DIGEST_KEYS": ",".join(keys),
+    }
 
 
 def queues_purge(broker_url: str, queues: tuple[str, ...] = ALL_QUEUES) -> None:
@@ -146,3 +160,65 @@ def worker_processes(
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own server
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _gunicorn_command(port: int, *, servers: int = 1, threads: int = 2) -> list[str]:
+    """gunicorn serving ``hub.wsgi`` on 127.0.0.1 (gthread workers; ``threads=0``: sync workers)."""
+    workers = (
+        ["--worker-class", "gthread", "--threads", str(threads)] if threads else ["--worker-class", "sync"]
+    )
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "hub.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(servers),
+        *workers,
+    ]
+
+
+@contextmanager
+def web_process(
+    port: int,
+    log: Path,
+    env: Mapping[str, str],
+    *,
+    servers: int = 1,
+    threads: int = 2,
+    extra: tuple[str, ...] = (),
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A gunicorn web process with this environment, answering ``/healthz``; stopped after."""
+    with log.open("wb") as out:
+        server = subprocess.Popen(  # noqa: S603 - our own argv
+            [*_gunicorn_command(port, servers=servers, threads=threads), *extra],
+            env=dict(env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=settings.BASE_DIR,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(
+            lambda: _answers(f"{base}/healthz") or server.poll() is not None, timeout=60, what="gunicorn"
+        )
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn exited at start:\n{log.read_text()}")
+        yield server
+    finally:
+        if server.poll() is None:
+            server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()

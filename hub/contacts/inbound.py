@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from audit.services import Actor, address_digest, audit_append
+from audit.digests import address_digest, digest_key_id
+from audit.services import Actor, audit_append
 from hub.contacts.keywords import SmsKeyword, keyword_classify
 from hub.contacts.models import ConsentSource, Contact, InboundMessage, SuppressionReason
 from hub.contacts.services import consent_record, suppression_add, suppression_lift_matching
@@ -64,6 +65,7 @@ def sms_inbound_receive(
                 "channel": "sms",
                 "from_digest": address_digest(from_number),
                 "to_digest": address_digest(to_number),
+                "digest_key": digest_key_id(),
                 "keyword": keyword,
                 "contact": contact.pk if contact else None,
             },

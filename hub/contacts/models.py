@@ -92,12 +92,14 @@ class SuppressionReason(models.TextChoices):
 
 
 class Suppression(models.Model):
-    """An address (not a contact) that must not be sent to. ``address_hash`` lets an erased
-    address stay suppressed without keeping it readable."""
+    """An address (not a contact) that must not be sent to. ``address_hash`` (a keyed digest,
+    see audit.digests) lets an erased address stay suppressed without keeping it readable."""
 
     channel = models.CharField(max_length=8)
     address = models.CharField(max_length=500, blank=True)
     address_hash = models.CharField(max_length=64, db_index=True)
+    # Which HUB_DIGEST_KEYS key made address_hash: that key may not be dropped while rows use it.
+    key_id = models.CharField(max_length=32, db_index=True)
     reason = models.CharField(max_length=16, choices=SuppressionReason.choices)
     detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
 
 import phonenumbers
+from django.db.models import QuerySet
 from phonenumbers import timezone as phone_timezone
 
-from audit.services import address_digest
+from audit.digests import address_digests
 from hub.contacts.models import ConsentEntry, Contact, Suppression
 
 ConsentKey = tuple[int, str, str]  # contact id, channel, purpose
@@ -37,15 +39,24 @@ def consent_state(*, contact: Contact) -> dict[tuple[str, str], bool]:
 
 
 def suppressions_active(*, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """Of these (channel, address_hash) pairs, the suppressed ones with their reason."""
-    wanted = set(pairs)
+    """Of these (channel, address) pairs, the suppressed ones with their reason. An address is
+    matched under every digest key (audit.digests), so suppressions written under an older key
+    are found too. One query for any number of addresses."""
+    wanted: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for channel, address in set(pairs):
+        for digest in address_digests(address) if address else ():
+            wanted[digest].add((channel, address))
     if not wanted:
         return {}
-    hashes = {h for _, h in wanted}
-    rows = Suppression.objects.filter(address_hash__in=hashes, lifted_at__isnull=True).values_list(
+    rows = Suppression.objects.filter(address_hash__in=list(wanted), lifted_at__isnull=True).values_list(
         "channel", "address_hash", "reason"
     )
-    return {(ch, h): reason for ch, h, reason in rows if (ch, h) in wanted}
+    return {pair: reason for ch, h, reason in rows for pair in wanted[h] if pair[0] == ch}
+
+
+def suppressions_of(*, address: str) -> QuerySet[Suppression]:
+    """Every suppression of an address (active or lifted, any channel), under any digest key."""
+    return Suppression.objects.filter(address_hash__in=address_digests(address))
 
 
 # Parsing a number costs ~0.1 ms, so repeated recipients (codes, alerts) are worth caching;
@@ -96,5 +107,7 @@ def recipient_zones(*, timezone_name: str, phone: str, default: str) -> tuple[tu
     return (default,), "default"
 
 
-def address_hash(address: str) -> str:
-    return address_digest(address)
+def suppression_key_ids() -> set[str]:
+    """The ids of the digest keys that stored suppressions were made with (lifted ones too:
+    their history must stay findable)."""
+    return set(Suppression.objects.order_by().values_list("key_id", flat=True).distinct())

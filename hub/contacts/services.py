@@ -9,7 +9,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from audit.services import Actor, address_digest, audit_append
+from audit.digests import address_digest_keyed, address_digests, digest_key_id
+from audit.services import Actor, audit_append
 from hub.contacts.models import ConsentEntry, Contact, Suppression
 
 
@@ -46,19 +47,22 @@ def consent_record(
 def suppression_add(
     *, channel: str, address: str, reason: str, actor: Actor, detail: Mapping[str, Any] | None = None
 ) -> Suppression:
-    """Suppress an address on a channel; adding one that is already active returns it unchanged."""
-    digest = address_digest(address)
-    existing = Suppression.objects.filter(
-        channel=channel, address_hash=digest, lifted_at__isnull=True
-    ).first()
+    """Suppress an address on a channel; adding one that is already active (under any digest
+    key) returns it unchanged. A new one is stored under the newest digest key."""
+    active = Suppression.objects.filter(
+        channel=channel, address_hash__in=address_digests(address), lifted_at__isnull=True
+    )
+    existing = active.first()
     if existing is not None:
         return existing
+    keyed = address_digest_keyed(address)
     try:
         with transaction.atomic():
             suppression = Suppression.objects.create(
                 channel=channel,
                 address=address,
-                address_hash=digest,
+                address_hash=keyed.digest,
+                key_id=keyed.key_id,
                 reason=reason,
                 detail=dict(detail or {}),
             )
@@ -67,10 +71,15 @@ def suppression_add(
                 action="suppression.added",
                 object_type="suppression",
                 object_id=suppression.pk,
-                payload={"channel": channel, "address_digest": digest, "reason": reason},
+                payload={
+                    "channel": channel,
+                    "address_digest": keyed.digest,
+                    "digest_key": keyed.key_id,
+                    "reason": reason,
+                },
             )
     except IntegrityError:  # a concurrent writer added it first
-        return Suppression.objects.get(channel=channel, address_hash=digest, lifted_at__isnull=True)
+        return active.get()
     return suppression
 
 
@@ -92,6 +101,7 @@ def suppression_lift(*, suppression: Suppression, actor: Actor, reason: str) -> 
             payload={
                 "channel": locked.channel,
                 "address_digest": locked.address_hash,
+                "digest_key": locked.key_id,
                 "reason": locked.reason,
                 "lift_reason": reason[:300],
             },
@@ -104,10 +114,42 @@ def suppression_lift_matching(*, channel: str, address: str, reason: str, actor:
     lifted by START); a suppression for another reason (a complaint, an erasure) stays.
     Returns how many were lifted (0 or 1)."""
     active = Suppression.objects.filter(
-        channel=channel, address_hash=address_digest(address), reason=reason, lifted_at__isnull=True
+        channel=channel, address_hash__in=address_digests(address), reason=reason, lifted_at__isnull=True
     )
     lifted = 0
     for suppression in active:
         suppression_lift(suppression=suppression, actor=actor, reason=f"{reason} withdrawn by the person")
         lifted += 1
     return lifted
+
+
+def suppressions_rekey(*, actor: Actor, batch_size: int = 1000) -> int:
+    """Move every suppression whose address is still readable to the newest digest key, so an
+    older key can later be dropped. Hash-only rows (erased addresses) cannot be re-digested:
+    their key must stay configured. Returns how many rows moved. Safe to run repeatedly and
+    while the hub runs: rows are rewritten under their lock, each batch audited."""
+    newest = digest_key_id()
+    moved = 0
+    while True:
+        with transaction.atomic():
+            rows = list(
+                Suppression.objects.select_for_update(skip_locked=True)
+                .exclude(key_id=newest)
+                .exclude(address="")
+                .order_by("pk")[:batch_size]
+            )
+            for row in rows:
+                keyed = address_digest_keyed(row.address)
+                row.address_hash, row.key_id = keyed.digest, keyed.key_id
+            Suppression.objects.bulk_update(rows, ["address_hash", "key_id"])
+            if rows:
+                audit_append(
+                    actor=actor,
+                    action="suppressions.rekeyed",
+                    object_type="suppression",
+                    object_id=f"{rows[0].pk}-{rows[-1].pk}",
+                    payload={"rows": len(rows), "digest_key": newest},
+                )
+        moved += len(rows)
+        if len(rows) < batch_size:
+            return moved

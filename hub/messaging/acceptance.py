@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from audit.services import Actor, AuditEntry, address_digest
+from audit.digests import address_digest, digest_key_id
+from audit.services import Actor, AuditEntry
 from hub.messaging.models import Message
 
 
@@ -14,7 +15,8 @@ def accepted_entries(
     actor: Actor, messages: Iterable[Message], detail: Mapping[str, Any] | None = None
 ) -> Iterator[AuditEntry]:
     """``message.accepted`` for each message: its notification, channel and a keyed digest of
-    its address (never the address itself), plus ``detail``."""
+    its address (never the address itself) with the id of the digest key, plus ``detail``."""
+    key_id = digest_key_id()
     for m in messages:
         yield AuditEntry(
             actor,
@@ -25,6 +27,7 @@ def accepted_entries(
                 "notification": str(m.notification_id),
                 "channel": m.channel,
                 "to_digest": address_digest(m.to) if m.to else "",
+                "digest_key": key_id,
                 **(detail or {}),
             },
         )

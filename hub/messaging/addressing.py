@@ -12,8 +12,9 @@ from uuid import UUID
 
 from django.conf import settings
 
-from audit.services import Actor, address_digest
-from hub.contacts.models import Device, DeviceKind, Suppression
+from audit.services import Actor
+from hub.contacts.models import Device, DeviceKind
+from hub.contacts.selectors import suppressions_active
 from hub.messaging.consequences import device_id_of
 from hub.messaging.lifecycle import Change, messages_transition
 from hub.messaging.links import push_receipt_url, unsubscribe_url
@@ -32,11 +33,8 @@ def messages_block_undeliverable(*, message_ids: list[UUID], actor: Actor) -> No
     )
     if not rows:
         return
-    digests = {address_digest(to) for _, channel, to in rows if to and channel != "push"}
-    suppressed = set(
-        Suppression.objects.filter(address_hash__in=digests, lifted_at__isnull=True).values_list(
-            "channel", "address_hash"
-        )
+    suppressed = suppressions_active(
+        pairs={(channel, to) for _, channel, to in rows if to and channel != "push"}
     )
     device_ids = {d for _, channel, to in rows if channel == "push" and (d := device_id_of(to)) is not None}
     active = set(
@@ -44,7 +42,7 @@ def messages_block_undeliverable(*, message_ids: list[UUID], actor: Actor) -> No
     )
     changes = []
     for message_id, channel, to in rows:
-        if channel != "push" and to and (channel, address_digest(to)) in suppressed:
+        if (channel, to) in suppressed:
             changes.append(Change(message_id, S.BLOCKED, {"block_reason": BlockReason.SUPPRESSED}))
         elif (device_id := device_id_of(to)) is not None and device_id not in active:
             changes.append(Change(message_id, S.BLOCKED, {"block_reason": BlockReason.NO_ADDRESS}))

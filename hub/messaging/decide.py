@@ -15,7 +15,6 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Min
 
-from audit.services import address_digest
 from hub.compliance.engine import Decision, Facts, Outcome, decide
 from hub.compliance.models import RuleKind
 from hub.compliance.rules import RuleSpec, rules_current
@@ -58,7 +57,7 @@ class BatchFacts:
             country=phone_country(phone),
             zones=zones,
             zone_source=source,
-            suppressed=self.suppressed.get((message.channel, address_digest(message.to))),
+            suppressed=self.suppressed.get((message.channel, message.to)),
             consent=self.consent.get((contact.pk, message.channel, message.category)) if contact else None,
             cap_counts=cap_counts,
         )
@@ -69,7 +68,7 @@ def batch_facts_load(messages: Sequence[Message], contacts: Mapping[Any, Contact
     contact_ids = [c.pk for c in contacts.values() if c is not None]
     return BatchFacts(
         consent=consent_states(contact_ids=contact_ids),
-        suppressed=suppressions_active(pairs={(m.channel, address_digest(m.to)) for m in messages if m.to}),
+        suppressed=suppressions_active(pairs={(m.channel, m.to) for m in messages if m.to}),
         default_zone=settings.HUB_DEFAULT_TIMEZONE,
     )
 

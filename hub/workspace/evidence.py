@@ -250,6 +250,7 @@ def evidence_pack_build(*, contact: Contact) -> bytes:
                     "id": s.pk,
                     "channel": s.channel,
                     "address_hash": s.address_hash,
+                    "key_id": s.key_id,
                     "reason": s.reason,
                     "detail": s.detail,
                     "created_at": _iso(s.created_at),

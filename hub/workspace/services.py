@@ -9,7 +9,8 @@ from typing import Any
 
 from django.db import transaction
 
-from audit.services import Actor, address_digest, audit_append
+from audit.digests import address_digest, digest_key_id
+from audit.services import Actor, audit_append
 from hub.contacts.models import Contact
 from hub.workspace.evidence import evidence_pack_build
 from hub.workspace.search import MessageFilters
@@ -33,6 +34,7 @@ def messages_export_record(*, filters: MessageFilters, actor: Actor) -> None:
     described = {k: str(v) for k, v in dataclasses.asdict(filters).items() if v}
     if "address" in described:
         described["address"] = address_digest(described["address"])
+        described["digest_key"] = digest_key_id()
     audit_append(
         actor=actor,
         action="messages.exported",

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from django.db.models import Prefetch, QuerySet
 
-from audit.services import address_digest
+from audit.digests import address_digests
 from hub.contacts.models import ConsentEntry, Contact, InboundMessage, Suppression
 from hub.messaging.models import Message, MessageEvent
 
@@ -36,7 +36,7 @@ def contact_addresses(contact: Contact) -> set[str]:
 
 
 def contact_suppressions(contact: Contact) -> QuerySet[Suppression]:
-    digests = {address_digest(a) for a in contact_addresses(contact)}
+    digests = {d for a in contact_addresses(contact) for d in address_digests(a)}
     return Suppression.objects.filter(address_hash__in=digests).order_by("-created_at")
 
 

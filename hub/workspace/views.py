@@ -16,6 +16,9 @@ from hub.workspace.metrics import HubCollector
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
     token = settings.HUB_METRICS_TOKEN
+    if not token and not settings.DEBUG:
+        # Queue depths, error rates and worker names are an attacker's map: never served open.
+        return HttpResponse("Forbidden: set HUB_METRICS_TOKEN\n", status=403, content_type="text/plain")
     if token:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), token.encode()):

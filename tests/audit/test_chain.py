@@ -18,7 +18,6 @@ from audit.services import (
     GENESIS_HASH,
     Actor,
     AuditEntry,
-    address_digest,
     audit_append,
     audit_append_many,
     audit_checkpoint_write,
@@ -195,9 +194,3 @@ def test_checkpoint_of_an_empty_trail(db):
 def test_verify_command_reports_ok(chain, capsys):
     call_command("verify_audit")
     assert "Audit chain OK: 5 records" in capsys.readouterr().out
-
-
-def test_address_digest_hides_the_address():
-    digest = address_digest("Ada@Example.com")
-    assert digest == address_digest("ada@example.com ")
-    assert "example" not in digest and len(digest) == 32

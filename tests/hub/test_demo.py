@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from hub.apikeys.models import ApiKey
 from hub.apikeys.services import apikey_authenticate
@@ -15,9 +16,9 @@ from templates_app.rendering import version_channels
 
 @pytest.mark.django_db
 def test_seed_demo_is_complete_and_idempotent(capsys):
-    call_command("seed_demo")
+    call_command("seed_demo", force=True)
     first_key = capsys.readouterr().out.split("Demo API key: ")[1].strip()
-    call_command("seed_demo")
+    call_command("seed_demo", force=True)
     second_key = capsys.readouterr().out.split("Demo API key: ")[1].strip()
 
     shipped = Template.objects.get(key="order.shipped")
@@ -39,7 +40,7 @@ def test_seed_demo_is_complete_and_idempotent(capsys):
 @pytest.mark.django_db
 def test_seed_demo_templates_cover_both_categories_all_channels_two_locales_with_variables(capsys):
     """Every demo template passed the submit lint (seed_demo submits through the service)."""
-    call_command("seed_demo")
+    call_command("seed_demo", force=True)
     templates = list(Template.objects.all())
     assert {t.category for t in templates} == {"transactional", "marketing"}
     versions = [t.live_version for t in templates]
@@ -55,3 +56,19 @@ def test_seed_demo_templates_cover_both_categories_all_channels_two_locales_with
     payment = Template.objects.get(key="payment.due").live_version
     assert payment is not None
     assert {v.type for v in payment.variables.all()} >= {"money", "date", "url"}
+
+
+@pytest.mark.django_db
+def test_seed_demo_refuses_with_debug_off_unless_forced(capsys):
+    """Issue 14 point 9: no demo users with a published password on a real deployment."""
+    with pytest.raises(CommandError, match="--force"):
+        call_command("seed_demo")
+    assert not get_user_model().objects.exists()
+    assert not ApiKey.objects.exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_needs_no_force_in_development(settings, capsys):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    assert ApiKey.objects.exists()

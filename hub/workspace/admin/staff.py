@@ -11,7 +11,8 @@ from django.contrib.auth.models import Group, User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from audit.services import Actor, address_digest
+from audit.digests import address_digest, digest_key_id
+from audit.services import Actor
 from hub.workspace.services import staff_change_record
 
 _BEFORE = "_workspace_audit_before"
@@ -24,6 +25,7 @@ def user_snapshot(user: User) -> dict[str, Any]:
     return {
         "username": user.username,
         "email_digest": address_digest(user.email) if user.email else "",
+        "digest_key": digest_key_id(),
         "is_active": user.is_active,
         "is_staff": user.is_staff,
         "is_superuser": user.is_superuser,

@@ -4,6 +4,7 @@ breaks the schema, nothing the schema forbids accepted, nothing it allows refuse
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -136,3 +137,19 @@ def test_api_conforms_to_its_schema(case, auth_header):
     """Positive and negative cases: no 5xx; documented status codes, content types and bodies;
     schema-violating requests refused; schema-valid ones not refused for their shape."""
     case.call_and_validate(headers=auth_header, checks=CHECKS)
+
+
+@pytest.mark.django_db
+def test_docs_page_assets_come_from_the_hub_itself(client):
+    """Issue 14 point 9: no CDN, so an offline install shows the docs; every script, style and
+    icon the page names is served by the hub (with DEBUG off, as here)."""
+    page = client.get("/api/docs/").content.decode()
+    assets = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", page)
+    assert assets, "the page names no assets"
+    assert not [a for a in assets if a.startswith(("http:", "https:", "//"))]
+    scripts = [a for a in assets if a.endswith(".js")]
+    assert any("swagger-ui-bundle" in a for a in scripts)
+    for asset in assets:
+        response = client.get(asset)
+        assert response.status_code == 200, asset
+        assert b"".join(response.streaming_content if response.streaming else [response.content])

@@ -7,8 +7,9 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.test import Client
 
+from audit.digests import address_digest
 from audit.models import AuditRecord
-from audit.services import Actor, address_digest
+from audit.services import Actor
 from hub.contacts.models import Suppression
 from hub.contacts.services import suppression_add
 from tests.factories import staff_user

@@ -9,8 +9,8 @@ import json
 import pytest
 from django.core.management import call_command
 
+from audit.digests import address_digest
 from audit.models import AuditRecord
-from audit.services import address_digest
 from hub.contacts.models import ConsentEntry, Contact, Device, InboundMessage, Suppression
 from hub.messaging.models import Message, Notification
 from hub.providers.models import SandboxOutboxEntry

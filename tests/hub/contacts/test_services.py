@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from audit.digests import address_digest
 from audit.models import AuditRecord
-from audit.services import Actor, address_digest
+from audit.services import Actor
 from hub.contacts.models import ConsentEntry, Suppression
 from hub.contacts.services import consent_record, suppression_add
 

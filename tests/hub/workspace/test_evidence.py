@@ -10,8 +10,9 @@ import zipfile
 import pytest
 from django.urls import reverse
 
+from audit.digests import address_digest
 from audit.models import AuditRecord
-from audit.services import Actor, address_digest, canonical_hash
+from audit.services import Actor, canonical_hash
 from hub.contacts.models import ConsentSource, SuppressionReason
 from hub.contacts.services import consent_record, suppression_add
 from templates_app.models import Category

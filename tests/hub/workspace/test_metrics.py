@@ -8,6 +8,16 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.factories import make_message
 
+TOKEN = "scrape-secret"
+
+
+@pytest.fixture
+def client(client, settings):
+    """A Prometheus scraper with its token: with DEBUG off (as in tests) /metrics needs one."""
+    settings.HUB_METRICS_TOKEN = TOKEN
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {TOKEN}"
+    return client
+
 
 def samples(response):
     found = {}
@@ -57,8 +67,22 @@ def test_queue_depth_is_read_from_the_broker(client, db):
         assert ("switchboard_queue_depth", (("queue", "send.sms.transactional"),)) in got
 
 
-def test_a_configured_token_is_required(client, settings, db):
-    settings.HUB_METRICS_TOKEN = "scrape-secret"
-    assert client.get("/metrics").status_code == 403
+def test_a_configured_token_is_required(client, db):
+    assert client.get("/metrics", HTTP_AUTHORIZATION="").status_code == 403
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 403
-    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret").status_code == 200
+    assert client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == 200
+
+
+def test_with_debug_off_and_no_token_nothing_is_served(client, settings, db):
+    """Issue 14 point 9: an unset token does not mean an open endpoint in production."""
+    settings.HUB_METRICS_TOKEN = ""
+    for authorization in ("", "Bearer ", f"Bearer {TOKEN}"):
+        response = client.get("/metrics", HTTP_AUTHORIZATION=authorization)
+        assert response.status_code == 403
+        assert b"switchboard_" not in response.content
+
+
+def test_with_debug_on_an_unset_token_leaves_it_open_for_development(client, settings, db):
+    settings.HUB_METRICS_TOKEN = ""
+    settings.DEBUG = True
+    assert client.get("/metrics", HTTP_AUTHORIZATION="").status_code == 200

@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.digests import address_digest
 from audit.models import AuditRecord
-from audit.services import address_digest
 from hub.contacts.models import Contact
 from hub.workspace.search import MessageFilters, messages_search, uuid7_floor
 from templates_app.models import Category
