@@ -79,3 +79,14 @@ def fake_twilio() -> Iterator[FakeServer]:
     server = start_fake_twilio()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def scraper(client: Any, settings: Any) -> Any:
+    """The test client as a Prometheus scraper holding the metrics token (with DEBUG off, as in
+    tests, /metrics needs one)."""
+    from tests.metrics import TOKEN
+
+    settings.HUB_METRICS_TOKEN = TOKEN
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {TOKEN}"
+    return client

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from hub.workers.liveness import worker_consumed
-from tests.hub.workspace.test_metrics import samples
+from tests.metrics import samples
 
 pytestmark = pytest.mark.django_db
 
@@ -78,11 +78,11 @@ def test_readyz_lists_stale_workers_without_failing_readiness(client, settings):
     assert stale[0]["seconds_since_consumed"] >= 400
 
 
-def test_metrics_show_seconds_since_each_worker_consumed_from_each_queue(client, settings):
+def test_metrics_show_seconds_since_each_worker_consumed_from_each_queue(scraper, settings):
     settings.HUB_WORKER_LIVENESS_SECONDS = WINDOW
     _consumed("a@host", "events", 5)
     _consumed("b@host", "events", 400)
-    got = samples(client.get("/metrics"))
+    got = samples(scraper.get("/metrics"))
     since = "switchboard_worker_seconds_since_consumed"
     assert 400 <= got[(since, (("queue", "events"), ("worker", "b@host")))] < 460
     assert got[(since, (("queue", "events"), ("worker", "a@host")))] < 60

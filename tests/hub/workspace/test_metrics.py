@@ -4,27 +4,14 @@ provider latency and error rate, and decision counts by reason."""
 from __future__ import annotations
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.factories import make_message
-
-TOKEN = "scrape-secret"
+from tests.metrics import TOKEN, samples
 
 
 @pytest.fixture
-def client(client, settings):
-    """A Prometheus scraper with its token: with DEBUG off (as in tests) /metrics needs one."""
-    settings.HUB_METRICS_TOKEN = TOKEN
-    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {TOKEN}"
-    return client
-
-
-def samples(response):
-    found = {}
-    for family in text_string_to_metric_families(response.content.decode()):
-        for s in family.samples:
-            found[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return found
+def client(scraper):
+    return scraper
 
 
 def test_metrics_from_the_database(client, contact, live_template):
