@@ -31,6 +31,7 @@ from templates_app.services import (
     template_version_reject,
     template_version_submit,
     template_version_test_send,
+    version_makers,
 )
 
 
@@ -236,7 +237,7 @@ class TemplateVersionAdmin(admin.ModelAdmin[TemplateVersion]):
             preview=version_preview(version),
             diff=version_diff(live, version) if live and live.pk != version.pk else None,
             live_version=live,
-            own=version.author_id == request.user.pk,
+            own=request.user.pk in version_makers(version),
             title=f"Review {version}",
         )
 

@@ -1,6 +1,7 @@
 """Template services (writes). Import from here; the submodules are an implementation detail."""
 
 from templates_app.services.layouts import email_layout_save
+from templates_app.services.review import template_version_approve, template_version_reject, version_makers
 from templates_app.services.testsend import TestSendFailed, template_version_test_send
 from templates_app.services.transfer import ImportFailed, ImportReport, templates_export, templates_import
 from templates_app.services.workflow import (
@@ -11,8 +12,6 @@ from templates_app.services.workflow import (
     template_draft_edited,
     template_draft_from,
     template_update,
-    template_version_approve,
-    template_version_reject,
     template_version_submit,
 )
 
@@ -34,4 +33,5 @@ __all__ = [
     "template_version_test_send",
     "templates_export",
     "templates_import",
+    "version_makers",
 ]
