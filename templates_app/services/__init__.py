@@ -2,6 +2,12 @@
 
 from templates_app.services.layouts import email_layout_save
 from templates_app.services.review import template_version_approve, template_version_reject, version_makers
+from templates_app.services.staff_addresses import (
+    StaffAddressError,
+    staff_address_add,
+    staff_address_remove,
+    staff_address_verify,
+)
 from templates_app.services.testsend import TestSendFailed, template_version_test_send
 from templates_app.services.transfer import ImportFailed, ImportReport, templates_export, templates_import
 from templates_app.services.workflow import (
@@ -18,10 +24,14 @@ from templates_app.services.workflow import (
 __all__ = [
     "ImportFailed",
     "ImportReport",
+    "StaffAddressError",
     "TemplateLintFailed",
     "TemplateWorkflowError",
     "TestSendFailed",
     "email_layout_save",
+    "staff_address_add",
+    "staff_address_remove",
+    "staff_address_verify",
     "template_create",
     "template_draft_create",
     "template_draft_edited",
