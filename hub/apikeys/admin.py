@@ -10,7 +10,7 @@ from django.http import HttpRequest
 
 from audit.services import Actor
 from hub.apikeys.models import ApiKey
-from hub.apikeys.services import apikey_revoke, apikey_settings_validate, apikey_update
+from hub.apikeys.services import EDITABLE_FIELDS, apikey_revoke, apikey_settings_validate, apikey_update
 
 
 class ApiKeyForm(forms.ModelForm[ApiKey]):
@@ -18,7 +18,7 @@ class ApiKeyForm(forms.ModelForm[ApiKey]):
 
     class Meta:
         model = ApiKey
-        fields = ("name", "scopes", "is_test", "rate_limit_per_minute", "rate_limit_burst", "daily_quota")
+        fields = EDITABLE_FIELDS
 
     def _post_clean(self) -> None:
         super()._post_clean()
