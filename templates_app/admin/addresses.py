@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -91,7 +92,7 @@ class StaffAddressAdmin(admin.ModelAdmin[StaffAddress]):
         self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         if not self.has_add_permission(request):
-            return HttpResponseRedirect(reverse("admin:index"))
+            raise PermissionDenied
         form = StaffAddressForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -117,7 +118,7 @@ class StaffAddressAdmin(admin.ModelAdmin[StaffAddress]):
 
     def verify_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if not self.has_add_permission(request):
-            return HttpResponseRedirect(reverse("admin:index"))
+            raise PermissionDenied
         address = get_object_or_404(self.get_queryset(request), pk=pk)
         form = CodeForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
