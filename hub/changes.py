@@ -38,7 +38,9 @@ def masked(value: Any) -> Any:
 def _values(obj: models.Model | None, fields: Sequence[str]) -> dict[str, Any]:
     if obj is None:
         return {}
-    return {name: obj._meta.get_field(name).value_from_object(obj) for name in fields}
+    # Stored values: a foreign key is recorded by its id.
+    attnames = {f.name: f.attname for f in obj._meta.concrete_fields}
+    return {name: getattr(obj, attnames[name]) for name in fields}
 
 
 def audited_save(

@@ -4,7 +4,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -20,12 +19,13 @@ class ApiKeyForm(forms.ModelForm[ApiKey]):
         model = ApiKey
         fields = EDITABLE_FIELDS
 
-    def _post_clean(self) -> None:
-        super()._post_clean()
-        try:
-            apikey_settings_validate(api_key=self.instance)
-        except ValidationError as exc:
-            self._update_errors(exc)
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        candidate = ApiKey(**{name: cleaned.get(name) for name in EDITABLE_FIELDS if name in cleaned})
+        apikey_settings_validate(api_key=candidate)  # a ValidationError names the fields
+        if "scopes" in cleaned:
+            cleaned["scopes"] = candidate.scopes  # normalised (trimmed, de-duplicated)
+        return cleaned
 
 
 @admin.register(ApiKey)
