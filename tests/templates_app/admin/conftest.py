@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -47,6 +48,15 @@ def draft(marketer):
         key="card.ready", name="Card ready", category="transactional", actor=Actor.user(marketer.pk)
     )
     return template_draft_create(template=template, author=marketer, variants=[SMS, EMAIL], variables=[NAME])
+
+
+def sent_code(address: str) -> str:
+    """The one-time code last sent to ``address`` (through the sandbox provider), or ""."""
+    from hub.providers.models import SandboxOutboxEntry
+
+    entry = SandboxOutboxEntry.objects.filter(to=address).order_by("-created_at").first()
+    found = re.search(r"\b(\d{6})\b", str(entry.content)) if entry else None
+    return found.group(1) if found else ""
 
 
 def editor_post(version, **overrides):

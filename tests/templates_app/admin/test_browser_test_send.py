@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -12,11 +10,10 @@ from django.contrib.auth.models import Group
 from audit.models import AuditRecord
 from audit.services import Actor
 from hub.messaging.models import Notification
-from hub.providers.models import SandboxOutboxEntry
 from hub.roles import roles_ensure
 from templates_app.models import StaffAddress
 from templates_app.services import template_create, template_draft_create
-from tests.templates_app.admin.conftest import EMAIL, NAME, PASSWORD, SMS, login, shot, wait
+from tests.templates_app.admin.conftest import EMAIL, NAME, PASSWORD, SMS, login, sent_code, shot, wait
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PHONE = "+447911123456"
@@ -52,8 +49,8 @@ def test_marketer_verifies_a_phone_then_sends_a_test_to_it(live_server, browser)
     shot(driver, "22-add-test-address")
     driver.find_element(By.ID, "tpl-address-submit").click()
     wait(driver, lambda d: "/verify/" in d.current_url)
-    (sent,) = SandboxOutboxEntry.objects.filter(to=PHONE)
-    code = re.search(r"\b(\d{6})\b", sent.content["text"]).group(1)
+    code = sent_code(PHONE)
+    assert code
 
     # --- A wrong code is refused; the right one verifies the phone.
     driver.find_element(By.NAME, "code").send_keys("000000" if code != "000000" else "111111")
