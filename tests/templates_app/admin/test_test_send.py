@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from audit.models import AuditRecord
 from hub.messaging.models import Notification
+from hub.providers.models import SandboxOutboxEntry
 from templates_app.models import StaffAddress
 from tests.templates_app.admin.conftest import sent_code, staff
 
@@ -141,3 +142,32 @@ def test_addresses_list_shows_only_your_own(marketer, verified_phone):
     other.force_login(staff("otto", "Marketer"))
     page = other.get(reverse("admin:templates_app_staffaddress_changelist"))
     assert page.status_code == 200 and PHONE.encode() not in page.content
+
+
+def test_email_and_sms_together_each_to_a_verified_address(client, marketer, draft, verified_phone):
+    _, code = add_address(client, "email", "mara@example.com")
+    verify(client, StaffAddress.objects.get(user=marketer, channel="email"), code)
+    addresses = list(StaffAddress.objects.filter(user=marketer).values_list("pk", flat=True))
+    response = client.post(send_url(draft), {"addresses": addresses})
+    assert response.status_code == 302, response.content
+    notification = Notification.objects.get()
+    assert notification.to == {"email": "mara@example.com", "phone": PHONE}
+    assert notification.data == {"name": "Ada"}
+    assert {m.channel for m in notification.messages.all()} == {"email", "sms"}
+
+
+def test_a_bad_phone_is_refused_when_added(client, marketer):
+    client.force_login(marketer)
+    response, code = add_address(client, "sms", "12")
+    assert response.status_code == 200 and b"E.164" in response.content and not code
+    assert not StaffAddress.objects.exists()
+
+
+def test_codes_are_rate_limited_per_user(client, marketer, settings):
+    settings.TEMPLATES_STAFF_CODES_PER_HOUR = 2
+    client.force_login(marketer)
+    for _ in range(2):
+        assert add_address(client, "sms", PHONE)[0].status_code == 302
+    response, _ = add_address(client, "sms", "+447911123457")
+    assert response.status_code == 200 and b"codes an hour" in response.content
+    assert not SandboxOutboxEntry.objects.filter(to="+447911123457").exists()
