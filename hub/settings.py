@@ -264,6 +264,11 @@ TEMPLATES_SMS_OPT_OUT_WORDS = env_list("TEMPLATES_SMS_OPT_OUT_WORDS") or [
 ]
 # How templates_app sends "a test to me" through the hub without importing it.
 TEMPLATES_TEST_SEND_FUNCTION = "hub.messaging.test_send.template_test_send"
+# Sends the one-time code that proves a staff member's test address is theirs.
+TEMPLATES_STAFF_CODE_FUNCTION = "hub.messaging.test_send.staff_code_send"
+# Per staff member, counted over the last hour: test sends, and verification codes sent.
+TEMPLATES_TEST_SENDS_PER_HOUR = int(os.environ.get("TEMPLATES_TEST_SENDS_PER_HOUR", "20"))
+TEMPLATES_STAFF_CODES_PER_HOUR = int(os.environ.get("TEMPLATES_STAFF_CODES_PER_HOUR", "5"))
 
 
 def _default_providers() -> dict[str, list[dict[str, Any]]]:

@@ -251,3 +251,35 @@ class TemplateApproval(models.Model):
 
     def __str__(self) -> str:
         return f"approval of {self.version} at {self.approved_at:%Y-%m-%d %H:%M}"
+
+
+class StaffAddress(models.Model):
+    """A phone number or email address a staff member proved is theirs, for test sends.
+
+    The proof is a one-time code sent to the address and entered back in admin; only its
+    hash is kept. Test sends go to verified addresses only, so an unapproved draft can reach
+    nobody but the person who wrote it.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(
+        max_length=8, choices=[(Channel.SMS, "SMS"), (Channel.EMAIL, "Email")], default=Channel.SMS
+    )
+    address = models.CharField(max_length=254, help_text="E.164 phone number or email address.")
+    code_hash = models.CharField(max_length=128, blank=True)
+    code_sent_at = models.DateTimeField(null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("channel", "address")
+        verbose_name = "my test address"
+        verbose_name_plural = "my test addresses"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "channel", "address"], name="staff_address_unique")
+        ]
+
+    def __str__(self) -> str:
+        state = "verified" if self.verified_at else "not verified"
+        return f"{self.get_channel_display()} {self.address} ({state})"

@@ -1,4 +1,4 @@
-"""Creating, finding and revoking API keys."""
+"""Creating, finding, editing and revoking API keys."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from audit.services import Actor, audit_append
 from hub.apikeys.models import ApiKey, IdempotencyRecord
+from hub.changes import audited_save
 
 KEY_PREFIX = "sb"
 # Capabilities a key may be limited to (SPEC §4); a key that lists none has all of them.
@@ -131,6 +133,46 @@ def apikey_create(
             },
         )
     return IssuedKey(api_key, raw)
+
+
+# What an operator may change on an existing key (never its secret or prefix).
+EDITABLE_FIELDS = ("name", "scopes", "is_test", "rate_limit_per_minute", "rate_limit_burst", "daily_quota")
+POSITIVE_FIELDS = ("rate_limit_per_minute", "rate_limit_burst", "daily_quota")
+
+
+def apikey_settings_validate(*, api_key: ApiKey) -> None:
+    """Check an edited key's scopes and limits, normalising its scopes in place. Raises
+    ValidationError naming each bad field: an unknown scope, a limit or quota below 1 (a
+    key that must stop is revoked, not throttled to nothing)."""
+    errors: dict[str, str] = {}
+    scopes: object = api_key.scopes
+    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+        errors["scopes"] = 'Scopes must be a list of strings, e.g. ["send", "read"] (empty: everything).'
+    else:
+        try:
+            api_key.scopes = scopes_validate(scopes)
+        except InvalidScope as exc:
+            errors["scopes"] = str(exc)
+    for name in POSITIVE_FIELDS:
+        value = getattr(api_key, name)
+        if value is not None and value < 1:
+            errors[name] = "Must be at least 1; to stop a key, revoke it."
+    if errors:
+        raise ValidationError(errors)
+
+
+def apikey_update(*, api_key: ApiKey, actor: Actor) -> None:
+    """Save an operator's edit of ``api_key`` (validated as apikey_settings_validate says),
+    with an ``apikey.changed`` audit record of the fields' values before and after. Raises
+    ValidationError (nothing saved or recorded)."""
+    apikey_settings_validate(api_key=api_key)
+    audited_save(
+        obj=api_key,
+        fields=EDITABLE_FIELDS,
+        actor=actor,
+        object_type="apikey",
+        label={"prefix": api_key.prefix},
+    )
 
 
 def apikey_revoke(*, api_key: ApiKey, actor: Actor) -> None:

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from audit.admin_base import ReadOnlyAdmin  # messages change only through the lifecycle
+from audit.services import Actor
+from hub.messaging.fallback_policies import fallback_policy_delete, fallback_policy_save
 from hub.messaging.models import FallbackPolicy, Message, MessageEvent, Notification
 
 
@@ -72,3 +77,13 @@ class FallbackPolicyAdmin(admin.ModelAdmin[FallbackPolicy]):
     list_display = ("template", "channel", "wait_seconds")
     list_filter = ("channel",)
     list_select_related = ("template",)
+
+    def save_model(self, request: HttpRequest, obj: FallbackPolicy, form: Any, change: bool) -> None:
+        fallback_policy_save(policy=obj, actor=Actor.user(request.user.pk))
+
+    def delete_model(self, request: HttpRequest, obj: FallbackPolicy) -> None:
+        fallback_policy_delete(policy=obj, actor=Actor.user(request.user.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[FallbackPolicy]) -> None:
+        for policy in queryset.select_related("template"):
+            fallback_policy_delete(policy=policy, actor=Actor.user(request.user.pk))

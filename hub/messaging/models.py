@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from hub.ids import uuid7
@@ -157,6 +158,9 @@ class MessageEvent(models.Model):
         return f"{self.kind} {self.status}"
 
 
+MAX_FALLBACK_WAIT_SECONDS = 7 * 24 * 3600
+
+
 class FallbackPolicy(models.Model):
     """Per template and channel: with routing ``first``, a message on this channel not
     delivered within ``wait_seconds`` makes the notification try its next channel
@@ -174,3 +178,11 @@ class FallbackPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template_id} {self.channel} after {self.wait_seconds}s"
+
+    def clean(self) -> None:
+        # Zero would skip the channel at once (that is routing "all"); past a week the message
+        # it would rescue is long stale.
+        if not 1 <= self.wait_seconds <= MAX_FALLBACK_WAIT_SECONDS:
+            raise ValidationError(
+                {"wait_seconds": f"Wait between 1 second and {MAX_FALLBACK_WAIT_SECONDS // 86400} days."}
+            )

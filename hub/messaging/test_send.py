@@ -1,51 +1,42 @@
-"""Test sends of a template version to the staff member writing it, through the real pipeline.
+"""Staff test sends of a template version, and the one-time codes that prove a staff member's
+test address is theirs.
 
-Called by ``templates_app`` through the ``TEMPLATES_TEST_SEND_FUNCTION`` setting. The
-notification carries a ``reference`` starting ``template-test:`` so it is easy to tell apart.
+Called by ``templates_app`` through the ``TEMPLATES_TEST_SEND_FUNCTION`` and
+``TEMPLATES_STAFF_CODE_FUNCTION`` settings. A test notification carries a ``reference``
+starting ``template-test:`` so it is easy to tell apart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import uuid
+from collections.abc import Mapping
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
-from hub.contacts.validation import normalise_phone
+from hub.contacts.validation import normalise_email, normalise_phone
 from hub.messaging.accept import NotificationRejected, NotificationRequest, notification_accept
 from hub.messaging.models import Routing
+from hub.providers.base import OutboundMessage
+from hub.providers.errors import ProviderError
+from hub.providers.registry import provider_for
 from templates_app.models import TemplateVersion
 from templates_app.rendering.validation import version_variables
 from templates_app.rendering.variables import example_data
-from templates_app.services import TestSendFailed
+from templates_app.services import StaffAddressError, TestSendFailed
 
 TEST_REFERENCE_PREFIX = "template-test:"
 
 
-def template_test_send(
-    *, version: TemplateVersion, user: User, channels: Sequence[str], phone: str = ""
-) -> str:
-    """Accept a notification of ``version`` (live or not) with its example data, to ``user``'s
-    own email and the given phone; returns its id. Raises TestSendFailed naming the problem."""
-    to: dict[str, Any] = {}
-    if "email" in channels:
-        email = str(getattr(user, "email", "") or "")
-        if not email:
-            raise TestSendFailed("Your user has no email address; ask an administrator to add it.")
-        to["email"] = email
-    if "sms" in channels:
-        try:
-            to["phone"] = normalise_phone(phone)
-        except ValidationError as exc:
-            raise TestSendFailed(f"Phone number: {' '.join(exc.messages)}") from exc
-    if not to:
-        raise TestSendFailed("Choose email or SMS for the test.")
+def template_test_send(*, version: TemplateVersion, user: User, to: Mapping[str, str]) -> str:
+    """Accept a notification of ``version`` (live or not) with its example data to ``to``
+    (``phone`` and/or ``email``, already checked to be the user's verified addresses); returns
+    its id. Raises TestSendFailed naming the problem."""
     request = NotificationRequest(
         template=version.template.key,
-        to=to,
+        to=dict(to),
         data=example_data(version_variables(version)),
-        channels=[c for c in channels if c in ("email", "sms")],
+        channels=[c for c, key in (("email", "email"), ("sms", "phone")) if key in to],
         routing=Routing.ALL,
         reference=f"{TEST_REFERENCE_PREFIX}{version} by user {user.pk}",
     )
@@ -54,3 +45,25 @@ def template_test_send(
     except NotificationRejected as exc:
         raise TestSendFailed(exc.detail) from exc
     return str(notification.id)
+
+
+def staff_code_send(*, channel: str, address: str, code: str) -> str:
+    """Send ``code`` to ``address`` through the channel's first provider, directly: it is not
+    a message to a customer, so it makes no notification (which would keep the code in clear).
+    Returns the address normalised. Raises StaffAddressError naming the problem."""
+    try:
+        to = normalise_phone(address) if channel == "sms" else normalise_email(address)
+    except ValidationError as exc:
+        raise StaffAddressError(" ".join(exc.messages)) from exc
+    text = f"Your Switchboard code is {code}. It proves this address is yours for test sends."
+    content = {"text": text}
+    if channel == "email":
+        content |= {"subject": "Your Switchboard verification code", "html": f"<p>{text}</p>"}
+    message = OutboundMessage(
+        message_id=f"staff-code-{uuid.uuid4().hex}", channel=channel, to=to, content=content
+    )
+    try:
+        provider_for(channel).send(message)
+    except (LookupError, ProviderError) as exc:
+        raise StaffAddressError(f"The code could not be sent: {exc}") from exc
+    return to

@@ -6,10 +6,17 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from hub.providers.health import provider_health, provider_health_reset
+from audit.services import Actor
+from hub.providers.health import provider_health
 from hub.providers.models import ProviderConfig, SandboxOutboxEntry, SmsKeywordReplies
-from hub.providers.registry import registry_reset
 from hub.providers.selectors import routing_overview
+from hub.providers.services import (
+    provider_config_delete,
+    provider_config_save,
+    provider_restore,
+    sms_keyword_replies_delete,
+    sms_keyword_replies_save,
+)
 
 
 @admin.register(ProviderConfig)
@@ -61,21 +68,37 @@ class ProviderConfigAdmin(admin.ModelAdmin[ProviderConfig]):
         return super().changelist_view(request, extra_context=context)
 
     def save_model(self, request: HttpRequest, obj: ProviderConfig, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        registry_reset()
+        provider_config_save(config=obj, actor=Actor.user(request.user.pk))
+
+    def delete_model(self, request: HttpRequest, obj: ProviderConfig) -> None:
+        provider_config_delete(config=obj, actor=Actor.user(request.user.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ProviderConfig]) -> None:
+        for row in queryset:
+            provider_config_delete(config=row, actor=Actor.user(request.user.pk))
 
     @admin.action(
         description="Restore the selected providers (forget their failures)", permissions=["change"]
     )
     def restore(self, request: HttpRequest, queryset: QuerySet[ProviderConfig]) -> None:
         for row in queryset:
-            provider_health_reset(row.name)
+            provider_restore(name=row.name, actor=Actor.user(request.user.pk))
         self.message_user(request, f"Restored {queryset.count()} provider(s).", messages.SUCCESS)
 
 
 @admin.register(SmsKeywordReplies)
 class SmsKeywordRepliesAdmin(admin.ModelAdmin[SmsKeywordReplies]):
     list_display = ("help_reply", "updated_at")
+
+    def save_model(self, request: HttpRequest, obj: SmsKeywordReplies, form: Any, change: bool) -> None:
+        sms_keyword_replies_save(replies=obj, actor=Actor.user(request.user.pk))
+
+    def delete_model(self, request: HttpRequest, obj: SmsKeywordReplies) -> None:
+        sms_keyword_replies_delete(replies=obj, actor=Actor.user(request.user.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[SmsKeywordReplies]) -> None:
+        for row in queryset:
+            sms_keyword_replies_delete(replies=row, actor=Actor.user(request.user.pk))
 
 
 @admin.register(SandboxOutboxEntry)

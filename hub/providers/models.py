@@ -8,6 +8,8 @@ from django.db import models
 
 # Option names that look like secrets are refused in admin: secrets belong in the environment.
 SECRET_OPTION_MARKERS = ("token", "secret", "password", "key", "credential", "sid")
+# Options every provider reads as numbers (see hub.providers.base.Provider); each must be > 0.
+NUMERIC_OPTIONS = ("timeout", "rate_per_second", "burst", "concurrency")
 
 
 class ProviderChannel(models.TextChoices):
@@ -71,9 +73,16 @@ class ProviderConfig(models.Model):
             raise ValidationError(
                 {"options": f"Secrets belong in the environment, not here: {', '.join(secret)}."}
             )
+        bad = sorted(k for k in NUMERIC_OPTIONS if k in self.options and not _positive(self.options[k]))
+        if bad:
+            raise ValidationError({"options": f"Each of these must be a positive number: {', '.join(bad)}."})
         carries = BACKEND_CHANNELS.get(self.backend)
         if carries is not None and carries != self.channel:
             raise ValidationError({"backend": f"This backend carries {carries}, not {self.channel}."})
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
 class WebhookEvent(models.Model):
@@ -114,6 +123,11 @@ class SmsKeywordReplies(models.Model):
 
     def __str__(self) -> str:
         return "SMS keyword replies"
+
+    def clean(self) -> None:
+        # Carrier rules (CTIA) require the HELP answer to say how to opt out.
+        if "stop" not in self.help_reply.lower():
+            raise ValidationError({"help_reply": "The HELP reply must say how to opt out (mention STOP)."})
 
 
 class SandboxOutboxEntry(models.Model):

@@ -10,9 +10,14 @@ from hub.providers.models import SmsKeywordReplies
 from hub.providers.registry import channel_entries
 
 
+def keyword_replies_current() -> SmsKeywordReplies:
+    """The keyword replies in force: the newest row, or the defaults (unsaved) if none."""
+    return SmsKeywordReplies.objects.order_by("-updated_at").first() or SmsKeywordReplies()
+
+
 def keyword_reply(keyword: SmsKeyword) -> str:
     """The text to answer a keyword with (configured in admin; empty: no reply)."""
-    replies = SmsKeywordReplies.objects.order_by("-updated_at").first() or SmsKeywordReplies()
+    replies = keyword_replies_current()
     return {
         SmsKeyword.HELP: replies.help_reply,
         SmsKeyword.OPT_OUT: replies.opt_out_reply,

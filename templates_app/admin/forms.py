@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, QueryDict
 
-from templates_app.models import Channel, EmailLayout, TemplateVariant
+from templates_app.models import Channel, EmailLayout, StaffAddress, TemplateVariant
 from templates_app.rendering.variables import VariableSpec
 
 
@@ -103,14 +103,30 @@ class ReviewForm(forms.Form):
 
 
 class TestSendForm(forms.Form):
-    channels = forms.MultipleChoiceField(
-        choices=[(Channel.EMAIL, "Email (to your own address)"), (Channel.SMS, "SMS (to your phone)")],
+    addresses = forms.ModelMultipleChoiceField(
+        queryset=StaffAddress.objects.none(),
         widget=forms.CheckboxSelectMultiple,
+        help_text="Only addresses you have verified as your own (at most one per channel).",
     )
-    phone = forms.CharField(
-        required=False,
-        help_text="Your mobile number in international form, e.g. +447911123456 (SMS only).",
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["addresses"]
+        assert isinstance(field, forms.ModelMultipleChoiceField)  # noqa: S101 - declared above
+        field.queryset = StaffAddress.objects.filter(user=user, verified_at__isnull=False)
+
+
+class StaffAddressForm(forms.Form):
+    channel = forms.ChoiceField(choices=[(Channel.SMS, "SMS"), (Channel.EMAIL, "Email")])
+    address = forms.CharField(
+        max_length=254,
+        help_text="Your mobile number in international form (e.g. +447911123456) or your email "
+        "address. We send a one-time code to it.",
     )
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(max_length=12, help_text="The six-digit code we sent to the address.")
 
 
 class ImportForm(forms.Form):

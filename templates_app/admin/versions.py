@@ -31,6 +31,7 @@ from templates_app.services import (
     template_version_reject,
     template_version_submit,
     template_version_test_send,
+    version_makers,
 )
 
 
@@ -236,7 +237,7 @@ class TemplateVersionAdmin(admin.ModelAdmin[TemplateVersion]):
             preview=version_preview(version),
             diff=version_diff(live, version) if live and live.pk != version.pk else None,
             live_version=live,
-            own=version.author_id == request.user.pk,
+            own=request.user.pk in version_makers(version),
             title=f"Review {version}",
         )
 
@@ -254,21 +255,26 @@ class TemplateVersionAdmin(admin.ModelAdmin[TemplateVersion]):
 
     def test_send_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         version = self._version(request, pk, "test_send_templateversion")
-        form = TestSendForm(request.POST or None)
+        user = staff_user(request)
+        form = TestSendForm(request.POST or None, user=user)
         if request.method == "POST" and form.is_valid():
             try:
                 notification_id = template_version_test_send(
-                    version=version,
-                    user=staff_user(request),
-                    channels=form.cleaned_data["channels"],
-                    phone=form.cleaned_data["phone"],
+                    version=version, user=user, addresses=list(form.cleaned_data["addresses"])
                 )
             except TestSendFailed as exc:
                 form.add_error(None, str(exc))
             else:
                 messages.success(request, f"Test sent (notification {notification_id}), marked as a test.")
                 return HttpResponseRedirect(reverse("admin:templates_app_templateversion_change", args=[pk]))
-        return self._render(request, "test_send", version, form=form, title=f"Send a test of {version} to me")
+        return self._render(
+            request,
+            "test_send",
+            version,
+            form=form,
+            title=f"Send a test of {version} to me",
+            addresses_url=reverse("admin:templates_app_staffaddress_changelist"),
+        )
 
     def new_draft_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         version = self._version(request, pk, "add_templateversion")

@@ -1,4 +1,5 @@
-"""'Send a test to me': a real send of a version, through the hub's pipeline.
+"""'Send a test to me': a real send of a version, through the hub's pipeline, to addresses the
+staff member has proved are their own (see ``staff_addresses``), rate limited and audited.
 
 ``templates_app`` may not import ``hub``; the sending function is named by the setting
 ``TEMPLATES_TEST_SEND_FUNCTION`` (a dotted path) and resolved when used.
@@ -9,10 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
+from django.db import transaction
 from django.utils.module_loading import import_string
 
-from templates_app.models import TemplateVersion
+from audit.services import Actor, address_digest, audit_append
+from templates_app.models import Channel, StaffAddress, TemplateVersion
+from templates_app.services.staff_addresses import actions_in_last_hour
+
+TEST_SENT = "template.version_test_sent"
 
 
 class TestSendFailed(Exception):
@@ -20,12 +27,46 @@ class TestSendFailed(Exception):
 
 
 def template_version_test_send(
-    *, version: TemplateVersion, user: User, channels: Sequence[str], phone: str = ""
+    *, version: TemplateVersion, user: User, addresses: Sequence[StaffAddress]
 ) -> str:
-    """Send ``version`` rendered with its example values to ``user`` (their own email, and the
-    phone they give) on ``channels``; returns the notification id. Raises TestSendFailed."""
+    """Send ``version`` rendered with its example values to ``addresses`` (each one of
+    ``user``'s verified addresses, at most one per channel); returns the notification id.
+
+    At most ``TEMPLATES_TEST_SENDS_PER_HOUR`` per user; each is audited with the version,
+    the channels and the addresses' digests. Raises TestSendFailed (nothing sent)."""
     dotted = getattr(settings, "TEMPLATES_TEST_SEND_FUNCTION", "")
     if not dotted:
         raise TestSendFailed("Test sends are not configured (TEMPLATES_TEST_SEND_FUNCTION).")
     send = import_string(dotted)
-    return str(send(version=version, user=user, channels=list(channels), phone=phone))
+    limit = settings.TEMPLATES_TEST_SENDS_PER_HOUR
+    with transaction.atomic():
+        # One user's test sends queue behind each other, so the count below cannot be raced.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        rows = list(
+            StaffAddress.objects.filter(
+                pk__in=[a.pk for a in addresses], user=user, verified_at__isnull=False
+            ).order_by("channel")
+        )
+        if not rows or len(rows) != len(addresses):
+            raise TestSendFailed("Choose one or more of your own verified addresses.")
+        channels = [row.channel for row in rows]
+        if len(set(channels)) != len(channels):
+            raise TestSendFailed("Choose at most one address per channel.")
+        if actions_in_last_hour(user=user, action=TEST_SENT) >= limit:
+            raise TestSendFailed(f"Too many test sends: at most {limit} an hour. Try again later.")
+        to = {("phone" if row.channel == Channel.SMS else "email"): row.address for row in rows}
+        notification_id = str(send(version=version, user=user, to=to))
+        audit_append(
+            actor=Actor.user(user.pk),
+            action=TEST_SENT,
+            object_type="template_version",
+            object_id=version.pk,
+            payload={
+                "template": version.template.key,
+                "number": version.number,
+                "channels": channels,
+                "addresses": [address_digest(row.address) for row in rows],
+                "notification": notification_id,
+            },
+        )
+    return notification_id

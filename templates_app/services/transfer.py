@@ -142,13 +142,14 @@ def _normalised(content: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def templates_import(*, document: Mapping[str, Any], user: User | None) -> ImportReport:
+def templates_import(*, document: Mapping[str, Any], user: User) -> ImportReport:
     """Create missing templates and layouts, and one draft per template whose content differs
-    from its newest version. Raises ImportFailed (writing nothing) if anything is invalid."""
+    from its newest version, authored by ``user`` (so someone else must approve it). Raises
+    ImportFailed (writing nothing) if anything is invalid."""
     if problems := _problems(document):
         raise ImportFailed(problems)
     report = ImportReport()
-    actor = Actor.user(user.pk) if user is not None else Actor.system()
+    actor = Actor.user(user.pk)
     with transaction.atomic():
         for lay in document.get("layouts", []):
             _, created = EmailLayout.objects.get_or_create(

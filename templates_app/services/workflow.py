@@ -1,4 +1,4 @@
-"""Template lifecycle: drafts, edits, lint-gated submission and maker-checker review.
+"""Template lifecycle: drafts, edits and lint-gated submission (review is in ``review``).
 
 Every step is one transaction with its audit record (who, when, comment), so a step and
 its record commit together or not at all.
@@ -18,7 +18,6 @@ from templates_app.lint import Finding, has_errors, version_lint
 from templates_app.models import (
     EmailLayout,
     Template,
-    TemplateApproval,
     TemplateVariable,
     TemplateVariant,
     TemplateVersion,
@@ -211,78 +210,3 @@ def template_version_submit(*, version: TemplateVersion, actor: Actor, comment: 
         )
     version.refresh_from_db()
     return findings
-
-
-def _review_lock(version: TemplateVersion, reviewer: User) -> TemplateVersion:
-    locked = (
-        TemplateVersion.objects.select_for_update(of=("self",)).select_related("template").get(pk=version.pk)
-    )
-    if locked.author_id is not None and locked.author_id == reviewer.pk:
-        raise TemplateWorkflowError("You cannot review a version you wrote; ask a colleague.")
-    return locked
-
-
-def template_version_approve(
-    *, version: TemplateVersion, approver: User, comment: str = ""
-) -> TemplateApproval:
-    """Make a submitted version live, or an older approved one live again (rollback).
-
-    The author may never approve their own version, whatever permissions they hold. The
-    template's previous live version stays approved but is no longer live.
-    """
-    with transaction.atomic():
-        locked = _review_lock(version, approver)
-        if locked.status not in (VersionStatus.IN_REVIEW, VersionStatus.APPROVED):
-            raise TemplateWorkflowError(
-                f"Only a submitted version can be approved; this one is {locked.status}."
-            )
-        template = Template.objects.select_for_update().get(pk=locked.template_id)
-        previous = template.live_version_id
-        locked.status = VersionStatus.APPROVED
-        locked.reviewed_by_id = approver.pk
-        locked.reviewed_at = timezone.now()
-        locked.review_comment = comment
-        locked.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_comment"])
-        approval = TemplateApproval.objects.create(version=locked, approved_by=approver, comment=comment)
-        template.live_version = locked
-        template.save(update_fields=["live_version"])
-        audit_append(
-            actor=Actor.user(approver.pk),
-            action="template.version_approved",
-            object_type="template_version",
-            object_id=version.pk,
-            payload={
-                "template": template.key,
-                "number": locked.number,
-                "approval": approval.pk,
-                "previous_live_version": previous,
-                "comment": comment,
-            },
-        )
-    version.refresh_from_db()
-    return approval
-
-
-def template_version_reject(*, version: TemplateVersion, reviewer: User, comment: str) -> None:
-    """Send a submitted version back with a reason (required); the author edits a new draft."""
-    if not comment.strip():
-        raise TemplateWorkflowError("Say why the version is rejected, so the author can fix it.")
-    with transaction.atomic():
-        locked = _review_lock(version, reviewer)
-        if locked.status != VersionStatus.IN_REVIEW:
-            raise TemplateWorkflowError(
-                f"Only a version in review can be rejected; this one is {locked.status}."
-            )
-        locked.status = VersionStatus.REJECTED
-        locked.reviewed_by_id = reviewer.pk
-        locked.reviewed_at = timezone.now()
-        locked.review_comment = comment
-        locked.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_comment"])
-        audit_append(
-            actor=Actor.user(reviewer.pk),
-            action="template.version_rejected",
-            object_type="template_version",
-            object_id=version.pk,
-            payload={"template": locked.template.key, "number": locked.number, "comment": comment},
-        )
-    version.refresh_from_db()

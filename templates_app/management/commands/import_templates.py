@@ -17,14 +17,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="The JSON file written by export_templates.")
-        parser.add_argument("--user", help="Username recorded as the author of the drafts.")
+        # Required: a draft with no author could never be reviewed (maker-checker needs a maker).
+        parser.add_argument(
+            "--user", required=True, help="Username recorded as the author of the drafts (required)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        user = None
-        if options["user"]:
-            user = get_user_model().objects.filter(username=options["user"]).first()
-            if user is None:
-                raise CommandError(f"No user named {options['user']!r}.")
+        user = get_user_model().objects.filter(username=options["user"]).first()
+        if user is None:
+            raise CommandError(f"No user named {options['user']!r}.")
         try:
             raw = Path(options["file"]).read_text(encoding="utf-8")
             document = json.loads(raw)

@@ -61,6 +61,10 @@ def test_operator_may_change_priority_and_restore(operator_client):
 def test_operator_edits_the_help_reply(operator_client):
     response = operator_client.post(
         "/admin/providers/smskeywordreplies/add/",
-        {"help_reply": "Acme: help at acme.example", "opt_out_reply": "", "opt_in_reply": ""},
+        {
+            "help_reply": "Acme: help at acme.example. Reply STOP to opt out.",
+            "opt_out_reply": "",
+            "opt_in_reply": "",
+        },
     )
     assert response.status_code == 302

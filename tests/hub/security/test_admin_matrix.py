@@ -49,6 +49,8 @@ MODELS: dict[str, Perms] = {
     "templates_app.template": Perms("MCA", add="MA", change="MA"),
     "templates_app.emaillayout": Perms("MCA", add="MA", change="MA"),
     "templates_app.templateversion": Perms("MCA", add="", change="MA", delete=""),  # a draft
+    # Each user's own test addresses (see OWN_ROWS), removed by an audited action.
+    "templates_app.staffaddress": Perms("MA", add="MA", change="", delete=""),
     "contacts.contact": Perms("CSA", add="", change="", delete=""),  # erasure is an action
     "contacts.consententry": Perms("CSA", add="", change="", delete=""),  # a ledger
     "contacts.suppression": Perms("CA", add="CA", change="", delete=""),  # lifted, not deleted
@@ -82,6 +84,7 @@ CUSTOM: dict[str, tuple[str, str]] = {
     "templates_app_templateversion_diff": ("templates_app.templateversion", "MCA"),
     "templates_app_templateversion_test_send": ("templates_app.templateversion", "MA"),
     "templates_app_templateversion_new_draft": ("templates_app.templateversion", "MA"),
+    "templates_app_staffaddress_verify": ("templates_app.staffaddress", "MA"),
     "compliance_rule_preview": ("compliance.rule", "CA"),
     "workspace_workspacemessage_export": ("", "CA"),
     "workspace_workspacemessage_evidence": ("", "CA"),
@@ -95,6 +98,7 @@ CUSTOM: dict[str, tuple[str, str]] = {
 # Every admin action but delete_selected (which follows ``Perms.delete``): who is offered it.
 ACTIONS: dict[str, dict[str, str]] = {
     "templates_app.template": {"export_selected": "MCA"},
+    "templates_app.staffaddress": {"remove_addresses": "MA"},
     "contacts.contact": {"erase_selected": "CA"},
     "contacts.suppression": {"lift_selected": "CA"},
     "apikeys.apikey": {"revoke_keys": "OA"},
@@ -125,6 +129,19 @@ MODEL_VIEWS = ("changelist", "add", "change", "history", "delete")
 # Change pages that are read-only views of their own (no form): a POST shows the page again
 # and saves nothing, which the row snapshot at the end of each test checks.
 READ_ONLY_PAGES = {"workspace.workspacemessage", "workspace.contacttimeline"}
+# Admins that list only the logged-in user's own rows: each role gets a row of its own.
+OWN_ROWS = {"templates_app.staffaddress"}
+
+
+def _own_rows(user: Any) -> dict[str, Model]:
+    from django.utils import timezone
+
+    from templates_app.models import StaffAddress
+
+    address = StaffAddress.objects.create(
+        user=user, channel="sms", address=f"+4479000{user.pk:05d}", verified_at=timezone.now()
+    )
+    return {"templates_app.staffaddress": address}
 
 
 def _names(patterns: list[Any]) -> set[str]:
@@ -229,7 +246,10 @@ def admin_objects(db: None) -> dict[str, Model]:
     endpoint = CallbackEndpoint.objects.create(api_key=key.api_key, url=CALLBACK_A)
     CallbackDelivery.objects.create(endpoint=endpoint, events={"events": []}, next_attempt_at=timezone.now())
     audit_checkpoint_write()
-    objects = {m._meta.label_lower: _row(m) for m in admin.site._registry}
+    objects = {
+        m._meta.label_lower: _row(m) for m in admin.site._registry if m._meta.label_lower not in OWN_ROWS
+    }
+    objects |= _own_rows(author)
     objects["templates_app.templateversion"] = draft
     objects["broadcasts.broadcast"] = broadcast
     return objects
@@ -263,7 +283,9 @@ def _wrong(got: int, allowed: bool, denied: int = 403) -> bool:
 def test_each_role_opens_exactly_its_pages(
     client: Client, admin_objects: dict[str, Model], letter: str, figure: Record
 ) -> None:
-    client.force_login(_staff(letter))
+    user = _staff(letter)
+    client.force_login(user)
+    admin_objects = {**admin_objects, **_own_rows(user)}
     before = _rows()
     wrong: list[tuple[str, str, int]] = []
     asked = 0

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -43,6 +50,15 @@ def draft(marketer):
     return template_draft_create(template=template, author=marketer, variants=[SMS, EMAIL], variables=[NAME])
 
 
+def sent_code(address: str) -> str:
+    """The one-time code last sent to ``address`` (through the sandbox provider), or ""."""
+    from hub.providers.models import SandboxOutboxEntry
+
+    entry = SandboxOutboxEntry.objects.filter(to=address).order_by("-created_at").first()
+    found = re.search(r"\b(\d{6})\b", str(entry.content)) if entry else None
+    return found.group(1) if found else ""
+
+
 def editor_post(version, **overrides):
     """The POST the version editor sends, built from the saved draft."""
     data = {"layout": "", "change_note": "", "_continue": "1"}
@@ -74,3 +90,71 @@ def editor_post(version, **overrides):
                 data[f"{prefix}-{i}-{field}"] = "{}" if field == "data" and not value else str(value)
     data.update(overrides)
     return data
+
+
+# --- Headless Chromium (tests marked browser): screenshots go to test-artifacts/ -----------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "templates_admin"
+PASSWORD = "browser-test-password"
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+        message = "Debian chromium and chromium-driver are not installed (apt-get install -y chromium chromium-driver)"
+        if os.environ.get("HUB_REQUIRE_SERVICES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="switchboard-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-sync",
+        "--window-size=1400,1800",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.implicitly_wait(0)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait(driver, condition, timeout: float = 30):
+    """Wait for ``condition``; the preview redraws, so vanished elements mean "not yet"."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, timeout, ignored_exceptions=ignored).until(condition)
+
+
+def login(driver, base: str, username: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.delete_all_cookies()
+    driver.get(f"{base}/admin/login/")
+    driver.find_element(By.NAME, "username").send_keys(username)
+    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    wait(driver, lambda d: "/admin/login/" not in d.current_url)
+
+
+def shot(driver, name: str) -> None:
+    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))

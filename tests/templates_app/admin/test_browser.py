@@ -3,61 +3,15 @@ compliance officer approves it. Screenshots go to test-artifacts/ for people to 
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from hub.roles import roles_ensure
 from templates_app.models import EmailLayout, Template, VersionStatus
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "templates_admin"
-PASSWORD = "browser-test-password"
+from tests.templates_app.admin.conftest import PASSWORD, login, shot, wait
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        message = "Debian chromium and chromium-driver are not installed (apt-get install -y chromium chromium-driver)"
-        if os.environ.get("HUB_REQUIRE_SERVICES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="switchboard-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-sync",
-        "--window-size=1400,1800",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.implicitly_wait(0)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def _staff(username: str, role: str):
@@ -66,15 +20,6 @@ def _staff(username: str, role: str):
     )
     user.groups.add(Group.objects.get(name=role))
     return user
-
-
-def _wait(driver, condition, timeout: float = 30):
-    """Wait for ``condition``; the preview redraws, so vanished elements mean "not yet"."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    ignored = (NoSuchElementException, StaleElementReferenceException)
-    return WebDriverWait(driver, timeout, ignored_exceptions=ignored).until(condition)
 
 
 def _srcdoc(driver) -> str:
@@ -86,21 +31,6 @@ def _srcdoc(driver) -> str:
         return frame.get_attribute("srcdoc") or ""
     except (NoSuchElementException, StaleElementReferenceException):
         return ""
-
-
-def _login(driver, base: str, username: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    driver.delete_all_cookies()
-    driver.get(f"{base}/admin/login/")
-    driver.find_element(By.NAME, "username").send_keys(username)
-    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    _wait(driver, lambda d: "/admin/login/" not in d.current_url)
-
-
-def _shot(driver, name: str) -> None:
-    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
 
 
 def _sms_counter(driver) -> str:
@@ -144,19 +74,19 @@ def test_marketer_writes_previews_and_submits_then_compliance_approves(live_serv
     )
 
     # --- The marketer creates the template and its first draft.
-    _login(driver, base, "mara")
+    login(driver, base, "mara")
     driver.get(f"{base}/admin/templates_app/template/add/")
     driver.find_element(By.NAME, "key").send_keys("card.activated")
     driver.find_element(By.NAME, "name").send_keys("Card activated")
     Select(driver.find_element(By.NAME, "category")).select_by_value("transactional")
-    _shot(driver, "01-marketer-new-template")
+    shot(driver, "01-marketer-new-template")
     driver.find_element(By.NAME, "_save").click()
-    _wait(driver, lambda d: "/new-draft/" in d.current_url)
+    wait(driver, lambda d: "/new-draft/" in d.current_url)
     for channel in ("sms", "email"):
         driver.find_element(By.CSS_SELECTOR, f"input[name=channels][value={channel}]").click()
-    _shot(driver, "02-marketer-choose-channels")
+    shot(driver, "02-marketer-choose-channels")
     driver.find_element(By.NAME, "_create").click()
-    _wait(driver, lambda d: "/templateversion/" in d.current_url and "/change/" in d.current_url)
+    wait(driver, lambda d: "/templateversion/" in d.current_url and "/change/" in d.current_url)
 
     # --- Declares a variable and writes the SMS, watching the segment counter.
     driver.find_element(By.CSS_SELECTOR, "#variables-group .add-row a").click()
@@ -164,26 +94,26 @@ def test_marketer_writes_previews_and_submits_then_compliance_approves(live_serv
     driver.find_element(By.NAME, "variables-0-example").send_keys("Ada")
     sms = driver.find_element(By.NAME, f"variants-{_variant_index(driver, 'sms')}-text")
     sms.send_keys("Hi {{ first_name }}, your new card is active.")
-    _wait(driver, lambda d: "1 segment" in _sms_counter(d) and "GSM-7" in _sms_counter(d))
+    wait(driver, lambda d: "1 segment" in _sms_counter(d) and "GSM-7" in _sms_counter(d))
     one_segment = _sms_counter(driver)
     assert "Hi Ada, your new card is active." in driver.find_element(By.CSS_SELECTOR, ".tpl-sms-bubble").text
     _show(driver, sms)
-    _shot(driver, "03-marketer-sms-one-segment")
+    shot(driver, "03-marketer-sms-one-segment")
     sms.send_keys(" You can now pay in shops and online, and withdraw cash at any cash machine." * 2)
-    _wait(driver, lambda d: "2 segments" in _sms_counter(d))
+    wait(driver, lambda d: "2 segments" in _sms_counter(d))
     sms.send_keys(" ✓")
-    _wait(driver, lambda d: "UCS-2" in _sms_counter(d))
+    wait(driver, lambda d: "UCS-2" in _sms_counter(d))
     assert _sms_counter(driver) != one_segment
-    _wait(
+    wait(
         driver,
         lambda d: "UCS-2" in d.find_element(By.CSS_SELECTOR, ".tpl-card.tpl-sms .tpl-sms-counter").text,
     )
     _show(driver, sms)
-    _shot(driver, "04-marketer-sms-ucs2-three-segments")
+    shot(driver, "04-marketer-sms-ucs2-three-segments")
     # Back to a short GSM-7 text before submitting.
     sms.clear()
     sms.send_keys("Hi {{ first_name }}, your new card is active.")
-    _wait(driver, lambda d: "1 segment" in _sms_counter(d))
+    wait(driver, lambda d: "1 segment" in _sms_counter(d))
 
     # --- The email, in the brand layout, previewed in a sandboxed frame.
     email = _variant_index(driver, "email")
@@ -195,23 +125,23 @@ def test_marketer_writes_previews_and_submits_then_compliance_approves(live_serv
     )
     Select(driver.find_element(By.NAME, "layout")).select_by_visible_text("Brand")
     # The preview redraws as it updates: wait until the email shows the body in the layout.
-    _wait(driver, lambda d: "Your new card is" in _srcdoc(d) and "1 High Street" in _srcdoc(d))
+    wait(driver, lambda d: "Your new card is" in _srcdoc(d) and "1 High Street" in _srcdoc(d))
     frame = driver.find_element(By.CSS_SELECTOR, ".tpl-card.tpl-email iframe")
     assert frame.get_attribute("sandbox") == ""  # no scripts, forms or same-origin access
     assert "<script" not in _srcdoc(driver)
     driver.find_element(By.NAME, "change_note").send_keys("First version")
     driver.execute_script("document.querySelector('.tpl-card.tpl-email').scrollIntoView({block: 'center'});")
-    _shot(driver, "05-marketer-preview-email")
+    shot(driver, "05-marketer-preview-email")
     driver.find_element(By.NAME, "_continue").click()
-    _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".messagelist .success"))
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".messagelist .success"))
 
     # --- Submits it.
     driver.find_element(By.ID, "tpl-submit-link").click()
     driver.find_element(By.NAME, "comment").send_keys("New card activation message")
-    _shot(driver, "06-marketer-submit")
+    shot(driver, "06-marketer-submit")
     driver.find_element(By.ID, "tpl-submit").click()
-    _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".messagelist .success"))
-    _shot(driver, "07-marketer-submitted-read-only")
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".messagelist .success"))
+    shot(driver, "07-marketer-submitted-read-only")
     template = Template.objects.get(key="card.activated")
     version = template.versions.get()
     assert version.status == VersionStatus.IN_REVIEW and version.author == marketer
@@ -219,16 +149,16 @@ def test_marketer_writes_previews_and_submits_then_compliance_approves(live_serv
     assert not driver.find_elements(By.ID, "tpl-review-link")
 
     # --- Compliance approves it from the queue.
-    _login(driver, base, "colin")
+    login(driver, base, "colin")
     driver.get(f"{base}/admin/templates_app/approvalqueueentry/")
-    _shot(driver, "08-compliance-queue")
+    shot(driver, "08-compliance-queue")
     driver.find_element(By.LINK_TEXT, "Review").click()
-    _wait(driver, lambda d: "/review/" in d.current_url)
+    wait(driver, lambda d: "/review/" in d.current_url)
     driver.find_element(By.NAME, "comment").send_keys("Wording checked")
-    _shot(driver, "09-compliance-review")
+    shot(driver, "09-compliance-review")
     driver.find_element(By.ID, "tpl-approve").click()
-    _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".messagelist .success"))
-    _shot(driver, "10-compliance-approved")
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".messagelist .success"))
+    shot(driver, "10-compliance-approved")
 
     template.refresh_from_db()
     version.refresh_from_db()

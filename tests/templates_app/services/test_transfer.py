@@ -19,6 +19,11 @@ VARIANTS = [
 
 
 @pytest.fixture
+def importer(db, django_user_model):
+    return django_user_model.objects.create(username="ops")
+
+
+@pytest.fixture
 def exported(db):
     make_live_template("promo", category="marketing", variants=VARIANTS)
     document = templates_export()
@@ -51,40 +56,40 @@ def test_import_arrives_as_drafts_needing_approval(exported, django_user_model):
     assert AuditRecord.objects.filter(action="template.imported").exists()
 
 
-def test_importing_the_same_content_twice_adds_nothing(exported):
-    templates_import(document=exported, user=None)
-    report = templates_import(document=exported, user=None)
+def test_importing_the_same_content_twice_adds_nothing(exported, importer):
+    templates_import(document=exported, user=importer)
+    report = templates_import(document=exported, user=importer)
     assert report.unchanged == ["promo"] and report.drafts == []
     assert TemplateVersion.objects.count() == 1
 
 
-def test_invalid_document_writes_nothing(exported):
+def test_invalid_document_writes_nothing(exported, importer):
     exported["templates"].append({"key": "Bad Key", "name": "x", "category": "marketing", "content": None})
     exported["templates"][0]["content"]["variants"][0]["channel"] = "fax"
     with pytest.raises(ImportFailed) as caught:
-        templates_import(document=exported, user=None)
+        templates_import(document=exported, user=importer)
     assert len(caught.value.problems) == 2
     assert not Template.objects.exists() and not EmailLayout.objects.exists()
 
 
-def test_category_is_never_changed_by_import(exported):
+def test_category_is_never_changed_by_import(exported, importer):
     Template.objects.create(key="promo", name="promo", category="transactional")
     with pytest.raises(ImportFailed, match="category"):
-        templates_import(document=exported, user=None)
+        templates_import(document=exported, user=importer)
 
 
-def test_commands_round_trip(exported, tmp_path, capsys):
+def test_commands_round_trip(exported, importer, tmp_path, capsys):
     path = tmp_path / "t.json"
     path.write_text(json.dumps(exported))
-    call_command("import_templates", str(path))
+    call_command("import_templates", str(path), "--user", "ops")
     assert "promo v1" in capsys.readouterr().out
     out = tmp_path / "again.json"
     call_command("export_templates", "promo", "--output", str(out))
     assert json.loads(out.read_text())["templates"][0]["key"] == "promo"
 
 
-def test_import_command_reports_problems_and_fails(db, tmp_path):
+def test_import_command_reports_problems_and_fails(importer, tmp_path):
     path = tmp_path / "t.json"
     path.write_text(json.dumps({"format": "something-else"}))
     with pytest.raises(CommandError, match="Unknown format"):
-        call_command("import_templates", str(path))
+        call_command("import_templates", str(path), "--user", "ops")
