@@ -18,8 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from audit.digests import address_digest, digest_key_id
 from audit.models import ActorType, AuditRecord
-from audit.services import Actor, address_digest, audit_append
+from audit.services import Actor, audit_append
 from templates_app.models import Channel, StaffAddress
 
 CODE_TTL = timedelta(minutes=10)
@@ -71,7 +72,11 @@ def staff_address_add(*, user: User, channel: str, address: str) -> StaffAddress
             action=CODE_SENT,
             object_type="staff_address",
             object_id=row.pk,
-            payload={"channel": channel, "address": address_digest(normalised)},
+            payload={
+                "channel": channel,
+                "address": address_digest(normalised),
+                "digest_key": digest_key_id(),
+            },
         )
     return row
 
@@ -94,7 +99,11 @@ def staff_address_verify(*, address: StaffAddress, user: User, code: str) -> Non
                 action="staff_address.verified",
                 object_type="staff_address",
                 object_id=row.pk,
-                payload={"channel": row.channel, "address": address_digest(row.address)},
+                payload={
+                    "channel": row.channel,
+                    "address": address_digest(row.address),
+                    "digest_key": digest_key_id(),
+                },
             )
         elif problem == WRONG_CODE:
             row.failed_attempts += 1
@@ -125,5 +134,9 @@ def staff_address_remove(*, address: StaffAddress, user: User) -> None:
                 action="staff_address.removed",
                 object_type="staff_address",
                 object_id=address.pk,
-                payload={"channel": address.channel, "address": address_digest(address.address)},
+                payload={
+                    "channel": address.channel,
+                    "address": address_digest(address.address),
+                    "digest_key": digest_key_id(),
+                },
             )

@@ -15,7 +15,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.module_loading import import_string
 
-from audit.services import Actor, address_digest, audit_append
+from audit.digests import address_digest, digest_key_id
+from audit.services import Actor, audit_append
 from templates_app.models import Channel, StaffAddress, TemplateVersion
 from templates_app.services.staff_addresses import actions_in_last_hour
 
@@ -66,6 +67,7 @@ def template_version_test_send(
                 "number": version.number,
                 "channels": channels,
                 "addresses": [address_digest(row.address) for row in rows],
+                "digest_key": digest_key_id(),
                 "notification": notification_id,
             },
         )
