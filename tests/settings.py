@@ -6,6 +6,7 @@ Everything else (database, broker, Redis) comes from the environment as in produ
 
 import os
 import tempfile
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0f3b9c1e7a2d4b6f8e0a1c3e5f7a9b1d")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
@@ -34,3 +35,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 HUB_CALLBACK_BLOCKED_NETWORKS = [
     n for n in HUB_CALLBACK_BLOCKED_NETWORKS if n not in ("127.0.0.0/8", "::1/128")
 ]
+
+# The audit log's tree heads are signed with a test key (a file, as in production).
+HUB_AUDIT_SIGNING_KEY_FILE = str(Path(__file__).resolve().parent / "audit" / "signing-key.pem")
+HUB_AUDIT_LOG_ORIGIN = "test.switchboard.invalid/audit"
