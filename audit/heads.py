@@ -11,7 +11,12 @@ from datetime import UTC, datetime
 
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_private_key, load_pem_public_key
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_pem_private_key,
+    load_pem_public_key,
+)
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
@@ -31,7 +36,9 @@ def audit_signing_key() -> Ed25519PrivateKey:
     if not path:
         if settings.DEBUG:
             return Ed25519PrivateKey.from_private_bytes(_DEVELOPMENT_SEED)
-        raise ImproperlyConfigured("HUB_AUDIT_SIGNING_KEY_FILE must name the audit log's Ed25519 key (PEM PKCS#8)")
+        raise ImproperlyConfigured(
+            "HUB_AUDIT_SIGNING_KEY_FILE must name the audit log's Ed25519 key (PEM PKCS#8)"
+        )
     with open(path, "rb") as stream:
         key = load_pem_private_key(stream.read(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
@@ -101,7 +108,9 @@ def audit_tree_head_write() -> AuditTreeHead | None:
 
 def _post(url: str, line: str) -> None:
     try:
-        requests.post(url, data=line, headers={"Content-Type": "application/json"}, timeout=10).raise_for_status()
+        requests.post(
+            url, data=line, headers={"Content-Type": "application/json"}, timeout=10
+        ).raise_for_status()
     except requests.RequestException as exc:
         logger.warning("audit tree head not delivered to HUB_AUDIT_TREE_HEAD_URL: %s", exc)
 

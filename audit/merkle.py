@@ -103,7 +103,9 @@ def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes],
     return sn == 0 and r == root
 
 
-def verify_consistency(old_size: int, size: int, old_root: bytes, root: bytes, proof: Sequence[bytes]) -> bool:
+def verify_consistency(
+    old_size: int, size: int, old_root: bytes, root: bytes, proof: Sequence[bytes]
+) -> bool:
     """§2.1.4.2: whether the tree of ``size`` with ``root`` extends the one of ``old_size``.
 
     Equal sizes (outside the RFC's 0 < m < n) hold with an empty proof and equal roots."""

@@ -155,7 +155,9 @@ class _Prepared:
         }
 
     def text(self, *, seq: int, at: str) -> str:
-        return canonical_from_text(seq=seq, at=at, payload_text=self.payload_text, prev_hash="", **self._columns())
+        return canonical_from_text(
+            seq=seq, at=at, payload_text=self.payload_text, prev_hash="", **self._columns()
+        )
 
     def record(self, *, seq: int, created_at: datetime, digest: str) -> AuditRecord:
         return AuditRecord(

@@ -113,7 +113,10 @@ def _rows(chunk_size: int) -> Iterator[tuple[Any, ...]]:
 
 
 def _walk(rows: Iterator[tuple[Any, ...]], expected: _Expected) -> int:
-    nodes = {(level, index): bytes(h) for level, index, h in AuditNode.objects.values_list("level", "index", "hash")}
+    nodes = {
+        (level, index): bytes(h)
+        for level, index, h in AuditNode.objects.values_list("level", "index", "hash")
+    }
 
     def completed(level: int, index: int, digest: bytes) -> None:
         stored = nodes.pop((level, index), None)
@@ -126,7 +129,20 @@ def _walk(rows: Iterator[tuple[Any, ...]], expected: _Expected) -> int:
     s = encode_basestring
     size = 0
     checked_size = 0
-    for index, record_id, stored, seq, at, actor_type, actor_id, action, object_type, object_id, payload, prev in rows:
+    for (
+        index,
+        record_id,
+        stored,
+        seq,
+        at,
+        actor_type,
+        actor_id,
+        action,
+        object_type,
+        object_id,
+        payload,
+        prev,
+    ) in rows:
         if index != size:
             raise _Broken(f"leaf {size} is missing", leaf=size)
         if seq is None:
@@ -138,7 +154,9 @@ def _walk(rows: Iterator[tuple[Any, ...]], expected: _Expected) -> int:
         )
         leaf = sha256(b"\x00" + text.encode()).digest()
         if leaf != stored:
-            raise _Broken(f"record #{seq} (leaf {index}): its content does not match its leaf", record=seq, leaf=index)
+            raise _Broken(
+                f"record #{seq} (leaf {index}): its content does not match its leaf", record=seq, leaf=index
+            )
         frontier.append(leaf)
         size += 1
         if size in roots:
@@ -170,8 +188,23 @@ def _rows_orm() -> Iterator[tuple[Any, ...]]:
         if r is None:
             yield (leaf.leaf_index, leaf.record_id, bytes(leaf.leaf_hash), *([None] * 9))
             continue
-        columns = (r.seq, r.created_at.strftime(TIME_FORMAT), r.actor_type, r.actor_id, r.action, r.object_type)
-        yield (leaf.leaf_index, leaf.record_id, bytes(leaf.leaf_hash), *columns, r.object_id, jsonb_text(r.payload), r.prev_hash)
+        columns = (
+            r.seq,
+            r.created_at.strftime(TIME_FORMAT),
+            r.actor_type,
+            r.actor_id,
+            r.action,
+            r.object_type,
+        )
+        yield (
+            leaf.leaf_index,
+            leaf.record_id,
+            bytes(leaf.leaf_hash),
+            *columns,
+            r.object_id,
+            jsonb_text(r.payload),
+            r.prev_hash,
+        )
 
 
 def audit_log_verify(*, chunk_size: int = 10_000) -> LogReport:
@@ -183,4 +216,3 @@ def audit_log_verify(*, chunk_size: int = 10_000) -> LogReport:
     except _Broken as broken:
         return LogReport(0, problem=broken.problem, record=broken.record, leaf=broken.leaf)
     return LogReport(checked, heads=heads, pending=audit_pending_count())
-

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from audit import views as audit_views
 from hub import health
 from hub.contacts import views as contact_views
 from hub.workspace.views import metrics
@@ -24,4 +25,5 @@ urlpatterns = [
     path("u/<str:token>", contact_views.unsubscribe_page, name="unsubscribe"),
     path("u/<str:token>/preferences", contact_views.preferences_page_save, name="unsubscribe-preferences"),
     path("metrics", metrics, name="metrics"),
+    path(".well-known/switchboard-audit-key", audit_views.public_key, name="audit-public-key"),
 ]

@@ -66,7 +66,12 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="AuditNode",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
                 ("level", models.PositiveSmallIntegerField()),
                 ("index", models.BigIntegerField()),
                 ("hash", models.BinaryField()),
@@ -91,7 +96,12 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="AuditTreeHead",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
                 ("tree_size", models.BigIntegerField()),
                 ("root_hash", models.BinaryField()),
                 ("note", models.TextField()),

@@ -26,7 +26,9 @@ def triggers_disabled(table: str = "audit_auditrecord") -> Iterator[None]:
             cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {table}_refuse_update")
 
 
-def tamper_sql(sql: str, params: list[str] | None = None, *, table: str = "audit_auditrecord") -> None:
+def tamper_sql(
+    sql: str, params: list[str | bytes | int] | None = None, *, table: str = "audit_auditrecord"
+) -> None:
     """Run one raw statement against the audit table with its triggers disabled."""
     with triggers_disabled(table), connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -14,15 +14,25 @@ from django.test import override_settings
 from audit.heads import audit_public_key, audit_tree_head_write, audit_verifier_key
 from audit.merkle import root_of
 from audit.models import AuditTreeHead
-from audit.notes import Checkpoint, NoteError, open_note, parse_checkpoint, parse_verifier_key, sign_note, verifier_key
-from audit.tasks import sequence_audit_log
+from audit.notes import (
+    Checkpoint,
+    NoteError,
+    open_note,
+    parse_checkpoint,
+    parse_verifier_key,
+    sign_note,
+    verifier_key,
+)
 from audit.services import Actor, AuditEntry, audit_append_many
+from audit.tasks import sequence_audit_log
 from tests.audit.test_sequencer import expected_leaf
 
 # golang.org/x/mod/sumdb/note's example: its key, text and signed note.
 GO_PRIVATE = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
 GO_VERIFIER = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
-GO_TEXT = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n"
+GO_TEXT = (
+    "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n"
+)
 GO_NOTE = (
     GO_TEXT + "\n\u2014 PeterNeumann "
     "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
@@ -68,7 +78,9 @@ def test_checkpoints_round_trip():
 @pytest.mark.django_db(transaction=True)
 def test_the_task_sequences_and_signs_a_head_kept_in_the_table_and_the_file(tmp_path, settings):
     settings.HUB_AUDIT_TREE_HEAD_FILE = str(tmp_path / "heads.jsonl")
-    records = audit_append_many(AuditEntry(Actor.system(), "test.fact", "thing", str(i), {}) for i in range(3))
+    records = audit_append_many(
+        AuditEntry(Actor.system(), "test.fact", "thing", str(i), {}) for i in range(3)
+    )
     assert sequence_audit_log.delay().get() == 3
     head = AuditTreeHead.objects.get()
     name, public = parse_verifier_key(audit_verifier_key())

@@ -1,4 +1,4 @@
-"""audit.merkle against RFC 9162 §2.1 for every tree size 1–64, against tampered proofs, and
+"""audit.merkle against RFC 9162 §2.1 for every tree size 1-64, against tampered proofs, and
 against pymerkle, an independent implementation (with its default "security" on, its leaves
 and nodes are the RFC's 0x00 / 0x01 prefixed SHA-256)."""
 
@@ -66,7 +66,7 @@ def pm_tree() -> InmemoryTree:
 
 
 def test_hashes_are_the_rfc_ones():
-    assert EMPTY_ROOT == hashlib.sha256(b"").digest()
+    assert hashlib.sha256(b"").digest() == EMPTY_ROOT
     assert leaf_hash(b"x") == hashlib.sha256(b"\x00x").digest()
     assert node_hash(b"a" * 32, b"b" * 32) == hashlib.sha256(b"\x01" + b"a" * 32 + b"b" * 32).digest()
     assert root_of([]) == EMPTY_ROOT
@@ -153,7 +153,9 @@ def test_randomly_tampered_proofs_are_refused():
 def test_the_frontier_reports_complete_subtrees_at_the_levels_asked():
     leaves = [leaf_hash(d) for d in entries(40)]
     seen: dict[tuple[int, int], bytes] = {}
-    frontier = Frontier(completed=lambda level, index, h: seen.__setitem__((level, index), h), levels=frozenset({3}))
+    frontier = Frontier(
+        completed=lambda level, index, h: seen.__setitem__((level, index), h), levels=frozenset({3})
+    )
     for leaf in leaves:
         frontier.append(leaf)
     subtree = memory_subtree(leaves)

@@ -8,18 +8,19 @@ import threading
 import pytest
 from django.db import connection, transaction
 
-from audit.canonical import canonical_text
+from audit.canonical import canonical_text, record_fields
 from audit.merkle import leaf_hash, root_of
 from audit.models import AuditLeaf, AuditNode, AuditRecord, AuditTreeState
-from audit.sequencer import SEQUENCER_LOCK, audit_pending_count, audit_sequence
+from audit.sequencer import SEQUENCER_LOCK, SequencerRun, audit_pending_count, audit_sequence
 from audit.services import Actor, AuditEntry, audit_append, audit_append_many
-from audit.canonical import record_fields
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def append(n: int, tag: str = "t") -> list[AuditRecord]:
-    return audit_append_many(AuditEntry(Actor.system(), "test.fact", "thing", f"{tag}{i}", {"n": i}) for i in range(n))
+    return audit_append_many(
+        AuditEntry(Actor.system(), "test.fact", "thing", f"{tag}{i}", {"n": i}) for i in range(n)
+    )
 
 
 def expected_leaf(record: AuditRecord) -> bytes:
@@ -124,8 +125,15 @@ def test_a_second_sequencer_finds_the_lock_taken_and_does_nothing():
     append(2)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEQUENCER_LOCK])
-        result: list[object] = []
-        thread = threading.Thread(target=lambda: (result.append(audit_sequence()), connection.close()))
+        result: list[SequencerRun] = []
+
+        def second() -> None:
+            try:
+                result.append(audit_sequence())
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=second)
         thread.start()
         thread.join()
     assert result[0].busy and result[0].added == 0
@@ -134,12 +142,11 @@ def test_a_second_sequencer_finds_the_lock_taken_and_does_nothing():
 
 def test_a_failed_batch_leaves_nothing_behind_and_the_next_run_redoes_it(monkeypatch):
     append(3)
-    import audit.sequencer as sequencer
 
     def crash(*args: object, **kwargs: object) -> None:
         raise RuntimeError("crash")
 
-    monkeypatch.setattr(sequencer.AuditTreeState.objects, "create", crash)
+    monkeypatch.setattr(AuditTreeState.objects, "create", crash)
     with pytest.raises(RuntimeError):
         audit_sequence()
     monkeypatch.undo()

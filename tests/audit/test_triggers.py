@@ -1,4 +1,4 @@
-"""PostgreSQL refuses UPDATE, DELETE and TRUNCATE on the audit tables (migration 0003)."""
+"""PostgreSQL refuses UPDATE, DELETE and TRUNCATE on the audit tables (migrations 0003, 0004)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import os
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
-from audit.models import AuditCheckpoint, AuditRecord
-from audit.services import Actor, audit_append, audit_checkpoint_write
+from audit.models import AuditCheckpoint, AuditLeaf, AuditRecord, AuditTreeHead, AuditTreeState
+from audit.sequencer import audit_sequence
+from audit.services import Actor, audit_append
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql" and os.environ.get("HUB_REQUIRE_SERVICES") != "1",
@@ -68,11 +70,25 @@ def test_truncate_needs_table_ownership_even_with_the_setting(record):
 
 
 def test_checkpoints_are_append_only_too(db):
-    checkpoint = audit_checkpoint_write()
+    checkpoint = AuditCheckpoint.objects.create(seq=0, hash="0" * 64, created_at=timezone.now())
     with pytest.raises(DatabaseError, match="append-only: UPDATE"), transaction.atomic():
         AuditCheckpoint.objects.filter(id=checkpoint.id).update(seq=99)
     with pytest.raises(DatabaseError, match="append-only: DELETE"), transaction.atomic():
         AuditCheckpoint.objects.filter(id=checkpoint.id).delete()
+
+
+@pytest.mark.parametrize("model", [AuditLeaf, AuditTreeState, AuditTreeHead])
+def test_the_merkle_log_tables_are_append_only_too(record, model):
+    audit_sequence()
+    AuditTreeHead.objects.create(tree_size=1, root_hash=b"x", note="n", created_at=timezone.now())
+    with pytest.raises(DatabaseError, match="append-only: UPDATE"), transaction.atomic():
+        model.objects.update(created_at=timezone.now()) if model is not AuditLeaf else model.objects.update(
+            leaf_hash=b""
+        )
+    with pytest.raises(DatabaseError, match="append-only: DELETE"), transaction.atomic():
+        model.objects.all().delete()
+    with pytest.raises(DatabaseError, match="append-only: TRUNCATE"):
+        run_sql("SET LOCAL switchboard.audit_allow_truncate = 'off'", f"TRUNCATE {model._meta.db_table}")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -22,7 +22,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def append(n: int, tag: str) -> list[AuditRecord]:
-    return audit_append_many(AuditEntry(Actor.system(), "test.fact", "thing", f"{tag}{i}", {"n": i}) for i in range(n))
+    return audit_append_many(
+        AuditEntry(Actor.system(), "test.fact", "thing", f"{tag}{i}", {"n": i}) for i in range(n)
+    )
 
 
 @pytest.fixture
@@ -69,7 +71,11 @@ def test_an_edited_record_with_its_leaf_rewritten_is_found_by_the_heads(log):
     tamper_sql("UPDATE audit_auditrecord SET object_id = 'forged' WHERE seq = %s", [str(target.seq)])
     forged = AuditRecord.objects.get(seq=target.seq)
     leaf = leaf_hash(canonical_text(**record_fields(forged)).encode())
-    tamper_sql("UPDATE audit_auditleaf SET leaf_hash = %s WHERE record_id = %s", [leaf, target.seq], table="audit_auditleaf")
+    tamper_sql(
+        "UPDATE audit_auditleaf SET leaf_hash = %s WHERE record_id = %s",
+        [leaf, target.seq],
+        table="audit_auditleaf",
+    )
     tamper_sql("DELETE FROM audit_audittreestate", table="audit_audittreestate")
     report = audit_log_verify()
     assert not report.ok
@@ -100,8 +106,16 @@ def test_reordered_leaves_are_found(log):
         [str(a.seq)],
         table="audit_auditleaf",
     )
-    tamper_sql("UPDATE audit_auditleaf SET record_id = %s WHERE record_id = %s", [str(a.seq), str(b.seq)], table="audit_auditleaf")
-    tamper_sql("UPDATE audit_auditleaf SET record_id = %s WHERE record_id = -1", [str(b.seq)], table="audit_auditleaf")
+    tamper_sql(
+        "UPDATE audit_auditleaf SET record_id = %s WHERE record_id = %s",
+        [str(a.seq), str(b.seq)],
+        table="audit_auditleaf",
+    )
+    tamper_sql(
+        "UPDATE audit_auditleaf SET record_id = %s WHERE record_id = -1",
+        [str(b.seq)],
+        table="audit_auditleaf",
+    )
     report = audit_log_verify()
     assert report.leaf == 4 and "does not match its leaf" in report.problem
     # Moving the leaf hashes along with the records still changes the tree under the heads.
@@ -117,23 +131,29 @@ def test_reordered_leaves_are_found(log):
 def test_a_cut_tail_with_the_heads_rewound_is_found_by_the_head_file(log):
     """The owner deletes the last five records, their leaves, the tree states and heads of size
     25: the database alone now agrees with itself, the head file outside it does not."""
-    tail = [str(r.seq) for r in log[20:]]
-    marks = ",".join(["%s"] * len(tail))
-    tamper_sql(f"DELETE FROM audit_auditrecord WHERE seq IN ({marks})", tail)
-    tamper_sql(f"DELETE FROM audit_auditleaf WHERE record_id IN ({marks})", tail, table="audit_auditleaf")
+    first = str(log[20].seq)
+    tamper_sql("DELETE FROM audit_auditrecord WHERE seq >= %s", [first])
+    tamper_sql("DELETE FROM audit_auditleaf WHERE record_id >= %s", [first], table="audit_auditleaf")
     tamper_sql("DELETE FROM audit_audittreestate WHERE tree_size > 20", table="audit_audittreestate")
     tamper_sql("DELETE FROM audit_audittreehead WHERE tree_size > 20", table="audit_audittreehead")
     report = audit_log_verify()
     assert not report.ok
-    assert "the log has 20 leaves but the signed tree head on line 2 of HUB_AUDIT_TREE_HEAD_FILE shows 25" in report.problem
+    assert (
+        "the log has 20 leaves but the signed tree head on line 2 of HUB_AUDIT_TREE_HEAD_FILE shows 25"
+        in report.problem
+    )
 
 
 def test_a_rebuilt_log_fails_its_signatures_and_the_head_file(log, settings, tmp_path):
     """The owner empties every audit table and writes a new log, signed with a key of their own."""
-    for table in ("auditrecord", "auditleaf", "audittreestate", "audittreehead", "auditnode"):
-        tamper_sql(f"DELETE FROM audit_{table}", table=f"audit_{table}")
+    tamper_sql("DELETE FROM audit_auditrecord")
+    tamper_sql("DELETE FROM audit_auditleaf", table="audit_auditleaf")
+    tamper_sql("DELETE FROM audit_audittreestate", table="audit_audittreestate")
+    tamper_sql("DELETE FROM audit_audittreehead", table="audit_audittreehead")
     own = tmp_path / "own.pem"
-    own.write_bytes(Ed25519PrivateKey.generate().private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    own.write_bytes(
+        Ed25519PrivateKey.generate().private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    )
     real_key, real_file = settings.HUB_AUDIT_SIGNING_KEY_FILE, settings.HUB_AUDIT_TREE_HEAD_FILE
     settings.HUB_AUDIT_SIGNING_KEY_FILE, settings.HUB_AUDIT_TREE_HEAD_FILE = str(own), ""
     append(25, "z")
@@ -146,7 +166,10 @@ def test_a_rebuilt_log_fails_its_signatures_and_the_head_file(log, settings, tmp
     tamper_sql("DELETE FROM audit_audittreehead", table="audit_audittreehead")
     settings.HUB_AUDIT_TREE_HEAD_FILE = real_file
     report = audit_log_verify()
-    assert not report.ok and "does not match the signed tree head on line 1 of HUB_AUDIT_TREE_HEAD_FILE" in report.problem
+    assert (
+        not report.ok
+        and "does not match the signed tree head on line 1 of HUB_AUDIT_TREE_HEAD_FILE" in report.problem
+    )
 
 
 def test_a_forged_tree_head_is_found(log, settings):
@@ -154,7 +177,10 @@ def test_a_forged_tree_head_is_found(log, settings):
     other = Ed25519PrivateKey.generate()
     text = Checkpoint(settings.HUB_AUDIT_LOG_ORIGIN, 25, b"\x07" * 32).text()
     AuditTreeHead.objects.create(
-        tree_size=25, root_hash=b"\x07" * 32, note=sign_note(text, settings.HUB_AUDIT_LOG_ORIGIN, other), created_at=timezone.now()
+        tree_size=25,
+        root_hash=b"\x07" * 32,
+        note=sign_note(text, settings.HUB_AUDIT_LOG_ORIGIN, other),
+        created_at=timezone.now(),
     )
     report = audit_log_verify()
     assert not report.ok and "is not signed by the log's key" in report.problem
@@ -163,6 +189,8 @@ def test_a_forged_tree_head_is_found(log, settings):
 def test_a_signed_head_copied_onto_other_columns_is_found(log):
     head = AuditTreeHead.objects.order_by("id").first()
     assert head is not None
-    AuditTreeHead.objects.create(tree_size=25, root_hash=bytes(head.root_hash), note=head.note, created_at=timezone.now())
+    AuditTreeHead.objects.create(
+        tree_size=25, root_hash=bytes(head.root_hash), note=head.note, created_at=timezone.now()
+    )
     report = audit_log_verify()
     assert not report.ok and "its columns differ from its signed note" in report.problem

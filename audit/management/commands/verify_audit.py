@@ -50,5 +50,7 @@ class Command(BaseCommand):
                 f"({report.checked} records before it verified)."
             )
         self.stdout.write(
-            self.style.SUCCESS(f"Audit chain OK: {report.checked} chained records verified in {elapsed:.2f}s.")
+            self.style.SUCCESS(
+                f"Audit chain OK: {report.checked} chained records verified in {elapsed:.2f}s."
+            )
         )
