@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from audit.canonical import PG_TIME_SQL, TIME_FORMAT, canonical_from_text, jsonb_text
@@ -110,8 +111,7 @@ def _pending_rows(cursor: Any, pos: _Position, limit: int) -> list[tuple[Any, ..
 
 def _pending_rows_orm(pos: _Position, limit: int) -> list[tuple[Any, ...]]:
     """Elsewhere than PostgreSQL (development only): every record without a leaf."""
-    done = AuditLeaf.objects.values("record_id")
-    records = AuditRecord.objects.exclude(seq__in=done).filter(seq__gt=pos.after_seq).order_by("seq")[:limit]
+    records = _without_leaf().filter(seq__gt=pos.after_seq).order_by("seq")[:limit]
     return [
         (
             r.seq,
@@ -185,6 +185,11 @@ def audit_sequence(*, batch_size: int = 20_000, max_batches: int = 50) -> Sequen
     return SequencerRun(added, size)
 
 
+def _without_leaf() -> QuerySet[AuditRecord]:
+    # NOT EXISTS (an anti-join), not NOT IN: PostgreSQL cannot run NOT IN over millions of rows fast.
+    return AuditRecord.objects.filter(~Exists(AuditLeaf.objects.filter(record_id=OuterRef("seq"))))
+
+
 def audit_pending_count() -> int:
     """Committed records not yet in the log."""
-    return AuditRecord.objects.exclude(seq__in=AuditLeaf.objects.values("record_id")).count()
+    return _without_leaf().count()
