@@ -3,6 +3,7 @@ key, the old chain's checkpoints, and a "verify log" button."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from django.contrib import admin, messages
@@ -14,6 +15,7 @@ from django.urls import URLPattern, path, reverse
 from audit.admin_base import ReadOnlyAdmin
 from audit.heads import audit_public_key_pem, audit_verifier_key
 from audit.models import AuditCheckpoint, AuditRecord, AuditTreeHead
+from audit.proofs import audit_latest_head, audit_record_proofs
 from audit.sequencer import audit_pending_count
 from audit.services import record_canonical
 from audit.verify import audit_log_verify
@@ -39,11 +41,23 @@ class AuditRecordAdmin(ReadOnlyAdmin):
         "prev_hash",
         "hash",
         "canonical_form",
+        "merkle_proof",
     )
 
     @admin.display(description="Canonical form (what the hash covers)")
     def canonical_form(self, obj: AuditRecord) -> str:
         return record_canonical(obj)
+
+    @admin.display(description="In the Merkle log (inclusion proof under the latest signed tree head)")
+    def merkle_proof(self, obj: AuditRecord) -> str:
+        head = audit_latest_head()
+        proof = audit_record_proofs(record_ids=[obj.seq], head=head)[obj.seq]
+        if proof.leaf_index is None:
+            return "Pending: not yet sequenced into the log."
+        if head is None or proof.path is None:
+            return f"Leaf {proof.leaf_index}; not yet covered by a signed tree head."
+        steps = "\n".join(base64.b64encode(step).decode() for step in proof.path)
+        return f"Leaf {proof.leaf_index} of the tree of {head.tree_size} signed at {head.created_at:%Y-%m-%d %H:%M:%S}.\nProof:\n{steps}"
 
     def get_urls(self) -> list[URLPattern]:
         urls: list[URLPattern] = [

@@ -44,7 +44,9 @@ def _check(line: dict[str, Any], head: Checkpoint) -> str | None:
         path = [base64.b64decode(step, validate=True) for step in line["inclusion_proof"]]
     except (binascii.Error, TypeError) as exc:
         return f"its proof is not base64 ({exc})"
-    if not verify_inclusion(int(line["leaf_index"]), head.size, leaf_hash(canonical.encode()), path, head.root):
+    if not verify_inclusion(
+        int(line["leaf_index"]), head.size, leaf_hash(canonical.encode()), path, head.root
+    ):
         return f"its inclusion proof (leaf {line['leaf_index']}) does not lead to the signed root"
     return None
 
@@ -55,7 +57,9 @@ def evidence_verify(pack: bytes, *, public_key: str) -> EvidenceReport:
     name, key = parse_verifier_key(public_key)
     with zipfile.ZipFile(io.BytesIO(pack)) as archive:
         head = json.loads(archive.read("tree_head.json"))
-        lines = [json.loads(x) for x in archive.read("audit_records.jsonl").decode().splitlines() if x.strip()]
+        lines = [
+            json.loads(x) for x in archive.read("audit_records.jsonl").decode().splitlines() if x.strip()
+        ]
     if head is None:
         report.failures.append("the pack has no signed tree head")
         return report

@@ -20,10 +20,14 @@ def _stored_subtree(start: int, width: int) -> bytes:
     level = height - height % 8
     first, count = start >> level, width >> level
     if level == 0:
-        rows = AuditLeaf.objects.filter(leaf_index__gte=first, leaf_index__lt=first + count).order_by("leaf_index")
+        rows = AuditLeaf.objects.filter(leaf_index__gte=first, leaf_index__lt=first + count).order_by(
+            "leaf_index"
+        )
         hashes = [bytes(h) for h in rows.values_list("leaf_hash", flat=True)]
     else:
-        nodes = AuditNode.objects.filter(level=level, index__gte=first, index__lt=first + count).order_by("index")
+        nodes = AuditNode.objects.filter(level=level, index__gte=first, index__lt=first + count).order_by(
+            "index"
+        )
         hashes = [bytes(h) for h in nodes.values_list("hash", flat=True)]
     if len(hashes) != count:
         raise LookupError(f"the log does not hold the {width} leaves from {start}")
@@ -55,7 +59,9 @@ class RecordProof:
     def as_json(self) -> dict[str, object]:
         return {
             "leaf_index": self.leaf_index,
-            "inclusion_proof": [base64.b64encode(h).decode() for h in self.path] if self.path is not None else None,
+            "inclusion_proof": [base64.b64encode(h).decode() for h in self.path]
+            if self.path is not None
+            else None,
         }
 
 

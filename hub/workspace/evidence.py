@@ -22,8 +22,8 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
-from audit.models import AuditRecord
 from audit.heads import audit_verifier_key
+from audit.models import AuditRecord
 from audit.proofs import audit_latest_head, audit_record_proofs
 from audit.services import canonical_hash, record_canonical
 from hub.contacts.models import ConsentEntry, Contact, InboundMessage, Suppression, SuppressionReason

@@ -57,3 +57,14 @@ def test_the_public_key_is_served(client, db):
     assert response.status_code == 200
     first, *pem = response.content.decode().splitlines()
     assert first == audit_verifier_key() and pem[0] == "-----BEGIN PUBLIC KEY-----"
+
+
+def test_a_record_page_shows_its_inclusion_proof(client, staff_factory, db):
+    record = audit_append(actor=Actor.system(), action="t", object_type="t", object_id=1)
+    client.force_login(staff_factory("Compliance"))
+    url = reverse("admin:audit_auditrecord_change", args=[record.seq])
+    assert b"Pending: not yet sequenced" in client.get(url).content
+    audit_append(actor=Actor.system(), action="t", object_type="t", object_id=2)
+    sequence_audit_log()
+    page = client.get(url).content.decode()
+    assert "Leaf 0 of the tree of 2 signed at" in page

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -30,7 +31,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def verify_evidence(path: Path, key: str) -> subprocess.CompletedProcess[str]:
     # No DATABASE_URL that works: the check must not need the database.
-    env = {**os.environ, "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none", "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none",
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+    }
     return subprocess.run(  # noqa: S603 - our own manage.py
         [sys.executable, "manage.py", "verify_evidence", str(path), "--public-key", key],
         env=env,
@@ -71,8 +76,13 @@ def pack(contact, tmp_path) -> bytes:
     audit_sequence()
     audit_tree_head_write()
     consent_record(
-        contact=contact, channel="email", purpose="marketing", granted=True,
-        source=ConsentSource.API, actor=Actor.api_key(1), evidence={},
+        contact=contact,
+        channel="email",
+        purpose="marketing",
+        granted=True,
+        source=ConsentSource.API,
+        actor=Actor.api_key(1),
+        evidence={},
     )  # fmt: skip  (newer than the head: in the pack, not yet provable)
     return evidence_pack_build(contact=contact)
 
@@ -93,7 +103,7 @@ def test_the_pack_carries_proofs_and_the_head_and_verifies_offline(pack, tmp_pat
 
 
 def test_a_changed_record_fails(pack, tmp_path):
-    def edit(line: dict) -> None:
+    def edit(line: dict[str, Any]) -> None:
         assert '"payload":{' in line["canonical"]
         line["canonical"] = line["canonical"].replace('"payload":{', '"payload":{"forged": true, ', 1)
 
@@ -105,7 +115,7 @@ def test_a_changed_record_fails(pack, tmp_path):
 
 
 def test_a_changed_proof_step_fails(pack, tmp_path):
-    def edit(line: dict) -> None:
+    def edit(line: dict[str, Any]) -> None:
         step = bytearray(base64.b64decode(line["inclusion_proof"][0]))
         step[0] ^= 1
         line["inclusion_proof"][0] = base64.b64encode(bytes(step)).decode()
