@@ -112,20 +112,22 @@ def _pending_rows(cursor: Any, pos: _Position, limit: int) -> list[tuple[Any, ..
 def _pending_rows_orm(pos: _Position, limit: int) -> list[tuple[Any, ...]]:
     """Elsewhere than PostgreSQL (development only): every record without a leaf."""
     records = _without_leaf().filter(seq__gt=pos.after_seq).order_by("seq")[:limit]
-    return [
-        (
-            r.seq,
-            r.created_at.strftime(TIME_FORMAT),
-            r.actor_type,
-            r.actor_id,
-            r.action,
-            r.object_type,
-            r.object_id,
-            jsonb_text(r.payload),
-            r.prev_hash,
-        )
-        for r in records
-    ]
+    return [record_text_row(r) for r in records]
+
+
+def record_text_row(r: AuditRecord) -> tuple[Any, ...]:
+    """A record's columns as the text _PENDING selects (the ORM's way, for other databases)."""
+    return (
+        r.seq,
+        r.created_at.strftime(TIME_FORMAT),
+        r.actor_type,
+        r.actor_id,
+        r.action,
+        r.object_type,
+        r.object_id,
+        jsonb_text(r.payload),
+        r.prev_hash,
+    )
 
 
 def _batch(batch_size: int) -> SequencerRun:

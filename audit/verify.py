@@ -22,12 +22,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
 from django.db import connection, transaction
 
-from audit.canonical import PG_TIME_SQL, TIME_FORMAT, encode_basestring, jsonb_text
+from audit.canonical import PG_TIME_SQL, encode_basestring
 from audit.heads import audit_public_key
 from audit.merkle import Frontier
 from audit.models import AuditLeaf, AuditNode, AuditRecord, AuditTreeHead, AuditTreeState
 from audit.notes import NoteError, open_note, parse_checkpoint
-from audit.sequencer import TILE_LEVELS, audit_pending_count
+from audit.sequencer import TILE_LEVELS, audit_pending_count, record_text_row
 
 _LEAF_ROWS = f"""
 SELECT l.leaf_index, l.record_id, l.leaf_hash, r.seq, {PG_TIME_SQL}, r.actor_type, r.actor_id, r.action,
@@ -188,23 +188,7 @@ def _rows_orm() -> Iterator[tuple[Any, ...]]:
         if r is None:
             yield (leaf.leaf_index, leaf.record_id, bytes(leaf.leaf_hash), *([None] * 9))
             continue
-        columns = (
-            r.seq,
-            r.created_at.strftime(TIME_FORMAT),
-            r.actor_type,
-            r.actor_id,
-            r.action,
-            r.object_type,
-        )
-        yield (
-            leaf.leaf_index,
-            leaf.record_id,
-            bytes(leaf.leaf_hash),
-            *columns,
-            r.object_id,
-            jsonb_text(r.payload),
-            r.prev_hash,
-        )
+        yield (leaf.leaf_index, leaf.record_id, bytes(leaf.leaf_hash), *record_text_row(r))
 
 
 def audit_log_verify(*, chunk_size: int = 10_000) -> LogReport:

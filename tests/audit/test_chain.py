@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
-from audit.canonical import canonical_text, canonical_text_v1, jsonb_text
+from audit.canonical import canonical_text, canonical_text_v1, jsonb_text, record_fields
 from audit.merkle import leaf_hash
 from audit.models import AuditCheckpoint, AuditLeaf, AuditRecord
 from audit.selectors import audit_chain_verify
@@ -83,24 +83,7 @@ def test_chained_records_become_the_first_leaves_and_the_log_verifies(chain):
     audit_sequence()
     leaves = list(AuditLeaf.objects.order_by("leaf_index"))
     assert [leaf.record_id for leaf in leaves] == [1, 2, 3, 4, 5, new.seq]
-    assert bytes(leaves[0].leaf_hash) == leaf_hash(
-        canonical_text(
-            **{
-                k: getattr(chain[0], k)
-                for k in (
-                    "seq",
-                    "created_at",
-                    "actor_type",
-                    "actor_id",
-                    "action",
-                    "object_type",
-                    "object_id",
-                    "payload",
-                    "prev_hash",
-                )
-            }
-        ).encode()
-    )
+    assert bytes(leaves[0].leaf_hash) == leaf_hash(canonical_text(**record_fields(chain[0])).encode())
     assert audit_log_verify().ok
     assert audit_chain_verify().checked == 5  # the chain check covers the chained records only
 
