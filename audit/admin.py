@@ -1,7 +1,9 @@
-"""The audit trail in admin: read-only records and checkpoints, and a "verify chain" button."""
+"""The audit trail in admin: read-only records, the latest signed tree head and the log's public
+key, the old chain's checkpoints, and a "verify log" button."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from django.contrib import admin, messages
@@ -11,9 +13,12 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from audit.admin_base import ReadOnlyAdmin
-from audit.models import AuditCheckpoint, AuditRecord
-from audit.selectors import audit_chain_verify, audit_checkpoint_latest
+from audit.heads import audit_public_key_pem, audit_verifier_key
+from audit.models import AuditCheckpoint, AuditRecord, AuditTreeHead
+from audit.proofs import audit_latest_head, audit_record_proofs
+from audit.sequencer import audit_pending_count
 from audit.services import record_canonical
+from audit.verify import audit_log_verify
 
 
 @admin.register(AuditRecord)
@@ -36,11 +41,23 @@ class AuditRecordAdmin(ReadOnlyAdmin):
         "prev_hash",
         "hash",
         "canonical_form",
+        "merkle_proof",
     )
 
     @admin.display(description="Canonical form (what the hash covers)")
     def canonical_form(self, obj: AuditRecord) -> str:
         return record_canonical(obj)
+
+    @admin.display(description="In the Merkle log (inclusion proof under the latest signed tree head)")
+    def merkle_proof(self, obj: AuditRecord) -> str:
+        head = audit_latest_head()
+        proof = audit_record_proofs(record_ids=[obj.seq], head=head)[obj.seq]
+        if proof.leaf_index is None:
+            return "Pending: not yet sequenced into the log."
+        if head is None or proof.path is None:
+            return f"Leaf {proof.leaf_index}; not yet covered by a signed tree head."
+        steps = "\n".join(base64.b64encode(step).decode() for step in proof.path)
+        return f"Leaf {proof.leaf_index} of the tree of {head.tree_size} signed at {head.created_at:%Y-%m-%d %H:%M:%S}.\nProof:\n{steps}"
 
     def get_urls(self) -> list[URLPattern]:
         urls: list[URLPattern] = [
@@ -51,34 +68,43 @@ class AuditRecordAdmin(ReadOnlyAdmin):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        context = {"audit_checkpoint": audit_checkpoint_latest(), **(extra_context or {})}
+        context = {**_log_context(), **(extra_context or {})}
         return super().changelist_view(request, context)
 
     def verify_view(self, request: HttpRequest) -> HttpResponse:
-        """GET shows the button and the last checkpoint; POST recomputes the whole chain."""
+        """GET shows the button and the latest signed head; POST checks the whole log."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         if request.method == "POST":
             return _verify_post(request)
         context = {
             **self.admin_site.each_context(request),
-            "title": "Verify the audit chain",
+            "title": "Verify the audit log",
             "opts": self.model._meta,
-            "audit_checkpoint": audit_checkpoint_latest(),
+            **_log_context(),
         }
         return TemplateResponse(request, "admin/audit/auditrecord/verify.html", context)
 
 
+def _log_context() -> dict[str, Any]:
+    return {
+        "audit_head": AuditTreeHead.objects.order_by("-created_at", "-id").first(),
+        "audit_pending": audit_pending_count(),
+        "audit_verifier_key": audit_verifier_key(),
+        "audit_public_key": audit_public_key_pem(),
+    }
+
+
 def _verify_post(request: HttpRequest) -> HttpResponse:
-    report = audit_chain_verify()
+    report = audit_log_verify()
     if report.ok:
-        messages.success(request, f"Audit chain OK: {report.checked} records verified.")
-    else:
-        messages.error(
+        messages.success(
             request,
-            f"Audit chain BROKEN at record #{report.broken_seq}: {report.problem} "
-            f"({report.checked} records before it verified).",
+            f"Audit log OK: {report.checked} records in the tree and {report.heads} signed tree heads verified.",
         )
+    else:
+        where = f" at record #{report.record}" if report.record is not None else ""
+        messages.error(request, f"Audit log BROKEN{where}: {report.problem}.")
     return HttpResponseRedirect(reverse("admin:audit_auditrecord_verify"))
 
 

@@ -1,4 +1,9 @@
-"""Reading the audit trail, and proving it is whole."""
+"""Reading the audit trail, and the hash chain check of records written before the Merkle log.
+
+Records written before migration 0004 are chained (each names its predecessor's hash) and the
+old checkpoints copied the chain's head; ``audit_chain_verify`` still checks that chain (``verify_audit
+--legacy-chain``). The log as a whole, those records included as its first leaves, is checked by
+audit.verify."""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from audit.canonical import GENESIS_HASH, PG_TIME_SQL, canonical_text_v1, encode_basestring, record_fields
-from audit.models import AuditChainHead, AuditCheckpoint, AuditRecord
+from audit.models import AuditCheckpoint, AuditRecord
 from audit.services import record_canonical
 
 # The columns as text, in sequence order: PostgreSQL prints the time and the payload exactly
@@ -21,7 +26,7 @@ from audit.services import record_canonical
 # parsing), while the database produces the rows on another core.
 _PG_ROWS = f"""
 SELECT seq, {PG_TIME_SQL}, actor_type, actor_id, action, object_type, object_id, payload::text, prev_hash, hash
-FROM audit_auditrecord ORDER BY seq
+FROM audit_auditrecord WHERE prev_hash <> '' ORDER BY seq
 """  # noqa: S608 - constants only
 
 
@@ -55,7 +60,7 @@ def _rows_postgresql(chunk_size: int) -> Iterator[tuple[int, str, str, str]]:
 
 
 def _rows_orm(chunk_size: int) -> Iterator[tuple[int, str, str, str]]:
-    for record in AuditRecord.objects.order_by("seq").iterator(chunk_size=chunk_size):
+    for record in AuditRecord.objects.exclude(prev_hash="").order_by("seq").iterator(chunk_size=chunk_size):
         yield record.seq, record_canonical(record), record.prev_hash, record.hash
 
 
@@ -104,32 +109,29 @@ def _matches_v1(seq: int, digest: str) -> bool:
 
 
 def audit_chain_verify(*, through_orm: bool = False, chunk_size: int = 5000) -> ChainReport:
-    """Recompute every hash in sequence order and name the first record that does not hold.
+    """Recompute the hash chain of the records written before the Merkle log, in sequence
+    order, and name the first record that does not hold.
 
-    A record is broken if it is missing (a gap, or a tail cut off below the chain head or a
-    checkpoint), if its hash is not SHA-256 of its canonical form rebuilt from its columns
-    (any column edited), if its ``prev_hash`` is not the hash of the record before, or if its
-    hash differs from a checkpoint taken of it. Every hash is computed here, in Python. On
-    PostgreSQL rows are read as text from a server-side cursor (fast); ``through_orm`` reads
-    model rows instead, as on every other database.
+    A record is broken if it is missing (a gap, or a tail cut off below a checkpoint), if its
+    hash is not SHA-256 of its canonical form rebuilt from its columns (any column edited), if
+    its ``prev_hash`` is not the hash of the record before, or if its hash differs from a
+    checkpoint taken of it. On PostgreSQL rows are read as text from a server-side cursor
+    (fast); ``through_orm`` reads model rows instead, as on every other database.
     """
-    # Read before the records: a record appended while we check is then never mistaken for a
-    # record the head or a checkpoint knows of but the check did not see.
-    head = AuditChainHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0
     checkpoints = _checkpoints()
-    last = AuditRecord.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    chained = AuditRecord.objects.exclude(prev_hash="")
+    last = chained.order_by("-seq").values_list("seq", flat=True).first() or 0
     fast = connection.vendor == "postgresql" and not through_orm
     broken = _walk(_rows_postgresql(chunk_size) if fast else _rows_orm(chunk_size), checkpoints)
     if broken is not None:
         return broken
     checked = last  # no gap was found, so records 1..last all exist and hold
-    last_known = max([head, *checkpoints])
+    last_known = max([0, *checkpoints])
     if last_known > checked:
         return ChainReport(
             checked,
             checked + 1,
-            f"record #{checked + 1} is missing: the chain head or a checkpoint shows "
-            f"#{last_known} existed (the trail was cut short)",
+            f"record #{checked + 1} is missing: a checkpoint shows #{last_known} existed (the trail was cut short)",
         )
     return ChainReport(checked)
 
@@ -140,7 +142,7 @@ def audit_checkpoint_latest() -> AuditCheckpoint | None:
 
 
 def audit_records_for(*, object_type: str, object_ids: list[str]) -> list[AuditRecord]:
-    """Every record about these objects, in chain order."""
+    """Every record about these objects, in record-number order."""
     if not object_ids:
         return []
     return list(AuditRecord.objects.filter(object_type=object_type, object_id__in=object_ids).order_by("seq"))

@@ -1,22 +1,20 @@
 """Writing to the audit trail. Callers append explicitly; nothing here listens to signals.
 
 ``audit_append_many`` must run inside the caller's transaction so that a fact and its
-record commit together. Appends are serialised by a row lock on the chain head, so the
-chain stays gapless and correct with any number of concurrent writers.
+record commit together. Writers share no lock: the sequencer (audit.sequencer) puts committed
+records into the Merkle log afterwards.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.canonical import GENESIS_HASH as GENESIS_HASH  # re-exported: callers import it from here
@@ -28,7 +26,7 @@ from audit.canonical import (
     jsonb_text,
     record_fields,
 )
-from audit.models import ActorType, AuditChainHead, AuditCheckpoint, AuditRecord
+from audit.models import ActorType, AuditRecord
 from audit.rows import rows_insert
 
 # The columns written for a record: those its canonical form covers, and its hash.
@@ -90,42 +88,44 @@ def _normalise(payload: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
-def audit_append_many(entries: Iterable[AuditEntry]) -> list[AuditRecord]:
-    """Append entries in order, chained after the current head; returns the saved records.
+def _next_seqs(count: int) -> list[int]:
+    """``count`` record numbers. PostgreSQL draws them from a sequence, which never waits for
+    another transaction; elsewhere (development on SQLite, whose writers are serialised by the
+    database anyway) they follow the highest number in use."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT nextval('audit_record_seq') FROM generate_series(1, %s)", [count])
+            return sorted(row[0] for row in cursor.fetchall())
+    last = AuditRecord.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    return list(range(last + 1, last + 1 + count))
 
-    The chain head's row lock is held until the caller's transaction commits, and every writer
-    waits for it, so all the work that does not depend on the head (payloads in canonical form,
-    the fixed parts of each record's text) is done before taking it."""
+
+def audit_append_many(entries: Iterable[AuditEntry]) -> list[AuditRecord]:
+    """Append entries in the caller's transaction; returns the saved records.
+
+    No lock shared with other writers is taken: each record gets a number from a sequence and
+    its hash from its own columns, and commits (or rolls back) with the caller's transaction.
+    The sequencer (audit.sequencer) later gives every committed record its place in the Merkle
+    log; until then it is pending."""
     items = list(entries)
     if not items:
         return []
     prepared = [_Prepared.of(entry) for entry in items]
     # No savepoint: records are part of the caller's transaction, and a failure fails it.
     with transaction.atomic(savepoint=False):
-        head = AuditChainHead.objects.select_for_update().filter(id=1).first()
-        if head is None:
-            AuditChainHead.objects.get_or_create(id=1, defaults={"seq": 0, "hash": GENESIS_HASH})
-            head = AuditChainHead.objects.select_for_update().get(id=1)
         now = timezone.now()
         at = now.astimezone(UTC).strftime(TIME_FORMAT)
-        prev_hash = head.hash
-        records: list[AuditRecord] = []
-        for offset, item in enumerate(prepared, start=1):
-            seq = head.seq + offset
-            digest = canonical_hash(item.text(seq=seq, at=at, prev_hash=prev_hash))
-            records.append(item.record(seq=seq, created_at=now, prev_hash=prev_hash, digest=digest))
-            prev_hash = digest
+        records = [
+            item.record(seq=seq, created_at=now, digest=canonical_hash(item.text(seq=seq, at=at)))
+            for seq, item in zip(_next_seqs(len(prepared)), prepared, strict=True)
+        ]
         rows_insert(AuditRecord, RECORD_COLUMNS, ([getattr(r, c) for c in RECORD_COLUMNS] for r in records))
-        head.seq = records[-1].seq
-        head.hash = prev_hash
-        head.save(update_fields=["seq", "hash"])
     return records
 
 
 @dataclass(frozen=True)
 class _Prepared:
-    """An entry ready to chain: its normalised payload and the canonical text around the
-    parts only the chain head decides (time, previous hash, sequence number)."""
+    """An entry ready to write: its normalised payload in canonical (jsonb) text."""
 
     entry: AuditEntry
     payload: dict[str, Any]
@@ -146,17 +146,17 @@ class _Prepared:
             "object_id": e.object_id,
         }
 
-    def text(self, *, seq: int, at: str, prev_hash: str) -> str:
+    def text(self, *, seq: int, at: str) -> str:
         return canonical_from_text(
-            seq=seq, at=at, payload_text=self.payload_text, prev_hash=prev_hash, **self._columns()
+            seq=seq, at=at, payload_text=self.payload_text, prev_hash="", **self._columns()
         )
 
-    def record(self, *, seq: int, created_at: datetime, prev_hash: str, digest: str) -> AuditRecord:
+    def record(self, *, seq: int, created_at: datetime, digest: str) -> AuditRecord:
         return AuditRecord(
             seq=seq,
             created_at=created_at,
             payload=self.payload,
-            prev_hash=prev_hash,
+            prev_hash="",
             hash=digest,
             **self._columns(),
         )
@@ -173,24 +173,3 @@ def audit_append(
     """Append one record; see audit_append_many."""
     entry = AuditEntry(actor, action, object_type, str(object_id), payload or {})
     return audit_append_many([entry])[0]
-
-
-def audit_checkpoint_write() -> AuditCheckpoint:
-    """Copy the current chain head into the checkpoint table, and append it to
-    ``HUB_AUDIT_CHECKPOINT_FILE`` when that is set (run periodically by beat).
-
-    Callers can rely on the checkpoint naming a record that exists with that hash at the time
-    of writing; a later verification that cannot find it reports the trail as cut short.
-    """
-    head = AuditChainHead.objects.filter(id=1).first()
-    seq, digest = (head.seq, head.hash) if head is not None else (0, GENESIS_HASH)
-    checkpoint = AuditCheckpoint.objects.create(seq=seq, hash=digest, created_at=timezone.now())
-    path = getattr(settings, "HUB_AUDIT_CHECKPOINT_FILE", "")
-    if path:
-        # A copy outside the database too: whoever can rewrite the database cannot rewrite this.
-        line = json.dumps({"seq": seq, "hash": digest, "at": checkpoint.created_at.isoformat()})
-        with open(path, "a", encoding="utf-8") as stream:
-            stream.write(line + "\n")
-            stream.flush()
-            os.fsync(stream.fileno())
-    return checkpoint

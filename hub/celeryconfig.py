@@ -105,9 +105,10 @@ beat_schedule = {
     **heartbeat_schedule(),
     "release-due-messages": {"task": "hub.messaging.tasks.release_due_messages", "schedule": 5.0},
     "sweep-stuck-messages": {"task": "hub.messaging.tasks.sweep_stuck_messages", "schedule": 30.0},
-    "write-audit-checkpoint": {
-        "task": "audit.tasks.write_audit_checkpoint",
-        "schedule": settings.HUB_AUDIT_CHECKPOINT_SECONDS,
+    "sequence-audit-log": {
+        "task": "audit.tasks.sequence_audit_log",
+        "schedule": settings.HUB_AUDIT_SEQUENCER_SECONDS,
+        "options": {"expires": 10 * settings.HUB_AUDIT_SEQUENCER_SECONDS},  # a backlog of runs adds nothing
     },
     "purge-expired-personal-data": {
         "task": "hub.workspace.tasks.purge_expired_personal_data",

@@ -366,10 +366,24 @@ HUB_SMS_COST_PER_SEGMENT = os.environ.get("HUB_SMS_COST_PER_SEGMENT", "0")
 # GET /metrics needs "Authorization: Bearer <token>". Unset, it is open only when DEBUG is on;
 # with DEBUG off it refuses every scrape.
 HUB_METRICS_TOKEN = os.environ.get("HUB_METRICS_TOKEN", "")
-# How often beat copies the audit chain head into the checkpoint table.
+# The audit log (audit.sequencer, audit.heads). Beat runs the sequencer this often: it puts
+# committed records into the Merkle log, and signs a tree head every HUB_AUDIT_CHECKPOINT_SECONDS.
+HUB_AUDIT_SEQUENCER_SECONDS = float(os.environ.get("HUB_AUDIT_SEQUENCER_SECONDS", "1"))
 HUB_AUDIT_CHECKPOINT_SECONDS = float(os.environ.get("HUB_AUDIT_CHECKPOINT_SECONDS", "300"))
-# Also append each checkpoint to this file (ideally on storage the database's admins cannot
-# write, e.g. a WORM bucket mount); verify_audit reads it when it exists. Unset: table only.
+# The log's name in its signed tree heads (the checkpoint's origin line and the key's name):
+# unique to this deployment, no spaces or "+", e.g. "audit.example.com/switchboard".
+HUB_AUDIT_LOG_ORIGIN = os.environ.get("HUB_AUDIT_LOG_ORIGIN", "switchboard.invalid/audit")
+# The Ed25519 signing key, a PEM PKCS#8 file held outside the database (never stored in it);
+# its public half as PEM (derived from the private key when unset). With DEBUG on and no
+# file, a fixed development key signs (its heads prove nothing).
+HUB_AUDIT_SIGNING_KEY_FILE = os.environ.get("HUB_AUDIT_SIGNING_KEY_FILE", "")
+HUB_AUDIT_PUBLIC_KEY = os.environ.get("HUB_AUDIT_PUBLIC_KEY", "")
+# Every signed tree head is also appended to this file, one JSON object a line (ideally on
+# storage the database's admins cannot write, e.g. a WORM bucket mount); verify_audit checks the
+# log against it. And POSTed (JSON) to this URL, e.g. a witness or another team's archive.
+HUB_AUDIT_TREE_HEAD_FILE = os.environ.get("HUB_AUDIT_TREE_HEAD_FILE", "")
+HUB_AUDIT_TREE_HEAD_URL = os.environ.get("HUB_AUDIT_TREE_HEAD_URL", "")
+# Checkpoints of the hash chain written before the Merkle log (read by verify_audit --legacy-chain).
 HUB_AUDIT_CHECKPOINT_FILE = os.environ.get("HUB_AUDIT_CHECKPOINT_FILE", "")
 
 # --- REST API --------------------------------------------------------------------------

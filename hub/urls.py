@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from audit import views as audit_views
 from hub import health
 from hub.api.problems import api_not_found
 from hub.contacts import views as contact_views
@@ -25,6 +26,7 @@ urlpatterns = [
     path("u/<str:token>", contact_views.unsubscribe_page, name="unsubscribe"),
     path("u/<str:token>/preferences", contact_views.preferences_page_save, name="unsubscribe-preferences"),
     path("metrics", metrics, name="metrics"),
+    path(".well-known/switchboard-audit-key", audit_views.public_key, name="audit-public-key"),
     # Last: any other path under /api/v1/ (e.g. a malformed id) is a problem+json 404, also
     # with DEBUG on, where Django would answer its HTML debug page instead of calling
     # handler404. Only v1: /api/docs without its slash must still be redirected to /api/docs/.

@@ -6,6 +6,7 @@ Everything else (database, broker, Redis) comes from the environment as in produ
 
 import os
 import tempfile
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-0f3b9c1e7a2d4b6f8e0a1c3e5f7a9b1d")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
@@ -44,3 +45,7 @@ HUB_CALLBACK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
 # Many tests send invalid keys from the test client's one address, 127.0.0.1: give it room
 # (tests/hub/api/test_throttling.py sets the production-like budget it checks).
 HUB_BAD_KEY_BURST = 1_000_000
+
+# The audit log's tree heads are signed with a test key (a file, as in production).
+HUB_AUDIT_SIGNING_KEY_FILE = str(Path(__file__).resolve().parent / "audit" / "signing-key.pem")
+HUB_AUDIT_LOG_ORIGIN = "test.switchboard.invalid/audit"

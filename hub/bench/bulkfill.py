@@ -1,8 +1,8 @@
 """Fast fills for P5 (PostgreSQL only): millions of audit records and messages in minutes.
 
-``audit_append_many`` runs at ~15k records/s, so 10 million would take 11 minutes. Here the
-chain is computed in Python with the real canonical form (``audit.canonical``) and SHA-256,
-exactly as an append would, and the rows are streamed with COPY; ``verify_audit`` then checks
+``audit_append_many`` runs at ~15k records/s, so 10 million would take 11 minutes. Here each
+record's hash is computed in Python with the real canonical form (``audit.canonical``) and
+SHA-256, exactly as an append would, and the rows are streamed with COPY; ``verify_audit`` then checks
 them like any others. Messages (with one notification each) are written with COPY too, with
 UUIDv7 ids spread over the past year and a realistic mix of channels, statuses, block reasons,
 contacts and templates. Both fills only add what is missing: the bench database is kept.
@@ -22,8 +22,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.canonical import GENESIS_HASH, TIME_FORMAT, canonical_from_text, jsonb_text
-from audit.models import AuditChainHead, AuditRecord
+from audit.canonical import TIME_FORMAT, canonical_from_text, jsonb_text
+from audit.models import AuditRecord
 from hub.bench.audience import promo_template
 from hub.bench.fixtures import bench_template
 from hub.contacts.models import Contact
@@ -75,11 +75,8 @@ def _copy(sql: str, lines: Iterator[str], chunk: int = 20_000) -> None:
             copy.write("".join(buffer))
 
 
-def _audit_lines(
-    first_seq: int, count: int, prev_hash: str, start: datetime, step: timedelta, tail: list[str]
-) -> Iterator[str]:
-    """COPY lines for records ``first_seq``.. chained after ``prev_hash``; the last hash is
-    appended to ``tail`` for the caller to put in the chain head."""
+def _audit_lines(first_seq: int, count: int, start: datetime, step: timedelta) -> Iterator[str]:
+    """COPY lines for records ``first_seq``.. (numbers the caller reserved from the sequence)."""
     kinds = [(action, jsonb_text(payload)) for action, payload in AUDIT_KINDS]
     for seq in range(first_seq, first_seq + count):
         action, payload_text = kinds[seq % len(kinds)]
@@ -96,40 +93,39 @@ def _audit_lines(
                 object_type="message",
                 object_id=object_id,
                 payload_text=payload_text,
-                prev_hash=prev_hash,
+                prev_hash="",
             ).encode()
         ).hexdigest()
         yield (
             f"{seq}\t{moment.isoformat()}\tsystem\t\t{action}\tmessage\t{object_id}\t"
-            f"{_copy_text(payload_text)}\t{prev_hash}\t{digest}\n"
+            f"{_copy_text(payload_text)}\t\t{digest}\n"
         )
-        prev_hash = digest
-    tail.append(prev_hash)
 
 
 def audit_fill_fast(*, records: int, batch: int = 1_000_000) -> int:
-    """Append chained records until the trail holds ``records``; returns how many were added.
-    Times run up to now over the past year, one transaction (and head update) per batch."""
+    """Append records until the trail holds ``records``; returns how many were added. Times
+    run up to now over the past year, one transaction per batch. The sequencer puts them into
+    the Merkle log afterwards (``bench_verify_audit`` runs it)."""
     added = 0
     while True:
         with transaction.atomic():
-            AuditChainHead.objects.get_or_create(id=1, defaults={"seq": 0, "hash": GENESIS_HASH})
-            head = AuditChainHead.objects.select_for_update().get(id=1)
-            size = min(batch, records - head.seq)
+            have = AuditRecord.objects.count()
+            size = min(batch, records - have)
             if size <= 0:
                 break
-            last = AuditRecord.objects.filter(seq=head.seq).values_list("created_at", flat=True).first()
+            last = AuditRecord.objects.order_by("-seq").values_list("created_at", flat=True).first()
             now = timezone.now()
             start = max(last or now - YEAR, now - YEAR) + timedelta(microseconds=1)
-            step = (now - start) / (records - head.seq + 1)
-            tail: list[str] = []
+            step = (now - start) / (records - have + 1)
+            with connection.cursor() as cursor:
+                # Reserve ``size`` numbers at once (the bench is the only writer while it fills).
+                cursor.execute("SELECT nextval('audit_record_seq')")
+                first = cursor.fetchone()[0]
+                cursor.execute("SELECT setval('audit_record_seq', %s)", [first + size - 1])
             _copy(
                 f"COPY {AuditRecord._meta.db_table} ({AUDIT_COLUMNS}) FROM STDIN",
-                _audit_lines(head.seq + 1, size, head.hash, start.astimezone(UTC), step, tail),
+                _audit_lines(first, size, start.astimezone(UTC), step),
             )
-            head.seq += size
-            head.hash = tail[-1]
-            head.save(update_fields=["seq", "hash"])
         added += size
     if added:
         # Without fresh statistics the planner takes millions of new rows for a few, and the

@@ -21,6 +21,7 @@ from uuid import UUID
 
 from django.conf import settings
 
+from audit.bench import LockWaits
 from hub.bench.cpu import CpuMeter, database_backends, process_tree
 from hub.bench.fixtures import queued_messages_create
 from hub.bench.naive import naive_send
@@ -46,6 +47,11 @@ class DispatchFigure:
     provider_units: int
     # CPU seconds by component during the run (workers, postgres, providers, bench).
     cpu: Mapping[str, float] = field(default_factory=dict)
+    # pg_stat_activity sampled during the run (audit.bench.LockWaits): samples taken, and the
+    # backends seen waiting for a lock in a statement on an audit table / on anything.
+    lock_samples: int = 0
+    audit_lock_waits: int = 0
+    lock_waits: int = 0
 
     @property
     def per_second(self) -> float:
@@ -178,6 +184,8 @@ def dispatch_run(
         }
     )
     calls_before, units_before = providers.counts(provider)
+    waits = LockWaits()
+    waits.start()
     meter.start()
     started = time.perf_counter()
     if naive:
@@ -187,13 +195,23 @@ def dispatch_run(
         enqueue(ids, channel=channel, category="transactional", batch_size=batch_size)
     _drain(ids, timeout)
     elapsed = time.perf_counter() - started
+    waits.stop()
     cpu = meter.stop(late={"postgres": database_backends()}) if CpuMeter.available() else {}
     calls_after, units_after = providers.counts(provider)
     sent = Message.objects.filter(id__in=ids, status=S.SENT).count()
     if sent != count:
         raise RuntimeError(f"{name}: only {sent} of {count} messages were sent; see the worker logs")
     return DispatchFigure(
-        name, channel, count, elapsed, calls_after - calls_before, units_after - units_before, cpu
+        name,
+        channel,
+        count,
+        elapsed,
+        calls_after - calls_before,
+        units_after - units_before,
+        cpu,
+        lock_samples=waits.samples,
+        audit_lock_waits=waits.audit_waits,
+        lock_waits=waits.all_waits,
     )
 
 

@@ -36,10 +36,16 @@ class SearchFigure:
     verify_seconds: float = 0.0
     verify_ok: bool = True
     fill_seconds: float = 0.0
+    sequenced: int = 0  # records the sequencer put into the log before verifying
+    sequence_seconds: float = 0.0
 
     @property
     def verify_per_second(self) -> float:
         return self.verify_records / self.verify_seconds if self.verify_seconds else 0.0
+
+    @property
+    def sequenced_per_second(self) -> float:
+        return self.sequenced / self.sequence_seconds if self.sequence_seconds else 0.0
 
 
 def _filters(rng: random.Random, contacts: list[tuple[int, str, str]]) -> list[tuple[str, MessageFilters]]:
@@ -101,4 +107,6 @@ def search_bench(*, records: int, messages: int, repeats: int, verify: bool = Tr
         verify_seconds=verified.seconds if verified else 0.0,
         verify_ok=verified.ok if verified else True,
         fill_seconds=fill_seconds,
+        sequenced=verified.sequenced if verified else 0,
+        sequence_seconds=verified.sequence_seconds if verified else 0.0,
     )

@@ -21,8 +21,7 @@ W001 = "hub.dbroles.W001"
 
 def audit_log_rewriters(*, connection: BaseDatabaseWrapper) -> list[str]:
     """Why the role this connection runs as could rewrite the audit log: it is a superuser,
-    owns an audit table (or has its owner's privileges), or may UPDATE (other than the chain
-    head), DELETE, TRUNCATE or add triggers to one. Empty when it cannot; always empty on a
+    owns an audit table (or has its owner's privileges), or may UPDATE, DELETE, TRUNCATE or add triggers to one. Empty when it cannot; always empty on a
     database without roles (SQLite)."""
     if connection.vendor != "postgresql":
         return []
@@ -37,9 +36,8 @@ def audit_log_rewriters(*, connection: BaseDatabaseWrapper) -> list[str]:
                 continue
             if relation.owned:
                 reasons.append(f"role {role} owns {relation.name}")
-            powers = [p for p in relation.powers if not (p == "UPDATE" and relation.hub_updates)]
-            if powers:
-                reasons.append(f"role {role} may {'/'.join(powers)} {relation.name}")
+            if relation.powers:
+                reasons.append(f"role {role} may {'/'.join(relation.powers)} {relation.name}")
     return reasons
 
 

@@ -1,7 +1,6 @@
 """Creating the hub's role and giving it exactly its grants (run as the schema owner).
 
-The hub's role gets SELECT and INSERT on the audit tables (UPDATE on the chain head only,
-see tables.py), USAGE on their sequences, and SELECT, INSERT, UPDATE, DELETE on every other
+The hub's role gets SELECT and INSERT on the audit tables, USAGE on their sequences, and SELECT, INSERT, UPDATE, DELETE on every other
 table. It owns nothing, is no superuser and is no member of the owner's role, so it can
 neither TRUNCATE nor ALTER an audit table nor disable its triggers.
 """
@@ -19,7 +18,6 @@ from hub.dbroles.owner import OWNER_ALIAS, roles_separated
 from hub.dbroles.tables import Relation, schema_relations
 
 AUDIT_TABLE_GRANTS = "SELECT, INSERT"
-HUB_UPDATED_AUDIT_TABLE_GRANTS = "SELECT, INSERT, UPDATE"
 TABLE_GRANTS = "SELECT, INSERT, UPDATE, DELETE"
 AUDIT_SEQUENCE_GRANTS = "USAGE"
 SEQUENCE_GRANTS = "USAGE, SELECT, UPDATE"
@@ -133,7 +131,7 @@ def _grants_for(relation: Relation) -> str:
     if relation.is_sequence:
         return AUDIT_SEQUENCE_GRANTS if relation.is_audit else SEQUENCE_GRANTS
     if relation.is_audit:
-        return HUB_UPDATED_AUDIT_TABLE_GRANTS if relation.hub_updates else AUDIT_TABLE_GRANTS
+        return AUDIT_TABLE_GRANTS
     return TABLE_GRANTS
 
 

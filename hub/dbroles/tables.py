@@ -14,12 +14,6 @@ from django.db.backends.utils import CursorWrapper
 AUDIT_APP = "audit"
 AUDIT_PREFIX = "audit_"
 
-# The chain head serialises appends and moves forward with each one, so the hub must UPDATE
-# it. It is not evidence: verification recomputes the chain from the records and the
-# checkpoints, and a head moved back or forward makes the next append fail or leaves a gap
-# that verification names.
-AUDIT_MODELS_THE_HUB_UPDATES = ("AuditChainHead",)
-
 # Every table, view and sequence of the current schema, what the current role may do to it,
 # and for a sequence the table that owns it (serial or identity column).
 RELATIONS_SQL = """
@@ -46,7 +40,6 @@ class Relation:
     name: str
     is_sequence: bool
     is_audit: bool
-    hub_updates: bool
     owned: bool
     powers: tuple[str, ...]
 
@@ -57,17 +50,9 @@ def audit_table_names() -> frozenset[str]:
     return frozenset(model._meta.db_table for model in models)
 
 
-def _updated_by_hub() -> frozenset[str]:
-    app = apps.get_app_config(AUDIT_APP)
-    return frozenset(
-        model._meta.db_table for model in app.get_models() if model.__name__ in AUDIT_MODELS_THE_HUB_UPDATES
-    )
-
-
 def schema_relations(cursor: CursorWrapper) -> list[Relation]:
     """Every relation of the current schema, classified, with the reading role's powers."""
     audit_tables = audit_table_names()
-    hub_updates = _updated_by_hub()
     cursor.execute(RELATIONS_SQL)
     relations = []
     for name, kind, table, owned, update, delete, truncate, trigger in cursor.fetchall():
@@ -77,7 +62,6 @@ def schema_relations(cursor: CursorWrapper) -> list[Relation]:
                 name=name,
                 is_sequence=kind == "S",
                 is_audit=table in audit_tables or table.startswith(AUDIT_PREFIX),
-                hub_updates=table in hub_updates,
                 owned=owned,
                 powers=tuple(power for power, held in flags.items() if held),
             )

@@ -2,8 +2,9 @@
 
 It holds every message (with its decision and timeline), every consent ledger entry with its
 evidence, every suppression of the contact's addresses, inbound replies, and the audit
-records about all of them with their canonical form and hash, so each can be re-hashed and
-matched to the chain. ``SUMMARY.txt`` states, for every SMS marketing opt-out window,
+records about all of them with their canonical form, Merkle leaf index and inclusion proof under
+the latest signed tree head (also in the pack), so that ``verify_evidence`` can check each one
+offline with the log's public key. ``SUMMARY.txt`` states, for every SMS marketing opt-out window,
 whether any marketing SMS was handed to a provider inside it.
 """
 
@@ -21,8 +22,9 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.heads import audit_verifier_key
 from audit.models import AuditRecord
-from audit.selectors import audit_checkpoint_latest
+from audit.proofs import audit_latest_head, audit_record_proofs
 from audit.services import canonical_hash, record_canonical
 from hub.contacts.models import ConsentEntry, Contact, InboundMessage, Suppression, SuppressionReason
 from hub.messaging.models import Message, MessageEvent
@@ -166,9 +168,10 @@ def _summary(contact: Contact, findings: list[OptOutFinding], counts: dict[str, 
         "",
         "Files: messages.json / messages.csv (every message, its decision and timeline),",
         "consents.json (the consent ledger with evidence), suppressions.json, inbound.json,",
-        "audit_records.jsonl (the chain records about all of these: each record's hash is",
-        "SHA-256 of its 'canonical' field, and 'prev_hash' links it to the record before),",
-        "chain.json (the chain head and latest checkpoint when this pack was made).",
+        "audit_records.jsonl (the audit records about all of these: each record's Merkle leaf is",
+        "SHA-256(0x00 || its 'canonical' field), and 'inclusion_proof' proves that leaf is in the log",
+        "under the signed tree head in tree_head.json; check with",
+        "python manage.py verify_evidence PACK --public-key KEY, KEY obtained from the company).",
     ]
     return "\n".join(lines) + "\n"
 
@@ -191,7 +194,8 @@ def evidence_pack_build(*, contact: Contact) -> bytes:
         | Q(object_type="inbound", object_id__in=[str(i.pk) for i in inbound])
     )
     records = list(AuditRecord.objects.filter(about).order_by("seq"))
-    checkpoint = audit_checkpoint_latest()
+    head = audit_latest_head()
+    proofs = audit_record_proofs(record_ids=[r.seq for r in records], head=head)
     counts = {
         "messages": len(messages),
         "consent entries": len(consents),
@@ -281,9 +285,9 @@ def evidence_pack_build(*, contact: Contact) -> bytes:
                         "action": r.action,
                         "object": [r.object_type, r.object_id],
                         "canonical": record_canonical(r),
-                        "prev_hash": r.prev_hash,
                         "hash": r.hash,
                         "hash_matches": canonical_hash(record_canonical(r)) == r.hash,
+                        **proofs[r.seq].as_json(),
                     },
                     ensure_ascii=False,
                 )
@@ -292,16 +296,14 @@ def evidence_pack_build(*, contact: Contact) -> bytes:
             ),
         )
         dump(
-            "chain.json",
+            "tree_head.json",
             {
-                "latest_checkpoint": {
-                    "seq": checkpoint.seq,
-                    "hash": checkpoint.hash,
-                    "at": _iso(checkpoint.created_at),
-                }
-                if checkpoint
-                else None,
-                "records_in_pack": len(records),
-            },
+                "tree_size": head.tree_size,
+                "note": head.note,
+                "signed_at": _iso(head.created_at),
+                "verifier_key": audit_verifier_key(),
+            }
+            if head
+            else None,
         )
     return buffer.getvalue()

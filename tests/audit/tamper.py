@@ -33,7 +33,9 @@ def triggers_disabled(connection: BaseDatabaseWrapper, table: str) -> Iterator[N
             cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {table}_refuse_update")
 
 
-def tamper_sql(sql: str, params: list[str] | None = None, *, table: str = "audit_auditrecord") -> None:
+def tamper_sql(
+    sql: str, params: list[str | bytes | int] | None = None, *, table: str = "audit_auditrecord"
+) -> None:
     """Run one raw statement against the audit table as its owner, with its triggers disabled."""
     with (
         owner_connection() as connection,

@@ -1,38 +1,38 @@
-"""The audit trail in admin: read-only, the last checkpoint shown, a "verify chain" button
-that names the first broken record; the checkpoint task copies the head."""
+"""The audit log in admin: read-only, the latest signed head, the pending count and the public
+key shown, a "verify log" button that names the first broken record; the key is also served."""
 
 from __future__ import annotations
 
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from audit.models import AuditCheckpoint, AuditRecord
+from audit.heads import audit_verifier_key
+from audit.models import AuditRecord
 from audit.services import Actor, audit_append
-from audit.tasks import write_audit_checkpoint
+from audit.tasks import sequence_audit_log
 from tests.audit.tamper import tamper_sql
 
 VERIFY_URL = reverse("admin:audit_auditrecord_verify")
 
 
-def test_checkpoint_task_copies_the_head(db):
-    record = audit_append(actor=Actor.system(), action="t", object_type="t", object_id=1)
-    assert write_audit_checkpoint.delay().get() == record.seq
-    assert AuditCheckpoint.objects.get().hash == record.hash
-
-
 def test_verify_button_reports_ok_and_broken(client, staff_factory, transactional_db):
-    for i in range(3):
-        audit_append(actor=Actor.system(), action="t", object_type="t", object_id=i)
-    write_audit_checkpoint()
+    # transactional: the tampering below runs as the owner, on its own connection
+    records = [audit_append(actor=Actor.system(), action="t", object_type="t", object_id=i) for i in range(3)]
+    sequence_audit_log()
+    audit_append(actor=Actor.system(), action="t", object_type="t", object_id="late")
     client.force_login(staff_factory("Compliance"))
     page = client.get(VERIFY_URL)
-    assert page.status_code == 200 and b"record #3" in page.content  # the last checkpoint
+    assert page.status_code == 200
+    assert b"Latest signed tree head:\n3 records" in page.content and b"1 record pending" in page.content
+    assert audit_verifier_key().encode() in page.content
     response = client.post(VERIFY_URL, follow=True)
-    assert [str(m) for m in get_messages(response.wsgi_request)] == ["Audit chain OK: 3 records verified."]
-    tamper_sql("UPDATE audit_auditrecord SET object_id = 'x' WHERE seq = 2")
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        "Audit log OK: 3 records in the tree and 1 signed tree heads verified."
+    ]
+    tamper_sql("UPDATE audit_auditrecord SET object_id = 'x' WHERE seq = %s", [str(records[1].seq)])
     response = client.post(VERIFY_URL, follow=True)
     (message,) = [str(m) for m in get_messages(response.wsgi_request)]
-    assert message.startswith("Audit chain BROKEN at record #2")
+    assert message.startswith(f"Audit log BROKEN at record #{records[1].seq}")
 
 
 def test_records_cannot_be_changed_in_admin(client, staff_factory, db):
@@ -45,9 +45,27 @@ def test_records_cannot_be_changed_in_admin(client, staff_factory, db):
         == 403
     )
     changelist = client.get(reverse("admin:audit_auditrecord_changelist"))
-    assert b"Verify chain" in changelist.content and b"Last checkpoint" in changelist.content
+    assert b"Verify log" in changelist.content and b"Latest signed tree head" in changelist.content
 
 
 def test_support_cannot_verify(client, staff_factory, db):
     client.force_login(staff_factory("Support"))
     assert client.post(VERIFY_URL).status_code == 403
+
+
+def test_the_public_key_is_served(client, db):
+    response = client.get("/.well-known/switchboard-audit-key")
+    assert response.status_code == 200
+    first, *pem = response.content.decode().splitlines()
+    assert first == audit_verifier_key() and pem[0] == "-----BEGIN PUBLIC KEY-----"
+
+
+def test_a_record_page_shows_its_inclusion_proof(client, staff_factory, db):
+    record = audit_append(actor=Actor.system(), action="t", object_type="t", object_id=1)
+    client.force_login(staff_factory("Compliance"))
+    url = reverse("admin:audit_auditrecord_change", args=[record.seq])
+    assert b"Pending: not yet sequenced" in client.get(url).content
+    audit_append(actor=Actor.system(), action="t", object_type="t", object_id=2)
+    sequence_audit_log()
+    page = client.get(url).content.decode()
+    assert "Leaf 0 of the tree of 2 signed at" in page

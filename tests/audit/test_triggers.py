@@ -1,4 +1,4 @@
-"""PostgreSQL refuses UPDATE, DELETE and TRUNCATE on the audit tables (migration 0003).
+"""PostgreSQL refuses UPDATE, DELETE and TRUNCATE on the audit tables (migrations 0003, 0004).
 
 The hub's own role (tests/hub/dbroles) is refused before the trigger fires, for want of the
 privilege; a role that has it, the owner included, is refused by the trigger.
@@ -10,9 +10,11 @@ import os
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
-from audit.models import AuditCheckpoint, AuditRecord
-from audit.services import Actor, audit_append, audit_checkpoint_write
+from audit.models import AuditCheckpoint, AuditLeaf, AuditRecord, AuditTreeHead, AuditTreeState
+from audit.sequencer import audit_sequence
+from audit.services import Actor, audit_append
 from hub.dbroles.owner import owner_connection
 from tests.audit.tamper import run_sql
 
@@ -74,11 +76,25 @@ def test_truncate_needs_table_ownership_even_with_the_setting():
 
 
 def test_checkpoints_are_append_only_too(db):
-    checkpoint = audit_checkpoint_write()
+    checkpoint = AuditCheckpoint.objects.create(seq=0, hash="0" * 64, created_at=timezone.now())
     with pytest.raises(DatabaseError, match=refused("UPDATE")), transaction.atomic():
         AuditCheckpoint.objects.filter(id=checkpoint.id).update(seq=99)
     with pytest.raises(DatabaseError, match=refused("DELETE")), transaction.atomic():
         AuditCheckpoint.objects.filter(id=checkpoint.id).delete()
+
+
+@pytest.mark.parametrize("model", [AuditLeaf, AuditTreeState, AuditTreeHead])
+def test_the_merkle_log_tables_are_append_only_too(record, model):
+    audit_sequence()
+    AuditTreeHead.objects.create(tree_size=1, root_hash=b"x", note="n", created_at=timezone.now())
+    with pytest.raises(DatabaseError, match=refused("UPDATE")), transaction.atomic():
+        model.objects.update(created_at=timezone.now()) if model is not AuditLeaf else model.objects.update(
+            leaf_hash=b""
+        )
+    with pytest.raises(DatabaseError, match=refused("DELETE")), transaction.atomic():
+        model.objects.all().delete()
+    with pytest.raises(DatabaseError, match=refused("TRUNCATE")):
+        run_sql("SET LOCAL switchboard.audit_allow_truncate = 'off'", f"TRUNCATE {model._meta.db_table}")
 
 
 @pytest.mark.django_db(transaction=True)

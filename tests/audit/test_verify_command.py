@@ -10,6 +10,7 @@ import sys
 import pytest
 from django.conf import settings
 
+from audit.sequencer import audit_sequence
 from audit.services import Actor, AuditEntry, audit_append_many
 from tests.audit.tamper import tamper_sql
 from tests.logscan import run_recorded
@@ -26,12 +27,19 @@ def verify_audit() -> subprocess.CompletedProcess[str]:
 
 
 def test_a_row_altered_by_hand_fails_the_command_and_is_named():
-    audit_append_many(AuditEntry(Actor.system(), "test.fact", "thing", str(i), {"n": i}) for i in range(10))
+    records = audit_append_many(
+        AuditEntry(Actor.system(), "test.fact", "thing", str(i), {"n": i}) for i in range(10)
+    )
+    audit_sequence()
     ok = verify_audit()
     assert ok.returncode == 0, ok.stderr
-    assert "Audit chain OK: 10 records" in ok.stdout
+    assert "Audit log OK: 10 records in the tree" in ok.stdout
 
-    tamper_sql("UPDATE audit_auditrecord SET payload = %s WHERE seq = 7", ['{"n": 70}'])
+    seq = records[6].seq
+    tamper_sql("UPDATE audit_auditrecord SET payload = %s WHERE seq = %s", ['{"n": 70}', str(seq)])
     broken = verify_audit()
     assert broken.returncode == 1
-    assert "Audit chain BROKEN at record #7: its content does not match its hash" in broken.stderr
+    assert (
+        f"Audit log BROKEN at record #{seq}: record #{seq} (leaf 6): its content does not match its leaf"
+        in broken.stderr
+    )

@@ -217,6 +217,10 @@ class Command(BaseCommand):
                 if figure.cpu:
                     spent = ", ".join(f"{k} {v:.3f}" for k, v in figure.cpu_ms_per_message().items())
                     self.stdout.write(f"CPU ms per message, {figure.name}: {spent}")
+                self.stdout.write(
+                    f"Lock waits, {figure.name}: {figure.audit_lock_waits} on audit tables, "
+                    f"{figure.lock_waits} in all, over {figure.lock_samples} samples of pg_stat_activity"
+                )
                 # Every message reached the provider once; email shares calls between recipients.
                 if figure.provider_units != figure.messages:
                     self.stderr.write(
@@ -237,6 +241,9 @@ class Command(BaseCommand):
                     "pipeline_cpu_ms_per_message": real.cpu_ms_per_message(),
                     "naive_cpu_ms_per_message": naive.cpu_ms_per_message(),
                     "ratio": _ratio(real, naive),
+                    "pipeline_audit_lock_waits": real.audit_lock_waits,
+                    "pipeline_lock_waits": real.lock_waits,
+                    "pipeline_lock_samples": real.lock_samples,
                 }
                 for channel, (real, naive) in p1.items()
             },

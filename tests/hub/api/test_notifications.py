@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from audit.selectors import audit_chain_verify
 from hub.messaging.models import Message, Notification
 from hub.providers.models import SandboxOutboxEntry
+from tests.audit.log import audit_log_sequenced_and_verified
 from tests.factories import ORDER_DATA
 
 URL = "/api/v1/notifications"
@@ -50,7 +50,7 @@ class TestAcceptAndFollow:
         outbox = SandboxOutboxEntry.objects.get(message_id=message["id"])
         assert outbox.to == "+447911123456"
         assert outbox.content["text"] == "Hi Ada, order A-1 is on its way."
-        assert audit_chain_verify().ok
+        assert audit_log_sequenced_and_verified().ok
 
     def test_message_endpoint_shows_one_message(self, authed_client, live_template, contact):
         body = post(

@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from audit.selectors import audit_chain_verify
 from hub.broadcasts.fanout import broadcast_release_batch
 from hub.broadcasts.models import Broadcast, BroadcastRecipient, BroadcastStatus
 from hub.broadcasts.services import broadcasts_start_due
 from hub.messaging.models import Message, Notification
+from tests.audit.log import audit_log_sequenced_and_verified
 from tests.factories import make_contacts
 
 URL = "/api/v1/broadcasts"
@@ -67,7 +67,7 @@ class TestCreate:
         assert texts == ["Ada", "Alan"]
         reasons = dict(BroadcastRecipient.objects.filter(state="skipped").values_list("row", "error"))
         assert reasons == {3: "duplicate of row 1", 4: "unknown_contact"}
-        assert audit_chain_verify().ok
+        assert audit_log_sequenced_and_verified().ok
 
     def test_filter_on_contact_attributes(self, authed_client, live_template):
         make_contacts(3, prefix="gold", attributes={"tier": "gold", "region": "north"})

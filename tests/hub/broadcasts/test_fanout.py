@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 
 from audit.models import AuditRecord
-from audit.selectors import audit_chain_verify
 from audit.services import Actor
 from hub.broadcasts.models import BroadcastRecipient, RecipientState
 from hub.broadcasts.services import AudienceRow, BroadcastRequest, broadcast_create
 from hub.messaging.models import Message, MessageEvent, Notification
 from hub.messaging.models import MessageStatus as S
+from tests.audit.log import audit_log_sequenced_and_verified
 from tests.factories import make_contacts
 
 DATA = {"order_number": "A-1"}
@@ -55,4 +55,4 @@ def test_released_rows_are_complete_and_bad_data_is_skipped_per_recipient(live_t
     assert MessageEvent.objects.filter(status=S.ACCEPTED).count() == 2
     actions = list(AuditRecord.objects.values_list("action", flat=True))
     assert actions.count("notification.accepted") == 2 and actions.count("message.accepted") == 2
-    assert audit_chain_verify().ok
+    assert audit_log_sequenced_and_verified().ok

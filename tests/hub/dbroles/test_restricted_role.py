@@ -9,8 +9,10 @@ from __future__ import annotations
 import pytest
 from django.db import DatabaseError
 
-from audit.models import AuditCheckpoint, AuditRecord
-from audit.services import Actor, audit_append, audit_checkpoint_write
+from audit.models import AuditLeaf, AuditNode, AuditRecord, AuditTreeHead, AuditTreeState
+from audit.sequencer import audit_sequence
+from audit.tasks import sequence_audit_log
+from audit.services import Actor, audit_append
 from hub.dbroles.owner import roles_separated
 from tests.audit.tamper import run_sql
 
@@ -19,7 +21,8 @@ pytestmark = pytest.mark.skipif(
     reason="the hub runs as the schema owner here: set MIGRATE_DATABASE_URL, as .ci/run does",
 )
 
-AUDIT_TABLES = ("audit_auditrecord", "audit_auditcheckpoint")
+AUDIT_MODELS = (AuditRecord, AuditLeaf, AuditNode, AuditTreeState, AuditTreeHead)
+AUDIT_TABLES = ("audit_auditrecord", "audit_auditcheckpoint", "audit_auditleaf", "audit_audittreehead")
 
 # Each attack as the statements one session would run; %s is the audit table.
 ATTACKS = {
@@ -38,11 +41,18 @@ ATTACKS = {
 }
 
 
+def counts() -> tuple[int, ...]:
+    return tuple(model.objects.count() for model in AUDIT_MODELS)
+
+
 @pytest.fixture
 def trail(db):
-    audit_append(actor=Actor.system(), action="test.fact", object_type="thing", object_id=1)
-    audit_checkpoint_write()
-    return AuditRecord.objects.count(), AuditCheckpoint.objects.count()
+    """Records sequenced into the Merkle log, with a signed tree head."""
+    for i in range(3):
+        audit_append(actor=Actor.system(), action="test.fact", object_type="thing", object_id=i)
+    sequence_audit_log()
+    assert AuditLeaf.objects.count() == 3 and AuditTreeHead.objects.exists()
+    return counts()
 
 
 @pytest.mark.parametrize("table", AUDIT_TABLES)
@@ -50,11 +60,12 @@ def trail(db):
 def test_the_hub_role_cannot_rewrite_the_log(trail, table, attack):
     with pytest.raises(DatabaseError):
         run_sql(*(statement.format(t=table) for statement in ATTACKS[attack]))
-    assert (AuditRecord.objects.count(), AuditCheckpoint.objects.count()) == trail
+    assert counts() == trail
 
 
-def test_the_hub_role_appends_and_reads(trail):
-    record = audit_append(actor=Actor.system(), action="test.more", object_type="thing", object_id=2)
-    checkpoint = audit_checkpoint_write()
+def test_the_hub_role_appends_reads_and_sequences(trail):
+    """Appending and the sequencer (which only inserts) work as the hub's role."""
+    record = audit_append(actor=Actor.system(), action="test.more", object_type="thing", object_id=9)
+    audit_sequence()
     assert AuditRecord.objects.get(seq=record.seq).action == "test.more"
-    assert AuditCheckpoint.objects.filter(id=checkpoint.id).exists()
+    assert AuditLeaf.objects.filter(record_id=record.seq).exists()

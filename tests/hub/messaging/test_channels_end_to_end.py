@@ -9,12 +9,12 @@ import time
 
 import pytest
 
-from audit.selectors import audit_chain_verify
 from hub.contacts.models import Contact
 from hub.messaging.accept import NotificationRequest, notification_accept
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
 from hub.providers.sendgrid import MESSAGE_ID_ARG
+from tests.audit.log import audit_log_sequenced_and_verified
 from tests.factories import ALL_CHANNEL_VARIANTS, ORDER_DATA, make_device, make_live_template
 from tests.fakes.fcm import sent_pushes
 from tests.fakes.fixtures import fcm_entry, sendgrid_entry, twilio_entry, webpush_entry
@@ -116,4 +116,4 @@ def test_one_notification_per_channel_goes_out_and_comes_back_delivered(
             "sent",
             "delivered",
         ]
-    assert audit_chain_verify().ok
+    assert audit_log_sequenced_and_verified().ok

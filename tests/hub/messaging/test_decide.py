@@ -12,13 +12,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import AuditRecord
-from audit.selectors import audit_chain_verify
 from audit.services import Actor
 from hub.contacts.models import Contact
 from hub.contacts.services import consent_record, suppression_add
 from hub.messaging.decide import messages_decide
 from hub.messaging.dispatch import messages_release_due
 from hub.messaging.models import Message
+from tests.audit.log import audit_log_sequenced_and_verified
 from tests.factories import MARKETING_DATA, ORDER_DATA, grant_consent, zone_at_local_hour
 
 URL = "/api/v1/notifications"
@@ -88,7 +88,7 @@ class TestDecidedOnAccept:
         assert record.payload["decision"]["sentence"] == message["decision"]["sentence"]
         assert record.payload["decided_by"] == "marketing_consent v1"
         assert "+447911123456" not in str(record.payload) and "example.com" not in str(record.payload)
-        assert audit_chain_verify().ok
+        assert audit_log_sequenced_and_verified().ok
 
     def test_transactional_needs_no_consent_but_suppression_blocks_it(self, authed_client, live_template):
         make_contact(hour=3)

@@ -32,7 +32,6 @@ from hypothesis.stateful import (
 )
 
 from audit.models import AuditRecord
-from audit.selectors import audit_chain_verify
 from audit.services import Actor
 from hub.messaging import tasks
 from hub.messaging.lifecycle import Change, IllegalTransition, messages_claim, messages_transition
@@ -42,6 +41,7 @@ from hub.messaging.routing import NotCancellable, notification_cancel
 from hub.workspace.models import DailyRollup, DecisionRollup
 from hub.workspace.rollups import COUNTERS, SKIPPED_SENT, STATUS_COUNTERS, sms_segments
 from templates_app.models import Template
+from tests.audit.log import audit_log_sequenced_and_verified
 
 ACTOR = Actor.system()
 STATUSES = [s.value for s in S]
@@ -378,8 +378,8 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert audit[(str(mid), "message.late_report")] == model.late_reports, mid
 
     @invariant()
-    def audit_chain_verifies(self) -> None:
-        report = audit_chain_verify()
+    def audit_log_verifies(self) -> None:
+        report = audit_log_sequenced_and_verified()
         assert report.ok, report
 
     @invariant()

@@ -11,11 +11,11 @@ import os
 import pytest
 from django.conf import settings
 
-from audit.selectors import audit_chain_verify
 from hub.messaging.accept import NotificationRequest, notification_accept
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
 from hub.providers.models import SandboxOutboxEntry
+from tests.audit.log import audit_log_sequenced_and_verified
 from tests.factories import ORDER_DATA, make_live_template
 from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, sent_messages
 from tests.services import RABBITMQ_BROKER_URL, REDIS_BROKER_URL, broker_reachable
@@ -57,7 +57,7 @@ def test_send_is_dispatched_by_worker_and_delivered_in_sandbox(broker_url, tmp_p
     assert SandboxOutboxEntry.objects.filter(message_id=str(message.id)).count() == 1
     statuses = list(message.events.values_list("status", flat=True))
     assert statuses == ["accepted", "queued", "sending", "sent", "delivered"]
-    assert audit_chain_verify().ok
+    assert audit_log_sequenced_and_verified().ok
 
 
 def test_worker_sends_sms_through_twilio_sdk_once(fake_twilio, tmp_path):

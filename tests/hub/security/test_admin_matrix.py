@@ -205,7 +205,8 @@ def admin_objects(db: None) -> dict[str, Model]:
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from audit.services import Actor, audit_checkpoint_write
+    from audit.models import AuditCheckpoint
+    from audit.services import Actor
     from hub.broadcasts.models import AudienceKind, Broadcast
     from hub.callbacks.models import CallbackDelivery, CallbackEndpoint
     from hub.contacts.services import suppression_add
@@ -245,7 +246,7 @@ def admin_objects(db: None) -> dict[str, Model]:
     )
     endpoint = CallbackEndpoint.objects.create(api_key=key.api_key, url=CALLBACK_A)
     CallbackDelivery.objects.create(endpoint=endpoint, events={"events": []}, next_attempt_at=timezone.now())
-    audit_checkpoint_write()
+    AuditCheckpoint.objects.create(seq=0, hash="0" * 64, created_at=timezone.now())
     objects = {
         m._meta.label_lower: _row(m) for m in admin.site._registry if m._meta.label_lower not in OWN_ROWS
     }

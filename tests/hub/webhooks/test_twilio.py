@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from audit.selectors import audit_chain_verify
 from hub.contacts.models import ConsentEntry, InboundMessage, Suppression
 from hub.messaging import dispatch
 from hub.messaging.models import EventKind
 from hub.messaging.models import MessageStatus as S
 from hub.providers.models import SmsKeywordReplies
+from tests.audit.log import audit_log_sequenced_and_verified
 from tests.factories import make_live_template, make_queued_messages
 from tests.fakes.signing import twilio_signature
 from tests.fakes.twilio import AUTH_TOKEN, FROM_NUMBER
@@ -49,7 +49,7 @@ class TestStatusCallback:
         assert response.status_code == 204
         message.refresh_from_db()
         assert message.status == S.DELIVERED
-        assert audit_chain_verify().ok
+        assert audit_log_sequenced_and_verified().ok
 
     @pytest.mark.parametrize("signature", ["", "forged-signature"])
     def test_unsigned_or_forged_is_refused_and_changes_nothing(

@@ -1,0 +1,197 @@
+"""The sequencer: puts committed audit records into the Merkle log, in batches, after the fact.
+
+Writers only insert records (audit.services); this gives each committed record without a leaf
+the next leaf index, in record-number order within a batch, and stores what proofs and the next
+batch need: the leaf hashes, the hashes of complete subtrees at every 8th level (AuditNode) and
+the tree's frontier and root (AuditTreeState). It only ever INSERTs, as the hub's database role
+may only insert into and read the audit tables.
+
+One sequencer runs at a time (a PostgreSQL advisory lock, held by the batch's transaction); a
+batch that fails or is cut short by a crash rolls back whole, and a second sequencer finds the
+lock taken and does nothing, so running it twice, or again after a crash, is safe.
+
+Finding pending records without scanning the whole log: every record carries the id of the
+transaction that wrote it (``txid``). Transactions older than the snapshot's ``xmin`` have all
+ended, so their records are either visible now or never will be. A *round* of batches starts by
+noting that xmin, walks the records written by transactions from the previous round's xmin on
+(by record number, ``after_seq``), and when it has seen them all, the next round starts from the
+xmin this round noted. A record committed late by a long transaction has a txid at or above the
+xmin noted while it ran, so the next round finds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+
+from audit.canonical import PG_TIME_SQL, TIME_FORMAT, canonical_from_text, jsonb_text
+from audit.merkle import Frontier, leaf_hash
+from audit.models import AuditLeaf, AuditNode, AuditRecord, AuditTreeState
+from audit.rows import rows_insert
+
+# Levels whose complete subtrees are stored (every 8th: 256 hashes at most make the next one).
+TILE_LEVELS = frozenset(range(8, 64, 8))
+# pg_advisory_xact_lock key: "audit sequencer".
+SEQUENCER_LOCK = 0x5EC0_A0D1
+
+# The records of transactions from %(horizon)s on (or written without a txid, by hand) that
+# have no leaf yet, as the text their canonical form is built from (see audit.selectors).
+_PENDING = f"""
+SELECT r.seq, {PG_TIME_SQL},
+       r.actor_type, r.actor_id, r.action, r.object_type, r.object_id, r.payload::text, r.prev_hash
+FROM audit_auditrecord r
+WHERE (r.txid >= %(horizon)s OR r.txid IS NULL) AND r.seq > %(after)s
+  AND NOT EXISTS (SELECT 1 FROM audit_auditleaf l WHERE l.record_id = r.seq)
+ORDER BY r.seq
+LIMIT %(limit)s
+"""  # noqa: S608 - constants only
+
+
+@dataclass(frozen=True)
+class SequencerRun:
+    """What one run did: leaves added, the tree's size after it, and whether another
+    sequencer held the lock (then nothing was done)."""
+
+    added: int
+    tree_size: int
+    busy: bool = False
+
+
+@dataclass
+class _Position:
+    size: int
+    frontier: list[bytes]
+    horizon: int
+    round_horizon: int
+    after_seq: int
+
+
+def _position() -> _Position:
+    state = AuditTreeState.objects.order_by("-tree_size").first()
+    if state is None:
+        return _Position(0, [], 0, 0, 0)
+    blob = bytes(state.frontier)
+    hashes = [blob[i : i + 32] for i in range(0, len(blob), 32)]
+    return _Position(state.tree_size, hashes, state.horizon, state.round_horizon, state.after_seq)
+
+
+def _xmin(cursor: Any) -> int:
+    cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+    value: int = cursor.fetchone()[0]
+    return value
+
+
+def canonical_row_text(row: tuple[Any, ...]) -> str:
+    """The canonical form (audit.canonical, v2) from the text columns _PENDING selects."""
+    seq, at, actor_type, actor_id, action, object_type, object_id, payload, prev = row
+    return canonical_from_text(
+        seq=seq,
+        at=at,
+        actor_type=actor_type,
+        actor_id=actor_id,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        payload_text=payload,
+        prev_hash=prev,
+    )
+
+
+def _pending_rows(cursor: Any, pos: _Position, limit: int) -> list[tuple[Any, ...]]:
+    if connection.vendor != "postgresql":
+        return _pending_rows_orm(pos, limit)
+    cursor.execute(_PENDING, {"horizon": pos.horizon, "after": pos.after_seq, "limit": limit})
+    rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
+
+
+def _pending_rows_orm(pos: _Position, limit: int) -> list[tuple[Any, ...]]:
+    """Elsewhere than PostgreSQL (development only): every record without a leaf."""
+    records = _without_leaf().filter(seq__gt=pos.after_seq).order_by("seq")[:limit]
+    return [record_text_row(r) for r in records]
+
+
+def record_text_row(r: AuditRecord) -> tuple[Any, ...]:
+    """A record's columns as the text _PENDING selects (the ORM's way, for other databases)."""
+    return (
+        r.seq,
+        r.created_at.strftime(TIME_FORMAT),
+        r.actor_type,
+        r.actor_id,
+        r.action,
+        r.object_type,
+        r.object_id,
+        jsonb_text(r.payload),
+        r.prev_hash,
+    )
+
+
+def _batch(batch_size: int) -> SequencerRun:
+    with transaction.atomic(), connection.cursor() as cursor:
+        postgres = connection.vendor == "postgresql"
+        if postgres:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [SEQUENCER_LOCK])
+            if not cursor.fetchone()[0]:
+                return SequencerRun(0, 0, busy=True)
+        pos = _position()
+        now_xmin = _xmin(cursor) if postgres else 0
+        if pos.after_seq == 0:
+            pos.round_horizon = now_xmin
+        rows = _pending_rows(cursor, pos, batch_size)
+        if not rows and pos.after_seq:
+            # The round ended exactly on a batch: start the next one now.
+            pos.horizon, pos.round_horizon, pos.after_seq = pos.round_horizon, now_xmin, 0
+            rows = _pending_rows(cursor, pos, batch_size)
+        if not rows:
+            return SequencerRun(0, pos.size)
+        nodes: list[tuple[int, int, bytes]] = []
+        frontier = Frontier(pos.size, pos.frontier, lambda *node: nodes.append(node), TILE_LEVELS)
+        leaves = []
+        for row in rows:
+            leaf = leaf_hash(canonical_row_text(row).encode())
+            leaves.append((frontier.size, row[0], leaf))
+            frontier.append(leaf)
+        rows_insert(AuditLeaf, ("leaf_index", "record_id", "leaf_hash"), leaves)
+        rows_insert(AuditNode, ("level", "index", "hash"), nodes)
+        if len(rows) < batch_size:
+            pos.horizon, pos.after_seq = pos.round_horizon, 0
+        else:
+            pos.after_seq = rows[-1][0]
+        AuditTreeState.objects.create(
+            tree_size=frontier.size,
+            root_hash=frontier.root(),
+            frontier=b"".join(frontier.hashes),
+            horizon=pos.horizon,
+            round_horizon=pos.round_horizon,
+            after_seq=pos.after_seq,
+            created_at=timezone.now(),
+        )
+        return SequencerRun(len(rows), frontier.size)
+
+
+def audit_sequence(*, batch_size: int = 20_000, max_batches: int = 50) -> SequencerRun:
+    """Integrate committed pending records, batch after batch (each its own transaction) until
+    none are left or ``max_batches`` ran; returns the total added and the tree's size."""
+    added, size = 0, 0
+    for _ in range(max_batches):
+        run = _batch(batch_size)
+        if run.busy:
+            return SequencerRun(added, size, busy=True) if added else run
+        added, size = added + run.added, run.tree_size
+        if run.added < batch_size:
+            break
+    return SequencerRun(added, size)
+
+
+def _without_leaf() -> QuerySet[AuditRecord]:
+    # NOT EXISTS (an anti-join), not NOT IN: PostgreSQL cannot run NOT IN over millions of rows fast.
+    return AuditRecord.objects.filter(~Exists(AuditLeaf.objects.filter(record_id=OuterRef("seq"))))
+
+
+def audit_pending_count() -> int:
+    """Committed records not yet in the log."""
+    return _without_leaf().count()

@@ -1,0 +1,160 @@
+"""Records commit with their fact and share no lock; the sequencer puts committed ones into the
+Merkle log afterwards, in batches, once each, whatever order their transactions commit in."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection, transaction
+
+from audit.canonical import canonical_text, record_fields
+from audit.merkle import leaf_hash, root_of
+from audit.models import AuditLeaf, AuditNode, AuditRecord, AuditTreeState
+from audit.sequencer import SEQUENCER_LOCK, SequencerRun, audit_pending_count, audit_sequence
+from audit.services import Actor, AuditEntry, audit_append, audit_append_many
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def append(n: int, tag: str = "t") -> list[AuditRecord]:
+    return audit_append_many(
+        AuditEntry(Actor.system(), "test.fact", "thing", f"{tag}{i}", {"n": i}) for i in range(n)
+    )
+
+
+def expected_leaf(record: AuditRecord) -> bytes:
+    return leaf_hash(canonical_text(**record_fields(record)).encode())
+
+
+def leaves() -> list[AuditLeaf]:
+    return list(AuditLeaf.objects.order_by("leaf_index"))
+
+
+def test_writers_share_no_lock_until_commit():
+    """A transaction that appended records and has not committed does not hold up another
+    writer (before: every writer waited for the chain head's row lock until the first committed)."""
+    appended = threading.Event()
+    release = threading.Event()
+
+    def slow_writer() -> None:
+        try:
+            with transaction.atomic():
+                append(3, "slow")
+                appended.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=slow_writer)
+    thread.start()
+    try:
+        assert appended.wait(30)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+            fast = append(2, "fast")
+        assert AuditRecord.objects.filter(object_id__startswith="fast").count() == 2
+    finally:
+        release.set()
+        thread.join()
+    slow = AuditRecord.objects.filter(object_id__startswith="slow").order_by("seq")
+    assert [r.seq for r in slow] < [r.seq for r in fast]  # numbered when written, not when committed
+
+
+def test_records_are_pending_until_sequenced_then_leaves_in_order():
+    records = append(5)
+    assert audit_pending_count() == 5
+    assert AuditLeaf.objects.count() == 0
+
+    run = audit_sequence()
+    assert (run.added, run.tree_size) == (5, 5)
+    assert audit_pending_count() == 0
+    got = leaves()
+    assert [leaf.record_id for leaf in got] == [r.seq for r in records]
+    assert [bytes(leaf.leaf_hash) for leaf in got] == [expected_leaf(r) for r in records]
+    state = AuditTreeState.objects.get(tree_size=5)
+    assert bytes(state.root_hash) == root_of([expected_leaf(r) for r in records])
+
+    assert audit_sequence().added == 0  # idempotent: nothing sequenced twice
+    more = append(2, "m")
+    assert audit_sequence().added == 2
+    assert [leaf.record_id for leaf in leaves()] == [r.seq for r in [*records, *more]]
+
+
+def test_a_record_committed_late_by_a_long_transaction_is_still_sequenced():
+    """The long transaction's record has a lower number than records committed and sequenced
+    while it ran; the next round still finds it."""
+    appended = threading.Event()
+    release = threading.Event()
+
+    def long_writer() -> None:
+        try:
+            with transaction.atomic():
+                append(1, "long")
+                appended.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=long_writer)
+    thread.start()
+    assert appended.wait(30)
+    append(3, "quick")
+    assert audit_sequence().added == 3
+    release.set()
+    thread.join()
+    append(1, "after")
+    assert audit_sequence().added == 2
+    assert audit_pending_count() == 0
+    ids = [leaf.record_id for leaf in leaves()]
+    assert len(ids) == len(set(ids)) == 5
+
+
+def test_batches_continue_one_tree_and_store_complete_subtrees():
+    records = append(600)
+    assert audit_sequence(batch_size=256).added == 600
+    assert AuditTreeState.objects.count() == 3
+    hashes = [expected_leaf(r) for r in records]
+    assert bytes(AuditTreeState.objects.get(tree_size=600).root_hash) == root_of(hashes)
+    nodes = {(n.level, n.index): bytes(n.hash) for n in AuditNode.objects.all()}
+    assert nodes == {(8, 0): root_of(hashes[:256]), (8, 1): root_of(hashes[256:512])}
+
+
+def test_a_second_sequencer_finds_the_lock_taken_and_does_nothing():
+    append(2)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEQUENCER_LOCK])
+        result: list[SequencerRun] = []
+
+        def second() -> None:
+            try:
+                result.append(audit_sequence())
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join()
+    assert result[0].busy and result[0].added == 0
+    assert audit_sequence().added == 2
+
+
+def test_a_failed_batch_leaves_nothing_behind_and_the_next_run_redoes_it(monkeypatch):
+    append(3)
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("crash")
+
+    monkeypatch.setattr(AuditTreeState.objects, "create", crash)
+    with pytest.raises(RuntimeError):
+        audit_sequence()
+    monkeypatch.undo()
+    assert AuditLeaf.objects.count() == 0
+    assert audit_sequence().added == 3
+
+
+def test_one_record_alone():
+    record = audit_append(actor=Actor.user(1), action="x", object_type="thing", object_id=1)
+    audit_sequence()
+    assert bytes(AuditTreeState.objects.get().root_hash) == expected_leaf(record)
