@@ -11,8 +11,8 @@ from django.db import DatabaseError
 
 from audit.models import AuditLeaf, AuditNode, AuditRecord, AuditTreeHead, AuditTreeState
 from audit.sequencer import audit_sequence
-from audit.tasks import sequence_audit_log
 from audit.services import Actor, audit_append
+from audit.tasks import sequence_audit_log
 from hub.dbroles.owner import roles_separated
 from tests.audit.tamper import run_sql
 
