@@ -17,8 +17,11 @@ NEW_TABLES = ("audit_auditleaf", "audit_auditnode", "audit_audittreestate", "aud
 
 def forwards(apps: Any, schema_editor: Any) -> None:
     if schema_editor.connection.vendor != "postgresql":
+        # The historical model here predates the state's AddField: give it the field itself.
         record = apps.get_model("audit", "AuditRecord")
-        schema_editor.add_field(record, record._meta.get_field("txid"))
+        txid = models.BigIntegerField(editable=False, null=True)
+        txid.set_attributes_from_name("txid")
+        schema_editor.add_field(record, txid)
         return
     schema_editor.execute(
         "ALTER TABLE audit_auditrecord ADD COLUMN txid bigint NULL DEFAULT (pg_current_xact_id()::text::bigint)"

@@ -4,7 +4,7 @@ Before, ``contacts:write`` also erased (DELETE), and any key with ``read`` or ``
 contact. Keys that held ``contacts:write`` keep what they did with contacts: ``contacts:erase``,
 and ``contacts:read`` if they could read. Keys with no scopes keep everything. Reading contacts
 with only ``read`` or ``send`` (or only send limits) is the hole this closes and is not kept;
-docs/notes/scopes.md says how to grant it back to a key that needs it.
+docs/security/api-keys.md says how to grant it back to a key that needs it.
 """
 
 from typing import Any
@@ -16,7 +16,10 @@ READERS = {"read", "send"}
 
 def keep_contacts_access(apps: Any, schema_editor: Any) -> None:
     ApiKey = apps.get_model("apikeys", "ApiKey")
-    for key in ApiKey.objects.filter(scopes__contains=["contacts:write"]):
+    # Filtered in Python: SQLite (the embedded default) has no JSON containment lookup.
+    for key in ApiKey.objects.all():
+        if not isinstance(key.scopes, list) or "contacts:write" not in key.scopes:
+            continue
         added = ["contacts:erase"] + (["contacts:read"] if READERS & set(key.scopes) else [])
         key.scopes = key.scopes + [s for s in added if s not in key.scopes]
         key.save(update_fields=["scopes"])
