@@ -144,7 +144,7 @@ _EXAMPLES: dict[int, list[Any]] = {
             "Idempotency-Key reused with a different request",
             "This Idempotency-Key was first used with a different request body or endpoint.",
             [{"field": "Idempotency-Key", "message": "...", "code": "idempotency_key_reused"}],
-        )
+        ),
     ],
     429: [
         _example(
