@@ -101,6 +101,15 @@ def test_bulk_upsert_of_thousands_costs_a_fixed_number_of_queries(authed_client)
 
 
 @pytest.mark.django_db
+def test_a_schema_error_among_refusals_on_meaning_keeps_it_a_400(authed_client):
+    response = put(authed_client, "cust-9", {"phone": "07911 123456", "status": "x"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_request"
+    assert "status" in {e["field"] for e in response.json()["errors"]}
+    assert not Contact.objects.exists()
+
+
+@pytest.mark.django_db
 def test_bulk_with_one_bad_contact_names_it_and_writes_nothing(authed_client):
     body = {"contacts": [{"external_id": "a"}, {"external_id": "b", "phone": "123"}]}
     response = authed_client.post(URL, body, format="json")
