@@ -189,7 +189,7 @@ class BroadcastCreateView(APIView):
         operation_id="broadcasts_create",
         request=BroadcastCreateSerializer,
         parameters=[IDEMPOTENCY_KEY],
-        responses={202: BroadcastSerializer, **problems(400, 401, 403, 409, 415, 422, 429)},
+        responses={202: BroadcastSerializer, **problems(400, 401, 403, 409, 415, 429)},
         summary="Send one template to many contacts",
         description=(
             "The audience is explicit external ids (up to 10,000 per request, optionally with "

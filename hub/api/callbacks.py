@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.validators import URLValidator
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -17,6 +20,18 @@ from hub.callbacks.safety import validate_callback_url
 from hub.callbacks.services import callback_endpoint_remove, callback_endpoint_set
 
 
+class CallbackURLField(serializers.URLField):
+    """A URL the schema's ``format: uri`` allows but Django's URLValidator refuses (a host label
+    over 63 characters...) is refused on its meaning, like a host that does not resolve: its
+    error code is ``callback_url``, answered 422."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        for validator in self.validators:
+            if isinstance(validator, URLValidator):
+                validator.code = "callback_url"
+
+
 @extend_schema_serializer(
     examples=[
         OpenApiExample(
@@ -25,7 +40,7 @@ from hub.callbacks.services import callback_endpoint_remove, callback_endpoint_s
     ]
 )
 class CallbackSetSerializer(StrictSerializer):
-    url = serializers.URLField(
+    url = CallbackURLField(
         max_length=500,
         validators=[validate_callback_url],
         help_text="Status events are POSTed here, signed. Not this host, link-local or multicast addresses.",

@@ -78,7 +78,9 @@ class ContactWriteSerializer(StrictSerializer):
 
     def validate_timezone(self, value: str) -> str:
         if value and value not in _zones():
-            raise serializers.ValidationError("Use an IANA time zone name, e.g. Europe/London.")
+            raise serializers.ValidationError(
+                "Use an IANA time zone name, e.g. Europe/London.", code="unknown_timezone"
+            )
         return value
 
     def to_contact_data(self, external_id: str, attrs: dict[str, Any]) -> ContactData:
@@ -100,7 +102,7 @@ def _django_check(check: Any, value: str) -> str:
     try:
         result: str = check(value)
     except DjangoValidationError as exc:
-        raise serializers.ValidationError(exc.messages) from exc
+        raise serializers.ValidationError(exc.messages, code=exc.code) from exc
     return result
 
 
@@ -234,7 +236,7 @@ class PreferencesUpdateSerializer(StrictSerializer):
     def validate_preferences(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
         keys = [(p["category"], p["channel"]) for p in value]
         if len(set(keys)) != len(keys):
-            raise serializers.ValidationError("Each category and channel may appear once.")
+            raise serializers.ValidationError("Each category and channel may appear once.", code="duplicate")
         return value
 
 

@@ -16,6 +16,13 @@ logger = logging.getLogger("hub.api")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
+# Field error codes for values the schema allows but the hub refuses on their meaning (a number
+# not valid for its country, an unknown time zone...). A body whose every error is one of these
+# is answered 422 (RFC 9110 Unprocessable Content); any schema violation keeps it a 400.
+UNPROCESSABLE_CODES = frozenset(
+    {"invalid_phone", "invalid_email", "unknown_timezone", "callback_url", "duplicate"}
+)
+
 
 def problem_type(code: str) -> str:
     return f"urn:switchboard:problem:{code}"
@@ -130,8 +137,9 @@ def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Res
     elif isinstance(exc, exceptions.ValidationError):
         errors = flatten_errors(exc.detail)
         fields = ", ".join(sorted({e["field"] for e in errors if e["field"]})) or "the request"
+        semantic = bool(errors) and all(e["code"] in UNPROCESSABLE_CODES for e in errors)
         body = problem_body(
-            status_code=400,
+            status_code=422 if semantic else 400,
             code="invalid_request",
             title="Invalid request",
             detail=f"Please correct: {fields}.",

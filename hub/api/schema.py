@@ -64,19 +64,6 @@ _EXAMPLES: dict[int, list[Any]] = {
                 }
             ],
         ),
-        _example(
-            400,
-            "unknown_template",
-            "Notification not accepted",
-            "There is no template with the key 'order.shiped'.",
-            [
-                {
-                    "field": "template",
-                    "message": "There is no template with the key 'order.shiped'.",
-                    "code": "unknown_template",
-                }
-            ],
-        ),
     ],
     401: [
         _example(
@@ -127,11 +114,37 @@ _EXAMPLES: dict[int, list[Any]] = {
     422: [
         _example(
             422,
+            "unknown_template",
+            "Notification not accepted",
+            "There is no template with the key 'order.shiped'.",
+            [
+                {
+                    "field": "template",
+                    "message": "There is no template with the key 'order.shiped'.",
+                    "code": "unknown_template",
+                }
+            ],
+        ),
+        _example(
+            422,
+            "invalid_request",
+            "Invalid request",
+            "Please correct: to.phone.",
+            [
+                {
+                    "field": "to.phone",
+                    "message": "This is not a valid phone number for its country.",
+                    "code": "invalid_phone",
+                }
+            ],
+        ),
+        _example(
+            422,
             "idempotency_key_reused",
             "Idempotency-Key reused with a different request",
             "This Idempotency-Key was first used with a different request body or endpoint.",
             [{"field": "Idempotency-Key", "message": "...", "code": "idempotency_key_reused"}],
-        )
+        ),
     ],
     429: [
         _example(
@@ -150,14 +163,19 @@ _EXAMPLES: dict[int, list[Any]] = {
 }
 
 _DESCRIPTIONS = {
-    400: "Invalid request; `errors` names the fields. Nothing was changed.",
+    400: "The request does not match the schema; `errors` names the fields. Nothing was changed.",
     401: "No API key, or a revoked or unknown one.",
     403: "The key's scopes do not allow this.",
     404: "Nothing with this id is visible to this key.",
     409: "Conflict: a duplicate still in flight, or a state that does not allow this.",
     413: "The body is over the size limit (`DATA_UPLOAD_MAX_MEMORY_SIZE`, 2.5 MB by default).",
     415: "Send `Content-Type: application/json`.",
-    422: "Idempotency-Key reused with a different request.",
+    422: (
+        "The request matches the schema but is refused on its meaning (an unknown template, data "
+        "the template cannot use, a phone number not valid for its country, an unknown time zone, "
+        "a callback host that does not resolve, an Idempotency-Key reused with another body...); "
+        "`code` and `errors` say which. Nothing was changed."
+    ),
     429: "Rate limit or daily quota; wait `Retry-After` seconds.",
 }
 
@@ -180,7 +198,7 @@ class ProblemAutoSchema(AutoSchema):
     """The schema says exactly what the API accepts: a StrictSerializer's body allows no other
     keys (``additionalProperties: false``, as its ``to_internal_value`` refuses them) and at
     least its ``min_properties``; a list that may not be empty has ``minItems: 1``; every
-    operation that reads a body documents 413 and 415."""
+    operation that reads a body documents 413, 415 and 422 (refused on meaning)."""
 
     def _map_basic_serializer(self, serializer: Any, direction: str) -> Any:
         schema = super()._map_basic_serializer(serializer, direction)  # type: ignore[no-untyped-call]
@@ -211,7 +229,7 @@ class ProblemAutoSchema(AutoSchema):
     def _get_response_bodies(self, direction: Literal["request", "response"] = "response") -> Any:
         responses = super()._get_response_bodies(direction)
         if self.method in ("POST", "PUT", "PATCH") and self.get_request_serializer() is not None:
-            for status, response in problems(413, 415).items():
+            for status, response in problems(413, 415, 422).items():
                 code = str(status[0])
                 if code not in responses:
                     responses[code] = self._get_response_for_code(  # type: ignore[no-untyped-call]

@@ -123,13 +123,13 @@ class RecipientSerializer(StrictSerializer):
         try:
             return normalise_email(value)
         except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.messages) from exc
+            raise serializers.ValidationError(exc.messages, code=exc.code) from exc
 
     def validate_phone(self, value: str) -> str:
         try:
             return normalise_phone(value)
         except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.messages) from exc
+            raise serializers.ValidationError(exc.messages, code=exc.code) from exc
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs:

@@ -64,7 +64,7 @@ class NotificationCreateView(APIView):
         operation_id="notifications_create",
         request=NotificationCreateSerializer,
         parameters=[IDEMPOTENCY_KEY],
-        responses={202: NotificationSerializer, **problems(400, 401, 403, 409, 415, 422, 429)},
+        responses={202: NotificationSerializer, **problems(400, 401, 403, 409, 415, 429)},
         summary="Send a notification to one contact",
     )
     @idempotent

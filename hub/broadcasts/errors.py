@@ -6,7 +6,7 @@ from __future__ import annotations
 class BroadcastRejected(Exception):
     """The request cannot be carried out. ``code`` is stable; ``field`` names the culprit."""
 
-    def __init__(self, code: str, detail: str, *, field: str = "", status: int = 400) -> None:
+    def __init__(self, code: str, detail: str, *, field: str = "", status: int = 422) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail

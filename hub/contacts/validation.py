@@ -13,10 +13,10 @@ def normalise_phone(raw: str) -> str:
         number = phonenumbers.parse(raw, None)
     except phonenumbers.NumberParseException as exc:
         raise ValidationError(
-            "Enter the phone number in international E.164 form, e.g. +447911123456."
+            "Enter the phone number in international E.164 form, e.g. +447911123456.", code="invalid_phone"
         ) from exc
     if not phonenumbers.is_valid_number(number):
-        raise ValidationError("This is not a valid phone number for its country.")
+        raise ValidationError("This is not a valid phone number for its country.", code="invalid_phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -25,5 +25,5 @@ def normalise_email(raw: str) -> str:
     try:
         result = validate_email(raw, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise ValidationError(f"This is not a valid email address: {exc}") from exc
+        raise ValidationError(f"This is not a valid email address: {exc}", code="invalid_email") from exc
     return str(result.normalized)

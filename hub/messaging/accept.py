@@ -39,7 +39,7 @@ from templates_app.rendering import validate_data, version_channels
 class NotificationRejected(Exception):
     """The request cannot be accepted. ``code`` is stable; ``field`` names the culprit."""
 
-    def __init__(self, code: str, detail: str, *, field: str = "", status: int = 400) -> None:
+    def __init__(self, code: str, detail: str, *, field: str = "", status: int = 422) -> None:
         super().__init__(detail)
         self.code = code
         self.detail = detail

@@ -79,7 +79,7 @@ class TestIdempotencySemantics:
 
     def test_errors_are_not_stored_so_the_key_can_be_retried(self, authed_client, live_template, contact):
         bad = post(authed_client, {**BODY, "template": "no.such"}, "k3")
-        assert bad.status_code == 400
+        assert bad.status_code == 422
         assert not IdempotencyRecord.objects.filter(key="k3").exists()
         assert post(authed_client, BODY, "k3").status_code == 202
 

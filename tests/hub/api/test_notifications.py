@@ -136,21 +136,21 @@ class TestRefusals:
 
     def test_unknown_template(self, authed_client, contact):
         response = post(authed_client, {"template": "nope", "to": {"external_id": "cust-1"}})
-        body = self.assert_problem(response, 400, "unknown_template", "template")
+        body = self.assert_problem(response, 422, "unknown_template", "template")
         assert "nope" in body["detail"]
 
     def test_unknown_contact(self, authed_client, live_template):
         response = post(authed_client, {"template": "order.shipped", "to": {"external_id": "ghost"}})
-        self.assert_problem(response, 400, "unknown_contact", "to.external_id")
+        self.assert_problem(response, 422, "unknown_contact", "to.external_id")
 
     def test_invalid_phone(self, authed_client, live_template):
         response = post(authed_client, {"template": "order.shipped", "to": {"phone": "12345"}})
-        body = self.assert_problem(response, 400, "invalid_request", "to.phone")
+        body = self.assert_problem(response, 422, "invalid_request", "to.phone")
         assert "E.164" in body["errors"][0]["message"]
 
     def test_invalid_email(self, authed_client, live_template):
         response = post(authed_client, {"template": "order.shipped", "to": {"email": "not-an-email"}})
-        self.assert_problem(response, 400, "invalid_request", "to.email")
+        self.assert_problem(response, 422, "invalid_request", "to.email")
 
     def test_wrong_types(self, authed_client, live_template):
         response = post(
@@ -182,7 +182,7 @@ class TestRefusals:
             authed_client,
             {"template": "order.shipped", "to": {"phone": "+447911123456"}, "data": {"first_name": "Ada"}},
         )
-        body = self.assert_problem(response, 400, "invalid_data", "data.order_number")
+        body = self.assert_problem(response, 422, "invalid_data", "data.order_number")
         assert "order_number" in body["detail"]
 
     def test_channel_not_in_template(self, authed_client, live_template):
@@ -195,7 +195,7 @@ class TestRefusals:
                 "data": ORDER_DATA,
             },
         )
-        self.assert_problem(response, 400, "channel_not_in_template", "channels")
+        self.assert_problem(response, 422, "channel_not_in_template", "channels")
 
     def test_malformed_json(self, authed_client, live_template):
         response = authed_client.post(URL, data=b"{not json", content_type="application/json")

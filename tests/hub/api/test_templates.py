@@ -88,7 +88,7 @@ def test_send_with_missing_or_mistyped_variable_is_refused_naming_it(authed_clie
         {"template": "payment.due", "to": {"phone": "+447911123456"}, "data": data},
         format="json",
     )
-    assert response.status_code == 400 and response["Content-Type"] == "application/problem+json"
+    assert response.status_code == 422 and response["Content-Type"] == "application/problem+json"
     body = response.json()
     assert body["code"] == "invalid_data" and field in [e["field"] for e in body["errors"]]
     assert field.split(".")[1] in body["detail"]

@@ -167,7 +167,7 @@ class TestRateLimitAndQuota:
         client = key_client(apikey_create(name="quota", daily_quota=2))
         assert client.post(URL, BODY, format="json").status_code == 202
         # A refused request does not use the quota.
-        assert client.post(URL, {**BODY, "template": "nope"}, format="json").status_code == 400
+        assert client.post(URL, {**BODY, "template": "nope"}, format="json").status_code == 422
         assert client.post(URL, BODY, format="json").status_code == 202
         over = client.post(URL, BODY, format="json")
         assert over.status_code == 429

@@ -85,9 +85,9 @@ class TestCreate:
             "gold-3",
         }
 
-    def test_bad_filter_key_and_bad_audience_are_400(self, authed_client, live_template):
+    def test_bad_filter_key_is_422_and_bad_audience_400(self, authed_client, live_template):
         bad = create(authed_client, audience={"filter": {"attributes": {"tier; drop": "x"}}})
-        assert bad.status_code == 400 and bad.json()["code"] == "invalid_filter"
+        assert bad.status_code == 422 and bad.json()["code"] == "invalid_filter"
         both = create(authed_client, audience={"external_ids": ["a"], "filter": {"attributes": {}}})
         assert both.status_code == 400 and both.json()["code"] == "invalid_request"
         assert not Broadcast.objects.exists()

@@ -151,7 +151,7 @@ def test_the_api_refuses_a_metadata_url_and_stores_nothing(authed_client):
     response = authed_client.put(
         "/api/v1/callback", {"url": "http://169.254.169.254/latest/meta-data/"}, format="json"
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response["Content-Type"].startswith("application/problem+json")
     assert "169.254.169.254" in str(response.json())
     assert not CallbackEndpoint.objects.exists()

@@ -55,18 +55,21 @@ class TestContactUpsert:
         assert "ada@example.com" not in str(record.payload) and "email" in record.payload["fields"]
 
     @pytest.mark.parametrize(
-        ("body", "field"),
+        ("body", "field", "status"),
         [
-            ({"phone": "07911 123456"}, "phone"),
-            ({"email": "not-an-address"}, "email"),
-            ({"timezone": "Mars/Olympus"}, "timezone"),
-            ({"devices": [{"kind": "webpush"}]}, "devices.0.subscription"),
-            ({"status": "x"}, "status"),
+            # Allowed by the schema, refused on meaning: 422; against the schema: 400.
+            ({"phone": "07911 123456"}, "phone", 422),
+            ({"email": "not-an-address"}, "email", 422),
+            ({"timezone": "Mars/Olympus"}, "timezone", 422),
+            ({"devices": [{"kind": "webpush"}]}, "devices.0.subscription", 400),
+            ({"status": "x"}, "status", 400),
         ],
     )
-    def test_bad_input_is_problem_json_naming_the_field_and_changes_nothing(self, authed_client, body, field):
+    def test_bad_input_is_problem_json_naming_the_field_and_changes_nothing(
+        self, authed_client, body, field, status
+    ):
         response = put(authed_client, "cust-8", body)
-        assert response.status_code == 400
+        assert response.status_code == status
         assert response["Content-Type"] == "application/problem+json"
         assert field in {e["field"] for e in response.json()["errors"]}
         assert not Contact.objects.exists()
@@ -98,10 +101,19 @@ def test_bulk_upsert_of_thousands_costs_a_fixed_number_of_queries(authed_client)
 
 
 @pytest.mark.django_db
+def test_a_schema_error_among_refusals_on_meaning_keeps_it_a_400(authed_client):
+    response = put(authed_client, "cust-9", {"phone": "07911 123456", "status": "x"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_request"
+    assert "status" in {e["field"] for e in response.json()["errors"]}
+    assert not Contact.objects.exists()
+
+
+@pytest.mark.django_db
 def test_bulk_with_one_bad_contact_names_it_and_writes_nothing(authed_client):
     body = {"contacts": [{"external_id": "a"}, {"external_id": "b", "phone": "123"}]}
     response = authed_client.post(URL, body, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "contacts.1.phone"
     assert not Contact.objects.exists()
 
