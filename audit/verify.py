@@ -29,12 +29,16 @@ from audit.models import AuditLeaf, AuditNode, AuditRecord, AuditTreeHead, Audit
 from audit.notes import NoteError, open_note, parse_checkpoint
 from audit.sequencer import TILE_LEVELS, audit_pending_count, record_text_row
 
-_LEAF_ROWS = f"""
-SELECT l.leaf_index, l.record_id, l.leaf_hash, r.seq, {PG_TIME_SQL}, r.actor_type, r.actor_id, r.action,
-       r.object_type, r.object_id, r.payload::text, r.prev_hash
-FROM audit_auditleaf l LEFT JOIN audit_auditrecord r ON r.seq = l.record_id
-ORDER BY l.leaf_index
-"""  # noqa: S608 - constants only
+# Leaves and records are read as two ordered streams merged in Python rather than joined: the
+# sequencer gives leaves in record order, so the merge is one index scan of each table. A leaf
+# whose record lies behind the record stream (a log someone reordered) is looked up on its own,
+# so the merged rows are exactly those of a LEFT JOIN.
+_LEAVES = "SELECT leaf_index, record_id, leaf_hash FROM audit_auditleaf ORDER BY leaf_index"
+_RECORD_COLUMNS = f"""seq, {PG_TIME_SQL}, actor_type, actor_id, action, object_type, object_id, payload::text,
+       prev_hash"""
+_RECORDS = f"SELECT {_RECORD_COLUMNS} FROM audit_auditrecord ORDER BY seq"  # noqa: S608 - constants only
+_RECORD = f"SELECT {_RECORD_COLUMNS} FROM audit_auditrecord WHERE seq = %s"  # noqa: S608 - constants only
+_NO_RECORD = (None,) * 9
 
 
 @dataclass(frozen=True)
@@ -106,10 +110,30 @@ def _expected(key: Ed25519PublicKey) -> tuple[_Expected, int]:
 
 
 def _rows(chunk_size: int) -> Iterator[tuple[Any, ...]]:
-    with transaction.atomic(), connection.chunked_cursor() as cursor:
-        cursor.execute(_LEAF_ROWS)
-        while rows := cursor.fetchmany(chunk_size):
-            yield from rows
+    with (
+        transaction.atomic(),
+        connection.chunked_cursor() as leaves,
+        connection.chunked_cursor() as records,
+        connection.cursor() as single,
+    ):
+        leaves.execute(_LEAVES)
+        records.execute(_RECORDS)
+        record_stream = _fetched(records, chunk_size)
+        record = next(record_stream, None)
+        for leaf in _fetched(leaves, chunk_size):
+            wanted = leaf[1]
+            while record is not None and record[0] < wanted:
+                record = next(record_stream, None)
+            if record is not None and record[0] == wanted:
+                yield leaf + record
+            else:
+                single.execute(_RECORD, [wanted])
+                yield leaf + (single.fetchone() or _NO_RECORD)
+
+
+def _fetched(cursor: Any, chunk_size: int) -> Iterator[tuple[Any, ...]]:
+    while rows := cursor.fetchmany(chunk_size):
+        yield from rows
 
 
 def _walk(rows: Iterator[tuple[Any, ...]], expected: _Expected) -> int:
@@ -186,7 +210,7 @@ def _rows_orm() -> Iterator[tuple[Any, ...]]:
     for leaf in AuditLeaf.objects.order_by("leaf_index").iterator():
         r = AuditRecord.objects.filter(seq=leaf.record_id).first()
         if r is None:
-            yield (leaf.leaf_index, leaf.record_id, bytes(leaf.leaf_hash), *([None] * 9))
+            yield (leaf.leaf_index, leaf.record_id, bytes(leaf.leaf_hash), *_NO_RECORD)
             continue
         yield (leaf.leaf_index, leaf.record_id, bytes(leaf.leaf_hash), *record_text_row(r))
 
