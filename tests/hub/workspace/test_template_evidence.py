@@ -10,14 +10,18 @@ import zipfile
 from typing import Any
 
 import pytest
+from django.urls import reverse
 
 from audit.heads import audit_tree_head_write, audit_verifier_key
+from audit.models import AuditRecord
 from audit.sequencer import audit_sequence
 from hub.workspace.template_evidence import template_evidence_pack_build
 from tests.factories import make_live_template, make_message
 from tests.hub.workspace.test_evidence_proofs import change_lines, rewrite, verify_evidence
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+TEMPLATE_EVIDENCE_URL = reverse("admin:workspace_workspacemessage_template_evidence")
 
 
 @pytest.fixture
@@ -54,3 +58,32 @@ def test_a_changed_record_fails(pack, tmp_path):
     result = verify_evidence(path, audit_verifier_key())
     assert result.returncode == 1
     assert "does not lead to the signed root" in result.stderr
+
+
+def test_compliance_downloads_it_from_the_workspace_and_the_export_is_audited(client, staff_factory, contact):
+    template = make_live_template("order.download")
+    make_message(template=template, contact=contact)
+    client.force_login(staff_factory("Compliance"))
+    response = client.get(TEMPLATE_EVIDENCE_URL, {"template": "order.download", "since": "2020-01-01T00:00"})
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    messages = json.loads(zipfile.ZipFile(io.BytesIO(response.content)).read("messages.json"))
+    assert len(messages) == 1
+    exported = AuditRecord.objects.get(action="evidence_pack.exported", object_type="template")
+    assert exported.object_id == str(template.pk) and exported.payload["since"].startswith("2020-01-01")
+
+
+def test_an_unknown_key_or_a_reversed_period_is_a_form_error(client, staff_factory):
+    make_live_template("order.form")
+    client.force_login(staff_factory("Compliance"))
+    assert client.get(TEMPLATE_EVIDENCE_URL, {"template": "nope"}).status_code == 400
+    reversed_period = {"template": "order.form", "since": "2026-02-01T00:00", "until": "2026-01-01T00:00"}
+    assert client.get(TEMPLATE_EVIDENCE_URL, reversed_period).status_code == 400
+    assert not AuditRecord.objects.filter(action="evidence_pack.exported").exists()
+
+
+@pytest.mark.parametrize("role", ["Marketer", "Support", "Operator"])
+def test_a_user_without_the_permission_gets_403(client, staff_factory, role):
+    make_live_template("order.denied")
+    client.force_login(staff_factory(role))
+    assert client.get(TEMPLATE_EVIDENCE_URL, {"template": "order.denied"}).status_code == 403
+    assert not AuditRecord.objects.filter(action="evidence_pack.exported").exists()
