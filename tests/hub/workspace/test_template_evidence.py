@@ -87,3 +87,9 @@ def test_a_user_without_the_permission_gets_403(client, staff_factory, role):
     client.force_login(staff_factory(role))
     assert client.get(TEMPLATE_EVIDENCE_URL, {"template": "order.denied"}).status_code == 403
     assert not AuditRecord.objects.filter(action="evidence_pack.exported").exists()
+
+
+def test_the_workspace_links_to_it(client, staff_factory):
+    client.force_login(staff_factory("Compliance"))
+    workspace = reverse("admin:workspace_workspacemessage_changelist")
+    assert TEMPLATE_EVIDENCE_URL in client.get(workspace).content.decode()
