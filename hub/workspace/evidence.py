@@ -22,12 +22,11 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
-from audit.heads import audit_verifier_key
 from audit.models import AuditRecord
-from audit.proofs import audit_latest_head, audit_record_proofs
-from audit.services import canonical_hash, record_canonical
 from hub.contacts.models import ConsentEntry, Contact, InboundMessage, Suppression, SuppressionReason
 from hub.messaging.models import Message, MessageEvent
+from hub.workspace.proof_files import audit_files_write
+from hub.workspace.proof_files import iso as _iso
 from hub.workspace.timeline import contact_messages, contact_suppressions
 
 # A message in one of these, or with a provider id, was handed to a provider.
@@ -99,10 +98,6 @@ def sms_marketing_after_opt_out(windows: list[OptOutWindow], messages: list[Mess
         handed = [m for m in attempted if inside(_handed_off_at(m))]
         findings.append(OptOutFinding(window, attempted, handed))
     return findings
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def _message_row(message: Message) -> dict[str, Any]:
@@ -194,8 +189,6 @@ def evidence_pack_build(*, contact: Contact) -> bytes:
         | Q(object_type="inbound", object_id__in=[str(i.pk) for i in inbound])
     )
     records = list(AuditRecord.objects.filter(about).order_by("seq"))
-    head = audit_latest_head()
-    proofs = audit_record_proofs(record_ids=[r.seq for r in records], head=head)
     counts = {
         "messages": len(messages),
         "consent entries": len(consents),
@@ -276,34 +269,5 @@ def evidence_pack_build(*, contact: Contact) -> bytes:
                 for i in inbound
             ],
         )
-        pack.writestr(
-            "audit_records.jsonl",
-            "".join(
-                json.dumps(
-                    {
-                        "seq": r.seq,
-                        "action": r.action,
-                        "object": [r.object_type, r.object_id],
-                        "canonical": record_canonical(r),
-                        "hash": r.hash,
-                        "hash_matches": canonical_hash(record_canonical(r)) == r.hash,
-                        **proofs[r.seq].as_json(),
-                    },
-                    ensure_ascii=False,
-                )
-                + "\n"
-                for r in records
-            ),
-        )
-        dump(
-            "tree_head.json",
-            {
-                "tree_size": head.tree_size,
-                "note": head.note,
-                "signed_at": _iso(head.created_at),
-                "verifier_key": audit_verifier_key(),
-            }
-            if head
-            else None,
-        )
+        audit_files_write(pack=pack, records=records)
     return buffer.getvalue()

@@ -62,3 +62,15 @@ class ReportForm(forms.Form):
 
 class EvidenceForm(forms.Form):
     contact = forms.CharField(max_length=128, label="Contact external id")
+
+
+class TemplateEvidenceForm(forms.Form):
+    template = forms.CharField(max_length=128, label="Template key")
+    since = forms.DateTimeField(required=False, help_text="Sends created from (optional).")
+    until = forms.DateTimeField(required=False, help_text="Sends created before (optional).")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("since") and data.get("until") and data["since"] >= data["until"]:
+            self.add_error("until", "The end is not after the start.")
+        return data

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -14,6 +15,8 @@ from audit.services import Actor, audit_append
 from hub.contacts.models import Contact
 from hub.workspace.evidence import evidence_pack_build
 from hub.workspace.search import MessageFilters
+from hub.workspace.template_evidence import template_evidence_pack_build
+from templates_app.models import Template
 
 
 def evidence_pack_export(*, contact: Contact, actor: Actor) -> bytes:
@@ -25,6 +28,25 @@ def evidence_pack_export(*, contact: Contact, actor: Actor) -> bytes:
         object_type="contact",
         object_id=contact.pk,
         payload={"bytes": len(pack)},
+    )
+    return pack
+
+
+def template_evidence_pack_export(
+    *, template: Template, actor: Actor, since: datetime | None = None, until: datetime | None = None
+) -> bytes:
+    """Build one template's evidence pack and record who took it, and for which period."""
+    pack = template_evidence_pack_build(template=template, since=since, until=until)
+    audit_append(
+        actor=actor,
+        action="evidence_pack.exported",
+        object_type="template",
+        object_id=template.pk,
+        payload={
+            "bytes": len(pack),
+            "since": since.isoformat() if since else None,
+            "until": until.isoformat() if until else None,
+        },
     )
     return pack
 

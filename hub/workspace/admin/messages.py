@@ -9,6 +9,7 @@ from uuid import UUID
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
@@ -18,10 +19,15 @@ from audit.models import AuditRecord
 from audit.services import Actor
 from hub.contacts.models import Contact
 from hub.workspace.admin.base import ReadOnlyWorkspaceAdmin
-from hub.workspace.forms import EvidenceForm, MessageSearchForm
+from hub.workspace.forms import EvidenceForm, MessageSearchForm, TemplateEvidenceForm
 from hub.workspace.models import WorkspaceMessage
 from hub.workspace.search import MessageFilters, message_detail, messages_export, messages_search
-from hub.workspace.services import evidence_pack_export, messages_export_record
+from hub.workspace.services import (
+    evidence_pack_export,
+    messages_export_record,
+    template_evidence_pack_export,
+)
+from templates_app.models import Template
 
 CSV_COLUMNS = (
     "id", "created_at", "template", "channel", "category", "status", "block_reason",
@@ -34,6 +40,12 @@ class _Echo:
         return value
 
 
+def _zip_download(pack: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(pack, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
 @admin.register(WorkspaceMessage)
 class WorkspaceMessageAdmin(ReadOnlyWorkspaceAdmin):
     def get_urls(self) -> list[URLPattern]:
@@ -41,6 +53,11 @@ class WorkspaceMessageAdmin(ReadOnlyWorkspaceAdmin):
         urls: list[URLPattern] = [
             path("export.csv", view(self.export_view), name="workspace_workspacemessage_export"),
             path("evidence/", view(self.evidence_view), name="workspace_workspacemessage_evidence"),
+            path(
+                "evidence/template/",
+                view(self.template_evidence_view),
+                name="workspace_workspacemessage_template_evidence",
+            ),
         ]
         return urls + super().get_urls()
 
@@ -132,6 +149,13 @@ class WorkspaceMessageAdmin(ReadOnlyWorkspaceAdmin):
         response["Content-Disposition"] = 'attachment; filename="messages.csv"'
         return response
 
+    def _evidence_form_page(self, request: HttpRequest, title: str, form: Form) -> HttpResponse:
+        """The form again: 400 with its errors when it was filled in, 200 when first opened."""
+        context = self.context(request, title, evidence_form=form)
+        return TemplateResponse(
+            request, "workspace/evidence.html", context, status=400 if form.is_bound else 200
+        )
+
     def evidence_view(self, request: HttpRequest) -> HttpResponse:
         """GET ?contact=<external id>: download that contact's evidence pack (a zip)."""
         if not request.user.has_perm("workspace.export_evidence"):
@@ -143,11 +167,26 @@ class WorkspaceMessageAdmin(ReadOnlyWorkspaceAdmin):
             if contact is None:
                 form.add_error("contact", "There is no contact with this external id.")
         if contact is None:
-            context = self.context(request, "Evidence pack", evidence_form=form)
-            return TemplateResponse(
-                request, "workspace/evidence.html", context, status=400 if form.is_bound else 200
-            )
+            return self._evidence_form_page(request, "Evidence pack", form)
         pack = evidence_pack_export(contact=contact, actor=Actor.user(request.user.pk))
-        response = HttpResponse(pack, content_type="application/zip")
-        response["Content-Disposition"] = f'attachment; filename="evidence-{contact.pk}.zip"'
-        return response
+        return _zip_download(pack, f"evidence-{contact.pk}.zip")
+
+    def template_evidence_view(self, request: HttpRequest) -> HttpResponse:
+        """GET ?template=<key>[&since=&until=]: download that template's evidence pack (a zip)."""
+        if not request.user.has_perm("workspace.export_evidence"):
+            raise PermissionDenied
+        form = TemplateEvidenceForm(request.GET or None)
+        template = None
+        if form.is_valid():
+            template = Template.objects.filter(key=form.cleaned_data["template"]).first()
+            if template is None:
+                form.add_error("template", "There is no template with this key.")
+        if template is None:
+            return self._evidence_form_page(request, "Template evidence pack", form)
+        pack = template_evidence_pack_export(
+            template=template,
+            actor=Actor.user(request.user.pk),
+            since=form.cleaned_data["since"],
+            until=form.cleaned_data["until"],
+        )
+        return _zip_download(pack, f"evidence-template-{template.pk}.zip")

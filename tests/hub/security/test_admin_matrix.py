@@ -88,6 +88,7 @@ CUSTOM: dict[str, tuple[str, str]] = {
     "compliance_rule_preview": ("compliance.rule", "CA"),
     "workspace_workspacemessage_export": ("", "CA"),
     "workspace_workspacemessage_evidence": ("", "CA"),
+    "workspace_workspacemessage_template_evidence": ("", "CA"),
     "broadcasts_broadcast_upload": ("", "MA"),
     "broadcasts_broadcast_map": ("broadcasts.broadcast", "MA"),
     "broadcasts_broadcast_report": ("broadcasts.broadcast", "MA"),
