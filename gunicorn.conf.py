@@ -2,7 +2,7 @@
 
 gunicorn does not run Django's system checks, so the master runs the digest key checks before
 it starts any worker, and refuses to start (exit code 1) with keys that would let a
-suppressed address through (see docs/notes/digest.md). Other WSGI servers: run
+suppressed address through (see docs/security/digest-keys.md). Other WSGI servers: run
 ``python manage.py check --deploy --database default`` before starting them.
 """
 

@@ -6,7 +6,7 @@ The keys are the hub's own (``HUB_DIGEST_KEYS``, newest first), not ``SECRET_KEY
 New digests use the newest key; lookups try every configured key, so adding a key in front
 keeps finding what older keys wrote. Each stored digest records the id of its key, which is
 how the hub knows which keys may not be dropped yet (``hub.contacts.checks``) and which rows
-a re-digest can move (``manage.py digests_rekey``). See docs/notes/digest.md.
+a re-digest can move (``manage.py digests_rekey``). See docs/security/digest-keys.md.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def digest_keys() -> tuple[DigestKey, ...]:
     writing digests nobody could find again)."""
     keys: tuple[DigestKey, ...] = settings.HUB_DIGEST_KEYS
     if not keys:
-        raise ImproperlyConfigured("HUB_DIGEST_KEYS is not set (see docs/notes/digest.md)")
+        raise ImproperlyConfigured("HUB_DIGEST_KEYS is not set (see docs/security/digest-keys.md)")
     return keys
 
 

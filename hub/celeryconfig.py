@@ -79,7 +79,7 @@ task_routes = {
 # still clean up; at the hard one its pool process is killed and replaced. A send stops before
 # HUB_STUCK_AFTER_SECONDS (120 by default), so the sweeper never flags a hand-off still running;
 # a batch it interrupts is left in ``sending`` and flagged for reconciliation by the sweeper, as
-# when a worker dies. Only the prefork pool enforces them (see docs/notes/workers.md).
+# when a worker dies. Only the prefork pool enforces them (see docs/operations.md).
 TASK_TIME_LIMITS: dict[str, tuple[int, int]] = {
     "hub.messaging.tasks.send_messages": (90, 110),
     "hub.messaging.tasks.record_sandbox_delivery": (60, 75),

@@ -118,7 +118,7 @@ DATABASES: dict[str, dict[str, Any]] = {
 }
 if os.environ.get("MIGRATE_DATABASE_URL"):
     # The schema owner: migrate (and flush) run as it; DATABASE_URL is then a role that may
-    # only add to and read the audit tables (hub/dbroles, docs/notes/roles.md).
+    # only add to and read the audit tables (hub/dbroles, docs/security/database-roles.md).
     DATABASES["owner"] = dict(dj_database_url.parse(os.environ["MIGRATE_DATABASE_URL"], conn_max_age=0))
 # Data migrations and post_migrate receivers that forget `using` still run as the owner.
 DATABASE_ROUTERS = ["hub.dbroles.router.MigratingDatabaseRouter"]
@@ -200,7 +200,7 @@ HUB_CALLBACK_RETRY_HOURS = int(os.environ.get("HUB_CALLBACK_RETRY_HOURS", "24"))
 HUB_CALLBACK_SUSPEND_AFTER = int(os.environ.get("HUB_CALLBACK_SUSPEND_AFTER", "20"))
 # The wall-clock deadline of one callback POST, from connecting to the last byte of the answer.
 HUB_CALLBACK_TIMEOUT_SECONDS = float(os.environ.get("HUB_CALLBACK_TIMEOUT_SECONDS", "5"))
-# Where a callback may be sent (docs/notes/callbacks.md): only to public addresses. Private,
+# Where a callback may be sent (docs/security/callbacks-and-templates.md): only to public addresses. Private,
 # loopback, link-local, unique-local, CGNAT, multicast, reserved and unspecified addresses (and
 # the IPv4 address inside an IPv6 one) are refused unless an operator allows their network here;
 # this host's own interface addresses and the blocked networks (cloud metadata services) never.

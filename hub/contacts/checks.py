@@ -19,7 +19,7 @@ from django.db import DatabaseError, connections
 from audit.digests import DEV_DIGEST_KEY_ID, DEV_DIGEST_KEYS, DigestKey, digest_keys_parse
 from hub.contacts.selectors import suppression_key_ids
 
-DOCS = "See docs/notes/digest.md."
+DOCS = "See docs/security/digest-keys.md."
 
 
 @register()

@@ -56,7 +56,7 @@ def audit_log_role_check(
             "The hub's database role could rewrite the audit log: " + "; ".join(reasons) + ".",
             hint="Run the hub as its own role: set MIGRATE_DATABASE_URL to the schema owner, "
             "DATABASE_URL to another role, and run `python manage.py setup_db_roles` "
-            "(docs/notes/roles.md).",
+            "(docs/security/database-roles.md).",
             id=W001,
         )
     ]

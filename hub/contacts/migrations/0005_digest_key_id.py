@@ -4,7 +4,7 @@ Rows from before this migration were digested with a key derived from SECRET_KEY
 marked ``legacy``. The hub then refuses to start until HUB_DIGEST_KEYS holds a ``legacy`` key
 equal to that old derivation (``legacy:audit-address:<the old SECRET_KEY>``), so no existing
 suppression goes unseen; ``manage.py digests_rekey`` moves them to the newest key (see
-docs/notes/digest.md).
+docs/security/digest-keys.md).
 """
 
 from django.db import migrations, models
