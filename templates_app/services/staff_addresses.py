@@ -67,17 +67,7 @@ def staff_address_add(*, user: User, channel: str, address: str) -> StaffAddress
         row.failed_attempts = 0
         row.verified_at = None
         row.save(update_fields=["code_hash", "code_sent_at", "failed_attempts", "verified_at"])
-        audit_append(
-            actor=Actor.user(user.pk),
-            action=CODE_SENT,
-            object_type="staff_address",
-            object_id=row.pk,
-            payload={
-                "channel": channel,
-                "address": address_digest(normalised),
-                "digest_key": digest_key_id(),
-            },
-        )
+        _staff_address_audit(user=user, action=CODE_SENT, row=row)
     return row
 
 
@@ -94,17 +84,7 @@ def staff_address_verify(*, address: StaffAddress, user: User, code: str) -> Non
             row.verified_at = timezone.now()
             row.code_hash = ""  # used once
             row.save(update_fields=["verified_at", "code_hash"])
-            audit_append(
-                actor=Actor.user(user.pk),
-                action="staff_address.verified",
-                object_type="staff_address",
-                object_id=row.pk,
-                payload={
-                    "channel": row.channel,
-                    "address": address_digest(row.address),
-                    "digest_key": digest_key_id(),
-                },
-            )
+            _staff_address_audit(user=user, action="staff_address.verified", row=row)
         elif problem == WRONG_CODE:
             row.failed_attempts += 1
             row.save(update_fields=["failed_attempts"])
@@ -129,14 +109,19 @@ def staff_address_remove(*, address: StaffAddress, user: User) -> None:
     with transaction.atomic():
         deleted, _ = StaffAddress.objects.filter(pk=address.pk, user=user).delete()
         if deleted:
-            audit_append(
-                actor=Actor.user(user.pk),
-                action="staff_address.removed",
-                object_type="staff_address",
-                object_id=address.pk,
-                payload={
-                    "channel": address.channel,
-                    "address": address_digest(address.address),
-                    "digest_key": digest_key_id(),
-                },
-            )
+            _staff_address_audit(user=user, action="staff_address.removed", row=address)
+
+
+def _staff_address_audit(*, user: User, action: str, row: StaffAddress) -> None:
+    """The audit record of a step on a staff address: its channel and digest, never the address."""
+    audit_append(
+        actor=Actor.user(user.pk),
+        action=action,
+        object_type="staff_address",
+        object_id=row.pk,
+        payload={
+            "channel": row.channel,
+            "address": address_digest(row.address),
+            "digest_key": digest_key_id(),
+        },
+    )
