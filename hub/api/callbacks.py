@@ -49,7 +49,7 @@ class CallbackSetSerializer(StrictSerializer):
 
 class CallbackEndpointSerializer(serializers.ModelSerializer[CallbackEndpoint]):
     secret = serializers.CharField(
-        help_text="Key for the HMAC-SHA256 in `Switchboard-Signature` (see the README for a check)."
+        help_text="Key for the HMAC-SHA256 in `Switchboard-Signature` (see docs/api.md for a check)."
     )
     suspended = serializers.BooleanField(source="is_suspended")
 

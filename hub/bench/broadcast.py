@@ -161,7 +161,7 @@ def broadcast_drain(
                 pool="prefork",
                 concurrency=concurrency,
                 extra_env=env,
-                # With probes, transactional sends get a worker of their own, as the README
+                # With probes, transactional sends get a worker of their own, as docs/deploying.md
                 # advises, so they never wait behind the broadcast's batches.
                 queues=tuple(q for q in ALL_QUEUES if q not in transactional) if probe_rate else ALL_QUEUES,
             )
