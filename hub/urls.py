@@ -9,6 +9,8 @@ from hub.contacts import views as contact_views
 from hub.workspace.views import metrics
 
 admin.site.site_header = "Switchboard"
+# "View site" in the admin header: the API docs, the one page of the hub outside the admin.
+admin.site.site_url = "/api/docs/"
 admin.site.site_title = "Switchboard"
 admin.site.index_title = "Outbound communications hub"
 

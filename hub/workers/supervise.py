@@ -38,8 +38,11 @@ class Supervisor:
         backoff_first: float = 1.0,
         backoff_max: float = 60.0,
         stable_after: float = 60.0,
+        log_dir: Path | None = None,
     ) -> None:
         self.programs = programs
+        # Each program's output is appended to <log_dir>/<name>.log instead of the terminal.
+        self.log_dir = log_dir
         self.env = dict(env)
         self.cwd = cwd
         self.say = say
@@ -51,8 +54,19 @@ class Supervisor:
         for program in self.programs:
             self._launch(program)
 
+    def log_path(self, program: Program) -> Path | None:
+        return self.log_dir / f"{program.name}.log" if self.log_dir is not None else None
+
     def _launch(self, program: Program) -> None:
-        program.proc = subprocess.Popen(program.command, env=self.env, cwd=self.cwd)  # noqa: S603 - our argv
+        path = self.log_path(program)
+        if path is None:
+            program.proc = subprocess.Popen(program.command, env=self.env, cwd=self.cwd)  # noqa: S603 - our argv
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("ab") as log:  # the child keeps its own copy of the descriptor
+                program.proc = subprocess.Popen(  # noqa: S603 - our argv
+                    program.command, env=self.env, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT
+                )
         program.started_at = time.monotonic()
         program.restart_at = None
 

@@ -2,12 +2,15 @@
 
 Migrates, seeds the demo data, starts the three processes, prints where to log in and a
 working curl, starts a worker or beat that dies again (with backoff), and stops all of them
-cleanly on Ctrl-C.
+cleanly on Ctrl-C. The processes log to files under ``var/log/`` (``--verbose``: to the
+terminal), so the banner stays on screen; Enter prints it again, and so does
+``python manage.py runhub --banner`` from another terminal.
 """
 
 from __future__ import annotations
 
 import os
+import select
 import signal
 import sys
 import time
@@ -30,8 +33,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--addr", default="127.0.0.1:8000", help="host:port for the web server")
         parser.add_argument("--no-seed", action="store_true", help="skip seed_demo")
+        parser.add_argument(
+            "--verbose", action="store_true", help="the processes' logs on the terminal, not in var/log/"
+        )
+        parser.add_argument(
+            "--banner", action="store_true", help="print the running hub's banner again, and exit"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["banner"]:
+            if not self.banner_path.exists():
+                raise CommandError("No hub has been started here yet: run ./scripts/up.")
+            self.stdout.write(self.banner_path.read_text())
+            return
         if not settings.DEBUG:
             raise CommandError("runhub is for development: set DEBUG=1, or deploy the processes separately.")
         addr: str = options["addr"]
@@ -56,7 +70,10 @@ class Command(BaseCommand):
                 restart=True,
             ),
         ]
-        supervisor = Supervisor(programs, env=env, cwd=settings.BASE_DIR, say=self.stderr.write)
+        log_dir = None if options["verbose"] else settings.VAR_DIR / "log"
+        supervisor = Supervisor(
+            programs, env=env, cwd=settings.BASE_DIR, say=self.stderr.write, log_dir=log_dir
+        )
         supervisor.start()
 
         stopping = False
@@ -68,13 +85,21 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
         self._wait_for_web(addr)
-        self._banner(addr, seed.api_key if seed else None)
+        logs = [str(p) for p in (supervisor.log_path(program) for program in programs) if p]
+        banner = self._banner(addr, seed.api_key if seed else None, logs)
+        self.banner_path.write_text(banner)
+        self.stdout.write(banner)
+        interactive = sys.stdin.isatty()
         try:
             while not stopping:
                 if reason := supervisor.poll():
                     self.stderr.write(reason)
                     break
-                time.sleep(0.5)
+                if interactive and select.select([sys.stdin], [], [], 0.5)[0]:
+                    sys.stdin.readline()  # Enter: the banner again
+                    self.stdout.write(banner)
+                elif not interactive:
+                    time.sleep(0.5)
         finally:
             self.stdout.write("\nStopping web, worker and beat...")
             supervisor.stop()
@@ -90,7 +115,11 @@ class Command(BaseCommand):
             except OSError:
                 time.sleep(0.3)
 
-    def _banner(self, addr: str, api_key: str | None) -> None:
+    @property
+    def banner_path(self) -> Any:
+        return settings.VAR_DIR / "banner.txt"
+
+    def _banner(self, addr: str, api_key: str | None, logs: list[str]) -> str:
         base = f"http://{addr}"
         lines = [
             "",
@@ -116,5 +145,12 @@ class Command(BaseCommand):
                 f"   curl -s {base}/api/v1/notifications/<id> -H 'Authorization: Bearer {api_key}'",
                 f" The sandbox outbox: {base}/admin/providers/sandboxoutboxentry/",
             ]
-        lines += ["", " Press Ctrl-C to stop everything.", "=" * 72, ""]
-        self.stdout.write("\n".join(lines))
+        if logs:
+            lines += ["", " Logs:      " + "\n            ".join(logs)]
+        lines += [
+            "",
+            " Enter prints this again (or: python manage.py runhub --banner). Ctrl-C stops everything.",
+            "=" * 72,
+            "",
+        ]
+        return "\n".join(lines)

@@ -83,3 +83,19 @@ def test_the_web_server_stopping_stops_the_hub(tmp_path):
         supervisor.stop()
     assert reason == "The web process stopped (exit 1); stopping the rest."
     assert beat.proc is not None and beat.proc.poll() is not None
+
+
+def test_with_a_log_dir_the_output_goes_to_one_file_per_program_not_the_terminal(tmp_path, capfd):
+    """Issue 20 point 9: the workers' and beat's logs must not scroll the banner away."""
+    said: list[str] = []
+    worker = Program("worker", _python("print('consumer ready', flush=True)"), restart=False)
+    supervisor = Supervisor(
+        [worker], env=os.environ, cwd=tmp_path, say=said.append, log_dir=tmp_path / "log"
+    )
+    supervisor.start()
+    assert worker.proc is not None
+    worker.proc.wait(timeout=10)
+    supervisor.stop()
+    assert supervisor.log_path(worker) == tmp_path / "log" / "worker.log"
+    assert (tmp_path / "log" / "worker.log").read_text() == "consumer ready\n"
+    assert "consumer ready" not in capfd.readouterr().out
