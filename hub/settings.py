@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "hub.workspace",
     "hub.broadcasts",
     "hub.callbacks",
+    "hub.notify",
 ]
 
 MIDDLEWARE = [

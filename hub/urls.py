@@ -19,6 +19,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("hub.api.urls")),
     path("webhooks/", include("hub.webhooks.urls")),
+    # GOV.UK Notify's v2 API (SPEC §10), for Notify's own client libraries.
+    path("v2/", include("hub.notify.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", health.healthz, name="healthz"),
