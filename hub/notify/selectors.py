@@ -120,3 +120,14 @@ def received_texts_page(*, older_than: int | None = None) -> list[InboundMessage
     if older_than is not None:
         queryset = queryset.filter(pk__lt=older_than)
     return list(queryset.order_by("-pk")[:PAGE_SIZE])
+
+
+def notify_template_versions(*, template_id: uuid.UUID) -> list[TemplateVersion]:
+    """Every version of the template that was ever live, newest first."""
+    return list(
+        _exposed_versions()
+        .filter(template__uuid=template_id)
+        .select_related("template", "author")
+        .prefetch_related("variants")
+        .order_by("-number")
+    )

@@ -226,3 +226,18 @@ class ReceivedTextsView(NotifyView):
                 "links": links,
             }
         )
+
+
+@extend_schema(exclude=True)
+class TemplateVersionsView(NotifyView):
+    """``GET /service/{service_id}/template/{id}/versions``, which the Python client's
+    ``get_all_template_versions`` calls (outside ``/v2/`` in Notify too)."""
+
+    def get(self, request: Request, service_id: str, template_id: str) -> Response:
+        if service_id != str(_notify_key(request).service_id):
+            raise NotifyError(403, "AuthError", "Invalid token: service id does not match this API key")
+        versions = selectors.notify_template_versions(template_id=_uuid_param("id", template_id))
+        bodies = [presenters.template_body(v) for v in versions if presenters.template_type(v)]
+        if not bodies:
+            raise not_found()
+        return Response({"data": bodies})
