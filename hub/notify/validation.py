@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import phonenumbers
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 
@@ -96,6 +97,23 @@ def parse_scheduled_for(value: str, *, now: datetime | None = None) -> tuple[dat
     return parsed, ""
 
 
+def notify_phone(raw: str) -> str:
+    """E.164 for a number as Notify takes it: international, or a UK number without +44
+    (Notify's users write ``07700 900123``)."""
+    try:
+        return normalise_phone(raw)
+    except DjangoValidationError:
+        if raw.strip().startswith("+"):
+            raise
+    try:
+        number = phonenumbers.parse(raw, "GB")
+    except phonenumbers.NumberParseException as exc:
+        raise DjangoValidationError("Not a valid phone number.") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise DjangoValidationError("Not a valid phone number.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 def _is_https_url(value: Any) -> bool:
     if not isinstance(value, str):
         return False
@@ -139,7 +157,7 @@ def send_request_validate(body: Any, *, type: str) -> SendRequest:
             errors.add(f"{address_field} {to!r} is not of type string".replace("'", ""))
         else:
             try:
-                address = normalise_phone(to) if type == "sms" else normalise_email(to)
+                address = notify_phone(to) if type == "sms" else normalise_email(to)
             except DjangoValidationError:
                 errors.add(
                     f"{address_field} Not a valid international number"

@@ -8,8 +8,8 @@ import uuid
 from typing import Any
 
 import pytest
-from notifications_python_client import NotificationsAPIClient
 from notifications_python_client.errors import HTTPError
+from notifications_python_client.notifications import NotificationsAPIClient
 
 from hub.contacts.models import InboundMessage
 from hub.messaging.models import Notification
@@ -135,6 +135,7 @@ def test_every_public_method_of_the_official_client(notify_key) -> None:
         with pytest.raises(HTTPError) as letter:
             client.send_letter_notification(str(sms_template.uuid), {"address_line_1": "A"})
         assert letter.value.status_code == 400
+        assert isinstance(letter.value.message, list)
         assert letter.value.message[0]["error"] == "BadRequestError"
 
     # The same sends, as Switchboard sees them: notifications of the key, sent through the
