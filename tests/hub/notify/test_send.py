@@ -250,7 +250,9 @@ class TestThroughTheIntake:
         assert [n["id"] for n in live.get("/v2/notifications").json()["notifications"]] == [live_id]
         assert [n["id"] for n in test.get("/v2/notifications").json()["notifications"]] == [test_id]
         assert test.get(f"/v2/notifications/{live_id}").status_code == 404
-        assert Notification.objects.get(id=test_id).api_key.is_test  # dispatch sends it to the sandbox
+        sent_by = Notification.objects.get(id=test_id).api_key
+        assert sent_by is not None
+        assert sent_by.is_test  # dispatch sends it to the sandbox
 
 
 @pytest.mark.django_db
