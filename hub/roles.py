@@ -90,6 +90,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "Operator": (
         "apikeys.view_apikey",
         "apikeys.change_apikey",
+        # Notify-format keys for /v2/ (created in admin, shown once); revoked on their API key.
+        "notify.view_notifykey",
+        "notify.add_notifykey",
         "providers.view_sandboxoutboxentry",
         "messaging.view_message",
         "messaging.view_notification",
