@@ -13,7 +13,7 @@ from django.utils.html import format_html
 
 from audit.services import Actor
 from hub.notify.keys import notify_key_create
-from hub.notify.models import NotifyKey
+from hub.notify.models import EmailReplyTo, NotifyKey, SmsSender
 
 
 class NotifyKeyCreateForm(forms.ModelForm[NotifyKey]):
@@ -74,3 +74,15 @@ class NotifyKeyAdmin(admin.ModelAdmin[NotifyKey]):
             f"Notify API key created. Copy it now, it will not be shown again: {issued.raw}",
             messages.WARNING,
         )
+
+
+@admin.register(SmsSender)
+class SmsSenderAdmin(admin.ModelAdmin[SmsSender]):
+    list_display = ("sms_sender", "id", "is_default")
+    readonly_fields = ("id",)
+
+
+@admin.register(EmailReplyTo)
+class EmailReplyToAdmin(admin.ModelAdmin[EmailReplyTo]):
+    list_display = ("email_address", "id", "is_default")
+    readonly_fields = ("id",)

@@ -34,6 +34,11 @@ class NotifyKey(models.Model):
         help_text="Notify's service id: keys sharing one see each other's notifications (by key type).",
     )
     key_type = models.CharField(max_length=8, choices=KeyType.choices, default=KeyType.NORMAL)
+    # Sends to Notify's simulated recipients go through the intake under this test key, so
+    # dispatch keeps them in the sandbox (made when first needed; see hub.notify.simulated).
+    simulation_key = models.OneToOneField(
+        "apikeys.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = "Notify API key"
@@ -54,6 +59,12 @@ class NotifyNotification(models.Model):
     type = models.CharField(max_length=8, help_text="sms or email")
     reference = models.CharField(max_length=1000, blank=True)
     one_click_unsubscribe_url = models.CharField(max_length=2000, blank=True)
+    sms_sender = models.ForeignKey(
+        "SmsSender", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    email_reply_to = models.ForeignKey(
+        "EmailReplyTo", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -63,3 +74,36 @@ class NotifyNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.notification_id}"
+
+
+class SmsSender(models.Model):
+    """An SMS sender a Notify client may name with ``sms_sender_id``."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    sms_sender = models.CharField(max_length=15, help_text="A number in E.164 or an alphanumeric sender id.")
+    is_default = models.BooleanField(default=False, help_text="Shown as from_number when none is named.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "SMS sender (Notify API)"
+        ordering = ("-is_default", "sms_sender")
+
+    def __str__(self) -> str:
+        return self.sms_sender
+
+
+class EmailReplyTo(models.Model):
+    """An email reply-to address a Notify client may name with ``email_reply_to_id``."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email_address = models.EmailField()
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "email reply-to address (Notify API)"
+        verbose_name_plural = "email reply-to addresses (Notify API)"
+        ordering = ("-is_default", "email_address")
+
+    def __str__(self) -> str:
+        return self.email_address

@@ -14,7 +14,7 @@ from django.conf import settings
 
 from hub.contacts.models import InboundMessage
 from hub.messaging.models import Message, Notification
-from hub.notify.models import NotifyKey, NotifyNotification
+from hub.notify.models import NotifyKey, NotifyNotification, SmsSender
 from hub.notify.statuses import notify_status
 from templates_app.models import TemplateVariant, TemplateVersion
 from templates_app.rendering import (
@@ -107,8 +107,12 @@ def preview_body(version: TemplateVersion, rendered: RenderedContent, kind: str)
     }
 
 
-def sender_number() -> str:
-    return str(settings.TWILIO_FROM_NUMBER or "Switchboard")
+def sender_number(row: NotifyNotification | None = None) -> str:
+    """The SMS sender shown: the one the request named, else the default one, else Twilio's."""
+    if row is not None and row.sms_sender is not None:
+        return row.sms_sender.sms_sender
+    default = SmsSender.objects.filter(is_default=True).values_list("sms_sender", flat=True).first()
+    return str(default or settings.TWILIO_FROM_NUMBER or "Switchboard")
 
 
 def sender_email() -> str:
@@ -143,7 +147,7 @@ def post_response(row: NotifyNotification, uri: Uri) -> dict[str, Any]:
         "scheduled_for": timestamp(notification.send_at),
     }
     if row.type == "sms":
-        body["content"] = {"body": content.text, "from_number": sender_number()}
+        body["content"] = {"body": content.text, "from_number": sender_number(row)}
     else:
         body["content"] = {
             "body": content.text,

@@ -12,11 +12,13 @@ import uuid
 from django.db import transaction
 
 from hub.apikeys.models import ApiKey
+from hub.apikeys.services import apikey_may_send
 from hub.messaging.accept import NotificationRejected, NotificationRequest, notification_accept
 from hub.messaging.models import Notification
 from hub.notify.errors import NotifyError, bad_request
-from hub.notify.models import KeyType, NotifyKey, NotifyNotification
+from hub.notify.models import EmailReplyTo, KeyType, NotifyKey, NotifyNotification, SmsSender
 from hub.notify.personalisation import personalisation_as_data
+from hub.notify.simulated import is_simulated, simulation_key
 from hub.notify.validation import SendRequest
 from templates_app.models import StaffAddress, Template, TemplateVersion
 from templates_app.rendering import version_channels, version_variables
@@ -50,13 +52,27 @@ def template_data(version: TemplateVersion, personalisation: dict[str, object]) 
 def _check_team_recipient(notify_key: NotifyKey, request: SendRequest) -> None:
     # Notify's team keys reach only the team; here the team's addresses are the ones staff
     # verified in admin ("my test addresses").
-    if notify_key.key_type != KeyType.TEAM:
+    if notify_key.key_type != KeyType.TEAM or is_simulated(channel=request.type, address=request.to):
         return
     verified = StaffAddress.objects.filter(
         channel=request.type, address=request.to, verified_at__isnull=False
     ).exists()
     if not verified:
         raise bad_request(TEAM_ONLY)
+
+
+def _sender(notify_key: NotifyKey, request: SendRequest) -> SmsSender | EmailReplyTo | None:
+    """The sender the request names, if any; Notify's BadRequestError if there is none such."""
+    if request.sender_id is None:
+        return None
+    model: type[SmsSender] | type[EmailReplyTo] = SmsSender if request.type == "sms" else EmailReplyTo
+    found = model.objects.filter(id=request.sender_id).first()
+    if found is None:
+        field = "sms_sender_id" if request.type == "sms" else "email_reply_to_id"
+        raise bad_request(
+            f"{field} {request.sender_id} does not exist in database for service id {notify_key.service_id}"
+        )
+    return found
 
 
 def notify_send(*, request: SendRequest, notify_key: NotifyKey) -> Notification:
@@ -67,8 +83,16 @@ def notify_send(*, request: SendRequest, notify_key: NotifyKey) -> Notification:
     if request.type not in version_channels(version):
         raise bad_request(f"{template.name} template is not suitable for {request.type} notification")
     data = template_data(version, request.personalisation)
+    sender = _sender(notify_key, request)
     _check_team_recipient(notify_key, request)
     api_key: ApiKey = notify_key.api_key
+    if is_simulated(channel=request.type, address=request.to):
+        # The caller's own key decides what may be sent; its test companion keeps it in the sandbox.
+        if not apikey_may_send(api_key=api_key, template_key=template.key, category=template.category):
+            raise NotifyError(
+                403, "AuthError", f"This API key's scopes do not allow sending '{template.key}'."
+            )
+        api_key = simulation_key(notify_key)
     intake = NotificationRequest(
         template=template.key,
         to={"phone": request.to} if request.type == "sms" else {"email": request.to},
@@ -91,5 +115,7 @@ def notify_send(*, request: SendRequest, notify_key: NotifyKey) -> Notification:
             type=request.type,
             reference=request.reference,
             one_click_unsubscribe_url=request.one_click_unsubscribe_url,
+            sms_sender=sender if isinstance(sender, SmsSender) else None,
+            email_reply_to=sender if isinstance(sender, EmailReplyTo) else None,
         )
     return notification

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from hub.contacts.validation import normalise_email, normalise_phone
 from hub.notify.errors import NotifyError
+from hub.notify.simulated import SIMULATED_PHONE_NUMBERS
 
 MAX_REFERENCE = 1000
 SCHEDULE_WINDOW = timedelta(hours=24)
@@ -99,19 +100,22 @@ def parse_scheduled_for(value: str, *, now: datetime | None = None) -> tuple[dat
 
 def notify_phone(raw: str) -> str:
     """E.164 for a number as Notify takes it: international, or a UK number without +44
-    (Notify's users write ``07700 900123``)."""
+    (Notify's users write ``07700 900123``); Notify's simulated numbers are taken although
+    they are in a range no phone has."""
     try:
         return normalise_phone(raw)
     except DjangoValidationError:
-        if raw.strip().startswith("+"):
-            raise
+        pass
     try:
         number = phonenumbers.parse(raw, "GB")
     except phonenumbers.NumberParseException as exc:
         raise DjangoValidationError("Not a valid phone number.") from exc
-    if not phonenumbers.is_valid_number(number):
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if e164 in SIMULATED_PHONE_NUMBERS:
+        return e164
+    if raw.strip().startswith("+") or not phonenumbers.is_valid_number(number):
         raise DjangoValidationError("Not a valid phone number.")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164
 
 
 def _is_https_url(value: Any) -> bool:

@@ -301,3 +301,42 @@ class TestListing:
 )
 def test_status_table(status: str, channel: str, expected: str) -> None:
     assert notify_status(status=status, channel=channel) == expected
+
+
+@pytest.mark.django_db
+class TestSenders:
+    def test_unknown_sender_is_notifys_bad_request(self, notify_client, notify_key, sms_template) -> None:
+        unknown = "11111111-1111-4111-8111-111111111111"
+        response = notify_client.post(SMS, sms_body(sms_template, sms_sender_id=unknown))
+        assert errors(response) == [
+            {
+                "error": "BadRequestError",
+                "message": f"sms_sender_id {unknown} does not exist in database for service id "
+                f"{notify_key.notify_key.service_id}",
+            }
+        ]
+        assert not Notification.objects.exists()
+
+    def test_named_sender_is_the_from_number(self, notify_client, sms_template) -> None:
+        from hub.notify.models import SmsSender
+
+        SmsSender.objects.create(sms_sender="Example", is_default=True)
+        chosen = SmsSender.objects.create(sms_sender="+447700900123")
+        named = notify_client.post(SMS, sms_body(sms_template, sms_sender_id=str(chosen.id)))
+        assert named.json()["content"]["from_number"] == "+447700900123"
+        default = notify_client.post(SMS, sms_body(sms_template))
+        assert default.json()["content"]["from_number"] == "Example"
+
+    def test_email_reply_to(self, notify_client) -> None:
+        from hub.notify.models import EmailReplyTo
+
+        template = make_live_template("mail")
+        reply_to = EmailReplyTo.objects.create(email_address="help@example.com")
+        body = {
+            "email_address": "ada@example.com",
+            "template_id": str(template.uuid),
+            "personalisation": {"first_name": "Ada", "order_number": "A-1"},
+            "email_reply_to_id": str(reply_to.id),
+        }
+        assert notify_client.post(EMAIL, body).status_code == 201
+        assert NotifyNotification.objects.get().email_reply_to == reply_to
