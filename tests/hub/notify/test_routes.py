@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 
 import jwt
 import pytest
@@ -15,7 +16,7 @@ from hub.messaging.models import Notification
 SAMPLE = "11111111-1111-4111-8111-111111111111"
 
 
-def _walk(patterns: list[object], prefix: str = "") -> list[tuple[str, URLPattern]]:
+def _walk(patterns: Sequence[object], prefix: str = "") -> list[tuple[str, URLPattern]]:
     found: list[tuple[str, URLPattern]] = []
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
