@@ -35,6 +35,20 @@ def _notify_key(request: Request) -> NotifyKey:
     return notify_key
 
 
+def _unexpected_params(request: Request, allowed: tuple[str, ...]) -> list[str]:
+    """Notify's message for query parameters it does not take (none: an empty list)."""
+    unexpected = [k for k in request.query_params if k not in allowed]
+    if not unexpected:
+        return []
+    verb = "was" if len(unexpected) == 1 else "were"
+    return [f"Additional properties are not allowed ({', '.join(unexpected)} {verb} unexpected)"]
+
+
+def _refuse(messages: list[str]) -> None:
+    if messages:
+        raise NotifyError(400, "ValidationError", messages[0], more=messages[1:])
+
+
 def _uuid_param(name: str, value: str) -> uuid.UUID:
     if not is_uuid(value):
         raise NotifyError(400, "ValidationError", f"{name} is not a valid UUID")
@@ -104,13 +118,7 @@ ALLOWED_LIST_PARAMS = ("reference", "status", "template_type", "include_jobs", "
 class NotificationListView(NotifyView):
     def get(self, request: Request) -> Response:
         params = request.query_params
-        errors: list[str] = []
-        unexpected = [k for k in params if k not in ALLOWED_LIST_PARAMS]
-        if unexpected:
-            listed = ", ".join(unexpected)
-            errors.append(
-                f"Additional properties are not allowed ({listed} {'was' if len(unexpected) == 1 else 'were'} unexpected)"
-            )
+        errors = _unexpected_params(request, ALLOWED_LIST_PARAMS)
         statuses = params.getlist("status")
         errors += [
             f"status {s} is not one of {list(NOTIFY_STATUSES)}".replace("'", "")
@@ -126,8 +134,7 @@ class NotificationListView(NotifyView):
         older_than = params.get("older_than")
         if older_than is not None and not is_uuid(older_than):
             errors.append("older_than is not a valid UUID")
-        if errors:
-            raise NotifyError(400, "ValidationError", errors[0], more=errors[1:])
+        _refuse(errors)
         rows = selectors.notify_notifications_page(
             notify_key=_notify_key(request),
             statuses=statuses,
@@ -168,16 +175,11 @@ class TemplateVersionView(NotifyView):
 @extend_schema(exclude=True)
 class TemplateListView(NotifyView):
     def get(self, request: Request) -> Response:
-        unexpected = [k for k in request.query_params if k != "type"]
-        if unexpected:
-            raise NotifyError(
-                400,
-                "ValidationError",
-                f"Additional properties are not allowed ({', '.join(unexpected)} was unexpected)",
-            )
         kind = request.query_params.get("type")
+        errors = _unexpected_params(request, ("type",))
         if kind is not None and kind not in ("sms", "email", "letter"):
-            raise NotifyError(400, "ValidationError", f"type {kind} is not one of [sms, email, letter]")
+            errors.append(f"type {kind} is not one of [sms, email, letter]")
+        _refuse(errors)
         versions = [] if kind == "letter" else selectors.notify_templates_live(channel=kind)
         bodies = [presenters.template_body(v, kind) for v in versions if presenters.template_type(v, kind)]
         return Response({"templates": bodies})
@@ -202,16 +204,11 @@ class ReceivedTextsView(NotifyView):
     required_capability = "contacts:read"
 
     def get(self, request: Request) -> Response:
-        unexpected = [k for k in request.query_params if k != "older_than"]
-        if unexpected:
-            raise NotifyError(
-                400,
-                "ValidationError",
-                f"Additional properties are not allowed ({', '.join(unexpected)} was unexpected)",
-            )
+        errors = _unexpected_params(request, ("older_than",))
         older_than = request.query_params.get("older_than")
         if older_than is not None and not is_uuid(older_than):
-            raise NotifyError(400, "ValidationError", "older_than is not a valid UUID")
+            errors.append("older_than is not a valid UUID")
+        _refuse(errors)
         anchor = presenters.received_text_pk(uuid.UUID(older_than)) if older_than else None
         notify_key = _notify_key(request)
         texts = selectors.received_texts_page(older_than=anchor)

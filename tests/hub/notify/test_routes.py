@@ -5,25 +5,15 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
 
 import jwt
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import get_resolver
 
 from hub.messaging.models import Notification
+from tests.hub.security.api import _walk  # the API's own route walk
 
 SAMPLE = "11111111-1111-4111-8111-111111111111"
-
-
-def _walk(patterns: Sequence[object], prefix: str = "") -> list[tuple[str, URLPattern]]:
-    found: list[tuple[str, URLPattern]] = []
-    for pattern in patterns:
-        if isinstance(pattern, URLResolver):
-            found += _walk(pattern.url_patterns, prefix + str(pattern.pattern))
-        elif isinstance(pattern, URLPattern):
-            found.append((prefix + str(pattern.pattern), pattern))
-    return found
 
 
 def notify_routes() -> list[tuple[str, str]]:

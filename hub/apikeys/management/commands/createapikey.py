@@ -54,36 +54,29 @@ class Command(BaseCommand):
             raise CommandError("Give the key a name, e.g. createapikey cards-service.")
         if not options["notify"] and (options["key_type"] or options["service_id"]):
             raise CommandError("--key-type and --service-id are for Notify keys: add --notify.")
-        if options["notify"]:
-            if options["test"] and options["key_type"] not in (None, KeyType.TEST):
-                raise CommandError("--test with --notify is --key-type test.")
-            key_type = KeyType.TEST if options["test"] else (options["key_type"] or KeyType.NORMAL)
-            try:
-                notify = notify_key_create(
-                    name=name,
-                    key_type=key_type,
-                    service_id=options["service_id"],
-                    scopes=options["scope"],
-                    rate_limit_per_minute=options["rate_limit"],
-                    daily_quota=options["daily_quota"],
-                )
-            except InvalidScope as exc:
-                raise CommandError(str(exc)) from exc
-            self.stdout.write(notify.raw)
-            self.stderr.write(
-                f"Created {key_type} Notify API key '{name}' for service {notify.notify_key.service_id}. "
-                "Store it now: it will not be shown again."
-            )
-            return
+        if options["notify"] and options["test"] and options["key_type"] not in (None, KeyType.TEST):
+            raise CommandError("--test with --notify is --key-type test.")
+        limits = {
+            "scopes": options["scope"],
+            "rate_limit_per_minute": options["rate_limit"],
+            "daily_quota": options["daily_quota"],
+        }
         try:
-            issued = apikey_create(
-                name=name,
-                scopes=options["scope"],
-                is_test=options["test"],
-                rate_limit_per_minute=options["rate_limit"],
-                daily_quota=options["daily_quota"],
-            )
+            if options["notify"]:
+                key_type = KeyType.TEST if options["test"] else (options["key_type"] or KeyType.NORMAL)
+                notify = notify_key_create(
+                    name=name, key_type=key_type, service_id=options["service_id"], **limits
+                )
+                raw, what = (
+                    notify.raw,
+                    f"{key_type} Notify API key '{name}' for service {notify.notify_key.service_id}",
+                )
+            else:
+                raw, what = (
+                    apikey_create(name=name, is_test=options["test"], **limits).raw,
+                    f"API key '{name}'",
+                )
         except InvalidScope as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(issued.raw)
-        self.stderr.write(f"Created API key '{name}'. Store it now: it will not be shown again.")
+        self.stdout.write(raw)
+        self.stderr.write(f"Created {what}. Store it now: it will not be shown again.")
