@@ -340,3 +340,21 @@ class TestSenders:
         }
         assert notify_client.post(EMAIL, body).status_code == 201
         assert NotifyNotification.objects.get().email_reply_to == reply_to
+
+
+@pytest.mark.django_db
+def test_our_own_api_shows_a_notify_send_and_why_it_was_blocked(
+    notify_client, notify_key, api_client, sms_template
+) -> None:
+    """The Notify key's JWT works on /api/v1/ too: the same notification, with our reason."""
+    from tests.hub.notify.conftest import signed
+
+    suppression_add(channel="sms", address=PHONE, reason="manual", actor=Actor.system())
+    sent = notify_client.post(SMS, sms_body(sms_template)).json()
+    ours = api_client.get(f"/api/v1/notifications/{sent['id']}", HTTP_AUTHORIZATION=signed(notify_key.raw))
+    assert ours.status_code == 200, ours.content
+    message = ours.json()["messages"][0]
+    assert (message["status"], message["block_reason"]) == ("blocked", "suppressed")
+    forged = api_client.get(f"/api/v1/notifications/{sent['id']}", HTTP_AUTHORIZATION="Bearer a.b.c")
+    assert forged.status_code == 403
+    assert forged["Content-Type"] == "application/problem+json"
