@@ -17,7 +17,6 @@ from django.conf import settings
 from django.db import transaction
 
 from audit.services import Actor, audit_append
-from hub.apikeys.models import ApiKey
 from hub.apikeys.services import apikey_create
 from hub.notify.models import KeyType, NotifyKey
 
@@ -171,8 +170,3 @@ def _check_iat(claims: dict[str, object], *, now: float) -> None:
         raise NotifyAuthError(GENERAL_JWT_ERROR) from exc
     if abs(int(now) - iat) > CLOCK_SKEW_SECONDS:
         raise NotifyAuthError(CLOCK_ERROR)
-
-
-def notify_key_of(api_key: ApiKey) -> NotifyKey | None:
-    """The Notify side of ``api_key``, if it is a Notify-format key."""
-    return NotifyKey.objects.filter(api_key=api_key).first()
