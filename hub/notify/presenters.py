@@ -15,6 +15,7 @@ from django.conf import settings
 from hub.contacts.models import InboundMessage
 from hub.messaging.models import Message, Notification
 from hub.notify.models import NotifyKey, NotifyNotification, SmsSender
+from hub.notify.personalisation import RESERVED
 from hub.notify.statuses import notify_status
 from templates_app.models import TemplateVariant, TemplateVersion
 from templates_app.rendering import (
@@ -23,7 +24,9 @@ from templates_app.rendering import (
     variant_render,
     variant_select,
     version_channels,
+    version_variables,
 )
+from templates_app.rendering.validation import version_content
 
 Uri = Callable[[str], str]  # a path under the site → its absolute URL
 NOTIFY_TYPES = ("sms", "email")
@@ -92,8 +95,17 @@ def template_body(version: TemplateVersion, wanted: str | None = None) -> dict[s
         "version": version.number,
         "body": (variant.text or variant.html) if variant is not None else "",
         "subject": (variant.subject if variant is not None else "") if kind == "email" else None,
+        "personalisation": template_personalisation(version),
         "letter_contact_block": None,
     }
+
+
+def template_personalisation(version: TemplateVersion) -> dict[str, dict[str, bool]]:
+    """Notify's ``personalisation`` of a template: each variable it takes, and whether a send
+    must give it (our declared variables, and any name the content uses undeclared)."""
+    declared = {spec.name: spec.required for spec in version_variables(version)}
+    names = sorted((set(declared) | version_content(version).used) - RESERVED)
+    return {name: {"required": declared.get(name, True)} for name in names}
 
 
 def preview_body(version: TemplateVersion, rendered: RenderedContent, kind: str) -> dict[str, Any]:

@@ -56,6 +56,7 @@ class TestTemplates:
         live = notify_client.get(f"/v2/template/{template.uuid}").json()
         assert_matches_notify_schema(live, "get_template_by_id_response")
         assert (live["version"], live["body"]) == (2, "Hello {{ name }}")
+        assert live["personalisation"] == {"name": {"required": True}}
         first = notify_client.get(f"/v2/template/{template.uuid}/version/1").json()
         assert (first["version"], first["body"]) == (1, "Hi {{ name }}")
         draft = notify_client.get(f"/v2/template/{template.uuid}/version/3")
