@@ -66,6 +66,16 @@ class TestKeyFormat:
         assert str(test_key.service_id) == service
         assert test_key.api_key.is_test
 
+    def test_a_bad_scope_creates_nothing(self) -> None:
+        from django.core.management.base import CommandError
+
+        with pytest.raises(CommandError, match="Unknown scope 'bogus'"):
+            call_command(
+                "createapikey", "x", "--notify", "--scope", "bogus", stdout=StringIO(), stderr=StringIO()
+            )
+        assert not ApiKey.objects.exists()
+        assert not NotifyKey.objects.exists()
+
     def test_key_type_without_notify_is_refused(self) -> None:
         from django.core.management.base import CommandError
 
