@@ -13,6 +13,7 @@ import re
 from functools import lru_cache
 
 _PLACEHOLDER = re.compile(r"\(\(\s*([A-Za-z][A-Za-z0-9 _-]*?)\s*(?:\?\?(.*?))?\)\)", re.DOTALL)
+_ENDRAW = re.compile(r"\{%-?\s*endraw\s*-?%\}")
 # Notify shows conditional text for these values (any case).
 YES_VALUES = ("yes", "y", "true", "t", "1")
 
@@ -27,7 +28,7 @@ def _replacement(match: re.Match[str]) -> str:
     conditional = match.group(2)
     if conditional is None:
         return "{{ " + name + " }}"
-    text = conditional.replace("{% endraw %}", "")
+    text = _ENDRAW.sub("", conditional)  # the text is shown as written, never run
     yes = ", ".join(f'"{v}"' for v in YES_VALUES)
     return "{% if (" + name + "|string|lower) in (" + yes + ") %}{% raw %}" + text + "{% endraw %}{% endif %}"
 

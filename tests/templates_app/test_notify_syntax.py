@@ -58,3 +58,8 @@ def test_missing_placeholder_is_an_error_and_html_is_escaped() -> None:
 def test_sources_without_placeholders_are_untouched() -> None:
     source = "Hello {{ name }} (see terms)"
     assert notify_to_jinja(source) is source
+
+
+def test_conditional_text_cannot_leave_its_raw_block() -> None:
+    text = sms("((a??x{%- endraw %}{{ 7*7 }}{% raw %}y))", {"a": "yes"}, "a")
+    assert "49" not in text
