@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -14,6 +14,7 @@ from hub.apikeys.models import ApiKey
 from hub.apikeys.services import apikey_create, apikey_revoke
 from hub.contacts.models import Contact
 from hub.demo_templates import DEMO_LAYOUT, DEMO_TEMPLATES
+from hub.notify.keys import notify_key_create
 from hub.roles import roles_ensure
 from templates_app.models import EmailLayout, Template
 from templates_app.services import (
@@ -32,6 +33,8 @@ DEMO_USERS = {
     "operator": "Operator",
 }
 DEMO_KEY_NAME = "demo"
+DEMO_NOTIFY_KEY_NAME = "demo-notify"
+NOTIFY_DEMO_KEYS = ("notify.welcome.email", "notify.welcome.sms")
 
 CONTACTS = [
     {
@@ -65,6 +68,9 @@ CONTACTS = [
 class DemoSeed:
     api_key: str
     usernames: list[str]
+    notify_api_key: str = ""
+    # Template name → UUID, for the Notify-syntax templates (/v2/ names templates by UUID).
+    notify_templates: dict[str, str] = field(default_factory=dict)
 
 
 def _user(username: str, role: str | None) -> User:
@@ -118,4 +124,15 @@ def demo_seed() -> DemoSeed:
         for old in ApiKey.objects.filter(name=DEMO_KEY_NAME, revoked_at__isnull=True):
             apikey_revoke(api_key=old, actor=Actor.system())
         issued = apikey_create(name=DEMO_KEY_NAME)
-    return DemoSeed(api_key=issued.raw, usernames=list(DEMO_USERS))
+        for old in ApiKey.objects.filter(name=DEMO_NOTIFY_KEY_NAME, revoked_at__isnull=True):
+            apikey_revoke(api_key=old, actor=Actor.system())
+        notify = notify_key_create(name=DEMO_NOTIFY_KEY_NAME)
+        notify_templates = {
+            t.key: str(t.uuid) for t in Template.objects.filter(key__in=NOTIFY_DEMO_KEYS).order_by("key")
+        }
+    return DemoSeed(
+        api_key=issued.raw,
+        usernames=list(DEMO_USERS),
+        notify_api_key=notify.raw,
+        notify_templates=notify_templates,
+    )

@@ -169,6 +169,25 @@ SPRING_OFFER: list[dict[str, Any]] = [
     },
 ]
 
+# Written in GOV.UK Notify's placeholder syntax, so a Notify client can send at once after
+# `scripts/up` (docs/notes/notify.md): one SMS and one email template, each with ((name)).
+NOTIFY_NAME_VARIABLE: list[dict[str, Any]] = [
+    {"name": "name", "type": "string", "required": True, "example": "Ada"},
+]
+NOTIFY_WELCOME_SMS: list[dict[str, Any]] = [
+    {"channel": "sms", "locale": "en", "text": "Hello ((name)), welcome to Example Bank."},
+]
+NOTIFY_WELCOME_EMAIL: list[dict[str, Any]] = [
+    {
+        "channel": "email",
+        "locale": "en",
+        "subject": "Welcome to Example Bank, ((name))",
+        "preheader": "Your account is ready.",
+        "html": "<p>Hello ((name)),</p><p>Your Example Bank account is ready.</p>",
+        "text": "",
+    },
+]
+
 DEMO_TEMPLATES: list[dict[str, Any]] = [
     {
         "key": "order.shipped",
@@ -193,5 +212,21 @@ DEMO_TEMPLATES: list[dict[str, Any]] = [
         "description": "Seasonal discount for customers who opted in to offers.",
         "variants": SPRING_OFFER,
         "variables": SPRING_OFFER_VARIABLES,
+    },
+    {
+        "key": "notify.welcome.sms",
+        "name": "Welcome (SMS, Notify syntax)",
+        "category": "transactional",
+        "description": "For GOV.UK Notify clients: send it through /v2/notifications/sms.",
+        "variants": NOTIFY_WELCOME_SMS,
+        "variables": NOTIFY_NAME_VARIABLE,
+    },
+    {
+        "key": "notify.welcome.email",
+        "name": "Welcome (email, Notify syntax)",
+        "category": "transactional",
+        "description": "For GOV.UK Notify clients: send it through /v2/notifications/email.",
+        "variants": NOTIFY_WELCOME_EMAIL,
+        "variables": NOTIFY_NAME_VARIABLE,
     },
 ]

@@ -90,6 +90,15 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "Operator": (
         "apikeys.view_apikey",
         "apikeys.change_apikey",
+        # Notify-format keys for /v2/ (created in admin, shown once); revoked on their API key.
+        "notify.view_notifykey",
+        "notify.add_notifykey",
+        "notify.view_smssender",
+        "notify.add_smssender",
+        "notify.change_smssender",
+        "notify.view_emailreplyto",
+        "notify.add_emailreplyto",
+        "notify.change_emailreplyto",
         "providers.view_sandboxoutboxentry",
         "messaging.view_message",
         "messaging.view_notification",

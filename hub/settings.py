@@ -39,6 +39,9 @@ def env_list(name: str, default: str = "") -> list[str]:
 DEBUG = env_bool("DEBUG", False)
 DEV_SECRET_KEY = "dev-insecure-switchboard-key-do-not-use-in-production"  # noqa: S105
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+# Earlier SECRET_KEY values, still accepted while a rotation settles (Django's signed values,
+# and the secrets of GOV.UK Notify-format keys, which are derived from SECRET_KEY).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 
 if DEBUG:
@@ -76,6 +79,7 @@ INSTALLED_APPS = [
     "hub.workspace",
     "hub.broadcasts",
     "hub.callbacks",
+    "hub.notify",
 ]
 
 MIDDLEWARE = [

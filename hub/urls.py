@@ -6,6 +6,7 @@ from audit import views as audit_views
 from hub import health
 from hub.api.problems import api_not_found
 from hub.contacts import views as contact_views
+from hub.notify import views as notify_views
 from hub.workspace.views import metrics
 
 admin.site.site_header = "Switchboard"
@@ -21,6 +22,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("hub.api.urls")),
     path("webhooks/", include("hub.webhooks.urls")),
+    # GOV.UK Notify's v2 API (SPEC §10), for Notify's own client libraries.
+    path("v2/", include("hub.notify.urls")),
+    path(
+        "service/<str:service_id>/template/<str:template_id>/versions",
+        notify_views.TemplateVersionsView.as_view(),
+        name="notify-template-versions",
+    ),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", health.healthz, name="healthz"),

@@ -20,6 +20,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from templates_app.models import Category, Channel, TemplateVariant
 from templates_app.rendering.core import RenderedContent, RenderError, variant_render
+from templates_app.rendering.notify_syntax import notify_to_jinja
 from templates_app.rendering.validation import used_names, variant_sources
 from templates_app.rendering.variables import VariableSpec, example_data, value_problem
 from templates_app.sms import sms_info
@@ -100,14 +101,14 @@ def link_problem(url: str) -> str:
     return ""
 
 
-_syntax_env = SandboxedEnvironment()
+_syntax_env = SandboxedEnvironment()  # content may also use Notify's ((placeholders))
 
 
 def _syntax_findings(variant: TemplateVariant) -> list[Finding]:
     findings = []
     for source in variant_sources(variant):
         try:
-            _syntax_env.parse(source)
+            _syntax_env.parse(notify_to_jinja(source))
         except jinja2.TemplateSyntaxError as exc:
             findings.append(
                 Finding(

@@ -3,6 +3,7 @@ per-channel, per-locale content."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -76,6 +77,9 @@ class Template(models.Model):
         ],
         help_text="e.g. order.shipped",
     )
+    # Stable public id (GOV.UK Notify's clients name templates by UUID); versions keep their
+    # integer ``number``.
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     category = models.CharField(max_length=16, choices=Category.choices)

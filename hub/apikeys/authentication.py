@@ -23,6 +23,12 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         # Invalid keys are throttled per client address (hub.api.throttling), so keys cannot
         # be guessed quickly; a valid key never uses that budget.
         scheme, _, token = header.partition(" ")
+        if scheme == self.keyword and token.strip().count(".") == 2:
+            # A GOV.UK Notify client's JWT (a Notify-format key): the same key, so the same
+            # notifications, on our own API too (e.g. why a message was blocked).
+            from hub.notify.authentication import NotifyJWTAuthentication
+
+            return NotifyJWTAuthentication().authenticate(request)
         parts = token.strip().split("_", 2)
         bad_key_refuse_if_blocked(request, prefix=parts[1] if len(parts) == 3 else "")
         if scheme != self.keyword or not token.strip():

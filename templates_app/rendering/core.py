@@ -18,6 +18,7 @@ import jinja2
 from templates_app.models import Channel, TemplateVariant, TemplateVersion, VersionStatus
 from templates_app.rendering.html import email_document, html_to_text
 from templates_app.rendering.limits import MAX_OUTPUT, render_limits
+from templates_app.rendering.notify_syntax import notify_to_jinja
 from templates_app.rendering.sandbox import sandbox
 from templates_app.rendering.validation import version_content, version_variables
 from templates_app.rendering.variables import VariableSpec, filter_date, typed_context
@@ -53,7 +54,7 @@ _html_env = sandbox(autoescape=True, extra_filters={"date": filter_date})
 
 @lru_cache(maxsize=4096)
 def _compile(source: str, html: bool) -> jinja2.Template:
-    return (_html_env if html else _text_env).from_string(source)
+    return (_html_env if html else _text_env).from_string(notify_to_jinja(source))
 
 
 def _render(source: str, context: Mapping[str, Any], *, html: bool = False) -> str:

@@ -12,6 +12,7 @@ from jinja2 import meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from templates_app.models import TemplateVariant, TemplateVersion, VersionStatus
+from templates_app.rendering.notify_syntax import notify_to_jinja
 from templates_app.rendering.variables import DataProblem, VariableSpec, data_problems
 
 _parser = SandboxedEnvironment()
@@ -76,7 +77,9 @@ def version_content(version: TemplateVersion) -> VersionContent:
 
 @lru_cache(maxsize=4096)
 def source_names(source: str) -> frozenset[str]:
-    """Top-level variable names a piece of content refers to (empty if it does not parse)."""
+    """Top-level variable names a piece of content refers to (empty if it does not parse);
+    Notify placeholders (``((name))``) count as well."""
+    source = notify_to_jinja(source)
     if "{" not in source:
         return frozenset()
     try:

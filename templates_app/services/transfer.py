@@ -7,6 +7,7 @@ must approve in the target environment.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from audit.services import Actor, audit_append
 from templates_app.models import EmailLayout, Template, TemplateVariable, TemplateVariant
+from templates_app.services.notify_import import is_notify_document, notify_templates_as_document
 from templates_app.services.workflow import (
     VARIABLE_FIELDS,
     VARIANT_FIELDS,
@@ -79,7 +81,7 @@ def templates_export(*, keys: Iterable[str] | None = None) -> dict[str, Any]:
 def _problems(document: Mapping[str, Any]) -> list[str]:
     if document.get("format") != FORMAT:
         return [f"Unknown format {document.get('format')!r}; expected {FORMAT!r}."]
-    problems: list[str] = []
+    problems: list[str] = list(document.get("skipped", []))
     layout_names = {lay.get("name") for lay in document.get("layouts", [])}
     for lay in document.get("layouts", []):
         try:
@@ -96,6 +98,8 @@ def _problems(document: Mapping[str, Any]) -> list[str]:
             problems.append(f"{key}: {exc}")
             continue
         existing = Template.objects.filter(key=key).first()
+        if item.get("uuid"):
+            problems.extend(_uuid_problems(key, item["uuid"], existing))
         if existing and existing.category != item["category"]:
             problems.append(
                 f"{key}: category is {existing.category} here but {item['category']} in the file; "
@@ -122,6 +126,18 @@ def _problems(document: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _uuid_problems(key: str, value: Any, existing: Template | None) -> list[str]:
+    """A template's UUID (kept from GOV.UK Notify) must be one and must not name another template."""
+    try:
+        wanted = uuid.UUID(str(value))
+    except ValueError:
+        return [f"{key}: {value!r} is not a UUID."]
+    if existing is not None and existing.uuid != wanted:
+        return [f"{key}: its id here is {existing.uuid}, not {wanted}."]
+    other = Template.objects.filter(uuid=wanted).exclude(key=key).values_list("key", flat=True).first()
+    return [f"{key}: id {wanted} already belongs to template {other}."] if other else []
+
+
 _VARIABLE_DEFAULTS: dict[str, Any] = {"type": "string", "required": True, "example": "", "description": ""}
 _VARIANT_DEFAULTS: dict[str, Any] = dict.fromkeys(VARIANT_FIELDS, "") | {"data": {}}
 
@@ -145,7 +161,10 @@ def _normalised(content: Mapping[str, Any]) -> dict[str, Any]:
 def templates_import(*, document: Mapping[str, Any], user: User) -> ImportReport:
     """Create missing templates and layouts, and one draft per template whose content differs
     from its newest version, authored by ``user`` (so someone else must approve it). Raises
-    ImportFailed (writing nothing) if anything is invalid."""
+    ImportFailed (writing nothing) if anything is invalid. GOV.UK Notify's template JSON is
+    taken as it is (see notify_import)."""
+    if is_notify_document(document):
+        document = notify_templates_as_document(document)
     if problems := _problems(document):
         raise ImportFailed(problems)
     report = ImportReport()
@@ -165,6 +184,7 @@ def templates_import(*, document: Mapping[str, Any], user: User) -> ImportReport
                     "description": item.get("description", ""),
                     "category": item["category"],
                     "default_locale": item.get("default_locale") or "en",
+                    **({"uuid": uuid.UUID(str(item["uuid"]))} if item.get("uuid") else {}),
                 },
             )
             if created:

@@ -14,12 +14,17 @@ from templates_app.models import Template
 from templates_app.rendering import version_channels
 
 
+def printed(capsys, label: str) -> str:
+    """The value seed_demo printed after ``label: `` (one a line)."""
+    return str(capsys.readouterr().out.split(f"{label}: ")[1].splitlines()[0].strip())
+
+
 @pytest.mark.django_db
 def test_seed_demo_is_complete_and_idempotent(capsys):
     call_command("seed_demo", force=True)
-    first_key = capsys.readouterr().out.split("Demo API key: ")[1].strip()
+    first_key = printed(capsys, "Demo API key")
     call_command("seed_demo", force=True)
-    second_key = capsys.readouterr().out.split("Demo API key: ")[1].strip()
+    second_key = printed(capsys, "Demo API key")
 
     shipped = Template.objects.get(key="order.shipped")
     offer = Template.objects.get(key="offer.spring")
@@ -50,7 +55,9 @@ def test_seed_demo_templates_cover_both_categories_all_channels_two_locales_with
     for template in templates:
         version = template.live_version
         assert version is not None
-        assert {v.locale for v in version.variants.all()} == {"en", "fr"}, template.key
+        # Notify's templates have no locales: the Notify-syntax demo templates are English only.
+        locales = {"en"} if template.key.startswith("notify.") else {"en", "fr"}
+        assert {v.locale for v in version.variants.all()} == locales, template.key
         assert version.variables.exists() and all(v.example for v in version.variables.all())
         assert version.layout_snapshot.get("postal_address")
     payment = Template.objects.get(key="payment.due").live_version
@@ -72,3 +79,26 @@ def test_seed_demo_needs_no_force_in_development(settings, capsys):
     settings.DEBUG = True
     call_command("seed_demo")
     assert ApiKey.objects.exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_lets_a_notify_client_send_at_once(capsys, api_client):
+    """Issue 19 point 7: a Notify key and an approved SMS and email template in Notify's
+    syntax, each with ((name)), version 1."""
+    from tests.hub.notify.conftest import NotifyTestClient
+
+    call_command("seed_demo", force=True)
+    out = capsys.readouterr().out
+    notify_key = out.split("Demo GOV.UK Notify API key (for /v2/): ")[1].splitlines()[0].strip()
+    client = NotifyTestClient(api_client, notify_key)
+    for key, channel, address in (
+        ("notify.welcome.sms", "sms", {"phone_number": "+447911123456"}),
+        ("notify.welcome.email", "email", {"email_address": "ada@example.com"}),
+    ):
+        template = Template.objects.get(key=key)
+        assert f"Notify template {key}: {template.uuid}" in out
+        assert template.live_version is not None and template.live_version.number == 1
+        body = {**address, "template_id": str(template.uuid), "personalisation": {"name": "Ada"}}
+        response = client.post(f"/v2/notifications/{channel}", body)
+        assert response.status_code == 201, response.content
+        assert "Hello Ada" in response.json()["content"]["body"]

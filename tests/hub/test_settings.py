@@ -55,3 +55,21 @@ def test_production_values_are_taken_from_the_environment():
     )
     assert result.returncode == 0, result.stderr
     assert "['hub.example', 'api.example']" in result.stdout
+
+
+def test_secret_key_fallbacks_come_from_the_environment():
+    """Old SECRET_KEY values stay accepted during a rotation (Notify-format keys depend on them)."""
+    code = "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY_FALLBACKS)"
+    result = run_recorded(
+        [sys.executable, "-c", code],
+        env={
+            **BASE,
+            "DJANGO_SETTINGS_MODULE": "hub.settings",
+            "DEBUG": "1",
+            "SECRET_KEY_FALLBACKS": "old-1, old-2",
+        },
+        cwd=settings.BASE_DIR,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "['old-1', 'old-2']"

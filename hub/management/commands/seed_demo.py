@@ -31,3 +31,6 @@ class Command(BaseCommand):
         seed = demo_seed()
         self.stdout.write(f"Demo users (password '{DEMO_PASSWORD}'): {', '.join(seed.usernames)}")
         self.stdout.write(f"Demo API key: {seed.api_key}")
+        self.stdout.write(f"Demo GOV.UK Notify API key (for /v2/): {seed.notify_api_key}")
+        for key, template_id in seed.notify_templates.items():
+            self.stdout.write(f"Notify template {key}: {template_id}")

@@ -71,6 +71,10 @@ MODELS: dict[str, Perms] = {
     "broadcasts.broadcast": Perms("MOA", add="", change="MOA", delete=""),  # CSV upload adds
     "callbacks.callbackendpoint": Perms("OA", change="OA"),
     "callbacks.callbackdelivery": Perms("OA", add="", change=""),
+    # Notify-format keys: created in admin (shown once), nothing on them editable by operators.
+    "notify.notifykey": Perms("OA", add="OA"),
+    "notify.smssender": Perms("OA", add="OA", change="OA"),
+    "notify.emailreplyto": Perms("OA", add="OA", change="OA"),
 }
 
 # Every custom admin view (URL name -> the object its URL names, the roles that may open it).
@@ -121,6 +125,7 @@ APPS: dict[str, str] = {
     "auth": "A",
     "broadcasts": "MOA",
     "callbacks": "OA",
+    "notify": "OA",
 }
 
 # Django's own pages, the same for every staff user whatever the role.
@@ -212,6 +217,8 @@ def admin_objects(db: None) -> dict[str, Model]:
     from hub.callbacks.models import CallbackDelivery, CallbackEndpoint
     from hub.contacts.services import suppression_add
     from hub.messaging.models import FallbackPolicy
+    from hub.notify.keys import notify_key_create
+    from hub.notify.models import EmailReplyTo, SmsSender
     from hub.providers.models import ProviderBackend, ProviderConfig, SandboxOutboxEntry, SmsKeywordReplies
     from hub.workspace.models import RetentionPolicy
     from templates_app.models import EmailLayout, TemplateVersion, VersionStatus
@@ -248,6 +255,9 @@ def admin_objects(db: None) -> dict[str, Model]:
     endpoint = CallbackEndpoint.objects.create(api_key=key.api_key, url=CALLBACK_A)
     CallbackDelivery.objects.create(endpoint=endpoint, events={"events": []}, next_attempt_at=timezone.now())
     AuditCheckpoint.objects.create(seq=0, hash="0" * 64, created_at=timezone.now())
+    notify_key_create(name="admin-matrix-notify")
+    SmsSender.objects.create(sms_sender="Example")
+    EmailReplyTo.objects.create(email_address="help@example.com")
     objects = {
         m._meta.label_lower: _row(m) for m in admin.site._registry if m._meta.label_lower not in OWN_ROWS
     }
