@@ -38,8 +38,8 @@ from hub.messaging.lifecycle import Change, IllegalTransition, messages_claim, m
 from hub.messaging.models import BlockReason, EventKind, Message, MessageEvent, Notification, Routing
 from hub.messaging.models import MessageStatus as S
 from hub.messaging.routing import NotCancellable, notification_cancel
-from hub.workspace.models import DailyRollup, DecisionRollup
-from hub.workspace.rollups import COUNTERS, SKIPPED_SENT, STATUS_COUNTERS, sms_segments
+from hub.messaging.models import DailyRollup, DecisionRollup
+from hub.messaging.rollups import COUNTERS, SKIPPED_SENT, STATUS_COUNTERS, sms_segments
 from templates_app.models import Template
 from tests.audit.log import audit_log_sequenced_and_verified
 
