@@ -8,9 +8,9 @@ with the change and register ``transaction.on_commit`` work; a transition that r
 leaves nothing of any effect's writes, and its on-commit work never runs. Changes that were
 refused, or reported about a message already final, run no effect.
 
-Effects run after the batch's audit records are appended, so every writer takes the audit
-chain head before the rollup rows (one lock order, no deadlocks); an effect must stay cheap
-(a query or two per batch): the chain head is held until the transaction commits.
+Effects run after the batch's timeline events and audit records are written. An effect must
+stay cheap (a query or two per batch): it runs in every status change's transaction. An
+effect that locks rows (the rollups' upsert) must lock them in a fixed order (sorted keys).
 """
 
 from __future__ import annotations

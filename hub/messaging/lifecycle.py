@@ -189,9 +189,8 @@ def _record(
     audit_before: Sequence[AuditEntry] = (),
 ) -> None:
     """What every change leaves besides the row: a timeline event, an audit record, and the
-    registered effects' work (``hub.messaging.effects``: rollups, fallback routing, callbacks).
-    The effects come after the audit append, which takes the chain head's lock: every writer
-    takes it before the rollup rows."""
+    registered effects' work (``hub.messaging.effects``: rollups, fallback routing, callbacks),
+    all in the caller's transaction."""
     rows_insert(
         MessageEvent,
         EVENT_COLUMNS,

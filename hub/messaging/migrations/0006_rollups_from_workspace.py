@@ -18,7 +18,12 @@ class Migration(migrations.Migration):
                 migrations.CreateModel(
                     name="DailyRollup",
                     fields=[
-                        ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                        (
+                            "id",
+                            models.BigAutoField(
+                                auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                            ),
+                        ),
                         ("channel", models.CharField(max_length=8)),
                         ("day", models.DateField()),
                         ("sent", models.BigIntegerField(default=0)),
@@ -30,7 +35,10 @@ class Migration(migrations.Migration):
                         ("clicked", models.BigIntegerField(default=0)),
                         ("unsubscribed", models.BigIntegerField(default=0)),
                         ("complained", models.BigIntegerField(default=0)),
-                        ("segments", models.BigIntegerField(default=0, help_text="SMS segments handed to providers.")),
+                        (
+                            "segments",
+                            models.BigIntegerField(default=0, help_text="SMS segments handed to providers."),
+                        ),
                         ("cost", models.DecimalField(decimal_places=4, default=0, max_digits=14)),
                         (
                             "template",
@@ -46,14 +54,21 @@ class Migration(migrations.Migration):
                         "ordering": ("-day", "template", "channel"),
                         "indexes": [models.Index(fields=["day"], name="rollup_day_idx")],
                         "constraints": [
-                            models.UniqueConstraint(fields=("template", "channel", "day"), name="rollup_unique_day")
+                            models.UniqueConstraint(
+                                fields=("template", "channel", "day"), name="rollup_unique_day"
+                            )
                         ],
                     },
                 ),
                 migrations.CreateModel(
                     name="DecisionRollup",
                     fields=[
-                        ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                        (
+                            "id",
+                            models.BigAutoField(
+                                auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                            ),
+                        ),
                         ("day", models.DateField()),
                         ("outcome", models.CharField(max_length=16)),
                         ("reason", models.CharField(max_length=100)),
@@ -62,7 +77,9 @@ class Migration(migrations.Migration):
                     options={
                         "db_table": "workspace_decisionrollup",
                         "constraints": [
-                            models.UniqueConstraint(fields=("day", "outcome", "reason"), name="decision_rollup_unique")
+                            models.UniqueConstraint(
+                                fields=("day", "outcome", "reason"), name="decision_rollup_unique"
+                            )
                         ],
                     },
                 ),
