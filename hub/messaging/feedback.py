@@ -95,8 +95,8 @@ class Outcome:
         """The status change this outcome asks for, if any."""
         if not self.status or self.message_id is None:
             return None
-        fields = {"error_code": self.error_code[:32]} if self.error_code else {}
-        return Change(self.message_id, self.status, {**fields, **self.fields}, detail=self.detail)
+        error = {"error_code": self.error_code[:32]} if self.error_code else {}
+        return Change(self.message_id, self.status, {**error, **self.fields}, detail=self.detail)
 
     @property
     def consent_source(self) -> str:
@@ -138,8 +138,8 @@ def outcomes_apply(
     In order: every status change (the outcomes' and ``also``: the batch's changes that are
     no provider's answer, such as a message that could not be rendered) in one
     ``messages_transition``, so a late report never moves a final message and the status
-    effects run once; a timeline event for each outcome that changes no status (an
-    engagement, or a plain provider report); engagement counted in the rollups; then for each
+    effects run once; a timeline event for each engagement and each outcome that changes no
+    status (a plain provider report); engagement counted in the rollups; then for each
     outcome its consequences (suppression, consent withdrawal, device removal), whatever the
     status did; then one alert per misconfigured provider. Suppressions and removed devices
     are idempotent; consent entries are appended (the ledger keeps every report).
@@ -148,7 +148,7 @@ def outcomes_apply(
         raise ValueError("outcomes_apply needs each outcome's message_id")
     changes = [*also, *(c for o in outcomes if (c := o.change) is not None)]
     result = messages_transition(changes, actor=actor, source=source)
-    _events_record([o for o in outcomes if not o.status], actor=actor, source=source)
+    _events_record([o for o in outcomes if o.engagement or not o.status], actor=actor, source=source)
     _consequences_apply(outcomes, actor=actor, source=source)
     _alert_misconfigured(outcomes, actor=actor)
     return result

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 def probe():
     """An effect that records what it saw, and whether it ran inside a transaction that
     already holds the new status."""
-    seen: list[dict] = []
+    seen: list[dict[str, object]] = []
 
     def effect(applied: effects.AppliedChanges) -> None:
         statuses = dict(

@@ -5,38 +5,20 @@ page a marketer reads."""
 
 from __future__ import annotations
 
-import time
-import uuid
-
 import pytest
 from django.urls import reverse
 
 from hub.messaging.links import push_receipt_url
-from hub.providers.sendgrid import MESSAGE_ID_ARG
 from tests.fakes.sendgrid import sent_mails
+from tests.hub.webhooks.test_sendgrid import event, post
 
 pytestmark = pytest.mark.django_db
 
 REPORT_URL = reverse("admin:workspace_report_changelist")
 
 
-def event(message, name, **extra):
-    return {
-        "email": message.to,
-        "timestamp": int(time.time()),
-        "event": name,
-        "sg_event_id": uuid.uuid4().hex,
-        MESSAGE_ID_ARG: str(message.id),
-        **extra,
-    }
-
-
 def post_signed(client, signer, events):
-    raw = signer.body(events)
-    response = client.post(
-        "/webhooks/sendgrid/events", data=raw, content_type="application/json", **signer.sign(raw)
-    )
-    assert response.status_code == 204
+    assert post(client, signer, events).status_code == 204
 
 
 def report_counts(client, staff_factory, key):
@@ -88,3 +70,25 @@ def test_push_receipts_count_opens_and_clicks(client, sent_push, staff_factory):
         assert client.post(f"{path}?event={kind}").status_code == 204
     counts = report_counts(client, staff_factory, "app.alert")
     assert (counts["delivered"], counts["opened"], counts["clicked"]) == (1, 1, 1)
+
+
+def test_counting_engagement_costs_the_same_queries_for_5_or_200_events(sent_email):
+    """Engagement is counted per batch (one owner lookup, one upsert), not per event."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from hub.messaging.feedback import Outcome
+    from hub.messaging.models import DailyRollup
+    from hub.messaging.reports import ProviderReport, provider_reports_apply
+
+    def apply(count, start):
+        reports = [
+            ProviderReport(f"ev-{start + i}", "open", Outcome(message_id=sent_email.id, engagement="opened"))
+            for i in range(count)
+        ]
+        with CaptureQueriesContext(connection) as queries:
+            provider_reports_apply(provider="sendgrid", reports=reports)
+        return len(queries)
+
+    assert apply(5, 0) == apply(200, 100)
+    assert DailyRollup.objects.get(channel="email").opened == 205
