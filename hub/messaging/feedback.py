@@ -16,7 +16,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -160,7 +160,9 @@ def _events_record(outcomes: Sequence[Outcome], *, actor: Actor, source: str) ->
     now = timezone.now()
     events: list[MessageEvent] = []
     audits: list[AuditEntry] = []
-    engaged: dict[datetime, list[tuple[UUID, str]]] = defaultdict(list)
+    # Counted on the day the engagement happened (UTC), as a rebuild from the timeline counts it.
+    engaged: dict[date, list[tuple[UUID, str]]] = defaultdict(list)
+    day_at: dict[date, datetime] = {}
     for outcome in outcomes:
         assert outcome.message_id is not None  # noqa: S101 - checked by outcomes_apply
         kind = EventKind.ENGAGEMENT if outcome.engagement else EventKind.PROVIDER
@@ -185,17 +187,12 @@ def _events_record(outcomes: Sequence[Outcome], *, actor: Actor, source: str) ->
             )
         )
         if outcome.engagement:
-            engaged[at].append((outcome.message_id, outcome.engagement))
+            engaged[at.date()].append((outcome.message_id, outcome.engagement))
+            day_at.setdefault(at.date(), at)
     MessageEvent.objects.bulk_create(events)
     audit_append_many(audits)
-    # Counted on the day the engagement happened, as a rebuild from the timeline counts it.
-    by_day: dict[Any, list[tuple[UUID, str]]] = defaultdict(list)
-    first: dict[Any, datetime] = {}
-    for at, pairs in engaged.items():
-        by_day[at.date()].extend(pairs)
-        first.setdefault(at.date(), at)
-    for day, pairs in sorted(by_day.items()):
-        rollups_record_engagement(events=pairs, at=first[day])
+    for day, pairs in sorted(engaged.items()):
+        rollups_record_engagement(events=pairs, at=day_at[day])
 
 
 def _needs_consequences(outcome: Outcome) -> bool:
