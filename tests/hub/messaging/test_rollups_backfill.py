@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from audit.services import Actor
 from hub.messaging.feedback import Outcome, outcomes_apply
+from hub.messaging.lifecycle import Change, messages_transition
 from hub.messaging.models import DailyRollup, DecisionRollup
 from tests.factories import make_message
 
@@ -51,6 +52,11 @@ def history(settings, contact, live_template, template_factory):
         outcome="blocked",
         fields={"blocked": {"block_reason": "no_consent"}},
     )
+    # A fast provider's report before "sent" (counted as sent too), and a deferral.
+    quick = make_message(template=other, contact=contact, outcome="queued")
+    later = make_message(template=other, contact=contact, outcome="queued")
+    for change in (Change(quick.id, "sending"), Change(quick.id, "delivered"), Change(later.id, "deferred")):
+        messages_transition([change], actor=Actor.system(), source="test")
     yesterday = timezone.now() - timedelta(days=1)
     outcomes_apply(
         [
@@ -68,12 +74,13 @@ def test_a_rebuild_gives_the_rows_the_live_effects_wrote_and_a_second_run_the_sa
     live = snapshot()
     assert any(row[7] == 1 for row in live[0])  # something was opened
     assert any(row[-1] > Decimal(0) for row in live[0])  # and something cost
-    assert live[1] == [(timezone.now().date(), "blocked", "no_consent", 1)]
+    today = timezone.now().date()
+    assert live[1] == [(today, "blocked", "no_consent", 1), (today, "deferred", "scheduled", 1)]
     DailyRollup.objects.update(sent=999, opened=0)
     DecisionRollup.objects.all().delete()
     output = backfill("--chunk-size", "5")
     assert snapshot() == live
-    assert "5/12 messages" in output and "12/12 messages" in output and "Rebuilt" in output
+    assert "5/14 messages" in output and "14/14 messages" in output and "Rebuilt" in output
     backfill()
     assert snapshot() == live
 
