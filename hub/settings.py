@@ -186,11 +186,6 @@ HUB_SANDBOX_DELIVERY_DELAY = float(os.environ.get("HUB_SANDBOX_DELIVERY_DELAY", 
 HUB_IDEMPOTENCY_TTL_HOURS = int(os.environ.get("HUB_IDEMPOTENCY_TTL_HOURS", "24"))
 # A request holding a key this long without finishing is taken to have died.
 HUB_IDEMPOTENCY_LOCK_SECONDS = int(os.environ.get("HUB_IDEMPOTENCY_LOCK_SECONDS", "60"))
-# Called with every batch of applied status changes, inside its transaction.
-HUB_TRANSITION_HOOKS = [
-    "hub.messaging.routing.routing_after_transition",
-    "hub.callbacks.services.callbacks_after_transition",
-]
 # Recipients turned into notifications per transaction when a broadcast fans out.
 HUB_BROADCAST_BATCH_SIZE = int(os.environ.get("HUB_BROADCAST_BATCH_SIZE", "1000"))
 # How long one release run keeps releasing batches of a broadcast (beat runs every 5 s).

@@ -14,7 +14,7 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
 from typing import Any
 from uuid import UUID
@@ -30,7 +30,7 @@ from hub.callbacks.models import CallbackDelivery, CallbackEndpoint, DeliverySta
 from hub.callbacks.safety import CallbackRefused, callback_target
 from hub.callbacks.sender import CallbackTransportError, callback_post
 from hub.callbacks.signing import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, callback_signature
-from hub.messaging.lifecycle import Change
+from hub.messaging.effects import AppliedChanges
 from hub.messaging.models import Message
 
 logger = logging.getLogger("hub.callbacks")
@@ -39,10 +39,12 @@ LEASE_SECONDS = 120
 MAX_BACKOFF_SECONDS = 3600.0
 
 
-def callbacks_after_transition(changes: Sequence[Change], *, source: str, occurred_at: datetime) -> None:
-    """Lifecycle hook: one delivery per endpoint for this batch, written in the caller's
-    transaction and sent once it commits. One query when no key has an endpoint."""
-    by_id = {c.message_id: c for c in changes}
+def callbacks_after_transition(applied: AppliedChanges) -> None:
+    """Status-change effect (registered by ``CallbacksConfig.ready``): one delivery per
+    endpoint for this batch, written in the caller's transaction and sent once it commits.
+    One query when no key has an endpoint."""
+    occurred_at = applied.occurred_at
+    by_id = {c.message_id: c for c in applied.changes}
     rows = Message.objects.filter(
         id__in=list(by_id), notification__api_key__callback_endpoint__isnull=False
     ).values_list(

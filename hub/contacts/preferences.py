@@ -67,18 +67,27 @@ class UnsubscribeScope:
     contact_id: int
     channel: str  # "" means every channel
     category: str
+    message_id: str = ""  # the message the link was sent in ("" for a link from elsewhere)
 
 
-def unsubscribe_token(contact: Contact, *, channel: str = "email", category: str = "marketing") -> str:
+def unsubscribe_token(
+    contact: Contact, *, channel: str = "email", category: str = "marketing", message_id: str = ""
+) -> str:
     """A signed, non-expiring token naming the contact and what one click unsubscribes from
-    (``channel=""`` means every channel)."""
-    return signing.dumps({"c": contact.pk, "ch": channel, "cat": category}, salt=_SALT, compress=True)
+    (``channel=""`` means every channel), and the message it was sent in (for the reports)."""
+    data: dict[str, Any] = {"c": contact.pk, "ch": channel, "cat": category}
+    if message_id:
+        data["m"] = message_id
+    return signing.dumps(data, salt=_SALT, compress=True)
 
 
-def unsubscribe_url(contact: Contact, *, channel: str = "email", category: str = "marketing") -> str:
+def unsubscribe_url(
+    contact: Contact, *, channel: str = "email", category: str = "marketing", message_id: str = ""
+) -> str:
     """The public ``/u/{token}`` link for List-Unsubscribe headers (with List-Unsubscribe-Post:
     List-Unsubscribe=One-Click) and template footers."""
-    return f"{settings.HUB_BASE_URL}/u/{unsubscribe_token(contact, channel=channel, category=category)}"
+    token = unsubscribe_token(contact, channel=channel, category=category, message_id=message_id)
+    return f"{settings.HUB_BASE_URL}/u/{token}"
 
 
 def unsubscribe_token_read(token: str) -> UnsubscribeScope | None:
@@ -92,7 +101,7 @@ def unsubscribe_token_read(token: str) -> UnsubscribeScope | None:
     channel, category = str(data.get("ch") or ""), str(data.get("cat") or "marketing")
     if (channel and channel not in CHANNELS) or category not in CATEGORIES:
         return None
-    return UnsubscribeScope(data["c"], channel, category)
+    return UnsubscribeScope(data["c"], channel, category, str(data.get("m") or ""))
 
 
 def one_click_unsubscribe(

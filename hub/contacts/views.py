@@ -28,6 +28,7 @@ from hub.contacts.preferences import (
     preferences_set,
     unsubscribe_token_read,
 )
+from hub.messaging.reports import message_unsubscribed_record
 
 
 def _shown_checked(preference: Preference) -> bool:
@@ -73,6 +74,7 @@ def unsubscribe_page(request: HttpRequest, token: str) -> HttpResponse:
                 "Send List-Unsubscribe=One-Click.", status=400, content_type="text/plain; charset=utf-8"
             )
         one_click_unsubscribe(scope=scope, contact=contact, evidence=_evidence(request, rfc="8058"))
+        message_unsubscribed_record(message_id=scope.message_id)
         return HttpResponse("Unsubscribed.", content_type="text/plain; charset=utf-8")
     return _page(request, token, scope, contact, saved=request.GET.get("saved") == "1")
 
@@ -134,4 +136,6 @@ def preferences_page_save(request: HttpRequest, token: str) -> HttpResponse:
         actor=Actor.system(),
         evidence=_evidence(request),
     )
+    if "confirm" in request.POST:
+        message_unsubscribed_record(message_id=scope.message_id)
     return HttpResponseRedirect(f"{request.path.removesuffix('/preferences')}?saved=1")

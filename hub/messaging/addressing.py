@@ -15,13 +15,24 @@ from django.conf import settings
 from audit.services import Actor
 from hub.contacts.models import Device, DeviceKind
 from hub.contacts.selectors import suppressions_active
-from hub.messaging.consequences import device_id_of
 from hub.messaging.lifecycle import Change, messages_transition
 from hub.messaging.links import push_receipt_url, unsubscribe_url
 from hub.messaging.models import BlockReason, Message
 from hub.messaging.models import MessageStatus as S
 from hub.providers.base import OutboundMessage
 from templates_app.rendering import RenderedContent
+
+DEVICE_PREFIX = "device:"
+
+
+def device_id_of(address: str) -> int | None:
+    """The Device pk a push message is addressed to (``device:<pk>``), or None for a raw token."""
+    if address.startswith(DEVICE_PREFIX):
+        try:
+            return int(address[len(DEVICE_PREFIX) :])
+        except ValueError:
+            return None
+    return None
 
 
 def messages_block_undeliverable(*, message_ids: list[UUID], actor: Actor) -> None:

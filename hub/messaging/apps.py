@@ -1,7 +1,21 @@
 from django.apps import AppConfig
 
+# The order status-change effects run in (``hub.messaging.effects``): counts first, then what
+# follows from the change (a fallback message), then telling the calling service.
+ROLLUPS_ORDER = 100
+FALLBACK_ORDER = 200
+CALLBACKS_ORDER = 300
+
 
 class MessagingConfig(AppConfig):
     name = "hub.messaging"
     label = "messaging"
     verbose_name = "Messaging"
+
+    def ready(self) -> None:
+        from hub.messaging import effects
+        from hub.messaging.rollups import rollups_after_transition
+        from hub.messaging.routing import routing_after_transition
+
+        effects.register("rollups", rollups_after_transition, order=ROLLUPS_ORDER)
+        effects.register("fallback_routing", routing_after_transition, order=FALLBACK_ORDER)

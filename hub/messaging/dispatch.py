@@ -24,14 +24,13 @@ from django.utils import timezone
 from audit.services import Actor
 from hub.celery import send_queue
 from hub.messaging.addressing import messages_block_undeliverable, outbound_message, push_devices_of
-from hub.messaging.consequences import provider_errors_apply
 from hub.messaging.decide import messages_decide
+from hub.messaging.feedback import outcomes_apply
 from hub.messaging.handoff import Attempt, messages_hand_off
 from hub.messaging.lifecycle import Change, messages_claim, messages_transition
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
-from hub.messaging.outcomes import DispatchReport, alert_misconfigured, outcome_change
-from hub.providers.errors import ProviderError
+from hub.messaging.outcomes import DispatchReport, hand_off_outcome
 from hub.providers.registry import providers_for, sandbox_provider
 from templates_app.models import TemplateVariant
 from templates_app.rendering import RenderedContent, RenderError, variant_render, variant_select
@@ -149,18 +148,11 @@ def messages_dispatch(*, message_ids: list[UUID]) -> DispatchReport:
 
     # No transaction is open here: the provider calls may take seconds.
     hand_offs = messages_hand_off(attempts)
-    changes.extend(outcome_change(h, report) for h in hand_offs)
+    outcomes = [hand_off_outcome(h, report) for h in hand_offs]
 
     with transaction.atomic():
-        messages_transition(changes, actor=DISPATCH_ACTOR, source="dispatch")
-        provider_errors_apply(
-            failures=[
-                (h.attempt.message, h.provider, h.result)
-                for h in hand_offs
-                if isinstance(h.result, ProviderError)
-            ]
-        )
-        alert_misconfigured(hand_offs, actor=DISPATCH_ACTOR)
+        outcomes_apply(outcomes, also=changes, actor=DISPATCH_ACTOR, source="dispatch")
+        changes.extend(c for o in outcomes if (c := o.change) is not None)
         _schedule_follow_ups(changes, messages, report)
     report.failed = sum(1 for c in changes if c.to == S.FAILED)
     return report

@@ -14,17 +14,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from audit.rows import rows_insert
 from audit.services import Actor, AuditEntry, audit_append_many
 from hub.messaging.bulk import messages_bulk_set
+from hub.messaging.effects import AppliedChanges, effects_run
 from hub.messaging.models import EventKind, Message, MessageEvent
 from hub.messaging.models import MessageStatus as S
-from hub.workspace.rollups import StatusReached, rollups_record_transitions
 
 TRANSITIONS: Mapping[str, frozenset[str]] = {
     S.ACCEPTED: frozenset({S.QUEUED, S.DEFERRED, S.BLOCKED, S.CANCELLED, S.FAILED}),
@@ -167,20 +165,6 @@ def messages_transition(
     return result
 
 
-# --- Transition hooks (issue 7: routing fallback, status callbacks) ----------------------
-def _run_transition_hooks(result: TransitionResult, *, source: str, occurred_at: datetime) -> None:
-    """Call each ``settings.HUB_TRANSITION_HOOKS`` function with the applied changes, inside
-    this transaction: a hook may write rows that must commit with the change and register
-    ``transaction.on_commit`` work; it must stay cheap (a query or two per batch)."""
-    if not result.applied:
-        return
-    for path in settings.HUB_TRANSITION_HOOKS:
-        import_string(path)(result.applied, source=source, occurred_at=occurred_at)
-
-
-# --- end of transition hooks ------------------------------------------------------------
-
-
 def _merged(result: TransitionResult) -> dict[UUID, dict[str, Any]]:
     """Each moved message's new field values. One message moved twice in a batch: its fields
     merge, the last change winning."""
@@ -204,9 +188,9 @@ def _record(
     source: str,
     audit_before: Sequence[AuditEntry] = (),
 ) -> None:
-    """What every change leaves besides the row: a timeline event, the hooks' work, an audit
-    record, the rollups. The audit append comes last but for the rollups: it takes the chain
-    head's lock, which every writer waits for until this transaction commits."""
+    """What every change leaves besides the row: a timeline event, an audit record, and the
+    registered effects' work (``hub.messaging.effects``: rollups, fallback routing, callbacks),
+    all in the caller's transaction."""
     rows_insert(
         MessageEvent,
         EVENT_COLUMNS,
@@ -239,12 +223,15 @@ def _record(
         )
         for c in batch
     ]
-    _run_transition_hooks(result, source=source, occurred_at=occurred_at)
     audit_append_many([*audit_before, *entries])
-    # After the audit append, so every writer takes the chain head before rollup rows.
-    rollups_record_transitions(
-        reached=[StatusReached(c.message_id, c.to, c.fields, previous[id(c)]) for c in result.applied],
-        at=now,
+    effects_run(
+        AppliedChanges(
+            changes=result.applied,
+            previous=[previous[id(c)] for c in result.applied],
+            source=source,
+            changed_at=now,
+            occurred_at=occurred_at,
+        )
     )
 
 
@@ -296,7 +283,7 @@ def messages_claim(message_ids: Iterable[UUID], *, actor: Actor) -> list[UUID]:
     Rows another worker holds are skipped, and a message already claimed, sent or final
     is never claimed again: this is what keeps a redelivered task from a second hand-off.
     On PostgreSQL the claim is one conditional ``UPDATE … RETURNING`` for the whole batch;
-    the timeline, audit and hooks are written as for any transition, in the same transaction.
+    the timeline, audit and effects are written as for any transition, in the same transaction.
     """
     ids = list(message_ids)
     if not ids:

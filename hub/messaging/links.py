@@ -20,7 +20,9 @@ def unsubscribe_url(*, message_id: str, contact_id: int | None, channel: str) ->
     address with no contact (nothing to unsubscribe; compliance blocks such marketing)."""
     if contact_id is None:
         return ""
-    return preferences.unsubscribe_url(Contact(pk=contact_id), channel=channel, category="marketing")
+    return preferences.unsubscribe_url(
+        Contact(pk=contact_id), channel=channel, category="marketing", message_id=message_id
+    )
 
 
 def push_receipt_url(*, message_id: str) -> str:

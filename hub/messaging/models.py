@@ -186,3 +186,52 @@ class FallbackPolicy(models.Model):
             raise ValidationError(
                 {"wait_seconds": f"Wait between 1 second and {MAX_FALLBACK_WAIT_SECONDS // 86400} days."}
             )
+
+
+class DailyRollup(models.Model):
+    """Counts for one template, channel and day (UTC), kept up to date as events arrive
+    (written by ``hub.messaging.rollups``, read by ``hub.workspace.reports``)."""
+
+    template = models.ForeignKey("templates_app.Template", on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=8)
+    day = models.DateField()
+    sent = models.BigIntegerField(default=0)
+    delivered = models.BigIntegerField(default=0)
+    failed = models.BigIntegerField(default=0)
+    bounced = models.BigIntegerField(default=0)
+    blocked = models.BigIntegerField(default=0)
+    opened = models.BigIntegerField(default=0)
+    clicked = models.BigIntegerField(default=0)
+    unsubscribed = models.BigIntegerField(default=0)
+    complained = models.BigIntegerField(default=0)
+    segments = models.BigIntegerField(default=0, help_text="SMS segments handed to providers.")
+    cost = models.DecimalField(max_digits=14, decimal_places=4, default=0)
+
+    class Meta:
+        db_table = "workspace_dailyrollup"  # created by the workspace app, moved here
+        ordering = ("-day", "template", "channel")
+        constraints = [
+            models.UniqueConstraint(fields=["template", "channel", "day"], name="rollup_unique_day"),
+        ]
+        indexes = [models.Index(fields=["day"], name="rollup_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.template_id} {self.channel} {self.day}"
+
+
+class DecisionRollup(models.Model):
+    """How many messages compliance blocked or deferred, per day and reason."""
+
+    day = models.DateField()
+    outcome = models.CharField(max_length=16)
+    reason = models.CharField(max_length=100)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "workspace_decisionrollup"
+        constraints = [
+            models.UniqueConstraint(fields=["day", "outcome", "reason"], name="decision_rollup_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.outcome} {self.reason}: {self.count}"

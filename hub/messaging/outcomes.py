@@ -1,10 +1,11 @@
-"""What a hand-off's outcome means for the message: the status change to record (sent,
-retry later with backoff, wait for the rate limit or an operator, or fail), and the operator
-alert for a misconfigured provider."""
+"""What a provider answered at the hand-off, as the feedback path's ``Outcome``: the status to
+record (sent, retry later with backoff, wait for the rate limit or an operator, or fail, the
+retry policy being dispatch's), and what the provider's error means beyond the message (its
+vendor module already said: suppress, opt-out, device gone), applied by
+``hub.messaging.feedback.outcomes_apply``."""
 
 from __future__ import annotations
 
-import logging
 import random
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -14,19 +15,18 @@ from uuid import UUID
 from django.conf import settings
 from django.utils import timezone
 
-from audit.services import Actor, audit_append
+from hub.messaging.feedback import ErrorClass, Misconfigured, Outcome
 from hub.messaging.handoff import HandOff
 from hub.messaging.lifecycle import Change
 from hub.messaging.models import MessageStatus as S
 from hub.providers.base import SendResult
 from hub.providers.errors import (
+    PermanentProviderError,
     ProviderConfigurationError,
     ProviderError,
     RetryableProviderError,
     UnexpectedProviderError,
 )
-
-logger = logging.getLogger("hub.dispatch")
 
 # A misconfigured provider (401): messages wait this long for an operator, their tries kept.
 CONFIGURATION_RETRY_SECONDS = 300
@@ -48,24 +48,47 @@ def backoff_seconds(attempt: int, hint: float | None = None) -> float:
     return max(delay, hint or 0.0)
 
 
-def alert_misconfigured(hand_offs: list[HandOff], *, actor: Actor) -> None:
-    """One audited operator alert per misconfigured provider per batch."""
-    seen: dict[str, ProviderError] = {}
-    for hand_off in hand_offs:
-        for name, error in hand_off.configuration_errors:
-            seen.setdefault(name, error)
-    for name, error in seen.items():
-        logger.error("ALERT provider=%s is misconfigured (code %s): an operator must act", name, error.code)
-        audit_append(
-            actor=actor,
-            action="provider.misconfigured",
-            object_type="provider",
-            object_id=name,
-            payload={"code": error.code, "http_status": error.http_status},
+def _error_class(error: ProviderError) -> str:
+    if isinstance(error, UnexpectedProviderError):
+        return ErrorClass.UNEXPECTED
+    if isinstance(error, ProviderConfigurationError):
+        return ErrorClass.CONFIGURATION
+    if isinstance(error, RetryableProviderError):
+        return ErrorClass.RETRYABLE
+    return ErrorClass.PERMANENT
+
+
+def _error_meaning(error: ProviderError) -> dict[str, Any]:
+    """The Outcome fields a provider error sets (its vendor module has already mapped the code)."""
+    meaning: dict[str, Any] = {"error_code": error.code, "error_class": _error_class(error)}
+    if isinstance(error, PermanentProviderError):
+        meaning.update(
+            permanent=True,
+            suppress=error.suppression_reason if error.suppress else "",
+            opt_out=error.withdraw_consent,
+            device_gone=error.remove_device,
         )
+    return meaning
 
 
-def outcome_change(hand_off: HandOff, report: DispatchReport) -> Change:
+def hand_off_outcome(hand_off: HandOff, report: DispatchReport) -> Outcome:
+    """The feedback path's Outcome of one hand-off (counted into ``report``)."""
+    change = _hand_off_change(hand_off, report)
+    misconfigured = tuple(
+        Misconfigured(name, error.code, error.http_status) for name, error in hand_off.configuration_errors
+    )
+    meaning = _error_meaning(hand_off.result) if isinstance(hand_off.result, ProviderError) else {}
+    return Outcome(
+        message_id=change.message_id,
+        status=change.to,
+        fields=change.fields,
+        detail=change.detail,
+        misconfigured=misconfigured,
+        **meaning,
+    )
+
+
+def _hand_off_change(hand_off: HandOff, report: DispatchReport) -> Change:
     message, content, provider, outcome = (
         hand_off.attempt.message,
         hand_off.attempt.content,

@@ -1,29 +1,32 @@
-"""What providers tell us after the hand-off (delivery reports, bounces, opens, complaints),
-already normalised by a webhook into ``ProviderReport`` rows, applied in one transaction.
+"""Reports about a message after its hand-off, from outside the dispatch: the providers'
+webhooks (delivery reports, bounces, opens, complaints), push display receipts, the hub's own
+one-click unsubscribe. Each arrives as a ``ProviderReport``: an event id and the feedback
+path's ``Outcome``, already in our words (the vendor's module translated its codes).
 
-Status changes go through ``messages_transition`` (so a late or repeated report never moves
-a message out of a final state); engagement is kept as ``engagement`` events on the
-timeline; reports that carry no status are ``provider`` events. Each report has an event
-id: one already processed is skipped, so a replayed webhook changes nothing.
+``provider_reports_apply`` skips an event already processed (so a replayed webhook changes
+nothing), finds each report's message (ours, or by the provider's id), and hands the outcomes
+to ``hub.messaging.feedback.outcomes_apply``, in one transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
-from audit.services import Actor, AuditEntry, audit_append_many
-from hub.contacts.models import Contact
-from hub.contacts.services import consent_record, suppression_add
-from hub.messaging.lifecycle import Change, messages_transition
-from hub.messaging.models import EventKind, Message, MessageEvent
+from audit.services import Actor
+from hub.messaging.feedback import (
+    Outcome,
+    outcome_from_json,
+    outcome_to_json,
+    outcomes_apply,
+    outcomes_with_message,
+)
+from hub.messaging.models import Message
 from hub.providers.models import WebhookEvent
 
 REPORTS_PER_TASK = 500
@@ -31,46 +34,25 @@ REPORTS_PER_TASK = 500
 
 @dataclass(frozen=True)
 class ProviderReport:
-    """One provider event in our words.
-
-    ``status``: the status it moves the message to (a ``MessageStatus``), or empty.
-    ``engagement``: opened, clicked, unsubscribed or complained, or empty.
-    ``suppress``: a ``SuppressionReason`` to write for the message's address, or empty.
-    ``withdraw_consent``: a ``ConsentSource`` under which the contact's consent for the
-    message's channel (marketing) is withdrawn, or empty.
-    """
+    """One event about a message: its id at the source (for replays), the source's name for
+    it, and what it means."""
 
     event_id: str
     vendor_event: str
-    message_id: UUID | None = None
-    provider_message_id: str = ""
-    status: str = ""
-    engagement: str = ""
-    suppress: str = ""
-    withdraw_consent: str = ""
-    detail: Mapping[str, Any] = field(default_factory=dict)
-    occurred_at: datetime | None = None
+    outcome: Outcome
 
 
 def report_to_json(report: ProviderReport) -> dict[str, Any]:
     """A report as the ``events`` queue carries it (JSON)."""
     return {
-        **{k: getattr(report, k) for k in ("event_id", "vendor_event", "provider_message_id", "status")},
-        **{k: getattr(report, k) for k in ("engagement", "suppress", "withdraw_consent")},
-        "message_id": str(report.message_id) if report.message_id else None,
-        "detail": dict(report.detail),
-        "occurred_at": report.occurred_at.isoformat() if report.occurred_at else None,
+        "event_id": report.event_id,
+        "vendor_event": report.vendor_event,
+        "outcome": outcome_to_json(report.outcome),
     }
 
 
 def report_from_json(data: Mapping[str, Any]) -> ProviderReport:
-    return ProviderReport(
-        **{k: data[k] for k in ("event_id", "vendor_event", "provider_message_id", "status")},
-        **{k: data[k] for k in ("engagement", "suppress", "withdraw_consent")},
-        message_id=UUID(data["message_id"]) if data.get("message_id") else None,
-        detail=data.get("detail") or {},
-        occurred_at=datetime.fromisoformat(data["occurred_at"]) if data.get("occurred_at") else None,
-    )
+    return ProviderReport(data["event_id"], data["vendor_event"], outcome_from_json(data["outcome"]))
 
 
 def provider_reports_enqueue(*, provider: str, reports: Sequence[ProviderReport]) -> None:
@@ -95,10 +77,12 @@ class ReportsOutcome:
     unmatched: int = 0
 
 
-def provider_reports_apply(*, provider: str, reports: Sequence[ProviderReport]) -> ReportsOutcome:
-    """Apply reports once each; unknown messages are counted and skipped (never an error)."""
+def provider_reports_apply(
+    *, provider: str, reports: Sequence[ProviderReport], actor: Actor | None = None
+) -> ReportsOutcome:
+    """Apply reports once each; unknown messages are counted and skipped (never an error).
+    ``actor`` defaults to the provider."""
     outcome = ReportsOutcome()
-    actor = Actor.provider(provider)
     with transaction.atomic():
         seen = set(
             WebhookEvent.objects.filter(
@@ -113,61 +97,58 @@ def provider_reports_apply(*, provider: str, reports: Sequence[ProviderReport]) 
             seen.add(report.event_id)
             fresh.append(report)
         messages = _messages_for(fresh)
-        changes: list[Change] = []
-        events: list[MessageEvent] = []
-        audits: list[AuditEntry] = []
+        outcomes: list[Outcome] = []
         processed: list[str] = []
-        now = timezone.now()
         for report in fresh:
-            message = messages.get(report.message_id) if report.message_id else None
-            message = message or messages.get(report.provider_message_id)
+            found = report.outcome
+            message = messages.get(found.message_id) if found.message_id else None
+            message = message or messages.get(found.provider_message_id)
             if message is None:
                 outcome.unmatched += 1
                 continue
             outcome.applied += 1
             processed.append(report.event_id)
-            detail = {"event": report.vendor_event, **report.detail}
-            if report.status:
-                changes.append(Change(message.id, report.status, detail=detail))
-            else:
-                kind = EventKind.ENGAGEMENT if report.engagement else EventKind.PROVIDER
-                events.append(
-                    MessageEvent(
-                        message=message,
-                        kind=kind,
-                        status=report.engagement,
-                        detail=detail,
-                        source=provider,
-                        occurred_at=report.occurred_at or now,
-                    )
-                )
-                audits.append(
-                    AuditEntry(
-                        actor,
-                        f"message.{kind}",
-                        "message",
-                        str(message.id),
-                        {"event": report.vendor_event, "engagement": report.engagement},
-                    )
-                )
-            _consequences(report, message, actor)
+            outcomes.append(outcomes_with_message(found, message.id, event=report.vendor_event))
         # Only events about a known message count as processed: one that arrived before its
         # message was recorded may still apply when the provider sends it again. A concurrent
         # replay fails here on the unique key and rolls back; its retry finds it processed.
         WebhookEvent.objects.bulk_create(WebhookEvent(provider=provider, event_id=e) for e in processed)
-        messages_transition(changes, actor=actor, source=provider)
-        MessageEvent.objects.bulk_create(events)
-        audit_append_many(audits)
+        outcomes_apply(outcomes, actor=actor or Actor.provider(provider), source=provider)
     return outcome
 
 
+# The source of the hub's own unsubscribe links' reports (``/u/{token}``).
+UNSUBSCRIBE_SOURCE = "unsubscribe"
+
+
+def message_unsubscribed_record(*, message_id: str) -> ReportsOutcome:
+    """The person used the unsubscribe link of this message (one click, or the page's confirm
+    button): an ``unsubscribed`` engagement on it, counted in its template's report once per
+    message. The consent change itself is the caller's (``hub.contacts.preferences``). A link
+    naming no message, or one since erased, records nothing."""
+    try:
+        found = UUID(message_id)
+    except ValueError:
+        return ReportsOutcome()
+    report = ProviderReport(
+        event_id=f"unsubscribe:{found}",
+        vendor_event="unsubscribe_link",
+        outcome=Outcome(message_id=found, engagement="unsubscribed"),
+    )
+    return provider_reports_apply(provider=UNSUBSCRIBE_SOURCE, reports=[report], actor=Actor.system())
+
+
 def _messages_for(reports: Sequence[ProviderReport]) -> dict[Any, Message]:
-    ids = {r.message_id for r in reports if r.message_id}
-    sids = {r.provider_message_id for r in reports if r.provider_message_id and not r.message_id}
+    ids = {r.outcome.message_id for r in reports if r.outcome.message_id}
+    sids = {
+        r.outcome.provider_message_id
+        for r in reports
+        if r.outcome.provider_message_id and not r.outcome.message_id
+    }
     if not ids and not sids:
         return {}
-    rows = Message.objects.filter(Q(id__in=ids) | Q(provider_message_id__in=sids)).select_related(
-        "notification"
+    rows = Message.objects.filter(Q(id__in=ids) | Q(provider_message_id__in=sids)).only(
+        "id", "provider_message_id"
     )
     found: dict[Any, Message] = {}
     for message in rows:
@@ -175,22 +156,3 @@ def _messages_for(reports: Sequence[ProviderReport]) -> dict[Any, Message]:
         if message.provider_message_id in sids:
             found[message.provider_message_id] = message
     return found
-
-
-def _consequences(report: ProviderReport, message: Message, actor: Actor) -> None:
-    detail = {"message": str(message.id), "event": report.vendor_event}
-    if report.suppress and message.to:
-        suppression_add(
-            channel=message.channel, address=message.to, reason=report.suppress, actor=actor, detail=detail
-        )
-    contact_id = message.notification.contact_id
-    if report.withdraw_consent and contact_id is not None:
-        consent_record(
-            contact=Contact.objects.get(pk=contact_id),
-            channel=message.channel,
-            purpose="marketing",
-            granted=False,
-            source=report.withdraw_consent,
-            actor=actor,
-            evidence=detail,
-        )

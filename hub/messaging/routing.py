@@ -1,7 +1,7 @@
 """Routing ``first``: when a message ends badly, or is not delivered in time, try the next
 channel; and cancelling a notification that has not been sent yet.
 
-The lifecycle calls ``routing_after_transition`` with every batch of applied changes; the
+``routing_after_transition`` is a status-change effect (``hub.messaging.effects``); the
 ones that ended a message badly are handed, on commit, to a task that creates the next
 channel's message (``notifications_fall_back``). That service locks the notification and
 only ever moves past the notification's latest message, so a redelivered task or a second
@@ -23,6 +23,7 @@ from audit.services import Actor, AuditEntry, audit_append_many
 from hub.messaging import accept, dispatch
 from hub.messaging.acceptance import accepted_entries
 from hub.messaging.decide import messages_decide
+from hub.messaging.effects import AppliedChanges
 from hub.messaging.lifecycle import FINAL_STATUSES, Change, messages_transition
 from hub.messaging.models import (
     EventKind,
@@ -58,9 +59,9 @@ def fallback_deadline(
     return start + timedelta(seconds=waits[channel])
 
 
-def routing_after_transition(changes: Sequence[Change], *, source: str, occurred_at: datetime) -> None:
-    """Lifecycle hook: messages that ended badly get a fallback, once this commits."""
-    ended = [str(c.message_id) for c in changes if c.to in ENDED_BADLY]
+def routing_after_transition(applied: AppliedChanges) -> None:
+    """Status-change effect: messages that ended badly get a fallback, once this commits."""
+    ended = [str(c.message_id) for c in applied.changes if c.to in ENDED_BADLY]
     if ended:
         from hub.messaging.tasks import fall_back
 

@@ -86,20 +86,34 @@ class _BaseUrlHttpClient(TwilioHttpClient):
         return dict(getattr(self._local, "headers", {}) or {})
 
 
+def twilio_code_suppression(code: int | str) -> tuple[str, bool]:
+    """What a Twilio error code means for the number, whether Twilio answered a send with it or
+    reported it later (``ErrorCode`` of a status callback, ``hub.webhooks.twilio``): the
+    ``SuppressionReason`` to write ("" for none), and whether the person opted out."""
+    try:
+        number = int(code)
+    except (TypeError, ValueError):
+        return "", False
+    if number in OPTED_OUT_CODES:
+        return "sms_opt_out", True
+    if number in SUPPRESSING_CODES:
+        return "invalid", False
+    return "", False
+
+
 def map_twilio_error(exc: TwilioRestException, headers: Mapping[str, str] | None = None) -> ProviderError:
     code = int(exc.code) if exc.code else 0
     text = f"Twilio {exc.status} {code or ''}: {exc.msg}".strip()
-    if code in OPTED_OUT_CODES:
+    suppression, opted_out = twilio_code_suppression(code)
+    if suppression:
         return PermanentProviderError(
             text,
             code=str(code),
             http_status=exc.status,
             suppress=True,
-            suppression_reason="sms_opt_out",
-            withdraw_consent=True,
+            suppression_reason=suppression,
+            withdraw_consent=opted_out,
         )
-    if code in SUPPRESSING_CODES:
-        return PermanentProviderError(text, code=str(code), http_status=exc.status, suppress=True)
     if exc.status in (401, 403) or code == 20003:
         return ProviderConfigurationError(text, code=str(code or exc.status), http_status=exc.status)
     if code in RETRYABLE_CODES or exc.status == 429 or exc.status >= 500:

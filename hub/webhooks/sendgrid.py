@@ -4,7 +4,8 @@ Each POST is verified before it is read: an ECDSA P-256 / SHA-256 signature over
 timestamp header followed by the raw body, with the public key from
 ``SENDGRID_WEBHOOK_PUBLIC_KEY`` (base64 DER, as SendGrid shows it), and a timestamp within
 five minutes. Events find their message by the id we put in ``custom_args``; the table
-below turns SendGrid's events into ours.
+below turns SendGrid's events into the feedback path's outcomes (SendGrid's send-time errors
+are mapped in ``hub.providers.sendgrid``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import binascii
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -26,7 +27,8 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from hub.contacts.models import ConsentSource, SuppressionReason
+from hub.contacts.models import SuppressionReason
+from hub.messaging.feedback import ErrorClass, Outcome
 from hub.messaging.models import MessageStatus as S
 from hub.messaging.reports import ProviderReport, provider_reports_enqueue
 from hub.providers.sendgrid import MESSAGE_ID_ARG
@@ -38,32 +40,27 @@ TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
 MAX_SKEW_SECONDS = 300
 
 
-@dataclass(frozen=True)
-class EventMeaning:
-    status: str = ""
-    engagement: str = ""
-    suppress: str = ""
-    withdraw_consent: str = ""
-
-
-# SendGrid event → what it means here. Events not listed are kept as provider events.
-EVENT_TABLE: dict[str, EventMeaning] = {
-    "processed": EventMeaning(),
-    "deferred": EventMeaning(),
-    "delivered": EventMeaning(status=S.DELIVERED),
-    "bounce": EventMeaning(status=S.BOUNCED, suppress=SuppressionReason.HARD_BOUNCE),
-    # A "blocked" bounce is the receiving server refusing for now (reputation, content).
-    "bounce:blocked": EventMeaning(status=S.UNDELIVERED),
-    "dropped": EventMeaning(status=S.FAILED),
-    "open": EventMeaning(engagement="opened"),
-    "click": EventMeaning(engagement="clicked"),
-    "spamreport": EventMeaning(
-        engagement="complained",
-        suppress=SuppressionReason.COMPLAINT,
-        withdraw_consent=ConsentSource.COMPLAINT,
+# SendGrid event → what it means here (the message id is filled in per event). Events not
+# listed are kept as provider events.
+EVENT_TABLE: dict[str, Outcome] = {
+    "processed": Outcome(),
+    "deferred": Outcome(),
+    "delivered": Outcome(status=S.DELIVERED),
+    "bounce": Outcome(
+        status=S.BOUNCED,
+        error_class=ErrorClass.PERMANENT,
+        permanent=True,
+        suppress=SuppressionReason.HARD_BOUNCE,
+        bounce=True,
     ),
-    "unsubscribe": EventMeaning(engagement="unsubscribed", withdraw_consent=ConsentSource.PROVIDER),
-    "group_unsubscribe": EventMeaning(engagement="unsubscribed", withdraw_consent=ConsentSource.PROVIDER),
+    # A "blocked" bounce is the receiving server refusing for now (reputation, content).
+    "bounce:blocked": Outcome(status=S.UNDELIVERED, error_class=ErrorClass.RETRYABLE),
+    "dropped": Outcome(status=S.FAILED, error_class=ErrorClass.PERMANENT, permanent=True),
+    "open": Outcome(engagement="opened"),
+    "click": Outcome(engagement="clicked"),
+    "spamreport": Outcome(engagement="complained", suppress=SuppressionReason.COMPLAINT, complaint=True),
+    "unsubscribe": Outcome(engagement="unsubscribed", opt_out=True),
+    "group_unsubscribe": Outcome(engagement="unsubscribed", opt_out=True),
 }
 # Fields of an event safe to keep on the timeline (no addresses, no URLs with tokens).
 SAFE_FIELDS = ("reason", "status", "type", "bounce_classification", "attempt", "sg_message_id")
@@ -106,7 +103,7 @@ def sendgrid_event_report(event: dict[str, Any]) -> ProviderReport:
     """Normalise one event through EVENT_TABLE."""
     name = str(event.get("event", ""))
     lookup = f"{name}:{event.get('type')}" if name == "bounce" and event.get("type") == "blocked" else name
-    meaning = EVENT_TABLE.get(lookup, EventMeaning())
+    meaning = EVENT_TABLE.get(lookup, Outcome())
     try:
         message_id: UUID | None = UUID(str(event.get(MESSAGE_ID_ARG, "")))
     except ValueError:
@@ -116,17 +113,13 @@ def sendgrid_event_report(event: dict[str, Any]) -> ProviderReport:
         event_id = "sha256:" + hashlib.sha256(json.dumps(event, sort_keys=True).encode()).hexdigest()
     timestamp = event.get("timestamp")
     occurred = datetime.fromtimestamp(int(timestamp), tz=UTC) if isinstance(timestamp, int) else None
-    return ProviderReport(
-        event_id=event_id,
-        vendor_event=name,
+    outcome = replace(
+        meaning,
         message_id=message_id,
-        status=meaning.status,
-        engagement=meaning.engagement,
-        suppress=meaning.suppress,
-        withdraw_consent=meaning.withdraw_consent,
         detail={k: event[k] for k in SAFE_FIELDS if k in event},
         occurred_at=occurred,
     )
+    return ProviderReport(event_id=event_id, vendor_event=name, outcome=outcome)
 
 
 @webhook(PROVIDER)

@@ -16,11 +16,12 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from hub.contacts.inbound import sms_inbound_receive
 from hub.contacts.keywords import SmsKeyword
-from hub.contacts.models import ConsentSource, SuppressionReason
+from hub.messaging.feedback import ErrorClass, Outcome
 from hub.messaging.models import MessageStatus as S
 from hub.messaging.reports import ProviderReport, provider_reports_enqueue
 from hub.providers.registry import channel_entries
 from hub.providers.selectors import keyword_reply
+from hub.providers.twilio import twilio_code_suppression
 from hub.webhooks.base import SignatureInvalid, webhook
 
 PROVIDER = "twilio"
@@ -33,9 +34,9 @@ STATUS_MAP = {
     "undelivered": S.UNDELIVERED,
     "failed": S.FAILED,
 }
+FAILED_STATUSES = frozenset({S.UNDELIVERED, S.FAILED})
 ENGAGEMENT_MAP = {"read": "opened"}
-# Error codes on a failed/undelivered report that mean the person opted out (STOP).
-OPT_OUT_ERROR_CODES = frozenset({"21610"})
+# What an ErrorCode means for the number is Twilio's code table, in hub.providers.twilio.
 # The form keys the hub acts on. Twilio sends each once; its signature covers a repeated key's
 # values as a sorted set, so reordering or repeating them keeps a valid signature while
 # changing the value the hub would read: a form that repeats one of these is refused.
@@ -77,18 +78,21 @@ def twilio_status_report(params: dict[str, str], *, message_id: str = "") -> Pro
     sid = params.get("MessageSid") or params.get("SmsSid", "")
     vendor_status = (params.get("MessageStatus") or params.get("SmsStatus", "")).lower()
     error_code = params.get("ErrorCode", "")
-    opted_out = error_code in OPT_OUT_ERROR_CODES
-    return ProviderReport(
-        event_id=f"{sid}:{vendor_status}",
-        vendor_event=vendor_status,
+    suppression, opted_out = twilio_code_suppression(error_code)
+    status = STATUS_MAP.get(vendor_status, "")
+    outcome = Outcome(
         message_id=_uuid_or_none(message_id),
         provider_message_id=sid,
-        status=STATUS_MAP.get(vendor_status, ""),
+        status=status,
         engagement=ENGAGEMENT_MAP.get(vendor_status, ""),
-        suppress=SuppressionReason.SMS_OPT_OUT if opted_out else "",
-        withdraw_consent=ConsentSource.PROVIDER if opted_out else "",
+        error_code=error_code,
+        error_class=ErrorClass.PERMANENT if error_code and status in FAILED_STATUSES else ErrorClass.NONE,
+        permanent=bool(suppression),
+        suppress=suppression,
+        opt_out=opted_out,
         detail={"error_code": error_code} if error_code else {},
     )
+    return ProviderReport(event_id=f"{sid}:{vendor_status}", vendor_event=vendor_status, outcome=outcome)
 
 
 def _uuid_or_none(value: str) -> UUID | None:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from hub.workspace.models import DailyRollup
+from hub.messaging.models import DailyRollup
 from hub.workspace.reports import report_build
 from hub.workspace.search import MessageFilters, messages_search
 from templates_app.models import Template

@@ -22,9 +22,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from hub.messaging.lifecycle import FINAL_STATUSES
-from hub.messaging.models import Message, MessageEvent
+from hub.messaging.models import DailyRollup, DecisionRollup, Message, MessageEvent
 from hub.workers.liveness import heartbeats, workers_quiet_for, workers_stale
-from hub.workspace.models import DailyRollup, DecisionRollup
 
 logger = logging.getLogger("hub.metrics")
 

@@ -1,4 +1,5 @@
-"""Rollups for reports, retention policies, and proxies that give the workspace its admin pages."""
+"""Retention policies, and proxies that give the workspace its admin pages (the reports page
+reads the rollups that ``hub.messaging.rollups`` writes)."""
 
 from __future__ import annotations
 
@@ -6,53 +7,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from hub.contacts.models import Contact
-from hub.messaging.models import Message
-
-
-class DailyRollup(models.Model):
-    """Counts for one template, channel and day (UTC), kept up to date as events arrive."""
-
-    template = models.ForeignKey("templates_app.Template", on_delete=models.PROTECT, related_name="+")
-    channel = models.CharField(max_length=8)
-    day = models.DateField()
-    sent = models.BigIntegerField(default=0)
-    delivered = models.BigIntegerField(default=0)
-    failed = models.BigIntegerField(default=0)
-    bounced = models.BigIntegerField(default=0)
-    blocked = models.BigIntegerField(default=0)
-    opened = models.BigIntegerField(default=0)
-    clicked = models.BigIntegerField(default=0)
-    unsubscribed = models.BigIntegerField(default=0)
-    complained = models.BigIntegerField(default=0)
-    segments = models.BigIntegerField(default=0, help_text="SMS segments handed to providers.")
-    cost = models.DecimalField(max_digits=14, decimal_places=4, default=0)
-
-    class Meta:
-        ordering = ("-day", "template", "channel")
-        constraints = [
-            models.UniqueConstraint(fields=["template", "channel", "day"], name="rollup_unique_day"),
-        ]
-        indexes = [models.Index(fields=["day"], name="rollup_day_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.template_id} {self.channel} {self.day}"
-
-
-class DecisionRollup(models.Model):
-    """How many messages compliance blocked or deferred, per day and reason."""
-
-    day = models.DateField()
-    outcome = models.CharField(max_length=16)
-    reason = models.CharField(max_length=100)
-    count = models.BigIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["day", "outcome", "reason"], name="decision_rollup_unique"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.day} {self.outcome} {self.reason}: {self.count}"
+from hub.messaging.models import DailyRollup, Message
 
 
 class RetentionPolicy(models.Model):

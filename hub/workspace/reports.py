@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db.models import QuerySet, Sum
 
-from hub.workspace.models import DailyRollup
+from hub.messaging.models import DailyRollup
 
 COUNT_FIELDS = ("sent", "delivered", "failed", "bounced", "blocked", "opened", "clicked",
                 "unsubscribed", "complained", "segments")  # fmt: skip

@@ -35,11 +35,19 @@ from audit.models import AuditRecord
 from audit.services import Actor
 from hub.messaging import tasks
 from hub.messaging.lifecycle import Change, IllegalTransition, messages_claim, messages_transition
-from hub.messaging.models import BlockReason, EventKind, Message, MessageEvent, Notification, Routing
+from hub.messaging.models import (
+    BlockReason,
+    DailyRollup,
+    DecisionRollup,
+    EventKind,
+    Message,
+    MessageEvent,
+    Notification,
+    Routing,
+)
 from hub.messaging.models import MessageStatus as S
+from hub.messaging.rollups import COUNTERS, SKIPPED_SENT, STATUS_COUNTERS, sms_segments
 from hub.messaging.routing import NotCancellable, notification_cancel
-from hub.workspace.models import DailyRollup, DecisionRollup
-from hub.workspace.rollups import COUNTERS, SKIPPED_SENT, STATUS_COUNTERS, sms_segments
 from templates_app.models import Template
 from tests.audit.log import audit_log_sequenced_and_verified
 

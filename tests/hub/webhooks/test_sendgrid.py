@@ -89,6 +89,19 @@ def test_hard_bounce_bounces_and_suppresses(client, signer, sent_email):
     assert Suppression.objects.filter(channel="email", address=sent_email.to, reason="hard_bounce").exists()
 
 
+def test_hard_bounce_and_complaint_write_consent_ledger_entries(client, signer, sent_email, contact):
+    """SPEC §2: bounces and complaints write to the consent ledger as well as suppressing."""
+    post(client, signer, [event(sent_email, "bounce", type="bounce", reason="550 5.1.1")])
+    post(client, signer, [event(sent_email, "spamreport")])
+    entries = ConsentEntry.objects.filter(contact=contact).order_by("id")
+    assert [(e.channel, e.purpose, e.granted, e.source) for e in entries] == [
+        ("email", "marketing", False, "bounce"),
+        ("email", "marketing", False, "complaint"),
+    ]
+    assert entries[0].evidence["message"] == str(sent_email.id) and entries[0].evidence["event"] == "bounce"
+    assert sorted(Suppression.objects.values_list("reason", flat=True)) == ["hard_bounce"]
+
+
 def test_blocked_bounce_is_undelivered_without_suppression(client, signer, sent_email):
     post(client, signer, [event(sent_email, "bounce", type="blocked")])
     sent_email.refresh_from_db()
@@ -144,17 +157,29 @@ def test_reports_travel_to_the_events_queue_as_json_unchanged():
     the JSON round trip."""
     from datetime import UTC, datetime
 
+    from hub.messaging.feedback import Misconfigured, Outcome
     from hub.messaging.reports import ProviderReport, report_from_json, report_to_json
 
     report = ProviderReport(
         event_id="ev-9",
         vendor_event="spamreport",
-        message_id=uuid.uuid4(),
-        engagement="complained",
-        suppress="complaint",
-        withdraw_consent="complaint",
-        detail={"reason": "x"},
-        occurred_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        outcome=Outcome(
+            message_id=uuid.uuid4(),
+            provider_message_id="SM1",
+            status="bounced",
+            error_code="550",
+            error_class="permanent",
+            permanent=True,
+            engagement="complained",
+            suppress="complaint",
+            complaint=True,
+            bounce=True,
+            opt_out=True,
+            device_gone=True,
+            detail={"reason": "x"},
+            occurred_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+            misconfigured=(Misconfigured("sendgrid", "401", 401),),
+        ),
     )
     assert report_from_json(json.loads(json.dumps(report_to_json(report)))) == report
 

@@ -277,3 +277,32 @@ class TestRepeatedKeysTheHubReads:
         assert post_signed(client, self.STATUS, signed).status_code == 204
         message.refresh_from_db()
         assert message.status == S.DELIVERED
+
+
+class TestOneFeedbackPath:
+    """Twilio's 21610 (the person texted STOP) means the same whether Twilio answers a send with
+    it or reports it later in a status callback: one code table, one outcome, one function."""
+
+    def test_21610_at_send_time_and_by_status_callback_have_the_same_consequences(
+        self, client, live_template, twilio_configured, contact
+    ):
+        from tests.fakes.twilio import UNSUBSCRIBED_NUMBER
+
+        (at_send,) = make_queued_messages(live_template, to=UNSUBSCRIBED_NUMBER, contact=contact)
+        dispatch.messages_dispatch(message_ids=[at_send.id])
+        reported = sent_message(live_template, contact=contact)
+        post_signed(client, "/webhooks/twilio/status", status_params(reported, "failed", ErrorCode="21610"))
+
+        def consequences(message):
+            message.refresh_from_db()
+            suppression = Suppression.objects.get(channel="sms", address=message.to)
+            entry = ConsentEntry.objects.get(contact=contact, evidence__message=str(message.id))
+            return (
+                message.status,
+                message.error_code,
+                suppression.reason,
+                (entry.channel, entry.purpose, entry.granted, entry.source, entry.evidence["code"]),
+            )
+
+        expected = (S.FAILED, "21610", "sms_opt_out", ("sms", "marketing", False, "provider", "21610"))
+        assert consequences(at_send) == consequences(reported) == expected

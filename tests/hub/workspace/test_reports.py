@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from audit.services import Actor
 from hub.messaging.lifecycle import Change, messages_transition
-from hub.workspace.models import DailyRollup, DecisionRollup
-from hub.workspace.rollups import rollups_record_engagement, sms_segments
+from hub.messaging.models import DailyRollup, DecisionRollup
+from hub.messaging.rollups import rollups_record_engagement, sms_segments
 from tests.factories import make_message
 
 REPORT_URL = reverse("admin:workspace_report_changelist")
