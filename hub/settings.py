@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "hub.workspace",
     "hub.broadcasts",
     "hub.callbacks",
+    "hub.journeys",
 ]
 
 MIDDLEWARE = [
@@ -446,6 +447,8 @@ LOGGING: dict[str, Any] = {
         "python_http_client": {"level": "WARNING"},  # SendGrid's
         # At DEBUG the worker's pool logs each task's raw message body, arguments included.
         "celery.pool": {"level": "INFO"},
+        # cel-python logs every evaluation's variables (a contact's fields) at DEBUG.
+        "celpy": {"level": "WARNING"},
     },
 }
 
