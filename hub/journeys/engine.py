@@ -322,7 +322,10 @@ def _finish(ctx: RunContext, outcome: Outcome) -> None:
         run.wake_at = outcome.until
         run.waiting_for = dict(outcome.waiting_for)
         ctx.log(
-            K.WAIT, run.step, until=outcome.until.isoformat() if outcome.until else None, waiting_for=run.waiting_for
+            K.WAIT,
+            run.step,
+            until=outcome.until.isoformat() if outcome.until else None,
+            waiting_for=run.waiting_for,
         )
         return
     assert isinstance(outcome, End)  # noqa: S101 - Go never reaches here

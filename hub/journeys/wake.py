@@ -61,8 +61,14 @@ def journeys_wake_due(*, batch_size: int = 500, budget_seconds: float = 45.0) ->
 
 
 class StatusChange(Protocol):
-    message_id: UUID
-    to: str
+    """A status change as the lifecycle reports it (``hub.messaging.lifecycle.Change``), or an
+    engagement (``to``: ``opened``, ``clicked``)."""
+
+    @property
+    def message_id(self) -> UUID: ...
+
+    @property
+    def to(self) -> str: ...
 
 
 def journeys_on_status_change(changes: Sequence[StatusChange], *, source: str, occurred_at: datetime) -> None:

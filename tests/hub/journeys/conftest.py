@@ -64,11 +64,13 @@ def send_event(name: str, contact: str = "cust-1", **fields: Any) -> Any:
 
 def wake_now(run: Any) -> None:
     """Make a waiting run due and let beat's wake-up take it."""
+    from datetime import timedelta
+
     from django.utils import timezone
 
     from hub.journeys.models import JourneyRun
     from hub.journeys.wake import journeys_wake_due
 
-    JourneyRun.objects.filter(pk=run.pk).update(wake_at=timezone.now() - timezone.timedelta(seconds=1))
+    JourneyRun.objects.filter(pk=run.pk).update(wake_at=timezone.now() - timedelta(seconds=1))
     journeys_wake_due()
     run.refresh_from_db()
