@@ -52,6 +52,9 @@ DYNAMIC = frozenset({("contact", "attributes"), ("event", "data")})
 TYPED_NODES = frozenset({"relation", "addition", "multiplication", "unary"})
 MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
 MAX_DEPTH = 60
+# A comprehension inside a comprehension multiplies the work (ten nested over ten items is
+# 10^10 steps): one level is all a condition needs, so evaluation stays linear in its input.
+MAX_COMPREHENSION_NESTING = 1
 
 
 class ConditionError(Exception):
@@ -105,6 +108,17 @@ def _bound_names(tree: Tree[Any]) -> set[str]:
                 if idents:
                     bound.add(str(idents[0].children[0]))
     return bound
+
+
+def _comprehension_nesting(tree: Tree[Any]) -> int:
+    deepest, stack = 0, [(tree, 0)]
+    while stack:
+        node, nesting = stack.pop()
+        if node.data == "member_dot_arg" and str(node.children[1]) in MACROS:
+            nesting += 1
+        deepest = max(deepest, nesting)
+        stack.extend((c, nesting) for c in node.children if isinstance(c, Tree))
+    return deepest
 
 
 def _depth(tree: Tree[Any]) -> int:
@@ -201,6 +215,8 @@ def condition_check(source: str, *, scope: ConditionScope) -> list[str]:
         return ["too deeply nested."]
     if _depth(tree) > MAX_DEPTH:
         return ["too deeply nested."]
+    if _comprehension_nesting(tree) > MAX_COMPREHENSION_NESTING:
+        return ["a comprehension (all, exists, exists_one, map, filter) may not hold another."]
     errors: list[str] = []
     bound = _bound_names(tree)
     for node in tree.iter_subtrees():

@@ -6,6 +6,7 @@ in the broker: a million waiting runs cost rows, not queued tasks or memory.
 
 from __future__ import annotations
 
+import logging
 import time as clock
 from collections.abc import Sequence
 from datetime import datetime
@@ -20,6 +21,8 @@ from hub.contacts.models import Contact
 from hub.journeys.engine import Wake, run_advance
 from hub.journeys.models import JourneyRun, JourneyRunMessage, RunStatus
 from hub.journeys.timeline import Timeline
+
+logger = logging.getLogger(__name__)
 
 
 def _wake_one(run_id: UUID, contact_id: int, *, now: datetime) -> bool:
@@ -39,6 +42,16 @@ def _wake_one(run_id: UUID, contact_id: int, *, now: datetime) -> bool:
     return True
 
 
+def _wake_safely(run_id: UUID, contact_id: int, *, now: datetime) -> bool:
+    """One run; an error rolls back that run's step alone (it stays due, tried again next
+    tick) and never stops the others."""
+    try:
+        return _wake_one(run_id, contact_id, now=now)
+    except Exception:
+        logger.exception("Journey run %s could not be advanced; it stays due", run_id)
+        return False
+
+
 def journeys_wake_due(*, batch_size: int = 500, budget_seconds: float = 45.0) -> int:
     """Advance waiting runs whose time has come, oldest first, batch after batch until none is
     due or the budget is spent; each run in its own transaction. Returns how many it advanced."""
@@ -53,7 +66,7 @@ def journeys_wake_due(*, batch_size: int = 500, budget_seconds: float = 45.0) ->
         )
         if not due:
             break
-        advanced = sum(_wake_one(run_id, contact_id, now=now) for run_id, contact_id in due)
+        advanced = sum(_wake_safely(run_id, contact_id, now=now) for run_id, contact_id in due)
         woken += advanced
         if advanced == 0:
             break  # all locked by someone else: leave them to the next tick

@@ -117,6 +117,13 @@ def test_conditions_must_be_boolean_valid_cel_and_shallow() -> None:
     assert condition_check("[1, 2].exists(x, x > 1)", scope=scope) == []
 
 
+def test_a_comprehension_inside_another_is_refused_so_evaluation_stays_linear() -> None:
+    nested = "[1, 2].exists(x, [1, 2].map(y, [1, 2].all(z, z > 0)).size() > 0)"
+    assert condition_check(nested, scope=ConditionScope()) == [
+        "a comprehension (all, exists, exists_one, map, filter) may not hold another."
+    ]
+
+
 def test_conditions_evaluate_over_contact_event_and_steps() -> None:
     values = {
         "contact": {"attributes": {"tier": "gold"}},

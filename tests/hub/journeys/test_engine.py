@@ -327,3 +327,27 @@ def test_a_marketing_journey_send_counts_as_a_marketing_send(contact: Contact) -
     )
     send_event("signed.up")
     assert Notification.objects.get().messages.get().block_reason == "no_consent"
+
+
+def test_a_step_interrupted_before_commit_leaves_the_run_due_and_sends_once(
+    contact: Contact, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As when a worker dies mid-step: the send and the run's move commit together or not at all."""
+    steps = [{"id": "pause", "type": "wait", "duration": "1h"}, {"id": "hello", **SEND}]
+    live_journey(definition(steps=steps))
+    send_event("signed.up", data=DATA)
+    run = only_run()
+
+    def die(self: Any) -> None:
+        raise RuntimeError("worker killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("hub.journeys.timeline.Timeline.flush", die)
+        wake_now(run)
+    assert (run.status, run.step) == (RunStatus.WAITING, "pause")
+    assert not Notification.objects.exists()
+    wake_now(run)
+    assert run.status == RunStatus.COMPLETED
+    assert Notification.objects.count() == 1
+    wake_now(run)
+    assert Notification.objects.count() == 1
