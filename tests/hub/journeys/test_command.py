@@ -68,3 +68,11 @@ def test_export_writes_what_push_reads(tmp_path: Path) -> None:
         push(tmp_path, exported, "mia")
         == "second v2: submitted for approval\nwelcome v2: submitted for approval\n"
     )
+
+
+def test_schema_prints_the_json_schema_push_checks_against() -> None:
+    out = StringIO()
+    call_command("journeys", "schema", stdout=out)
+    schema = json.loads(out.getvalue())
+    assert schema["title"] == "Switchboard journey definition"
+    assert schema["required"] == ["key", "name", "trigger", "steps"]

@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from hub.journeys.definition import InvalidDefinition
+from hub.journeys.schema import JOURNEY_SCHEMA
 from hub.journeys.services import (
     JourneyWorkflowError,
     journey_approve_submitted,
@@ -27,7 +28,7 @@ def _user(username: str) -> User:
 
 
 class Command(BaseCommand):
-    help = "Journeys as code: push definitions for approval, approve one, export them as JSON."
+    help = "Journeys as code: push definitions for approval, approve one, export them, print the schema."
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True)
@@ -43,6 +44,7 @@ class Command(BaseCommand):
         export = actions.add_parser("export", help="Write the live definitions as JSON (what push reads).")
         export.add_argument("keys", nargs="*", help="Journey keys (default: all).")
         export.add_argument("--output", "-o", help="File to write (default: standard output).")
+        actions.add_parser("schema", help="Print the JSON schema of a journey definition.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
@@ -50,6 +52,8 @@ class Command(BaseCommand):
             self._push(options)
         elif action == "approve":
             self._approve(options)
+        elif action == "schema":
+            self.stdout.write(json.dumps(JOURNEY_SCHEMA, indent=2))
         else:
             self._export(options)
 
