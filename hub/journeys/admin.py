@@ -10,18 +10,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from audit.admin_base import ReadOnlyAdmin
 from hub.journeys.models import Event, Journey, JourneyRun, JourneyRunEntry, JourneyVersion
-
-
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class JourneyVersionInline(admin.TabularInline[JourneyVersion, Journey]):

@@ -299,15 +299,19 @@ def run_awaits_event(run: JourneyRun, event: Event, contact: Contact) -> bool:
         return digest_key(step, event) == str(waiting.get("key", ""))
     if waiting.get("kind") != "event":
         return False
-    if "condition" not in step:
-        return True
-    values = {
-        "contact": contact_values(contact),
-        "event": event_values(event),
-        "steps": run.state.get("steps", {}),
-    }
+    return "condition" not in step or condition_holds(
+        step["condition"], contact=contact, event=event, run=run
+    )
+
+
+def condition_holds(source: str, *, contact: Contact, event: Event, run: JourneyRun | None) -> bool:
+    """A trigger's (no ``run``), exit event's or ``wait_for``'s condition over the event that
+    arrived; one that cannot be evaluated (a missing key) does not hold."""
+    values = {"contact": contact_values(contact), "event": event_values(event)}
+    if run is not None:
+        values["steps"] = run.state.get("steps", {})
     try:
-        return condition_evaluate(step["condition"], values)
+        return condition_evaluate(source, values)
     except ConditionError:
         return False
 

@@ -18,9 +18,8 @@ from django.utils import timezone
 from audit.services import Actor
 from hub.apikeys.models import ApiKey
 from hub.contacts.models import Contact
-from hub.journeys.conditions import ConditionError, condition_evaluate
 from hub.journeys.definition import duration
-from hub.journeys.engine import Wake, contact_values, event_values, run_advance, run_awaits_event, run_end
+from hub.journeys.engine import Wake, condition_holds, run_advance, run_awaits_event, run_end
 from hub.journeys.models import Event, Journey, JourneyRun, RunEntryKind, RunStatus
 from hub.journeys.timeline import Timeline
 
@@ -67,22 +66,14 @@ def _run_line(run: JourneyRun, action: str) -> dict[str, Any]:
 
 
 def _exit_matches(run: JourneyRun, event: Event, contact: Contact) -> bool:
-    for exit_event in run.version.definition.get("exit_events", []):
-        if exit_event["event"] != event.name:
-            continue
-        if "condition" not in exit_event:
-            return True
-        values = {
-            "contact": contact_values(contact),
-            "event": event_values(event),
-            "steps": run.state.get("steps", {}),
-        }
-        try:
-            if condition_evaluate(exit_event["condition"], values):
-                return True
-        except ConditionError:
-            continue
-    return False
+    return any(
+        exit_event["event"] == event.name
+        and (
+            "condition" not in exit_event
+            or condition_holds(exit_event["condition"], contact=contact, event=event, run=run)
+        )
+        for exit_event in run.version.definition.get("exit_events", [])
+    )
 
 
 def _convert(event: Event, contact: Contact, timeline: Timeline) -> list[dict[str, Any]]:
@@ -124,13 +115,10 @@ def _start(event: Event, contact: Contact, timeline: Timeline, *, skip: set[int]
         version = journey.live_version
         assert version is not None  # noqa: S101 - filtered on it
         trigger = version.definition["trigger"]
-        if "condition" in trigger:
-            values = {"contact": contact_values(contact), "event": event_values(event)}
-            try:
-                if not condition_evaluate(trigger["condition"], values):
-                    continue
-            except ConditionError:
-                continue
+        if "condition" in trigger and not condition_holds(
+            trigger["condition"], contact=contact, event=event, run=None
+        ):
+            continue
         entry = _may_enter(journey, contact, event)
         if entry is None:
             continue

@@ -15,11 +15,11 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from audit.models import ActorType, AuditRecord
 from audit.services import Actor, audit_append
 from hub.journeys.definition import definition_validate
 from hub.journeys.models import Journey, JourneyApproval, JourneyVersion
 from templates_app.models import VersionStatus
+from templates_app.services.review import audited_makers, review_mark, review_refusal
 
 OBJECT_TYPE = "journey_version"
 # The steps that make someone a maker of a version (each audited in its own transaction).
@@ -137,30 +137,18 @@ def journey_version_submit(*, version: JourneyVersion, actor: Actor, comment: st
 
 def journey_version_makers(version: JourneyVersion) -> set[int]:
     """Ids of the users who wrote, edited or submitted ``version`` (none of them may review it)."""
-    actor_ids = AuditRecord.objects.filter(
-        object_type=OBJECT_TYPE,
-        object_id=str(version.pk),
-        action__in=MAKER_ACTIONS,
-        actor_type=ActorType.USER,
-    ).values_list("actor_id", flat=True)
-    makers = {int(actor_id) for actor_id in actor_ids if actor_id.isdigit()}
-    if version.author_id is not None:
-        makers.add(version.author_id)
-    return makers
+    return audited_makers(
+        object_type=OBJECT_TYPE, object_id=version.pk, actions=MAKER_ACTIONS, author_id=version.author_id
+    )
 
 
 def _review_lock(version: JourneyVersion, reviewer: User) -> JourneyVersion:
     locked = (
         JourneyVersion.objects.select_for_update(of=("self",)).select_related("journey").get(pk=version.pk)
     )
-    if locked.author_id is None:
-        raise JourneyWorkflowError(
-            "This version has no author, so nobody can review it; make a new draft from it."
-        )
-    if reviewer.pk in journey_version_makers(locked):
-        raise JourneyWorkflowError(
-            "You cannot review a version you wrote, edited or submitted; ask a colleague."
-        )
+    makers = journey_version_makers(locked)
+    if refusal := review_refusal(author_id=locked.author_id, makers=makers, reviewer=reviewer):
+        raise JourneyWorkflowError(refusal)
     return locked
 
 
@@ -176,11 +164,7 @@ def journey_version_approve(*, version: JourneyVersion, approver: User, comment:
             )
         journey = Journey.objects.select_for_update().get(pk=locked.journey_id)
         previous = journey.live_version_id
-        locked.status = VersionStatus.APPROVED
-        locked.reviewed_by_id = approver.pk
-        locked.reviewed_at = timezone.now()
-        locked.review_comment = comment
-        locked.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_comment"])
+        review_mark(locked, status=VersionStatus.APPROVED, reviewer=approver, comment=comment)
         approval = JourneyApproval.objects.create(version=locked, approved_by=approver, comment=comment)
         journey.live_version = locked
         journey.save(update_fields=["live_version"])
@@ -211,11 +195,7 @@ def journey_version_reject(*, version: JourneyVersion, reviewer: User, comment: 
             raise JourneyWorkflowError(
                 f"Only a version in review can be rejected; this one is {locked.status}."
             )
-        locked.status = VersionStatus.REJECTED
-        locked.reviewed_by_id = reviewer.pk
-        locked.reviewed_at = timezone.now()
-        locked.review_comment = comment
-        locked.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_comment"])
+        review_mark(locked, status=VersionStatus.REJECTED, reviewer=reviewer, comment=comment)
         audit_append(
             actor=Actor.user(reviewer.pk),
             action="journey.version_rejected",
