@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -30,7 +30,7 @@ from hub.journeys.events import (
     run_cancel,
 )
 from hub.journeys.models import JourneyRun, JourneyRunEntry
-from hub.journeys.selectors import journey_run_get
+from hub.journeys.selectors import journey_run_get, journey_run_messages
 
 EVENTS = "events"
 BATCH_MAX = 1000
@@ -121,11 +121,23 @@ class RunEntrySerializer(serializers.ModelSerializer[JourneyRunEntry]):
         fields = ("at", "kind", "step", "detail")
 
 
+class RunMessageSerializer(serializers.Serializer[Any]):
+    step = serializers.CharField()
+    notification = serializers.UUIDField()
+    message = serializers.UUIDField()
+    status = serializers.CharField(help_text="The message's status now.")
+
+
 class JourneyRunSerializer(serializers.ModelSerializer[JourneyRun]):
     journey = serializers.CharField(source="journey.key")
     version = serializers.IntegerField(source="version.number")
     contact = serializers.CharField(source="contact.external_id")
+    messages = serializers.SerializerMethodField()
     timeline = RunEntrySerializer(many=True)
+
+    @extend_schema_field(RunMessageSerializer(many=True))
+    def get_messages(self, run: JourneyRun) -> list[dict[str, Any]]:
+        return RunMessageSerializer(journey_run_messages(run), many=True).data  # type: ignore[return-value]
 
     class Meta:
         model = JourneyRun
@@ -142,6 +154,7 @@ class JourneyRunSerializer(serializers.ModelSerializer[JourneyRun]):
             "converted_at",
             "created_at",
             "ended_at",
+            "messages",
             "timeline",
         )
 

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from django.db.models import Prefetch
 
 from hub.apikeys.models import ApiKey
-from hub.journeys.models import JourneyRun, JourneyRunEntry
+from hub.journeys.models import JourneyRun, JourneyRunEntry, JourneyRunMessage
+from hub.messaging.models import Message
+
+
+def journey_run_messages(run: JourneyRun) -> list[dict[str, Any]]:
+    """The messages the run's send steps made, each with its status now."""
+    links = list(JourneyRunMessage.objects.filter(run=run).order_by("id"))
+    statuses = dict(
+        Message.objects.filter(id__in=[link.message_id for link in links]).values_list("id", "status")
+    )
+    return [
+        {
+            "step": link.step,
+            "notification": link.notification_id,
+            "message": link.message_id,
+            "status": statuses.get(link.message_id, ""),
+        }
+        for link in links
+    ]
 
 
 def journey_run_get(*, run_id: UUID, api_key: ApiKey) -> JourneyRun | None:

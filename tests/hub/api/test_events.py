@@ -10,8 +10,9 @@ import pytest
 from hub.apikeys.services import apikey_create
 from hub.contacts.models import Contact
 from hub.journeys.models import Event, JourneyRun, RunStatus
+from hub.messaging.models import Notification
 from tests.factories import key_client, make_live_template
-from tests.hub.journeys.conftest import definition, live_journey
+from tests.hub.journeys.conftest import definition, live_journey, wake_now
 
 pytestmark = pytest.mark.django_db
 DATA = {"first_name": "Ada", "order_number": "A-1"}
@@ -121,6 +122,23 @@ def test_a_batch_answers_each_event_on_its_own(events_client: Any) -> None:
     assert JourneyRun.objects.get().status == RunStatus.EXITED
 
 
+def test_a_run_lists_its_messages_with_their_status_now(events_client: Any) -> None:
+    run_id = post_event(events_client, data=DATA).json()["runs"][0]["run"]
+    run = JourneyRun.objects.get(pk=run_id)
+    wake_now(run)
+    message = Notification.objects.get().messages.get()
+    body = events_client.get(f"/api/v1/journey-runs/{run_id}").json()
+    assert body["messages"] == [
+        {
+            "step": "remind",
+            "notification": str(message.notification_id),
+            "message": str(message.id),
+            "status": "queued",
+        }
+    ]
+    assert body["status"] == "completed"
+
+
 def test_a_batch_of_more_than_1000_is_refused_whole(events_client: Any) -> None:
     events = [{"name": "cart.abandoned", "contact": {"external_id": "cust-1"}}] * 1001
     response = events_client.post("/api/v1/events/batch", {"events": events}, format="json")
@@ -141,6 +159,7 @@ def test_a_run_shows_its_timeline_to_its_key_only_and_can_be_cancelled(events_cl
         "pause",
     )
     assert [e["kind"] for e in body["timeline"]] == ["started", "step_entered", "wait"]
+    assert body["messages"] == []
     other = key_client(apikey_create(name="other", scopes=["events"]))
     assert other.get(f"/api/v1/journey-runs/{run_id}").status_code == 404
     assert other.post(f"/api/v1/journey-runs/{run_id}/cancel").status_code == 404
