@@ -27,7 +27,7 @@ from hub.journeys.events import (
     EventRejected,
     RunNotCancellable,
     event_record,
-    run_cancel,
+    journey_run_cancel,
 )
 from hub.journeys.models import JourneyRun, JourneyRunEntry
 from hub.journeys.selectors import journey_run_get, journey_run_messages
@@ -270,7 +270,7 @@ class JourneyRunCancelView(APIView):
         if run is None:
             raise _not_found("journey run")
         try:
-            run_cancel(run=run, actor=Actor.api_key(api_key.pk))
+            journey_run_cancel(run=run, actor=Actor.api_key(api_key.pk))
         except RunNotCancellable as exc:
             raise Problem(
                 status_code=409, code="not_cancellable", title="Run already ended", detail=str(exc)

@@ -18,9 +18,11 @@ from django.utils import timezone
 from audit.services import Actor
 from hub.apikeys.models import ApiKey
 from hub.contacts.models import Contact
+from hub.journeys.context import Wake, condition_holds
 from hub.journeys.definition import duration
-from hub.journeys.engine import Wake, condition_holds, run_advance, run_awaits_event, run_end
+from hub.journeys.engine import run_advance, run_end
 from hub.journeys.models import Event, Journey, JourneyRun, RunEntryKind, RunStatus
+from hub.journeys.steps import run_awaits_event
 from hub.journeys.timeline import Timeline
 
 LIVE = (RunStatus.ACTIVE, RunStatus.WAITING)
@@ -214,7 +216,7 @@ def event_record(*, item: EventInput, api_key: ApiKey | None) -> EventOutcome:
     return EventOutcome(event, replayed=False)
 
 
-def run_cancel(*, run: JourneyRun, actor: Actor) -> JourneyRun:
+def journey_run_cancel(*, run: JourneyRun, actor: Actor) -> JourneyRun:
     """Cancel a run that has not ended. Raises RunNotCancellable if it has."""
     with transaction.atomic():
         Contact.objects.select_for_update().filter(pk=run.contact_id).first()

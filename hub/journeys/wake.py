@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from audit.services import Actor
 from hub.contacts.models import Contact
-from hub.journeys.engine import Wake, run_advance
+from hub.journeys.context import Wake
+from hub.journeys.engine import run_advance
 from hub.journeys.models import JourneyRun, JourneyRunMessage, RunStatus
 from hub.journeys.timeline import Timeline
 

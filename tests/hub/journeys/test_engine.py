@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 
 from hub.contacts.models import Contact
-from hub.journeys.engine import _local_time_after
 from hub.journeys.models import JourneyRun, JourneyRunMessage, RunStatus
+from hub.journeys.steps import _local_time_after
 from hub.journeys.wake import journeys_on_status_change
 from hub.messaging.lifecycle import Change
 from hub.messaging.models import MessageStatus, Notification
