@@ -148,3 +148,12 @@ def test_an_event_for_an_unknown_contact_is_refused_and_stores_nothing(db: None)
         send_event("cart.abandoned", contact="nobody")
     assert (caught.value.code, caught.value.field) == ("unknown_contact", "contact.external_id")
     assert not Event.objects.exists()
+
+
+def test_erasing_a_contact_removes_their_events_and_runs(contact: Contact) -> None:
+    from hub.erasure import contact_erase
+
+    live_journey(CART)
+    send_event("cart.abandoned", data={**DATA, "note": "personal"})
+    contact_erase(contact=contact, actor=Actor.system())
+    assert not Event.objects.exists() and not JourneyRun.objects.exists()
