@@ -84,7 +84,7 @@ def _convert(event: Event, contact: Contact, timeline: Timeline) -> list[dict[st
     runs = (
         JourneyRun.objects.select_for_update(of=("self",))
         .select_related("journey", "version", "entry_event")
-        .filter(contact=contact, converted_at__isnull=True, version__definition__goal__event=event.name)
+        .filter(contact=contact, converted_at__isnull=True, version__goal_event=event.name)
     )
     for run in runs:
         goal = run.version.definition["goal"]

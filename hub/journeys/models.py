@@ -36,8 +36,9 @@ class JourneyVersion(models.Model):
     number = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=VersionStatus.choices, default=VersionStatus.DRAFT)
     definition = models.JSONField(help_text="The journey as JSON (docs: the journey definition schema).")
-    # Copied from the definition so live journeys are found by their trigger with an index.
+    # Copied from the definition so journeys are found by their trigger and goal with an index.
     trigger_event = models.CharField(max_length=100, db_index=True)
+    goal_event = models.CharField(max_length=100, blank=True, db_index=True)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -70,6 +70,7 @@ def journey_draft_create(
             author=author,
             definition=dict(definition),
             trigger_event=definition["trigger"]["event"],
+            goal_event=definition.get("goal", {}).get("event", ""),
         )
         audit_append(
             actor=_actor(author),
@@ -100,7 +101,8 @@ def journey_draft_edit(
             raise JourneyWorkflowError(f"The definition's key '{definition['key']}' is not this journey's.")
         locked.definition = dict(definition)
         locked.trigger_event = definition["trigger"]["event"]
-        locked.save(update_fields=["definition", "trigger_event"])
+        locked.goal_event = definition.get("goal", {}).get("event", "")
+        locked.save(update_fields=["definition", "trigger_event", "goal_event"])
         audit_append(
             actor=actor,
             action="journey.version_edited",
