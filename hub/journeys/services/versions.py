@@ -34,6 +34,17 @@ def _actor(user: User | None) -> Actor:
     return Actor.user(user.pk) if user is not None else Actor.system()
 
 
+def _audit_step(actor: Actor, action: str, version: JourneyVersion, comment: str) -> None:
+    """The record of a maker's step (the review reads these to know who made a version)."""
+    audit_append(
+        actor=actor,
+        action=action,
+        object_type=OBJECT_TYPE,
+        object_id=version.pk,
+        payload={"journey": version.journey.key, "number": version.number, "comment": comment},
+    )
+
+
 def journey_create(*, key: str, name: str, actor: Actor, description: str = "") -> Journey:
     """A new journey with no versions yet; audited."""
     journey = Journey(key=key, name=name, description=description)
@@ -72,13 +83,7 @@ def journey_draft_create(
             trigger_event=definition["trigger"]["event"],
             goal_event=definition.get("goal", {}).get("event", ""),
         )
-        audit_append(
-            actor=_actor(author),
-            action="journey.version_created",
-            object_type=OBJECT_TYPE,
-            object_id=version.pk,
-            payload={"journey": journey.key, "number": version.number, "comment": comment},
-        )
+        _audit_step(_actor(author), "journey.version_created", version, comment)
     return version
 
 
@@ -103,13 +108,7 @@ def journey_draft_edit(
         locked.trigger_event = definition["trigger"]["event"]
         locked.goal_event = definition.get("goal", {}).get("event", "")
         locked.save(update_fields=["definition", "trigger_event", "goal_event"])
-        audit_append(
-            actor=actor,
-            action="journey.version_edited",
-            object_type=OBJECT_TYPE,
-            object_id=version.pk,
-            payload={"journey": locked.journey.key, "number": locked.number, "comment": comment},
-        )
+        _audit_step(actor, "journey.version_edited", locked, comment)
     version.refresh_from_db()
 
 
@@ -127,13 +126,7 @@ def journey_version_submit(*, version: JourneyVersion, actor: Actor, comment: st
         locked.status = VersionStatus.IN_REVIEW
         locked.submitted_at = timezone.now()
         locked.save(update_fields=["status", "submitted_at"])
-        audit_append(
-            actor=actor,
-            action="journey.version_submitted",
-            object_type=OBJECT_TYPE,
-            object_id=version.pk,
-            payload={"journey": locked.journey.key, "number": locked.number, "comment": comment},
-        )
+        _audit_step(actor, "journey.version_submitted", locked, comment)
     version.refresh_from_db()
 
 
