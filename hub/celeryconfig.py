@@ -98,6 +98,8 @@ TASK_TIME_LIMITS: dict[str, tuple[int, int]] = {
     "audit.tasks.sequence_audit_log": (120, 150),
     "hub.bench.naive.naive_send": (90, 110),
     "hub.workers.tasks.worker_heartbeat": (10, 15),
+    # Issue 17: one run of the journey wake-up stops taking new batches after 45 s.
+    "hub.journeys.tasks.wake_due_runs": (60, 75),
 }
 task_annotations = {
     name: {"soft_time_limit": soft, "time_limit": hard} for name, (soft, hard) in TASK_TIME_LIMITS.items()
@@ -122,6 +124,12 @@ beat_schedule = {
     "purge-idempotency-records": {
         "task": "hub.apikeys.tasks.purge_idempotency_records",
         "schedule": 3600.0,
+    },
+    # Issue 17: waiting journey runs whose time has come (a backlog of ticks adds nothing).
+    "wake-journey-runs": {
+        "task": "hub.journeys.tasks.wake_due_runs",
+        "schedule": 5.0,
+        "options": {"expires": 50},
     },
 }
 beat_schedule_filename = str(settings.VAR_DIR / "celerybeat-schedule")

@@ -45,6 +45,11 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "messaging.add_fallbackpolicy",
         "messaging.change_fallbackpolicy",
         "messaging.delete_fallbackpolicy",
+        # Issue 17: journeys (authored as code or in admin, submitted for review).
+        "journeys.view_journey",
+        "journeys.view_journeyversion",
+        "journeys.submit_journeyversion",
+        "journeys.view_journeyrun",
     ),
     "Compliance": (
         "templates_app.view_template",
@@ -78,6 +83,11 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "workspace.view_retentionpolicy",
         "workspace.add_retentionpolicy",
         "workspace.change_retentionpolicy",
+        "journeys.view_journey",
+        "journeys.view_journeyversion",
+        "journeys.approve_journeyversion",
+        "journeys.view_journeyrun",
+        "journeys.view_event",
     ),
     "Support": (
         "contacts.view_contact",
@@ -86,6 +96,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "messaging.view_message",
         "messaging.view_messageevent",
         "workspace.view_contacttimeline",
+        "journeys.view_journeyrun",
     ),
     "Operator": (
         "apikeys.view_apikey",

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "hub.broadcasts",
     "hub.callbacks",
     "hub.notify",
+    "hub.journeys",
 ]
 
 MIDDLEWARE = [
@@ -445,6 +446,8 @@ LOGGING: dict[str, Any] = {
         "python_http_client": {"level": "WARNING"},  # SendGrid's
         # At DEBUG the worker's pool logs each task's raw message body, arguments included.
         "celery.pool": {"level": "INFO"},
+        # cel-python logs every evaluation's variables (a contact's fields) at DEBUG.
+        "celpy": {"level": "WARNING"},
     },
 }
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from hub.api import broadcasts, callbacks, contacts, templates, views
+from hub.api import broadcasts, callbacks, contacts, events, templates, views
 
 urlpatterns = [
     path("notifications", views.NotificationCreateView.as_view(), name="notification-create"),
@@ -44,4 +44,10 @@ urlpatterns = [
         name="broadcast-resume",
     ),
     path("callback", callbacks.CallbackEndpointView.as_view(), name="callback-endpoint"),
+    path("events", events.EventCreateView.as_view(), name="event-create"),
+    path("events/batch", events.EventBatchView.as_view(), name="event-batch"),
+    path("journey-runs/<uuid:run_id>", events.JourneyRunDetailView.as_view(), name="journey-run-detail"),
+    path(
+        "journey-runs/<uuid:run_id>/cancel", events.JourneyRunCancelView.as_view(), name="journey-run-cancel"
+    ),
 ]

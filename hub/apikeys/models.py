@@ -18,7 +18,7 @@ class ApiKey(models.Model):
         blank=True,
         help_text=(
             "Empty: may do everything. Capabilities: 'read', 'send', 'contacts:read', "
-            "'contacts:write', 'contacts:erase' (a key with only 'read' is read-only). Limits on "
+            "'contacts:write', 'contacts:erase', 'events' (a key with only 'read' is read-only). Limits on "
             "what may be sent: 'category:<category>', 'template:<key>' (any one matching is "
             "enough; limits without a capability make a sending key)."
         ),

@@ -20,7 +20,7 @@ from hub.changes import audited_save
 
 KEY_PREFIX = "sb"
 # Capabilities a key may be limited to (SPEC §4); a key that lists none has all of them.
-CAPABILITIES = ("send", "read", "contacts:read", "contacts:write", "contacts:erase")
+CAPABILITIES = ("send", "read", "contacts:read", "contacts:write", "contacts:erase", "events")
 SCOPES = CAPABILITIES  # kept for callers of the foundation's name
 # Limits on what a key may send: any one matching is enough.
 SEND_LIMIT_PREFIXES = ("category:", "template:")

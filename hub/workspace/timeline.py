@@ -1,5 +1,6 @@
 """One contact's history on every channel, newest first: messages with their status
-timelines, inbound replies, consent changes and suppressions of their addresses."""
+timelines, inbound replies, consent changes, suppressions of their addresses and the journeys
+they are or were in."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.db.models import Prefetch, QuerySet
 
 from audit.digests import address_digests
 from hub.contacts.models import ConsentEntry, Contact, InboundMessage, Suppression
+from hub.journeys.models import JourneyRun
 from hub.messaging.models import Message, MessageEvent
 
 TIMELINE_LIMIT = 200
@@ -18,7 +20,7 @@ TIMELINE_LIMIT = 200
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
-    kind: str  # message | inbound | consent | suppression
+    kind: str  # message | inbound | consent | suppression | journey
     channel: str
     summary: str
     status: str = ""
@@ -99,5 +101,24 @@ def contact_timeline(*, contact: Contact, limit: int = TIMELINE_LIMIT) -> list[T
                 status=suppression.reason,
             )
         )
+    for run in contact_journey_runs(contact, limit=limit):
+        entries.append(
+            TimelineEntry(
+                at=run.created_at,
+                kind="journey",
+                channel="",
+                summary=f"{run.journey.key} v{run.version.number}, at step {run.step}"
+                + (f" (exited on {run.exit_event})" if run.exit_event else "")
+                + (" (converted)" if run.converted_at else ""),
+                status=run.status,
+            )
+        )
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries
+
+
+def contact_journey_runs(contact: Contact, *, limit: int = TIMELINE_LIMIT) -> list[JourneyRun]:
+    """The contact's journey runs, newest first (each run's own timeline is in its admin page
+    and ``GET /api/v1/journey-runs/{id}``)."""
+    runs = JourneyRun.objects.filter(contact=contact).select_related("journey", "version")
+    return list(runs.order_by("-created_at")[:limit])

@@ -6,6 +6,9 @@ together or not at all.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
@@ -20,34 +23,61 @@ from templates_app.services.workflow import TemplateWorkflowError
 MAKER_ACTIONS = ("template.version_created", "template.version_edited", "template.version_submitted")
 
 
-def version_makers(version: TemplateVersion) -> set[int]:
-    """Ids of the users who wrote, edited or submitted ``version`` (none of them may review it)."""
+def audited_makers(
+    *, object_type: str, object_id: object, actions: Sequence[str], author_id: int | None
+) -> set[int]:
+    """Ids of the users whose audited ``actions`` on the object (and its author) make them its
+    makers. Shared with journey versions, reviewed the same way."""
     actor_ids = AuditRecord.objects.filter(
-        object_type="template_version",
-        object_id=str(version.pk),
-        action__in=MAKER_ACTIONS,
+        object_type=object_type,
+        object_id=str(object_id),
+        action__in=actions,
         actor_type=ActorType.USER,
     ).values_list("actor_id", flat=True)
     makers = {int(actor_id) for actor_id in actor_ids if actor_id.isdigit()}
-    if version.author_id is not None:
-        makers.add(version.author_id)
+    if author_id is not None:
+        makers.add(author_id)
     return makers
+
+
+def version_makers(version: TemplateVersion) -> set[int]:
+    """Ids of the users who wrote, edited or submitted ``version`` (none of them may review it)."""
+    return audited_makers(
+        object_type="template_version",
+        object_id=version.pk,
+        actions=MAKER_ACTIONS,
+        author_id=version.author_id,
+    )
+
+
+def review_refusal(*, author_id: int | None, makers: set[int], reviewer: User) -> str:
+    """Why ``reviewer`` may not review a version (maker-checker), or "" if they may."""
+    if author_id is None:
+        # Nobody answers for the content (an import without --user, a system step): a
+        # reviewer would be both maker and checker. A named author must write a new draft.
+        return "This version has no author, so nobody can review it; make a new draft from it."
+    if reviewer.pk in makers:
+        return "You cannot review a version you wrote, edited or submitted; ask a colleague."
+    return ""
+
+
+def review_mark(locked: Any, *, status: str, reviewer: User, comment: str) -> None:
+    """Record a review decision on a locked version (a template's or a journey's)."""
+    locked.status = status
+    locked.reviewed_by_id = reviewer.pk
+    locked.reviewed_at = timezone.now()
+    locked.review_comment = comment
+    locked.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_comment"])
 
 
 def _review_lock(version: TemplateVersion, reviewer: User) -> TemplateVersion:
     locked = (
         TemplateVersion.objects.select_for_update(of=("self",)).select_related("template").get(pk=version.pk)
     )
-    if locked.author_id is None:
-        # Nobody answers for the content (an import without --user, a system step): a
-        # reviewer would be both maker and checker. A named author must write a new draft.
-        raise TemplateWorkflowError(
-            "This version has no author, so nobody can review it; make a new draft from it."
-        )
-    if reviewer.pk in version_makers(locked):
-        raise TemplateWorkflowError(
-            "You cannot review a version you wrote, edited or submitted; ask a colleague."
-        )
+    if refusal := review_refusal(
+        author_id=locked.author_id, makers=version_makers(locked), reviewer=reviewer
+    ):
+        raise TemplateWorkflowError(refusal)
     return locked
 
 
@@ -68,11 +98,7 @@ def template_version_approve(
             )
         template = Template.objects.select_for_update().get(pk=locked.template_id)
         previous = template.live_version_id
-        locked.status = VersionStatus.APPROVED
-        locked.reviewed_by_id = approver.pk
-        locked.reviewed_at = timezone.now()
-        locked.review_comment = comment
-        locked.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_comment"])
+        review_mark(locked, status=VersionStatus.APPROVED, reviewer=approver, comment=comment)
         approval = TemplateApproval.objects.create(version=locked, approved_by=approver, comment=comment)
         template.live_version = locked
         template.save(update_fields=["live_version"])
@@ -103,11 +129,7 @@ def template_version_reject(*, version: TemplateVersion, reviewer: User, comment
             raise TemplateWorkflowError(
                 f"Only a version in review can be rejected; this one is {locked.status}."
             )
-        locked.status = VersionStatus.REJECTED
-        locked.reviewed_by_id = reviewer.pk
-        locked.reviewed_at = timezone.now()
-        locked.review_comment = comment
-        locked.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_comment"])
+        review_mark(locked, status=VersionStatus.REJECTED, reviewer=reviewer, comment=comment)
         audit_append(
             actor=Actor.user(reviewer.pk),
             action="template.version_rejected",

@@ -57,3 +57,17 @@ def test_other_people_are_not_shown(client, staff_factory, contact, live_templat
     response = client.get(reverse("admin:workspace_contacttimeline_change", args=[contact.pk]))
     assert response.context["entries"] == []
     assert client.get(reverse("admin:workspace_contacttimeline_change", args=[999999])).status_code == 404
+
+
+def test_support_sees_the_journeys_a_contact_is_in(client, staff_factory, contact):
+    from tests.factories import make_live_template
+    from tests.hub.journeys.conftest import definition, live_journey, send_event
+
+    make_live_template("order.shipped")
+    live_journey(definition(steps=[{"id": "pause", "type": "wait", "duration": "1h"}]))
+    send_event("signed.up")
+
+    client.force_login(staff_factory("Support"))
+    response = client.get(reverse("admin:workspace_contacttimeline_change", args=[contact.pk]))
+    entries = [e for e in response.context["entries"] if e.kind == "journey"]
+    assert [(e.summary, e.status) for e in entries] == [("welcome v1, at step pause", "waiting")]

@@ -1,0 +1,278 @@
+"""Events in and journey runs (SPEC §4): ``POST /api/v1/events``, ``POST /api/v1/events/batch``,
+``GET /api/v1/journey-runs/{id}``, ``POST /api/v1/journey-runs/{id}/cancel``. Scope ``events``.
+
+A run is visible to the API key whose event started it (as a notification is to its key).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field, extend_schema_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audit.services import Actor
+from hub.api.problems import Problem, problem_exception_handler
+from hub.api.schema import problems
+from hub.api.serializers import StrictSerializer
+from hub.api.views import _api_key, _not_found
+from hub.journeys.events import (
+    EventInput,
+    EventOutcome,
+    EventRejected,
+    RunNotCancellable,
+    event_record,
+    journey_run_cancel,
+)
+from hub.journeys.models import JourneyRun, JourneyRunEntry
+from hub.journeys.selectors import journey_run_get, journey_run_messages
+
+EVENTS = "events"
+BATCH_MAX = 1000
+EVENT_NAME = r"^[A-Za-z0-9_.:-]{1,100}$"
+
+
+class EventContactSerializer(StrictSerializer):
+    external_id = serializers.CharField(max_length=128, help_text="The contact's `external_id`.")
+
+
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "A cart was abandoned",
+            value={
+                "name": "cart.abandoned",
+                "contact": {"external_id": "cust-1"},
+                "data": {"cart_total": 42, "items": 3},
+                "occurred_at": "2026-05-01T12:00:00Z",
+                "id": "evt_01HX",
+            },
+            request_only=True,
+        )
+    ]
+)
+class EventCreateSerializer(StrictSerializer):
+    name = serializers.RegexField(EVENT_NAME, help_text="e.g. `cart.abandoned`.")
+    contact = EventContactSerializer()
+    # DRF's metaclass pops declared fields, so this does not shadow Serializer.data at run time.
+    data = serializers.DictField(  # type: ignore[assignment]
+        required=False, default=dict, help_text="Free JSON about the event."
+    )
+    occurred_at = serializers.DateTimeField(required=False, help_text="When it happened (default: now).")
+    id = serializers.CharField(
+        required=False,
+        max_length=200,
+        help_text="Your event id: a repeated id is accepted once (per API key).",
+    )
+
+    def to_event(self) -> EventInput:
+        data = self.validated_data
+        return EventInput(
+            name=data["name"],
+            contact=data["contact"]["external_id"],
+            data=data.get("data") or {},
+            occurred_at=data.get("occurred_at"),
+            id=data.get("id", ""),
+        )
+
+
+class EventBatchSerializer(StrictSerializer):
+    events = serializers.ListField(
+        child=serializers.DictField(), min_length=1, max_length=BATCH_MAX, help_text="Up to 1,000 events."
+    )
+
+
+class RunLineSerializer(serializers.Serializer[Any]):
+    run = serializers.UUIDField()
+    journey = serializers.CharField()
+    version = serializers.IntegerField()
+    action = serializers.ChoiceField(choices=["started", "resumed", "exited", "converted"])
+    status = serializers.CharField()
+    step = serializers.CharField()
+
+
+class EventResultSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField(help_text="The hub's id of the event.")
+    event_id = serializers.CharField(help_text="Your id, if you gave one.")
+    name = serializers.CharField()
+    contact = serializers.CharField(help_text="The contact's external_id.")
+    occurred_at = serializers.DateTimeField()
+    replayed = serializers.BooleanField(
+        help_text="True when this id was accepted before: nothing changed now."
+    )
+    runs = RunLineSerializer(many=True, help_text="The runs it started, resumed, ended or converted.")
+
+
+class EventBatchResultSerializer(serializers.Serializer[Any]):
+    results = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="One per event, in order: the event's result, or a problem object.",
+    )
+
+
+class RunEntrySerializer(serializers.ModelSerializer[JourneyRunEntry]):
+    class Meta:
+        model = JourneyRunEntry
+        fields = ("at", "kind", "step", "detail")
+
+
+class RunMessageSerializer(serializers.Serializer[Any]):
+    step = serializers.CharField()
+    notification = serializers.UUIDField()
+    message = serializers.UUIDField()
+    status = serializers.CharField(help_text="The message's status now.")
+
+
+class JourneyRunSerializer(serializers.ModelSerializer[JourneyRun]):
+    journey = serializers.CharField(source="journey.key")
+    version = serializers.IntegerField(source="version.number")
+    contact = serializers.CharField(source="contact.external_id")
+    messages = serializers.SerializerMethodField()
+    timeline = RunEntrySerializer(many=True)
+
+    @extend_schema_field(RunMessageSerializer(many=True))
+    def get_messages(self, run: JourneyRun) -> list[dict[str, Any]]:
+        return RunMessageSerializer(journey_run_messages(run), many=True).data  # type: ignore[return-value]
+
+    class Meta:
+        model = JourneyRun
+        fields = (
+            "id",
+            "journey",
+            "version",
+            "contact",
+            "status",
+            "step",
+            "wake_at",
+            "waiting_for",
+            "exit_event",
+            "converted_at",
+            "created_at",
+            "ended_at",
+            "messages",
+            "timeline",
+        )
+
+
+def _event_body(outcome: EventOutcome) -> dict[str, Any]:
+    event = outcome.event
+    return {
+        "id": str(event.id),
+        "event_id": event.event_id,
+        "name": event.name,
+        "contact": event.contact.external_id,
+        "occurred_at": event.occurred_at.isoformat(),
+        "replayed": outcome.replayed,
+        "runs": event.result,
+    }
+
+
+def _record(serializer: EventCreateSerializer, request: Request) -> dict[str, Any]:
+    try:
+        outcome = event_record(item=serializer.to_event(), api_key=_api_key(request))
+    except EventRejected as exc:
+        raise Problem(
+            status_code=exc.status,
+            code=exc.code,
+            title="Event not accepted",
+            detail=exc.detail,
+            field=exc.field,
+        ) from exc
+    return _event_body(outcome)
+
+
+class EventCreateView(APIView):
+    required_capability = EVENTS
+
+    @extend_schema(
+        operation_id="events_create",
+        request=EventCreateSerializer,
+        responses={202: EventResultSerializer, **problems(400, 401, 403, 415, 422, 429)},
+        summary="Record an event about a contact (starts, resumes and ends journey runs)",
+        description=(
+            "Starts the journeys its name triggers, resumes runs waiting for it, ends runs that exit "
+            "on it and converts runs whose goal it is. A repeated `id` is answered as the first time "
+            "(`replayed: true`) and changes nothing. 422 `unknown_contact` for an unknown contact, "
+            "`event_id_reused` for an id used for another event. Needs the `events` scope."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        serializer = EventCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(_record(serializer, request), status=status.HTTP_202_ACCEPTED)
+
+
+class EventBatchView(APIView):
+    required_capability = EVENTS
+
+    @extend_schema(
+        operation_id="events_batch",
+        request=EventBatchSerializer,
+        responses={207: EventBatchResultSerializer, **problems(400, 401, 403, 415, 429)},
+        summary="Record up to 1,000 events in one request",
+        description=(
+            "Each event is shaped like a single `POST /api/v1/events` body and handled on its own, in "
+            "order: the answer holds one result per event, the event's result or a problem object for "
+            "that event alone; a bad event never stops the others. Needs the `events` scope."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        envelope = EventBatchSerializer(data=request.data)
+        envelope.is_valid(raise_exception=True)
+        results = []
+        for index, item in enumerate(envelope.validated_data["events"]):
+            serializer = EventCreateSerializer(data=item)
+            try:
+                serializer.is_valid(raise_exception=True)
+                results.append({"status": 202, **_record(serializer, request)})
+            except (ValidationError, Problem) as exc:
+                answer = problem_exception_handler(exc, {"request": request})
+                body = dict(answer.data or {})
+                body["instance"] = f"{request.path}#/events/{index}"
+                results.append(body)
+        return Response({"results": results}, status=207)
+
+
+class JourneyRunDetailView(APIView):
+    required_capability = EVENTS
+
+    @extend_schema(
+        operation_id="journey_runs_retrieve",
+        responses={200: JourneyRunSerializer, **problems(401, 403, 404, 429)},
+        summary="One journey run: its version, current step and timeline",
+        description="Visible to the API key whose event started it. Needs the `events` scope.",
+    )
+    def get(self, request: Request, run_id: UUID) -> Response:
+        run = journey_run_get(run_id=run_id, api_key=_api_key(request))
+        if run is None:
+            raise _not_found("journey run")
+        return Response(JourneyRunSerializer(run).data)
+
+
+class JourneyRunCancelView(APIView):
+    required_capability = EVENTS
+
+    @extend_schema(
+        operation_id="journey_runs_cancel",
+        request=None,
+        responses={200: JourneyRunSerializer, **problems(401, 403, 404, 409, 429)},
+        summary="Cancel a journey run that has not ended",
+        description="409 `not_cancellable` if it has already ended. Needs the `events` scope.",
+    )
+    def post(self, request: Request, run_id: UUID) -> Response:
+        api_key = _api_key(request)
+        run = journey_run_get(run_id=run_id, api_key=api_key)
+        if run is None:
+            raise _not_found("journey run")
+        try:
+            journey_run_cancel(run=run, actor=Actor.api_key(api_key.pk))
+        except RunNotCancellable as exc:
+            raise Problem(
+                status_code=409, code="not_cancellable", title="Run already ended", detail=str(exc)
+            ) from exc
+        return Response(JourneyRunSerializer(journey_run_get(run_id=run_id, api_key=api_key)).data)

@@ -1,0 +1,43 @@
+"""A run's timeline: each entry is a row for the API and admin and a record in the audit log.
+
+Entries are gathered while a run advances and written together (one insert, one audit append)
+in the transaction that advanced it, so the timeline and the trail never disagree."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from audit.services import Actor, AuditEntry, audit_append_many
+from hub.journeys.models import JourneyRun, JourneyRunEntry
+
+
+class Timeline:
+    """Entries of one or more runs, written by ``flush`` (call it before the transaction ends).
+
+    Details hold ids, step ids, outcomes and the author's own expressions, never event data or
+    addresses (they go to the audit log, which must hold no raw personal data)."""
+
+    def __init__(self, *, actor: Actor, now: datetime) -> None:
+        self.actor = actor
+        self.now = now
+        self._entries: list[JourneyRunEntry] = []
+        self._audit: list[AuditEntry] = []
+
+    def add(self, run: JourneyRun, kind: str, step: str = "", **detail: Any) -> None:
+        self._entries.append(JourneyRunEntry(run=run, kind=kind, step=step, detail=detail, at=self.now))
+        payload: Mapping[str, Any] = {
+            "journey": run.journey.key,
+            "version": run.version.number,
+            "contact": run.contact_id,
+            "step": step,
+            **detail,
+        }
+        self._audit.append(AuditEntry(self.actor, f"journey_run.{kind}", "journey_run", str(run.id), payload))
+
+    def flush(self) -> None:
+        if self._entries:
+            JourneyRunEntry.objects.bulk_create(self._entries)
+            audit_append_many(self._audit)
+        self._entries, self._audit = [], []

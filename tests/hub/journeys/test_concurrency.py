@@ -1,0 +1,54 @@
+"""Events for one contact arriving at once: a repeated id is stored once, and a journey that
+may be entered once is entered once (the contact's row lock serialises them)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from hub.contacts.models import Contact
+from hub.journeys.models import Event, JourneyRun
+from tests.hub.journeys.conftest import definition, live_journey, send_event
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("shipped")]
+WAIT = [{"id": "pause", "type": "wait", "duration": "1h"}]
+
+
+def at_once(count: int, **event: Any) -> list[Any]:
+    barrier = threading.Barrier(count)
+    outcomes: list[Any] = []
+    lock = threading.Lock()
+
+    def post() -> None:
+        try:
+            barrier.wait()
+            outcome = send_event("signed.up", **event)
+            with lock:
+                outcomes.append(outcome)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_the_same_event_id_at_once_is_stored_and_applied_once(contact: Contact) -> None:
+    live_journey(definition(reentry={"policy": "always"}, steps=WAIT))
+    outcomes = at_once(8, id="evt-1")
+    assert len(outcomes) == 8
+    assert sorted(o.replayed for o in outcomes) == [False] + [True] * 7
+    assert Event.objects.count() == 1 and JourneyRun.objects.count() == 1
+
+
+def test_a_once_journey_is_entered_once_however_many_events_arrive_together(contact: Contact) -> None:
+    live_journey(definition(reentry={"policy": "once"}, steps=WAIT))
+    outcomes = at_once(8)
+    assert len(outcomes) == 8 and Event.objects.count() == 8
+    assert JourneyRun.objects.count() == 1
