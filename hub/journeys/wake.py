@@ -22,6 +22,7 @@ from hub.journeys.context import Wake
 from hub.journeys.engine import run_advance
 from hub.journeys.models import JourneyRun, JourneyRunMessage, RunStatus
 from hub.journeys.timeline import Timeline
+from hub.messaging.effects import AppliedChanges
 
 logger = logging.getLogger(__name__)
 
@@ -89,8 +90,8 @@ def journeys_on_status_change(changes: Sequence[StatusChange], *, source: str, o
     """Resume runs whose ``wait_for`` waits for one of these messages to reach a status (or
     engagement: ``opened``, ``clicked``), inside the caller's transaction.
 
-    Meant for the status-change effects registry (called with the applied changes, like the
-    transition hooks); not wired yet."""
+    The lifecycle calls it for every batch of applied changes through the status-change
+    effects registry (``journeys_after_transition``)."""
     if not changes:
         return
     by_message: dict[UUID, str] = {c.message_id: c.to for c in changes}
@@ -118,3 +119,8 @@ def journeys_on_status_change(changes: Sequence[StatusChange], *, source: str, o
         if reached:
             run_advance(run, contact=run.contact, timeline=timeline, wake=Wake("message", status=reached[0]))
     timeline.flush()
+
+
+def journeys_after_transition(applied: AppliedChanges) -> None:
+    """The journeys' status-change effect (registered in ``JourneysConfig.ready``)."""
+    journeys_on_status_change(applied.changes, source=applied.source, occurred_at=applied.occurred_at)

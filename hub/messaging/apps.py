@@ -5,6 +5,7 @@ from django.apps import AppConfig
 ROLLUPS_ORDER = 100
 FALLBACK_ORDER = 200
 CALLBACKS_ORDER = 300
+JOURNEYS_ORDER = 400
 
 
 class MessagingConfig(AppConfig):

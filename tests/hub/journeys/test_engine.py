@@ -8,12 +8,13 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from audit.services import Actor
 from hub.contacts.models import Contact
 from hub.journeys.models import JourneyRun, JourneyRunMessage, RunStatus
 from hub.journeys.steps import _local_time_after
 from hub.journeys.wake import journeys_on_status_change
-from hub.messaging.lifecycle import Change
-from hub.messaging.models import MessageStatus, Notification
+from hub.messaging.lifecycle import Change, messages_transition
+from hub.messaging.models import Message, MessageStatus, Notification
 from templates_app.models import Category
 from tests.factories import MARKETING_DATA, grant_consent, make_live_template, zone_at_local_hour
 from tests.hub.journeys.conftest import definition, live_journey, send_event, wake_now
@@ -153,6 +154,18 @@ def test_wait_for_a_message_status_is_woken_by_the_status_change(contact: Contac
     assert (run.status, run.step) == (RunStatus.COMPLETED, "done")
     assert run.state["steps"]["seen"] == {"outcome": "matched", "status": "delivered"}
     assert Notification.objects.count() == 1
+
+
+def test_wait_for_is_woken_by_the_lifecycle_itself(contact: Contact) -> None:
+    """Wired through the status-change effects registry: the real transition wakes the run."""
+    live_journey(definition(steps=WAIT_FOR_STATUS))
+    send_event("signed.up", data=DATA)
+    run = only_run()
+    message_id = JourneyRunMessage.objects.get(run=run).message_id
+    Message.objects.filter(pk=message_id).update(status="sent")
+    messages_transition([Change(message_id, "delivered")], actor=Actor.system(), source="test")
+    run.refresh_from_db()
+    assert (run.status, run.step) == (RunStatus.COMPLETED, "done")
 
 
 def test_wait_for_a_message_status_times_out_to_its_branch(contact: Contact) -> None:
