@@ -73,19 +73,35 @@ def _items_checked(request: Request) -> tuple[list[NotificationRequest | None], 
     if batch.is_valid():
         items = batch.validated_data["notifications"]
         return [NotificationRequest(**item) for item in items], {}
-    errors = batch.errors
-    item_errors = errors.get("notifications") if set(errors) == {"notifications"} else None
-    if not isinstance(item_errors, list) or not all(
-        unprocessable(flatten_errors(e)) for e in item_errors if e
-    ):
-        raise exceptions.ValidationError(errors)
-    # Every error is about an item's meaning (e.g. a phone number not valid for its country):
-    # those items are refused alone; the others are valid on their own.
+    errors = dict(batch.errors)
+    data = batch.initial_data
+    items = data.get("notifications") if isinstance(data, dict) else None
+    item_errors = _per_item(errors.get("notifications"), len(items)) if isinstance(items, list) else None
+    if items is not None and item_errors is not None and set(errors) == {"notifications"}:
+        errors["notifications"] = item_errors  # named notifications[i] in the problem
+        if all(unprocessable(flatten_errors(e)) for e in item_errors if e):
+            return _items_refused_alone(items, item_errors, request)
+    raise exceptions.ValidationError(errors)
+
+
+def _per_item(errors: Any, count: int) -> list[Any] | None:
+    """A list's errors as one entry per item ({} for a valid one), or None if they are about
+    the list itself (not a list, empty, too long). DRF gives them as a list or by index."""
+    if isinstance(errors, list) and len(errors) == count and all(isinstance(e, dict) for e in errors):
+        return errors
+    if isinstance(errors, dict) and errors and all(isinstance(k, int) for k in errors):
+        return [errors.get(i, {}) for i in range(count)]
+    return None
+
+
+def _items_refused_alone(
+    items: list[Any], item_errors: list[Any], request: Request
+) -> tuple[list[NotificationRequest | None], dict[int, dict[str, Any]]]:
+    """Every error is about an item's meaning (e.g. a phone number not valid for its country):
+    those items are refused alone, each with its 422; the others are valid on their own."""
     requests: list[NotificationRequest | None] = []
     refused: dict[int, dict[str, Any]] = {}
-    for index, (item, item_error) in enumerate(
-        zip(batch.initial_data["notifications"], item_errors, strict=True)
-    ):
+    for index, (item, item_error) in enumerate(zip(items, item_errors, strict=True)):
         if item_error:
             refused[index] = problem_body_for(
                 exceptions.ValidationError(item_error), instance=_instance(request, index)

@@ -219,10 +219,9 @@ class ProblemAutoSchema(AutoSchema):
         if many and not field.allow_empty:
             schema.setdefault("minItems", 1)
         if isinstance(field, serializers.ListSerializer):  # drf-spectacular maps them for ListField only
-            if field.min_length is not None:
-                schema["minItems"] = field.min_length
-            if field.max_length is not None:
-                schema["maxItems"] = field.max_length
+            for attribute, keyword in (("min_length", "minItems"), ("max_length", "maxItems")):
+                if (limit := getattr(field, attribute, None)) is not None:
+                    schema[keyword] = limit
         if many and getattr(field, "unique_items", False):
             schema["uniqueItems"] = True
         if type(field) is serializers.CharField and "pattern" not in schema:
