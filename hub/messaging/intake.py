@@ -472,6 +472,8 @@ def _attach_timelines(
         by_message[event.message_id].append(event)
     by_notification: dict[Any, list[Message]] = {d.notification.id: [] for d in drafts}
     for message in messages:
+        for event in by_message[message.id]:
+            event.message = message  # shown events read their message's address: no query
         message._prefetched_objects_cache = {  # type: ignore[attr-defined]
             "events": _evaluated(message.events.all(), by_message[message.id])
         }
