@@ -8,12 +8,14 @@ no query) and drops what it cached under an older generation. So a revoked key i
 a newly approved version is sent, from the next request on, in every process.
 
 Without a shared cache (local memory is one process's view) nothing is cached: every read goes
-to the database. A broken cache server means the same, never a stale answer.
+to the database; so too while the cache server cannot be reached. As a backstop for a bump lost
+to a cache server unreachable at that moment, an entry is also dropped after ``MAX_AGE_SECONDS``.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
@@ -24,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 V = TypeVar("V")
 _LOCAL_BACKENDS = ("locmem", "dummy")
+MAX_AGE_SECONDS = 60.0
 
 
 def _shared() -> bool:
@@ -51,7 +54,8 @@ def generation(name: str) -> int | None:
     return int(value) if value is not None else None
 
 
-def _bump_now(name: str) -> None:
+def generation_bump_now(name: str) -> None:
+    """Invalidate ``name`` in every process now (an operator after a raw UPDATE or a restore)."""
     try:
         cache.add(_key(name), 1, timeout=None)
         cache.incr(_key(name))
@@ -66,8 +70,8 @@ def generation_bump(name: str) -> None:
     that read the old rows in between must not keep them)."""
     if not _shared():
         return
-    _bump_now(name)
-    transaction.on_commit(lambda: _bump_now(name))
+    generation_bump_now(name)
+    transaction.on_commit(lambda: generation_bump_now(name))
 
 
 def bump_on_change(name: str) -> Any:
@@ -96,23 +100,23 @@ class GenerationCache(Generic[V]):
     def __init__(self, name: str, size: int = 1024) -> None:
         self.name = name
         self.size = size
-        self._entries: dict[Any, tuple[int, V]] = {}
+        self._entries: dict[Any, tuple[int, float, V]] = {}
         _ALL.append(self)
 
     def get(self, key: Any, current: int | None) -> V | None:
         if current is None:
             return None
         entry = self._entries.get(key)
-        if entry is None or entry[0] != current:
+        if entry is None or entry[0] != current or time.monotonic() - entry[1] > MAX_AGE_SECONDS:
             return None
-        return entry[1]
+        return entry[2]
 
     def put(self, key: Any, value: V, current: int | None) -> None:
         if current is None:
             return
         if len(self._entries) >= self.size:
             self._entries.clear()
-        self._entries[key] = (current, value)
+        self._entries[key] = (current, time.monotonic(), value)
 
     def clear(self) -> None:
         self._entries.clear()
