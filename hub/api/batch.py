@@ -48,6 +48,8 @@ class BatchResultField(serializers.JSONField):
 
 
 class NotificationBatchSerializer(StrictSerializer):
+    """Up to 1,000 notifications, each shaped like the body of POST /api/v1/notifications."""
+
     notifications = NotificationCreateSerializer(  # type: ignore[call-arg]  # ListSerializer's kwargs
         many=True,
         min_length=1,
@@ -57,6 +59,8 @@ class NotificationBatchSerializer(StrictSerializer):
 
 
 class NotificationBatchAnswerSerializer(serializers.Serializer[Any]):
+    """One result per item, in the order sent."""
+
     accepted = serializers.IntegerField(help_text="How many items were accepted.")
     rejected = serializers.IntegerField(help_text="How many items were refused (each with its problem).")
     results = serializers.ListField(
