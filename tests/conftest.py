@@ -69,6 +69,17 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
     _default_connects_as(owner_settings)
 
 
+@pytest.fixture(autouse=True)
+def _generation_caches_cleared() -> Iterator[None]:
+    """Each test starts with empty per-process caches (hub.generations): its database rows
+    were rolled back, which bumps no generation."""
+    from hub.generations import generation_caches_clear
+
+    generation_caches_clear()
+    yield
+    generation_caches_clear()
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()

@@ -12,7 +12,7 @@ from django.contrib.auth.models import Group
 from audit.services import Actor
 from hub.apikeys.services import IssuedKey, apikey_create
 from hub.contacts.models import Contact, Device
-from hub.messaging.accept import NotificationRequest, notification_accept
+from hub.messaging.intake import NotificationRequest, notification_accept
 from hub.messaging.lifecycle import Change, messages_transition
 from hub.messaging.models import Message, Notification
 from hub.messaging.models import MessageStatus as S

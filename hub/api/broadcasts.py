@@ -13,11 +13,11 @@ from rest_framework.views import APIView
 
 from audit.services import Actor
 from hub.api.idempotency import idempotent
-from hub.api.problems import Problem
+from hub.api.problems import Problem, refused_problem
 from hub.api.quota import quota_exceeded, quota_take
 from hub.api.schema import problems
 from hub.api.serializers import ChannelsField, StrictSerializer
-from hub.api.views import IDEMPOTENCY_KEY, _api_key, _not_found
+from hub.api.views import IDEMPOTENCY_KEY, not_found, request_api_key
 from hub.apikeys.models import ApiKey
 from hub.broadcasts.errors import BroadcastQuotaExceeded, BroadcastRejected
 from hub.broadcasts.models import Broadcast
@@ -175,13 +175,7 @@ class BroadcastSerializer(serializers.ModelSerializer[Broadcast]):
 def _rejected(exc: BroadcastRejected, api_key: ApiKey | None = None) -> Problem:
     if isinstance(exc, BroadcastQuotaExceeded) and api_key is not None:
         return quota_exceeded(api_key=api_key, retry_after=exc.retry_after)
-    return Problem(
-        status_code=exc.status,
-        code=exc.code,
-        title="Broadcast not accepted",
-        detail=exc.detail,
-        field=exc.field,
-    )
+    return refused_problem(exc, title="Broadcast not accepted")
 
 
 class BroadcastCreateView(APIView):
@@ -205,7 +199,7 @@ class BroadcastCreateView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         audience = data.pop("audience")
-        api_key = _api_key(request)
+        api_key = request_api_key(request)
         rows = [AudienceRow(external_id=e) for e in audience.get("external_ids") or []] + [
             AudienceRow(external_id=r["external_id"], data=r["data"])
             for r in audience.get("recipients") or []
@@ -232,9 +226,9 @@ class BroadcastDetailView(APIView):
         summary="A broadcast and its live progress counts",
     )
     def get(self, request: Request, broadcast_id: UUID) -> Response:
-        broadcast = broadcast_get(broadcast_id=broadcast_id, api_key=_api_key(request))
+        broadcast = broadcast_get(broadcast_id=broadcast_id, api_key=request_api_key(request))
         if broadcast is None:
-            raise _not_found("broadcast")
+            raise not_found("broadcast")
         return Response(BroadcastSerializer(broadcast).data)
 
 
@@ -248,10 +242,10 @@ def _steer_view(service: Any, operation: str, summary: str, description: str) ->
             description=description,
         )
         def post(self, request: Request, broadcast_id: UUID) -> Response:
-            api_key = _api_key(request)
+            api_key = request_api_key(request)
             broadcast = broadcast_get(broadcast_id=broadcast_id, api_key=api_key)
             if broadcast is None:
-                raise _not_found("broadcast")
+                raise not_found("broadcast")
             try:
                 service(broadcast=broadcast, actor=Actor.api_key(api_key.pk))
             except BroadcastRejected as exc:

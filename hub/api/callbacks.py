@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from audit.services import Actor
 from hub.api.schema import problems
 from hub.api.serializers import StrictSerializer
-from hub.api.views import _api_key, _not_found
+from hub.api.views import not_found, request_api_key
 from hub.callbacks.models import CallbackEndpoint
 from hub.callbacks.safety import validate_callback_url
 from hub.callbacks.services import callback_endpoint_remove, callback_endpoint_set
@@ -73,9 +73,9 @@ class CallbackEndpointView(APIView):
         summary="This API key's status callback endpoint",
     )
     def get(self, request: Request) -> Response:
-        endpoint = CallbackEndpoint.objects.filter(api_key=_api_key(request)).first()
+        endpoint = CallbackEndpoint.objects.filter(api_key=request_api_key(request)).first()
         if endpoint is None:
-            raise _not_found("callback endpoint")
+            raise not_found("callback endpoint")
         return Response(CallbackEndpointSerializer(endpoint).data)
 
     @extend_schema(
@@ -93,7 +93,7 @@ class CallbackEndpointView(APIView):
     def put(self, request: Request) -> Response:
         serializer = CallbackSetSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        api_key = _api_key(request)
+        api_key = request_api_key(request)
         endpoint = callback_endpoint_set(
             api_key=api_key, url=serializer.validated_data["url"], actor=Actor.api_key(api_key.pk)
         )
@@ -105,7 +105,7 @@ class CallbackEndpointView(APIView):
         summary="Stop status callbacks",
     )
     def delete(self, request: Request) -> Response:
-        api_key = _api_key(request)
+        api_key = request_api_key(request)
         if not callback_endpoint_remove(api_key=api_key, actor=Actor.api_key(api_key.pk)):
-            raise _not_found("callback endpoint")
+            raise not_found("callback endpoint")
         return Response(status=204)

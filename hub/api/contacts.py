@@ -28,7 +28,7 @@ from hub.api.contact_serializers import (
 )
 from hub.api.problems import Problem
 from hub.api.schema import problems
-from hub.api.views import _api_key
+from hub.api.views import request_api_key
 from hub.contacts.models import Contact
 from hub.contacts.preferences import preferences_get, preferences_set
 from hub.contacts.services import consent_record
@@ -37,7 +37,7 @@ from hub.erasure import contact_erase
 
 
 def _actor(request: Request) -> Actor:
-    return Actor.api_key(_api_key(request).pk)
+    return Actor.api_key(request_api_key(request).pk)
 
 
 def _contact(external_id: str) -> Contact:
@@ -58,7 +58,7 @@ def _preferences_body(contact: Contact) -> dict[str, Any]:
 
 def _evidence(request: Request, given: dict[str, Any] | None) -> dict[str, Any]:
     evidence = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in (given or {}).items()}
-    evidence.setdefault("api_key", _api_key(request).pk)
+    evidence.setdefault("api_key", request_api_key(request).pk)
     return evidence
 
 

@@ -12,6 +12,8 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from hub.refusals import Refused
+
 logger = logging.getLogger("hub.api")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -47,6 +49,11 @@ class Problem(exceptions.APIException):
         self.problem_code = code
         self.field = field
         self.headers = dict(headers or {})
+
+
+def refused_problem(exc: Refused, *, title: str) -> Problem:
+    """A service's refusal as the API answers it."""
+    return Problem(status_code=exc.status, code=exc.code, title=title, detail=exc.detail, field=exc.field)
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -111,6 +118,41 @@ _GENERIC: dict[type[exceptions.APIException], tuple[str, str]] = {
 }
 
 
+def problem_body_for(exc: Problem | exceptions.ValidationError, *, instance: str) -> dict[str, Any]:
+    """The problem+json body of a refusal or of invalid input: a ValidationError whose every
+    error is one of UNPROCESSABLE_CODES is a 422, any other a 400."""
+    if isinstance(exc, Problem):
+        errors = (
+            [{"field": exc.field, "message": str(exc.detail), "code": exc.problem_code}]
+            if exc.field
+            else None
+        )
+        return problem_body(
+            status_code=exc.status_code,
+            code=exc.problem_code,
+            title=exc.title,
+            detail=str(exc.detail),
+            instance=instance,
+            errors=errors,
+        )
+    errors = flatten_errors(exc.detail)
+    fields = ", ".join(sorted({e["field"] for e in errors if e["field"]})) or "the request"
+    return problem_body(
+        status_code=422 if unprocessable(errors) else 400,
+        code="invalid_request",
+        title="Invalid request",
+        detail=f"Please correct: {fields}.",
+        instance=instance,
+        errors=errors,
+    )
+
+
+def unprocessable(errors: list[dict[str, str]]) -> bool:
+    """Whether these (flattened) errors refuse values on their meaning only (422), not a
+    violation of the schema (400)."""
+    return bool(errors) and all(e["code"] in UNPROCESSABLE_CODES for e in errors)
+
+
 def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
     request = context.get("request")
     instance = request.path if request is not None else ""
@@ -119,33 +161,10 @@ def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Res
         exc = exceptions.NotFound()
     if isinstance(exc, RequestDataTooBig):  # Django's own check, when something read request.body
         exc = PayloadTooLarge()
-    if isinstance(exc, Problem):
-        headers.update(exc.headers)
-        errors = (
-            [{"field": exc.field, "message": str(exc.detail), "code": exc.problem_code}]
-            if exc.field
-            else None
-        )
-        body = problem_body(
-            status_code=exc.status_code,
-            code=exc.problem_code,
-            title=exc.title,
-            detail=str(exc.detail),
-            instance=instance,
-            errors=errors,
-        )
-    elif isinstance(exc, exceptions.ValidationError):
-        errors = flatten_errors(exc.detail)
-        fields = ", ".join(sorted({e["field"] for e in errors if e["field"]})) or "the request"
-        semantic = bool(errors) and all(e["code"] in UNPROCESSABLE_CODES for e in errors)
-        body = problem_body(
-            status_code=422 if semantic else 400,
-            code="invalid_request",
-            title="Invalid request",
-            detail=f"Please correct: {fields}.",
-            instance=instance,
-            errors=errors,
-        )
+    if isinstance(exc, Problem | exceptions.ValidationError):
+        if isinstance(exc, Problem):
+            headers.update(exc.headers)
+        body = problem_body_for(exc, instance=instance)
     elif isinstance(exc, exceptions.APIException):
         code, title = _GENERIC.get(type(exc), ("error", "Error"))
         wait = getattr(exc, "wait", None)

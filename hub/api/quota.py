@@ -24,13 +24,28 @@ def quota_exceeded(*, api_key: ApiKey, retry_after: float) -> Problem:
     )
 
 
+class QuotaTaken:
+    """What a ``quota_take`` block counted; ``unused`` gives back part of it (a batch's
+    refused items)."""
+
+    def __init__(self, *, api_key: ApiKey, cost: int) -> None:
+        self.api_key = api_key
+        self.cost = cost
+
+    def unused(self, count: int) -> None:
+        count = min(count, self.cost)
+        apikey_quota_refund(api_key=self.api_key, cost=count)
+        self.cost -= count
+
+
 @contextmanager
-def quota_take(*, api_key: ApiKey, cost: int) -> Iterator[None]:
+def quota_take(*, api_key: ApiKey, cost: int) -> Iterator[QuotaTaken]:
     decision = apikey_quota_take(api_key=api_key, cost=cost)
     if not decision.allowed:
         raise quota_exceeded(api_key=api_key, retry_after=decision.retry_after)
+    taken = QuotaTaken(api_key=api_key, cost=cost)
     try:
-        yield
+        yield taken
     except BaseException:
-        apikey_quota_refund(api_key=api_key, cost=cost)
+        apikey_quota_refund(api_key=api_key, cost=taken.cost)
         raise

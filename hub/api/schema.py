@@ -198,7 +198,8 @@ class ProblemAutoSchema(AutoSchema):
     """The schema says exactly what the API accepts: a StrictSerializer's body allows no other
     keys (``additionalProperties: false``, as its ``to_internal_value`` refuses them) and at
     least its ``min_properties``; a list that may not be empty has ``minItems: 1``; every
-    operation that reads a body documents 413, 415 and 422 (refused on meaning)."""
+    operation that reads a body documents 413, 415 and 422 (refused on meaning); a list of
+    objects states its ``min_length``/``max_length`` as ``minItems``/``maxItems``."""
 
     def _map_basic_serializer(self, serializer: Any, direction: str) -> Any:
         schema = super()._map_basic_serializer(serializer, direction)  # type: ignore[no-untyped-call]
@@ -217,6 +218,10 @@ class ProblemAutoSchema(AutoSchema):
         many = isinstance(field, serializers.ListSerializer | serializers.ListField)
         if many and not field.allow_empty:
             schema.setdefault("minItems", 1)
+        if isinstance(field, serializers.ListSerializer):  # drf-spectacular maps them for ListField only
+            for attribute, keyword in (("min_length", "minItems"), ("max_length", "maxItems")):
+                if (limit := getattr(field, attribute, None)) is not None:
+                    schema[keyword] = limit
         if many and getattr(field, "unique_items", False):
             schema["uniqueItems"] = True
         if type(field) is serializers.CharField and "pattern" not in schema:

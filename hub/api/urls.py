@@ -1,9 +1,10 @@
 from django.urls import path
 
-from hub.api import broadcasts, callbacks, contacts, events, templates, views
+from hub.api import batch, broadcasts, callbacks, contacts, events, templates, views
 
 urlpatterns = [
     path("notifications", views.NotificationCreateView.as_view(), name="notification-create"),
+    path("notifications/batch", batch.NotificationBatchView.as_view(), name="notification-batch"),
     path(
         "notifications/<uuid:notification_id>",
         views.NotificationDetailView.as_view(),

@@ -12,17 +12,19 @@ from rest_framework.views import APIView
 
 from audit.services import Actor
 from hub.api.idempotency import idempotent
-from hub.api.problems import Problem
+from hub.api.problems import Problem, refused_problem
 from hub.api.quota import quota_take
 from hub.api.schema import problems
 from hub.api.serializers import MessageSerializer, NotificationCreateSerializer, NotificationSerializer
 from hub.apikeys.models import ApiKey
-from hub.messaging.accept import NotificationRejected, NotificationRequest, notification_accept
+from hub.messaging.intake import NotificationRejected, NotificationRequest, notification_accept
 from hub.messaging.routing import NotCancellable, notification_cancel
 from hub.messaging.selectors import message_get, notification_get
 
+NOT_ACCEPTED = "Notification not accepted"
 
-def _api_key(request: Request) -> ApiKey:
+
+def request_api_key(request: Request) -> ApiKey:
     """The key that authenticated this request (every view here requires one)."""
     assert isinstance(request.auth, ApiKey)  # noqa: S101 - guaranteed by IsAuthenticated
     return request.auth
@@ -50,7 +52,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 
-def _not_found(kind: str) -> Problem:
+def not_found(kind: str) -> Problem:
     return Problem(
         status_code=404,
         code="not_found",
@@ -71,20 +73,14 @@ class NotificationCreateView(APIView):
     def post(self, request: Request) -> Response:
         serializer = NotificationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        api_key = _api_key(request)
+        api_key = request_api_key(request)
         with quota_take(api_key=api_key, cost=1):
             try:
                 notification = notification_accept(
                     request=NotificationRequest(**serializer.validated_data), api_key=api_key
                 )
             except NotificationRejected as exc:
-                raise Problem(
-                    status_code=exc.status,
-                    code=exc.code,
-                    title="Notification not accepted",
-                    detail=exc.detail,
-                    field=exc.field,
-                ) from exc
+                raise refused_problem(exc, title=NOT_ACCEPTED) from exc
         return Response(NotificationSerializer(notification).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -95,9 +91,9 @@ class NotificationDetailView(APIView):
         summary="A notification, its messages and their timelines",
     )
     def get(self, request: Request, notification_id: UUID) -> Response:
-        notification = notification_get(notification_id=notification_id, api_key=_api_key(request))
+        notification = notification_get(notification_id=notification_id, api_key=request_api_key(request))
         if notification is None:
-            raise _not_found("notification")
+            raise not_found("notification")
         return Response(NotificationSerializer(notification).data)
 
 
@@ -108,9 +104,9 @@ class MessageDetailView(APIView):
         summary="One message and its timeline",
     )
     def get(self, request: Request, message_id: UUID) -> Response:
-        message = message_get(message_id=message_id, api_key=_api_key(request))
+        message = message_get(message_id=message_id, api_key=request_api_key(request))
         if message is None:
-            raise _not_found("message")
+            raise not_found("message")
         return Response(MessageSerializer(message).data)
 
 
@@ -127,10 +123,10 @@ class NotificationCancelView(APIView):
         ),
     )
     def post(self, request: Request, notification_id: UUID) -> Response:
-        api_key = _api_key(request)
+        api_key = request_api_key(request)
         notification = notification_get(notification_id=notification_id, api_key=api_key)
         if notification is None:
-            raise _not_found("notification")
+            raise not_found("notification")
         try:
             notification_cancel(notification=notification, actor=Actor.api_key(api_key.pk))
         except NotCancellable as exc:

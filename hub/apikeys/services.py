@@ -17,8 +17,10 @@ from django.utils import timezone
 from audit.services import Actor, audit_append
 from hub.apikeys.models import ApiKey, IdempotencyRecord
 from hub.changes import audited_save
+from hub.generations import GenerationCache, generation
 
 KEY_PREFIX = "sb"
+APIKEYS_GENERATION = "apikeys"
 # Capabilities a key may be limited to (SPEC §4); a key that lists none has all of them.
 CAPABILITIES = ("send", "read", "contacts:read", "contacts:write", "contacts:erase", "events")
 SCOPES = CAPABILITIES  # kept for callers of the foundation's name
@@ -189,12 +191,23 @@ def apikey_revoke(*, api_key: ApiKey, actor: Actor) -> None:
         )
 
 
+# Active keys by prefix, per process, while the "apikeys" generation holds: any saved or
+# deleted key (a revocation, a scope or limit edited) bumps it, so every process reads again.
+_ACTIVE_KEYS: GenerationCache[ApiKey] = GenerationCache(APIKEYS_GENERATION)
+
+
 def apikey_authenticate(*, raw: str) -> ApiKey | None:
-    """The active key whose secret is ``raw``, or None. Comparison is constant-time."""
+    """The active key whose secret is ``raw``, or None. Comparison is constant-time. The key
+    row is cached per process (see hub.generations): a revoked key is refused at once."""
     parts = raw.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
-    api_key = ApiKey.objects.filter(prefix=parts[1], revoked_at__isnull=True).first()
+    current = generation(APIKEYS_GENERATION)
+    api_key = _ACTIVE_KEYS.get(parts[1], current)
+    if api_key is None:
+        api_key = ApiKey.objects.filter(prefix=parts[1], revoked_at__isnull=True).first()
+        if api_key is not None:
+            _ACTIVE_KEYS.put(parts[1], api_key, current)
     if api_key is None or not hmac.compare_digest(api_key.key_hash, _digest(raw)):
         return None
     return api_key

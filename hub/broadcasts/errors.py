@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
+from hub.refusals import Refused
 
-class BroadcastRejected(Exception):
-    """The request cannot be carried out. ``code`` is stable; ``field`` names the culprit."""
 
-    def __init__(self, code: str, detail: str, *, field: str = "", status: int = 422) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-        self.field = field
-        self.status = status
+class BroadcastRejected(Refused):
+    """The broadcast request or action cannot be carried out."""
 
 
 class BroadcastQuotaExceeded(BroadcastRejected):

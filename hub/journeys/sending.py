@@ -10,7 +10,7 @@ from uuid import UUID
 
 from hub.contacts.models import Contact
 from hub.journeys.models import JourneyRun, JourneyRunMessage
-from hub.messaging.accept import NotificationRejected, NotificationRequest, notification_accept
+from hub.messaging.intake import NotificationRejected, NotificationRequest, notification_accept
 from hub.messaging.models import Message, MessageEvent
 from hub.messaging.models import MessageStatus as S
 

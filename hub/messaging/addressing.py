@@ -1,19 +1,22 @@
-"""Where a message goes: the guard that keeps suppressed addresses and removed devices from
-any provider, and the OutboundMessage a provider is handed (device, unsubscribe link).
+"""Where a message goes: its address, chosen when it is made (``address_of``); the guard that
+keeps suppressed addresses and removed devices from any provider; and the OutboundMessage a
+provider is handed (device, unsubscribe link).
 
-Push messages are addressed to one device, ``device:<pk>`` (the contact's newest active
-device, chosen at accept time), or to an inline FCM token given by the caller.
+SMS and email go to the address given inline by the caller, else the contact's. Push messages
+are addressed to one device, ``device:<pk>`` (the contact's newest active device, chosen at
+accept time), or to an inline FCM token given by the caller.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 
 from audit.services import Actor
-from hub.contacts.models import Device, DeviceKind
+from hub.contacts.models import Contact, Device, DeviceKind
 from hub.contacts.selectors import suppressions_active
 from hub.messaging.lifecycle import Change, messages_transition
 from hub.messaging.links import push_receipt_url, unsubscribe_url
@@ -33,6 +36,39 @@ def device_id_of(address: str) -> int | None:
         except ValueError:
             return None
     return None
+
+
+def newest_devices(contact_ids: Iterable[int]) -> dict[int, int]:
+    """Each of these contacts' newest active device (contact id → device id), in one query."""
+    ids = set(contact_ids)
+    if not ids:
+        return {}
+    newest: dict[int, int] = {}
+    rows = (
+        Device.objects.filter(contact_id__in=ids, removed_at__isnull=True)
+        .order_by("contact_id", "-created_at", "-pk")
+        .values_list("contact_id", "pk")
+    )
+    for contact_id, device_id in rows:
+        newest.setdefault(contact_id, device_id)
+    return newest
+
+
+def address_of(
+    channel: str, to: Mapping[str, Any], contact: Contact | None, devices: Mapping[int, int]
+) -> str:
+    """The address a message on ``channel`` is made with ("" when there is none): the inline
+    one in ``to``, else the contact's. ``devices`` is ``newest_devices`` of the contacts."""
+    if channel == "sms":
+        return str(to.get("phone") or (contact.phone if contact else ""))
+    if channel == "email":
+        return str(to.get("email") or (contact.email if contact else ""))
+    if channel == "push":
+        if to.get("push"):
+            return str(to["push"])
+        device_id = devices.get(contact.pk) if contact else None
+        return f"device:{device_id}" if device_id is not None else ""
+    return ""
 
 
 def messages_block_undeliverable(*, message_ids: list[UUID], actor: Actor) -> None:

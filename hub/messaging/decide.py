@@ -129,6 +129,7 @@ def messages_decide(
     contacts: Mapping[Any, Contact | None],
     now: datetime,
     send_at: datetime | None = None,
+    send_at_of: Mapping[Any, datetime | None] | None = None,
     rules: Sequence[RuleSpec] | None = None,
 ) -> list[Change]:
     """Decide each message and return the lifecycle changes, in order.
@@ -136,7 +137,7 @@ def messages_decide(
     ``contacts`` maps each message id to its contact (None for inline addresses). The cost is
     a fixed number of queries (rules, consent, suppressions, one per cap window), never one
     per message or per rule. Messages allowed earlier in the batch count towards caps of the
-    later ones.
+    later ones. An allowed message waits for ``send_at`` (or its own, in ``send_at_of``).
     """
     rule_set = tuple(rules) if rules is not None else rules_current()
     loaded = batch_facts_load(messages, contacts)
@@ -152,7 +153,8 @@ def messages_decide(
         key = (contact.pk, message.channel, message.category) if contact else None
         cap = counts.get(key, {}) if key else {}
         decision = decide(loaded.facts(message, contact, cap), rule_set, now)
-        change = decision_change(message, decision, send_at=send_at)
+        due = send_at_of.get(message.id) if send_at_of is not None else send_at
+        change = decision_change(message, decision, send_at=due)
         if key is not None and windows and change.to == S.QUEUED:
             counts[key] = {w: (cap.get(w, (0, now))[0] + 1, cap.get(w, (0, now))[1] or now) for w in windows}
         changes.append(change)

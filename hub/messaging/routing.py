@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from uuid import UUID
 
@@ -20,21 +20,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import Actor, AuditEntry, audit_append_many
-from hub.messaging import accept, dispatch
-from hub.messaging.acceptance import accepted_entries
-from hub.messaging.decide import messages_decide
 from hub.messaging.effects import AppliedChanges
+from hub.messaging.intake import Origin, notification_next_channels
 from hub.messaging.lifecycle import FINAL_STATUSES, Change, messages_transition
-from hub.messaging.models import (
-    EventKind,
-    FallbackPolicy,
-    Message,
-    MessageEvent,
-    Notification,
-    Routing,
-)
+from hub.messaging.models import Message, Notification, Routing
 from hub.messaging.models import MessageStatus as S
-from templates_app.models import Template
 
 # A message that ends in one of these has not reached the person: try the next channel.
 ENDED_BADLY = frozenset({S.BLOCKED, S.FAILED, S.UNDELIVERED, S.BOUNCED})
@@ -42,21 +32,6 @@ ENDED_BADLY = frozenset({S.BLOCKED, S.FAILED, S.UNDELIVERED, S.BOUNCED})
 NOT_YET_SENT = frozenset({S.ACCEPTED, S.QUEUED, S.DEFERRED})
 IN_PROGRESS = NOT_YET_SENT | {S.SENDING, S.SENT}
 ROUTING_ACTOR = Actor.system()
-
-
-def fallback_waits(template: Template) -> dict[str, int]:
-    """The template's fallback policy: channel → seconds to wait for delivery."""
-    return dict(FallbackPolicy.objects.filter(template=template).values_list("channel", "wait_seconds"))
-
-
-def fallback_deadline(
-    waits: dict[str, int], *, channel: str, channels: Sequence[str], routing: str, start: datetime
-) -> datetime | None:
-    """When a message on ``channel`` must be delivered by before the next channel is tried,
-    or None (routing ``all``, the last channel, or no policy for this channel)."""
-    if routing != Routing.FIRST or channel not in waits or channel == channels[-1]:
-        return None
-    return start + timedelta(seconds=waits[channel])
 
 
 def routing_after_transition(applied: AppliedChanges) -> None:
@@ -114,58 +89,14 @@ def _fall_back_one(*, message_id: UUID, notification_id: UUID, reason: str) -> l
         remaining = [c for c in notification.channels if c not in tried]
         if not remaining:
             return []
-        targets: list[str] = []
-        for channel in remaining:
-            targets.append(channel)
-            if accept._address(channel, notification.to, notification.contact):
-                break
-        return _create_messages(notification, targets, fallback_from=message_id, reason=reason)
-
-
-def _create_messages(
-    notification: Notification, targets: list[str], *, fallback_from: UUID, reason: str
-) -> list[UUID]:
-    now = timezone.now()
-    waits = fallback_waits(notification.template)
-    messages = [
-        Message(
+        # The next channel is made by the intake, like any other message, and decided by the
+        # compliance rules.
+        return notification_next_channels(
             notification=notification,
-            channel=channel,
-            category=notification.template.category,
-            to=accept._address(channel, notification.to, notification.contact),
-            locale=notification.locale,
-            fallback_at=fallback_deadline(
-                waits,
-                channel=channel,
-                channels=notification.channels,
-                routing=notification.routing,
-                start=now,
-            ),
+            channels=remaining,
+            origin=Origin("routing", {"fallback_from": str(message_id), "reason": reason}),
+            actor=ROUTING_ACTOR,
         )
-        for channel in targets
-    ]
-    Message.objects.bulk_create(messages)
-    detail = {"fallback_from": str(fallback_from), "reason": reason}
-    MessageEvent.objects.bulk_create(
-        MessageEvent(
-            message=m,
-            kind=EventKind.STATUS,
-            status=S.ACCEPTED,
-            detail=detail,
-            source="routing",
-            occurred_at=now,
-        )
-        for m in messages
-    )
-    audit_append_many(accepted_entries(ROUTING_ACTOR, messages, detail))
-    # The fallback channel is decided by the compliance rules like any other message.
-    changes = messages_decide(messages, contacts={m.id: notification.contact for m in messages}, now=now)
-    result = messages_transition(changes, actor=ROUTING_ACTOR, source="routing")
-    queued = [c.message_id for c in result.applied if c.to == S.QUEUED]
-    dispatch.enqueue_on_commit(
-        queued, category=notification.template.category, channels={m.id: m.channel for m in messages}
-    )
-    return [m.id for m in messages]
 
 
 def messages_fall_back_overdue(*, limit: int = 1000) -> int:

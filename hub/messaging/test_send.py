@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
 from hub.contacts.validation import normalise_email, normalise_phone
-from hub.messaging.accept import NotificationRejected, NotificationRequest, notification_accept
+from hub.messaging.intake import NotificationRejected, NotificationRequest, notification_accept
 from hub.messaging.models import Routing
 from hub.providers.base import OutboundMessage
 from hub.providers.errors import ProviderError

@@ -1,7 +1,7 @@
 """Sending through ``/v2/``: Notify's request made into the hub's one intake.
 
 ``/v2/`` is another door to the same intake: the notification is accepted by
-``hub.messaging.accept.notification_accept`` (compliance, lifecycle, audit and dispatch as
+``hub.messaging.intake.notification_accept`` (compliance, lifecycle, audit and dispatch as
 for every send); this module only translates Notify's terms (template UUID, personalisation,
 key types) and records what Notify's responses echo back."""
 
@@ -13,7 +13,7 @@ from django.db import transaction
 
 from hub.apikeys.models import ApiKey
 from hub.apikeys.services import apikey_may_send
-from hub.messaging.accept import NotificationRejected, NotificationRequest, notification_accept
+from hub.messaging.intake import NotificationRejected, NotificationRequest, notification_accept
 from hub.messaging.models import Notification
 from hub.notify.errors import NotifyError, bad_request
 from hub.notify.models import EmailReplyTo, KeyType, NotifyKey, NotifyNotification, SmsSender

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from hub.contacts.models import Contact
-from hub.messaging.accept import NotificationRequest, notification_accept
+from hub.messaging.intake import NotificationRequest, notification_accept
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
 from hub.providers.sendgrid import MESSAGE_ID_ARG

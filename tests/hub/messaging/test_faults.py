@@ -20,7 +20,7 @@ from django.test import override_settings
 
 from hub.bench.fixtures import queued_messages_create
 from hub.messaging import dispatch
-from hub.messaging.accept import NotificationRequest, notification_accept
+from hub.messaging.intake import NotificationRequest, notification_accept
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
 from tests.factories import ORDER_DATA, make_live_template

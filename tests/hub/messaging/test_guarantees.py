@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hub.messaging import dispatch
-from hub.messaging.accept import NotificationRequest, notification_accept
+from hub.messaging.intake import NotificationRequest, notification_accept
 from hub.messaging.lifecycle import Change, messages_transition
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S

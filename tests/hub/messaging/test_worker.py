@@ -11,7 +11,7 @@ import os
 import pytest
 from django.conf import settings
 
-from hub.messaging.accept import NotificationRequest, notification_accept
+from hub.messaging.intake import NotificationRequest, notification_accept
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
 from hub.providers.models import SandboxOutboxEntry

@@ -89,9 +89,7 @@ def test_with_a_log_dir_the_output_goes_to_one_file_per_program_not_the_terminal
     """Issue 20 point 9: the workers' and beat's logs must not scroll the banner away."""
     said: list[str] = []
     worker = Program("worker", _python("print('consumer ready', flush=True)"), restart=False)
-    supervisor = Supervisor(
-        [worker], env=os.environ, cwd=tmp_path, say=said.append, log_dir=tmp_path / "log"
-    )
+    supervisor = Supervisor([worker], env=os.environ, cwd=tmp_path, say=said.append, log_dir=tmp_path / "log")
     supervisor.start()
     assert worker.proc is not None
     worker.proc.wait(timeout=10)

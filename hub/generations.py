@@ -1,0 +1,122 @@
+"""Per-process caches that stay true across processes, for what every request reads and
+rarely changes (API keys, live templates).
+
+Each cache belongs to a named *generation*, a counter in the shared cache (Redis). Changing a
+cached thing bumps its generation once the change commits (``generation_bump``, connected to
+the models' save and delete signals); each process reads the counter (one round trip to Redis,
+no query) and drops what it cached under an older generation. So a revoked key is refused, and
+a newly approved version is sent, from the next request on, in every process.
+
+Without a shared cache (local memory is one process's view) nothing is cached: every read goes
+to the database; so too while the cache server cannot be reached. As a backstop for a bump lost
+to a cache server unreachable at that moment, an entry is also dropped after ``MAX_AGE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Generic, TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+V = TypeVar("V")
+_LOCAL_BACKENDS = ("locmem", "dummy")
+MAX_AGE_SECONDS = 60.0
+
+
+def _shared() -> bool:
+    backend = str(settings.CACHES["default"]["BACKEND"]).lower()
+    return not any(local in backend for local in _LOCAL_BACKENDS)
+
+
+def _key(name: str) -> str:
+    return f"sb:generation:{name}"
+
+
+def generation(name: str) -> int | None:
+    """The current generation of ``name``, or None when nothing may be cached (no shared
+    cache, or it cannot be reached)."""
+    if not _shared():
+        return None
+    try:
+        value = cache.get(_key(name))
+        if value is None:
+            cache.add(_key(name), 1, timeout=None)
+            value = cache.get(_key(name))
+    except Exception:  # noqa: BLE001 - any cache failure: read the database instead
+        logger.warning("generation cache unavailable: %s not cached", name)
+        return None
+    return int(value) if value is not None else None
+
+
+def generation_bump_now(name: str) -> None:
+    """Invalidate ``name`` in every process now (an operator after a raw UPDATE or a restore)."""
+    try:
+        cache.add(_key(name), 1, timeout=None)
+        cache.incr(_key(name))
+    except Exception:  # noqa: BLE001
+        # Without the counter no process caches (generation() is None while it is unreachable).
+        logger.warning("generation cache unavailable: %s not bumped", name)
+
+
+def generation_bump(name: str) -> None:
+    """Invalidate everything cached under ``name`` in every process: now (this process's own
+    transaction sees its change at once) and again once the transaction commits (a process
+    that read the old rows in between must not keep them)."""
+    if not _shared():
+        return
+    generation_bump_now(name)
+    transaction.on_commit(lambda: generation_bump_now(name))
+
+
+def bump_on_change(name: str) -> Any:
+    """A signal receiver (post_save, post_delete) bumping ``name``."""
+
+    def receiver(sender: Any, **kwargs: Any) -> None:
+        generation_bump(name)
+
+    return receiver
+
+
+_ALL: list[GenerationCache[Any]] = []
+
+
+def generation_caches_clear() -> None:
+    """Empty every per-process cache (tests, whose rolled-back rows bump nothing)."""
+    for each in _ALL:
+        each.clear()
+
+
+class GenerationCache(Generic[V]):
+    """A bounded per-process mapping whose entries hold while ``name``'s generation is the
+    one they were stored under. Read the generation first, then the database, then ``put``
+    under that generation: a change in between makes the entry stale at once."""
+
+    def __init__(self, name: str, size: int = 1024) -> None:
+        self.name = name
+        self.size = size
+        self._entries: dict[Any, tuple[int, float, V]] = {}
+        _ALL.append(self)
+
+    def get(self, key: Any, current: int | None) -> V | None:
+        if current is None:
+            return None
+        entry = self._entries.get(key)
+        if entry is None or entry[0] != current or time.monotonic() - entry[1] > MAX_AGE_SECONDS:
+            return None
+        return entry[2]
+
+    def put(self, key: Any, value: V, current: int | None) -> None:
+        if current is None:
+            return
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[key] = (current, time.monotonic(), value)
+
+    def clear(self) -> None:
+        self._entries.clear()
