@@ -20,7 +20,7 @@ from audit.services import Actor
 from hub.api.problems import Problem, problem_exception_handler
 from hub.api.schema import problems
 from hub.api.serializers import StrictSerializer
-from hub.api.views import _api_key, _not_found
+from hub.api.views import not_found, request_api_key
 from hub.journeys.events import (
     EventInput,
     EventOutcome,
@@ -174,7 +174,7 @@ def _event_body(outcome: EventOutcome) -> dict[str, Any]:
 
 def _record(serializer: EventCreateSerializer, request: Request) -> dict[str, Any]:
     try:
-        outcome = event_record(item=serializer.to_event(), api_key=_api_key(request))
+        outcome = event_record(item=serializer.to_event(), api_key=request_api_key(request))
     except EventRejected as exc:
         raise Problem(
             status_code=exc.status,
@@ -248,9 +248,9 @@ class JourneyRunDetailView(APIView):
         description="Visible to the API key whose event started it. Needs the `events` scope.",
     )
     def get(self, request: Request, run_id: UUID) -> Response:
-        run = journey_run_get(run_id=run_id, api_key=_api_key(request))
+        run = journey_run_get(run_id=run_id, api_key=request_api_key(request))
         if run is None:
-            raise _not_found("journey run")
+            raise not_found("journey run")
         return Response(JourneyRunSerializer(run).data)
 
 
@@ -265,10 +265,10 @@ class JourneyRunCancelView(APIView):
         description="409 `not_cancellable` if it has already ended. Needs the `events` scope.",
     )
     def post(self, request: Request, run_id: UUID) -> Response:
-        api_key = _api_key(request)
+        api_key = request_api_key(request)
         run = journey_run_get(run_id=run_id, api_key=api_key)
         if run is None:
-            raise _not_found("journey run")
+            raise not_found("journey run")
         try:
             journey_run_cancel(run=run, actor=Actor.api_key(api_key.pk))
         except RunNotCancellable as exc:
