@@ -32,6 +32,9 @@ SEND_FIELDS: dict[str, Any] = {
 
 _STEP_COMMON: dict[str, Any] = {"id": ID, "next": NEXT, "title": {"type": "string", "maxLength": 200}}
 
+# What a ``wait_for`` step may wait for a message to reach: statuses, or engagement.
+WAITABLE_STATUSES = ("sent", "delivered", "undelivered", "bounced", "failed", "opened", "clicked")
+
 
 def _step(kind: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
     return {
@@ -67,17 +70,7 @@ STEP_SCHEMAS: dict[str, dict[str, Any]] = {
                     "step": ID,
                     "status": {
                         "type": "array",
-                        "items": {
-                            "enum": [
-                                "sent",
-                                "delivered",
-                                "undelivered",
-                                "bounced",
-                                "failed",
-                                "opened",
-                                "clicked",
-                            ]
-                        },
+                        "items": {"enum": list(WAITABLE_STATUSES)},
                         "minItems": 1,
                         "uniqueItems": True,
                     },

@@ -21,6 +21,7 @@ from hub.contacts.models import Contact
 from hub.journeys.context import Wake
 from hub.journeys.engine import run_advance
 from hub.journeys.models import JourneyRun, JourneyRunMessage, RunStatus
+from hub.journeys.schema import WAITABLE_STATUSES
 from hub.journeys.timeline import Timeline
 from hub.messaging.effects import AppliedChanges
 
@@ -92,9 +93,10 @@ def journeys_on_status_change(changes: Sequence[StatusChange], *, source: str, o
 
     The lifecycle calls it for every batch of applied changes through the status-change
     effects registry (``journeys_after_transition``)."""
-    if not changes:
+    # Most changes (accepted, queued, sending...) can wake nothing: no query for them.
+    by_message: dict[UUID, str] = {c.message_id: c.to for c in changes if c.to in WAITABLE_STATUSES}
+    if not by_message:
         return
-    by_message: dict[UUID, str] = {c.message_id: c.to for c in changes}
     links = JourneyRunMessage.objects.filter(message_id__in=list(by_message)).values_list(
         "run_id", "step", "message_id"
     )
