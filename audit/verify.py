@@ -11,16 +11,20 @@ HUB_AUDIT_TREE_HEAD_FILE.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
 from django.db import connection, transaction
+from psycopg import sql
 
 from audit.canonical import PG_TIME_SQL, encode_basestring
 from audit.heads import audit_public_key
@@ -32,13 +36,26 @@ from audit.sequencer import TILE_LEVELS, audit_pending_count, record_text_row
 # Leaves and records are read as two ordered streams merged in Python rather than joined: the
 # sequencer gives leaves in record order, so the merge is one index scan of each table. A leaf
 # whose record lies behind the record stream (a log someone reordered) is looked up on its own,
-# so the merged rows are exactly those of a LEFT JOIN.
+# so the merged rows are exactly those of a LEFT JOIN. Each stream is a COPY on a connection of
+# its own (the second one imports the first one's snapshot), so the two PostgreSQL backends
+# produce rows while Python hashes them: COPY streams without waiting to be asked, and its rows
+# are parsed in C (psycopg's binary format).
 _LEAVES = "SELECT leaf_index, record_id, leaf_hash FROM audit_auditleaf ORDER BY leaf_index"
 _RECORD_COLUMNS = f"""seq, {PG_TIME_SQL}, actor_type, actor_id, action, object_type, object_id, payload::text,
        prev_hash"""
 _RECORDS = f"SELECT {_RECORD_COLUMNS} FROM audit_auditrecord ORDER BY seq"  # noqa: S608 - constants only
 _RECORD = f"SELECT {_RECORD_COLUMNS} FROM audit_auditrecord WHERE seq = %s"  # noqa: S608 - constants only
+# Inside a transaction someone else opened (a caller's atomic block) a second connection would
+# not see its rows: then one stream, the join done by PostgreSQL leaf by leaf (a nested loop
+# keeps leaf order without sorting the log).
+_JOINED = f"""SELECT l.leaf_index, l.record_id, l.leaf_hash, r.* FROM audit_auditleaf l
+LEFT JOIN LATERAL (SELECT {_RECORD_COLUMNS} FROM audit_auditrecord WHERE seq = l.record_id OFFSET 0) r ON true
+ORDER BY l.leaf_index"""  # noqa: S608 - constants only
+_LEAF_TYPES = ("int8", "int8", "bytea")
+_RECORD_TYPES = ("int8", "text", "text", "text", "text", "text", "text", "text", "text")
 _NO_RECORD = (None,) * 9
+# Leaves are hashed into the tree this many at a time (and at every size a head claims a root for).
+_BLOCK = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -109,31 +126,77 @@ def _expected(key: Ed25519PublicKey) -> tuple[_Expected, int]:
     return expected, heads
 
 
-def _rows(chunk_size: int) -> Iterator[tuple[Any, ...]]:
-    with (
-        transaction.atomic(),
-        connection.chunked_cursor() as leaves,
-        connection.chunked_cursor() as records,
-        connection.cursor() as single,
-    ):
-        leaves.execute(_LEAVES)
-        records.execute(_RECORDS)
-        record_stream = _fetched(records, chunk_size)
-        record = next(record_stream, None)
-        for leaf in _fetched(leaves, chunk_size):
-            wanted = leaf[1]
-            while record is not None and record[0] < wanted:
-                record = next(record_stream, None)
-            if record is not None and record[0] == wanted:
-                yield leaf + record
-            else:
-                single.execute(_RECORD, [wanted])
-                yield leaf + (single.fetchone() or _NO_RECORD)
+@contextmanager
+def _copy(cursor: Any, query: str, types: Sequence[str]) -> Iterator[Iterator[tuple[Any, ...]]]:
+    with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT binary)") as copy:
+        copy.set_types(types)
+        yield copy.rows()
 
 
-def _fetched(cursor: Any, chunk_size: int) -> Iterator[tuple[Any, ...]]:
-    while rows := cursor.fetchmany(chunk_size):
-        yield from rows
+def _rows() -> Iterator[tuple[Any, ...]]:
+    if connection.in_atomic_block:
+        with (
+            connection.cursor() as cursor,
+            _copy(cursor.cursor, _JOINED, _LEAF_TYPES + _RECORD_TYPES) as rows,
+        ):
+            yield from rows
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        raw = cursor.cursor
+        raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        raw.execute("SELECT pg_export_snapshot()")
+        snapshot = raw.fetchone()[0]
+        with _Snapshot(snapshot) as records, _Snapshot(snapshot) as single:
+
+            def lookup(seq: int) -> tuple[Any, ...]:
+                found: tuple[Any, ...] | None = single.cursor().execute(_RECORD, [seq]).fetchone()
+                return found or _NO_RECORD
+
+            with (
+                _copy(raw, _LEAVES, _LEAF_TYPES) as leaves,
+                _copy(records.cursor(), _RECORDS, _RECORD_TYPES) as stream,
+            ):
+                yield from _merged(leaves, stream, lookup)
+
+
+class _Snapshot:
+    """A connection of its own in the snapshot ``snapshot`` exported by the main one, opened
+    when first used."""
+
+    def __init__(self, snapshot: str) -> None:
+        self.snapshot = snapshot
+        self.connection: psycopg.Connection[Any] | None = None
+
+    def __enter__(self) -> _Snapshot:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.connection is not None:
+            self.connection.close()
+
+    def cursor(self) -> psycopg.Cursor[Any]:
+        if self.connection is None:
+            self.connection = connection.get_new_connection(connection.get_connection_params())
+            self.connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            self.connection.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(self.snapshot)))
+        return self.connection.cursor()
+
+
+def _merged(
+    leaves: Iterator[tuple[Any, ...]],
+    records: Iterator[tuple[Any, ...]],
+    lookup: Callable[[int], tuple[Any, ...]],
+) -> Iterator[tuple[Any, ...]]:
+    record = next(records, None)
+    for leaf in leaves:
+        wanted = leaf[1]
+        while record is not None and record[0] < wanted:
+            record = next(records, None)
+        if record is not None and record[0] == wanted:
+            yield leaf + record
+        else:
+            # Behind the stream (a leaf pointing back), or nowhere.
+            yield leaf + lookup(wanted)
 
 
 def _walk(rows: Iterator[tuple[Any, ...]], expected: _Expected) -> int:
@@ -149,10 +212,14 @@ def _walk(rows: Iterator[tuple[Any, ...]], expected: _Expected) -> int:
 
     frontier = Frontier(completed=completed, levels=TILE_LEVELS)
     roots = expected.roots
+    checks = sorted(roots)
     sha256 = hashlib.sha256
     s = encode_basestring
     size = 0
     checked_size = 0
+    block: list[bytes] = []
+    add = block.append
+    boundary = _boundary(0, checks)
     for (
         index,
         record_id,
@@ -181,18 +248,23 @@ def _walk(rows: Iterator[tuple[Any, ...]], expected: _Expected) -> int:
             raise _Broken(
                 f"record #{seq} (leaf {index}): its content does not match its leaf", record=seq, leaf=index
             )
-        frontier.append(leaf)
+        add(leaf)
         size += 1
-        if size in roots:
-            root = frontier.root()
-            for claimed, source in roots.pop(size):
-                if claimed != root:
-                    raise _Broken(
-                        f"the tree of {size} leaves does not match {source}: a record among leaves "
-                        f"{checked_size}..{size - 1} was changed, removed or moved",
-                        leaf=checked_size,
-                    )
-            checked_size = size
+        if size == boundary:
+            frontier.extend(block)
+            block.clear()
+            boundary = _boundary(size, checks)
+            if size in roots:
+                root = frontier.root()
+                for claimed, source in roots.pop(size):
+                    if claimed != root:
+                        raise _Broken(
+                            f"the tree of {size} leaves does not match {source}: a record among leaves "
+                            f"{checked_size}..{size - 1} was changed, removed or moved",
+                            leaf=checked_size,
+                        )
+                checked_size = size
+    frontier.extend(block)
     if roots:
         largest = max(roots)
         raise _Broken(
@@ -205,6 +277,14 @@ def _walk(rows: Iterator[tuple[Any, ...]], expected: _Expected) -> int:
     return size
 
 
+def _boundary(size: int, checks: list[int]) -> int:
+    """Where the next block of leaves ends: the next multiple of _BLOCK, or sooner the next size
+    a tree head or state claims a root for."""
+    following = (size // _BLOCK + 1) * _BLOCK
+    at = bisect.bisect_right(checks, size)
+    return min(following, checks[at]) if at < len(checks) else following
+
+
 def _rows_orm() -> Iterator[tuple[Any, ...]]:
     """Elsewhere than PostgreSQL (development only): the same rows through the ORM."""
     for leaf in AuditLeaf.objects.order_by("leaf_index").iterator():
@@ -215,11 +295,11 @@ def _rows_orm() -> Iterator[tuple[Any, ...]]:
         yield (leaf.leaf_index, leaf.record_id, bytes(leaf.leaf_hash), *record_text_row(r))
 
 
-def audit_log_verify(*, chunk_size: int = 10_000) -> LogReport:
+def audit_log_verify() -> LogReport:
     """Check the whole log and name the first problem (see the module docstring)."""
     try:
         expected, heads = _expected(audit_public_key())
-        rows = _rows(chunk_size) if connection.vendor == "postgresql" else _rows_orm()
+        rows = _rows() if connection.vendor == "postgresql" else _rows_orm()
         checked = _walk(rows, expected)
     except _Broken as broken:
         return LogReport(0, problem=broken.problem, record=broken.record, leaf=broken.leaf)
