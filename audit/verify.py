@@ -27,10 +27,10 @@ from django.db import connection, transaction
 from psycopg import sql
 
 from audit.canonical import PG_TIME_SQL, encode_basestring
-from audit.heads import audit_public_key
+from audit.heads import audit_trusted_keys
 from audit.merkle import Frontier
 from audit.models import AuditLeaf, AuditNode, AuditRecord, AuditTreeHead, AuditTreeState
-from audit.notes import NoteError, open_note, parse_checkpoint
+from audit.notes import NoteError, open_note_any, parse_checkpoint, parse_verifier_key
 from audit.sequencer import TILE_LEVELS, audit_pending_count, record_text_row
 
 # Leaves and records are read as two ordered streams merged in Python rather than joined: the
@@ -91,10 +91,10 @@ class _Expected:
         self.roots.setdefault(size, []).append((root, source))
 
 
-def _signed(note: str, key: Ed25519PublicKey, source: str) -> tuple[int, bytes]:
+def _signed(note: str, keys: Sequence[tuple[str, Ed25519PublicKey]], source: str) -> tuple[int, bytes]:
     origin = settings.HUB_AUDIT_LOG_ORIGIN
     try:
-        checkpoint = parse_checkpoint(open_note(note, origin, key))
+        checkpoint = parse_checkpoint(open_note_any(note, keys))
     except NoteError as exc:
         raise _Broken(f"{source} is not signed by the log's key ({exc})") from exc
     if checkpoint.origin != origin:
@@ -102,14 +102,14 @@ def _signed(note: str, key: Ed25519PublicKey, source: str) -> tuple[int, bytes]:
     return checkpoint.size, checkpoint.root
 
 
-def _expected(key: Ed25519PublicKey) -> tuple[_Expected, int]:
+def _expected(keys: Sequence[tuple[str, Ed25519PublicKey]]) -> tuple[_Expected, int]:
     expected = _Expected()
     for size, root in AuditTreeState.objects.values_list("tree_size", "root_hash"):
         expected.add(size, bytes(root), f"the tree state stored at size {size}")
     heads = 0
     for head in AuditTreeHead.objects.order_by("id"):
         source = f"tree head #{head.id} (size {head.tree_size})"
-        size, root = _signed(head.note, key, source)
+        size, root = _signed(head.note, keys, source)
         if (size, root) != (head.tree_size, bytes(head.root_hash)):
             raise _Broken(f"{source}: its columns differ from its signed note")
         expected.add(size, root, f"signed {source}")
@@ -120,7 +120,7 @@ def _expected(key: Ed25519PublicKey) -> tuple[_Expected, int]:
             for number, line in enumerate(stream, start=1):
                 if line.strip():
                     source = f"line {number} of HUB_AUDIT_TREE_HEAD_FILE"
-                    size, root = _signed(str(json.loads(line)["note"]), key, source)
+                    size, root = _signed(str(json.loads(line)["note"]), keys, source)
                     expected.add(size, root, f"the signed tree head on {source}")
                     heads += 1
     return expected, heads
@@ -295,10 +295,16 @@ def _rows_orm() -> Iterator[tuple[Any, ...]]:
         yield (leaf.leaf_index, leaf.record_id, bytes(leaf.leaf_hash), *record_text_row(r))
 
 
-def audit_log_verify() -> LogReport:
-    """Check the whole log and name the first problem (see the module docstring)."""
+def audit_log_verify(*, trusted_keys: Sequence[str] | None = None) -> LogReport:
+    """Check the whole log and name the first problem (see the module docstring). Tree heads
+    must be signed by one of ``trusted_keys`` (verifier keys; by default the log's current key
+    and those of HUB_AUDIT_TRUSTED_KEYS_FILE)."""
     try:
-        expected, heads = _expected(audit_public_key())
+        keys = [
+            parse_verifier_key(key)
+            for key in (audit_trusted_keys() if trusted_keys is None else trusted_keys)
+        ]
+        expected, heads = _expected(keys)
         rows = _rows() if connection.vendor == "postgresql" else _rows_orm()
         checked = _walk(rows, expected)
     except _Broken as broken:
