@@ -12,11 +12,10 @@ HUB_AUDIT_TREE_HEAD_FILE.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,12 +25,12 @@ from django.conf import settings
 from django.db import connection, transaction
 from psycopg import sql
 
-from audit.canonical import PG_TIME_SQL, encode_basestring
+from audit.canonical import PG_TIME_SQL
 from audit.heads import audit_trusted_keys
 from audit.merkle import Frontier
 from audit.models import AuditLeaf, AuditNode, AuditRecord, AuditTreeHead, AuditTreeState
 from audit.notes import NoteError, open_note_any, parse_checkpoint, parse_verifier_key
-from audit.sequencer import TILE_LEVELS, audit_pending_count, record_text_row
+from audit.sequencer import TILE_LEVELS, audit_pending_count, leaf_hashes, record_text_row
 
 # Leaves and records are read as two ordered streams merged in Python rather than joined: the
 # sequencer gives leaves in record order, so the merge is one index scan of each table. A leaf
@@ -133,13 +132,16 @@ def _copy(cursor: Any, query: str, types: Sequence[str]) -> Iterator[Iterator[tu
         yield copy.rows()
 
 
-def _rows() -> Iterator[tuple[Any, ...]]:
+def _rows() -> Generator[tuple[tuple[Any, ...], tuple[Any, ...]]]:
+    """(leaf index, record number, leaf hash) and the record's text columns (_RECORD_COLUMNS,
+    all None when it is missing), leaf by leaf."""
     if connection.in_atomic_block:
         with (
             connection.cursor() as cursor,
             _copy(cursor.cursor, _JOINED, _LEAF_TYPES + _RECORD_TYPES) as rows,
         ):
-            yield from rows
+            for row in rows:
+                yield row[:3], row[3:]
         return
     with transaction.atomic(), connection.cursor() as cursor:
         raw = cursor.cursor
@@ -186,20 +188,20 @@ def _merged(
     leaves: Iterator[tuple[Any, ...]],
     records: Iterator[tuple[Any, ...]],
     lookup: Callable[[int], tuple[Any, ...]],
-) -> Iterator[tuple[Any, ...]]:
+) -> Iterator[tuple[tuple[Any, ...], tuple[Any, ...]]]:
     record = next(records, None)
     for leaf in leaves:
         wanted = leaf[1]
         while record is not None and record[0] < wanted:
             record = next(records, None)
         if record is not None and record[0] == wanted:
-            yield leaf + record
+            yield leaf, record
         else:
             # Behind the stream (a leaf pointing back), or nowhere.
-            yield leaf + lookup(wanted)
+            yield leaf, lookup(wanted)
 
 
-def _walk(rows: Iterator[tuple[Any, ...]], expected: _Expected) -> int:
+def _walk(rows: Iterator[tuple[tuple[Any, ...], tuple[Any, ...]]], expected: _Expected) -> int:
     nodes = {
         (level, index): bytes(h)
         for level, index, h in AuditNode.objects.values_list("level", "index", "hash")
@@ -213,46 +215,38 @@ def _walk(rows: Iterator[tuple[Any, ...]], expected: _Expected) -> int:
     frontier = Frontier(completed=completed, levels=TILE_LEVELS)
     roots = expected.roots
     checks = sorted(roots)
-    sha256 = hashlib.sha256
-    s = encode_basestring
-    size = 0
-    checked_size = 0
-    block: list[bytes] = []
-    add = block.append
-    boundary = _boundary(0, checks)
-    for (
-        index,
-        record_id,
-        stored,
-        seq,
-        at,
-        actor_type,
-        actor_id,
-        action,
-        object_type,
-        object_id,
-        payload,
-        prev,
-    ) in rows:
-        if index != size:
-            raise _Broken(f"leaf {size} is missing", leaf=size)
-        if seq is None:
-            raise _Broken(f"record #{record_id} (leaf {index}) is missing", record=record_id, leaf=index)
-        # canonical_row_text, inlined: a call per row would cost more than the hashes.
-        text = (
-            f'{{"action":{s(action)},"actor":[{s(actor_type)},{s(actor_id)}],"at":"{at}",'
-            f'"object":[{s(object_type)},{s(object_id)}],"payload":{payload},"prev":{s(prev)},"seq":{seq}}}'
-        )
-        leaf = sha256(b"\x00" + text.encode()).digest()
-        if leaf != stored:
+    # A block of leaves: their records' columns and their stored hashes, hashed and compared
+    # together when it is full, or (first) when a problem further on is found.
+    records: list[tuple[Any, ...]] = []
+    stored: list[bytes] = []
+    add_record, add_stored = records.append, stored.append
+
+    def flush() -> None:
+        computed = leaf_hashes(records)
+        if computed != stored:
+            at = next(i for i, (c, s) in enumerate(zip(computed, stored, strict=True)) if c != s)
+            seq, index = records[at][0], frontier.size + at
             raise _Broken(
                 f"record #{seq} (leaf {index}): its content does not match its leaf", record=seq, leaf=index
             )
-        add(leaf)
+        frontier.extend(computed)
+        records.clear()
+        stored.clear()
+
+    size = 0
+    checked_size = 0
+    boundary = _boundary(0, checks)
+    for (index, record_id, leaf), record in rows:
+        if index != size or record[0] is None:
+            flush()
+            if index != size:
+                raise _Broken(f"leaf {size} is missing", leaf=size)
+            raise _Broken(f"record #{record_id} (leaf {index}) is missing", record=record_id, leaf=index)
+        add_record(record)
+        add_stored(leaf)
         size += 1
         if size == boundary:
-            frontier.extend(block)
-            block.clear()
+            flush()
             boundary = _boundary(size, checks)
             if size in roots:
                 root = frontier.root()
@@ -264,7 +258,7 @@ def _walk(rows: Iterator[tuple[Any, ...]], expected: _Expected) -> int:
                             leaf=checked_size,
                         )
                 checked_size = size
-    frontier.extend(block)
+    flush()
     if roots:
         largest = max(roots)
         raise _Broken(
@@ -285,14 +279,14 @@ def _boundary(size: int, checks: list[int]) -> int:
     return min(following, checks[at]) if at < len(checks) else following
 
 
-def _rows_orm() -> Iterator[tuple[Any, ...]]:
+def _rows_orm() -> Generator[tuple[tuple[Any, ...], tuple[Any, ...]]]:
     """Elsewhere than PostgreSQL (development only): the same rows through the ORM."""
     for leaf in AuditLeaf.objects.order_by("leaf_index").iterator():
         r = AuditRecord.objects.filter(seq=leaf.record_id).first()
-        if r is None:
-            yield (leaf.leaf_index, leaf.record_id, bytes(leaf.leaf_hash), *_NO_RECORD)
-            continue
-        yield (leaf.leaf_index, leaf.record_id, bytes(leaf.leaf_hash), *record_text_row(r))
+        yield (
+            (leaf.leaf_index, leaf.record_id, bytes(leaf.leaf_hash)),
+            _NO_RECORD if r is None else record_text_row(r),
+        )
 
 
 def audit_log_verify(*, trusted_keys: Sequence[str] | None = None) -> LogReport:
@@ -305,8 +299,9 @@ def audit_log_verify(*, trusted_keys: Sequence[str] | None = None) -> LogReport:
             for key in (audit_trusted_keys() if trusted_keys is None else trusted_keys)
         ]
         expected, heads = _expected(keys)
-        rows = _rows() if connection.vendor == "postgresql" else _rows_orm()
-        checked = _walk(rows, expected)
+        # closing: a problem found mid-stream ends the COPY streams and their transaction now.
+        with closing(_rows() if connection.vendor == "postgresql" else _rows_orm()) as rows:
+            checked = _walk(rows, expected)
     except _Broken as broken:
         return LogReport(0, problem=broken.problem, record=broken.record, leaf=broken.leaf)
     return LogReport(checked, heads=heads, pending=audit_pending_count())
