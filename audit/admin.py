@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from audit.admin_base import ReadOnlyAdmin
-from audit.heads import audit_public_key_pem, audit_verifier_key
+from audit.heads import audit_previous_verifier_keys, audit_public_key_pem, audit_verifier_key
 from audit.models import AuditCheckpoint, AuditRecord, AuditTreeHead
 from audit.proofs import audit_latest_head, audit_record_proofs
 from audit.sequencer import audit_pending_count
@@ -92,6 +92,7 @@ def _log_context() -> dict[str, Any]:
         "audit_pending": audit_pending_count(),
         "audit_verifier_key": audit_verifier_key(),
         "audit_public_key": audit_public_key_pem(),
+        "audit_previous_keys": audit_previous_verifier_keys(),
     }
 
 

@@ -15,11 +15,12 @@ import binascii
 import io
 import json
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from audit.merkle import leaf_hash, verify_inclusion
-from audit.notes import Checkpoint, NoteError, open_note, parse_checkpoint, parse_verifier_key
+from audit.notes import Checkpoint, NoteError, open_note_any, parse_checkpoint, parse_verifier_key
 
 
 @dataclass
@@ -51,10 +52,12 @@ def _check(line: dict[str, Any], head: Checkpoint) -> str | None:
     return None
 
 
-def evidence_verify(pack: bytes, *, public_key: str) -> EvidenceReport:
-    """Check every record of the pack against its signed tree head (see the module docstring)."""
+def evidence_verify(pack: bytes, *, public_keys: Sequence[str]) -> EvidenceReport:
+    """Check every record of the pack against its signed tree head (see the module docstring),
+    which must be signed by one of ``public_keys`` (the log's key, and after a rotation the keys
+    it signed with before)."""
     report = EvidenceReport()
-    name, key = parse_verifier_key(public_key)
+    keys = [parse_verifier_key(key) for key in public_keys]
     with zipfile.ZipFile(io.BytesIO(pack)) as archive:
         head = json.loads(archive.read("tree_head.json"))
         lines = [
@@ -64,9 +67,10 @@ def evidence_verify(pack: bytes, *, public_key: str) -> EvidenceReport:
         report.failures.append("the pack has no signed tree head")
         return report
     try:
-        report.head = parse_checkpoint(open_note(str(head["note"]), name, key))
+        report.head = parse_checkpoint(open_note_any(str(head["note"]), keys))
     except NoteError as exc:
-        report.failures.append(f"the tree head is not signed by {name} ({exc})")
+        names = ", ".join(sorted({name for name, _ in keys}))
+        report.failures.append(f"the tree head is not signed by {names} ({exc})")
         return report
     for line in lines:
         if line.get("inclusion_proof") is None:

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.models import AuditTreeHead, AuditTreeState
-from audit.notes import Checkpoint, sign_note, verifier_key
+from audit.notes import Checkpoint, NoteError, parse_verifier_key, sign_note, verifier_key
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +60,29 @@ def audit_public_key() -> Ed25519PublicKey:
 def audit_verifier_key() -> str:
     """The verifier key string (name+id+key) for this log's heads."""
     return verifier_key(settings.HUB_AUDIT_LOG_ORIGIN, audit_public_key())
+
+
+def audit_previous_verifier_keys() -> list[str]:
+    """The verifier keys of HUB_AUDIT_TRUSTED_KEYS_FILE: those the log signed with before its
+    current key (each checked to be a well-formed Ed25519 verifier key)."""
+    path = settings.HUB_AUDIT_TRUSTED_KEYS_FILE
+    if not path:
+        return []
+    with open(path, encoding="utf-8") as stream:
+        lines = [line.strip() for line in stream]
+    keys = [line for line in lines if line and not line.startswith("#")]
+    for number, key in enumerate(keys, start=1):
+        try:
+            parse_verifier_key(key)
+        except NoteError as exc:
+            raise ImproperlyConfigured(f"HUB_AUDIT_TRUSTED_KEYS_FILE, key {number}: {exc}") from exc
+    current = audit_verifier_key()
+    return [key for key in keys if key != current]
+
+
+def audit_trusted_keys() -> list[str]:
+    """Every verifier key a tree head of this log may be signed by: the current one first."""
+    return [audit_verifier_key(), *audit_previous_verifier_keys()]
 
 
 def audit_public_key_pem() -> str:
@@ -100,19 +123,27 @@ def audit_tree_head_write() -> AuditTreeHead | None:
             os.fsync(stream.fileno())
     url = settings.HUB_AUDIT_TREE_HEAD_URL
     if url:
-        # After commit, never inside a transaction: the head is kept whether or not the
-        # receiver answers, and the next head (which proves this one) is sent anyway.
-        transaction.on_commit(lambda: _post(url, line))
+        # After commit, never inside a transaction. Not retried: the head is kept (table and
+        # file) whether or not the receiver answers, a failure is logged, and the next head is
+        # sent anyway; it covers the missed one (the tree only grows), and the receiver can be
+        # given any missed head from HUB_AUDIT_TREE_HEAD_FILE or the admin.
+        transaction.on_commit(lambda: _post(url, line, head.tree_size))
     return head
 
 
-def _post(url: str, line: str) -> None:
+def _post(url: str, line: str, size: int) -> None:
     try:
         requests.post(
             url, data=line, headers={"Content-Type": "application/json"}, timeout=10
         ).raise_for_status()
     except requests.RequestException as exc:
-        logger.warning("audit tree head not delivered to HUB_AUDIT_TREE_HEAD_URL: %s", exc)
+        logger.warning(
+            "audit tree head of size %s NOT delivered to HUB_AUDIT_TREE_HEAD_URL %s (kept in the database "
+            "and HUB_AUDIT_TREE_HEAD_FILE; not retried, the next head is sent as usual): %s",
+            size,
+            url,
+            exc,
+        )
 
 
 def audit_tree_head_due(*, at: datetime | None = None) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -128,3 +129,18 @@ def open_note(note: str, name: str, key: Ed25519PublicKey) -> str:
             raise NoteError(f"the signature by {name} does not verify") from exc
         return text
     raise NoteError(f"the note has no signature by {name}")
+
+
+def open_note_any(note: str, keys: Sequence[tuple[str, Ed25519PublicKey]]) -> str:
+    """The note's text if it is signed by any of ``keys`` (name, key): a log's current key and
+    the keys it signed with before a rotation. NoteError if by none of them; a signature by
+    one of them that does not verify (a changed note) is named before keys simply absent."""
+    absent: list[str] = []
+    for name, key in keys:
+        try:
+            return open_note(note, name, key)
+        except NoteError as exc:
+            if not str(exc).startswith("the note has no signature by"):
+                raise
+            absent.append(f"{name}+{key_id(name, key).hex()}")
+    raise NoteError("the note has no signature by any trusted key (" + ", ".join(absent) + ")")

@@ -21,6 +21,8 @@ xmin noted while it ran, so the next round finds it.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,8 +30,8 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from audit.canonical import PG_TIME_SQL, TIME_FORMAT, canonical_from_text, jsonb_text
-from audit.merkle import Frontier, leaf_hash
+from audit.canonical import PG_TIME_SQL, TIME_FORMAT, encode_basestring, jsonb_text
+from audit.merkle import Frontier
 from audit.models import AuditLeaf, AuditNode, AuditRecord, AuditTreeState
 from audit.rows import rows_insert
 
@@ -85,20 +87,20 @@ def _xmin(cursor: Any) -> int:
     return value
 
 
-def canonical_row_text(row: tuple[Any, ...]) -> str:
-    """The canonical form (audit.canonical, v2) from the text columns _PENDING selects."""
-    seq, at, actor_type, actor_id, action, object_type, object_id, payload, prev = row
-    return canonical_from_text(
-        seq=seq,
-        at=at,
-        actor_type=actor_type,
-        actor_id=actor_id,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        payload_text=payload,
-        prev_hash=prev,
-    )
+def leaf_hashes(rows: Iterable[tuple[Any, ...]]) -> list[bytes]:
+    """The leaf hash (RFC 9162: SHA-256 of 0x00 and the canonical form) of each row of the text
+    columns _PENDING selects: canonical_from_text and leaf_hash inlined into one comprehension,
+    as the sequencer and verification hash millions of rows and a call per row would cost more
+    than the hash. tests/audit/test_sequencer.py holds it to audit.canonical.canonical_text."""
+    sha256 = hashlib.sha256
+    s = encode_basestring
+    return [
+        sha256(
+            f'\x00{{"action":{s(action)},"actor":[{s(actor_type)},{s(actor_id)}],"at":"{at}",'
+            f'"object":[{s(object_type)},{s(object_id)}],"payload":{payload},"prev":{s(prev)},"seq":{seq}}}'.encode()
+        ).digest()
+        for seq, at, actor_type, actor_id, action, object_type, object_id, payload, prev in rows
+    ]
 
 
 def _pending_rows(cursor: Any, pos: _Position, limit: int) -> list[tuple[Any, ...]]:
@@ -150,12 +152,14 @@ def _batch(batch_size: int) -> SequencerRun:
             return SequencerRun(0, pos.size)
         nodes: list[tuple[int, int, bytes]] = []
         frontier = Frontier(pos.size, pos.frontier, lambda *node: nodes.append(node), TILE_LEVELS)
-        leaves = []
-        for row in rows:
-            leaf = leaf_hash(canonical_row_text(row).encode())
-            leaves.append((frontier.size, row[0], leaf))
-            frontier.append(leaf)
-        rows_insert(AuditLeaf, ("leaf_index", "record_id", "leaf_hash"), leaves)
+        hashes = leaf_hashes(rows)
+        first = frontier.size
+        frontier.extend(hashes)
+        rows_insert(
+            AuditLeaf,
+            ("leaf_index", "record_id", "leaf_hash"),
+            [(first + i, row[0], leaf) for i, (row, leaf) in enumerate(zip(rows, hashes, strict=True))],
+        )
         rows_insert(AuditNode, ("level", "index", "hash"), nodes)
         if len(rows) < batch_size:
             pos.horizon, pos.after_seq = pos.round_horizon, 0

@@ -378,6 +378,10 @@ HUB_AUDIT_LOG_ORIGIN = os.environ.get("HUB_AUDIT_LOG_ORIGIN", "switchboard.inval
 # file, a fixed development key signs (its heads prove nothing).
 HUB_AUDIT_SIGNING_KEY_FILE = os.environ.get("HUB_AUDIT_SIGNING_KEY_FILE", "")
 HUB_AUDIT_PUBLIC_KEY = os.environ.get("HUB_AUDIT_PUBLIC_KEY", "")
+# After a key rotation: a file of the keys the log signed with before, one verifier key
+# (name+id+base64, as /.well-known/switchboard-audit-key showed it) a line, "#" comments. Heads
+# they signed still verify, and the well-known path lists them as previous keys.
+HUB_AUDIT_TRUSTED_KEYS_FILE = os.environ.get("HUB_AUDIT_TRUSTED_KEYS_FILE", "")
 # Every signed tree head is also appended to this file, one JSON object a line (ideally on
 # storage the database's admins cannot write, e.g. a WORM bucket mount); verify_audit checks the
 # log against it. And POSTed (JSON) to this URL, e.g. a witness or another team's archive.

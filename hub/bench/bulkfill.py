@@ -118,10 +118,16 @@ def audit_fill_fast(*, records: int, batch: int = 1_000_000) -> int:
             start = max(last or now - YEAR, now - YEAR) + timedelta(microseconds=1)
             step = (now - start) / (records - have + 1)
             with connection.cursor() as cursor:
-                # Reserve ``size`` numbers at once (the bench is the only writer while it fills).
-                cursor.execute("SELECT nextval('audit_record_seq')")
-                first = cursor.fetchone()[0]
-                cursor.execute("SELECT setval('audit_record_seq', %s)", [first + size - 1])
+                # Reserve ``size`` consecutive numbers (the bench is the only writer while it
+                # fills). nextval, not setval: the hub's role may only use the sequence.
+                cursor.execute(
+                    "SELECT min(n), max(n) FROM (SELECT nextval('audit_record_seq') AS n "
+                    "FROM generate_series(1, %s)) AS reserved",
+                    [size],
+                )
+                first, last_seq = cursor.fetchone()
+                if last_seq - first != size - 1:
+                    raise RuntimeError("another writer took audit record numbers during the fill")
             _copy(
                 f"COPY {AuditRecord._meta.db_table} ({AUDIT_COLUMNS}) FROM STDIN",
                 _audit_lines(first, size, start.astimezone(UTC), step),

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -23,9 +26,12 @@ from audit.notes import (
     sign_note,
     verifier_key,
 )
+from audit.sequencer import audit_sequence
 from audit.services import Actor, AuditEntry, audit_append_many
 from audit.tasks import sequence_audit_log
+from audit.verify import audit_log_verify
 from tests.audit.test_sequencer import expected_leaf
+from tests.fakes.server import Call, FakeHandler, FakeServer, Injection
 
 # golang.org/x/mod/sumdb/note's example: its key, text and signed note.
 GO_PRIVATE = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
@@ -113,3 +119,64 @@ def test_without_a_key_file_only_debug_signs_with_the_development_key(settings):
 @pytest.mark.django_db
 def test_an_empty_log_has_no_head():
     assert audit_tree_head_write() is None
+
+
+class HeadReceiver(FakeHandler):
+    """An operator's archive or witness, taking the heads the hub POSTs."""
+
+    def answer(self, call: Call) -> tuple[int, dict[str, Any] | str, dict[str, str]]:
+        return 200, {}, {}
+
+
+@pytest.fixture
+def receiver() -> Iterator[FakeServer]:
+    server = FakeServer(HeadReceiver).start()
+    yield server
+    server.stop()
+
+
+def head_after(n: int, tag: str) -> AuditTreeHead:
+    audit_append_many(AuditEntry(Actor.system(), "test.fact", "thing", f"{tag}{i}", {}) for i in range(n))
+    audit_sequence()
+    head = audit_tree_head_write()
+    assert head is not None
+    return head
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_signed_head_is_posted_as_its_signed_note(receiver, settings):
+    settings.HUB_AUDIT_TREE_HEAD_URL = f"{receiver.base_url}/heads"
+    heads = [head_after(2, "a"), head_after(3, "b")]
+    assert [(c.method, c.path, c.headers["content-type"]) for c in receiver.calls] == [
+        ("POST", "/heads", "application/json")
+    ] * 2
+    name, public = parse_verifier_key(audit_verifier_key())
+    for call, head in zip(receiver.calls, heads, strict=True):
+        body = call.json()
+        assert (body["tree_size"], body["note"]) == (head.tree_size, head.note)
+        assert parse_checkpoint(open_note(body["note"], name, public)).size == head.tree_size
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("failure", ["error status", "nobody listening"])
+def test_a_failing_url_loses_no_head_and_says_so(receiver, settings, tmp_path, caplog, failure):
+    settings.HUB_AUDIT_TREE_HEAD_FILE = str(tmp_path / "heads.jsonl")
+    if failure == "error status":
+        receiver.inject(Injection(503, {"error": "down"}))
+        settings.HUB_AUDIT_TREE_HEAD_URL = f"{receiver.base_url}/heads"
+    else:
+        settings.HUB_AUDIT_TREE_HEAD_URL = "http://127.0.0.1:9/heads"  # discard port: refused
+    with caplog.at_level(logging.WARNING, logger="audit.heads"):
+        missed = head_after(2, "a")
+    assert AuditTreeHead.objects.get().note == missed.note
+    assert json.loads((tmp_path / "heads.jsonl").read_text())["note"] == missed.note
+    [warning] = [r for r in caplog.records if r.name == "audit.heads"]
+    assert warning.levelno == logging.WARNING
+    assert "tree head of size 2 NOT delivered" in warning.getMessage()
+    assert settings.HUB_AUDIT_TREE_HEAD_URL in warning.getMessage()
+    # The next head goes out as usual (to a receiver that answers again).
+    settings.HUB_AUDIT_TREE_HEAD_URL = f"{receiver.base_url}/heads"
+    receiver.clear()
+    following = head_after(1, "b")
+    assert [c.json()["note"] for c in receiver.calls] == [following.note]
+    assert audit_log_verify().ok

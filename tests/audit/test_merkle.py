@@ -163,3 +163,27 @@ def test_the_frontier_reports_complete_subtrees_at_the_levels_asked():
     resumed = Frontier(frontier.size, frontier.hashes)
     resumed.append(leaf_hash(b"more"))
     assert resumed.root() == root_of([*leaves, leaf_hash(b"more")])
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_extending_by_blocks_equals_appending_one_by_one(seed):
+    """Frontier.extend (verification's fast path) gives the same frontier, root and reported
+    subtrees as append, from any starting size and cut into blocks of any length."""
+    rng = random.Random(seed)
+    start, count = rng.randint(0, 300), rng.randint(0, 600)
+    leaves = [leaf_hash(d) for d in entries(start + count)]
+    levels = frozenset({1, 3, 8})
+    one_by_one: list[tuple[int, int, bytes]] = []
+    by_blocks: list[tuple[int, int, bytes]] = []
+    a = Frontier(completed=lambda *node: one_by_one.append(node), levels=levels)
+    b = Frontier(completed=lambda *node: by_blocks.append(node), levels=levels)
+    for leaf in leaves:
+        a.append(leaf)
+    b.extend(leaves[:start])
+    done = start
+    while done < start + count:
+        width = rng.randint(1, 130)
+        b.extend(leaves[done : done + width])
+        done += width
+    assert (b.size, b.hashes, b.root()) == (a.size, a.hashes, root_of(leaves))
+    assert sorted(by_blocks) == sorted(one_by_one)

@@ -13,6 +13,7 @@ from audit.merkle import leaf_hash, root_of
 from audit.models import AuditLeaf, AuditNode, AuditRecord, AuditTreeState
 from audit.sequencer import SEQUENCER_LOCK, SequencerRun, audit_pending_count, audit_sequence
 from audit.services import Actor, AuditEntry, audit_append, audit_append_many
+from audit.verify import audit_log_verify
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -158,3 +159,20 @@ def test_one_record_alone():
     record = audit_append(actor=Actor.user(1), action="x", object_type="thing", object_id=1)
     audit_sequence()
     assert bytes(AuditTreeState.objects.get().root_hash) == expected_leaf(record)
+
+
+def test_awkward_text_is_hashed_as_its_canonical_form_by_the_sequencer_and_verify():
+    """leaf_hashes (one comprehension, for speed) against audit.canonical.canonical_text, with
+    what JSON and COPY must escape: quotes, backslashes, tabs, newlines, control characters,
+    non-ASCII, in every text column and the payload."""
+    awkward = 'q"uo\\te\ttab\nnl\r\x01\x1f é ✓ \u2028 💬'
+    records = [
+        audit_append(
+            actor=Actor(type="staff", id=awkward), action=f"test.{awkward}", object_type=awkward,
+            object_id=awkward, payload={awkward: [awkward, 1.5, None, True], "n": {"k": awkward}},
+        ),
+        audit_append(actor=Actor.system(), action="test.plain", object_type="t", object_id="1"),
+    ]  # fmt: skip
+    assert audit_sequence().added == 2
+    assert [bytes(leaf.leaf_hash) for leaf in leaves()] == [expected_leaf(r) for r in records]
+    assert audit_log_verify().ok

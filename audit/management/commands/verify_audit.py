@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from audit.notes import NoteError
 from audit.selectors import audit_chain_verify
 from audit.verify import audit_log_verify
 
@@ -22,13 +23,25 @@ class Command(BaseCommand):
             action="store_true",
             help="Check the hash chain of the records written before the Merkle log (and its old checkpoints).",
         )
+        parser.add_argument(
+            "--public-key",
+            action="append",
+            help=(
+                "Trust tree heads signed by this verifier key (name+id+base64) instead of the hub's own "
+                "keys (HUB_AUDIT_SIGNING_KEY_FILE and HUB_AUDIT_TRUSTED_KEYS_FILE); repeat it for the keys "
+                "of before a rotation."
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.perf_counter()
         if options["legacy_chain"]:
             self._legacy(started)
             return
-        report = audit_log_verify()
+        try:
+            report = audit_log_verify(trusted_keys=options["public_key"])
+        except NoteError as exc:
+            raise CommandError(f"--public-key: {exc}") from exc
         elapsed = time.perf_counter() - started
         if not report.ok:
             where = f" at record #{report.record}" if report.record is not None else ""

@@ -23,12 +23,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--public-key",
             required=True,
-            help="The log's verifier key, name+id+base64 (from /.well-known/switchboard-audit-key, obtained independently).",
+            action="append",
+            help=(
+                "The log's verifier key, name+id+base64 (from /.well-known/switchboard-audit-key, obtained "
+                "independently). Repeat it to trust the keys the log signed with before a rotation too."
+            ),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            report = evidence_verify(Path(options["file"]).read_bytes(), public_key=options["public_key"])
+            report = evidence_verify(Path(options["file"]).read_bytes(), public_keys=options["public_key"])
         except (OSError, NoteError, KeyError, ValueError) as exc:
             raise CommandError(f"Evidence pack UNREADABLE: {exc}") from exc
         if not report.ok:
