@@ -11,7 +11,6 @@ left queued (no Celery worker runs); their send tasks are purged from the broker
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from bench.audience import bench_api_key
 from bench.cpu import CpuMeter, database_backends, process_tree
 from bench.fixtures import BENCH_DATA, bench_template
 from bench.latency import PROBE_PHONE
-from bench.workers import process_env, production_env, queues_purge, run_dir, web_process
+from bench.workers import free_port, process_env, production_env, queues_purge, run_dir, web_process
 from hub.celery import send_queue
 
 
@@ -46,20 +45,13 @@ class AcceptsFigure:
         return {name: round(seconds * 1000 / counted, 2) for name, seconds in self.cpu.items()}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def api_accepts(
     *, servers: int, threads: int, connections: int, seconds: float, warmup: float, broker_url: str
 ) -> AcceptsFigure:
     """Serve the API with gunicorn and load it for ``seconds`` (after ``warmup``)."""
     bench_template()
     issued = bench_api_key("bench accepts")
-    port = _free_port()
+    port = free_port()
     env = process_env(broker_url, production_env())
     log = run_dir("bench-api-") / "gunicorn.log"
     body = json.dumps({"template": bench_template().key, "to": {"phone": PROBE_PHONE}, "data": BENCH_DATA})

@@ -52,7 +52,7 @@ AUDIT_KINDS = (
 )
 
 
-def _copy_text(value: str) -> str:
+def copy_text(value: str) -> str:
     """``value`` escaped for COPY's text format."""
     return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
@@ -63,7 +63,7 @@ def _uuid7_at(moment_ms: int, serial: int) -> uuid.UUID:
     return uuid.UUID(int=value)
 
 
-def _copy(sql: str, lines: Iterator[str], chunk: int = 20_000) -> None:
+def copy_lines(sql: str, lines: Iterator[str], chunk: int = 20_000) -> None:
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         buffer: list[str] = []
         for line in lines:
@@ -98,7 +98,7 @@ def _audit_lines(first_seq: int, count: int, start: datetime, step: timedelta) -
         ).hexdigest()
         yield (
             f"{seq}\t{moment.isoformat()}\tsystem\t\t{action}\tmessage\t{object_id}\t"
-            f"{_copy_text(payload_text)}\t\t{digest}\n"
+            f"{copy_text(payload_text)}\t\t{digest}\n"
         )
 
 
@@ -122,7 +122,7 @@ def audit_fill_fast(*, records: int, batch: int = 1_000_000) -> int:
                 cursor.execute("SELECT nextval('audit_record_seq')")
                 first = cursor.fetchone()[0]
                 cursor.execute("SELECT setval('audit_record_seq', %s)", [first + size - 1])
-            _copy(
+            copy_lines(
                 f"COPY {AuditRecord._meta.db_table} ({AUDIT_COLUMNS}) FROM STDIN",
                 _audit_lines(first, size, start.astimezone(UTC), step),
             )
@@ -227,10 +227,10 @@ def message_fill_fast(*, messages: int, contacts: int = 50_000, seed: int = 5, b
             )
         notification_lines, message_lines = _message_lines(plan)
         with transaction.atomic():
-            _copy(
+            copy_lines(
                 f"COPY {Notification._meta.db_table} ({NOTIFICATION_COLUMNS}) FROM STDIN", notification_lines
             )
-            _copy(f"COPY {Message._meta.db_table} ({MESSAGE_COLUMNS}) FROM STDIN", message_lines)
+            copy_lines(f"COPY {Message._meta.db_table} ({MESSAGE_COLUMNS}) FROM STDIN", message_lines)
     with owner_connection() as owner, owner.cursor() as cursor:
         cursor.execute(f"ANALYZE {Notification._meta.db_table}")
         cursor.execute(f"ANALYZE {Message._meta.db_table}")

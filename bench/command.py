@@ -28,7 +28,7 @@ from bench.dispatch import (
     dispatch_run,
     fake_providers,
 )
-from bench.figures import FIGURES, add_figure_arguments, measure_figures, smoke_sizes
+from bench.figures import FIGURES, add_figure_arguments, measure_figures, measure_sends, smoke_sizes
 from bench.micro import renders_per_second
 from bench.profiling import profile_summary
 from bench.workers import run_dir
@@ -126,8 +126,11 @@ class Bench:
         rows: list[tuple[str, ...]] = []
         results: dict[str, Any] = {}
         try:
+            rows, results = measure_sends(only, options, broker, log=self.stdout.write)
             if "p1" in only:
-                rows, results = self._p1(options)
+                p1_rows, p1_results = self._p1(options)
+                rows += p1_rows
+                results.update(p1_results)
             drain_profile = (
                 run_dir("bench-profile-p2-") if options["profile"] and only & {"p2", "p4", "p6"} else None
             )

@@ -1,4 +1,4 @@
-"""Figures P2-P6 for ``manage.py bench``: their options, their smoke sizes, and their rows of
+"""Figures P2-P7 for ``manage.py bench``: their options, their smoke sizes, and their rows of
 the table and keys of the JSON. Each figure is measured by its own module; the load average
 (``os.getloadavg``, as ``uptime`` shows it) is noted beside each, the machine being shared."""
 
@@ -13,19 +13,29 @@ from django.core.management.base import CommandParser
 from django.db import connection
 
 from bench.api_accepts import api_accepts
+from bench.api_sends import SendsFigure, SendsRun, api_sends
 from bench.broadcast import DrainRun, broadcast_drain
 from bench.dispatch import WorkerSetup
 from bench.memory import MemoryFigure
 from bench.memory_run import dispatch_memory_run
 from bench.search import search_bench
 
-FIGURES = ("p1", "p2", "p3", "p4", "p5", "p6", "renders")
+FIGURES = ("p7", "p7b", "p1", "p2", "p3", "p4", "p5", "p6", "renders")
 
 Row = tuple[str, ...]
 
 
 def add_figure_arguments(parser: CommandParser) -> None:
     add = parser.add_argument
+    add("--p7-notifications", type=int, default=2000, help="P7: single POST /api/v1/notifications sends")
+    add("--p7-clients", type=int, default=16, help="P7: concurrent clients (keep-alive connections)")
+    add("--p7-naive-messages", type=int, default=1000, help="P7: messages for the naive baseline (0: none)")
+    add("--p7b-notifications", type=int, default=20_000, help="P7b: notifications through the batch API")
+    add("--p7b-batch-size", type=int, default=1000, help="P7b: notifications per batch request")
+    add("--p7b-clients", type=int, default=4, help="P7b: concurrent clients")
+    add("--p7-servers", type=int, default=2, help="P7: gunicorn worker processes")
+    add("--p7-threads", type=int, default=4, help="P7: threads per gunicorn worker")
+    add("--p7-concurrency", type=int, default=2, help="P7: prefork children of the one Celery worker")
     add("--p2-recipients", type=int, default=100_000, help="P2/P4: recipients of the broadcast")
     add("--p3-servers", type=int, default=2, help="P3: gunicorn worker processes")
     add("--p3-threads", type=int, default=4, help="P3: threads per gunicorn worker (0: sync workers)")
@@ -50,6 +60,14 @@ def add_figure_arguments(parser: CommandParser) -> None:
 
 def smoke_sizes() -> dict[str, Any]:
     return {
+        "p7_notifications": 40,
+        "p7_clients": 4,
+        "p7_naive_messages": 20,
+        "p7b_notifications": 40,
+        "p7b_batch_size": 10,
+        "p7b_clients": 2,
+        "p7_servers": 1,
+        "p7_threads": 2,
         "p2_recipients": 200,
         "p3_servers": 1,
         "p3_threads": 2,
@@ -165,6 +183,117 @@ def _memory_measure(
     if size not in runs:
         runs[size] = broadcast_drain(recipients=size, **drain)
     return runs[size].memory
+
+
+def _sends_row(label: str, figure: SendsFigure, load: float, target: str) -> Row:
+    if not figure.available:
+        return (label, "endpoint not available (404/405)", "", "", target)
+    errors = (
+        f", {figure.errors:,} NOT {207 if figure.path.endswith('batch') else 202}" if figure.errors else ""
+    )
+    return (
+        f"{label} [load {load}]",
+        f"{figure.accepted_per_second:,.0f} accepted/s (p50 {figure.p50_ms:,.0f} / p99 {figure.p99_ms:,.0f} ms"
+        f" per request{errors}); end to end {figure.end_to_end_per_second:,.0f} msg/s",
+        "",
+        "",
+        target,
+    )
+
+
+def _sends_json(figure: SendsFigure | None, load: float) -> dict[str, Any] | None:
+    if figure is None:
+        return None
+    return {
+        **asdict(figure),
+        "accepted_per_s": figure.accepted_per_second,
+        "requests_per_s": figure.requests_per_second,
+        "end_to_end_per_s": figure.end_to_end_per_second,
+        "cpu_ms_per_message": figure.cpu_ms_per_message(),
+        "load": load,
+    }
+
+
+def _sends_rows(run: SendsRun, options: dict[str, Any], load: float) -> tuple[list[Row], dict[str, Any]]:
+    rows: list[Row] = []
+    deployment = (
+        f"gunicorn {options['p7_servers']}x{options['p7_threads']}, 1 worker -c {options['p7_concurrency']}"
+    )
+    naive = run.naive.per_second if run.naive else 0.0
+    if run.single is not None:
+        label = (
+            f"P7 {run.single.notifications:,} single API sends, {run.single.clients} clients, {deployment}"
+        )
+        row = _sends_row(label, run.single, load, "≥ 300 msg/s end to end, accept p99 ≤ 100 ms")
+        ratio = f"{run.single.end_to_end_per_second / naive:.1f}x" if naive else ""
+        rows.append((row[0], row[1], f"{naive:,.0f} msg/s" if naive else "", ratio, row[4]))
+    if run.batch is not None:
+        label = (
+            f"P7b batch API, {options['p7b_notifications']:,} in batches of {options['p7b_batch_size']:,}, "
+            f"{options['p7b_clients']} clients"
+        )
+        rows.append(_sends_row(label, run.batch, load, "≥ 5,000 accepted/s; end to end at the P1 rate"))
+    results = {
+        "p7_sends": {
+            "deployment": {
+                "gunicorn_processes": options["p7_servers"],
+                "gunicorn_threads": options["p7_threads"],
+                "celery_workers": 1,
+                "celery_concurrency": options["p7_concurrency"],
+                "beat": 1,
+            },
+            "single": _sends_json(run.single, load),
+            "batch": _sends_json(run.batch, load),
+            "naive_baseline": (
+                {
+                    "what": "P1's naive sender (bench.naive, one task per message) on the same worker, "
+                    "messages written queued directly (no HTTP)",
+                    "messages": run.naive.messages,
+                    "seconds": run.naive.seconds,
+                    "per_s": run.naive.per_second,
+                    "provider_calls": run.naive.provider_calls,
+                    "cpu_ms_per_message": run.naive.cpu_ms_per_message(),
+                }
+                if run.naive
+                else None
+            ),
+            "load": load,
+        }
+    }
+    return rows, results
+
+
+def measure_sends(
+    only: Collection[str], options: dict[str, Any], broker_url: str, *, log: Callable[[str], Any]
+) -> tuple[list[Row], dict[str, Any]]:
+    """P7 and P7b (whichever of them ``only`` selects) and the naive baseline, on one deployment."""
+    if not {"p7", "p7b"} & set(only):
+        return [], {}
+    log(
+        f"P7: {options['p7_notifications']:,} single sends, {options['p7_clients']} clients; "
+        f"P7b: {options['p7b_notifications']:,} through the batch API; naive baseline "
+        f"{options['p7_naive_messages']:,} messages ..."
+    )
+    run = api_sends(
+        notifications=options["p7_notifications"],
+        clients=options["p7_clients"],
+        batch_notifications=options["p7b_notifications"],
+        batch_size=options["p7b_batch_size"],
+        batch_clients=options["p7b_clients"],
+        naive_messages=options["p7_naive_messages"],
+        servers=options["p7_servers"],
+        threads=options["p7_threads"],
+        concurrency=options["p7_concurrency"],
+        timeout=options["timeout"],
+        broker_url=broker_url,
+        single="p7" in only,
+        batch="p7b" in only,
+    )
+    for figure in (run.single, run.batch):
+        if figure is not None and figure.available and figure.cpu:
+            spent = ", ".join(f"{k} {v:.2f}" for k, v in figure.cpu_ms_per_message().items())
+            log(f"CPU ms per message, P7 {figure.path}: {spent}")
+    return _sends_rows(run, options, _load())
 
 
 def measure_figures(

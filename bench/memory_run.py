@@ -3,8 +3,8 @@ by the pipeline's workers, their memory sampled as in the broadcast run.
 
 The broadcast run (P2) drains a few hundred messages a second on a shared 2-core machine, so a
 million messages would take most of an hour; here the messages are written ``queued`` with COPY
-(tens of thousands a second, like the P5 fill: bench data, so no acceptance records) a chunk
-ahead of the workers, and sent at the P1 rate. The bench process holds one chunk at a time and
+(tens of thousands a second, like the P5 fill: bench data, so no acceptance records; a bulk
+insert where the database has no COPY, as SQLite) a chunk ahead of the workers, and sent at the P1 rate. The bench process holds one chunk at a time and
 the fake providers (their own process) only count calls, so its own memory stays flat too.
 Fan-out and compliance decisions are not exercised: the broadcast run is the one for those.
 """
@@ -12,13 +12,15 @@ Fan-out and compliance decisions are not exercised: the broadcast run is the one
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
-from bench.bulkfill import MESSAGE_COLUMNS, NOTIFICATION_COLUMNS, _copy
+from bench.bulkfill import MESSAGE_COLUMNS, NOTIFICATION_COLUMNS, copy_lines, copy_text
 from bench.dispatch import PROVIDER_OF, WorkerSetup, bench_workers, fake_providers
 from bench.fixtures import BENCH_ADDRESSES, BENCH_DATA, bench_template
 from bench.memory import MemoryFigure, RssSampler
@@ -32,35 +34,86 @@ CHUNK = 20_000  # messages created and enqueued at a time
 P6_REFERENCE = "bench:p6"
 
 
+def _copy_field(value: Any) -> str:
+    """One field in COPY's text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, dict | list):
+        value = json.dumps(value)
+    elif isinstance(value, datetime):
+        value = value.isoformat()
+    return copy_text(str(value))
+
+
+def _fill(model: type[Model], columns: str, rows: list[tuple[Any, ...]]) -> None:
+    """Write ``rows`` (values in the order of ``columns``): COPY on PostgreSQL, a bulk insert
+    elsewhere (SQLite, the default database of a fresh clone, has no COPY)."""
+    if connection.vendor == "postgresql":
+        lines = ("\t".join(_copy_field(v) for v in row) + "\n" for row in rows)
+        copy_lines(f"COPY {model._meta.db_table} ({columns}) FROM STDIN", lines)
+        return
+    names = [c.strip().strip('"') for c in columns.split(",")]
+    model._default_manager.bulk_create(
+        (model(**dict(zip(names, row, strict=True))) for row in rows), batch_size=2000
+    )
+
+
 def queued_fill(*, count: int, channel: str) -> list[UUID]:
     """``count`` queued messages on ``channel`` (one notification each, the bench template's
-    data, the bench address), written with COPY; returns their ids in creation order."""
+    data, the bench address), written with COPY on PostgreSQL; returns their ids in creation
+    order."""
     template = bench_template(channel)
     address = BENCH_ADDRESSES[channel]
-    to = json.dumps({"email" if channel == "email" else "phone": address})
-    data = json.dumps(BENCH_DATA)
-    at = timezone.now().isoformat()
+    to = {"email" if channel == "email" else "phone": address}
+    at = timezone.now()
     # UUIDv7s of one millisecond are not ordered among themselves: sorted, a chunk's first and
     # last ids bound it.
     pairs = sorted(((uuid7(), uuid7()) for _ in range(count)), key=lambda pair: pair[1])
-
-    def notifications() -> Iterator[str]:
-        for notification_id, _ in pairs:
-            yield (
-                f"{notification_id}\t{template.pk}\t{template.live_version_id}\t\\N\t{to}\t{data}\t"
-                f'["{channel}"]\tfirst\ten\t{P6_REFERENCE}\t{at}\n'
-            )
-
-    def messages() -> Iterator[str]:
-        for notification_id, message_id in pairs:
-            yield (
-                f"{message_id}\t{notification_id}\t{channel}\t{template.category}\t{address}\ten\t{S.QUEUED}\t"
-                f"\t0\t\t\t\t\tf\t{{}}\t{{}}\t\t{at}\t{at}\n"
-            )
-
+    notifications: list[tuple[Any, ...]] = [
+        (
+            n,
+            template.pk,
+            template.live_version_id,
+            None,
+            to,
+            BENCH_DATA,
+            [channel],
+            "first",
+            "en",
+            P6_REFERENCE,
+            at,
+        )
+        for n, _ in pairs
+    ]
+    messages: list[tuple[Any, ...]] = [
+        (
+            m,
+            n,
+            channel,
+            template.category,
+            address,
+            "en",
+            S.QUEUED,
+            "",
+            0,
+            "",
+            "",
+            "",
+            "",
+            False,
+            {},
+            {},
+            "",
+            at,
+            at,
+        )
+        for n, m in pairs
+    ]
     with transaction.atomic():
-        _copy(f"COPY {Notification._meta.db_table} ({NOTIFICATION_COLUMNS}) FROM STDIN", notifications())
-        _copy(f"COPY {Message._meta.db_table} ({MESSAGE_COLUMNS}) FROM STDIN", messages())
+        _fill(Notification, NOTIFICATION_COLUMNS, notifications)
+        _fill(Message, MESSAGE_COLUMNS, messages)
     return [message_id for _, message_id in pairs]
 
 

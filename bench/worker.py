@@ -9,12 +9,14 @@ register a bench task:
 
 from __future__ import annotations
 
-from bench import naive  # noqa: F401 - registers bench.naive.naive_send on the app
 from bench.memtrace import memtrace_connect
 from bench.profiling import profiling_connect
 from hub.celery import app
 
 __all__ = ["app"]
+
+# Imported with the apps' tasks modules, once Django is set up (``bench.naive``).
+app.autodiscover_tasks(["bench"], related_name="naive")
 
 # Each does nothing unless its variable is set.
 profiling_connect()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +26,14 @@ from hub.dbroles.owner import OWNER_ALIAS, roles_separated
 
 # The Celery app of the workers the bench starts (see bench.worker).
 BENCH_APP = "bench.worker"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 free now (for a server this run starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def run_dir(prefix: str) -> Path:
@@ -235,3 +244,39 @@ def web_process(
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+@contextmanager
+def beat_process(broker_url: str, log_dir: Path, extra_env: Mapping[str, str] | None = None) -> Iterator[int]:
+    """One ``celery -A hub beat`` on the same database and broker as this process (its schedule
+    file in ``log_dir``), as a deployment runs exactly one; stopped after. Yields its pid."""
+    log = log_dir / "beat.log"
+    command = [
+        *(sys.executable, "-m", "celery", "-A", "hub", "beat", "-l", "INFO"),
+        *("-s", str(log_dir / "celerybeat-schedule")),
+    ]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(  # noqa: S603 - our own argv
+            command,
+            env=process_env(broker_url, extra_env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=settings.BASE_DIR,
+            start_new_session=True,
+        )
+    try:
+        wait_for(
+            lambda: b"beat: Starting" in log.read_bytes() or proc.poll() is not None,
+            timeout=60,
+            what="beat to start",
+        )
+        if proc.poll() is not None:
+            raise RuntimeError(f"beat exited at start:\n{log.read_text()}")
+        yield proc.pid
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()

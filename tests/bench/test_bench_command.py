@@ -22,6 +22,21 @@ def test_bench_smoke_writes_figures_and_counts_provider_calls(tmp_path, settings
     with publishing_to(broker):
         call_command("bench", "--smoke", "--json", str(out))
     result = json.loads(out.read_text())
+    # P7: every single send over HTTP accepted and handed to the fake Twilio once, through the
+    # documented deployment; the naive baseline beside it in the same run.
+    p7 = result["p7_sends"]
+    single = p7["single"]
+    assert single["errors"] == 0 and single["accepted"] == single["notifications"] == 40
+    assert single["provider_calls"] == 40 and single["end_to_end_per_s"] > 0
+    assert single["p50_ms"] > 0 and single["accepted_per_s"] > 0
+    assert p7["naive_baseline"]["messages"] == p7["naive_baseline"]["provider_calls"] == 20
+    # P7b: the batch API, once it is served (until then the figure says it is not available).
+    batch = p7["batch"]
+    if batch["available"]:
+        assert batch["errors"] == 0 and batch["accepted"] == batch["provider_calls"] == 40
+        assert batch["requests"] == 4
+    else:
+        assert batch["notifications"] == batch["provider_calls"] == 0
     email, sms = result["p1_dispatch"]["email"], result["p1_dispatch"]["sms"]
     for figures in (email, sms):
         # Every message reached the provider exactly once, in the pipeline and in the baseline.

@@ -77,6 +77,7 @@ def test_the_bench_workers_app_registers_the_naive_baseline():
     from bench.worker import app
 
     assert app.main == "hub"
+    app.loader.import_default_modules()  # as a worker does when it starts
     task = app.tasks["bench.naive.naive_send"]
     assert task.soft_time_limit < task.time_limit
 
