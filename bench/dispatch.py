@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from django.conf import settings
+from django.db import connection
 
 from audit.bench import LockWaits
 from bench.cpu import CpuMeter, database_backends, process_tree
@@ -184,7 +185,8 @@ def dispatch_run(
     )
     calls_before, units_before = providers.counts(provider)
     waits = LockWaits()
-    waits.start()
+    if connection.vendor == "postgresql":  # it samples pg_stat_activity
+        waits.start()
     meter.start()
     started = time.perf_counter()
     if naive:

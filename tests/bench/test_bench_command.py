@@ -67,3 +67,18 @@ def test_bench_smoke_writes_figures_and_counts_provider_calls(tmp_path, settings
         p5 = result["p5_search"]
         assert p5["verify_ok"] and p5["verify_records"] >= 3000
         assert p5["queries"] >= 8
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_bench_runs_where_var_does_not_exist_yet(tmp_path, settings):
+    """A fresh clone has no ``var/``: the bench makes it rather than crash (issue 20, point 9)."""
+    settings.VAR_DIR = tmp_path / "var"
+    broker = REDIS_BROKER_URL if not broker_reachable(REDIS_BROKER_URL) else "filesystem://"
+    settings.CELERY_BROKER_URL = broker
+    purge_queues(broker)
+    out = tmp_path / "bench.json"
+    with publishing_to(broker):
+        call_command("bench", "--smoke", "--only", "p1", "--channels", "sms", "--json", str(out))
+    assert json.loads(out.read_text())["p1_dispatch"]["sms"]["pipeline_provider_units"] == 200
+    assert (tmp_path / "var").is_dir()
