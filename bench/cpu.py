@@ -43,6 +43,18 @@ def _children(pids: Iterable[int]) -> set[int]:
     return found
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot, all cores summed (``/proc/stat``;
+    0 elsewhere). Over a run, what is not ours was spent by whatever else the machine runs."""
+    try:
+        fields = (PROC / "stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return 0.0
+    # user nice system idle iowait irq softirq steal ...: busy is all but idle and iowait.
+    ticks = [int(f) for f in fields[:8]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def database_backends() -> set[int]:
     """The PostgreSQL server processes serving our database (other databases' are not ours)."""
     if connection.vendor != "postgresql":

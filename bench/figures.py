@@ -293,6 +293,12 @@ def measure_sends(
         if figure is not None and figure.available and figure.cpu:
             spent = ", ".join(f"{k} {v:.2f}" for k, v in figure.cpu_ms_per_message().items())
             log(f"CPU ms per message, P7 {figure.path}: {spent}")
+            ours = sum(figure.cpu.values())
+            log(
+                f"P7 {figure.path}: the machine was busy {figure.machine_cpu:,.0f} CPU s over "
+                f"{figure.end_to_end_seconds:,.0f} s, {max(figure.machine_cpu - ours, 0):,.0f} of them "
+                "not this deployment's (other work on the machine, the load generator, beat)"
+            )
     return _sends_rows(run, options, _load())
 
 
