@@ -211,6 +211,34 @@ def _gunicorn_command(port: int, *, servers: int = 1, threads: int = 2) -> list[
 
 
 @contextmanager
+def _server(
+    command: list[str], log: Path, env: Mapping[str, str], *, ready: Callable[[], bool], what: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A process of ours, logging to ``log``, yielded once ``ready``; stopped after."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(  # noqa: S603 - our own argv
+            command,
+            env=dict(env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=settings.BASE_DIR,
+            start_new_session=True,
+        )
+    try:
+        wait_for(lambda: ready() or proc.poll() is not None, timeout=60, what=what)
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited at start:\n{log.read_text()}")
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextmanager
 def web_process(
     port: int,
     log: Path,
@@ -221,29 +249,10 @@ def web_process(
     extra: tuple[str, ...] = (),
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A gunicorn web process with this environment, answering ``/healthz``; stopped after."""
-    with log.open("wb") as out:
-        server = subprocess.Popen(  # noqa: S603 - our own argv
-            [*_gunicorn_command(port, servers=servers, threads=threads), *extra],
-            env=dict(env),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=settings.BASE_DIR,
-        )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_for(
-            lambda: _answers(f"{base}/healthz") or server.poll() is not None, timeout=60, what="gunicorn"
-        )
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited at start:\n{log.read_text()}")
+    command = [*_gunicorn_command(port, servers=servers, threads=threads), *extra]
+    healthz = f"http://127.0.0.1:{port}/healthz"
+    with _server(command, log, env, ready=lambda: _answers(healthz), what="gunicorn") as server:
         yield server
-    finally:
-        if server.poll() is None:
-            server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 @contextmanager
@@ -255,28 +264,6 @@ def beat_process(broker_url: str, log_dir: Path, extra_env: Mapping[str, str] | 
         *(sys.executable, "-m", "celery", "-A", "hub", "beat", "-l", "INFO"),
         *("-s", str(log_dir / "celerybeat-schedule")),
     ]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(  # noqa: S603 - our own argv
-            command,
-            env=process_env(broker_url, extra_env),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=settings.BASE_DIR,
-            start_new_session=True,
-        )
-    try:
-        wait_for(
-            lambda: b"beat: Starting" in log.read_bytes() or proc.poll() is not None,
-            timeout=60,
-            what="beat to start",
-        )
-        if proc.poll() is not None:
-            raise RuntimeError(f"beat exited at start:\n{log.read_text()}")
+    env = process_env(broker_url, extra_env)
+    with _server(command, log, env, ready=lambda: b"beat: Starting" in log.read_bytes(), what="beat") as proc:
         yield proc.pid
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
