@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from bench.workers import process_env
 from tests.services import REDIS_BROKER_URL, broker_reachable
 from tests.worker import publishing_to, purge_queues
 
@@ -72,13 +75,21 @@ def test_bench_smoke_writes_figures_and_counts_provider_calls(tmp_path, settings
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_bench_runs_where_var_does_not_exist_yet(tmp_path, settings):
-    """A fresh clone has no ``var/``: the bench makes it rather than crash (issue 20, point 9)."""
-    settings.VAR_DIR = tmp_path / "var"
+    """A fresh clone has no ``var/``: the bench makes it rather than crash (issue 20, point 9).
+    Run as ``python manage.py bench`` is, in a process whose ``var/`` (``HUB_VAR_DIR``) does not
+    exist, so it and the workers it starts agree on where the embedded broker lives."""
     broker = REDIS_BROKER_URL if not broker_reachable(REDIS_BROKER_URL) else "filesystem://"
-    settings.CELERY_BROKER_URL = broker
-    purge_queues(broker)
+    if broker != "filesystem://":
+        purge_queues(broker)
+    var = tmp_path / "var"
     out = tmp_path / "bench.json"
-    with publishing_to(broker):
-        call_command("bench", "--smoke", "--only", "p1", "--channels", "sms", "--json", str(out))
+    command = [sys.executable, "manage.py", "bench", "--smoke", "--only", "p1", "--channels", "sms"]
+    subprocess.run(  # noqa: S603 - our own argv
+        [*command, "--json", str(out)],
+        env=process_env(broker, {"HUB_VAR_DIR": str(var)}),
+        cwd=settings.BASE_DIR,
+        check=True,
+        timeout=600,
+    )
     assert json.loads(out.read_text())["p1_dispatch"]["sms"]["pipeline_provider_units"] == 200
-    assert (tmp_path / "var").is_dir()
+    assert var.is_dir()
