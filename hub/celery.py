@@ -47,16 +47,6 @@ app = Celery("hub")
 app.config_from_object("hub.celeryconfig")
 app.autodiscover_tasks()
 
-if os.environ.get("HUB_PROFILE_DIR"):  # the bench's --profile: cProfile every task in workers
-    from hub.bench.profiling import profiling_connect
-
-    profiling_connect()
-
-if os.environ.get("HUB_MEMTRACE_DIR"):  # investigating worker memory (see hub.bench.memtrace)
-    from hub.bench.memtrace import memtrace_connect
-
-    memtrace_connect()
-
 
 class _Collector:
     """Garbage collection in a worker process (``worker_tuned``: only once tuned, so never in a

@@ -12,13 +12,13 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from rest_framework.test import APIClient
 
+from bench.fakes.server import FakeServer
+from bench.fakes.twilio import start_fake_twilio
 from hub.dbroles.grants import db_roles_apply
 from hub.dbroles.owner import OWNER_ALIAS, roles_separated
-from tests.fakes.server import FakeServer
-from tests.fakes.twilio import start_fake_twilio
 from tests.services import require_services
 
-pytest_plugins = ["tests.logscan", "tests.factories", "tests.fakes.fixtures", "tests.figures"]
+pytest_plugins = ["tests.logscan", "tests.factories", "tests.fake_servers", "tests.figures"]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -306,7 +306,7 @@ def staff_factory(db: None) -> Callable[..., Any]:
 @pytest.fixture
 def twilio_sms(fake_twilio: Any, settings: Any) -> Any:
     """SMS goes through the real twilio SDK to the fake Twilio server; email and push stay sandbox."""
-    from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER
+    from bench.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER
 
     providers = dict(settings.HUB_PROVIDERS)
     providers["sms"] = [

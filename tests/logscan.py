@@ -30,7 +30,7 @@ from typing import Any
 import phonenumbers
 import pytest
 
-from tests.fakes.server import FakeServer
+from bench.fakes.server import FakeServer
 
 # The least length of a body searched for verbatim: shorter ones match by chance.
 MIN_BODY = 12

@@ -14,8 +14,8 @@ from typing import Any
 import kombu.pools
 from django.core.management import CommandError, call_command
 
-from hub.bench.workers import current_database_url as database_url
-from hub.bench.workers import wait_for, worker_processes
+from bench.workers import current_database_url as database_url
+from bench.workers import wait_for, worker_processes
 from hub.celery import ALL_QUEUES
 from hub.celery import app as celery_app
 from hub.celeryconfig import transport_options

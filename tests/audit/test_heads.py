@@ -31,7 +31,7 @@ from audit.services import Actor, AuditEntry, audit_append_many
 from audit.tasks import sequence_audit_log
 from audit.verify import audit_log_verify
 from tests.audit.test_sequencer import expected_leaf
-from tests.fakes.server import Call, FakeHandler, FakeServer, Injection
+from bench.fakes.server import Call, FakeHandler, FakeServer, Injection
 
 # golang.org/x/mod/sumdb/note's example: its key, text and signed note.
 GO_PRIVATE = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"

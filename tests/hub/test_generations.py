@@ -30,7 +30,7 @@ BODY = {
 
 def in_another_process(code: str) -> None:
     """Run ``code`` in a new Python process on the same database and cache server (with this
-    test's cache key prefix, see tests/fakes/fixtures.py)."""
+    test's cache key prefix, see tests/fake_servers.py)."""
     env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "tests.settings"}
     prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
     setup = f"from django.conf import settings\nsettings.CACHES['default']['KEY_PREFIX'] = {prefix!r}\n"

@@ -13,6 +13,7 @@ import pytest
 import redis
 from django.utils import timezone
 
+from bench.fakes.callbacks import start_fake_receiver
 from hub.apikeys.services import apikey_create
 from hub.callbacks.models import CallbackDelivery, CallbackEndpoint, DeliveryStatus
 from hub.callbacks.tasks import deliver_callbacks, deliver_due_callbacks
@@ -33,7 +34,6 @@ from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
 from hub.messaging.tasks import record_sandbox_delivery, release_due_messages
 from tests.factories import ALL_CHANNEL_VARIANTS, make_live_template, make_queued_messages
-from tests.fakes.callbacks import start_fake_receiver
 from tests.services import REDIS_BROKER_URL, broker_reachable
 from tests.worker import publishing_to, purge_queues, wait_for, worker_process
 

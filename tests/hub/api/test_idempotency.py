@@ -10,11 +10,11 @@ import pytest
 import requests
 from django.utils import timezone
 
+from bench.fakes.twilio import sent_messages
 from hub.apikeys.models import IdempotencyRecord, IdempotencyState
 from hub.apikeys.services import apikey_create, idempotency_records_purge
 from hub.messaging.models import Message, Notification
 from tests.factories import ORDER_DATA, key_client
-from tests.fakes.twilio import sent_messages
 from tests.hub.api.livehub import live_hub
 
 URL = "/api/v1/notifications"

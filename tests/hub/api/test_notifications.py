@@ -250,10 +250,10 @@ class TestNoAddressInProviderErrors:
     ``contacts:read``, so the API must not hand it the contact's number that way."""
 
     def test_a_send_key_does_not_learn_the_contacts_number_from_a_refusal(self, live_template, twilio_sms):
+        from bench.fakes.twilio import INVALID_NUMBER
         from hub.apikeys.services import apikey_create
         from hub.contacts.models import Contact
         from tests.factories import key_client
-        from tests.fakes.twilio import INVALID_NUMBER
 
         Contact.objects.create(external_id="cust-9", phone=INVALID_NUMBER)
         client = key_client(apikey_create(name="sender", scopes=["send"]))

@@ -8,12 +8,12 @@ import time
 import pytest
 from django.core.management import CommandError, call_command
 
+from bench.fakes.twilio import sent_messages
 from hub.apikeys.models import ApiKey
 from hub.apikeys.services import InvalidScope, apikey_create, apikey_revoke
 from hub.messaging.models import Notification
 from templates_app.models import Category
 from tests.factories import ORDER_DATA, key_client, make_live_template
-from tests.fakes.twilio import sent_messages
 
 URL = "/api/v1/notifications"
 BODY = {"template": "order.shipped", "to": {"external_id": "cust-1"}, "channels": ["sms"], "data": ORDER_DATA}

@@ -11,12 +11,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from bench.fakes.callbacks import start_fake_receiver
+from bench.fakes.server import FakeServer, Injection
 from hub.callbacks.models import CallbackDelivery, CallbackEndpoint, DeliveryStatus
 from hub.callbacks.services import backoff_seconds, callbacks_deliver, callbacks_due
 from hub.callbacks.signing import callback_signature, callback_signature_valid
 from tests.factories import ORDER_DATA
-from tests.fakes.callbacks import start_fake_receiver
-from tests.fakes.server import FakeServer, Injection
 
 URL = "/api/v1/notifications"
 BODY = {"template": "order.shipped", "to": {"external_id": "cust-1"}, "channels": ["sms"], "data": ORDER_DATA}

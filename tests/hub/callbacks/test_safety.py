@@ -15,12 +15,12 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from bench.fakes.callbacks import start_fake_receiver
 from hub.callbacks.models import CallbackDelivery, CallbackEndpoint, DeliveryStatus
 from hub.callbacks.safety import callback_url_problem
 from hub.callbacks.services import callbacks_deliver
 from hub.settings import HUB_CALLBACK_ALLOWED_NETWORKS as ALLOWED_DEFAULT
 from hub.settings import HUB_CALLBACK_BLOCKED_NETWORKS as BLOCKED_DEFAULT
-from tests.fakes.callbacks import start_fake_receiver
 
 production = override_settings(
     HUB_CALLBACK_BLOCKED_NETWORKS=BLOCKED_DEFAULT, HUB_CALLBACK_ALLOWED_NETWORKS=ALLOWED_DEFAULT

@@ -18,11 +18,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from django.utils import timezone
 
+from bench.fakes.callbacks import start_fake_receiver
+from bench.fakes.server import FakeServer
 from hub.apikeys.services import apikey_create
 from hub.callbacks.models import CallbackDelivery, CallbackEndpoint, DeliveryStatus
 from hub.callbacks.services import callbacks_deliver
-from tests.fakes.callbacks import start_fake_receiver
-from tests.fakes.server import FakeServer
 
 
 class Resolver:

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from audit.digests import address_digests, digest_keys_parse
 from audit.models import AuditRecord
 from audit.services import Actor
-from hub.bench.workers import process_env, web_process, worker_processes
+from bench.workers import process_env, web_process, worker_processes
 from hub.contacts.checks import digest_keys_check, digest_keys_in_use_check
 from hub.contacts.models import Contact, Suppression
 from hub.contacts.selectors import suppressions_active

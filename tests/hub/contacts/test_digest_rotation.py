@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
+from bench.fakes.signing import twilio_signature
+from bench.fakes.twilio import AUTH_TOKEN, FROM_NUMBER, fake_twilio_env, sent_messages
+from bench.workers import process_env, web_process, worker_processes
 from hub.apikeys.services import apikey_create
-from hub.bench.workers import process_env, web_process, worker_processes
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
 from tests.factories import ORDER_DATA, make_live_template
-from tests.fakes.signing import twilio_signature
-from tests.fakes.twilio import AUTH_TOKEN, FROM_NUMBER, fake_twilio_env, sent_messages
 from tests.servers import free_port
 from tests.services import REDIS_BROKER_URL
 from tests.worker import purge_queues, wait_for

@@ -9,6 +9,10 @@ import time
 
 import pytest
 
+from bench.fakes.fcm import sent_pushes
+from bench.fakes.sendgrid import sent_mails
+from bench.fakes.signing import SendGridSigner, twilio_signature
+from bench.fakes.twilio import AUTH_TOKEN, sent_messages
 from hub.contacts.models import Contact
 from hub.messaging.intake import NotificationRequest, notification_accept
 from hub.messaging.models import Message
@@ -16,11 +20,7 @@ from hub.messaging.models import MessageStatus as S
 from hub.providers.sendgrid import MESSAGE_ID_ARG
 from tests.audit.log import audit_log_sequenced_and_verified
 from tests.factories import ALL_CHANNEL_VARIANTS, ORDER_DATA, make_device, make_live_template
-from tests.fakes.fcm import sent_pushes
-from tests.fakes.fixtures import fcm_entry, sendgrid_entry, twilio_entry, webpush_entry
-from tests.fakes.sendgrid import sent_mails
-from tests.fakes.signing import SendGridSigner, twilio_signature
-from tests.fakes.twilio import AUTH_TOKEN, sent_messages
+from tests.fake_servers import fcm_entry, sendgrid_entry, twilio_entry, webpush_entry
 
 pytestmark = pytest.mark.django_db
 

@@ -8,6 +8,8 @@ from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditRecord
 from audit.services import Actor
+from bench.fakes.sendgrid import sent_mails
+from bench.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, INVALID_NUMBER, sent_messages
 from hub.messaging import dispatch
 from hub.messaging.lifecycle import Change, messages_transition
 from hub.messaging.models import Message, MessageEvent, Notification
@@ -15,9 +17,7 @@ from hub.messaging.models import MessageStatus as S
 from hub.providers.errors import PermanentProviderError, RetryableProviderError
 from hub.providers.sendgrid import MESSAGE_ID_ARG
 from tests.factories import ORDER_DATA
-from tests.fakes.fixtures import sendgrid_entry
-from tests.fakes.sendgrid import sent_mails
-from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, INVALID_NUMBER, sent_messages
+from tests.fake_servers import sendgrid_entry
 from tests.hub.messaging.recording import CALLS, ERRORS, queued_messages
 
 
@@ -129,7 +129,7 @@ class TestTwilioPath:
         assert len(twilio_providers.calls) == 1
 
     def test_twilio_5xx_is_retried(self, live_template, twilio_providers):
-        from tests.fakes.server import Injection
+        from bench.fakes.server import Injection
 
         twilio_providers.inject(Injection(503, {"code": 20500, "message": "Internal error", "status": 503}))
         (message,) = queued_messages(live_template)

@@ -18,13 +18,13 @@ from contextlib import contextmanager
 import pytest
 from django.test import override_settings
 
-from hub.bench.fixtures import queued_messages_create
+from bench.fakes.twilio import fake_twilio_env
+from bench.fixtures import queued_messages_create
 from hub.messaging import dispatch
 from hub.messaging.intake import NotificationRequest, notification_accept
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
 from tests.factories import ORDER_DATA, make_live_template
-from tests.fakes.twilio import fake_twilio_env
 from tests.servers import private_redis
 from tests.services import RABBITMQ_BROKER_URL, broker_reachable
 from tests.worker import (

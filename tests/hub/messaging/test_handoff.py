@@ -8,13 +8,13 @@ import threading
 import pytest
 from django.db import connection
 
+from bench.fakes.server import Injection
+from bench.fakes.twilio import sent_messages
 from hub.messaging import dispatch
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
 from tests.factories import make_queued_messages
-from tests.fakes.fixtures import twilio_entry
-from tests.fakes.server import Injection
-from tests.fakes.twilio import sent_messages
+from tests.fake_servers import twilio_entry
 
 
 @pytest.mark.django_db(transaction=True)

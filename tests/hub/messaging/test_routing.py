@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from bench.fakes.twilio import INVALID_NUMBER, sent_messages
 from hub.messaging.models import FallbackPolicy, Message
 from hub.messaging.models import MessageStatus as S
 from hub.messaging.routing import messages_fall_back_overdue, notifications_fall_back
 from tests.factories import ORDER_DATA
-from tests.fakes.twilio import INVALID_NUMBER, sent_messages
 
 URL = "/api/v1/notifications"
 

@@ -11,13 +11,13 @@ import os
 import pytest
 from django.conf import settings
 
+from bench.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, sent_messages
 from hub.messaging.intake import NotificationRequest, notification_accept
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
 from hub.providers.models import SandboxOutboxEntry
 from tests.audit.log import audit_log_sequenced_and_verified
 from tests.factories import ORDER_DATA, make_live_template
-from tests.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, sent_messages
 from tests.services import RABBITMQ_BROKER_URL, REDIS_BROKER_URL, broker_reachable
 from tests.worker import publishing_to, purge_queues, wait_for, worker_process
 

@@ -8,7 +8,7 @@ from hub.messaging.models import Message, Notification
 from hub.notify.models import KeyType, NotifyKey
 from hub.providers.models import SandboxOutboxEntry
 from tests.factories import make_live_template
-from tests.fakes.twilio import sent_messages
+from bench.fakes.twilio import sent_messages
 from tests.hub.notify.conftest import NotifyTestClient
 
 SMS = "/v2/notifications/sms"

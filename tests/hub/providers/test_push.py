@@ -7,13 +7,13 @@ import json
 
 import pytest
 
+from bench.fakes.fcm import fcm_error, sent_pushes
+from bench.fakes.server import Injection
 from hub.providers.base import OutboundMessage
 from hub.providers.errors import PermanentProviderError, ProviderConfigurationError, RetryableProviderError
 from hub.providers.fcm import FcmPushProvider
 from hub.providers.webpush import WebPushProvider
-from tests.fakes.fcm import fcm_error, sent_pushes
-from tests.fakes.fixtures import fcm_entry, webpush_entry
-from tests.fakes.server import Injection
+from tests.fake_servers import fcm_entry, webpush_entry
 
 CONTENT = {"title": "Order A-1", "text": "On its way", "link": "https://shop.example.com/o/A-1"}
 

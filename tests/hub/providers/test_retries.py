@@ -9,14 +9,14 @@ from email.utils import format_datetime
 import pytest
 from django.utils import timezone
 
+from bench.fakes.server import Injection
+from bench.fakes.twilio import sent_messages
 from hub.messaging import dispatch, outcomes
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
 from hub.providers.base import retry_after_seconds
 from tests.factories import make_queued_messages
-from tests.fakes.fixtures import twilio_entry
-from tests.fakes.server import Injection
-from tests.fakes.twilio import sent_messages
+from tests.fake_servers import twilio_entry
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from bench.fakes.server import FakeServer, Injection
+from bench.fakes.twilio import UNSUBSCRIBED_NUMBER, TwilioHandler, sent_messages
 from hub.contacts.models import ConsentEntry, Device, Suppression
 from hub.messaging import dispatch
 from hub.messaging.models import Message
@@ -14,9 +16,7 @@ from hub.providers.models import ProviderConfig
 from hub.providers.ratelimit import rate_limit_reset, rate_limit_take
 from hub.providers.registry import channel_providers, registry_reset
 from tests.factories import ALL_CHANNEL_VARIANTS, make_device, make_live_template, make_queued_messages
-from tests.fakes.fixtures import fcm_entry, twilio_entry
-from tests.fakes.server import FakeServer, Injection
-from tests.fakes.twilio import UNSUBSCRIBED_NUMBER, TwilioHandler, sent_messages
+from tests.fake_servers import fcm_entry, twilio_entry
 
 pytestmark = pytest.mark.django_db
 

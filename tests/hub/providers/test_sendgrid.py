@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from bench.fakes.sendgrid import sent_mails
+from bench.fakes.server import Injection
 from hub.providers.base import OutboundMessage
 from hub.providers.errors import PermanentProviderError, ProviderConfigurationError, RetryableProviderError
 from hub.providers.sendgrid import MESSAGE_ID_ARG, SendGridEmailProvider
-from tests.fakes.fixtures import sendgrid_entry
-from tests.fakes.sendgrid import sent_mails
-from tests.fakes.server import Injection
+from tests.fake_servers import sendgrid_entry
 
 CONTENT = {"subject": "Your order", "text": "Hi Ada", "html": "<p>Hi Ada</p>"}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from bench.fakes.smtp import SMTP_PASSWORD, SMTP_USER, FakeSmtpServer
 from hub.providers.base import OutboundMessage
 from hub.providers.errors import PermanentProviderError, ProviderConfigurationError, RetryableProviderError
 from hub.providers.smtp import SmtpEmailProvider
-from tests.fakes.smtp import SMTP_PASSWORD, SMTP_USER, FakeSmtpServer
 
 
 @pytest.fixture

@@ -7,12 +7,12 @@ from urllib.parse import quote_plus
 
 import pytest
 
+from bench.fakes.server import Call, Injection
+from bench.fakes.twilio import INVALID_NUMBER, UNSUBSCRIBED_NUMBER, sent_messages
 from hub.providers.base import OutboundMessage
 from hub.providers.errors import PermanentProviderError, ProviderConfigurationError, RetryableProviderError
 from hub.providers.twilio import TwilioSmsProvider
-from tests.fakes.fixtures import twilio_entry
-from tests.fakes.server import Call, Injection
-from tests.fakes.twilio import INVALID_NUMBER, UNSUBSCRIBED_NUMBER, sent_messages
+from tests.fake_servers import twilio_entry
 
 
 def provider(server, **options):

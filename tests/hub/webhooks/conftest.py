@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from bench.fakes.signing import SendGridSigner
 from hub.messaging import dispatch
 from hub.messaging.models import MessageStatus as S
 from tests.factories import ALL_CHANNEL_VARIANTS, make_live_template, make_queued_messages
-from tests.fakes.fixtures import fcm_entry, sendgrid_entry, twilio_entry
-from tests.fakes.signing import SendGridSigner
+from tests.fake_servers import fcm_entry, sendgrid_entry, twilio_entry
 
 
 def dispatched(message):

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from hub.messaging.links import push_receipt_url
-from tests.fakes.sendgrid import sent_mails
+from bench.fakes.sendgrid import sent_mails
 from tests.hub.webhooks.test_sendgrid import event, post
 
 pytestmark = pytest.mark.django_db

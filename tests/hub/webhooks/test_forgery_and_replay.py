@@ -12,12 +12,12 @@ import time
 
 import pytest
 
+from bench.fakes.signing import SendGridSigner, twilio_signature
+from bench.fakes.twilio import AUTH_TOKEN
 from hub.contacts.models import ConsentEntry, InboundMessage, Suppression
 from hub.messaging.links import push_receipt_url
 from hub.messaging.models import EventKind, MessageEvent
 from hub.messaging.models import MessageStatus as S
-from tests.fakes.signing import SendGridSigner, twilio_signature
-from tests.fakes.twilio import AUTH_TOKEN
 from tests.hub.webhooks.test_sendgrid import URL as SENDGRID_URL
 from tests.hub.webhooks.test_sendgrid import event, post
 from tests.hub.webhooks.test_twilio import inbound, post_signed, sent_message, status_params

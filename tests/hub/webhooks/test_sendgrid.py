@@ -8,11 +8,11 @@ import uuid
 
 import pytest
 
+from bench.fakes.signing import SendGridSigner
 from hub.contacts.models import ConsentEntry, Suppression
 from hub.messaging.models import EventKind
 from hub.messaging.models import MessageStatus as S
 from hub.providers.sendgrid import MESSAGE_ID_ARG
-from tests.fakes.signing import SendGridSigner
 
 pytestmark = pytest.mark.django_db
 
@@ -144,7 +144,7 @@ def test_dropped_fails_and_late_delivered_keeps_it_failed(client, signer, sent_e
 
 
 def test_marketing_mail_went_out_with_list_unsubscribe(sent_email, fake_sendgrid):
-    from tests.fakes.sendgrid import sent_mails
+    from bench.fakes.sendgrid import sent_mails
 
     (body,) = sent_mails(fake_sendgrid)
     headers = body["personalizations"][0]["headers"]

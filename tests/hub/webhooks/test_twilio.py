@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bench.fakes.signing import twilio_signature
+from bench.fakes.twilio import AUTH_TOKEN, FROM_NUMBER
 from hub.contacts.models import ConsentEntry, InboundMessage, Suppression
 from hub.messaging import dispatch
 from hub.messaging.models import EventKind
@@ -11,8 +13,6 @@ from hub.messaging.models import MessageStatus as S
 from hub.providers.models import SmsKeywordReplies
 from tests.audit.log import audit_log_sequenced_and_verified
 from tests.factories import make_live_template, make_queued_messages
-from tests.fakes.signing import twilio_signature
-from tests.fakes.twilio import AUTH_TOKEN, FROM_NUMBER
 
 pytestmark = pytest.mark.django_db
 
@@ -286,7 +286,7 @@ class TestOneFeedbackPath:
     def test_21610_at_send_time_and_by_status_callback_have_the_same_consequences(
         self, client, live_template, twilio_configured, contact
     ):
-        from tests.fakes.twilio import UNSUBSCRIBED_NUMBER
+        from bench.fakes.twilio import UNSUBSCRIBED_NUMBER
 
         (at_send,) = make_queued_messages(live_template, to=UNSUBSCRIBED_NUMBER, contact=contact)
         dispatch.messages_dispatch(message_ids=[at_send.id])

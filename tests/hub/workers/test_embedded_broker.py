@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from kombu import Connection
 
-from hub.bench.fixtures import queued_messages_create
+from bench.fixtures import queued_messages_create
 from hub.celery import send_queue
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S

@@ -10,15 +10,15 @@ from uuid import UUID
 import pytest
 from django.test import override_settings
 
-from hub.bench.fixtures import queued_messages_create
+from bench.fakes.server import Injection
+from bench.fakes.twilio import fake_twilio_env
+from bench.fixtures import queued_messages_create
 from hub.celery import app as celery_app
 from hub.celery import send_queue
 from hub.messaging import dispatch
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
 from hub.messaging.tasks import send_messages
-from tests.fakes.server import Injection
-from tests.fakes.twilio import fake_twilio_env
 from tests.servers import private_redis
 from tests.worker import publishing_to, wait_for, worker_process
 
