@@ -30,8 +30,8 @@ from audit.sequencer import audit_sequence
 from audit.services import Actor, AuditEntry, audit_append_many
 from audit.tasks import sequence_audit_log
 from audit.verify import audit_log_verify
-from tests.audit.test_sequencer import expected_leaf
 from bench.fakes.server import Call, FakeHandler, FakeServer, Injection
+from tests.audit.test_sequencer import expected_leaf
 
 # golang.org/x/mod/sumdb/note's example: its key, text and signed note.
 GO_PRIVATE = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"

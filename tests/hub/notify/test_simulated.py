@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from bench.fakes.twilio import sent_messages
 from hub.messaging.models import Message, Notification
 from hub.notify.models import KeyType, NotifyKey
 from hub.providers.models import SandboxOutboxEntry
 from tests.factories import make_live_template
-from bench.fakes.twilio import sent_messages
 from tests.hub.notify.conftest import NotifyTestClient
 
 SMS = "/v2/notifications/sms"

@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from hub.messaging.links import push_receipt_url
 from bench.fakes.sendgrid import sent_mails
+from hub.messaging.links import push_receipt_url
 from tests.hub.webhooks.test_sendgrid import event, post
 
 pytestmark = pytest.mark.django_db
