@@ -110,6 +110,11 @@ def outbound_message(
     metadata: dict[str, Any] = {"template": message.notification.template.key}
     to = message.to
     callback = ""
+    notification = message.notification
+    if message.channel == "sms" and notification.sms_sender:
+        metadata["sms_sender"] = notification.sms_sender
+    if message.channel == "email" and notification.email_reply_to:
+        metadata["reply_to"] = notification.email_reply_to
     if message.channel == "sms":
         # Our id in the URL (Twilio signs it too): a report that overtakes the recording of
         # the hand-off, before the provider's id is stored, still finds its message.

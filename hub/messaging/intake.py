@@ -82,6 +82,8 @@ class NotificationRequest:
     send_at: datetime | None = None
     broadcast_recipient_id: int | None = None
     audit_detail: Mapping[str, Any] = field(default_factory=dict)
+    sms_sender: str = ""
+    email_reply_to: str = ""
 
 
 @dataclass(frozen=True)
@@ -342,6 +344,8 @@ def _draft(
         send_at=request.send_at,
         created_at=now,
         broadcast_recipient_id=request.broadcast_recipient_id,
+        sms_sender=request.sms_sender,
+        email_reply_to=request.email_reply_to,
     )
     return _Draft(
         notification=notification,

@@ -61,6 +61,11 @@ class Notification(models.Model):
     locale = models.CharField(max_length=35, blank=True)
     reference = models.CharField(max_length=200, blank=True)
     send_at = models.DateTimeField(null=True, blank=True)
+    # A sender the caller chose (GOV.UK Notify's sms_sender_id / email_reply_to_id): the SMS
+    # comes from this number or sender id, the email's Reply-To is this address. Blank: the
+    # provider's configured sender.
+    sms_sender = models.CharField(max_length=15, blank=True, default="")
+    email_reply_to = models.EmailField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     # Issue 7: a cancelled notification sends nothing more, fallback included.
     cancelled_at = models.DateTimeField(null=True, blank=True)

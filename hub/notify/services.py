@@ -100,6 +100,8 @@ def notify_send(*, request: SendRequest, notify_key: NotifyKey) -> Notification:
         channels=[request.type],
         reference=request.reference[:HUB_REFERENCE_LENGTH],
         send_at=request.scheduled_for,
+        sms_sender=sender.sms_sender if isinstance(sender, SmsSender) else "",
+        email_reply_to=sender.email_address if isinstance(sender, EmailReplyTo) else "",
     )
     with transaction.atomic():
         try:

@@ -77,13 +77,16 @@ class SendGridEmailProvider(Provider):
         if self.from_name:
             sender["name"] = self.from_name
         categories = [first.category, str(first.metadata.get("template", ""))]
-        return {
+        body: dict[str, Any] = {
             "personalizations": [self._personalization(m) for m in messages],
             "from": sender,
             "subject": first.content.get("subject", ""),
             "content": content,
             "categories": [c[:255] for c in categories if c],
         }
+        if reply_to := first.metadata.get("reply_to", ""):
+            body["reply_to"] = {"email": reply_to}  # the same for the whole request (send_many)
+        return body
 
     def _post(self, messages: Sequence[OutboundMessage]) -> SendResult:
         try:
@@ -101,14 +104,18 @@ class SendGridEmailProvider(Provider):
         return self._post([message])
 
     def send_many(self, messages: Sequence[OutboundMessage]) -> list[SendResult | ProviderError]:
-        """Messages with identical content and category share one request (≤1,000 recipients).
+        """Messages with identical content, category and Reply-To share one request (≤1,000
+        recipients).
 
         If SendGrid refuses a shared request as a whole (400), each message is tried on its own
         so that one bad address fails only its own message.
         """
         groups: dict[str, list[int]] = defaultdict(list)
         for index, message in enumerate(messages):
-            key = json.dumps([message.category, dict(message.content)], sort_keys=True)
+            key = json.dumps(
+                [message.category, dict(message.content), message.metadata.get("reply_to", "")],
+                sort_keys=True,
+            )
             groups[key].append(index)
         results: list[SendResult | ProviderError | None] = [None] * len(messages)
         for indexes in groups.values():

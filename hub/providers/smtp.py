@@ -62,6 +62,7 @@ class SmtpEmailProvider(Provider):
             from_email=self.from_email or None,
             to=[message.to],
             headers=headers,
+            reply_to=[message.metadata["reply_to"]] if message.metadata.get("reply_to") else None,
         )
         if message.content.get("html"):
             email.attach_alternative(message.content["html"], "text/html")

@@ -232,11 +232,14 @@ class TwilioSmsProvider(Provider):
 
     def rate_limit_key(self, message: OutboundMessage) -> str:
         """Twilio's throughput limit is per sender: the number or the messaging service."""
-        return f"{self.name}:{self.messaging_service_sid or self.from_number}"
+        chosen = message.metadata.get("sms_sender", "")
+        return f"{self.name}:{chosen or self.messaging_service_sid or self.from_number}"
 
     def _params(self, message: OutboundMessage) -> dict[str, Any]:
         params: dict[str, Any] = {"to": message.to, "body": message.content.get("text", "")}
-        if self.messaging_service_sid:
+        if chosen := message.metadata.get("sms_sender", ""):
+            params["from_"] = chosen  # the sender the caller named (Notify's sms_sender_id)
+        elif self.messaging_service_sid:
             params["messaging_service_sid"] = self.messaging_service_sid
         else:
             params["from_"] = self.from_number

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
 
 from audit.services import Actor
+from bench.fakes.sendgrid import sent_mails
+from bench.fakes.twilio import FROM_NUMBER, sent_messages
 from hub.contacts.services import suppression_add
+from hub.messaging.dispatch import messages_dispatch
 from hub.messaging.models import Message, Notification
 from hub.notify.models import KeyType, NotifyNotification
 from hub.notify.statuses import notify_status
 from templates_app.models import StaffAddress
 from tests.factories import make_live_template
+from tests.fake_servers import sendgrid_entry, twilio_entry
 from tests.hub.notify.conftest import NotifyTestClient, assert_matches_notify_schema
 
 PHONE = "+447911123456"
@@ -340,6 +345,48 @@ class TestSenders:
         }
         assert notify_client.post(EMAIL, body).status_code == 201
         assert NotifyNotification.objects.get().email_reply_to == reply_to
+
+
+@pytest.mark.django_db
+class TestSendersReachTheProvider:
+    """Issue 19 point 6: the named sender is what the provider is told to send from (not only
+    what the answer shows)."""
+
+    def test_the_sms_comes_from_the_named_sender(self, notify_client, sms_template, fake_twilio, settings):
+        from hub.notify.models import SmsSender
+
+        settings.HUB_PROVIDERS = {**settings.HUB_PROVIDERS, "sms": [twilio_entry(fake_twilio)]}
+        chosen = SmsSender.objects.create(sms_sender="+447700900123")
+        named = notify_client.post(SMS, sms_body(sms_template, sms_sender_id=str(chosen.id))).json()
+        plain = notify_client.post(SMS, sms_body(sms_template)).json()
+        messages_dispatch(message_ids=list(Message.objects.values_list("id", flat=True)))
+        sent = {m["To"]: m for m in sent_messages(fake_twilio)}
+        assert len(sent_messages(fake_twilio)) == 2
+        by_notification = dict(Message.objects.values_list("notification_id", "provider_message_id"))
+        assert by_notification.keys() == {UUID(named["id"]), UUID(plain["id"])}
+        froms = sorted(m["From"] for m in sent_messages(fake_twilio))
+        assert froms == sorted(["+447700900123", FROM_NUMBER])
+        assert sent[PHONE]["To"] == PHONE
+
+    def test_the_email_replies_go_to_the_named_address(self, notify_client, fake_sendgrid, settings):
+        from hub.notify.models import EmailReplyTo
+
+        settings.HUB_PROVIDERS = {**settings.HUB_PROVIDERS, "email": [sendgrid_entry(fake_sendgrid)]}
+        template = make_live_template("mail")
+        reply_to = EmailReplyTo.objects.create(email_address="help@example.com")
+        body = {
+            "email_address": "ada@example.com",
+            "template_id": str(template.uuid),
+            "personalisation": {"first_name": "Ada", "order_number": "A-1"},
+        }
+        assert notify_client.post(EMAIL, {**body, "email_reply_to_id": str(reply_to.id)}).status_code == 201
+        assert notify_client.post(EMAIL, body).status_code == 201
+        messages_dispatch(message_ids=list(Message.objects.values_list("id", flat=True)))
+        mails = sent_mails(fake_sendgrid)
+        # Same content, different Reply-To: two requests, not one shared one.
+        assert sorted(str(m.get("reply_to")) for m in mails) == sorted(
+            ["{'email': 'help@example.com'}", "None"]
+        )
 
 
 @pytest.mark.django_db
