@@ -75,6 +75,11 @@ MODELS: dict[str, Perms] = {
     "notify.notifykey": Perms("OA", add="OA"),
     "notify.smssender": Perms("OA", add="OA", change="OA"),
     "notify.emailreplyto": Perms("OA", add="OA", change="OA"),
+    # Journeys change through their services (maker-checker, the engine): read-only here.
+    "journeys.journey": Perms("MCA", add="", change="", delete=""),
+    "journeys.journeyversion": Perms("MCA", add="", change="", delete=""),
+    "journeys.journeyrun": Perms("MCSA", add="", change="", delete=""),
+    "journeys.event": Perms("CA", add="", change="", delete=""),
 }
 
 # Every custom admin view (URL name -> the object its URL names, the roles that may open it).
@@ -126,6 +131,7 @@ APPS: dict[str, str] = {
     "broadcasts": "MOA",
     "callbacks": "OA",
     "notify": "OA",
+    "journeys": "MCSA",
 }
 
 # Django's own pages, the same for every staff user whatever the role.
@@ -224,6 +230,7 @@ def admin_objects(db: None) -> dict[str, Model]:
     from templates_app.models import EmailLayout, TemplateVersion, VersionStatus
     from templates_app.services import template_draft_from
     from tests.factories import grant_consent, make_contacts, make_live_template, make_message
+    from tests.hub.journeys.conftest import definition, live_journey, send_event
     from tests.hub.security.api import CALLBACK_A, make_key
 
     template = make_live_template()
@@ -258,6 +265,8 @@ def admin_objects(db: None) -> dict[str, Model]:
     notify_key_create(name="admin-matrix-notify")
     SmsSender.objects.create(sms_sender="Example")
     EmailReplyTo.objects.create(email_address="help@example.com")
+    live_journey(definition())  # its trigger sends order.shipped by SMS
+    send_event("signed.up", contact=contact.external_id)  # an event and the run it starts
     objects = {
         m._meta.label_lower: _row(m) for m in admin.site._registry if m._meta.label_lower not in OWN_ROWS
     }
