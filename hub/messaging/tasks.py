@@ -22,6 +22,17 @@ def send_messages(message_ids: list[str]) -> dict[str, int]:
     }
 
 
+@shared_task(name="hub.messaging.tasks.drain_lane")
+def drain_lane(channel: str, lane: str) -> dict[str, int]:
+    report = dispatch.lane_drain(channel=channel, lane=lane)
+    return {
+        "claimed": report.claimed,
+        "sent": report.sent,
+        "retrying": report.retrying,
+        "failed": report.failed,
+    }
+
+
 @shared_task(name="hub.messaging.tasks.record_sandbox_delivery")
 def record_sandbox_delivery(message_ids: list[str]) -> int:
     return dispatch.messages_record_sandbox_delivery(message_ids=[UUID(i) for i in message_ids])
