@@ -51,3 +51,12 @@ def wake_flag_refresh(channel: str, lane: str) -> None:
 def wake_flag_clear(channel: str, lane: str) -> None:
     if _shared():
         cache.delete(wake_key(channel, lane))
+
+
+def wake_flags_clear_all() -> None:
+    """Forget every lane's wake: after the send queues were purged, the drains the flags stood
+    for are gone, and the next accept must publish a new one."""
+    from hub.celery import CHANNELS, LANES
+
+    if _shared():
+        cache.delete_many([wake_key(channel, lane) for channel in CHANNELS for lane in LANES])
