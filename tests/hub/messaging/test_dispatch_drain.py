@@ -8,6 +8,8 @@ proves the same with real workers and a real broker.
 from __future__ import annotations
 
 import threading
+from datetime import datetime
+from uuid import UUID
 
 import pytest
 import redis
@@ -15,7 +17,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from hub.celery import send_queue
-from hub.messaging import dispatch
+from hub.messaging import addressing, dispatch, wakes
 from hub.messaging.accept import NotificationRequest, notification_accept
 from hub.messaging.models import Message, MessageEvent
 from hub.messaging.models import MessageStatus as S
@@ -38,9 +40,9 @@ def accept(template):
     return notification_accept(request=request, api_key=None)
 
 
-def claims(ids) -> list[set]:
+def claims(ids) -> list[set[UUID]]:
     """The messages each claim took, in order (a claim stamps its whole batch with one time)."""
-    stamps: dict[object, set] = {}
+    stamps: dict[datetime, set[UUID]] = {}
     for message_id, at in MessageEvent.objects.filter(message_id__in=ids, status=S.SENDING).values_list(
         "message_id", "occurred_at"
     ):
@@ -83,7 +85,7 @@ def test_two_drains_claiming_at_once_never_share_a_message(live_template, monkey
     SKIP LOCKED the second would wait on the first's rows and the barrier would break)."""
     ids = [m.id for m in queued_messages(live_template, count=10)]
     barrier = threading.Barrier(2, timeout=20)
-    block = dispatch.messages_block_undeliverable
+    block = addressing.messages_block_undeliverable
 
     def block_then_meet(**kwargs):
         block(**kwargs)
@@ -117,9 +119,9 @@ def test_a_wake_racing_the_drains_end_is_sent_by_that_drain(live_template, monke
     wake finds the flag still set (so it publishes nothing). The drain's claim after clearing
     sends it: no waiting for the sweeper."""
     (first,) = queued_messages(live_template)
-    clear = dispatch.wake_flag_clear
+    clear = wakes.wake_flag_clear
     raced: list[Message] = []
-    published: list[tuple] = []
+    published: list[tuple[object, ...]] = []
     monkeypatch.setattr(drain_lane, "apply_async", lambda *a, **kw: published.append(a))
 
     def accept_then_clear(channel: str, lane: str) -> None:

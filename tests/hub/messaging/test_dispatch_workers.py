@@ -5,6 +5,8 @@ transactional sends do not wait behind a marketing backlog (issue 16, point 4)."
 from __future__ import annotations
 
 import threading
+from datetime import datetime
+from uuid import UUID
 
 import pytest
 import redis
@@ -46,7 +48,7 @@ def accept(template, phone="+447911123456"):
 
 def claim_sizes(ids) -> list[int]:
     """How many messages each claim took, in order (a claim stamps its whole batch with one time)."""
-    stamps: dict[object, int] = {}
+    stamps: dict[datetime, int] = {}
     for at in MessageEvent.objects.filter(message_id__in=ids, status=S.SENDING).values_list(
         "occurred_at", flat=True
     ):
@@ -58,7 +60,7 @@ def test_single_accepts_from_many_services_travel_as_batches(broker, fake_twilio
     """Sixteen services each accept ten single sends while the worker is busy elsewhere (here:
     not started): one drain is pending for the lane, and it sends them in batches of N."""
     template = make_live_template()
-    ids: list[object] = []
+    ids: list[UUID] = []
     errors: list[BaseException] = []
 
     def service() -> None:
