@@ -166,6 +166,7 @@ def main() -> None:
     env = process_env(
         broker, {**production_env(), **fake_twilio_env(twilio), "HUB_SANDBOX_DELIVERY_DELAY": "0"}
     )
+    Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
     logs = Path(tempfile.mkdtemp(prefix="dispatch-singles-", dir=settings.VAR_DIR))
     port = _free_port()
     results: dict[str, object] = {}
