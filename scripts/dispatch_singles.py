@@ -38,9 +38,10 @@ from django.conf import settings  # noqa: E402
 
 from hub.bench.api_accepts import _free_port  # noqa: E402
 from hub.bench.audience import bench_api_key  # noqa: E402
-from hub.bench.fixtures import BENCH_DATA, bench_template  # noqa: E402
+from hub.bench.fixtures import BENCH_DATA, bench_template, queued_messages_create  # noqa: E402
 from hub.bench.latency import percentile  # noqa: E402
 from hub.bench.workers import process_env, production_env, queues_purge, web_process, worker_processes  # noqa: E402
+from hub.messaging.dispatch import lane_wake  # noqa: E402
 from hub.messaging.models import MessageEvent  # noqa: E402
 from hub.messaging.models import MessageStatus as S  # noqa: E402
 from tests.fakes.twilio import fake_twilio_env, start_fake_twilio  # noqa: E402
@@ -152,11 +153,31 @@ def burst(port: int, key: str, clients: int, total: int) -> dict[str, float]:
     }
 
 
+def backlog(count: int) -> dict[str, float]:
+    """One drain alone: ``count`` messages already queued in one lane, one wake."""
+    ids = queued_messages_create(count=count, phone="+447911123456")
+    start = time.perf_counter()
+    started_at = datetime.now(UTC)
+    lane_wake("sms", "transactional")
+    done = wait_sent(ids, timeout=600)
+    seconds = (max(done.values()) - started_at).total_seconds()
+    sizes = claim_sizes(ids)
+    return {
+        "messages": count,
+        "sent": len(done),
+        "seconds": round(seconds, 2),
+        "msgs_per_s": round(len(done) / seconds, 1),
+        "claims": len(sizes),
+        "wall_s": round(time.perf_counter() - start, 2),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--idle", type=int, default=200, help="single sends one at a time")
     parser.add_argument("--burst", type=int, default=2000, help="single sends from --clients at once")
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--backlog", type=int, default=0, help="queued messages one drain sends alone")
     args = parser.parse_args()
     broker = settings.CELERY_BROKER_URL
     queues_purge(broker)
@@ -183,6 +204,9 @@ def main() -> None:
             print("idle accept -> hand-off:", results["idle"], flush=True)
             results["burst"] = burst(port, key, args.clients, args.burst)
             print("burst:", results["burst"], flush=True)
+            if args.backlog:
+                results["backlog"] = backlog(args.backlog)
+                print("one drain, backlog:", results["backlog"], flush=True)
     finally:
         twilio.stop()
         queues_purge(broker)

@@ -5,7 +5,6 @@ transactional sends do not wait behind a marketing backlog (issue 16, point 4)."
 from __future__ import annotations
 
 import threading
-from datetime import datetime
 from uuid import UUID
 
 import pytest
@@ -21,6 +20,7 @@ from hub.messaging.models import MessageStatus as S
 from hub.messaging.tasks import drain_lane
 from tests.factories import ORDER_DATA, make_live_template, make_queued_messages
 from tests.fakes.twilio import fake_twilio_env
+from tests.hub.messaging.recording import claims
 from tests.services import REDIS_BROKER_URL, broker_reachable
 from tests.worker import publishing_to, purge_queues, wait_for, worker_process
 
@@ -44,16 +44,6 @@ def accept(template, phone="+447911123456"):
         template=template.key, to={"phone": phone}, data=ORDER_DATA, channels=["sms"]
     )
     return notification_accept(request=request, api_key=None).messages.get()
-
-
-def claim_sizes(ids) -> list[int]:
-    """How many messages each claim took, in order (a claim stamps its whole batch with one time)."""
-    stamps: dict[datetime, int] = {}
-    for at in MessageEvent.objects.filter(message_id__in=ids, status=S.SENDING).values_list(
-        "occurred_at", flat=True
-    ):
-        stamps[at] = stamps.get(at, 0) + 1
-    return [stamps[at] for at in sorted(stamps)]
 
 
 def test_single_accepts_from_many_services_travel_as_batches(broker, fake_twilio, tmp_path, settings):
@@ -86,7 +76,10 @@ def test_single_accepts_from_many_services_travel_as_batches(broker, fake_twilio
             what="every accepted message to be sent",
         )
     assert len(fake_twilio.calls) == len(ids) == SERVICES * 10
-    assert claim_sizes(ids) == [settings.HUB_DISPATCH_BATCH_SIZE, len(ids) - settings.HUB_DISPATCH_BATCH_SIZE]
+    assert [len(c) for c in claims(ids)] == [
+        settings.HUB_DISPATCH_BATCH_SIZE,
+        len(ids) - settings.HUB_DISPATCH_BATCH_SIZE,
+    ]
 
 
 def test_drains_in_two_workers_never_send_a_message_twice(broker, fake_twilio, tmp_path):
@@ -129,3 +122,19 @@ def test_transactional_sends_do_not_wait_behind_a_marketing_backlog(broker, fake
         )
         left = Message.objects.filter(id__in=backlog, status=S.QUEUED).count()
     assert left >= len(backlog) // 4, f"only {left} marketing messages were left: the test proved nothing"
+
+
+def test_one_send_after_another_each_wakes_a_drain(broker, fake_twilio, tmp_path):
+    """Idle single sends, one at a time, with a prefork worker as deployed: each drain clears
+    the lane's wake when it is done, so the next accept wakes a new one (the test process and
+    the worker must see the same flag, whatever their cache key prefixes)."""
+    template = make_live_template()
+    with worker_process(broker, tmp_path, fake_twilio_env(fake_twilio), pool="prefork"):
+        for _ in range(3):
+            message = accept(template)
+            wait_for(
+                lambda m=message: Message.objects.filter(id=m.id, status=S.SENT).exists(),
+                timeout=20,
+                what="this send, before the next one is accepted",
+            )
+    assert len(fake_twilio.calls) == 3
