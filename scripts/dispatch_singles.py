@@ -41,7 +41,6 @@ from hub.bench.audience import bench_api_key  # noqa: E402
 from hub.bench.fixtures import BENCH_DATA, bench_template, queued_messages_create  # noqa: E402
 from hub.bench.latency import percentile  # noqa: E402
 from hub.bench.workers import process_env, production_env, queues_purge, web_process, worker_processes  # noqa: E402
-from hub.messaging.dispatch import lane_wake  # noqa: E402
 from hub.messaging.models import MessageEvent  # noqa: E402
 from hub.messaging.models import MessageStatus as S  # noqa: E402
 from tests.fakes.twilio import fake_twilio_env, start_fake_twilio  # noqa: E402
@@ -155,6 +154,8 @@ def burst(port: int, key: str, clients: int, total: int) -> dict[str, float]:
 
 def backlog(count: int) -> dict[str, float]:
     """One drain alone: ``count`` messages already queued in one lane, one wake."""
+    from hub.messaging.dispatch import lane_wake
+
     ids = queued_messages_create(count=count, phone="+447911123456")
     start = time.perf_counter()
     started_at = datetime.now(UTC)

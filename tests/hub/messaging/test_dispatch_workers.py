@@ -131,10 +131,6 @@ def test_one_send_after_another_each_wakes_a_drain(broker, fake_twilio, tmp_path
     template = make_live_template()
     with worker_process(broker, tmp_path, fake_twilio_env(fake_twilio), pool="prefork"):
         for _ in range(3):
-            message = accept(template)
-            wait_for(
-                lambda m=message: Message.objects.filter(id=m.id, status=S.SENT).exists(),
-                timeout=20,
-                what="this send, before the next one is accepted",
-            )
+            sent = Message.objects.filter(id=accept(template).id, status=S.SENT)
+            wait_for(sent.exists, timeout=20, what="this send, before the next one is accepted")
     assert len(fake_twilio.calls) == 3
