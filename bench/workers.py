@@ -23,6 +23,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from audit.digests import DEV_DIGEST_KEYS, digest_keys_parse
 from hub.celery import ALL_QUEUES, app
 from hub.dbroles.owner import OWNER_ALIAS, roles_separated
+from hub.messaging.wakes import wake_flags_clear_all
 
 # The Celery app of the workers the bench starts (see bench.worker).
 BENCH_APP = "bench.worker"
@@ -100,12 +101,14 @@ def production_env() -> dict[str, str]:
 
 
 def queues_purge(broker_url: str, queues: tuple[str, ...] = ALL_QUEUES) -> None:
-    """Empty these queues on the bench's broker (tasks left by an earlier, aborted run)."""
+    """Empty these queues on the bench's broker (tasks left by an earlier, aborted run), and
+    forget the lanes' wakes: the drains they stood for are gone with the queues."""
     with app.connection_for_write(broker_url) as conn:
         channel: Any = conn.default_channel
         for queue in queues:
             with contextlib.suppress(Exception):  # a queue never declared is empty
                 channel.queue_purge(queue)
+    wake_flags_clear_all()
 
 
 @contextmanager

@@ -71,6 +71,7 @@ task_routes = {
     "hub.messaging.tasks.record_sandbox_delivery": {"queue": QUEUE_EVENTS},
     "hub.messaging.tasks.apply_provider_reports": {"queue": QUEUE_EVENTS},
     "hub.messaging.tasks.send_messages": {"queue": QUEUE_MAINTENANCE},  # callers pick the lane
+    "hub.messaging.tasks.drain_lane": {"queue": QUEUE_MAINTENANCE},  # callers pick the lane
     "hub.messaging.tasks.fall_back": {"queue": QUEUE_EVENTS},
     "hub.callbacks.tasks.deliver_callbacks": {"queue": QUEUE_CALLBACKS},
     "hub.callbacks.tasks.deliver_due_callbacks": {"queue": QUEUE_CALLBACKS},
@@ -82,6 +83,8 @@ task_routes = {
 # when a worker dies. Only the prefork pool enforces them (see docs/operations.md).
 TASK_TIME_LIMITS: dict[str, tuple[int, int]] = {
     "hub.messaging.tasks.send_messages": (90, 110),
+    # A drain hands its lane on to a fresh task after HUB_DISPATCH_DRAIN_SECONDS (one batch more).
+    "hub.messaging.tasks.drain_lane": (90, 110),
     "hub.messaging.tasks.record_sandbox_delivery": (60, 75),
     "hub.messaging.tasks.release_due_messages": (60, 75),
     "hub.messaging.tasks.sweep_stuck_messages": (60, 75),

@@ -170,7 +170,13 @@ BROKER_FILESYSTEM_DIR = VAR_DIR / "broker"
 HUB_BASE_URL = os.environ.get("HUB_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # A message claimed for sending but silent for this long is looked at by the sweeper.
 HUB_STUCK_AFTER_SECONDS = int(os.environ.get("HUB_STUCK_AFTER_SECONDS", "120"))
+# Messages per send task, and the most a lane's drain claims at a time (hub.messaging.dispatch).
 HUB_DISPATCH_BATCH_SIZE = int(os.environ.get("HUB_DISPATCH_BATCH_SIZE", "100"))
+# A lane's wake flag lasts this long unless its drain refreshes it: a drain lost with its worker
+# or broker delays the lane's next wake by this much at most (the sweeper is the safety net).
+HUB_DISPATCH_WAKE_TTL_SECONDS = int(os.environ.get("HUB_DISPATCH_WAKE_TTL_SECONDS", "30"))
+# A drain hands what is left in its lane to a fresh task after this long.
+HUB_DISPATCH_DRAIN_SECONDS = float(os.environ.get("HUB_DISPATCH_DRAIN_SECONDS", "10"))
 # Tasks a worker process reserves ahead (Celery's prefetch multiplier); with batched sends
 # each task is a whole batch, so a few are plenty.
 HUB_WORKER_PREFETCH = int(os.environ.get("HUB_WORKER_PREFETCH", "4"))

@@ -80,6 +80,15 @@ def _generation_caches_cleared() -> Iterator[None]:
     generation_caches_clear()
 
 
+@pytest.fixture(autouse=True)
+def _no_lane_wake_left_over() -> None:
+    """A lane's wake flag lives in Redis for up to HUB_DISPATCH_WAKE_TTL_SECONDS: one left by an
+    earlier test (a drain published to a broker no worker read) would hold this test's wakes."""
+    from hub.messaging.wakes import wake_flags_clear_all
+
+    wake_flags_clear_all()
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()

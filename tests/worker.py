@@ -19,6 +19,7 @@ from bench.workers import wait_for, worker_processes
 from hub.celery import ALL_QUEUES
 from hub.celery import app as celery_app
 from hub.celeryconfig import transport_options
+from hub.messaging.wakes import wake_flags_clear_all
 
 
 @contextmanager
@@ -60,6 +61,7 @@ def purge_queues(broker_url: str) -> None:
             # A queue that does not exist yet is empty.
             with contextlib.suppress(Exception):
                 channel.queue_purge(queue)
+    wake_flags_clear_all()  # the drains the lanes' wake flags stood for are gone
 
 
 def heartbeats_publish(*, expires: float | None = None) -> None:

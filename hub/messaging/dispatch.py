@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
@@ -31,6 +32,7 @@ from hub.messaging.lifecycle import Change, messages_claim, messages_transition
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
 from hub.messaging.outcomes import DispatchReport, hand_off_outcome
+from hub.messaging.wakes import wake_flag_clear, wake_flag_refresh, wake_flag_take
 from hub.providers.registry import providers_for, sandbox_provider
 from templates_app.models import TemplateVariant
 from templates_app.rendering import RenderedContent, RenderError, variant_render, variant_select
@@ -55,16 +57,46 @@ def enqueue(
     countdown: float = 0,
     batch_size: int | None = None,
 ) -> None:
-    """Put sends on the queue for their channel and lane, in batches (of
-    ``settings.HUB_DISPATCH_BATCH_SIZE`` unless told)."""
+    """Put sends on the queue for their channel and lane.
+
+    Whole batches (of ``settings.HUB_DISPATCH_BATCH_SIZE`` unless told) go as tasks of their
+    own, so a broadcast's batches spread over every worker process; what is left wakes the
+    lane's drain, which takes it with whatever else is queued there (``lane_drain``). A send
+    for later (``countdown``) always goes as a task of its own: a drain takes only what is due.
+    """
+    size = batch_size or settings.HUB_DISPATCH_BATCH_SIZE
+    whole = len(message_ids) if countdown > 0 else len(message_ids) - len(message_ids) % size
+    _publish_batches(message_ids[:whole], channel=channel, category=category, size=size, countdown=countdown)
+    if whole < len(message_ids):
+        lane_wake(channel, category)
+
+
+def _publish_batches(
+    message_ids: list[UUID], *, channel: str, category: str, size: int, countdown: float
+) -> None:
     from hub.messaging.tasks import send_messages
 
     queue = send_queue(channel, category)
-    for chunk in _chunks(message_ids, batch_size or settings.HUB_DISPATCH_BATCH_SIZE):
+    for chunk in _chunks(message_ids, size):
         options: dict[str, Any] = {"queue": queue}
         if countdown > 0:
             options["countdown"] = countdown
         send_messages.apply_async(([str(i) for i in chunk],), **options)
+
+
+def lane_wake(channel: str, lane: str) -> None:
+    """Make sure a drain will look at this channel and lane: publish one unless one is pending
+    or running already. If publishing fails the flag is dropped again, and the caller decides
+    what the failure means (the messages stay queued for the sweeper either way)."""
+    from hub.messaging.tasks import drain_lane
+
+    if not wake_flag_take(channel, lane):
+        return
+    try:
+        drain_lane.apply_async((channel, lane), queue=send_queue(channel, lane))
+    except BaseException:
+        wake_flag_clear(channel, lane)
+        raise
 
 
 def enqueue_on_commit(message_ids: list[UUID], *, category: str, channels: Mapping[UUID, str]) -> None:
@@ -92,9 +124,83 @@ def messages_dispatch(*, message_ids: list[UUID]) -> DispatchReport:
     claimed message goes to its channel's providers in routing order, failing over on provider
     faults; what a provider said is recorded in one transaction afterwards.
     """
-    report = DispatchReport()
     messages_block_undeliverable(message_ids=message_ids, actor=DISPATCH_ACTOR)
-    claimed = messages_claim(message_ids, actor=DISPATCH_ACTOR)
+    return _send_claimed(messages_claim(message_ids, actor=DISPATCH_ACTOR))
+
+
+def lane_dispatch_next(*, channel: str, lane: str, limit: int) -> tuple[int, DispatchReport]:
+    """Take up to ``limit`` queued, due messages of one channel and lane, oldest first, and send
+    them as one batch. Returns how many were taken (sent, blocked or failed) and the report.
+
+    The rows are locked ``FOR UPDATE SKIP LOCKED`` from the moment they are chosen until they
+    are claimed (or blocked), in one transaction: two drains never take the same message.
+    """
+    with transaction.atomic():
+        taken = _queued_due_lock(channel=channel, lane=lane, limit=limit)
+        messages_block_undeliverable(message_ids=taken, actor=DISPATCH_ACTOR)
+        claimed = messages_claim(taken, actor=DISPATCH_ACTOR)
+    return len(taken), _send_claimed(claimed)
+
+
+def _queued_due_lock(*, channel: str, lane: str, limit: int) -> list[UUID]:
+    now = timezone.now()
+    return list(
+        Message.objects.select_for_update(skip_locked=True)
+        .filter(status=S.QUEUED, channel=channel, category=lane)
+        .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+        .order_by("id")  # ids are UUIDv7: oldest first
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+def lane_drain(*, channel: str, lane: str) -> DispatchReport:
+    """Send what is queued in one channel and lane, a batch of up to
+    ``HUB_DISPATCH_BATCH_SIZE`` at a time, until the lane is empty.
+
+    Called by the drain task a wake published; the lane's wake flag is set meanwhile, so
+    accepts publish no other drain. When a claim finds nothing the flag is cleared and the
+    lane claimed once more: a message that committed while the flag was still set (its wake
+    published nothing) is taken then, so no message waits for the sweeper. After
+    ``HUB_DISPATCH_DRAIN_SECONDS`` the drain hands the rest to a fresh task on the same queue
+    and returns, so that a long backlog never meets the task's time limit and other queues'
+    tasks get their turn on the worker.
+    """
+    total = DispatchReport()
+    deadline = time.monotonic() + settings.HUB_DISPATCH_DRAIN_SECONDS
+    size = settings.HUB_DISPATCH_BATCH_SIZE
+    try:
+        while True:
+            taken, report = lane_dispatch_next(channel=channel, lane=lane, limit=size)
+            _report_add(total, report)
+            if not taken:
+                wake_flag_clear(channel, lane)
+                taken, report = lane_dispatch_next(channel=channel, lane=lane, limit=size)
+                _report_add(total, report)
+                if not taken or not wake_flag_take(channel, lane):
+                    return total  # empty; or an accept since the clear woke another drain
+            if time.monotonic() >= deadline:
+                from hub.messaging.tasks import drain_lane
+
+                wake_flag_refresh(channel, lane)
+                drain_lane.apply_async((channel, lane), queue=send_queue(channel, lane))
+                return total
+            wake_flag_refresh(channel, lane)
+    except BaseException:
+        # Whatever stopped this drain, the next accept must be able to wake another.
+        wake_flag_clear(channel, lane)
+        raise
+
+
+def _report_add(total: DispatchReport, report: DispatchReport) -> None:
+    total.claimed += report.claimed
+    total.sent += report.sent
+    total.retrying += report.retrying
+    total.failed += report.failed
+
+
+def _send_claimed(claimed: list[UUID]) -> DispatchReport:
+    """Render the claimed messages, hand them to providers with no transaction open, record."""
+    report = DispatchReport()
     report.claimed = len(claimed)
     if not claimed:
         return report

@@ -126,6 +126,13 @@ class Message(models.Model):
                 name="message_block_reason_idx",
                 condition=~models.Q(block_reason=""),
             ),
+            # A lane's drain: queued messages of one channel and category, oldest first. Only
+            # queued rows are in it, so it stays small whatever the table holds.
+            models.Index(
+                fields=["channel", "category", "id"],
+                name="message_queued_lane_idx",
+                condition=models.Q(status="queued"),
+            ),
             # By status (and channel, filtered on the way), newest first.
             models.Index(fields=["status", "id"], name="message_status_id_idx"),
             # By rule version, newest first (most messages have none: they stay out of it).

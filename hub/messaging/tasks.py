@@ -8,12 +8,21 @@ from uuid import UUID
 from celery import shared_task
 
 from hub.messaging import dispatch, routing
+from hub.messaging.outcomes import DispatchReport
 from hub.messaging.reports import provider_reports_apply, report_from_json
 
 
 @shared_task(name="hub.messaging.tasks.send_messages")
 def send_messages(message_ids: list[str]) -> dict[str, int]:
-    report = dispatch.messages_dispatch(message_ids=[UUID(i) for i in message_ids])
+    return _counts(dispatch.messages_dispatch(message_ids=[UUID(i) for i in message_ids]))
+
+
+@shared_task(name="hub.messaging.tasks.drain_lane")
+def drain_lane(channel: str, lane: str) -> dict[str, int]:
+    return _counts(dispatch.lane_drain(channel=channel, lane=lane))
+
+
+def _counts(report: DispatchReport) -> dict[str, int]:
     return {
         "claimed": report.claimed,
         "sent": report.sent,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from uuid import UUID
+
 from django.db import connection
 
 from audit.services import Actor
 from hub.messaging.lifecycle import Change, messages_transition
-from hub.messaging.models import Message, Notification
+from hub.messaging.models import Message, MessageEvent, Notification
 from hub.messaging.models import MessageStatus as S
 from hub.providers.base import OutboundMessage, Provider, SendResult
 from tests.factories import ORDER_DATA
@@ -42,3 +45,13 @@ def queued_messages(template, count=1, to="+447911123456", data=None):
     )
     messages_transition([Change(m.id, S.QUEUED) for m in messages], actor=ACTOR, source="test")
     return messages
+
+
+def claims(ids) -> list[set[UUID]]:
+    """The messages each claim took, in order: a claim stamps its whole batch with one time."""
+    stamps: dict[datetime, set[UUID]] = {}
+    for message_id, at in MessageEvent.objects.filter(message_id__in=ids, status=S.SENDING).values_list(
+        "message_id", "occurred_at"
+    ):
+        stamps.setdefault(at, set()).add(message_id)
+    return [stamps[at] for at in sorted(stamps)]

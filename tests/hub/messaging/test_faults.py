@@ -93,16 +93,28 @@ BROKERS = pytest.mark.parametrize("kind", ["redis", "rabbitmq"])
 
 
 # The 10,000-message kill runs on Redis; on RabbitMQ a fifth of it keeps the suite in its time
-# (the broker's redelivery of unacknowledged tasks is exercised all the same).
-@pytest.mark.parametrize(("kind", "messages"), [("redis", MESSAGES), ("rabbitmq", MESSAGES // 5)])
+# (the broker's redelivery of unacknowledged tasks is exercised all the same). "batches": the
+# messages go as tasks of 100 ids (a broadcast); "drain": one wake, and the lane's drain claims
+# them (single sends), killed with its worker mid-drain.
+@pytest.mark.parametrize(
+    ("kind", "messages", "via"),
+    [
+        ("redis", MESSAGES, "batches"),
+        ("rabbitmq", MESSAGES // 5, "batches"),
+        ("redis", MESSAGES // 5, "drain"),
+    ],
+)
 def test_worker_killed_mid_burst_loses_nothing_and_flags_in_flight(
-    kind, messages, fake_twilio, tmp_path, figure
+    kind, messages, via, fake_twilio, tmp_path, figure
 ):
     ids = queued_messages_create(count=messages, phone="+447911123456")
     with broker(kind, tmp_path) as url:
         env = twilio_env(fake_twilio)
         with worker_process(url, tmp_path, env, pool="prefork") as first:
-            dispatch.enqueue(ids, channel="sms", category="transactional")
+            if via == "drain":
+                dispatch.lane_wake("sms", "transactional")
+            else:
+                dispatch.enqueue(ids, channel="sms", category="transactional")
             wait_for(lambda: count(S.SENT) >= messages // 4, timeout=300, what="a quarter to be sent")
             os.killpg(first.pid, signal.SIGKILL)  # the worker and its pool children, at once
             first.wait(timeout=10)
