@@ -64,8 +64,8 @@ class Notification(models.Model):
     # A sender the caller chose (GOV.UK Notify's sms_sender_id / email_reply_to_id): the SMS
     # comes from this number or sender id, the email's Reply-To is this address. Blank: the
     # provider's configured sender.
-    sms_sender = models.CharField(max_length=15, blank=True, default="")
-    email_reply_to = models.EmailField(blank=True, default="")
+    sms_sender = models.CharField(max_length=15, blank=True, default="", db_default="")
+    email_reply_to = models.EmailField(blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     # Issue 7: a cancelled notification sends nothing more, fallback included.
     cancelled_at = models.DateTimeField(null=True, blank=True)

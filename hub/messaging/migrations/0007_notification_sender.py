@@ -12,11 +12,11 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="notification",
             name="email_reply_to",
-            field=models.EmailField(blank=True, default="", max_length=254),
+            field=models.EmailField(blank=True, db_default="", default="", max_length=254),
         ),
         migrations.AddField(
             model_name="notification",
             name="sms_sender",
-            field=models.CharField(blank=True, default="", max_length=15),
+            field=models.CharField(blank=True, db_default="", default="", max_length=15),
         ),
     ]
