@@ -2,7 +2,7 @@
 
 Each item is shaped like a single ``POST /api/v1/notifications`` body. A body that breaks the
 schema anywhere (an unknown key, a value of the wrong type, more than 1,000 items) is refused
-whole with a 400, as the single endpoint refuses it, its errors naming ``notifications[i]``.
+whole with a 400, as the single endpoint refuses it, its errors naming ``notifications.<i>``.
 Otherwise the answer is a 207 with one result per item, in order: the notification as the
 single endpoint answers it, or the problem that refused that item alone (a 422 or 403 one: an
 unknown template or contact, data the template cannot use, a phone number not valid for its
@@ -82,7 +82,7 @@ def _items_checked(request: Request) -> tuple[list[NotificationRequest | None], 
     items = data.get("notifications") if isinstance(data, dict) else None
     item_errors = _per_item(errors.get("notifications"), len(items)) if isinstance(items, list) else None
     if items is not None and item_errors is not None and set(errors) == {"notifications"}:
-        errors["notifications"] = item_errors  # named notifications[i] in the problem
+        errors["notifications"] = item_errors  # named notifications.<i> in the problem
         if all(unprocessable(flatten_errors(e)) for e in item_errors if e):
             return _items_refused_alone(items, item_errors, request)
     raise exceptions.ValidationError(errors)
@@ -133,7 +133,7 @@ class NotificationBatchView(APIView):
             "Each item is a `POST /api/v1/notifications` body. Answers 207 with one result per "
             "item, in order: the notification, or the problem (`status` 422 or 403) that refused "
             "that item alone; a refused item never stops the others. A body that breaks the schema "
-            "anywhere is a 400 naming `notifications[i]`. The daily quota counts each accepted "
+            "anywhere is a 400 naming `notifications.<i>`. The daily quota counts each accepted "
             "item; an `Idempotency-Key` covers the whole request."
         ),
         examples=[

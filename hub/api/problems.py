@@ -96,7 +96,7 @@ def flatten_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:
         out = []
         for index, item in enumerate(detail):
             if isinstance(item, Mapping | list) and not isinstance(item, exceptions.ErrorDetail):
-                out.extend(flatten_errors(item, f"{prefix}[{index}]"))
+                out.extend(flatten_errors(item, f"{prefix}.{index}" if prefix else str(index)))
             else:
                 out.extend(flatten_errors(item, prefix))
         return out

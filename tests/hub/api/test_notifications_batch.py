@@ -66,7 +66,7 @@ class TestResults:
         response = post(authed_client, items)
         assert response.status_code == 400
         assert response["Content-Type"] == PROBLEM
-        assert [e["field"] for e in response.json()["errors"]] == ["notifications[1].colour"]
+        assert [e["field"] for e in response.json()["errors"]] == ["notifications.1.colour"]
         assert not Notification.objects.exists()
 
     @pytest.mark.parametrize("body", [{"notifications": []}, {"notifications": {}}, {}, {"items": []}])

@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import ORDER_DATA, key_client, make_contacts
+from tests.hub.journeys.conftest import definition, live_journey
 from tests.hub.security.api import CALLBACK_A, make_key
 
 
@@ -38,6 +39,17 @@ def owner_objects(live_template: Any) -> dict[str, Any]:
     ).json()
     assert broadcast["status"] == "scheduled", broadcast
     assert client.put("/api/v1/callback", {"url": CALLBACK_A}, format="json").status_code == 200
+    # A journey run the key's event started, waiting (so that it can be cancelled).
+    live_journey(
+        definition(
+            key="security_wait",
+            trigger={"event": "security.waits"},
+            steps=[{"id": "pause", "type": "wait", "duration": "1h"}],
+        )
+    )
+    event = client.post(
+        "/api/v1/events", {"name": "security.waits", "contact": {"external_id": "cust-1"}}, format="json"
+    ).json()
     return {
         "key": owner,
         "client": client,
@@ -46,5 +58,6 @@ def owner_objects(live_template: Any) -> dict[str, Any]:
             "message_id": notification["messages"][0]["id"],
             "broadcast_id": broadcast["id"],
             "external_id": "cust-1",
+            "run_id": event["runs"][0]["run"],
         },
     }

@@ -39,6 +39,7 @@ SEND = frozenset({"send"})
 CONTACTS_READ = frozenset({"contacts:read"})
 CONTACTS_WRITE = frozenset({"contacts:write"})
 CONTACTS_ERASE = frozenset({"contacts:erase"})
+EVENTS = frozenset({"events"})
 
 OWNED = "owned"  # objects of the key that created them: ids in the path
 OWN = "own"  # the calling key's own object, no id (its callback endpoint)
@@ -55,6 +56,11 @@ class Access:
 # test_every_api_operation_is_in_the_matrix.
 ACCESS: dict[tuple[str, str], Access] = {
     ("notification-create", "POST"): Access(SEND),
+    ("notification-batch", "POST"): Access(SEND),
+    ("event-create", "POST"): Access(EVENTS),
+    ("event-batch", "POST"): Access(EVENTS),
+    ("journey-run-detail", "GET"): Access(EVENTS, OWNED),
+    ("journey-run-cancel", "POST"): Access(EVENTS, OWNED),
     ("notification-detail", "GET"): Access(READ, OWNED),
     ("notification-cancel", "POST"): Access(SEND, OWNED),
     ("message-detail", "GET"): Access(READ, OWNED),
@@ -76,7 +82,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("callback-endpoint", "DELETE"): Access(SEND, OWN),
 }
 
-EVERY_CAPABILITY = frozenset({"read", "send", "contacts:read", "contacts:write", "contacts:erase"})
+EVERY_CAPABILITY = frozenset({"read", "send", "contacts:read", "contacts:write", "contacts:erase", "events"})
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,7 @@ SCOPE_SETS = {
         ["contacts:read", "contacts:write", "contacts:erase"],
         CONTACTS_READ | CONTACTS_WRITE | CONTACTS_ERASE,
     ),
+    "events": ScopeSet(["events"], EVENTS),
     "send-transactional": ScopeSet(["send", "category:transactional"], frozenset({"send"})),
     "send-this-template": ScopeSet(["template:order.shipped"], frozenset({"send"})),
     "send-this-template-and-read": ScopeSet(["send", "template:order.shipped"], frozenset({"send"})),
@@ -109,6 +116,7 @@ UNKNOWN_ARGS = {
     "message_id": str(uuid.UUID(int=2)),
     "broadcast_id": str(uuid.UUID(int=3)),
     "external_id": "nobody-has-this-id",
+    "run_id": str(uuid.UUID(int=4)),
 }
 INVALID_BODY = {"not_a_field": True}
 HOSTILE_BODY = {"status": "cancelled", "api_key": 1, "url": "https://evil.example/hook"}

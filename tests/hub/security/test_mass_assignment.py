@@ -59,6 +59,23 @@ BODIES: dict[tuple[str, str], tuple[dict[str, Any], tuple[str, ...]]] = {
         {"template": "order.shipped", "to": {"external_id": "cust-1"}, "data": ORDER_DATA},
         ("", "to"),
     ),
+    ("notification-batch", "POST"): (
+        {
+            "notifications": [
+                {"template": "order.shipped", "to": {"external_id": "cust-1"}, "data": ORDER_DATA}
+            ]
+        },
+        ("", "notifications.0", "notifications.0.to"),
+    ),
+    # An event's top-level "id" is the caller's own event id (SPEC §4), not ours to plant.
+    ("event-create", "POST"): (
+        {"name": "security.waits", "contact": {"external_id": "cust-1"}, "data": {}, "id": "evt-1"},
+        ("", "contact"),
+    ),
+    ("event-batch", "POST"): (
+        {"events": [{"name": "security.waits", "contact": {"external_id": "cust-1"}, "id": "evt-2"}]},
+        ("", "events.0", "events.0.contact"),
+    ),
     ("broadcast-create", "POST"): (
         {
             "template": "order.shipped",
@@ -92,6 +109,7 @@ BODIES: dict[tuple[str, str], tuple[dict[str, Any], tuple[str, ...]]] = {
 # each leaves (the posted "status" must not be it).
 BODILESS: dict[tuple[str, str], tuple[type[Any] | None, str]] = {
     ("notification-cancel", "POST"): (Message, "cancelled"),
+    ("journey-run-cancel", "POST"): (None, ""),
     ("broadcast-pause", "POST"): (Broadcast, "paused"),
     ("broadcast-resume", "POST"): (Broadcast, "scheduled"),
     ("broadcast-cancel", "POST"): (Broadcast, "cancelled"),
@@ -121,6 +139,13 @@ def planted_values(value: Any) -> list[Any]:
     return []
 
 
+def _at(body: dict[str, Any], path: str) -> Any:
+    target: Any = body
+    for part in filter(None, path.split(".")):
+        target = target[int(part)] if part.isdigit() else target[part]
+    return target
+
+
 def planted_into(body: dict[str, Any], path: str, field: str) -> dict[str, Any]:
     """A copy of ``body`` with ``field`` planted in the object at ``path``."""
     import copy
@@ -147,6 +172,8 @@ def test_fields_a_caller_may_not_set_are_refused_by_name(
     for (name, method), (body, paths) in BODIES.items():
         for path in paths:
             for field in PLANTED if not path else PLANTED_NESTED:
+                if field in _at(body, path):
+                    continue  # a field the caller sets (an event's own "id"): the valid body has it
                 named = f"{path}.{field}" if path else field
                 response = call(client, method, url(name, args), planted_into(body, path, field))
                 fields = [e["field"] for e in response.json().get("errors", [])]
@@ -154,14 +181,16 @@ def test_fields_a_caller_may_not_set_are_refused_by_name(
                 if answer != (400, PROBLEM, "invalid_request") or fields != [named]:
                     wrong.append((name, method, named, answer, fields))
     tried = sum(
-        len(PLANTED if not path else PLANTED_NESTED) for _, paths in BODIES.values() for path in paths
+        len([f for f in (PLANTED if not path else PLANTED_NESTED) if f not in _at(body, path)])
+        for body, paths in BODIES.values()
+        for path in paths
     )
     figure("planted fields refused by name", tried - len(wrong))
     assert wrong == []
     assert db_snapshot() == before
     for (name, method), (body, _) in BODIES.items():
         response = call(client, method, url(name, args), body)
-        assert response.status_code in (200, 201, 202), (name, response.json())
+        assert response.status_code in (200, 201, 202, 207), (name, response.json())
     assert planted_values(db_snapshot()) == []
 
 
