@@ -11,8 +11,9 @@ import pytest
 from notifications_python_client.errors import HTTPError
 from notifications_python_client.notifications import NotificationsAPIClient
 
+from audit.models import AuditRecord
 from hub.contacts.models import InboundMessage
-from hub.messaging.models import Notification
+from hub.messaging.models import DailyRollup, Notification
 from hub.providers.models import SandboxOutboxEntry
 from tests.audit.log import audit_log_sequenced_and_verified
 from tests.factories import make_live_template
@@ -144,6 +145,11 @@ def test_every_public_method_of_the_official_client(notify_key) -> None:
     assert {str(n.id) for n in notifications} == {sms["id"], email["id"]}
     assert SandboxOutboxEntry.objects.get(to=PHONE).content["text"] == "Hi Ada, code 123."
     assert audit_log_sequenced_and_verified().ok
+    for sent in (sms, email):
+        assert AuditRecord.objects.filter(action="notification.accepted", object_id=sent["id"]).exists()
+    # ...and in the reports, which read the rollups the lifecycle keeps.
+    reported = DailyRollup.objects.filter(template=sms_template, channel="sms").values_list("sent", flat=True)
+    assert sum(reported) == 1
 
 
 @pytest.mark.django_db(transaction=True)
