@@ -1,7 +1,7 @@
 """P7: single sends over real HTTP through the documented deployment, to the provider calls the
 fake Twilio receives, end to end; P7b: the same through the batch API (SPEC §4).
 
-The deployment, sized for a 2-core machine as docs/notes/bench.md describes: gunicorn serving
+The deployment, sized for a 2-core machine as docs/performance.md describes: gunicorn serving
 ``hub.wsgi`` with the project's ``gunicorn.conf.py`` (``servers`` processes x ``threads``
 threads), one Celery worker (prefork, ``concurrency`` children, every queue), one beat, all
 with DEBUG off, on this run's database and broker (PostgreSQL and Redis for real figures). The

@@ -170,7 +170,7 @@ SPRING_OFFER: list[dict[str, Any]] = [
 ]
 
 # Written in GOV.UK Notify's placeholder syntax, so a Notify client can send at once after
-# `scripts/up` (docs/notes/notify.md): one SMS and one email template, each with ((name)).
+# `scripts/up` (docs/moving-from-notify.md): one SMS and one email template, each with ((name)).
 NOTIFY_NAME_VARIABLE: list[dict[str, Any]] = [
     {"name": "name", "type": "string", "required": True, "example": "Ada"},
 ]

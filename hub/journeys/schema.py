@@ -1,7 +1,7 @@
 """The JSON schema of a journey definition (what ``journeys push`` reads and export writes).
 
 The one description of the format: definitions are checked against it before their meaning
-is (see ``hub.journeys.definition``), and docs/notes/journeys.md prints it.
+is (see ``hub.journeys.definition``), and docs/journeys.md prints it.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The bench itself is the top-level ``bench`` package of a source checkout (with the fake
 providers it shares with the tests); it is not installed with the hub, so it is imported only
-when this command runs. See ``bench/command.py`` and docs/notes/bench.md.
+when this command runs. See ``bench/command.py`` and docs/performance.md.
 """
 
 from __future__ import annotations
