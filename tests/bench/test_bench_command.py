@@ -70,6 +70,9 @@ def test_bench_smoke_writes_figures_and_counts_provider_calls(tmp_path, settings
         p5 = result["p5_search"]
         assert p5["verify_ok"] and p5["verify_records"] >= 3000
         assert p5["queries"] >= 8
+        # P5c: support's contact search ran each kind of search over the filled contacts.
+        p5c = result["p5c_contact_search"]
+        assert p5c["contacts"] >= 2000 and p5c["queries"] == 6
 
 
 @pytest.mark.worker

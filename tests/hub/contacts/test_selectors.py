@@ -67,3 +67,23 @@ def test_phone_facts_cache_is_bounded_small():
     assert PHONE_FACTS_CACHE_SIZE <= 4096
     for cache in (_phone_number, _phone_region, _phone_zones):
         assert cache.cache_info().maxsize == PHONE_FACTS_CACHE_SIZE
+
+
+@pytest.mark.django_db
+def test_contact_search_uses_the_trigram_indexes_on_postgresql():
+    """Each expression the search filters by is the expression an index covers (contacts/0006):
+    with sequential scans off, every arm of the OR is a bitmap index scan."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("trigram indexes exist on PostgreSQL only")
+    from hub.contacts.selectors import contacts_matching
+
+    sql, params = contacts_matching("ada").query.sql_with_params()
+    assert "ORDER BY" not in sql  # else the planner may walk the external_id index instead
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    for index in ("external_id", "email", "phone", "name"):
+        assert f"contacts_contact_{index}_trgm" in plan, plan

@@ -40,12 +40,32 @@ def test_support_sees_everything_newest_first(client, staff_factory, contact, li
     assert b"Evidence pack" not in response.content
 
 
-def test_contacts_are_found_by_exact_external_id(client, staff_factory, contact):
+def test_support_finds_a_contact_by_part_of_a_name_in_any_case(client, staff_factory, db):
+    """Issue 20: "ada" found nothing; support had to type an exact id, email or phone."""
+    from hub.contacts.models import Contact
+
+    ada = Contact.objects.create(
+        external_id="CUST-77",
+        email="a.lovelace@example.com",
+        phone="+447911123456",
+        attributes={"name": "Ada Lovelace"},
+    )
+    Contact.objects.create(external_id="cust-78", attributes={"name": "Grace Hopper"})
     client.force_login(staff_factory("Support"))
     url = reverse("admin:workspace_contacttimeline_changelist")
-    assert list(client.get(url, {"q": "cust-1"}).context["cl"].result_list) == [contact]
-    assert list(client.get(url, {"q": "cust"}).context["cl"].result_list) == []
+
+    def found(q: str) -> list[str]:
+        return [c.external_id for c in client.get(url, {"q": q}).context["cl"].result_list]
+
+    assert found("ada") == ["CUST-77"]  # name, any case
+    assert found("LOVELACE@") == ["CUST-77"]  # part of the email
+    assert found("7911 123") == ["CUST-77"]  # phone fragment as people type it
+    assert found("cust-7") == ["CUST-77", "cust-78"]  # part of the external id, any case
+    assert found("CUST-77") == ["CUST-77"]
+    assert found("cu") == []  # too short to be partial: exact external ids only
+    assert found("nobody") == []
     assert list(client.get(url).context["cl"].result_list) == []  # nothing until a search
+    assert ada.pk
 
 
 def test_other_people_are_not_shown(client, staff_factory, contact, live_template, db):
