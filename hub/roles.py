@@ -100,6 +100,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     ),
     "Operator": (
         "apikeys.view_apikey",
+        "apikeys.add_apikey",  # created in admin, its secret shown once
         "apikeys.change_apikey",
         # Notify-format keys for /v2/ (created in admin, shown once); revoked on their API key.
         "notify.view_notifykey",

@@ -1,30 +1,104 @@
+"""API keys in admin: an operator creates one (its secret shown once, on the page that answers
+the form), chooses what it may do from lists, edits its limits, revokes it."""
+
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from audit.services import Actor
 from hub.apikeys.models import ApiKey
-from hub.apikeys.services import EDITABLE_FIELDS, apikey_revoke, apikey_settings_validate, apikey_update
+from hub.apikeys.services import (
+    CAPABILITIES,
+    SEND_LIMIT_PREFIXES,
+    apikey_create,
+    apikey_revoke,
+    apikey_settings_validate,
+    apikey_update,
+)
+from hub.apikeys.shown_once import secret_remember, secret_response
+from templates_app.models import Category, Template
+
+CAPABILITY_LABELS = {
+    "send": "Send notifications and broadcasts",
+    "read": "Read notifications, messages, templates and reports",
+    "contacts:read": "Read contacts, consents and preferences",
+    "contacts:write": "Create and change contacts, consents and preferences",
+    "contacts:erase": "Erase contacts (right to erasure)",
+    "events": "Send events (journeys, conversions)",
+}
+LIMIT_FIELDS = {"category:": "send_categories", "template:": "send_templates"}
+MODEL_FIELDS = ("name", "is_test", "rate_limit_per_minute", "rate_limit_burst", "daily_quota")
+
+
+def _template_choices() -> list[tuple[str, str]]:
+    return [(key, key) for key in Template.objects.order_by("key").values_list("key", flat=True)]
 
 
 class ApiKeyForm(forms.ModelForm[ApiKey]):
-    """Scopes and limits checked by the service's own rules, so a bad edit is a form error."""
+    """What a key may do, ticked from lists; turned into its scopes (SPEC §4) and checked by the
+    service's own rules, so a bad edit is a form error."""
+
+    capabilities = forms.MultipleChoiceField(
+        choices=[(c, f"{CAPABILITY_LABELS.get(c, c)} ({c})") for c in CAPABILITIES],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Tick only what the service needs.",
+    )
+    send_categories = forms.MultipleChoiceField(
+        choices=Category.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Only send these categories",
+        help_text="Leave all unticked (and no templates chosen) to send any template.",
+    )
+    send_templates = forms.MultipleChoiceField(
+        choices=_template_choices,
+        required=False,
+        label="Only send these templates",
+        help_text="Any one matching category or template is enough.",
+    )
 
     class Meta:
         model = ApiKey
-        fields = EDITABLE_FIELDS
+        fields = MODEL_FIELDS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            self.initial.setdefault("capabilities", ["send"])
+            return
+        scopes = [s for s in self.instance.scopes or [] if isinstance(s, str)]
+        listed = [s for s in scopes if s in CAPABILITIES]
+        limits = [s for s in scopes if s.startswith(SEND_LIMIT_PREFIXES)]
+        # No capability listed: everything, or just sending when only limits are listed.
+        self.initial["capabilities"] = listed or (["send"] if limits else list(CAPABILITIES))
+        for prefix, field in LIMIT_FIELDS.items():
+            self.initial[field] = [s.split(":", 1)[1] for s in limits if s.startswith(prefix)]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        candidate = ApiKey(**{name: cleaned.get(name) for name in EDITABLE_FIELDS if name in cleaned})
-        apikey_settings_validate(api_key=candidate)  # a ValidationError names the fields
-        if "scopes" in cleaned:
-            cleaned["scopes"] = candidate.scopes  # normalised (trimmed, de-duplicated)
+        limits = [f"category:{c}" for c in cleaned.get("send_categories") or []]
+        limits += [f"template:{k}" for k in cleaned.get("send_templates") or []]
+        capabilities = list(cleaned.get("capabilities") or [])
+        if limits and capabilities and "send" not in capabilities:
+            self.add_error("send_categories", "Limits on what may be sent need the 'send' capability ticked.")
+        candidate = ApiKey(
+            scopes=capabilities + limits,
+            **{name: cleaned.get(name) for name in MODEL_FIELDS if name in cleaned},
+        )
+        try:
+            apikey_settings_validate(api_key=candidate)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                self.add_error("capabilities" if field == "scopes" else field, errors)
+        cleaned["scopes"] = candidate.scopes  # normalised (trimmed, de-duplicated)
         return cleaned
 
 
@@ -32,15 +106,55 @@ class ApiKeyForm(forms.ModelForm[ApiKey]):
 class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
     form = ApiKeyForm
     list_display = ("name", "prefix", "scopes", "created_at", "last_used_at", "revoked_at")
-    readonly_fields = ("prefix", "key_hash", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
     actions = ["revoke_keys"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        # A key's secret must be shown exactly once: create keys with `manage.py createapikey`.
-        return False
+    def get_fieldsets(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
+        fieldsets: list[tuple[str | None, dict[str, Any]]] = [
+            (None, {"fields": ("name", "is_test")}),
+            ("What the key may do", {"fields": ("capabilities", "send_categories", "send_templates")}),
+            ("Limits", {"fields": ("rate_limit_per_minute", "rate_limit_burst", "daily_quota")}),
+        ]
+        if obj is not None:
+            fieldsets.append(("Record", {"fields": self.readonly_fields}))
+        return fieldsets
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
-        apikey_update(api_key=obj, actor=Actor.user(request.user.pk))
+        actor = Actor.user(request.user.pk)
+        data = form.cleaned_data
+        if change:
+            obj.scopes = data["scopes"]
+            apikey_update(api_key=obj, actor=actor)
+            return
+        issued = apikey_create(
+            name=data["name"],
+            scopes=data["scopes"],
+            is_test=data["is_test"],
+            rate_limit_per_minute=data["rate_limit_per_minute"],
+            rate_limit_burst=data["rate_limit_burst"],
+            daily_quota=data["daily_quota"],
+            actor=actor,
+        )
+        obj.pk = issued.api_key.pk
+        obj.prefix = issued.api_key.prefix
+        secret_remember(
+            request,
+            title=f"API key “{issued.api_key.name}” created",
+            secret=issued.raw,
+            usage=(
+                f"curl -H 'Authorization: Bearer {issued.raw}' \\\n"
+                f"     {settings.HUB_BASE_URL}/api/v1/templates"
+            ),
+        )
+
+    def response_add(
+        self, request: HttpRequest, obj: ApiKey, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        continue_url = reverse("admin:apikeys_apikey_change", args=[obj.pk])
+        shown = secret_response(
+            request, continue_url=continue_url, context=self.admin_site.each_context(request)
+        )
+        return shown or super().response_add(request, obj, post_url_continue)
 
     @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:

@@ -99,6 +99,7 @@ def apikey_create(
     actor: Actor | None = None,
     is_test: bool = False,
     rate_limit_per_minute: int | None = None,
+    rate_limit_burst: int | None = None,
     daily_quota: int | None = None,
 ) -> IssuedKey:
     """Create a key; the returned ``raw`` value is the only time the secret exists in clear.
@@ -119,6 +120,7 @@ def apikey_create(
             is_test=is_test,
             daily_quota=daily_quota,
             **({"rate_limit_per_minute": rate_limit_per_minute} if rate_limit_per_minute else {}),
+            **({"rate_limit_burst": rate_limit_burst} if rate_limit_burst else {}),
         )
         audit_append(
             actor=actor or Actor.system(),
@@ -131,6 +133,7 @@ def apikey_create(
                 "scopes": api_key.scopes,
                 "is_test": is_test,
                 "rate_limit_per_minute": api_key.rate_limit_per_minute,
+                "rate_limit_burst": api_key.rate_limit_burst,
                 "daily_quota": daily_quota,
             },
         )

@@ -1,17 +1,19 @@
-"""Notify-format API keys in admin: create one (its key is shown once, in the confirmation
-message), see its service id and type. Scopes, limits and revocation are on its API key."""
+"""Notify-format API keys in admin: create one (its key is shown once, on the page that
+answers the form: ``hub.apikeys.shown_once``), see its service id and type. Scopes, limits and revocation are on its API key."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.conf import settings
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
 from audit.services import Actor
+from hub.apikeys.shown_once import secret_remember, secret_response
 from hub.notify.keys import notify_key_create
 from hub.notify.models import EmailReplyTo, NotifyKey, SmsSender
 
@@ -69,11 +71,24 @@ class NotifyKeyAdmin(admin.ModelAdmin[NotifyKey]):
         obj.pk = issued.notify_key.pk
         obj.api_key = issued.notify_key.api_key
         obj.service_id = issued.notify_key.service_id
-        self.message_user(
+        secret_remember(
             request,
-            f"Notify API key created. Copy it now, it will not be shown again: {issued.raw}",
-            messages.WARNING,
+            title="Notify API key created",
+            secret=issued.raw,
+            usage=(
+                "from notifications_python_client.notifications import NotificationsAPIClient\n"
+                f"client = NotificationsAPIClient('{issued.raw}', base_url='{settings.HUB_BASE_URL}')"
+            ),
         )
+
+    def response_add(
+        self, request: HttpRequest, obj: NotifyKey, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        continue_url = reverse("admin:notify_notifykey_change", args=[obj.pk])
+        shown = secret_response(
+            request, continue_url=continue_url, context=self.admin_site.each_context(request)
+        )
+        return shown or super().response_add(request, obj, post_url_continue)
 
 
 @admin.register(SmsSender)

@@ -9,6 +9,7 @@ from django.urls import reverse
 from audit.models import AuditRecord
 from hub.apikeys.models import ApiKey
 from hub.apikeys.services import apikey_create
+from templates_app.models import Template
 from tests.factories import make_staff_user
 
 pytestmark = pytest.mark.django_db
@@ -22,13 +23,14 @@ def operator(client):
 
 @pytest.fixture
 def key():
+    Template.objects.create(key="order.shipped", name="Order shipped", category="transactional")
     return apikey_create(name="shop", scopes=["send", "read"]).api_key
 
 
 def _post(client, key, **overrides):
     data = {
         "name": key.name,
-        "scopes": '["send", "read"]',
+        "capabilities": ["send", "read"],
         "rate_limit_per_minute": str(key.rate_limit_per_minute),
         "rate_limit_burst": str(key.rate_limit_burst),
         "daily_quota": "",
@@ -38,7 +40,9 @@ def _post(client, key, **overrides):
 
 
 def test_an_edit_is_audited_with_before_and_after(operator, key):
-    response = _post(operator, key, scopes='["send", "template:order.shipped"]', daily_quota="500")
+    response = _post(
+        operator, key, capabilities=["send"], send_templates=["order.shipped"], daily_quota="500"
+    )
     assert response.status_code == 302, response.content
     key.refresh_from_db()
     assert key.scopes == ["send", "template:order.shipped"] and key.daily_quota == 500
@@ -52,8 +56,8 @@ def test_an_edit_is_audited_with_before_and_after(operator, key):
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("scopes", '["send", "admin"]', "Unknown scope"),
-        ("scopes", '"send"', "list"),
+        ("capabilities", ["send", "admin"], "valid choice"),
+        ("capabilities", [], "required"),
         ("rate_limit_per_minute", "0", "at least 1"),
         ("rate_limit_burst", "0", "at least 1"),
         ("daily_quota", "0", "at least 1"),

@@ -54,7 +54,7 @@ MODELS: dict[str, Perms] = {
     "contacts.contact": Perms("CSA", add="", change="", delete=""),  # erasure is an action
     "contacts.consententry": Perms("CSA", add="", change="", delete=""),  # a ledger
     "contacts.suppression": Perms("CA", add="CA", change="", delete=""),  # lifted, not deleted
-    "apikeys.apikey": Perms("OA", add="", change="OA"),  # created by createapikey only
+    "apikeys.apikey": Perms("OA", add="OA", change="OA"),  # secret shown once, on the add answer
     "providers.providerconfig": Perms("OA", add="OA", change="OA"),
     "providers.smskeywordreplies": Perms("OA", add="OA", change="OA"),
     "providers.sandboxoutboxentry": Perms("MOA", add="", change=""),
