@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from audit.services import Actor
 from hub.providers.health import provider_health
@@ -17,6 +20,7 @@ from hub.providers.services import (
     sms_keyword_replies_delete,
     sms_keyword_replies_save,
 )
+from templates_app.sms import sms_info
 
 
 @admin.register(ProviderConfig)
@@ -101,18 +105,41 @@ class SmsKeywordRepliesAdmin(admin.ModelAdmin[SmsKeywordReplies]):
             sms_keyword_replies_delete(replies=row, actor=Actor.user(request.user.pk))
 
 
+# The content parts a provider is given, in reading order (hub.providers.base.OutboundMessage).
+CONTENT_LABELS = (
+    ("subject", "Subject"),
+    ("title", "Title"),
+    ("text", "Text"),
+    ("body", "Body"),
+    ("link", "Link"),
+)
+
+
+def _rows(rows: Iterable[tuple[str, str]], *, pre: bool = False) -> str:
+    cell = '<th scope="row" style="width: 10em">{}</th><td><pre style="white-space: pre-wrap; margin: 0">{}</pre></td>'
+    if not pre:
+        cell = '<th scope="row" style="width: 10em">{}</th><td>{}</td>'
+    return format_html("<table>{}</table>", format_html_join("", "<tr>" + cell + "</tr>", rows))
+
+
 @admin.register(SandboxOutboxEntry)
 class SandboxOutboxAdmin(admin.ModelAdmin[SandboxOutboxEntry]):
     list_display = ("created_at", "channel", "provider", "to", "message_id", "provider_message_id")
     list_filter = ("channel", "provider")
     search_fields = ("to", "message_id", "provider_message_id")
+    fieldsets = (
+        (None, {"fields": ("created_at", "channel", "provider", "to", "message_id", "provider_message_id")}),
+        ("Headers", {"fields": ("headers_table",)}),
+        ("What the recipient would get", {"fields": ("rendered",)}),
+    )
     readonly_fields = (
         "provider",
         "channel",
         "provider_message_id",
         "message_id",
         "to",
-        "content",
+        "headers_table",
+        "rendered",
         "created_at",
     )
 
@@ -121,3 +148,39 @@ class SandboxOutboxAdmin(admin.ModelAdmin[SandboxOutboxEntry]):
 
     def has_change_permission(self, request: HttpRequest, obj: SandboxOutboxEntry | None = None) -> bool:
         return False
+
+    @admin.display(description="Headers")
+    def headers_table(self, obj: SandboxOutboxEntry) -> str:
+        if not obj.headers:
+            return "None: only email carries headers." if obj.channel != "email" else "None recorded."
+        return _rows(obj.headers.items())
+
+    @admin.display(description="Content")
+    def rendered(self, obj: SandboxOutboxEntry) -> str:
+        """Each part of the content labelled; HTML email drawn in a sandboxed frame (no scripts,
+        no links followed), SMS with its encoding and segments."""
+        content = {k: str(v) for k, v in (obj.content or {}).items()}
+        rows: list[tuple[str, str]] = []
+        for key, label in CONTENT_LABELS:
+            if key in content and key != "html":
+                rows.append((label, content.pop(key)))
+        rows += sorted(content.items())  # anything else a channel carries, still labelled
+        html = obj.content.get("html", "") if obj.content else ""
+        parts = [_rows(rows, pre=True)]
+        if obj.channel == "sms" and obj.content.get("text"):
+            info = sms_info(str(obj.content["text"]))
+            parts.append(
+                format_html(
+                    "<p>{} · {} characters · {} segment(s)</p>", info.encoding, info.units, info.segments
+                )
+            )
+        if html:
+            parts.append(
+                format_html(
+                    '<p>HTML as the recipient sees it:</p><iframe title="HTML body" sandbox="" srcdoc="{}" '
+                    'style="width: 100%; max-width: 720px; height: 480px; border: 1px solid var(--hairline-color); '
+                    'background: #fff"></iframe>',
+                    html,
+                )
+            )
+        return mark_safe("".join(parts))  # noqa: S308 - every part built by format_html

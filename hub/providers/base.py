@@ -50,6 +50,15 @@ class OutboundMessage:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
+def list_unsubscribe_headers(message: OutboundMessage) -> dict[str, str]:
+    """RFC 8058 one-click unsubscribe headers for a marketing email with the hub's ``/u/`` link;
+    none otherwise. Every email provider (and the sandbox's outbox) sends exactly these."""
+    unsubscribe_url = message.metadata.get("unsubscribe_url", "")
+    if message.category != "marketing" or not unsubscribe_url:
+        return {}
+    return {"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
 @dataclass(frozen=True)
 class SendResult:
     """A provider accepted the message. ``simulated_delivery``: the sandbox will report delivery."""

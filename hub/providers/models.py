@@ -137,6 +137,7 @@ class SandboxOutboxEntry(models.Model):
     message_id = models.CharField(max_length=64, db_index=True)
     to = models.CharField(max_length=500)
     content = models.JSONField(default=dict)
+    headers = models.JSONField(default=dict, blank=True, help_text="Email: what a real provider would send.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -5,9 +5,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from hub.providers.base import OutboundMessage, Provider, SendResult
+from hub.providers.base import OutboundMessage, Provider, SendResult, list_unsubscribe_headers
 from hub.providers.errors import ProviderError
 from hub.providers.models import SandboxOutboxEntry
+
+
+def _headers(message: OutboundMessage) -> dict[str, str]:
+    """The headers a real email provider would send with this message, for the outbox page."""
+    if message.channel != "email":
+        return {}
+    headers = {"To": message.to, "Subject": message.content.get("subject", "")}
+    if reply_to := message.metadata.get("reply_to", ""):
+        headers["Reply-To"] = reply_to
+    return {**headers, **list_unsubscribe_headers(message)}
 
 
 class SandboxProvider(Provider):
@@ -34,6 +44,7 @@ class SandboxProvider(Provider):
                 message_id=m.message_id,
                 to=m.to,
                 content=dict(m.content),
+                headers=_headers(m),
             )
             for m in messages
         ]

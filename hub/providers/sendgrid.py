@@ -18,7 +18,13 @@ from urllib.error import URLError
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
-from hub.providers.base import OutboundMessage, Provider, SendResult, error_for_status
+from hub.providers.base import (
+    OutboundMessage,
+    Provider,
+    SendResult,
+    error_for_status,
+    list_unsubscribe_headers,
+)
 from hub.providers.errors import PermanentProviderError, ProviderError, RetryableProviderError
 
 SENDGRID_API_HOST = "https://api.sendgrid.com"
@@ -60,12 +66,8 @@ class SendGridEmailProvider(Provider):
             "to": [{"email": message.to}],
             "custom_args": {MESSAGE_ID_ARG: message.message_id},
         }
-        unsubscribe_url = message.metadata.get("unsubscribe_url", "")
-        if message.category == "marketing" and unsubscribe_url:
-            personalization["headers"] = {
-                "List-Unsubscribe": f"<{unsubscribe_url}>",
-                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            }
+        if headers := list_unsubscribe_headers(message):
+            personalization["headers"] = headers
         return personalization
 
     def _body(self, messages: Sequence[OutboundMessage]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.mail import EmailMultiAlternatives, get_connection
 
-from hub.providers.base import OutboundMessage, Provider, SendResult
+from hub.providers.base import OutboundMessage, Provider, SendResult, list_unsubscribe_headers
 from hub.providers.errors import (
     PermanentProviderError,
     ProviderConfigurationError,
@@ -51,11 +51,7 @@ class SmtpEmailProvider(Provider):
 
     def _send(self, message: OutboundMessage) -> SendResult:
         message_id = f"<{message.message_id}@switchboard>"
-        headers = {"Message-ID": message_id}
-        unsubscribe_url = message.metadata.get("unsubscribe_url", "")
-        if message.category == "marketing" and unsubscribe_url:
-            headers["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        headers = {"Message-ID": message_id, **list_unsubscribe_headers(message)}
         email = EmailMultiAlternatives(
             subject=message.content.get("subject", ""),
             body=message.content.get("text", ""),
