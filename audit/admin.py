@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
-from audit.admin_base import ReadOnlyAdmin
+from audit.admin_base import ReadOnlyAdmin, labelled_rows
 from audit.heads import audit_previous_verifier_keys, audit_public_key_pem, audit_verifier_key
 from audit.models import AuditCheckpoint, AuditRecord, AuditTreeHead
 from audit.proofs import audit_latest_head, audit_record_proofs
@@ -37,12 +37,16 @@ class AuditRecordAdmin(ReadOnlyAdmin):
         "action",
         "object_type",
         "object_id",
-        "payload",
+        "details",
         "prev_hash",
         "hash",
         "canonical_form",
         "merkle_proof",
     )
+
+    @admin.display(description="Details")
+    def details(self, obj: AuditRecord) -> str:
+        return labelled_rows(obj.payload if isinstance(obj.payload, dict) else {"value": obj.payload})
 
     @admin.display(description="Canonical form (what the hash covers)")
     def canonical_form(self, obj: AuditRecord) -> str:

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from audit.admin_base import labelled_rows
 from audit.services import Actor
 from hub.providers.health import provider_health
 from hub.providers.models import ProviderConfig, SandboxOutboxEntry, SmsKeywordReplies
@@ -115,13 +115,6 @@ CONTENT_LABELS = (
 )
 
 
-def _rows(rows: Iterable[tuple[str, str]], *, pre: bool = False) -> str:
-    cell = '<th scope="row" style="width: 10em">{}</th><td><pre style="white-space: pre-wrap; margin: 0">{}</pre></td>'
-    if not pre:
-        cell = '<th scope="row" style="width: 10em">{}</th><td>{}</td>'
-    return format_html("<table>{}</table>", format_html_join("", "<tr>" + cell + "</tr>", rows))
-
-
 @admin.register(SandboxOutboxEntry)
 class SandboxOutboxAdmin(admin.ModelAdmin[SandboxOutboxEntry]):
     list_display = ("created_at", "channel", "provider", "to", "message_id", "provider_message_id")
@@ -153,7 +146,7 @@ class SandboxOutboxAdmin(admin.ModelAdmin[SandboxOutboxEntry]):
     def headers_table(self, obj: SandboxOutboxEntry) -> str:
         if not obj.headers:
             return "None: only email carries headers." if obj.channel != "email" else "None recorded."
-        return _rows(obj.headers.items())
+        return labelled_rows(list(obj.headers.items()))  # header names as sent
 
     @admin.display(description="Content")
     def rendered(self, obj: SandboxOutboxEntry) -> str:
@@ -166,7 +159,7 @@ class SandboxOutboxAdmin(admin.ModelAdmin[SandboxOutboxEntry]):
                 rows.append((label, content.pop(key)))
         rows += sorted(content.items())  # anything else a channel carries, still labelled
         html = obj.content.get("html", "") if obj.content else ""
-        parts = [_rows(rows, pre=True)]
+        parts = [labelled_rows(rows, pre=True)]
         if obj.channel == "sms" and obj.content.get("text"):
             info = sms_info(str(obj.content["text"]))
             parts.append(

@@ -69,3 +69,20 @@ def test_a_record_page_shows_its_inclusion_proof(client, staff_factory, db):
     sequence_audit_log()
     page = client.get(url).content.decode()
     assert "Leaf 0 of the tree of 2 signed at" in page
+
+
+def test_a_record_page_shows_its_details_as_labelled_rows_not_json(client, staff_factory, db):
+    """Issue 20 point 5: audit details were a JSON dump."""
+    record = audit_append(
+        actor=Actor.system(),
+        action="apikey.changed",
+        object_type="apikey",
+        object_id=7,
+        payload={"before": {"scopes": ["send"], "daily_quota": None}, "after": {"note": "<b>x</b>"}},
+    )
+    client.force_login(staff_factory("Compliance"))
+    page = client.get(reverse("admin:audit_auditrecord_change", args=[record.seq])).content.decode()
+    assert '<th scope="row" style="width: 12em">Before → Scopes</th><td>send</td>' in page
+    assert '<th scope="row" style="width: 12em">Before → Daily quota</th><td>—</td>' in page
+    assert "<td>&lt;b&gt;x&lt;/b&gt;</td>" in page  # escaped
+    assert "{&quot;before&quot;" not in page
