@@ -70,6 +70,16 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
 
 
 @pytest.fixture(autouse=True)
+def _markers_known(request: pytest.FixtureRequest) -> Iterator[None]:
+    """tests.worker refuses the real broker to a test not marked as using it (.ci/run's split)."""
+    from tests import worker
+
+    worker.current_markers = {marker.name for marker in request.node.iter_markers()}
+    yield
+    worker.current_markers = set()
+
+
+@pytest.fixture(autouse=True)
 def _generation_caches_cleared() -> Iterator[None]:
     """Each test starts with empty per-process caches (hub.generations): its database rows
     were rolled back, which bumps no generation."""

@@ -20,11 +20,28 @@ from hub.celery import ALL_QUEUES
 from hub.celery import app as celery_app
 from hub.celeryconfig import transport_options
 from hub.messaging.wakes import wake_flags_clear_all
+from tests.services import REDIS_BROKER_URL
+
+# The markers of the test running now (set by tests/conftest.py). A test that publishes to or
+# purges the real broker must carry one of SERVER_MARKERS: .ci/run runs those tests apart from
+# the others, whose Redis and broker they would otherwise share.
+current_markers: set[str] = set()
+SERVER_MARKERS = frozenset({"worker", "broker", "browser"})
+
+
+def _real_broker_requires_marker(broker_url: str) -> None:
+    real = {REDIS_BROKER_URL, os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")}
+    if broker_url in real and not current_markers & SERVER_MARKERS:
+        raise AssertionError(
+            "This test uses the real broker: mark it @pytest.mark.broker (or worker), so that "
+            ".ci/run runs it apart from the tests that share the rest's Redis."
+        )
 
 
 @contextmanager
 def publishing_to(broker_url: str) -> Iterator[None]:
     """Make this process's Celery app publish to ``broker_url`` for real (not eagerly)."""
+    _real_broker_requires_marker(broker_url)
     conf = celery_app.conf
     saved = (conf.broker_url, conf.broker_transport_options, conf.task_always_eager)
 

@@ -133,6 +133,7 @@ def test_a_wake_racing_the_drains_end_is_sent_by_that_drain(live_template, monke
     assert not flag_set()
 
 
+@pytest.mark.broker
 def test_a_burst_of_accepts_publishes_one_drain(live_template):
     """Twenty accepts while no worker runs: one drain task on the lane's queue, not twenty."""
     purge_queues(REDIS_BROKER_URL)

@@ -30,6 +30,7 @@ def depth(got, queue):
     return got[("switchboard_queue_depth", (("queue", queue),))]
 
 
+@pytest.mark.broker
 @pytest.mark.django_db
 def test_queue_depth_counts_the_messages_waiting_on_the_real_broker(scraper):
     lane = send_queue("email", "marketing")
