@@ -16,6 +16,7 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from audit.digests import DEV_DIGEST_KEYS, digest_keys_parse, legacy_digest_key
+from hub.branding import brand_colour_checked
 
 # Lets admin and serializer classes be subscripted with their model at run time (typing).
 django_stubs_ext.monkeypatch()
@@ -109,6 +110,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "hub.branding.brand",
             ],
         },
     },
@@ -170,6 +172,9 @@ BROKER_FILESYSTEM_DIR = VAR_DIR / "broker"
 
 # --- Hub -------------------------------------------------------------------------------
 HUB_BASE_URL = os.environ.get("HUB_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The company's name and colour on the pages the public sees (hub.branding).
+HUB_BRAND_NAME = os.environ.get("HUB_BRAND_NAME", "Switchboard")
+HUB_BRAND_COLOUR = brand_colour_checked(os.environ.get("HUB_BRAND_COLOUR", "#1d4ed8"))
 # A message claimed for sending but silent for this long is looked at by the sweeper.
 HUB_STUCK_AFTER_SECONDS = int(os.environ.get("HUB_STUCK_AFTER_SECONDS", "120"))
 # Messages per send task, and the most a lane's drain claims at a time (hub.messaging.dispatch).

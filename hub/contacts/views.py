@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.template.response import TemplateResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -57,8 +58,9 @@ def _resolve(token: str) -> tuple[UnsubscribeScope, Contact] | None:
 
 
 def _gone(request: HttpRequest) -> HttpResponse:
-    _, texts = page_texts(request.headers.get("Accept-Language", ""))
-    return HttpResponse(texts["gone"], status=404, content_type="text/plain; charset=utf-8")
+    language, texts = page_texts(request.headers.get("Accept-Language", ""))
+    context = {"language": language, "message": texts["gone"]}
+    return TemplateResponse(request, "public/link_invalid.html", context, status=404)
 
 
 @csrf_exempt
