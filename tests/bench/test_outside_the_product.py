@@ -58,6 +58,23 @@ def test_the_wheel_ships_the_hub_without_the_bench():
     assert not any(map(shipped, ("bench", "bench.fakes", "tests", "tests.bench")))
 
 
+def test_the_wheel_ships_every_template():
+    """Each template under a shipped package matches a ``package-data`` glob (setuptools reads them
+    per package, ``*`` for every package): an installed hub must not lack its admin pages."""
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    patterns = setuptools["package-data"]
+    shipped: set[Path] = set()
+    for top in SHIPPED:
+        for init in (ROOT / top).rglob("__init__.py"):
+            package = init.parent
+            name = ".".join(package.relative_to(ROOT).parts)
+            for pattern in patterns.get("*", []) + patterns.get(name, []):
+                shipped.update(p for p in package.glob(pattern) if p.is_file())
+    templates = {p for top in SHIPPED for p in (ROOT / top).rglob("*.html")}
+    assert templates, "no templates found"
+    assert templates - shipped == set()
+
+
 def test_a_production_worker_registers_no_bench_task():
     """What ``celery -A hub worker`` loads (the app, its configured imports and every app's
     tasks), in a fresh process: no bench task, and the bench package never imported."""

@@ -88,7 +88,7 @@ def test_an_outbox_entry_shows_headers_and_the_rendered_body_not_json(admin_clie
     page = admin_client_logged_in.get(
         f"/admin/providers/sandboxoutboxentry/{entry.pk}/change/"
     ).content.decode()
-    assert '<th scope="row" style="width: 10em">List-Unsubscribe</th>' in page
+    assert '<th scope="row" style="width: 12em">List-Unsubscribe</th>' in page
     assert "&lt;https://hub.example/u/tok&gt;" in page
     # The HTML is drawn in a frame that may run nothing; its markup is escaped into srcdoc.
     assert 'sandbox="" srcdoc="&lt;p&gt;Hello &lt;b&gt;Ada&lt;/b&gt;&lt;/p&gt;&lt;script&gt;' in page
