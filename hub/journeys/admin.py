@@ -270,7 +270,7 @@ class JourneyVersionAdmin(ReadOnlyAdmin):
 
     def submit_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         version = self._version(request, pk, MAKE)
-        form = SubmitForm(request.POST or None)
+        form = SubmitForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:
                 journey_version_submit(
@@ -294,7 +294,7 @@ class JourneyVersionAdmin(ReadOnlyAdmin):
     def review_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """Compliance: read the version, its lint and its diff against the live one; decide."""
         version = self._version(request, pk, REVIEW)
-        form = ReviewForm(request.POST or None)
+        form = ReviewForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             comment = form.cleaned_data["comment"]
             try:
@@ -332,7 +332,7 @@ class JourneyVersionAdmin(ReadOnlyAdmin):
     def simulate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """Run the version for a contact and a sequence of events; nothing is sent or written."""
         version = self._version(request, pk)
-        form = SimulateForm(request.POST or None)
+        form = SimulateForm(request.POST if request.method == "POST" else None)
         result = None
         if request.method == "POST" and form.is_valid():
             contact = Contact.objects.filter(external_id=form.cleaned_data["contact"].strip()).first()
