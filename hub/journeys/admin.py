@@ -24,7 +24,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from audit.admin_base import ReadOnlyAdmin
@@ -56,6 +56,14 @@ def _user(request: HttpRequest) -> User:
     if not isinstance(request.user, User):
         raise PermissionDenied
     return request.user
+
+
+def words_html(text: str) -> SafeString:
+    """A summary or finding with its `quoted` names as <code> (everything else escaped)."""
+    parts = escape(text).split("`")
+    return mark_safe(  # noqa: S308 - escaped above; only our own <code> tags are added
+        "".join(f"<code>{part}</code>" if index % 2 else part for index, part in enumerate(parts))
+    )
 
 
 def _need(request: HttpRequest, perm: str) -> None:
@@ -145,8 +153,8 @@ class JourneyVersionAdmin(ReadOnlyAdmin):
         )
 
     @admin.display(description="In words")
-    def story(self, obj: JourneyVersion) -> str:
-        return journey_story(obj.definition)
+    def story(self, obj: JourneyVersion) -> SafeString:
+        return words_html(journey_story(obj.definition))
 
     @admin.display(description="Steps")
     def step_list(self, obj: JourneyVersion) -> SafeString:
@@ -155,7 +163,7 @@ class JourneyVersionAdmin(ReadOnlyAdmin):
             format_html_join(
                 "",
                 "<li id='step-{}'><b>{}</b>: {}</li>",
-                ((step_id, step_id, text) for step_id, text in steps_summaries(obj.definition)),
+                ((step_id, step_id, words_html(text)) for step_id, text in steps_summaries(obj.definition)),
             ),
         )
 
@@ -219,7 +227,9 @@ class JourneyVersionAdmin(ReadOnlyAdmin):
             data = request.POST.copy()
             adding = "_add_step" in data
             if adding:
-                data["steps-TOTAL_FORMS"] = str(int(data.get("steps-TOTAL_FORMS", "0") or 0) + 1)
+                total = int(data.get("steps-TOTAL_FORMS", "0") or 0)
+                data["steps-TOTAL_FORMS"] = str(total + 1)
+                data[f"steps-{total}-ORDER"] = str(total + 1)  # the new step comes last
             journey_form = JourneyForm(data)
             formset = StepFormSet(data, prefix="steps")
             if not adding and journey_form.is_valid() and formset.is_valid():
@@ -287,7 +297,7 @@ class JourneyVersionAdmin(ReadOnlyAdmin):
             f"Submit {version} for review",
             version=version,
             form=form,
-            story=journey_story(version.definition),
+            story=words_html(journey_story(version.definition)),
             lint=_lint_html(version.definition),
         )
 
@@ -317,8 +327,8 @@ class JourneyVersionAdmin(ReadOnlyAdmin):
             f"Review {version}",
             version=version,
             form=form,
-            story=journey_story(version.definition),
-            steps=steps_summaries(version.definition),
+            story=words_html(journey_story(version.definition)),
+            steps=[(step_id, words_html(text)) for step_id, text in steps_summaries(version.definition)],
             diagram=mark_safe(journey_svg(version.definition)),  # noqa: S308 - escaped inside
             lint=_lint_html(version.definition),
             diff=definition_diff(live.definition, version.definition)
@@ -385,7 +395,7 @@ def _lint_html(definition: dict[str, Any]) -> SafeString:
     if not findings:
         return format_html("<p class='journey-lint-clean'>{}</p>", "No findings.")
     return format_html(
-        "<ul class='journey-lint'>{}</ul>",
+        "<ul class='journey-lint' style='margin: 0; padding-left: 1.2em'>{}</ul>",
         format_html_join(
             "",
             "<li class='journey-lint-{}'><b>{}</b> {}{}</li>",
@@ -394,7 +404,7 @@ def _lint_html(definition: dict[str, Any]) -> SafeString:
                     f.severity,
                     f.severity,
                     format_html("<a href='#step-{}'>step {}</a>: ", f.step, f.step) if f.step else "",
-                    f.message,
+                    words_html(f.message),
                 )
                 for f in findings
             ),

@@ -97,7 +97,7 @@ def journey_svg(definition: Mapping[str, Any]) -> str:
     rows = {step["id"]: index for index, step in enumerate(steps)}
     rows[END] = len(steps)
     width = LEFT + BOX_W + 260
-    height = TOP + (len(steps) + 1) * (BOX_H + GAP) + 10
+    height = TOP + len(steps) * (BOX_H + GAP) + BOX_H + 10
     centre = LEFT + BOX_W / 2
 
     def top(row: int) -> float:

@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from audit.models import AuditRecord
+from audit.services import Actor
 from hub.journeys.models import Journey, JourneyVersion
 from hub.journeys.services.transfer import journeys_export, journeys_push
 from templates_app.models import VersionStatus
@@ -106,7 +107,7 @@ def test_a_marketer_builds_a_journey_from_forms(users, shipped) -> None:
     }
     assert AuditRecord.objects.filter(action="journey.version_created", object_id=str(version.pk)).exists()
     page = _as(mia).get(reverse("admin:journeys_journeyversion_change", args=[version.pk])).content.decode()
-    assert "Send SMS `order.shipped`" in page and "Wait 2 days." in page
+    assert "Send SMS <code>order.shipped</code>" in page and "Wait 2 days." in page
     assert "<svg" in page and "journey-step" in page
     assert 'id="journey-submit"' in page and "Lint" in page
 
@@ -269,3 +270,32 @@ def test_diff_between_versions_is_rendered(users, shipped) -> None:
     body = page.content.decode()
     assert "<del>- step again: Send email `order.shipped`.</del>" in body
     assert page.context["against"] == first
+
+
+def test_hostile_text_in_a_definition_is_shown_escaped(users, shipped) -> None:
+    """A condition is free text: it reaches the version page, review and diagram escaped."""
+    from hub.journeys.services import journey_create, journey_draft_create
+    from tests.hub.journeys.conftest import definition
+
+    mia, carl = users
+    hostile = "'<script>alert(1)</script>' == event.name"
+    value = definition(
+        steps=[
+            {
+                "id": "b",
+                "type": "branch",
+                "branches": [{"condition": hostile, "next": "hello", "label": "<b>x</b>"}],
+            },
+            *definition()["steps"],
+        ]
+    )
+    journey = journey_create(key="welcome", name="Welcome", actor=Actor.user(mia.pk))
+    version = journey_draft_create(journey=journey, author=mia, definition=value)
+    for url, user in (
+        (reverse("admin:journeys_journeyversion_change", args=[version.pk]), mia),
+        (reverse("admin:journeys_journeyversion_review", args=[version.pk]), carl),
+        (reverse("admin:journeys_journeyversion_edit", args=[version.pk]), mia),
+    ):
+        body = _as(user).get(url).content.decode()
+        assert "<script>alert" not in body and "<b>x</b>" not in body
+        assert "&lt;script&gt;" in body

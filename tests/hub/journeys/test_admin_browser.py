@@ -113,7 +113,7 @@ def test_marketer_builds_simulates_submits_compliance_approves_event_runs_suppor
     version = JourneyVersion.objects.get()
     assert [s["id"] for s in version.definition["steps"]] == ["hello", "pause", "again"]
     page = driver.find_element(By.ID, "content").text
-    assert "Send SMS `order.shipped`." in page and "Wait 2 days." in page
+    assert "Send SMS order.shipped." in page and "Wait 2 days." in page
     assert driver.find_elements(By.CSS_SELECTOR, "svg.journey-diagram g.journey-step")
     _shot(driver, "02-version-page-summary-diagram-lint")
 
