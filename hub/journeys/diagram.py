@@ -130,7 +130,14 @@ def journey_svg(definition: Mapping[str, Any]) -> str:
     # Arrows: to the box just below, straight down; any other, a curve out to the right (down)
     # or to the left (back up, a loop), each a little further out so they do not overlap.
     right = left = 0
+    # Two ways to the same step (a branch and its default) are one arrow with both labels.
+    merged: dict[tuple[str, str], list[str]] = {}
     for edge in journey_edges(definition):
+        labels = merged.setdefault((edge.source, edge.target), [])
+        if edge.label and edge.label not in labels:
+            labels.append(edge.label)
+    for (edge_source, edge_target), labels in merged.items():
+        edge = Edge(edge_source, edge_target, " / ".join(labels))
         source, target = rows[edge.source], rows.get(edge.target)
         if target is None:
             continue
@@ -147,11 +154,11 @@ def journey_svg(definition: Mapping[str, Any]) -> str:
         if target > source:
             right += 1
             x_edge, x_out = LEFT + BOX_W, LEFT + BOX_W + 30 + 28 * right
-            label_x, anchor = x_out + 4, "start"
+            label_x, anchor = x_edge + 0.75 * (x_out - x_edge) + 6, "start"
         else:
             left += 1
             x_edge, x_out = LEFT, LEFT - 30 - 24 * left
-            label_x, anchor = x_out - 4, "end"
+            label_x, anchor = x_edge + 0.75 * (x_out - x_edge) - 6, "end"
         parts.append(
             f'<path d="M{x_edge},{ya} C{x_out},{ya} {x_out},{yb} {x_edge + (2 if target > source else -2)},{yb}" '
             'fill="none" stroke="#374151" stroke-dasharray="5,3" marker-end="url(#arrow)"/>'

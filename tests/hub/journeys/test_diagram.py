@@ -49,3 +49,19 @@ def test_hostile_text_is_escaped() -> None:
     svg = journey_svg(hostile)
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     ET.fromstring(svg)  # noqa: S314 - still well-formed
+
+
+def test_a_branch_and_its_default_to_the_same_step_are_one_labelled_arrow() -> None:
+    value = {
+        **CART,
+        "steps": [
+            {
+                "id": "b",
+                "type": "branch",
+                "branches": [{"condition": "true", "next": "done", "label": "big carts"}],
+            },
+            {"id": "done", "type": "exit"},
+        ],
+    }
+    texts = [t.text for t in ET.fromstring(journey_svg(value)).iter(f"{SVG}text")]  # noqa: S314
+    assert "big carts / otherwise" in texts and "otherwise" not in texts
