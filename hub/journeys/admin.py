@@ -357,6 +357,12 @@ class JourneyVersionAdmin(ReadOnlyAdmin):
                     result = journey_simulate(
                         version.definition, contact=contact, events=events, start=timezone.now()
                     )
+        # The contact's addresses are theirs to see who may see contacts (not Marketers).
+        show_addresses = request.user.has_perm("contacts.view_contact")
+        if result is not None and not show_addresses:
+            for step in result.steps:
+                for message in step.messages:
+                    message["to"] = f"the contact's {message['channel']} address" if message["to"] else ""
         return self._render(
             request, "simulate", f"Simulate {version}", version=version, form=form, result=result
         )

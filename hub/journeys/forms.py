@@ -173,6 +173,7 @@ class ReviewForm(forms.Form):
 class SimulateForm(forms.Form):
     contact = forms.CharField(label="Contact (external id)", max_length=200)
     events = forms.CharField(
+        max_length=20000,
         widget=forms.Textarea(attrs={"rows": 6, "cols": 80}),
         help_text="One a line, the trigger first: +0m cart.abandoned cart_total=40 cart_url=https://shop/c/1 — "
         "then later events (+3h order.completed) or message statuses (+1h status push clicked).",

@@ -44,6 +44,7 @@ from templates_app.rendering import (
 )
 
 MAX_STEPS = 100
+MAX_EVENTS = 200
 _OFFSET = re.compile(r"^\+(\d+)([smhd])$")
 
 
@@ -94,7 +95,10 @@ def events_parse(text: str) -> list[SimEvent]:
     """Lines of ``+OFFSET NAME key=value ...`` (or ``+OFFSET status STEP STATUS``); the first is
     the trigger. Values are JSON where they parse as JSON (numbers, true), else text."""
     events: list[SimEvent] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines()
+    if len(lines) > MAX_EVENTS:
+        raise SimulationInputError(MAX_EVENTS + 1, f"simulate at most {MAX_EVENTS} events.")
+    for number, raw in enumerate(lines, start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -444,4 +448,9 @@ def journey_simulate(
             return Simulation(
                 False, f"not started: the trigger's condition is false for this contact and event{why}"
             )
-    return _Walk(definition, contact, events, start).run()
+    walk = _Walk(definition, contact, events, start)
+    try:
+        return walk.run()
+    except OverflowError:  # waits of 999999d in a loop
+        walk.result.ending = "failed: the simulated clock ran past the year 9999 (a loop of long waits?)"
+        return walk.result

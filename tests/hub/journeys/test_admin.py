@@ -247,6 +247,14 @@ def test_simulate_page_shows_each_step_and_writes_nothing(users, shipped) -> Non
         ("again", "sent"),
     ]
     assert "Hi Ada, order A-1 is on its way." in page.content.decode()
+    # A Marketer may not see contacts: the simulation names the address, not its value.
+    assert (
+        "+4479" not in page.content.decode() and "to the contact&#x27;s sms address" in page.content.decode()
+    )
+    seen = _as(users[1]).post(
+        url, {"contact": "cust-1", "events": "+0m signed.up first_name=Ada order_number=A-1"}
+    )
+    assert "+447900000001" in seen.content.decode()  # Compliance may
     unknown = _as(mia).post(url, {"contact": "nobody", "events": "+0m signed.up"})
     assert unknown.context["form"].errors["contact"]
     bad = _as(mia).post(url, {"contact": "cust-1", "events": "signed.up"})
@@ -299,3 +307,11 @@ def test_hostile_text_in_a_definition_is_shown_escaped(users, shipped) -> None:
         body = _as(user).get(url).content.decode()
         assert "<script>alert" not in body and "<b>x</b>" not in body
         assert "&lt;script&gt;" in body
+
+
+def test_a_new_journey_cannot_take_an_existing_key(users, shipped) -> None:
+    mia, _ = users
+    _as(mia).post(NEW, editor_post())
+    again = _as(mia).post(NEW, editor_post(name="Another"))
+    assert "already a journey with this key" in again.context["journey_form"].errors["key"][0]
+    assert JourneyVersion.objects.count() == 1

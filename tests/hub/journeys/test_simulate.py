@@ -173,3 +173,17 @@ def test_the_event_list_is_read_with_clear_errors() -> None:
         with pytest.raises(SimulationInputError) as caught:
             events_parse(text)
         assert caught.value.line == line
+
+
+def test_hostile_inputs_end_cleanly(templates) -> None:
+    from hub.journeys.simulate import MAX_EVENTS
+
+    [contact] = make_contacts(1)
+    looping = definition(
+        key="loop",
+        steps=[{"id": "long", "type": "wait", "duration": "999999d", "next": "long"}],
+    )
+    result = _run(contact, "+0m signed.up", looping)
+    assert result.ending.startswith("failed: the simulated clock ran past")
+    with pytest.raises(SimulationInputError):
+        events_parse("+0m a\n" * (MAX_EVENTS + 1))
