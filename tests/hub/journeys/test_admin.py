@@ -164,6 +164,8 @@ def test_a_draft_is_edited_in_place_and_a_submitted_one_starts_a_new_draft(users
     client.post(edit, editor_post(STEPS[:2], name="Welcome 2"))
     draft.refresh_from_db()
     assert draft.definition["name"] == "Welcome 2" and len(draft.definition["steps"]) == 2
+    edited = AuditRecord.objects.get(action="journey.version_edited", object_id=str(draft.pk))
+    assert edited.payload["before"]["name"] == "Welcome" and edited.payload["after"] == draft.definition
     assert JourneyVersion.objects.count() == 1
     wrong_key = client.post(edit, editor_post(key="other"))
     assert "fixed" in wrong_key.context["journey_form"].errors["key"][0]
