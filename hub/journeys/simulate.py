@@ -28,6 +28,7 @@ from hub.journeys.conditions import ConditionError, condition_evaluate
 from hub.journeys.context import contact_values
 from hub.journeys.definition import duration
 from hub.journeys.lint import EXPIRY_WORDS
+from hub.journeys.models import JourneyRun
 from hub.journeys.steps import _local_time_after
 from hub.journeys.summaries import following, timedelta_words
 from hub.messaging.addressing import address_of, newest_devices
@@ -431,6 +432,21 @@ def simulate_send(
     return "blocked", notes, messages, None
 
 
+def _reentry_refusal(definition: Mapping[str, Any], contact: Contact, start: datetime) -> str:
+    """Why the re-entry policy keeps this contact out now (as the event intake decides), or ""."""
+    reentry = definition.get("reentry", {"policy": "once"})
+    runs = JourneyRun.objects.filter(journey__key=definition["key"], contact=contact)
+    if reentry["policy"] == "once" and runs.exists():
+        return "not started: this contact already entered this journey (a contact enters once)"
+    if (
+        reentry["policy"] == "once_per"
+        and runs.filter(created_at__gt=start - duration(reentry["period"])).exists()
+    ):
+        period = timedelta_words(duration(reentry["period"]))
+        return f"not started: this contact entered this journey within the last {period}"
+    return ""
+
+
 def journey_simulate(
     definition: Mapping[str, Any], *, contact: Contact, events: Sequence[SimEvent], start: datetime
 ) -> Simulation:
@@ -448,6 +464,8 @@ def journey_simulate(
             return Simulation(
                 False, f"not started: the trigger's condition is false for this contact and event{why}"
             )
+    if refusal := _reentry_refusal(definition, contact, start):
+        return Simulation(False, refusal)
     walk = _Walk(definition, contact, events, start)
     try:
         return walk.run()

@@ -187,3 +187,18 @@ def test_hostile_inputs_end_cleanly(templates) -> None:
     assert result.ending.startswith("failed: the simulated clock ran past")
     with pytest.raises(SimulationInputError):
         events_parse("+0m a\n" * (MAX_EVENTS + 1))
+
+
+def test_the_reentry_policy_is_applied_as_the_intake_would(templates) -> None:
+    from tests.hub.journeys.conftest import live_journey, send_event
+
+    [contact] = make_contacts(1)
+    welcome = definition(reentry={"policy": "once"})
+    live_journey(welcome)
+    assert _run(contact, f"+0m signed.up {DATA}", welcome).started
+    send_event("signed.up", contact=contact.external_id, data={"first_name": "Ada", "order_number": "A-1"})
+    again = _run(contact, f"+0m signed.up {DATA}", welcome)
+    assert not again.started and "already entered" in again.ending
+    weekly = definition(reentry={"policy": "once_per", "period": "7d"})
+    assert "within the last 7 days" in _run(contact, f"+0m signed.up {DATA}", weekly).ending
+    assert _run(contact, f"+0m signed.up {DATA}", definition(reentry={"policy": "always"})).started
