@@ -63,6 +63,19 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def condition_build(field: str, operator: str, value: str) -> str:
+    """A CEL comparison from the builder's three fields: ``cart_total`` is the event's data
+    field, ``contact.…`` the contact's; numbers and true/false stay as they are, anything
+    else is a quoted string."""
+    path = field.strip()
+    if not path.startswith(("contact.", "event.")):
+        path = f"event.data.{path}"
+    text = value.strip()
+    plain = re.fullmatch(r"-?\d+(\.\d+)?", text) or text in ("true", "false")
+    literal = text if plain else json.dumps(text)  # a CEL string literal, quotes escaped
+    return f"{path} {operator or '=='} {literal}"
+
+
 def step_from_form(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """A step from one form's cleaned data, and the problems of its free-text fields (by field)."""
     kind = data["type"]
@@ -105,6 +118,14 @@ def step_from_form(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, s
             if match["label"]:
                 branch["label"] = match["label"].strip()
             branches.append(branch)
+        if (data.get("if_field") or "").strip():
+            if not (data.get("if_next") or "").strip():
+                errors["if_next"] = "Say which step the branch goes to."
+            else:
+                condition = condition_build(
+                    data["if_field"], data.get("if_op") or "==", data.get("if_value") or ""
+                )
+                branches.append({"condition": condition, "next": data["if_next"].strip()})
         step["branches"] = branches
     return step, errors
 
@@ -119,8 +140,19 @@ def definition_from_forms(
     if journey.get("description"):
         definition["description"] = journey["description"]
     trigger: dict[str, Any] = {"event": journey["trigger_event"].strip()}
-    if (journey.get("trigger_condition") or "").strip():
-        trigger["condition"] = journey["trigger_condition"].strip()
+    conditions = (
+        [journey["trigger_condition"].strip()] if (journey.get("trigger_condition") or "").strip() else []
+    )
+    if (journey.get("when_field") or "").strip():
+        conditions.append(
+            condition_build(
+                journey["when_field"], journey.get("when_op") or "==", journey.get("when_value") or ""
+            )
+        )
+    if conditions:
+        trigger["condition"] = (
+            conditions[0] if len(conditions) == 1 else " && ".join(f"({c})" for c in conditions)
+        )
     if (journey.get("event_fields") or "").strip():
         fields: dict[str, str] = {}
         for pair in re.split(r"[,\n]", journey["event_fields"]):
@@ -222,9 +254,14 @@ _STEP_PATH = re.compile(r"^steps\[(\d+)\](?:\.(\w+))?(?:\[\d+\])?(?:\.(\w+))?")
 
 
 def problems_place(
-    problems: Sequence[DefinitionProblem], journey_form: forms.Form, step_forms: Sequence[forms.Form]
+    problems: Sequence[DefinitionProblem],
+    journey_form: forms.Form,
+    step_forms: Sequence[forms.Form],
+    *,
+    built_trigger: bool = False,
 ) -> None:
-    """Add each problem as an error of the field (or form) it is about."""
+    """Add each problem as an error of the field (or form) it is about (a trigger condition
+    made only by the builder: on the builder's field)."""
     for problem in problems:
         path = problem.path
         match = _STEP_PATH.match(path)
@@ -240,6 +277,8 @@ def problems_place(
             continue
         head = re.sub(r"\[\d+\]", "", path)
         field = _JOURNEY_FIELDS.get(head) or _JOURNEY_FIELDS.get(head.split(".")[0])
+        if field == "trigger_condition" and built_trigger:
+            field = "when_field"
         if field is not None:
             journey_form.add_error(field, problem.message)
         else:
@@ -289,8 +328,9 @@ def editor_save(
         )
     if journey_form.errors or any(errors for errors in step_errors):
         return EditorResult(None, definition)
+    built_trigger = not (journey_form.cleaned_data.get("trigger_condition") or "").strip()
     if problems := definition_check(definition):
-        problems_place(problems, journey_form, [form for form, _ in steps])
+        problems_place(problems, journey_form, [form for form, _ in steps], built_trigger=built_trigger)
         return EditorResult(None, definition)
     comment = journey_form.cleaned_data.get("comment", "")
     try:

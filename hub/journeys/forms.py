@@ -25,7 +25,7 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "send": ("template", "channels", "routing", "extra_data", "on_blocked", "next"),
     "wait": ("duration", "until", "next"),
     "wait_for": ("event", "condition", "message_step", "message_status", "timeout", "on_match", "on_timeout"),
-    "branch": ("branches", "default"),
+    "branch": ("branches", "if_field", "if_op", "if_value", "if_next", "default"),
     "digest": (
         "event",
         "key",
@@ -44,6 +44,17 @@ DURATION_HELP = "A number and a unit: 30s, 15m, 2h, 3d."
 STEP_HELP = "The id of a step (blank: the next one)."
 
 
+OPERATORS = [
+    ("==", "is"),
+    ("!=", "is not"),
+    (">=", "is at least"),
+    ("<=", "is at most"),
+    (">", "is more than"),
+    ("<", "is less than"),
+]
+FIELD_HELP = "A field of the event's data (cart_total), or contact.attributes.tier, contact.locale"
+
+
 class JourneyForm(forms.Form):
     key = forms.SlugField(max_length=100, help_text="e.g. abandoned_cart (fixed once created).")
     name = forms.CharField(max_length=200)
@@ -55,6 +66,11 @@ class JourneyForm(forms.Form):
         widget=forms.TextInput(attrs={"size": 70}),
         help_text="Optional condition (CEL), e.g. event.data.cart_total >= 20.",
     )
+    when_field = forms.CharField(
+        label="Or build it: if", required=False, max_length=100, help_text=FIELD_HELP
+    )
+    when_op = forms.ChoiceField(label="", required=False, choices=OPERATORS)
+    when_value = forms.CharField(label="value", required=False, max_length=200)
     event_fields = forms.CharField(
         label="Event fields",
         required=False,
@@ -120,6 +136,12 @@ class StepForm(forms.Form):
         help_text="One a line: CONDITION => step_id (optional label after a |), e.g. "
         "event.data.cart_total >= 100 => sms | big carts",
     )
+    if_field = forms.CharField(
+        label="Or add a branch: if", required=False, max_length=100, help_text=FIELD_HELP
+    )
+    if_op = forms.ChoiceField(label="", required=False, choices=OPERATORS)
+    if_value = forms.CharField(label="value", required=False, max_length=200)
+    if_next = forms.CharField(label="go to", required=False, max_length=63)
     default = forms.CharField(label="Otherwise go to", required=False, max_length=63)
     window = forms.CharField(required=False, max_length=8, help_text=DURATION_HELP)
     max_events = forms.IntegerField(label="Close early at", required=False, min_value=1, max_value=1000)
@@ -145,6 +167,10 @@ class StepForm(forms.Form):
             "on_match",
             "on_timeout",
             "branches",
+            "if_field",
+            "if_op",
+            "if_value",
+            "if_next",
             "default",
             "window",
             "max_events",

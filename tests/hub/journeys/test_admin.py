@@ -317,3 +317,38 @@ def test_a_new_journey_cannot_take_an_existing_key(users, shipped) -> None:
     again = _as(mia).post(NEW, editor_post(name="Another"))
     assert "already a journey with this key" in again.context["journey_form"].errors["key"][0]
     assert JourneyVersion.objects.count() == 1
+
+
+def test_conditions_built_from_fields(users, shipped) -> None:
+    """No CEL to type: field, operator and value make the condition (strings quoted safely)."""
+    from hub.journeys.editor import condition_build
+
+    assert condition_build("cart_total", ">=", "20") == "event.data.cart_total >= 20"
+    assert condition_build("contact.attributes.tier", "==", 'gold" || true') == (
+        'contact.attributes.tier == "gold\\" || true"'
+    )
+    mia, _ = users
+    steps = [
+        {
+            "id": "b",
+            "type": "branch",
+            "if_field": "plan",
+            "if_op": "!=",
+            "if_value": "free",
+            "if_next": "hello",
+        },
+        STEPS[0],
+    ]
+    _as(mia).post(NEW, editor_post(steps, when_field="cart_total", when_op=">=", when_value="20"))
+    value = JourneyVersion.objects.get().definition
+    assert value["trigger"]["condition"] == "event.data.cart_total >= 20"
+    assert value["steps"][0]["branches"] == [{"condition": 'event.data.plan != "free"', "next": "hello"}]
+    wrong = _as(mia).post(NEW, editor_post(key="other", when_field="contact.tier", when_value="x"))
+    assert "'contact.tier' is not a contact field" in wrong.context["journey_form"].errors["when_field"][0]
+    both = editor_post(
+        key="both", trigger_condition="contact.locale == 'en' || false", when_field="n", when_value="1"
+    )
+    _as(mia).post(NEW, both)
+    assert JourneyVersion.objects.get(journey__key="both").definition["trigger"]["condition"] == (
+        "(contact.locale == 'en' || false) && (event.data.n == 1)"
+    )
