@@ -34,14 +34,15 @@ def _actor(user: User | None) -> Actor:
     return Actor.user(user.pk) if user is not None else Actor.system()
 
 
-def _audit_step(actor: Actor, action: str, version: JourneyVersion, comment: str) -> None:
-    """The record of a maker's step (the review reads these to know who made a version)."""
+def _audit_step(actor: Actor, action: str, version: JourneyVersion, comment: str, **changes: Any) -> None:
+    """The record of a maker's step (the review reads these to know who made a version);
+    ``changes`` adds what changed (an edit's definition before and after)."""
     audit_append(
         actor=actor,
         action=action,
         object_type=OBJECT_TYPE,
         object_id=version.pk,
-        payload={"journey": version.journey.key, "number": version.number, "comment": comment},
+        payload={"journey": version.journey.key, "number": version.number, "comment": comment, **changes},
     )
 
 
@@ -83,7 +84,9 @@ def journey_draft_create(
             trigger_event=definition["trigger"]["event"],
             goal_event=definition.get("goal", {}).get("event", ""),
         )
-        _audit_step(_actor(author), "journey.version_created", version, comment)
+        _audit_step(
+            _actor(author), "journey.version_created", version, comment, definition=version.definition
+        )
     return version
 
 
@@ -104,11 +107,12 @@ def journey_draft_edit(
             )
         if definition["key"] != locked.journey.key:
             raise JourneyWorkflowError(f"The definition's key '{definition['key']}' is not this journey's.")
+        before = locked.definition
         locked.definition = dict(definition)
         locked.trigger_event = definition["trigger"]["event"]
         locked.goal_event = definition.get("goal", {}).get("event", "")
         locked.save(update_fields=["definition", "trigger_event", "goal_event"])
-        _audit_step(actor, "journey.version_edited", locked, comment)
+        _audit_step(actor, "journey.version_edited", locked, comment, before=before, after=locked.definition)
     version.refresh_from_db()
 
 

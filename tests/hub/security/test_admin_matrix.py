@@ -103,6 +103,14 @@ CUSTOM: dict[str, tuple[str, str]] = {
     "broadcasts_broadcast_report": ("broadcasts.broadcast", "MA"),
     "broadcasts_broadcast_progress": ("broadcasts.broadcast", "MOA"),
     "auth_user_password_change": ("auth.user", "A"),
+    # Journeys (issue 17.3): makers write and submit, compliance reviews, all who see read.
+    "journeys_journeyversion_new": ("", "MA"),
+    "journeys_journeyversion_edit": ("journeys.journeyversion", "MA"),
+    "journeys_journeyversion_submit": ("journeys.journeyversion", "MA"),
+    "journeys_journeyversion_review": ("journeys.journeyversion", "CA"),
+    "journeys_journeyversion_simulate": ("journeys.journeyversion", "MCA"),
+    "journeys_journeyversion_diff": ("journeys.journeyversion", "MCA"),
+    "journeys_journeyversion_export": ("journeys.journeyversion", "MCA"),
 }
 
 # Every admin action but delete_selected (which follows ``Perms.delete``): who is offered it.
