@@ -9,8 +9,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from audit.rows import rows_insert
 from audit.services import Actor, AuditEntry, audit_append_many
 from hub.journeys.models import JourneyRun, JourneyRunEntry
+
+# Written with COPY: the entries of a batch of runs in one statement.
+ENTRY_COLUMNS = ("run", "kind", "step", "detail", "at")
 
 
 class Timeline:
@@ -38,6 +42,10 @@ class Timeline:
 
     def flush(self) -> None:
         if self._entries:
-            JourneyRunEntry.objects.bulk_create(self._entries)
+            rows_insert(
+                JourneyRunEntry,
+                ENTRY_COLUMNS,
+                ((e.run_id, e.kind, e.step, e.detail, e.at) for e in self._entries),
+            )
             audit_append_many(self._audit)
         self._entries, self._audit = [], []
