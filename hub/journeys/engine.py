@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from contextlib import suppress
-from typing import Any, cast
 
-from django.db import connection
-from django.db.models import Field
 from django.utils import timezone
 
 from hub.contacts.models import Contact
+from hub.journeys.bulk import rows_save
 from hub.journeys.context import End, Go, Outcome, RunContext, Send, Sleep, Wake
 from hub.journeys.models import JourneyRun, RunEntryKind, RunStatus
 from hub.journeys.sending import SendOrder, SendResult, runs_send
@@ -129,35 +127,11 @@ SAVED_FIELDS = ("status", "step", "wake_at", "waiting_for", "state", "steps_take
 
 
 def runs_save(runs: Sequence[JourneyRun]) -> None:
-    """Write the advanced runs in one ``UPDATE ... FROM (VALUES ...)`` per 500 (``save()`` of
-    each would be a round trip per run)."""
-    if not runs:
-        return
+    """Write the advanced runs in one statement per 1,000."""
     now = timezone.now()
     for run in runs:
         run.updated_at = now
-    if connection.vendor != "postgresql":
-        JourneyRun.objects.bulk_update(runs, SAVED_FIELDS)
-        return
-    meta = JourneyRun._meta
-    fields = [cast("Field[Any, Any]", meta.get_field(name)) for name in SAVED_FIELDS]
-    columns = [connection.ops.quote_name(str(f.column)) for f in fields]
-    table = connection.ops.quote_name(meta.db_table)
-    row = "(" + ", ".join(["%s::uuid"] + [f"%s::{f.db_type(connection)}" for f in fields]) + ")"
-    assignments = ", ".join(f"{c} = v.{c}" for c in columns)
-    for start in range(0, len(runs), 500):
-        chunk = runs[start : start + 500]
-        params: list[Any] = []
-        for run in chunk:
-            params.append(run.pk)
-            params.extend(f.get_db_prep_save(getattr(run, f.attname), connection) for f in fields)
-        sql = (
-            f"UPDATE {table} AS r SET {assignments} "  # noqa: S608 - identifiers from model meta
-            f"FROM (VALUES {', '.join([row] * len(chunk))}) AS v(_id, {', '.join(columns)}) "
-            "WHERE r.id = v._id"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+    rows_save(JourneyRun, runs, SAVED_FIELDS)
 
 
 def run_end(run: JourneyRun, *, status: str, reason: str, timeline: Timeline, exit_event: str = "") -> None:

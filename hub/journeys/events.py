@@ -7,7 +7,7 @@ contact apply one at a time and a run is never started twice for one entry.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,25 +18,21 @@ from django.utils import timezone
 from audit.services import Actor
 from hub.apikeys.models import ApiKey
 from hub.contacts.models import Contact
+from hub.journeys.bulk import rows_save
 from hub.journeys.context import Wake, condition_holds
 from hub.journeys.definition import duration
 from hub.journeys.engine import run_advance, run_end
 from hub.journeys.models import Event, Journey, JourneyRun, RunEntryKind, RunStatus
 from hub.journeys.steps import run_awaits_event
 from hub.journeys.timeline import Timeline
+from hub.refusals import Refused
 
 LIVE = (RunStatus.ACTIVE, RunStatus.WAITING)
 
 
-class EventRejected(Exception):
-    """The event cannot be accepted; ``code`` is stable, ``field`` names the culprit."""
-
-    def __init__(self, code: str, detail: str, *, field: str = "", status: int = 422) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-        self.field = field
-        self.status = status
+class EventRejected(Refused):
+    """The event cannot be accepted (``unknown_contact``, ``event_id_reused``); nothing was
+    written for it."""
 
 
 @dataclass(frozen=True)
@@ -167,15 +163,7 @@ def journeys_on_event(event: Event, contact: Contact, timeline: Timeline) -> lis
 
 def _replay(item: EventInput, api_key: ApiKey | None) -> EventOutcome | None:
     existing = Event.objects.select_related("contact").filter(api_key=api_key, event_id=item.id).first()
-    if existing is None:
-        return None
-    if existing.name != item.name or existing.contact.external_id != item.contact:
-        raise EventRejected(
-            "event_id_reused",
-            f"Event id '{item.id}' was already used for another event ({existing.name}).",
-            field="id",
-        )
-    return EventOutcome(existing, replayed=True)
+    return None if existing is None else _replay_of(existing, item)
 
 
 def event_record(*, item: EventInput, api_key: ApiKey | None) -> EventOutcome:
@@ -186,11 +174,7 @@ def event_record(*, item: EventInput, api_key: ApiKey | None) -> EventOutcome:
     with transaction.atomic():
         contact = Contact.objects.select_for_update().filter(external_id=item.contact).first()
         if contact is None:
-            raise EventRejected(
-                "unknown_contact",
-                f"There is no contact with external_id '{item.contact}'.",
-                field="contact.external_id",
-            )
+            raise _unknown_contact(item)
         if item.id and (replay := _replay(item, api_key)):
             return replay
         try:
@@ -214,6 +198,98 @@ def event_record(*, item: EventInput, api_key: ApiKey | None) -> EventOutcome:
         event.save(update_fields=["result"])
         timeline.flush()
     return EventOutcome(event, replayed=False)
+
+
+def _unknown_contact(item: EventInput) -> EventRejected:
+    return EventRejected(
+        "unknown_contact",
+        f"There is no contact with external_id '{item.contact}'.",
+        field="contact.external_id",
+    )
+
+
+def _replay_of(existing: Event, item: EventInput) -> EventOutcome:
+    if existing.name != item.name or existing.contact.external_id != item.contact:
+        raise EventRejected(
+            "event_id_reused",
+            f"Event id '{item.id}' was already used for another event ({existing.name}).",
+            field="id",
+        )
+    return EventOutcome(existing, replayed=True)
+
+
+Recorded = EventOutcome | EventRejected
+
+
+def events_record(*, items: Sequence[EventInput], api_key: ApiKey | None) -> list[Recorded]:
+    """Store many events and apply them to journeys, in order, in one transaction: their
+    contacts locked in one query, replays found in one, the events inserted in one, the runs
+    they touch and their timelines written together. One result per item: its outcome, or the
+    EventRejected that refused it alone (as ``event_record`` would have).
+
+    If the batch cannot be written together (an id committed meanwhile by another request),
+    its events are recorded one by one."""
+    try:
+        return _events_record_together(items, api_key)
+    except IntegrityError:
+        return [_record_or_refusal(item, api_key) for item in items]
+
+
+def _record_or_refusal(item: EventInput, api_key: ApiKey | None) -> Recorded:
+    try:
+        return event_record(item=item, api_key=api_key)
+    except EventRejected as exc:
+        return exc
+
+
+def _events_record_together(items: Sequence[EventInput], api_key: ApiKey | None) -> list[Recorded]:
+    now = timezone.now()
+    actor = Actor.api_key(api_key.pk) if api_key else Actor.system()
+    results: list[Recorded | None] = [None] * len(items)
+    with transaction.atomic():
+        # In one order (by id), so two batches for the same contacts queue, never deadlock.
+        contacts = {
+            c.external_id: c
+            for c in Contact.objects.select_for_update()
+            .filter(external_id__in={i.contact for i in items})
+            .order_by("pk")
+        }
+        ids = {i.id for i in items if i.id}
+        seen = {
+            e.event_id: e
+            for e in Event.objects.select_related("contact").filter(api_key=api_key, event_id__in=ids)
+        }
+        fresh: list[tuple[int, Event]] = []
+        for index, item in enumerate(items):
+            contact = contacts.get(item.contact)
+            if contact is None:
+                results[index] = _unknown_contact(item)
+            elif item.id and item.id in seen:
+                try:
+                    results[index] = _replay_of(seen[item.id], item)
+                except EventRejected as exc:
+                    results[index] = exc
+            else:
+                event = Event(
+                    api_key=api_key,
+                    event_id=item.id,
+                    name=item.name,
+                    contact=contact,
+                    data=dict(item.data),
+                    occurred_at=item.occurred_at or now,
+                    received_at=now,
+                )
+                if item.id:
+                    seen[item.id] = event
+                fresh.append((index, event))
+        Event.objects.bulk_create([event for _, event in fresh])
+        timeline = Timeline(actor=actor, now=now)
+        for index, event in fresh:
+            event.result = journeys_on_event(event, contacts[event.contact.external_id], timeline)
+            results[index] = EventOutcome(event, replayed=False)
+        rows_save(Event, [event for _, event in fresh], ["result"])
+        timeline.flush()
+    return [r for r in results if r is not None]
 
 
 def journey_run_cancel(*, run: JourneyRun, actor: Actor) -> JourneyRun:
