@@ -161,6 +161,18 @@ def journeys_on_event(event: Event, contact: Contact, timeline: Timeline) -> lis
     return lines
 
 
+def _event_of(item: EventInput, contact: Contact, api_key: ApiKey | None, now: datetime) -> Event:
+    return Event(
+        api_key=api_key,
+        event_id=item.id,
+        name=item.name,
+        contact=contact,
+        data=dict(item.data),
+        occurred_at=item.occurred_at or now,
+        received_at=now,
+    )
+
+
 def _replay(item: EventInput, api_key: ApiKey | None) -> EventOutcome | None:
     existing = Event.objects.select_related("contact").filter(api_key=api_key, event_id=item.id).first()
     return None if existing is None else _replay_of(existing, item)
@@ -179,14 +191,8 @@ def event_record(*, item: EventInput, api_key: ApiKey | None) -> EventOutcome:
             return replay
         try:
             with transaction.atomic():
-                event = Event.objects.create(
-                    api_key=api_key,
-                    event_id=item.id,
-                    name=item.name,
-                    contact=contact,
-                    data=dict(item.data),
-                    occurred_at=item.occurred_at or now,
-                )
+                event = _event_of(item, contact, api_key, now)
+                event.save(force_insert=True)
         except IntegrityError:
             # The same id for another contact, committed meanwhile (each holds its own contact).
             replay = _replay(item, api_key)
@@ -270,15 +276,7 @@ def _events_record_together(items: Sequence[EventInput], api_key: ApiKey | None)
                 except EventRejected as exc:
                     results[index] = exc
             else:
-                event = Event(
-                    api_key=api_key,
-                    event_id=item.id,
-                    name=item.name,
-                    contact=contact,
-                    data=dict(item.data),
-                    occurred_at=item.occurred_at or now,
-                    received_at=now,
-                )
+                event = _event_of(item, contact, api_key, now)
                 if item.id:
                     seen[item.id] = event
                 fresh.append((index, event))
