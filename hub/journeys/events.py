@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from audit.services import Actor
@@ -96,16 +96,22 @@ def _round_read(events: list[Event], contacts: Mapping[int, Contact]) -> _Round:
     state = _Round(events, contacts)
     ids = [e.contact_id for e in events]
     names = {e.name for e in events}
-    runs = JourneyRun.objects.select_for_update(of=("self",)).select_related(
-        "journey", "version", "entry_event"
+    # One read for both: the live runs, and the runs (ended or not) whose goal may be one of
+    # these events and that have not converted.
+    runs = (
+        JourneyRun.objects.select_for_update(of=("self",))
+        .select_related("journey", "version", "entry_event")
+        .filter(
+            Q(status__in=LIVE) | Q(converted_at__isnull=True, version__goal_event__in=names),
+            contact_id__in=ids,
+        )
+        .order_by("created_at")
     )
-    by_id: dict[Any, JourneyRun] = {}
-    for run in runs.filter(contact_id__in=ids, status__in=LIVE).order_by("created_at"):
-        by_id[run.id] = run
-        state.live.setdefault(run.contact_id, []).append(run)
-    goal_runs = runs.filter(contact_id__in=ids, converted_at__isnull=True, version__goal_event__in=names)
-    for run in goal_runs.order_by("created_at"):
-        state.goals.setdefault(run.contact_id, []).append(by_id.get(run.id, run))
+    for run in runs:
+        if run.status in LIVE:
+            state.live.setdefault(run.contact_id, []).append(run)
+        if run.converted_at is None and run.version.goal_event in names:
+            state.goals.setdefault(run.contact_id, []).append(run)
     journeys = Journey.objects.select_related("live_version").filter(live_version__trigger_event__in=names)
     for journey in journeys.order_by("key"):
         assert journey.live_version is not None  # noqa: S101 - filtered on it
