@@ -269,7 +269,7 @@ def measure_journeys(
                 (
                     "J4 wake tick with runs waiting",
                     f"{memory['tick_ms_waiting']:,.1f} ms",
-                    f"empty {memory['tick_ms_empty']:.1f} ms; RSS {memory['rss_mb_before']:.0f} → {memory['rss_mb_after_ticks']:.0f} MB",
+                    f"empty {memory['tick_ms_empty']:.1f} ms; RSS over 20 ticks {memory['rss_mb_after_insert']:.0f} → {memory['rss_mb_after_ticks']:.0f} MB",
                     "memory flat",
                     "",
                 )
