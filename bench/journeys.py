@@ -1,9 +1,10 @@
 """J1 to J4: journeys at scale (issue 17.10), in this process against the configured database.
 
 - **J1** wake: ``runs`` waiting runs, all due, woken and advanced by beat's task body
-  (``journeys_wake_due``): each resumes from a wait, sends an SMS (the bench template, through
-  the intake) and waits again, so two steps per run. Figure: steps per second (and runs per
-  second), with this process's CPU seconds beside the wall time.
+  (``journeys_wake_due``) in ``--journey-wakers`` processes at once: each run resumes from a
+  wait, sends an SMS (the bench template, through the intake) and waits again, so two steps
+  per run. Figure: steps per second (and runs per second), with the wakers' CPU seconds beside
+  the wall time.
 - **J2** events one by one: ``events`` events through the events service (``event_record``, as
   ``POST /api/v1/events`` calls it, without HTTP), each starting a run that waits.
 - **J3** events in bulk: the same through the batch path (``events_record``, as
@@ -18,6 +19,7 @@ are purged from the broker after.
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import resource
 import time
 from collections.abc import Callable, Collection
@@ -27,7 +29,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.management.base import CommandParser
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from audit.rows import rows_insert
@@ -68,6 +70,9 @@ RUN_COLUMNS = (
 
 def add_journey_arguments(parser: CommandParser) -> None:
     parser.add_argument("--journey-runs", type=int, default=100_000, help="J1: due runs woken")
+    parser.add_argument(
+        "--journey-wakers", type=int, default=2, help="J1: processes running the wake task at once"
+    )
     parser.add_argument("--journey-events", type=int, default=20_000, help="J2, J3: events recorded")
     parser.add_argument("--journey-waiting", type=int, default=1_000_000, help="J4: runs left waiting")
 
@@ -166,24 +171,41 @@ WAKE_STEPS: list[dict[str, Any]] = [
 ]
 
 
-def bench_wake(runs: int) -> tuple[Timed, int]:
-    """J1: ``runs`` due runs woken; returns the timing (count = steps taken) and runs woken."""
+def _wake_until_done() -> None:
+    """A child's work: the wake task's body, tick after tick, until nothing is due."""
+    connections.close_all()  # its own connection, not the parent's
+    while journeys_wake_due(budget_seconds=3600):
+        pass
+    connections.close_all()
+
+
+def bench_wake(runs: int, wakers: int = 1) -> tuple[Timed, int]:
+    """J1: ``runs`` due runs woken by ``wakers`` processes at once (as beat's overlapping ticks
+    on several workers would: ``SKIP LOCKED`` shares the due runs). Returns the timing (count
+    = steps taken, CPU = the wakers' own) and the runs woken."""
     bench_template("sms")
     version = bench_journey("bench_wake", WAKE_STEPS, "bench.wake")
     waiting_runs_create(version, bench_contacts(runs, "bench-j"), step="nap", due=True)
-    woken = [0]
-
-    def work() -> int:
-        while True:
-            advanced = journeys_wake_due(budget_seconds=3600)
-            woken[0] += advanced
-            if advanced == 0:
-                break
-        return 2 * woken[0]  # each: the send, then the second wait
-
-    timed = _timed(work)
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    gc.collect()
+    children_cpu = _children_cpu()
+    wall = time.perf_counter()
+    processes = [context.Process(target=_wake_until_done) for _ in range(wakers)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    seconds = time.perf_counter() - wall
+    cpu = _children_cpu() - children_cpu
+    woken = JourneyRun.objects.filter(version=version, step="rest").count()
     _runs_clear(version)
-    return timed, woken[0]
+    return Timed(2 * woken, seconds, cpu), woken  # each: the send, then the second wait
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def bench_events(count: int, *, batch: bool) -> Timed:
@@ -243,8 +265,8 @@ def measure_journeys(
     results: dict[str, Any] = {}
     try:
         if "j1" in only:
-            log(f"J1: waking {options['journey_runs']:,} due runs…")
-            timed, woken = bench_wake(options["journey_runs"])
+            log(f"J1: waking {options['journey_runs']:,} due runs, {options['journey_wakers']} processes…")
+            timed, woken = bench_wake(options["journey_runs"], options["journey_wakers"])
             rows.append(
                 (
                     "J1 journey runs woken and advanced",
