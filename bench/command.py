@@ -29,6 +29,7 @@ from bench.dispatch import (
     fake_providers,
 )
 from bench.figures import FIGURES, add_figure_arguments, measure_figures, measure_sends, smoke_sizes
+from bench.journeys import JOURNEY_FIGURES, add_journey_arguments, measure_journeys
 from bench.micro import renders_per_second
 from bench.profiling import profile_summary
 from bench.workers import run_dir
@@ -83,9 +84,12 @@ class Bench:
         )
         parser.add_argument("--error-rate", type=float, default=0.15, help="soak: failures per call")
         parser.add_argument(
-            "--only", default=",".join(FIGURES), help=f"figures to measure, of {','.join(FIGURES)}"
+            "--only",
+            default=",".join(FIGURES),
+            help=f"figures to measure, of {','.join(FIGURES)} (default) and {','.join(JOURNEY_FIGURES)}",
         )
         add_figure_arguments(parser)
+        add_journey_arguments(parser)
 
     def handle(self, **options: Any) -> None:
         from bench.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, start_fake_twilio
@@ -104,6 +108,9 @@ class Bench:
                 workers=1,
                 batch_size=100,
                 **smoke_sizes(),
+                journey_runs=200,
+                journey_events=200,
+                journey_waiting=2000,
             )
         only = {f.strip().lower() for f in options["only"].split(",") if f.strip()}
         broker = settings.CELERY_BROKER_URL
@@ -138,6 +145,10 @@ class Bench:
             more_rows, more_results = measure_figures(only, options, common, log=self.stdout.write)
             if drain_profile is not None:
                 self.stdout.write(profile_summary(drain_profile))
+            if only & set(JOURNEY_FIGURES):
+                journey_rows, journey_results = measure_journeys(only, options, broker, log=self.stdout.write)
+                rows += journey_rows
+                results.update(journey_results)
         finally:
             twilio.stop()
         if "renders" in only:

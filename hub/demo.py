@@ -1,4 +1,5 @@
-"""Demo data for a first look: templates in both categories, contacts, a user per role, a key."""
+"""Demo data for a first look: templates in both categories, contacts, a user per role, a key,
+and an approved abandoned-cart journey."""
 
 from __future__ import annotations
 
@@ -12,8 +13,15 @@ from django.db import transaction
 from audit.services import Actor
 from hub.apikeys.models import ApiKey
 from hub.apikeys.services import apikey_create, apikey_revoke
-from hub.contacts.models import Contact
+from hub.contacts.models import Contact, Device
 from hub.demo_templates import DEMO_LAYOUT, DEMO_TEMPLATES
+from hub.journeys.models import Journey
+from hub.journeys.services import (
+    journey_create,
+    journey_draft_create,
+    journey_version_approve,
+    journey_version_submit,
+)
 from hub.notify.keys import notify_key_create
 from hub.roles import roles_ensure
 from templates_app.models import EmailLayout, Template
@@ -62,6 +70,46 @@ CONTACTS = [
         "attributes": {"tier": "bronze", "city": "San Francisco"},
     },
 ]
+
+
+DEMO_DEVICE = {"kind": "fcm", "token": "demo-fcm-token-cust-1001"}
+# The abandoned-cart journey (issue 17.9): push, then if the push is not clicked within a
+# short wait an email, then after another wait an SMS; an order ends it and is its goal.
+# Waits are seconds long so the demo can be watched (beat wakes runs every 5 s).
+ABANDONED_CART: dict[str, Any] = {
+    "key": "abandoned_cart",
+    "name": "Abandoned cart",
+    "description": "Reminds a customer of the cart they left: push, then email, then SMS.",
+    "trigger": {"event": "cart.abandoned"},
+    "reentry": {"policy": "always"},
+    "exit_events": [{"event": "order.completed"}],
+    "goal": {"event": "order.completed", "within": "1d"},
+    "steps": [
+        {"id": "push", "type": "send", "template": "cart.reminder", "channels": ["push"]},
+        {
+            "id": "wait_click",
+            "type": "wait_for",
+            "message": {"step": "push", "status": ["clicked"]},
+            "timeout": "30s",
+            "on_match": "done",
+            "on_timeout": "email",
+        },
+        {"id": "email", "type": "send", "template": "cart.reminder", "channels": ["email"]},
+        {"id": "pause", "type": "wait", "duration": "30s"},
+        {"id": "sms", "type": "send", "template": "cart.reminder", "channels": ["sms"]},
+        {"id": "done", "type": "exit"},
+    ],
+}
+
+
+def _journey(definition: dict[str, Any], author: User, approver: User) -> None:
+    """Write, submit and approve the demo journey once, as a marketer and compliance would."""
+    if Journey.objects.filter(key=definition["key"]).exists():
+        return
+    journey = journey_create(key=definition["key"], name=definition["name"], actor=Actor.user(author.pk))
+    version = journey_draft_create(journey=journey, author=author, definition=definition)
+    journey_version_submit(version=version, actor=Actor.user(author.pk), comment="Demo journey")
+    journey_version_approve(version=version, approver=approver, comment="Approved for the demo")
 
 
 @dataclass(frozen=True)
@@ -121,6 +169,9 @@ def demo_seed() -> DemoSeed:
             _template(spec, layout, users["marketer"], users["compliance"])
         for row in CONTACTS:
             Contact.objects.get_or_create(external_id=row["external_id"], defaults=row)
+        first = Contact.objects.get(external_id="cust-1001")
+        Device.objects.get_or_create(contact=first, kind=DEMO_DEVICE["kind"], defaults=DEMO_DEVICE)
+        _journey(ABANDONED_CART, users["marketer"], users["compliance"])
         for old in ApiKey.objects.filter(name=DEMO_KEY_NAME, revoked_at__isnull=True):
             apikey_revoke(api_key=old, actor=Actor.system())
         issued = apikey_create(name=DEMO_KEY_NAME)

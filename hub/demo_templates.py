@@ -188,6 +188,55 @@ NOTIFY_WELCOME_EMAIL: list[dict[str, Any]] = [
     },
 ]
 
+CART_REMINDER_VARIABLES: list[dict[str, Any]] = [
+    {"name": "first_name", "type": "string", "required": True, "example": "Ada"},
+    {"name": "cart_url", "type": "string", "required": True, "example": "https://shop.example/cart/9"},
+]
+CART_REMINDER: list[dict[str, Any]] = [
+    {
+        "channel": "push",
+        "locale": "en",
+        "title": "Still thinking it over?",
+        "text": "{{ first_name }}, your cart is waiting for you.",
+        "link": "{{ cart_url }}",
+        "data": {"screen": "cart"},
+    },
+    {
+        "channel": "email",
+        "locale": "en",
+        "subject": "You left something in your cart",
+        "preheader": "It is saved for you.",
+        "html": '<p>Hi {{ first_name }},</p><p>Your cart is saved: <a href="{{ cart_url }}">finish your order</a>.</p>',
+        "text": "",
+    },
+    {
+        "channel": "sms",
+        "locale": "en",
+        "text": "Hi {{ first_name }}, your cart is still saved: {{ cart_url }}",
+    },
+    {
+        "channel": "push",
+        "locale": "fr",
+        "title": "Vous hésitez encore ?",
+        "text": "{{ first_name }}, votre panier vous attend.",
+        "link": "{{ cart_url }}",
+        "data": {"screen": "cart"},
+    },
+    {
+        "channel": "email",
+        "locale": "fr",
+        "subject": "Vous avez oublié votre panier",
+        "preheader": "Nous l'avons gardé pour vous.",
+        "html": '<p>Bonjour {{ first_name }},</p><p>Votre panier est gardé : <a href="{{ cart_url }}">terminez votre commande</a>.</p>',
+        "text": "",
+    },
+    {
+        "channel": "sms",
+        "locale": "fr",
+        "text": "Bonjour {{ first_name }}, votre panier est toujours là : {{ cart_url }}",
+    },
+]
+
 DEMO_TEMPLATES: list[dict[str, Any]] = [
     {
         "key": "order.shipped",
@@ -212,6 +261,14 @@ DEMO_TEMPLATES: list[dict[str, Any]] = [
         "description": "Seasonal discount for customers who opted in to offers.",
         "variants": SPRING_OFFER,
         "variables": SPRING_OFFER_VARIABLES,
+    },
+    {
+        "key": "cart.reminder",
+        "name": "Cart reminder",
+        "category": "transactional",
+        "description": "The abandoned-cart journey's reminder (the demo journey abandoned_cart sends it).",
+        "variants": CART_REMINDER,
+        "variables": CART_REMINDER_VARIABLES,
     },
     {
         "key": "notify.welcome.sms",

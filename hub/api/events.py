@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.services import Actor
-from hub.api.problems import Problem, problem_exception_handler
+from hub.api.problems import Problem, problem_exception_handler, refused_problem
 from hub.api.schema import problems
 from hub.api.serializers import StrictSerializer
 from hub.api.views import not_found, request_api_key
@@ -26,6 +26,7 @@ from hub.journeys.events import (
     EventRejected,
     RunNotCancellable,
     event_record,
+    events_record,
     journey_run_cancel,
 )
 from hub.journeys.models import JourneyRun, JourneyRunEntry
@@ -178,17 +179,14 @@ def _event_body(outcome: EventOutcome) -> dict[str, Any]:
     }
 
 
+EVENT_REFUSED = "Event not accepted"
+
+
 def _record(event: EventInput, request: Request) -> dict[str, Any]:
     try:
         outcome = event_record(item=event, api_key=request_api_key(request))
     except EventRejected as exc:
-        raise Problem(
-            status_code=exc.status,
-            code=exc.code,
-            title="Event not accepted",
-            detail=exc.detail,
-            field=exc.field,
-        ) from exc
+        raise refused_problem(exc, title=EVENT_REFUSED) from exc
     return _event_body(outcome)
 
 
@@ -234,15 +232,18 @@ class EventBatchView(APIView):
         # The schema first, for every event: a violation anywhere refuses the whole request.
         envelope = EventBatchSerializer(data=request.data)
         envelope.is_valid(raise_exception=True)
+        items = [event_input(item) for item in envelope.validated_data["events"]]
         results = []
-        for index, item in enumerate(envelope.validated_data["events"]):
-            try:
-                results.append({"status": 202, **_record(event_input(item), request)})
-            except Problem as exc:
-                answer = problem_exception_handler(exc, {"request": request})
-                body = dict(answer.data or {})
-                body["instance"] = f"{request.path}#/events/{index}"
-                results.append(body)
+        for index, outcome in enumerate(events_record(items=items, api_key=request_api_key(request))):
+            if isinstance(outcome, EventOutcome):
+                results.append({"status": 202, **_event_body(outcome)})
+                continue
+            answer = problem_exception_handler(
+                refused_problem(outcome, title=EVENT_REFUSED), {"request": request}
+            )
+            body = dict(answer.data or {})
+            body["instance"] = f"{request.path}#/events/{index}"
+            results.append(body)
         return Response({"results": results}, status=207)
 
 

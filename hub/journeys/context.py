@@ -40,7 +40,16 @@ class End:
     reason: str
 
 
-Outcome = Go | Sleep | End
+@dataclass(frozen=True)
+class Send:
+    """A send step's order: the engine has it made (alone, or with other runs' sends in one
+    intake call) and hands the result back to the step."""
+
+    step: Mapping[str, Any]
+    data: Mapping[str, Any]
+
+
+Outcome = Go | Sleep | End | Send
 
 
 def contact_values(contact: Contact) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Checking a journey definition: its shape (the JSON schema) and then its meaning.
 
-Each problem names where it is (``steps[2].next``) and what is wrong, in words for the
+Each problem names where it is (``steps.2.next``, dotted like the API's field names) and what is wrong, in words for the
 author; a definition with any problem is not saved.
 """
 
@@ -48,7 +48,7 @@ def duration(text: str) -> timedelta:
 def _schema_path(error: SchemaError) -> str:
     path = ""
     for part in error.absolute_path:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        path += f".{part}" if path else str(part)
     return path
 
 
@@ -77,7 +77,7 @@ def _meaning_problems(definition: Mapping[str, Any]) -> list[DefinitionProblem]:
     for index, step_id in enumerate(ids):
         if step_id in ids[:index]:
             problems.append(
-                DefinitionProblem(f"steps[{index}].id", f"'{step_id}' is used by an earlier step.")
+                DefinitionProblem(f"steps.{index}.id", f"'{step_id}' is used by an earlier step.")
             )
     trigger = definition["trigger"]
     event_fields = trigger.get("event_fields")
@@ -98,11 +98,11 @@ def _meaning_problems(definition: Mapping[str, Any]) -> list[DefinitionProblem]:
         problems.append(DefinitionProblem("reentry.period", "a period is only for the once_per policy."))
     for index, exit_event in enumerate(definition.get("exit_events", [])):
         if "condition" in exit_event:
-            check(f"exit_events[{index}].condition", exit_event["condition"], ConditionScope(step_ids=ids))
+            check(f"exit_events.{index}.condition", exit_event["condition"], ConditionScope(step_ids=ids))
     templates = {step["template"] for step in definition["steps"] if "template" in step}
     known = set(Template.objects.filter(key__in=templates).values_list("key", flat=True))
     for index, step in _steps(definition):
-        path = f"steps[{index}]"
+        path = f"steps.{index}"
         for name in NEXT_FIELDS:
             if name in step and step[name] not in kinds:
                 problems.append(DefinitionProblem(f"{path}.{name}", f"there is no step '{step[name]}'."))
@@ -110,11 +110,11 @@ def _meaning_problems(definition: Mapping[str, Any]) -> list[DefinitionProblem]:
             if branch["next"] not in kinds:
                 problems.append(
                     DefinitionProblem(
-                        f"{path}.branches[{b_index}].next", f"there is no step '{branch['next']}'."
+                        f"{path}.branches.{b_index}.next", f"there is no step '{branch['next']}'."
                     )
                 )
             check(
-                f"{path}.branches[{b_index}].condition",
+                f"{path}.branches.{b_index}.condition",
                 branch["condition"],
                 ConditionScope(step_ids=ids, event_fields=event_fields),
             )

@@ -7,36 +7,33 @@ contact apply one at a time and a run is never started twice for one entry.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from audit.services import Actor
 from hub.apikeys.models import ApiKey
 from hub.contacts.models import Contact
+from hub.journeys.bulk import rows_save
 from hub.journeys.context import Wake, condition_holds
 from hub.journeys.definition import duration
-from hub.journeys.engine import run_advance, run_end
+from hub.journeys.engine import run_end, runs_advance, runs_save
 from hub.journeys.models import Event, Journey, JourneyRun, RunEntryKind, RunStatus
 from hub.journeys.steps import run_awaits_event
 from hub.journeys.timeline import Timeline
+from hub.refusals import Refused
 
 LIVE = (RunStatus.ACTIVE, RunStatus.WAITING)
 
 
-class EventRejected(Exception):
-    """The event cannot be accepted; ``code`` is stable, ``field`` names the culprit."""
-
-    def __init__(self, code: str, detail: str, *, field: str = "", status: int = 422) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-        self.field = field
-        self.status = status
+class EventRejected(Refused):
+    """The event cannot be accepted (``unknown_contact``, ``event_id_reused``); nothing was
+    written for it."""
 
 
 @dataclass(frozen=True)
@@ -78,104 +75,196 @@ def _exit_matches(run: JourneyRun, event: Event, contact: Contact) -> bool:
     )
 
 
-def _convert(event: Event, contact: Contact, timeline: Timeline) -> list[dict[str, Any]]:
-    """Runs (ended or not) whose goal is this event and that have not converted yet."""
-    lines = []
+# A run and what an event did to it; its line is written once the runs are advanced.
+Touched = tuple[JourneyRun, str]
+
+
+@dataclass
+class _Round:
+    """Events for distinct contacts, applied together: what the runs, goals and entries of
+    those contacts stand at, read once for the round."""
+
+    events: list[Event]
+    contacts: Mapping[int, Contact]
+    live: dict[int, list[JourneyRun]] = field(default_factory=dict)
+    goals: dict[int, list[JourneyRun]] = field(default_factory=dict)
+    triggered: dict[str, list[Journey]] = field(default_factory=dict)
+    entered: dict[tuple[int, int], datetime] = field(default_factory=dict)
+
+
+def _round_read(events: list[Event], contacts: Mapping[int, Contact]) -> _Round:
+    state = _Round(events, contacts)
+    ids = [e.contact_id for e in events]
+    names = {e.name for e in events}
+    # One read for both: the live runs, and the runs (ended or not) whose goal may be one of
+    # these events and that have not converted.
     runs = (
         JourneyRun.objects.select_for_update(of=("self",))
         .select_related("journey", "version", "entry_event")
-        .filter(contact=contact, converted_at__isnull=True, version__goal_event=event.name)
+        .filter(
+            Q(status__in=LIVE) | Q(converted_at__isnull=True, version__goal_event__in=names),
+            contact_id__in=ids,
+        )
+        .order_by("created_at")
     )
     for run in runs:
-        goal = run.version.definition["goal"]
-        if "within" in goal and event.occurred_at > run.created_at + duration(goal["within"]):
-            continue
-        run.converted_at = timeline.now
-        run.save(update_fields=["converted_at", "updated_at"])
-        timeline.add(run, RunEntryKind.CONVERTED, run.step, event=event.name, event_id=str(event.id))
-        lines.append(_run_line(run, "converted"))
-    return lines
+        if run.status in LIVE:
+            state.live.setdefault(run.contact_id, []).append(run)
+        if run.converted_at is None and run.version.goal_event in names:
+            state.goals.setdefault(run.contact_id, []).append(run)
+    journeys = Journey.objects.select_related("live_version").filter(live_version__trigger_event__in=names)
+    for journey in journeys.order_by("key"):
+        assert journey.live_version is not None  # noqa: S101 - filtered on it
+        state.triggered.setdefault(journey.live_version.trigger_event, []).append(journey)
+    journey_ids = [j.pk for js in state.triggered.values() for j in js]
+    if journey_ids:
+        last = (
+            JourneyRun.objects.filter(journey_id__in=journey_ids, contact_id__in=ids)
+            .values_list("journey_id", "contact_id")
+            .annotate(last=Max("created_at"))
+        )
+        state.entered = {(j, c): at for j, c, at in last}
+    return state
 
 
-def _may_enter(journey: Journey, contact: Contact, event: Event) -> str | None:
+def _convert(run: JourneyRun, event: Event, timeline: Timeline) -> bool:
+    goal = run.version.definition["goal"]
+    if run.converted_at is not None or goal["event"] != event.name:
+        return False
+    if "within" in goal and event.occurred_at > run.created_at + duration(goal["within"]):
+        return False
+    run.converted_at = timeline.now
+    run.save(update_fields=["converted_at", "updated_at"])
+    timeline.add(run, RunEntryKind.CONVERTED, run.step, event=event.name, event_id=str(event.id))
+    return True
+
+
+def _may_enter(state: _Round, journey: Journey, contact: Contact, event: Event) -> str | None:
     """The run's entry key if the contact may enter now (re-entry policy), else None."""
     reentry = journey.live_version.definition.get("reentry", {"policy": "once"})  # type: ignore[union-attr]
     policy = reentry["policy"]
+    last = state.entered.get((journey.pk, contact.pk))
     if policy == "once":
-        return None if JourneyRun.objects.filter(journey=journey, contact=contact).exists() else "once"
-    if policy == "once_per":
-        since = event.received_at - duration(reentry["period"])
-        if JourneyRun.objects.filter(journey=journey, contact=contact, created_at__gt=since).exists():
-            return None
+        return None if last is not None else "once"
+    if policy == "once_per" and last is not None and last > event.received_at - duration(reentry["period"]):
+        return None
     return str(event.id)
 
 
-def _start(event: Event, contact: Contact, timeline: Timeline, *, skip: set[int]) -> list[dict[str, Any]]:
-    lines = []
-    journeys = Journey.objects.select_related("live_version").filter(live_version__trigger_event=event.name)
-    for journey in journeys.exclude(pk__in=skip).order_by("key"):
+def _apply(
+    state: _Round, event: Event, timeline: Timeline, advance: list[tuple[JourneyRun, Contact, Wake | None]]
+) -> tuple[list[Touched], list[JourneyRun]]:
+    """What one event does to its contact's runs: end, resume (queued in ``advance``),
+    convert, start (queued, and returned to insert)."""
+    contact = state.contacts[event.contact_id]
+    touched: list[Touched] = []
+    absorbed: set[int] = set()
+    for run in state.live.get(contact.pk, []):
+        if run.status not in LIVE:
+            continue
+        if _exit_matches(run, event, contact):
+            run_end(
+                run, status=RunStatus.EXITED, reason="exit event", timeline=timeline, exit_event=event.name
+            )
+            touched.append((run, "exited"))
+        elif run_awaits_event(run, event, contact):
+            if run.waiting_for.get("kind") == "digest":
+                absorbed.add(run.journey_id)
+            advance.append((run, contact, Wake("event", event=event)))
+            touched.append((run, "resumed"))
+    touched += [
+        (run, "converted") for run in state.goals.get(contact.pk, []) if _convert(run, event, timeline)
+    ]
+    started: list[JourneyRun] = []
+    for journey in state.triggered.get(event.name, []):
         version = journey.live_version
-        assert version is not None  # noqa: S101 - filtered on it
+        assert version is not None  # noqa: S101 - read with it
         trigger = version.definition["trigger"]
-        if "condition" in trigger and not condition_holds(
-            trigger["condition"], contact=contact, event=event, run=None
+        if journey.pk in absorbed or (
+            "condition" in trigger
+            and not condition_holds(trigger["condition"], contact=contact, event=event, run=None)
         ):
             continue
-        entry = _may_enter(journey, contact, event)
+        entry = _may_enter(state, journey, contact, event)
         if entry is None:
             continue
-        run = JourneyRun.objects.create(
+        run = JourneyRun(
             journey=journey,
             version=version,
             contact=contact,
             entry=entry,
             entry_event=event,
             api_key=event.api_key,
+            created_at=timeline.now,
+            updated_at=timeline.now,
         )
+        state.entered[(journey.pk, contact.pk)] = timeline.now
         timeline.add(run, RunEntryKind.STARTED, event=event.name, event_id=str(event.id))
-        run_advance(run, contact=contact, timeline=timeline)
-        lines.append(_run_line(run, "started"))
-    return lines
+        advance.append((run, contact, None))
+        touched.append((run, "started"))
+        started.append(run)
+    return touched, started
+
+
+def _rounds(events: Sequence[Event]) -> list[list[Event]]:
+    """The events in rounds holding each contact at most once: a contact's k-th event is in
+    the k-th round, so each contact's events apply in their order."""
+    rounds: list[list[Event]] = []
+    seen: dict[int, int] = {}
+    for event in events:
+        depth = seen.get(event.contact_id, 0)
+        seen[event.contact_id] = depth + 1
+        if depth == len(rounds):
+            rounds.append([])
+        rounds[depth].append(event)
+    return rounds
+
+
+def journeys_on_events(events: Sequence[Event], contacts: Mapping[int, Contact], timeline: Timeline) -> None:
+    """For each event, in order per contact: end the runs that exit on it, resume those waiting
+    for it, convert those whose goal it is, start the journeys it triggers; set each event's
+    ``result`` (not saved). The caller holds the contacts' locks.
+
+    Set-based: per round of distinct contacts a fixed number of reads, the runs to advance
+    advanced together (their sends in one intake call), the new runs inserted in one
+    statement and the resumed ones saved in one."""
+    for events_of_round in _rounds(events):
+        state = _round_read(events_of_round, contacts)
+        advance: list[tuple[JourneyRun, Contact, Wake | None]] = []
+        touched: dict[Any, list[Touched]] = {}
+        started: list[JourneyRun] = []
+        for event in events_of_round:
+            touched[event.id], new = _apply(state, event, timeline, advance)
+            started += new
+        runs_advance(advance, timeline=timeline)
+        JourneyRun.objects.bulk_create(started)
+        fresh = {run.id for run in started}
+        runs_save([run for run, _, _ in advance if run.id not in fresh])
+        for event in events_of_round:
+            event.result = [_run_line(run, action) for run, action in touched[event.id]]
 
 
 def journeys_on_event(event: Event, contact: Contact, timeline: Timeline) -> list[dict[str, Any]]:
-    """End the runs that exit on ``event``, convert those whose goal it is, resume those
-    waiting for it, start the journeys it triggers. The caller holds the contact's lock."""
-    lines: list[dict[str, Any]] = []
-    absorbed: set[int] = set()
-    live = (
-        JourneyRun.objects.select_for_update(of=("self",))
-        .select_related("journey", "version", "entry_event")
-        .filter(contact=contact, status__in=LIVE)
-        .order_by("created_at")
+    """``journeys_on_events`` for one event; returns its result."""
+    journeys_on_events([event], {contact.pk: contact}, timeline)
+    return list(event.result)
+
+
+def _event_of(item: EventInput, contact: Contact, api_key: ApiKey | None, now: datetime) -> Event:
+    return Event(
+        api_key=api_key,
+        event_id=item.id,
+        name=item.name,
+        contact=contact,
+        data=dict(item.data),
+        occurred_at=item.occurred_at or now,
+        received_at=now,
     )
-    for run in live:
-        if _exit_matches(run, event, contact):
-            run_end(
-                run, status=RunStatus.EXITED, reason="exit event", timeline=timeline, exit_event=event.name
-            )
-            lines.append(_run_line(run, "exited"))
-        elif run_awaits_event(run, event, contact):
-            if run.waiting_for.get("kind") == "digest":
-                absorbed.add(run.journey_id)
-            run_advance(run, contact=contact, timeline=timeline, wake=Wake("event", event=event))
-            lines.append(_run_line(run, "resumed"))
-    lines += _convert(event, contact, timeline)
-    lines += _start(event, contact, timeline, skip=absorbed)
-    return lines
 
 
 def _replay(item: EventInput, api_key: ApiKey | None) -> EventOutcome | None:
     existing = Event.objects.select_related("contact").filter(api_key=api_key, event_id=item.id).first()
-    if existing is None:
-        return None
-    if existing.name != item.name or existing.contact.external_id != item.contact:
-        raise EventRejected(
-            "event_id_reused",
-            f"Event id '{item.id}' was already used for another event ({existing.name}).",
-            field="id",
-        )
-    return EventOutcome(existing, replayed=True)
+    return None if existing is None else _replay_of(existing, item)
 
 
 def event_record(*, item: EventInput, api_key: ApiKey | None) -> EventOutcome:
@@ -186,23 +275,13 @@ def event_record(*, item: EventInput, api_key: ApiKey | None) -> EventOutcome:
     with transaction.atomic():
         contact = Contact.objects.select_for_update().filter(external_id=item.contact).first()
         if contact is None:
-            raise EventRejected(
-                "unknown_contact",
-                f"There is no contact with external_id '{item.contact}'.",
-                field="contact.external_id",
-            )
+            raise _unknown_contact(item)
         if item.id and (replay := _replay(item, api_key)):
             return replay
         try:
             with transaction.atomic():
-                event = Event.objects.create(
-                    api_key=api_key,
-                    event_id=item.id,
-                    name=item.name,
-                    contact=contact,
-                    data=dict(item.data),
-                    occurred_at=item.occurred_at or now,
-                )
+                event = _event_of(item, contact, api_key, now)
+                event.save(force_insert=True)
         except IntegrityError:
             # The same id for another contact, committed meanwhile (each holds its own contact).
             replay = _replay(item, api_key)
@@ -214,6 +293,90 @@ def event_record(*, item: EventInput, api_key: ApiKey | None) -> EventOutcome:
         event.save(update_fields=["result"])
         timeline.flush()
     return EventOutcome(event, replayed=False)
+
+
+def _unknown_contact(item: EventInput) -> EventRejected:
+    return EventRejected(
+        "unknown_contact",
+        f"There is no contact with external_id '{item.contact}'.",
+        field="contact.external_id",
+    )
+
+
+def _replay_of(existing: Event, item: EventInput) -> EventOutcome:
+    if existing.name != item.name or existing.contact.external_id != item.contact:
+        raise EventRejected(
+            "event_id_reused",
+            f"Event id '{item.id}' was already used for another event ({existing.name}).",
+            field="id",
+        )
+    return EventOutcome(existing, replayed=True)
+
+
+Recorded = EventOutcome | EventRejected
+
+
+def events_record(*, items: Sequence[EventInput], api_key: ApiKey | None) -> list[Recorded]:
+    """Store many events and apply them to journeys, in order, in one transaction: their
+    contacts locked in one query, replays found in one, the events inserted in one, the runs
+    they touch and their timelines written together. One result per item: its outcome, or the
+    EventRejected that refused it alone (as ``event_record`` would have).
+
+    If the batch cannot be written together (an id committed meanwhile by another request),
+    its events are recorded one by one."""
+    try:
+        return _events_record_together(items, api_key)
+    except IntegrityError:
+        return [_record_or_refusal(item, api_key) for item in items]
+
+
+def _record_or_refusal(item: EventInput, api_key: ApiKey | None) -> Recorded:
+    try:
+        return event_record(item=item, api_key=api_key)
+    except EventRejected as exc:
+        return exc
+
+
+def _events_record_together(items: Sequence[EventInput], api_key: ApiKey | None) -> list[Recorded]:
+    now = timezone.now()
+    actor = Actor.api_key(api_key.pk) if api_key else Actor.system()
+    results: list[Recorded | None] = [None] * len(items)
+    with transaction.atomic():
+        # In one order (by id), so two batches for the same contacts queue, never deadlock.
+        contacts = {
+            c.external_id: c
+            for c in Contact.objects.select_for_update()
+            .filter(external_id__in={i.contact for i in items})
+            .order_by("pk")
+        }
+        ids = {i.id for i in items if i.id}
+        seen = {
+            e.event_id: e
+            for e in Event.objects.select_related("contact").filter(api_key=api_key, event_id__in=ids)
+        }
+        fresh: list[tuple[int, Event]] = []
+        for index, item in enumerate(items):
+            contact = contacts.get(item.contact)
+            if contact is None:
+                results[index] = _unknown_contact(item)
+            elif item.id and item.id in seen:
+                try:
+                    results[index] = _replay_of(seen[item.id], item)
+                except EventRejected as exc:
+                    results[index] = exc
+            else:
+                event = _event_of(item, contact, api_key, now)
+                if item.id:
+                    seen[item.id] = event
+                fresh.append((index, event))
+        Event.objects.bulk_create([event for _, event in fresh])
+        timeline = Timeline(actor=actor, now=now)
+        journeys_on_events([event for _, event in fresh], {c.pk: c for c in contacts.values()}, timeline)
+        for index, event in fresh:
+            results[index] = EventOutcome(event, replayed=False)
+        rows_save(Event, [event for _, event in fresh], ["result"])
+        timeline.flush()
+    return [r for r in results if r is not None]
 
 
 def journey_run_cancel(*, run: JourneyRun, actor: Actor) -> JourneyRun:

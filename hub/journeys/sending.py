@@ -1,5 +1,6 @@
-"""A journey's send: the one place a run creates a notification, through the same intake as
-the API (``notification_accept``), so compliance decides it like any send."""
+"""A journey's send: the one place runs create notifications, through the same intake as the
+API (``notifications_accept``, many runs' sends in one call), so compliance decides them like
+any send."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from uuid import UUID
 
 from hub.contacts.models import Contact
 from hub.journeys.models import JourneyRun, JourneyRunMessage
-from hub.messaging.intake import NotificationRejected, NotificationRequest, notification_accept
+from hub.messaging.intake import NotificationRejected, NotificationRequest, notifications_accept
 from hub.messaging.models import Message, MessageEvent
 from hub.messaging.models import MessageStatus as S
 
@@ -60,35 +61,50 @@ def result_of(messages: Sequence[Message], notification_id: UUID | None) -> Send
     return SendResult("failed", notification_id, summaries, error="no message could be sent")
 
 
-def run_send(
-    *,
-    run: JourneyRun,
-    step_id: str,
-    contact: Contact,
-    template: str,
-    data: Mapping[str, Any],
-    step: Mapping[str, Any],
-) -> SendResult:
-    """Create the step's notification for the run's contact (within the caller's transaction:
-    if the run's advance rolls back, so does the send, and nothing is enqueued)."""
-    request = NotificationRequest(
-        template=template,
-        to={"external_id": contact.external_id},
-        data=dict(data),
-        channels=list(step.get("channels", [])),
-        routing=step.get("routing", "first"),
-        reference=f"journey:{run.journey.key}:{run.id}:{step_id}"[:200],
-    )
-    try:
-        notification = notification_accept(request=request, api_key=None)
-    except NotificationRejected as exc:
-        return SendResult("failed", error=f"{exc.code}: {exc.detail}")
-    messages = list(notification.messages.all())
-    JourneyRunMessage.objects.bulk_create(
-        JourneyRunMessage(run=run, step=step_id, message_id=m.id, notification_id=notification.id)
-        for m in messages
-    )
-    return result_of(messages, notification.id)
+@dataclass(frozen=True)
+class SendOrder:
+    """One run's send: the step and the data its template gets."""
+
+    run: JourneyRun
+    contact: Contact
+    step: Mapping[str, Any]
+    data: Mapping[str, Any]
+
+    def request(self) -> NotificationRequest:
+        step = self.step
+        return NotificationRequest(
+            template=step["template"],
+            to={"external_id": self.contact.external_id},
+            data=dict(self.data),
+            channels=list(step.get("channels", [])),
+            routing=step.get("routing", "first"),
+            reference=f"journey:{self.run.journey.key}:{self.run.id}:{step['id']}"[:200],
+        )
+
+
+def runs_send(orders: Sequence[SendOrder]) -> list[SendResult]:
+    """Create every order's notification in one intake call (``notifications_accept``, a fixed
+    number of queries however many), within the caller's transaction: if the runs' advance
+    rolls back, so do the sends, and nothing is enqueued. One result per order, in order."""
+    if not orders:
+        return []
+    accepted = notifications_accept([o.request() for o in orders], api_key=None)
+    results: list[SendResult] = []
+    links: list[JourneyRunMessage] = []
+    for order, notification in zip(orders, accepted, strict=True):
+        if isinstance(notification, NotificationRejected):
+            results.append(SendResult("failed", error=f"{notification.code}: {notification.detail}"))
+            continue
+        messages = list(notification.messages.all())  # as the intake wrote them: no query
+        links += (
+            JourneyRunMessage(
+                run=order.run, step=order.step["id"], message_id=m.id, notification_id=notification.id
+            )
+            for m in messages
+        )
+        results.append(result_of(messages, notification.id))
+    JourneyRunMessage.objects.bulk_create(links)
+    return results
 
 
 def step_result_now(*, run: JourneyRun, step_id: str) -> SendResult:

@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub.contacts.models import Contact
 from hub.journeys.conditions import ConditionError, condition_evaluate
-from hub.journeys.context import End, Go, Outcome, RunContext, Sleep, Wake, condition_holds
+from hub.journeys.context import End, Go, Outcome, RunContext, Send, Sleep, Wake, condition_holds
 from hub.journeys.definition import duration
 from hub.journeys.models import Event, JourneyRun, RunEntryKind, RunStatus
-from hub.journeys.sending import SendResult, run_send, step_reached, step_result_now
+from hub.journeys.sending import SendResult, step_reached, step_result_now
 
 K = RunEntryKind
 # How long after a deferred message's time the run looks at it again.
@@ -25,7 +25,7 @@ DEFERRED_RECHECK = timedelta(seconds=15)
 # --- Entering a step --------------------------------------------------------------------
 
 
-def _send_outcome(ctx: RunContext, step: Mapping[str, Any], result: SendResult) -> Outcome:
+def send_outcome(ctx: RunContext, step: Mapping[str, Any], result: SendResult) -> Outcome:
     step_id = step["id"]
     ctx.record_step(
         step_id,
@@ -56,10 +56,9 @@ def _send_outcome(ctx: RunContext, step: Mapping[str, Any], result: SendResult) 
 
 
 def _send(ctx: RunContext, step: Mapping[str, Any], data: Mapping[str, Any]) -> Outcome:
-    result = run_send(
-        run=ctx.run, step_id=step["id"], contact=ctx.contact, template=step["template"], data=data, step=step
-    )
-    return _send_outcome(ctx, step, result)
+    """The engine makes the send (with other runs' sends when it advances many) and hands the
+    result to ``send_outcome``."""
+    return Send(step, data)
 
 
 def _enter_send(ctx: RunContext, step: Mapping[str, Any]) -> Outcome:
@@ -174,7 +173,7 @@ def resume_step(ctx: RunContext, step: Mapping[str, Any], wake: Wake) -> Outcome
         result = step_result_now(run=ctx.run, step_id=step["id"])
         if result.outcome == "deferred":
             return Sleep(max(result.not_before or ctx.now, ctx.now) + DEFERRED_RECHECK, waiting)
-        return _send_outcome(ctx, step, result)
+        return send_outcome(ctx, step, result)
     if kind == "digest":
         if wake.kind == "event" and wake.event is not None:
             ctx.run.state["digest"]["events"].append(_digest_item(wake.event))

@@ -45,13 +45,13 @@ def journeys_push(*, document: Any, author: User) -> list[JourneyVersion]:
     lists every problem, prefixed with the journey's position in the file."""
     definitions = definitions_from_document(document)
     problems = [
-        DefinitionProblem(f"journeys[{index}]" + (f".{p.path}" if p.path else ""), p.message)
+        DefinitionProblem(f"journeys.{index}" + (f".{p.path}" if p.path else ""), p.message)
         for index, definition in enumerate(definitions)
         for p in definition_check(definition)
     ]
     keys = [d["key"] for d in definitions]
     problems += [
-        DefinitionProblem(f"journeys[{i}].key", "this key appears twice in the file.")
+        DefinitionProblem(f"journeys.{i}.key", "this key appears twice in the file.")
         for i, k in enumerate(keys)
         if k in keys[:i]
     ]

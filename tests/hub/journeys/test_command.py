@@ -45,7 +45,7 @@ def test_a_file_with_any_problem_pushes_nothing(tmp_path: Path) -> None:
     good, bad = definition(), definition(key="other", steps=[{"id": "x", "type": "wait"}])
     with pytest.raises(CommandError) as caught:
         push(tmp_path, {"journeys": [good, bad]}, "mia")
-    assert "journeys[1].steps[0]: a wait has either a duration or an until time" in str(caught.value)
+    assert "journeys.1.steps.0: a wait has either a duration or an until time" in str(caught.value)
     assert not Journey.objects.exists()
 
 

@@ -24,16 +24,16 @@ def test_a_valid_definition_has_no_problems() -> None:
 def test_unknown_top_level_and_step_fields_are_named() -> None:
     assert messages(definition(colour="red")) == ["unknown field: 'colour' was unexpected"]
     bad_step = definition(steps=[{"id": "a", "type": "wait", "duration": "1h", "color": 1}])
-    assert messages(bad_step) == ["steps[0]: unknown field: 'color' was unexpected"]
+    assert messages(bad_step) == ["steps.0: unknown field: 'color' was unexpected"]
 
 
 @pytest.mark.django_db
 def test_wrong_types_and_forms_are_named() -> None:
     assert messages(definition(steps=[{"id": "a", "type": "wait", "duration": "2 hours"}])) == [
-        "steps[0].duration: '2 hours' does not match '^[1-9][0-9]{0,5}[smhd]$'"
+        "steps.0.duration: '2 hours' does not match '^[1-9][0-9]{0,5}[smhd]$'"
     ]
     assert messages(definition(name=3)) == ["name: 3 is not of type 'string'"]
-    assert messages(definition(steps=[{"id": "a", "type": "teleport"}]))[0].startswith("steps[0].type:")
+    assert messages(definition(steps=[{"id": "a", "type": "teleport"}]))[0].startswith("steps.0.type:")
 
 
 @pytest.mark.django_db
@@ -43,10 +43,10 @@ def test_references_to_missing_steps_and_templates_are_refused() -> None:
         {"id": "a", "type": "wait", "until": "09:00", "duration": "1h"},
     ]
     assert messages(definition(steps=steps)) == [
-        "steps[1].id: 'a' is used by an earlier step.",
-        "steps[0].next: there is no step 'zz'.",
-        "steps[0].template: there is no template 'no.such'.",
-        "steps[1]: a wait has either a duration or an until time, not both or neither.",
+        "steps.1.id: 'a' is used by an earlier step.",
+        "steps.0.next: there is no step 'zz'.",
+        "steps.0.template: there is no template 'no.such'.",
+        "steps.1: a wait has either a duration or an until time, not both or neither.",
     ]
 
 
@@ -56,7 +56,7 @@ def test_wait_for_a_message_must_name_an_earlier_send_step() -> None:
         {"id": "w", "type": "wait_for", "message": {"step": "s", "status": ["opened"]}, "timeout": "1d"},
         {"id": "s", "type": "send", "template": "order.shipped"},
     ]
-    assert messages(definition(steps=steps)) == ["steps[0].message.step: 's' does not come before this step."]
+    assert messages(definition(steps=steps)) == ["steps.0.message.step: 's' does not come before this step."]
 
 
 @pytest.mark.django_db
@@ -105,7 +105,7 @@ def test_a_trigger_condition_cannot_see_steps_and_a_branch_only_known_ones() -> 
         },
     ]
     assert messages(definition(steps=steps)) == [
-        "steps[1].branches[0].condition: 'steps.helo' is not a step that has run by then (steps: hello, b)."
+        "steps.1.branches.0.condition: 'steps.helo' is not a step that has run by then (steps: hello, b)."
     ]
 
 

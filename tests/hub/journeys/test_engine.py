@@ -364,3 +364,50 @@ def test_a_step_interrupted_before_commit_leaves_the_run_due_and_sends_once(
     assert Notification.objects.count() == 1
     wake_now(run)
     assert Notification.objects.count() == 1
+
+
+def test_frequency_caps_count_journey_sends(contact: Contact, marketing_template: Any) -> None:
+    """A cap of one marketing message a day: the journey's first send passes, its second is
+    capped and the run follows that step's blocked branch; later runs woken together by beat
+    (one intake call) are capped by it too."""
+    from hub.compliance.services import rule_create
+
+    rule_create(
+        key="cap",
+        kind="frequency_cap",
+        effect="block",
+        category="marketing",
+        params={"limit": 1, "window_hours": 24},
+    )
+    Contact.objects.filter(pk=contact.pk).update(timezone=zone_at_local_hour(12))
+    grant_consent(contact, "sms")
+    steps = [
+        {"id": "first", **MARKETING},
+        {"id": "second", **MARKETING, "on_blocked": "capped"},
+        {"id": "done", "type": "exit"},
+        {"id": "capped", "type": "exit"},
+    ]
+    live_journey(definition(reentry={"policy": "always"}, steps=steps))
+    send_event("signed.up")
+    run = only_run()
+    assert (run.state["steps"]["first"]["outcome"], run.state["steps"]["second"]["outcome"]) == (
+        "sent",
+        "blocked",
+    )
+    assert run.state["steps"]["second"]["block_reason"] == "frequency_capped"
+    assert (run.status, run.step) == (RunStatus.COMPLETED, "capped")
+    # Two runs of the contact woken in one batch: the journey's earlier send counts.
+    JourneyRun.objects.all().delete()
+    live_journey(
+        definition(
+            reentry={"policy": "always"}, steps=[{"id": "nap", "type": "wait", "duration": "1h"}, *steps]
+        )
+    )
+    send_event("signed.up")
+    send_event("signed.up")
+    JourneyRun.objects.update(wake_at=timezone.now() - timedelta(seconds=1))
+    from hub.journeys.wake import journeys_wake_due
+
+    journeys_wake_due()
+    outcomes = sorted(r.state["steps"]["first"]["block_reason"] for r in JourneyRun.objects.all())
+    assert outcomes == ["frequency_capped", "frequency_capped"]

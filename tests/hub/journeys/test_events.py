@@ -45,13 +45,12 @@ def test_an_exit_event_ends_a_waiting_run_and_its_goal_converts_it(contact: Cont
     assert run.converted_at is not None and run.wake_at is None
     wake_now(run)  # nothing more happens to an ended run
     assert not Notification.objects.exists()
-    actions = set(AuditRecord.objects.filter(object_id=str(run.id)).values_list("action", flat=True))
-    assert {
-        "journey_run.started",
-        "journey_run.wait",
-        "journey_run.exited",
-        "journey_run.converted",
-    } <= actions
+    # One audit record per run per transaction, holding that transaction's timeline entries.
+    records = AuditRecord.objects.filter(object_id=str(run.id)).order_by("seq")
+    assert {r.action for r in records} == {"journey_run.timeline"}
+    kinds = [entry["kind"] for r in records for entry in r.payload["entries"]]
+    assert kinds == ["started", "step_entered", "wait", "exited", "converted"]
+    assert kinds == list(run.timeline.order_by("id").values_list("kind", flat=True))
 
 
 def test_an_exit_condition_must_hold_for_the_exit(contact: Contact) -> None:

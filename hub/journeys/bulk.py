@@ -1,0 +1,47 @@
+"""Saving many advanced rows (runs, events' results) in one statement per 1,000.
+
+``save()`` of each is a round trip per row, and Django's ``bulk_update`` builds a CASE
+expression per field and row; on PostgreSQL this is one ``UPDATE ... FROM unnest(...)`` of
+one array per column."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+from django.db import connection, models
+from django.db.models import Field
+
+CHUNK = 1000
+
+
+def rows_save(model: type[models.Model], rows: Sequence[models.Model], names: Sequence[str]) -> None:
+    """Write fields ``names`` of ``rows`` (instances of ``model``, already in the table)."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_update(rows, names)
+        return
+    meta = model._meta
+    pk = meta.pk
+    assert pk is not None  # noqa: S101 - every model has one
+    fields = [cast("Field[Any, Any]", meta.get_field(name)) for name in names]
+    columns = [connection.ops.quote_name(str(f.column)) for f in fields]
+    table = connection.ops.quote_name(meta.db_table)
+    pk_column = connection.ops.quote_name(str(pk.column))
+    # One array per column: a statement of a few parameters, whatever the number of rows.
+    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in [pk, *fields])
+    assignments = ", ".join(f"{c} = v.{c}" for c in columns)
+    sql = (
+        f"UPDATE {table} AS r SET {assignments} "  # noqa: S608 - identifiers from model meta
+        f"FROM unnest({arrays}) AS v(_id, {', '.join(columns)}) "
+        f"WHERE r.{pk_column} = v._id"
+    )
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        params = [[pk.get_db_prep_save(item.pk, connection) for item in chunk]]
+        params += [
+            [f.get_db_prep_save(getattr(item, f.attname), connection) for item in chunk] for f in fields
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
