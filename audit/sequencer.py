@@ -74,8 +74,16 @@ LIMIT %(limit)s
 """  # noqa: S608 - constants only
 _PLAN = (
     "SET LOCAL jit = off; SET LOCAL enable_sort = off; SET LOCAL enable_hashjoin = off; "
-    "SET LOCAL enable_mergejoin = off; SET LOCAL max_parallel_workers_per_gather = 0"
+    "SET LOCAL enable_mergejoin = off; SET LOCAL enable_seqscan = off; SET LOCAL max_parallel_workers_per_gather = 0"
 )
+
+# This transaction's id, how many others of this database hold one, and the records there are.
+_ALONE = """
+SELECT pg_current_xact_id()::text::bigint,
+       (SELECT count(*) FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL),
+       (SELECT count(*) FROM audit_auditrecord)
+"""
 
 
 @dataclass(frozen=True)
@@ -246,15 +254,13 @@ def audit_leaves_append(records: list[int], hashes: list[bytes]) -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEQUENCER_LOCK])
         pos = _position()
-        cursor.execute(
-            "SELECT pg_current_xact_id()::text::bigint, pg_snapshot_xmin(pg_current_snapshot())::text::bigint, "
-            "(SELECT count(*) FROM audit_auditrecord)"
-        )
-        own, xmin, count = cursor.fetchone()
-        if xmin == own and count == pos.size + len(records):
-            # No transaction older than this one is left to commit a record, and every record
-            # there is will be in the tree: the next round need not walk this one's records
-            # again (millions of them, each probed for its leaf).
+        cursor.execute(_ALONE)
+        own, others, count = cursor.fetchone()
+        if not others and count == pos.size + len(records):
+            # No other transaction of this database holds a txid (one that takes it later
+            # gets a higher one), and every record there is will be in the tree: the next
+            # round need not walk this one's records again (millions, each probed for its
+            # leaf). (The database's xmin would not do: it counts every database's.)
             pos.horizon = pos.round_horizon = own + 1
             pos.after_seq = 0
         return _append(pos, records, hashes)
