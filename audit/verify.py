@@ -28,7 +28,8 @@ import multiprocessing
 import os
 import queue
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -259,7 +260,7 @@ def _content_check(batches: Iterable[Sequence[tuple[Any, ...]]]) -> _Broken | No
 # Reading
 
 
-def _batches(conn: psycopg.Connection[Any], query: str, name: str) -> Iterator[list[tuple[Any, ...]]]:
+def _batches(conn: psycopg.Connection[Any], query: str, name: str) -> Generator[list[tuple[Any, ...]]]:
     """The rows of ``query`` in lists, read through a server-side cursor by a thread that fetches
     the next list while this one is checked (the rows are parsed in C, off the GIL's hot path
     of the check, and PostgreSQL works while Python does)."""
@@ -308,7 +309,7 @@ def _content_process(snapshot: str, answer: Any) -> None:
     """The contents check in a process of its own (forked): the result goes back on ``answer``."""
     try:
         with _snapshot_connection(snapshot) as other:
-            broken = _content_check(_batches(other, _CONTENTS, "contents"))
+            broken = _contents_read(other)
         answer.send(("done", broken.as_tuple() if broken else None))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         answer.send(("error", repr(exc)))
@@ -345,14 +346,25 @@ class _ContentsElsewhere:
         self.receive.close()
 
 
+def _tree_read(conn: psycopg.Connection[Any], expected: _Expected) -> _TreeResult:
+    # closing: a problem found mid-way stops the fetching thread and its cursor now.
+    with closing(_batches(conn, _TREE, "tree")) as batches:
+        return _tree_check(batches, expected)
+
+
+def _contents_read(conn: psycopg.Connection[Any]) -> _Broken | None:
+    with closing(_batches(conn, _CONTENTS, "contents")) as batches:
+        return _content_check(batches)
+
+
 def _checked_postgresql(expected: _Expected, processes: int) -> tuple[_TreeResult, _Broken | None, int]:
     """Both checks and the number of records; in a transaction of the caller's, on its
     connection one after the other (a second connection would not see its rows)."""
     connection.ensure_connection()
     conn: psycopg.Connection[Any] = connection.connection
     if connection.in_atomic_block:
-        tree = _tree_check(_batches(conn, _TREE, "tree"), expected)
-        contents = _content_check(_batches(conn, _CONTENTS, "contents"))
+        tree = _tree_read(conn, expected)
+        contents = _contents_read(conn)
         return tree, contents, AuditRecord.objects.count()
     with transaction.atomic(), connection.cursor() as cursor:
         raw = cursor.cursor
@@ -360,12 +372,12 @@ def _checked_postgresql(expected: _Expected, processes: int) -> tuple[_TreeResul
         raw.execute("SELECT pg_export_snapshot()")
         snapshot = raw.fetchone()[0]
         if processes < 2:
-            tree = _tree_check(_batches(conn, _TREE, "tree"), expected)
-            contents = _content_check(_batches(conn, _CONTENTS, "contents"))
+            tree = _tree_read(conn, expected)
+            contents = _contents_read(conn)
         else:
             elsewhere = _ContentsElsewhere(snapshot)  # forked before any thread starts here
             try:
-                tree = _tree_check(_batches(conn, _TREE, "tree"), expected)
+                tree = _tree_read(conn, expected)
                 contents = elsewhere.result()
             except BaseException:
                 elsewhere.stop()

@@ -5,6 +5,8 @@ database consistently, the signed tree heads (in the table and in HUB_AUDIT_TREE
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
@@ -233,6 +235,8 @@ def test_the_contents_and_the_tree_are_checked_apart_and_the_lowest_leaf_named(l
     tamper_sql("DELETE FROM audit_auditrecord WHERE seq = %s", [str(early.seq)])
     report = audit_log_verify(processes=processes)
     assert (report.record, report.leaf) == (early.seq, 5) and "is missing" in report.problem
+    # A check stopped by its problem leaves no reading thread behind.
+    assert not [t for t in threading.enumerate() if t.name.startswith("audit-verify-")]
 
 
 def test_a_second_process_sees_the_same_log_and_counts_the_pending(log):
