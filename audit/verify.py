@@ -371,7 +371,7 @@ def _checked_postgresql(expected: _Expected, processes: int) -> tuple[_TreeResul
         raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         raw.execute("SELECT pg_export_snapshot()")
         snapshot = raw.fetchone()[0]
-        if processes < 2:
+        if processes < 2 or "fork" not in multiprocessing.get_all_start_methods():
             tree = _tree_read(conn, expected)
             contents = _contents_read(conn)
         else:
