@@ -378,19 +378,22 @@ def _checked_postgresql(expected: _Expected, processes: int) -> tuple[_TreeResul
         raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         raw.execute("SELECT pg_export_snapshot()")
         snapshot = raw.fetchone()[0]
+        count = "SELECT count(*) FROM audit_auditrecord"
         if processes < 2 or "fork" not in multiprocessing.get_all_start_methods():
             tree = _tree_read(conn, expected)
             contents = _contents_read(conn)
-        else:
-            elsewhere = _ContentsElsewhere(snapshot)  # forked before any thread starts here
-            try:
-                tree = _tree_read(conn, expected)
-                contents = elsewhere.result()
-            except BaseException:
-                elsewhere.stop()
-                raise
-        raw.execute("SELECT count(*) FROM audit_auditrecord")
-        return tree, contents, raw.fetchone()[0]
+            raw.execute(count)
+            return tree, contents, raw.fetchone()[0]
+        elsewhere = _ContentsElsewhere(snapshot)  # forked before any thread starts here
+        try:
+            tree = _tree_read(conn, expected)
+            raw.execute(count)  # (while the contents are still being checked)
+            records = raw.fetchone()[0]
+            contents = elsewhere.result()
+        except BaseException:
+            elsewhere.stop()
+            raise
+        return tree, contents, records
 
 
 def _chunks(rows: Iterable[tuple[Any, ...]], size: int = 1000) -> Iterator[list[tuple[Any, ...]]]:
