@@ -23,7 +23,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.canonical import TIME_FORMAT, canonical_from_text, jsonb_text
-from audit.models import AuditRecord
+from audit.models import AuditLeaf, AuditRecord
+from audit.sequencer import audit_leaves_append
 from bench.audience import promo_template
 from bench.fixtures import bench_template
 from hub.contacts.models import Contact
@@ -75,37 +76,43 @@ def copy_lines(sql: str, lines: Iterator[str], chunk: int = 20_000) -> None:
             copy.write("".join(buffer))
 
 
-def _audit_lines(first_seq: int, count: int, start: datetime, step: timedelta) -> Iterator[str]:
-    """COPY lines for records ``first_seq``.. (numbers the caller reserved from the sequence)."""
+def _audit_lines(
+    first_seq: int, count: int, start: datetime, step: timedelta, leaves: list[bytes] | None = None
+) -> Iterator[str]:
+    """COPY lines for records ``first_seq``.. (numbers the caller reserved from the sequence);
+    with ``leaves``, each record's leaf hash (as the sequencer computes it) is appended to it."""
     kinds = [(action, jsonb_text(payload)) for action, payload in AUDIT_KINDS]
+    sha256 = hashlib.sha256
     for seq in range(first_seq, first_seq + count):
         action, payload_text = kinds[seq % len(kinds)]
         moment = start + step * (seq - first_seq)
         at = moment.strftime(TIME_FORMAT)
         object_id = f"00000000-0000-7000-8000-{seq:012x}"
-        digest = hashlib.sha256(
-            canonical_from_text(
-                seq=seq,
-                at=at,
-                actor_type="system",
-                actor_id="",
-                action=action,
-                object_type="message",
-                object_id=object_id,
-                payload_text=payload_text,
-                prev_hash="",
-            ).encode()
-        ).hexdigest()
+        canonical = canonical_from_text(
+            seq=seq,
+            at=at,
+            actor_type="system",
+            actor_id="",
+            action=action,
+            object_type="message",
+            object_id=object_id,
+            payload_text=payload_text,
+            prev_hash="",
+        ).encode()
+        if leaves is not None:
+            leaves.append(sha256(b"\x00" + canonical).digest())
         yield (
             f"{seq}\t{moment.isoformat()}\tsystem\t\t{action}\tmessage\t{object_id}\t"
-            f"{copy_text(payload_text)}\t\t{digest}\n"
+            f"{copy_text(payload_text)}\t\t{sha256(canonical).hexdigest()}\n"
         )
 
 
-def audit_fill_fast(*, records: int, batch: int = 1_000_000) -> int:
+def audit_fill_fast(*, records: int, batch: int = 1_000_000, sequenced: bool = False) -> int:
     """Append records until the trail holds ``records``; returns how many were added. Times
-    run up to now over the past year, one transaction per batch. The sequencer puts them into
-    the Merkle log afterwards (``bench_verify_audit`` runs it)."""
+    run up to now over the past year, one transaction per batch. With ``sequenced`` each batch
+    also becomes the next leaves of the Merkle log, in the same transaction, as the sequencer
+    would make them (``audit.sequencer.audit_leaves_append``); otherwise they are left pending
+    for the sequencer (``bench_verify_audit`` runs it)."""
     added = 0
     while True:
         with transaction.atomic():
@@ -128,10 +135,13 @@ def audit_fill_fast(*, records: int, batch: int = 1_000_000) -> int:
                 first, last_seq = cursor.fetchone()
                 if last_seq - first != size - 1:
                     raise RuntimeError("another writer took audit record numbers during the fill")
+            leaves: list[bytes] | None = [] if sequenced else None
             copy_lines(
                 f"COPY {AuditRecord._meta.db_table} ({AUDIT_COLUMNS}) FROM STDIN",
-                _audit_lines(first, size, start.astimezone(UTC), step),
+                _audit_lines(first, size, start.astimezone(UTC), step, leaves),
             )
+            if leaves is not None:
+                audit_leaves_append(list(range(first, first + size)), leaves)
         added += size
     if added:
         # Without fresh statistics the planner takes millions of new rows for a few, and the
@@ -139,6 +149,8 @@ def audit_fill_fast(*, records: int, batch: int = 1_000_000) -> int:
         # Only the tables' owner may ANALYZE them (the hub's role would be skipped, silently).
         with owner_connection() as owner, owner.cursor() as cursor:
             cursor.execute(f"ANALYZE {AuditRecord._meta.db_table}")
+            if sequenced:
+                cursor.execute(f"ANALYZE {AuditLeaf._meta.db_table}")
     return added
 
 

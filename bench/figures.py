@@ -48,6 +48,13 @@ def add_figure_arguments(parser: CommandParser) -> None:
     add("--p5-messages", type=int, default=2_000_000, help="P5: messages to search among")
     add("--p5-repeats", type=int, default=20, help="P5: times each kind of search runs")
     add("--p5c-contacts", type=int, default=1_000_000, help="P5c: contacts support searches among")
+    add(
+        "--p5-pending",
+        type=int,
+        default=1_000_000,
+        help="P5: of the audit records, how many the sequencer is timed on (the rest are filled into "
+        "the log already)",
+    )
     add("--p6-messages", type=int, default=100_000, help="P6: messages the workers' memory is followed over")
     add(
         "--p6-via",
@@ -81,6 +88,7 @@ def smoke_sizes() -> dict[str, Any]:
         "p5_messages": 1000,
         "p5_repeats": 1,
         "p5c_contacts": 2000,
+        "p5_pending": 1000,
         "p6_messages": 200,
     }
 
@@ -370,7 +378,10 @@ def measure_figures(
     elif "p5" in only:
         log(f"P5: {options['p5_records']:,} audit records, {options['p5_messages']:,} messages ...")
         found5 = search_bench(
-            records=options["p5_records"], messages=options["p5_messages"], repeats=options["p5_repeats"]
+            records=options["p5_records"],
+            messages=options["p5_messages"],
+            repeats=options["p5_repeats"],
+            pending=options["p5_pending"],
         )
         load = _load()
         rows.append(

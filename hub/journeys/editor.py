@@ -1,7 +1,7 @@
 """The journey editor: forms ⇄ definition, and saving through the version services.
 
 A definition built from the forms is checked by ``definition_check``, the very validator
-``journeys push`` uses, and every problem is put back on the field it names (``steps[2].next``
+``journeys push`` uses, and every problem is put back on the field it names (``steps.2.next``
 → the third step's "Then go to"). Saving goes through ``journey_create``,
 ``journey_draft_create`` and ``journey_draft_edit``, so maker-checker and the audit hold.
 """
@@ -250,7 +250,8 @@ _JOURNEY_FIELDS = {
     "goal.event": "goal_event",
     "goal.within": "goal_within",
 }
-_STEP_PATH = re.compile(r"^steps\[(\d+)\](?:\.(\w+))?(?:\[\d+\])?(?:\.(\w+))?")
+# Problem paths name fields with dots, as the API does: ``steps.2.next``, ``steps.1.branches.0.next``.
+_STEP_PATH = re.compile(r"^steps\.(\d+)(?:\.([a-z_]+))?(?:\.\d+)?(?:\.(\w+))?")
 
 
 def problems_place(
@@ -275,7 +276,7 @@ def problems_place(
             else:
                 form.add_error(None, problem.message if name is None else f"{name}: {problem.message}")
             continue
-        head = re.sub(r"\[\d+\]", "", path)
+        head = re.sub(r"\.\d+", "", path)
         field = _JOURNEY_FIELDS.get(head) or _JOURNEY_FIELDS.get(head.split(".")[0])
         if field == "trigger_condition" and built_trigger:
             field = "when_field"

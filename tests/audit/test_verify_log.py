@@ -5,6 +5,8 @@ database consistently, the signed tree heads (in the table and in HUB_AUDIT_TREE
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
@@ -212,3 +214,32 @@ def test_a_leaf_skipping_an_index_is_found(log):
     AuditLeaf.objects.create(leaf_index=40, record_id=record.seq, leaf_hash=b"\x00" * 32)
     report = audit_log_verify()
     assert not report.ok, report
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_the_contents_and_the_tree_are_checked_apart_and_the_lowest_leaf_named(log, processes):
+    """The contents (each leaf against its record, in record order) and the tree (in leaf
+    order) are two checks, the first in a process of its own with ``processes=2`` (as
+    verify_audit runs it); whichever problem lies at the lower leaf is named, as a walk leaf by
+    leaf would meet it first."""
+    edited, gone = log[15], log[12]
+    tamper_sql("UPDATE audit_auditrecord SET payload = %s WHERE seq = %s", ['{"n": 150}', str(edited.seq)])
+    report = audit_log_verify(processes=processes)
+    assert (report.record, report.leaf) == (edited.seq, 15) and "does not match its leaf" in report.problem
+    # A leaf missing before it comes first...
+    tamper_sql("DELETE FROM audit_auditleaf WHERE record_id = %s", [str(gone.seq)], table="audit_auditleaf")
+    report = audit_log_verify(processes=processes)
+    assert report.leaf == 12 and report.problem == "leaf 12 is missing"
+    # ...and a record missing before that comes first again.
+    early = log[5]
+    tamper_sql("DELETE FROM audit_auditrecord WHERE seq = %s", [str(early.seq)])
+    report = audit_log_verify(processes=processes)
+    assert (report.record, report.leaf) == (early.seq, 5) and "is missing" in report.problem
+    # A check stopped by its problem leaves no reading thread behind.
+    assert not [t for t in threading.enumerate() if t.name.startswith("audit-verify-")]
+
+
+def test_a_second_process_sees_the_same_log_and_counts_the_pending(log):
+    append(3, "p")
+    report = audit_log_verify(processes=2)
+    assert report.ok and (report.checked, report.heads, report.pending) == (25, 4, 3)

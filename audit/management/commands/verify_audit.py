@@ -33,13 +33,22 @@ class Command(BaseCommand):
             ),
         )
 
+        parser.add_argument(
+            "--processes",
+            type=int,
+            choices=(1, 2),
+            default=2,
+            help="2 (the default): check the records' contents in a second process while this one "
+            "recomputes the tree; 1: both in this process.",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.perf_counter()
         if options["legacy_chain"]:
             self._legacy(started)
             return
         try:
-            report = audit_log_verify(trusted_keys=options["public_key"])
+            report = audit_log_verify(trusted_keys=options["public_key"], processes=options["processes"])
         except NoteError as exc:
             raise CommandError(f"--public-key: {exc}") from exc
         elapsed = time.perf_counter() - started
