@@ -188,6 +188,23 @@ NOTIFY_WELCOME_EMAIL: list[dict[str, Any]] = [
     },
 ]
 
+# Support's replies to inbound messages (hub.contacts.conversations): the agent writes the body.
+SUPPORT_REPLY_VARIABLES: list[dict[str, Any]] = [
+    {"name": "body", "type": "string", "required": True, "example": "Thanks, we have fixed it."},
+    {"name": "subject", "type": "string", "required": False, "example": "Re: your order"},
+]
+SUPPORT_REPLY: list[dict[str, Any]] = [
+    {"channel": "sms", "locale": "en", "text": "{{ body }}"},
+    {
+        "channel": "email",
+        "locale": "en",
+        "subject": "{{ subject | default('Your message') }}",
+        "preheader": "",
+        "html": "<p>{{ body }}</p>",
+        "text": "",
+    },
+]
+
 DEMO_TEMPLATES: list[dict[str, Any]] = [
     {
         "key": "order.shipped",
@@ -228,5 +245,13 @@ DEMO_TEMPLATES: list[dict[str, Any]] = [
         "description": "For GOV.UK Notify clients: send it through /v2/notifications/email.",
         "variants": NOTIFY_WELCOME_EMAIL,
         "variables": NOTIFY_NAME_VARIABLE,
+    },
+    {
+        "key": "support.reply",
+        "name": "Support reply",
+        "category": "transactional",
+        "description": "What support writes back to a person's SMS or email, from the contact's timeline.",
+        "variants": SUPPORT_REPLY,
+        "variables": SUPPORT_REPLY_VARIABLES,
     },
 ]

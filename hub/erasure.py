@@ -55,7 +55,7 @@ def contact_erase(*, contact: Contact, actor: Actor) -> ErasureReport:
         notification_count = notifications.update(to={}, data={})
         Notification.objects.filter(messages__id__in=message_ids).update(to={}, data={})
         InboundMessage.objects.filter(Q(contact=locked) | Q(from_address__in=raw)).update(
-            from_address="", body=""
+            from_address="", subject="", body=""
         )
         digests = _suppress_by_hash(addresses)
         locked.delete()  # devices and consent entries go with it

@@ -18,7 +18,7 @@ from urllib.error import URLError
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
-from hub.providers.base import OutboundMessage, Provider, SendResult, error_for_status
+from hub.providers.base import OutboundMessage, Provider, SendResult, email_message_id, error_for_status
 from hub.providers.errors import PermanentProviderError, ProviderError, RetryableProviderError
 
 SENDGRID_API_HOST = "https://api.sendgrid.com"
@@ -60,12 +60,15 @@ class SendGridEmailProvider(Provider):
             "to": [{"email": message.to}],
             "custom_args": {MESSAGE_ID_ARG: message.message_id},
         }
+        # Our own Message-ID, per recipient: a reply names it in In-Reply-To / References.
+        headers = {"Message-ID": email_message_id(message.message_id)}
         unsubscribe_url = message.metadata.get("unsubscribe_url", "")
         if message.category == "marketing" and unsubscribe_url:
-            personalization["headers"] = {
+            headers |= {
                 "List-Unsubscribe": f"<{unsubscribe_url}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             }
+        personalization["headers"] = headers
         return personalization
 
     def _body(self, messages: Sequence[OutboundMessage]) -> dict[str, Any]:

@@ -52,10 +52,12 @@ def retention_purge(*, now: datetime, actor: Actor | None = None) -> dict[str, i
                     to="", rendered={}, error_message=""
                 )
         replies = InboundMessage.objects.filter(channel=channel, received_at__lt=cutoff).exclude(
-            body="", from_address=""
+            body="", subject="", from_address=""
         )
         for batch in _in_batches(replies.values_list("id", flat=True).iterator(chunk_size=PURGE_BATCH)):
-            counts["inbound"] += InboundMessage.objects.filter(id__in=batch).update(body="", from_address="")
+            counts["inbound"] += InboundMessage.objects.filter(id__in=batch).update(
+                body="", subject="", from_address=""
+            )
     if policies:
         # A notification's data serves all its messages: keep it for the longest policy.
         cutoff = now - timedelta(days=max(policies.values()))

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from hub.contacts.conversations import sms_in_sandbox
 from hub.workspace.admin.base import ReadOnlyWorkspaceAdmin
 from hub.workspace.models import ContactTimeline
 from hub.workspace.timeline import contact_timeline
@@ -48,5 +49,9 @@ class ContactTimelineAdmin(ReadOnlyWorkspaceAdmin):
             contact=contact,
             entries=contact_timeline(contact=contact),
             can_export_evidence=request.user.has_perm("workspace.export_evidence"),
+            can_reply=request.user.has_perm("contacts.reply_inboundmessage"),
+            can_simulate=request.user.has_perm("contacts.simulate_inboundmessage")
+            and bool(contact.phone)
+            and sms_in_sandbox(),
         )
         return TemplateResponse(request, "workspace/timeline.html", context)
