@@ -191,6 +191,43 @@ class TestSimulate:
 
 
 class TestPrivacy:
+    def test_erasure_and_retention_blank_the_body_kept_in_message_received_deliveries(self, contact):
+        from hub.apikeys.services import apikey_create
+        from hub.callbacks.models import CallbackDelivery, CallbackEndpoint
+        from hub.messaging import dispatch
+        from hub.messaging.intake import NotificationRequest, notifications_accept
+        from tests.factories import ORDER_DATA
+
+        template = make_live_template()
+        issued = apikey_create(name="shop")
+        CallbackEndpoint.objects.create(api_key=issued.api_key, url="https://service.example.com/hooks")
+        (notification,) = notifications_accept(
+            [
+                NotificationRequest(
+                    template=template.key, to={"external_id": "cust-1"}, data=ORDER_DATA, channels=["sms"]
+                )
+            ],
+            api_key=issued.api_key,
+        )
+        dispatch.messages_dispatch(message_ids=[m.id for m in notification.messages.all()])
+        CallbackDelivery.objects.all().delete()
+        received("My secret reply", sid="SM-1")
+        received("Another", sid="SM-2", sender="+447911123456")
+        first, second = CallbackDelivery.objects.order_by("created_at")
+        assert first.events["events"][0]["body"] == "My secret reply"
+        RetentionPolicy.objects.create(channel="sms", days=30)
+        InboundMessage.objects.filter(provider_message_id="SM-1").update(
+            received_at=timezone.now() - timedelta(days=31)
+        )
+        retention_purge(now=timezone.now())
+        first.refresh_from_db()
+        second.refresh_from_db()
+        assert first.events["events"][0]["body"] == "" and second.events["events"][0]["body"] == "Another"
+        contact_erase(contact=contact, actor=Actor.system())
+        second.refresh_from_db()
+        assert second.events["events"][0]["body"] == ""
+        assert second.events["events"][0]["type"] == "message.received"  # still delivered, without it
+
     def test_erasure_removes_inbound_bodies_subjects_and_addresses(self, contact):
         inbound = received("My card number is in this message")
         contact_erase(contact=contact, actor=Actor.system())
