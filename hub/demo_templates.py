@@ -194,15 +194,17 @@ SUPPORT_REPLY_VARIABLES: list[dict[str, Any]] = [
     {"name": "subject", "type": "string", "required": False, "example": "Re: your order"},
 ]
 SUPPORT_REPLY: list[dict[str, Any]] = [
-    {"channel": "sms", "locale": "en", "text": "{{ body }}"},
+    {"channel": "sms", "locale": locale, "text": "{{ body }}"} for locale in ("en", "fr")
+] + [
     {
         "channel": "email",
-        "locale": "en",
-        "subject": "{{ subject | default('Your message') }}",
+        "locale": locale,
+        "subject": f"{{{{ subject | default('{fallback}') }}}}",
         "preheader": "",
         "html": "<p>{{ body }}</p>",
         "text": "",
-    },
+    }
+    for locale, fallback in (("en", "Your message"), ("fr", "Votre message"))
 ]
 
 DEMO_TEMPLATES: list[dict[str, Any]] = [
