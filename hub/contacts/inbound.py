@@ -64,6 +64,9 @@ class InboundRequest:
     subject: str = ""
     references: Sequence[str] = field(default_factory=tuple)
     simulated: bool = False
+    # False when the sender's address is not authenticated (an email failing both SPF and
+    # DKIM): it then names no contact and answers no message, and lands in the inbox.
+    sender_verified: bool = True
 
 
 @dataclass(frozen=True)
@@ -109,12 +112,16 @@ def inbound_receive(request: InboundRequest, *, actor: Actor | None = None) -> I
         existing = _existing(request.provider_message_id)
         if existing is not None:
             return InboundOutcome(SmsKeyword(existing.keyword), existing, duplicate=True)
-        answers = inbound_answered_message(request)
+        answers = inbound_answered_message(request) if request.sender_verified else None
         conversation = _conversation(request.channel, request.from_address)
         contact = (
-            _contact_by_address(request.channel, request.from_address)
-            or conversation.contact
-            or (answers.notification.contact if answers is not None else None)
+            (
+                _contact_by_address(request.channel, request.from_address)
+                or conversation.contact
+                or (answers.notification.contact if answers is not None else None)
+            )
+            if request.sender_verified
+            else None
         )
         if conversation.contact_id is None and contact is not None:
             conversation.contact = contact
@@ -155,6 +162,7 @@ def inbound_receive(request: InboundRequest, *, actor: Actor | None = None) -> I
                 "conversation": conversation.pk,
                 "answers": str(answers.pk) if answers is not None else None,
                 "simulated": request.simulated,
+                "sender_verified": request.sender_verified,
             },
         )
         if request.channel == "sms":

@@ -12,6 +12,11 @@ Both Parse formats are read: the default (fields ``from``, ``to``, ``subject``, 
 own Message-ID makes a redelivery a replay; its In-Reply-To and References name the message it
 answers (every outbound email carries our Message-ID, ``hub.providers.base.email_message_id``).
 Attachments are not kept.
+
+Anyone can put any address in From. SendGrid reports what the receiving server checked: the
+``SPF`` field (``pass``...) and the ``dkim`` field (``{@example.com : pass}``). Unless SPF
+passed or a DKIM signature of the sender's own domain passed, the email names no contact and
+answers no message: it lands in the inbox for support to judge (and calls no service).
 """
 
 from __future__ import annotations
@@ -75,6 +80,7 @@ def sendgrid_inbound_request(form: dict[str, str]) -> InboundRequest:
         r for r in reversed(email_message_ids_in(headers.get("references", ""))) if r not in references
     ]
     return InboundRequest(
+        sender_verified=sender_authenticated(sender, spf=form.get("SPF", ""), dkim=form.get("dkim", "")),
         channel="email",
         from_address=sender,
         to_address=recipient,
@@ -84,6 +90,21 @@ def sendgrid_inbound_request(form: dict[str, str]) -> InboundRequest:
         provider_message_id="email:" + hashlib.sha256(key.encode()).hexdigest(),
         references=references,
     )
+
+
+_DKIM_RESULT = re.compile(r"@([^\s:{},]+)\s*:\s*(\w+)")
+
+
+def sender_authenticated(sender: str, *, spf: str, dkim: str) -> bool:
+    """SPF passed, or a DKIM signature of the sender's domain (or a parent of it) passed."""
+    if spf.strip().lower() == "pass":
+        return True
+    domain = sender.rpartition("@")[2].lower()
+    for signed, result in _DKIM_RESULT.findall(dkim):
+        signed = signed.lower()
+        if result.lower() == "pass" and domain and (domain == signed or domain.endswith("." + signed)):
+            return True
+    return False
 
 
 def _raw_text(message: EmailMessage) -> str:

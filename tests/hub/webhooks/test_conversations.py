@@ -178,6 +178,8 @@ def parse_form(*, sender="Ada <ada@example.com>", in_reply_to="", message_id="<r
         "html": f"<p>{text}</p>",
         "headers": headers,
         "envelope": json.dumps({"from": "ada@example.com", "to": ["replies@hub.example.com"]}),
+        "SPF": "pass",
+        "dkim": "{@example.com : pass}",
     }
 
 
@@ -216,7 +218,9 @@ class TestInboundEmail:
             "Content-Type: text/plain; charset=utf-8\r\n\r\nMerci, vendredi c'est parfait.\r\n"
         )
         response = client.post(
-            "/webhooks/sendgrid/inbound", {"email": raw, "to": "replies@hub.example.com"}, **inbound_auth
+            "/webhooks/sendgrid/inbound",
+            {"email": raw, "to": "replies@hub.example.com", "SPF": "none", "dkim": "{@example.com : pass}"},
+            **inbound_auth,
         )
         assert response.status_code == 200
         reply = InboundMessage.objects.get()
@@ -233,6 +237,18 @@ class TestInboundEmail:
         client.post("/webhooks/sendgrid/inbound", form, **inbound_auth)
         reply = InboundMessage.objects.get()
         assert reply.answers_id is None and reply.contact is None  # the inbox, no callback
+
+    @pytest.mark.parametrize(
+        ("spf", "dkim"),
+        [("fail", ""), ("softfail", "{@evil.example : pass}"), ("none", "{@example.com : fail}")],
+    )
+    def test_a_spoofed_sender_names_no_contact_and_answers_nothing(
+        self, client, emailed, inbound_auth, spf, dkim
+    ):
+        form = parse_form(in_reply_to=f"<{emailed.id}@switchboard>") | {"SPF": spf, "dkim": dkim}
+        assert client.post("/webhooks/sendgrid/inbound", form, **inbound_auth).status_code == 200
+        reply = InboundMessage.objects.get()
+        assert reply.contact is None and reply.answers_id is None  # the inbox, for support to judge
 
     def test_a_redelivered_email_is_kept_once(self, client, emailed, inbound_auth):
         for _ in range(2):
