@@ -52,7 +52,7 @@ class SenderFilter(admin.SimpleListFilter):
 
 @admin.register(InboundMessage)
 class InboxAdmin(ReadOnlyAdmin):
-    list_display = ("received_at", "channel", "sender", "excerpt", "answers_template", "keyword")
+    list_display = ("received_at", "channel", "sender", "excerpt", "answers_template", "keyword_shown")
     list_filter = (SenderFilter, "channel", "keyword")
     search_fields = ("=contact__external_id",)
     search_help_text = "Exact external id of the contact."
@@ -67,6 +67,10 @@ class InboxAdmin(ReadOnlyAdmin):
     def excerpt(self, obj: InboundMessage) -> str:
         text = obj.subject + (": " if obj.subject else "") + obj.body
         return text if len(text) <= 80 else text[:79] + "…"
+
+    @admin.display(description="keyword")
+    def keyword_shown(self, obj: InboundMessage) -> str:
+        return obj.get_keyword_display() if obj.keyword else ""
 
     @admin.display(description="answers")
     def answers_template(self, obj: InboundMessage) -> str:

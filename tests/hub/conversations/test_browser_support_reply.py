@@ -90,3 +90,17 @@ def test_support_reads_an_inbound_sms_on_the_timeline_and_replies(live_server, b
     assert Suppression.objects.filter(channel="sms", lifted_at=None).exists()
     assert len(driver.find_elements(By.CSS_SELECTOR, "form.inbound-reply")) == 1  # under the newest
     shot(driver, "05-simulated-stop")
+
+    # --- A stranger's text waits in the inbox; support links it to the contact.
+    stranger = inbound("Hi, it's Ada on my new phone", sid="SM-new", sender="+447700900123")
+    assert post_signed(Client(), "/webhooks/twilio/inbound", stranger).status_code == 200
+    driver.get(f"{base}/admin/contacts/inboundmessage/?sender=unknown")
+    assert "Unknown sender +447700900123" in driver.find_element(By.ID, "result_list").text
+    shot(driver, "06-inbox-unknown-sender")
+    driver.find_element(By.CSS_SELECTOR, "#result_list tbody a").click()
+    driver.find_element(By.ID, "link-external-id").send_keys("cust-1")
+    driver.find_element(By.ID, "link-submit").click()
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".messagelist li"))
+    assert "Linked to cust-1." in driver.find_element(By.CSS_SELECTOR, ".messagelist").text
+    assert InboundMessage.objects.get(provider_message_id="SM-new").contact == contact
+    shot(driver, "07-linked")
