@@ -236,6 +236,24 @@ CART_REMINDER: list[dict[str, Any]] = [
         "text": "Bonjour {{ first_name }}, votre panier est toujours là : {{ cart_url }}",
     },
 ]
+# Support's replies to inbound messages (hub.contacts.conversations): the agent writes the body.
+SUPPORT_REPLY_VARIABLES: list[dict[str, Any]] = [
+    {"name": "body", "type": "string", "required": True, "example": "Thanks, we have fixed it."},
+    {"name": "subject", "type": "string", "required": False, "example": "Re: your order"},
+]
+SUPPORT_REPLY: list[dict[str, Any]] = [
+    {"channel": "sms", "locale": locale, "text": "{{ body }}"} for locale in ("en", "fr")
+] + [
+    {
+        "channel": "email",
+        "locale": locale,
+        "subject": f"{{{{ subject | default('{fallback}') }}}}",
+        "preheader": "",
+        "html": "<p>{{ body }}</p>",
+        "text": "",
+    }
+    for locale, fallback in (("en", "Your message"), ("fr", "Votre message"))
+]
 
 DEMO_TEMPLATES: list[dict[str, Any]] = [
     {
@@ -285,5 +303,13 @@ DEMO_TEMPLATES: list[dict[str, Any]] = [
         "description": "For GOV.UK Notify clients: send it through /v2/notifications/email.",
         "variants": NOTIFY_WELCOME_EMAIL,
         "variables": NOTIFY_NAME_VARIABLE,
+    },
+    {
+        "key": "support.reply",
+        "name": "Support reply",
+        "category": "transactional",
+        "description": "What support writes back to a person's SMS or email, from the contact's timeline.",
+        "variants": SUPPORT_REPLY,
+        "variables": SUPPORT_REPLY_VARIABLES,
     },
 ]

@@ -13,6 +13,7 @@ from django.db.models import Q
 
 from audit.digests import AddressDigest, address_digest_keyed, address_digests
 from audit.services import Actor, audit_append
+from hub.callbacks.services import callbacks_inbound_redact
 from hub.contacts.models import Contact, InboundMessage, Suppression, SuppressionReason
 from hub.messaging.lifecycle import Change, messages_transition
 from hub.messaging.models import BlockReason, Message, Notification
@@ -54,9 +55,9 @@ def contact_erase(*, contact: Contact, actor: Actor) -> ErasureReport:
         SandboxOutboxEntry.objects.filter(message_id__in=message_ids).update(to="", content={})
         notification_count = notifications.update(to={}, data={})
         Notification.objects.filter(messages__id__in=message_ids).update(to={}, data={})
-        InboundMessage.objects.filter(Q(contact=locked) | Q(from_address__in=raw)).update(
-            from_address="", body=""
-        )
+        inbound = InboundMessage.objects.filter(Q(contact=locked) | Q(from_address__in=raw))
+        callbacks_inbound_redact(inbound_ids=list(inbound.values_list("pk", flat=True)))
+        inbound.update(from_address="", subject="", body="")
         digests = _suppress_by_hash(addresses)
         locked.delete()  # devices and consent entries go with it
         audit_append(

@@ -72,6 +72,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "contacts.add_suppression",
         "contacts.lift_suppression",
         "contacts.erase_contact",
+        "contacts.view_inboundmessage",
         "compliance.view_rule",
         "compliance.add_rule",
         "compliance.change_rule",
@@ -97,6 +98,12 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "messaging.view_messageevent",
         "workspace.view_contacttimeline",
         "journeys.view_journeyrun",
+        # Issue 18: the inbox of inbound messages, replies, linking unknown senders, the
+        # sandbox simulator.
+        "contacts.view_inboundmessage",
+        "contacts.reply_inboundmessage",
+        "contacts.link_inboundmessage",
+        "contacts.simulate_inboundmessage",
     ),
     "Operator": (
         "apikeys.view_apikey",

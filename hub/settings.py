@@ -236,6 +236,9 @@ SENDGRID_API_KEY = os.environ.get("SENDGRID_API_KEY", "")
 SENDGRID_FROM_EMAIL = os.environ.get("SENDGRID_FROM_EMAIL", "")
 SENDGRID_WEBHOOK_PUBLIC_KEY = os.environ.get("SENDGRID_WEBHOOK_PUBLIC_KEY", "")
 SENDGRID_API_HOST = os.environ.get("SENDGRID_API_HOST", "")
+# Inbound Parse (POST /webhooks/sendgrid/inbound) is protected by HTTP basic auth in the URL
+# SendGrid posts to: "user:password". Unset: every inbound email post is refused with 403.
+SENDGRID_INBOUND_BASIC_AUTH = os.environ.get("SENDGRID_INBOUND_BASIC_AUTH", "")
 
 # SMTP email (a second email provider, after SendGrid when both are set).
 SMTP_HOST = os.environ.get("SMTP_HOST", "")

@@ -30,6 +30,7 @@ from hub.callbacks.models import CallbackDelivery, CallbackEndpoint, DeliverySta
 from hub.callbacks.safety import CallbackRefused, callback_target
 from hub.callbacks.sender import CallbackTransportError, callback_post
 from hub.callbacks.signing import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, callback_signature
+from hub.contacts.models import InboundMessage
 from hub.messaging.effects import AppliedChanges
 from hub.messaging.models import Message
 
@@ -81,6 +82,73 @@ def callbacks_after_transition(applied: AppliedChanges) -> None:
 
     ids = [str(d.id) for d in deliveries]
     transaction.on_commit(partial(deliver_callbacks.delay, ids))
+
+
+def callbacks_inbound_received(inbound: InboundMessage) -> None:
+    """``message.received`` for an inbound message, queued in the caller's transaction for the
+    endpoint of the API key that sent the message it answers; none when it answers nothing we
+    can find or that key has no endpoint (an unknown sender reaches only the admin inbox)."""
+    if inbound.answers_id is None:
+        return
+    row = (
+        Message.objects.filter(id=inbound.answers_id, notification__api_key__callback_endpoint__isnull=False)
+        .values_list(
+            "notification_id",
+            "notification__reference",
+            "notification__api_key__callback_endpoint__id",
+        )
+        .first()
+    )
+    if row is None:
+        return
+    notification_id, reference, endpoint_id = row
+    contact = inbound.contact
+    event = {
+        "type": "message.received",
+        "inbound_id": inbound.pk,
+        "conversation_id": inbound.conversation_id,
+        "channel": inbound.channel,
+        "contact": {"external_id": contact.external_id} if contact is not None else None,
+        "subject": inbound.subject,
+        "body": inbound.body,
+        "keyword": inbound.keyword,
+        "in_reply_to": {
+            "message_id": str(inbound.answers_id),
+            "notification_id": str(notification_id),
+            "reference": reference,
+        },
+        "occurred_at": inbound.received_at.isoformat(),
+    }
+    delivery = CallbackDelivery.objects.create(
+        endpoint_id=endpoint_id, events={"events": [event]}, next_attempt_at=timezone.now()
+    )
+    from hub.callbacks.tasks import deliver_callbacks
+
+    transaction.on_commit(partial(deliver_callbacks.delay, [str(delivery.id)]))
+
+
+def callbacks_inbound_redact(*, inbound_ids: Sequence[int]) -> int:
+    """Blank the body and subject kept in the ``message.received`` deliveries of these inbound
+    messages (erasure, retention); returns how many deliveries changed. A pending delivery
+    still goes out, without them."""
+    wanted = set(inbound_ids)
+    if not wanted:
+        return 0
+    changed = 0
+    # Text containment works on every database; the events are then read to be sure.
+    candidates = CallbackDelivery.objects.filter(events__icontains='"message.received"')
+    for delivery in candidates.only("id", "events").iterator(chunk_size=500):
+        events = delivery.events.get("events", [])
+        hit = False
+        for event in events:
+            ours = event.get("type") == "message.received" and event.get("inbound_id") in wanted
+            if ours and (event.get("body") or event.get("subject")):
+                event["body"] = event["subject"] = ""
+                hit = True
+        if hit:
+            CallbackDelivery.objects.filter(pk=delivery.pk).update(events={"events": events})
+            changed += 1
+    return changed
 
 
 def callback_endpoint_set(*, api_key: ApiKey, url: str, actor: Actor) -> CallbackEndpoint:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from hub.contacts.keywords import SmsKeyword
+
 
 class Contact(models.Model):
     external_id = models.CharField(max_length=128, unique=True)
@@ -119,22 +121,69 @@ class Suppression(models.Model):
         return f"{self.channel} suppression ({self.reason})"
 
 
+class Conversation(models.Model):
+    """Everything one person wrote to us on one channel from one address, and our replies.
+
+    Known by the address's keyed digest (``address_hash``), never the address itself, so
+    retention and erasure leave nothing personal here. ``contact`` is empty while the sender
+    is unknown (the admin inbox); support links it to a contact."""
+
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
+    channel = models.CharField(max_length=8)
+    address_hash = models.CharField(max_length=64)
+    started_at = models.DateTimeField(auto_now_add=True)
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-last_inbound_at", "-id")
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "address_hash"], name="conv_channel_address_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} conversation {self.pk}"
+
+
 class InboundMessage(models.Model):
-    """A reply from a person (e.g. an SMS), kept on their contact's timeline."""
+    """A message from a person (an SMS or an email), on its conversation and its contact's
+    timeline, with the outbound message it answers where one was found."""
 
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound"
     )
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound"
+    )
+    answers = models.ForeignKey(
+        "messaging.Message",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        help_text="The outbound message this replies to, where one was found.",
+    )
     channel = models.CharField(max_length=8)
     from_address = models.CharField(max_length=500)
+    subject = models.CharField(max_length=500, blank=True)
     body = models.TextField(blank=True)
-    keyword = models.CharField(max_length=16, blank=True, help_text="opt_out, opt_in, help, or empty.")
+    keyword = models.CharField(max_length=16, blank=True, choices=SmsKeyword.choices)
     provider = models.CharField(max_length=64, blank=True)
-    provider_message_id = models.CharField(max_length=64, blank=True, unique=True, null=True)
+    provider_message_id = models.CharField(max_length=300, blank=True, unique=True, null=True)
+    simulated = models.BooleanField(default=False, help_text="Made by the sandbox simulator in admin.")
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ("-received_at",)
+        verbose_name = "inbound message"
+        verbose_name_plural = "inbox"
+        permissions = [
+            ("reply_inboundmessage", "Can reply to an inbound message (support)"),
+            ("link_inboundmessage", "Can link an inbound message from an unknown sender to a contact"),
+            ("simulate_inboundmessage", "Can simulate an inbound SMS in sandbox mode"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel} reply {self.pk}"

@@ -113,7 +113,7 @@ def suppression_key_ids() -> set[str]:
     return set(Suppression.objects.order_by().values_list("key_id", flat=True).distinct())
 
 
-# A fragment shorter than this cannot use the trigram indexes (contacts/0006): it must match an
+# A fragment shorter than this cannot use the trigram indexes (contacts/0007): it must match an
 # external id exactly instead of scanning every contact.
 SEARCH_MIN_PARTIAL = 3
 _PHONE_PUNCTUATION = str.maketrans("", "", " -().")
@@ -140,7 +140,7 @@ def contacts_matching(query: str, *, limit: int = 50) -> QuerySet[Contact]:
     ``query``, in any case: what support types ("ada", "7911 123", "@example"). Phone fragments
     match with their spaces, dashes and brackets left out. A fragment shorter than three
     characters matches an external id exactly; a whole external id finds just that contact. Indexed for a million contacts on PostgreSQL
-    (trigram indexes, contacts/0006). Unordered on purpose: ordering by external id would let the
+    (trigram indexes, contacts/0007). Unordered on purpose: ordering by external id would let the
     planner walk that index and filter every contact; callers order the page they get."""
     matches = contacts_search_filter(query)
     if matches is None:

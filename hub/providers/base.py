@@ -9,6 +9,7 @@ error hierarchy. A vendor module declares its channel, its own code table and ``
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +32,25 @@ from hub.providers.errors import (
 )
 
 logger = logging.getLogger("hub.providers")
+
+
+# The Message-ID every outbound email carries, so that a reply's In-Reply-To or References
+# header names the message it answers (hub.contacts.inbound matches it).
+EMAIL_MESSAGE_ID_DOMAIN = "switchboard"
+_OUR_MESSAGE_ID = re.compile(
+    r"<([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})@" + EMAIL_MESSAGE_ID_DOMAIN + ">",
+    re.IGNORECASE,
+)
+
+
+def email_message_id(message_id: object) -> str:
+    """The RFC 5322 Message-ID of our message ``message_id``."""
+    return f"<{message_id}@{EMAIL_MESSAGE_ID_DOMAIN}>"
+
+
+def email_message_ids_in(header: str) -> list[str]:
+    """Our message ids named in an In-Reply-To or References header, in the header's order."""
+    return [m.lower() for m in _OUR_MESSAGE_ID.findall(header or "")]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from hub.providers.base import OutboundMessage, Provider, SendResult, list_unsubscribe_headers
+from hub.providers.base import (
+    OutboundMessage,
+    Provider,
+    SendResult,
+    email_message_id,
+    list_unsubscribe_headers,
+)
 from hub.providers.errors import ProviderError
 from hub.providers.models import SandboxOutboxEntry
 
@@ -14,7 +20,11 @@ def _headers(message: OutboundMessage) -> dict[str, str]:
     """The headers a real email provider would send with this message, for the outbox page."""
     if message.channel != "email":
         return {}
-    headers = {"To": message.to, "Subject": message.content.get("subject", "")}
+    headers = {
+        "Message-ID": email_message_id(message.message_id),
+        "To": message.to,
+        "Subject": message.content.get("subject", ""),
+    }
     if reply_to := message.metadata.get("reply_to", ""):
         headers["Reply-To"] = reply_to
     return {**headers, **list_unsubscribe_headers(message)}

@@ -22,6 +22,7 @@ from hub.providers.base import (
     OutboundMessage,
     Provider,
     SendResult,
+    email_message_id,
     error_for_status,
     list_unsubscribe_headers,
 )
@@ -66,8 +67,11 @@ class SendGridEmailProvider(Provider):
             "to": [{"email": message.to}],
             "custom_args": {MESSAGE_ID_ARG: message.message_id},
         }
-        if headers := list_unsubscribe_headers(message):
-            personalization["headers"] = headers
+        # Our own Message-ID, per recipient: a reply names it in In-Reply-To / References.
+        personalization["headers"] = {
+            "Message-ID": email_message_id(message.message_id),
+            **list_unsubscribe_headers(message),
+        }
         return personalization
 
     def _body(self, messages: Sequence[OutboundMessage]) -> dict[str, Any]:

@@ -12,7 +12,13 @@ from typing import Any
 
 from django.core.mail import EmailMultiAlternatives, get_connection
 
-from hub.providers.base import OutboundMessage, Provider, SendResult, list_unsubscribe_headers
+from hub.providers.base import (
+    OutboundMessage,
+    Provider,
+    SendResult,
+    email_message_id,
+    list_unsubscribe_headers,
+)
 from hub.providers.errors import (
     PermanentProviderError,
     ProviderConfigurationError,
@@ -50,7 +56,7 @@ class SmtpEmailProvider(Provider):
         }
 
     def _send(self, message: OutboundMessage) -> SendResult:
-        message_id = f"<{message.message_id}@switchboard>"
+        message_id = email_message_id(message.message_id)
         headers = {"Message-ID": message_id, **list_unsubscribe_headers(message)}
         email = EmailMultiAlternatives(
             subject=message.content.get("subject", ""),

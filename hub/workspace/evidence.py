@@ -264,7 +264,10 @@ def evidence_pack_build(*, contact: Contact) -> bytes:
                     "at": _iso(i.received_at),
                     "channel": i.channel,
                     "keyword": i.keyword,
+                    "subject": i.subject,
                     "body": i.body,
+                    "conversation": i.conversation_id,
+                    "answers": str(i.answers_id) if i.answers_id else None,
                 }
                 for i in inbound
             ],

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from audit.services import Actor, audit_append
+from hub.callbacks.services import callbacks_inbound_redact
 from hub.contacts.models import InboundMessage
 from hub.messaging.lifecycle import FINAL_STATUSES
 from hub.messaging.models import Message, Notification
@@ -52,10 +53,13 @@ def retention_purge(*, now: datetime, actor: Actor | None = None) -> dict[str, i
                     to="", rendered={}, error_message=""
                 )
         replies = InboundMessage.objects.filter(channel=channel, received_at__lt=cutoff).exclude(
-            body="", from_address=""
+            body="", subject="", from_address=""
         )
         for batch in _in_batches(replies.values_list("id", flat=True).iterator(chunk_size=PURGE_BATCH)):
-            counts["inbound"] += InboundMessage.objects.filter(id__in=batch).update(body="", from_address="")
+            callbacks_inbound_redact(inbound_ids=batch)
+            counts["inbound"] += InboundMessage.objects.filter(id__in=batch).update(
+                body="", subject="", from_address=""
+            )
     if policies:
         # A notification's data serves all its messages: keep it for the longest policy.
         cutoff = now - timedelta(days=max(policies.values()))

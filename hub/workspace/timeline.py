@@ -26,6 +26,7 @@ class TimelineEntry:
     status: str = ""
     message: Message | None = None
     events: list[MessageEvent] = field(default_factory=list)
+    inbound: InboundMessage | None = None
 
 
 def contact_addresses(contact: Contact) -> set[str]:
@@ -75,8 +76,9 @@ def contact_timeline(*, contact: Contact, limit: int = TIMELINE_LIMIT) -> list[T
                 at=reply.received_at,
                 kind="inbound",
                 channel=reply.channel,
-                summary=reply.body,
+                summary=(f"{reply.subject}: " if reply.subject else "") + reply.body,
                 status=reply.keyword,
+                inbound=reply,
             )
         )
     for consent in ConsentEntry.objects.filter(contact=contact).order_by("-created_at")[:limit]:

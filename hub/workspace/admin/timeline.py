@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from hub.contacts.conversations import sms_in_sandbox
 from hub.contacts.selectors import contacts_matching
 from hub.workspace.admin.base import ReadOnlyWorkspaceAdmin
 from hub.workspace.models import ContactTimeline
@@ -55,11 +56,21 @@ class ContactTimelineAdmin(ReadOnlyWorkspaceAdmin):
         contact = ContactTimeline.objects.filter(pk=object_id).first() if object_id.isdigit() else None
         if contact is None:
             raise Http404("No such contact.")
+        entries = contact_timeline(contact=contact)
         context = self.context(
             request,
             f"Timeline of {contact.external_id}",
             contact=contact,
-            entries=contact_timeline(contact=contact),
+            entries=entries,
+            # One reply form per channel, under the newest inbound message on it.
+            reply_ids={
+                next(e.inbound.pk for e in entries if e.inbound and e.inbound.channel == channel)
+                for channel in {e.inbound.channel for e in entries if e.inbound}
+            },
             can_export_evidence=request.user.has_perm("workspace.export_evidence"),
+            can_reply=request.user.has_perm("contacts.reply_inboundmessage"),
+            can_simulate=request.user.has_perm("contacts.simulate_inboundmessage")
+            and bool(contact.phone)
+            and sms_in_sandbox(),
         )
         return TemplateResponse(request, "workspace/timeline.html", context)

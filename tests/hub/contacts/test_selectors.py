@@ -71,7 +71,7 @@ def test_phone_facts_cache_is_bounded_small():
 
 @pytest.mark.django_db
 def test_contact_search_uses_the_trigram_indexes_on_postgresql():
-    """Each expression the search filters by is the expression an index covers (contacts/0006):
+    """Each expression the search filters by is the expression an index covers (contacts/0007):
     with sequential scans off, every arm of the OR is a bitmap index scan."""
     from django.db import connection
 

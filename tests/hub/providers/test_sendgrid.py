@@ -42,13 +42,15 @@ def test_one_mail_carries_our_id_categories_and_content(fake_sendgrid):
         {"type": "text/plain", "value": "Hi Ada"},
         {"type": "text/html", "value": "<p>Hi Ada</p>"},
     ]
-    assert "headers" not in personalization, "transactional mail needs no List-Unsubscribe"
+    # No List-Unsubscribe on transactional mail; our Message-ID on every mail, for replies.
+    assert personalization["headers"] == {"Message-ID": "<msg-1@switchboard>"}
 
 
 def test_marketing_mail_has_one_click_unsubscribe_headers(fake_sendgrid):
     provider(fake_sendgrid).send(mail(category="marketing", unsubscribe_url="https://hub.example.com/u/tok"))
     (body,) = sent_mails(fake_sendgrid)
     assert body["personalizations"][0]["headers"] == {
+        "Message-ID": "<msg-1@switchboard>",
         "List-Unsubscribe": "<https://hub.example.com/u/tok>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }

@@ -55,6 +55,8 @@ MODELS: dict[str, Perms] = {
     "contacts.consententry": Perms("CSA", add="", change="", delete=""),  # a ledger
     "contacts.suppression": Perms("CA", add="CA", change="", delete=""),  # lifted, not deleted
     "apikeys.apikey": Perms("OA", add="OA", change="OA"),  # secret shown once, on the add answer
+    # The inbox: read here; replies, links and simulations are custom views (CUSTOM).
+    "contacts.inboundmessage": Perms("CSA", add="", change="", delete=""),
     "providers.providerconfig": Perms("OA", add="OA", change="OA"),
     "providers.smskeywordreplies": Perms("OA", add="OA", change="OA"),
     "providers.sandboxoutboxentry": Perms("MOA", add="", change=""),
@@ -111,6 +113,9 @@ CUSTOM: dict[str, tuple[str, str]] = {
     "journeys_journeyversion_simulate": ("journeys.journeyversion", "MCA"),
     "journeys_journeyversion_diff": ("journeys.journeyversion", "MCA"),
     "journeys_journeyversion_export": ("journeys.journeyversion", "MCA"),
+    "contacts_inboundmessage_reply": ("contacts.inboundmessage", "SA"),
+    "contacts_inboundmessage_link": ("contacts.inboundmessage", "SA"),
+    "contacts_inboundmessage_simulate": ("", "SA"),
 }
 
 # Every admin action but delete_selected (which follows ``Perms.delete``): who is offered it.
@@ -148,7 +153,7 @@ SITE |= {"view_on_site", "app_list"}
 MODEL_VIEWS = ("changelist", "add", "change", "history", "delete")
 # Change pages that are read-only views of their own (no form): a POST shows the page again
 # and saves nothing, which the row snapshot at the end of each test checks.
-READ_ONLY_PAGES = {"workspace.workspacemessage", "workspace.contacttimeline"}
+READ_ONLY_PAGES = {"workspace.workspacemessage", "workspace.contacttimeline", "contacts.inboundmessage"}
 # Admins that list only the logged-in user's own rows: each role gets a row of its own.
 OWN_ROWS = {"templates_app.staffaddress"}
 
@@ -229,6 +234,7 @@ def admin_objects(db: None) -> dict[str, Model]:
     from audit.services import Actor
     from hub.broadcasts.models import AudienceKind, Broadcast
     from hub.callbacks.models import CallbackDelivery, CallbackEndpoint
+    from hub.contacts.inbound import sms_inbound_receive
     from hub.contacts.services import suppression_add
     from hub.messaging.models import FallbackPolicy
     from hub.notify.keys import notify_key_create
@@ -275,6 +281,9 @@ def admin_objects(db: None) -> dict[str, Model]:
     EmailReplyTo.objects.create(email_address="help@example.com")
     live_journey(definition())  # its trigger sends order.shipped by SMS
     send_event("signed.up", contact=contact.external_id)  # an event and the run it starts
+    sms_inbound_receive(  # the inbox: a reply from an unknown sender
+        from_number="+447700900777", to_number="", body="hi", provider="twilio", provider_message_id="SM-m"
+    )
     objects = {
         m._meta.label_lower: _row(m) for m in admin.site._registry if m._meta.label_lower not in OWN_ROWS
     }

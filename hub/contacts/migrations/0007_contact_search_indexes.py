@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("contacts", "0005_digest_key_id"),
+        ("contacts", "0006_conv_conversations"),
     ]
 
     operations = [migrations.RunPython(indexes_create, indexes_drop, elidable=False)]
