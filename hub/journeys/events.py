@@ -24,6 +24,7 @@ from hub.journeys.engine import run_advance, run_end
 from hub.journeys.models import Event, Journey, JourneyRun, RunEntryKind, RunStatus
 from hub.journeys.steps import run_awaits_event
 from hub.journeys.timeline import Timeline
+from hub.tracking.conversions import conversion_record
 
 LIVE = (RunStatus.ACTIVE, RunStatus.WAITING)
 
@@ -212,6 +213,8 @@ def event_record(*, item: EventInput, api_key: ApiKey | None) -> EventOutcome:
         timeline = Timeline(actor=actor, now=now)
         event.result = journeys_on_event(event, contact, timeline)
         event.save(update_fields=["result"])
+        # A template's or journey's goal: a conversion for the latest delivered message.
+        conversion_record(event=event, contact=contact)
         timeline.flush()
     return EventOutcome(event, replayed=False)
 

@@ -102,7 +102,17 @@ class TemplateAdmin(admin.ModelAdmin[Template]):
         return ("key", "category", "live_version") if obj else ("live_version",)
 
     def get_fields(self, request: HttpRequest, obj: Template | None = None) -> tuple[str, ...]:
-        return ("key", "name", "description", "category", "default_locale", "live_version")
+        return (
+            "key",
+            "name",
+            "description",
+            "category",
+            "default_locale",
+            "tracking",
+            "goal_event",
+            "attribution_days",
+            "live_version",
+        )
 
     @admin.display(description="channels")
     def channels(self, obj: Template) -> str:
@@ -125,6 +135,9 @@ class TemplateAdmin(admin.ModelAdmin[Template]):
             category=obj.category,
             description=obj.description,
             default_locale=obj.default_locale,
+            tracking=obj.tracking,
+            goal_event=obj.goal_event,
+            attribution_days=obj.attribution_days,
             actor=Actor.user(request.user.pk),
         )
         obj.pk = created.pk
