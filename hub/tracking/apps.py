@@ -1,7 +1,8 @@
 from django.apps import AppConfig
 
-# After the rollups counted the change (hub.messaging.apps.ROLLUPS_ORDER = 100).
-PRICES_ORDER = 150
+# After the rollups counted the change and the callbacks were queued (hub.messaging.apps:
+# CALLBACKS_ORDER = 300), before journeys (400): it only enqueues a task on commit.
+PRICES_ORDER = 350
 
 
 class TrackingConfig(AppConfig):
