@@ -9,6 +9,7 @@ never the full address.
 
 from __future__ import annotations
 
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 
 
@@ -102,9 +103,12 @@ class Price(models.Model):
     country_prefix = models.CharField(
         max_length=8,
         blank=True,
+        validators=[RegexValidator(r"^[0-9]*$", "Digits only, without the +: e.g. 44 for the UK.")],
         help_text="Digits of the E.164 number after +, e.g. 44; empty for every other destination.",
     )
-    price = models.DecimalField(max_digits=10, decimal_places=5)
+    price = models.DecimalField(
+        max_digits=10, decimal_places=5, validators=[MinValueValidator(0, "A price cannot be negative.")]
+    )
     unit = models.CharField(max_length=8, choices=PriceUnit.choices, default=PriceUnit.SEGMENT)
     currency = models.CharField(max_length=3, default="USD")
     updated_at = models.DateTimeField(auto_now=True)
@@ -113,9 +117,15 @@ class Price(models.Model):
         ordering = ("channel", "country_prefix")
         constraints = [
             models.UniqueConstraint(fields=["channel", "country_prefix"], name="price_channel_prefix"),
-            models.CheckConstraint(condition=models.Q(price__gte=0), name="price_not_negative"),
             models.CheckConstraint(
-                condition=models.Q(country_prefix__regex=r"^[0-9]*$"), name="price_prefix_digits"
+                condition=models.Q(price__gte=0),
+                name="price_not_negative",
+                violation_error_message="A price cannot be negative.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(country_prefix__regex=r"^[0-9]*$"),
+                name="price_prefix_digits",
+                violation_error_message="The country prefix is digits only, without the +.",
             ),
         ]
 
