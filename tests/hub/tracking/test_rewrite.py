@@ -95,3 +95,24 @@ def test_the_admin_preview_counts_sms_segments_with_the_shortened_links(hub_base
     template.live_version.template.refresh_from_db()
     [sms] = version_preview(template.live_version)["variants"]
     assert sms["sms"]["segments"] == 2
+
+
+def test_templates_as_code_carry_the_measurement_settings_and_refuse_bad_ones():
+    from django.contrib.auth import get_user_model
+
+    from templates_app.models import Template
+    from templates_app.services.transfer import templates_export, templates_import
+
+    template = tracked_template(tracking=Tracking.OFF, goal_event="order.completed", attribution_days=3)
+    document = templates_export(keys=[template.key])
+    [item] = document["templates"]
+    assert (item["tracking"], item["goal_event"], item["attribution_days"]) == ("off", "order.completed", 3)
+    user = get_user_model().objects.create_user(username="importer")
+    item["key"] = "promo.copied"
+    templates_import(document=document, user=user)
+    copied = Template.objects.get(key="promo.copied")
+    assert (copied.tracking, copied.goal_event, copied.attribution_days) == ("off", "order.completed", 3)
+    item["key"], item["attribution_days"] = "promo.bad", 1000
+    with pytest.raises(Exception, match="attribution_days|90"):
+        templates_import(document=document, user=user)
+    assert not Template.objects.filter(key="promo.bad").exists()
