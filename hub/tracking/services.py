@@ -55,21 +55,22 @@ def ip_truncated(ip: str) -> str:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
-def _too_soon(handed_off: datetime, now: datetime) -> bool:
-    return now - handed_off < timedelta(seconds=settings.HUB_TRACKING_SCANNER_SECONDS)
+def _automated(user_agent: str, handed_off: datetime, now: datetime) -> str:
+    """What gives away a machine for clicks and opens alike ("" for none)."""
+    if not user_agent.strip():
+        return "no_user_agent"
+    if SCANNER_AGENTS.search(user_agent):
+        return "scanner_agent"
+    if now - handed_off < timedelta(seconds=settings.HUB_TRACKING_SCANNER_SECONDS):
+        return "too_soon"
+    return ""
 
 
 def click_machine_reason(*, user_agent: str, method: str, handed_off: datetime, now: datetime) -> str:
     """Why this click is a machine's ("" for a person)."""
     if method == "HEAD":
         return "head_request"
-    if not user_agent.strip():
-        return "no_user_agent"
-    if SCANNER_AGENTS.search(user_agent):
-        return "scanner_agent"
-    if _too_soon(handed_off, now):
-        return "too_soon"
-    return ""
+    return _automated(user_agent, handed_off, now)
 
 
 def open_machine_reason(*, user_agent: str, ip: str, handed_off: datetime, now: datetime) -> str:
@@ -84,13 +85,7 @@ def open_machine_reason(*, user_agent: str, ip: str, handed_off: datetime, now: 
         return "apple_mpp"
     if user_agent.strip() == MPP_AGENT:
         return "apple_mpp"
-    if not user_agent.strip():
-        return "no_user_agent"
-    if SCANNER_AGENTS.search(user_agent):
-        return "scanner_agent"
-    if _too_soon(handed_off, now):
-        return "too_soon"
-    return ""
+    return _automated(user_agent, handed_off, now)
 
 
 def _link(kind: str, token: str) -> TrackedLink | None:
