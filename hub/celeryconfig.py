@@ -73,6 +73,7 @@ task_routes = {
     "hub.messaging.tasks.send_messages": {"queue": QUEUE_MAINTENANCE},  # callers pick the lane
     "hub.messaging.tasks.drain_lane": {"queue": QUEUE_MAINTENANCE},  # callers pick the lane
     "hub.messaging.tasks.fall_back": {"queue": QUEUE_EVENTS},
+    "hub.tracking.tasks.fetch_message_price": {"queue": QUEUE_EVENTS},
     "hub.callbacks.tasks.deliver_callbacks": {"queue": QUEUE_CALLBACKS},
     "hub.callbacks.tasks.deliver_due_callbacks": {"queue": QUEUE_CALLBACKS},
 }
@@ -90,6 +91,7 @@ TASK_TIME_LIMITS: dict[str, tuple[int, int]] = {
     "hub.messaging.tasks.sweep_stuck_messages": (60, 75),
     "hub.messaging.tasks.apply_provider_reports": (60, 75),
     "hub.messaging.tasks.fall_back": (60, 75),
+    "hub.tracking.tasks.fetch_message_price": (60, 75),
     "hub.messaging.tasks.fall_back_overdue": (60, 75),
     "hub.broadcasts.tasks.release_broadcast": (240, 300),
     "hub.broadcasts.tasks.release_broadcasts": (240, 300),

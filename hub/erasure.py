@@ -19,6 +19,7 @@ from hub.messaging.lifecycle import Change, messages_transition
 from hub.messaging.models import BlockReason, Message, Notification
 from hub.messaging.models import MessageStatus as S
 from hub.providers.models import SandboxOutboxEntry
+from hub.tracking.privacy import tracking_erase
 
 # Messages not yet handed to a provider: stopped, blocked as erased.
 _STOPPABLE = (S.ACCEPTED, S.QUEUED, S.DEFERRED)
@@ -52,6 +53,7 @@ def contact_erase(*, contact: Contact, actor: Actor) -> ErasureReport:
         )
         message_ids = [str(i) for i in messages.values_list("id", flat=True)]
         message_count = messages.update(to="", rendered={}, error_message="")
+        tracking_erase(message_ids=message_ids)  # links, clicks, opens, conversions
         SandboxOutboxEntry.objects.filter(message_id__in=message_ids).update(to="", content={})
         notification_count = notifications.update(to={}, data={})
         Notification.objects.filter(messages__id__in=message_ids).update(to={}, data={})

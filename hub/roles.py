@@ -50,6 +50,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "journeys.view_journeyversion",
         "journeys.submit_journeyversion",
         "journeys.view_journeyrun",
+        # Issue 18: what a send costs (the price table), read-only.
+        "tracking.view_price",
     ),
     "Compliance": (
         "templates_app.view_template",
@@ -136,6 +138,11 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "callbacks.view_callbackdelivery",
         "broadcasts.view_broadcast",
         "broadcasts.change_broadcast",
+        # Issue 18: the price table behind every cost figure.
+        "tracking.view_price",
+        "tracking.add_price",
+        "tracking.change_price",
+        "tracking.delete_price",
     ),
 }
 

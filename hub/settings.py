@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "hub.callbacks",
     "hub.notify",
     "hub.journeys",
+    "hub.tracking",
 ]
 
 MIDDLEWARE = [
@@ -267,8 +268,8 @@ VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "")
 # --- Templates (templates_app) ---------------------------------------------------------
 # Lint: SMS longer than this many segments cannot be submitted; cost shown per segment.
 TEMPLATES_SMS_MAX_SEGMENTS = int(os.environ.get("TEMPLATES_SMS_MAX_SEGMENTS", "3"))
-TEMPLATES_SMS_SEGMENT_PRICE = os.environ.get("TEMPLATES_SMS_SEGMENT_PRICE", "0.0079")
-TEMPLATES_SMS_PRICE_CURRENCY = os.environ.get("TEMPLATES_SMS_PRICE_CURRENCY", "USD")
+# The lint's cost estimate asks the hub's price table (docs/measurement.md), as the reports do.
+TEMPLATES_SMS_PRICE = "hub.tracking.pricing.sms_segment_estimate"
 # Words that count as opt-out wording in marketing SMS (case-insensitive).
 TEMPLATES_SMS_OPT_OUT_WORDS = env_list("TEMPLATES_SMS_OPT_OUT_WORDS") or [
     "STOP",
@@ -372,12 +373,16 @@ HUB_PROVIDERS = _default_providers()
 # --- Compliance, contacts and preferences ----------------------------------------------------
 # Quiet hours use the contact's time zone, else the phone number's region, else this.
 HUB_DEFAULT_TIMEZONE = os.environ.get("HUB_DEFAULT_TIMEZONE", "UTC")
+# Tracked links (docs/measurement.md): a click this soon after the hand-off is a link
+# scanner's, not a person's.
+HUB_TRACKING_SCANNER_SECONDS = float(os.environ.get("HUB_TRACKING_SCANNER_SECONDS", "10"))
 # Template lint (templates_app may not import hub) calls this to check required content.
 TEMPLATES_CONTENT_CHECK = "hub.compliance.content.template_content_problems"
 # Consent wording version recorded as evidence by the hosted preferences page.
 HUB_PREFERENCES_WORDING = os.environ.get("HUB_PREFERENCES_WORDING", "preferences-v1")
 # --- Audit, workspace, reports, metrics ---------------------------------------------------
-# Estimated price of one SMS segment, for the reports' cost column (in your billing currency).
+# The price of one SMS segment while the price table (admin, Measurement → Prices) has no SMS
+# row; the table and the providers' reported prices are the price source (docs/measurement.md).
 HUB_SMS_COST_PER_SEGMENT = os.environ.get("HUB_SMS_COST_PER_SEGMENT", "0")
 # GET /metrics needs "Authorization: Bearer <token>". Unset, it is open only when DEBUG is on;
 # with DEBUG off it refuses every scrape.

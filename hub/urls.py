@@ -7,6 +7,7 @@ from hub import health
 from hub.api.problems import api_not_found
 from hub.contacts import views as contact_views
 from hub.notify import views as notify_views
+from hub.tracking import views as tracking_views
 from hub.workspace.views import metrics
 
 admin.site.site_header = "Switchboard"
@@ -35,6 +36,10 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("u/<str:token>", contact_views.unsubscribe_page, name="unsubscribe"),
     path("u/<str:token>/preferences", contact_views.preferences_page_save, name="unsubscribe-preferences"),
+    # Tracked links and the email open pixel (docs/measurement.md): anything under /l/ gets
+    # the redirect or the safe page, anything under /o/ the pixel.
+    path("l/<path:token>", tracking_views.link_redirect, name="tracked-link"),
+    path("o/<path:token>", tracking_views.open_pixel, name="open-pixel"),
     path("metrics", metrics, name="metrics"),
     path(".well-known/switchboard-audit-key", audit_views.public_key, name="audit-public-key"),
     # Last: any other path under /api/v1/ (e.g. a malformed id) is a problem+json 404, also

@@ -18,12 +18,12 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 from jinja2.sandbox import SandboxedEnvironment
 
-from templates_app.models import Category, Channel, TemplateVariant
+from templates_app.models import Category, Channel, TemplateVariant, Tracking, tracking_on
 from templates_app.rendering.core import RenderedContent, RenderError, variant_render
 from templates_app.rendering.notify_syntax import notify_to_jinja
 from templates_app.rendering.validation import used_names, variant_sources
 from templates_app.rendering.variables import VariableSpec, example_data, value_problem
-from templates_app.sms import sms_info
+from templates_app.sms import sms_info_sent
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 PUSH_TITLE_MAX = 65
@@ -53,6 +53,12 @@ def sms_max_segments() -> int:
 
 
 def sms_segment_price() -> tuple[Decimal, str]:
+    """The price of one SMS segment for the estimate. The hub's price table answers through
+    ``TEMPLATES_SMS_PRICE`` (an import path; ``hub.tracking.pricing.sms_segment_estimate``), the
+    same function its reports' cost comes from; without it, the two fallback settings."""
+    if path := getattr(settings, "TEMPLATES_SMS_PRICE", ""):
+        price, currency = import_string(path)()
+        return Decimal(price), str(currency)
     price = Decimal(str(getattr(settings, "TEMPLATES_SMS_SEGMENT_PRICE", "0.0079")))
     return price, str(getattr(settings, "TEMPLATES_SMS_PRICE_CURRENCY", "USD"))
 
@@ -128,8 +134,12 @@ def version_lint(
     variants: Sequence[TemplateVariant],
     specs: Sequence[VariableSpec],
     layout: Mapping[str, str],
+    tracked: bool | None = None,
 ) -> list[Finding]:
-    """All findings for this content; see the module docstring."""
+    """All findings for this content; see the module docstring. ``tracked``: the template's
+    links are rewritten to tracked links (SMS counted with them); None decides by category."""
+    if tracked is None:
+        tracked = tracking_on(Tracking.AUTO, category)
     findings: list[Finding] = []
     if not variants:
         findings.append(Finding(ERROR, "no_content", "Add content for at least one channel."))
@@ -157,7 +167,9 @@ def version_lint(
         except RenderError as exc:
             findings.append(Finding(ERROR, "render_error", str(exc), variant.channel, variant.locale))
             continue
-        findings.extend(_channel_findings(variant, rendered, category=category, layout=layout))
+        findings.extend(
+            _channel_findings(variant, rendered, category=category, layout=layout, tracked=tracked)
+        )
         findings.extend(_rule_findings(variant, rendered, category=category))
     return findings
 
@@ -177,7 +189,12 @@ def _rule_findings(variant: TemplateVariant, rendered: RenderedContent, *, categ
 
 
 def _channel_findings(
-    variant: TemplateVariant, rendered: RenderedContent, *, category: str, layout: Mapping[str, str]
+    variant: TemplateVariant,
+    rendered: RenderedContent,
+    *,
+    category: str,
+    layout: Mapping[str, str],
+    tracked: bool = False,
 ) -> list[Finding]:
     ch, loc = variant.channel, variant.locale
 
@@ -187,7 +204,7 @@ def _channel_findings(
     out: list[Finding] = []
     marketing = category == Category.MARKETING
     if ch == Channel.SMS:
-        out.extend(_sms_findings(rendered.text, marketing, finding))
+        out.extend(_sms_findings(rendered.text, marketing, finding, tracked=tracked))
         out.extend(
             finding(ERROR, "malformed_link", f"Link {url!r} {p}.")
             for url in _URL_IN_TEXT.findall(rendered.text)
@@ -245,11 +262,13 @@ def _channel_findings(
     return out
 
 
-def _sms_findings(text: str, marketing: bool, finding: Callable[[str, str, str], Finding]) -> list[Finding]:
+def _sms_findings(
+    text: str, marketing: bool, finding: Callable[[str, str, str], Finding], *, tracked: bool = False
+) -> list[Finding]:
     out: list[Finding] = []
     if not text.strip():
         return [finding(ERROR, "sms_empty", "The SMS has no text.")]
-    info = sms_info(text)
+    info = sms_info_sent(text, tracked=tracked)
     price, currency = sms_segment_price()
     summary = (
         f"{info.encoding}, {info.units} characters, {info.segments} segment(s), "

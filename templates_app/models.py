@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 
@@ -20,6 +20,22 @@ class Channel(models.TextChoices):
     SMS = "sms", "SMS"
     EMAIL = "email", "Email"
     PUSH = "push", "Push"
+
+
+class Tracking(models.TextChoices):
+    """Whether the hub rewrites a template's links to its own tracked redirects (and adds an
+    open pixel to email): ``auto`` is on for marketing, off for transactional."""
+
+    AUTO = "auto", "By category (on for marketing, off for transactional)"
+    ON = "on", "On"
+    OFF = "off", "Off"
+
+
+def tracking_on(tracking: str, category: str) -> bool:
+    """The ``Tracking`` setting resolved for a category."""
+    if tracking == Tracking.AUTO:
+        return category == Category.MARKETING
+    return tracking == Tracking.ON
 
 
 class VersionStatus(models.TextChoices):
@@ -87,6 +103,23 @@ class Template(models.Model):
     live_version = models.ForeignKey(
         "TemplateVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    tracking = models.CharField(
+        max_length=8,
+        choices=Tracking.choices,
+        default=Tracking.AUTO,
+        help_text="Links in email and SMS become short tracked redirects; email gets an open pixel.",
+    )
+    goal_event = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="An event name (POST /api/v1/events), e.g. order.completed: it counts as a "
+        "conversion for the latest message of this template delivered to the contact.",
+    )
+    attribution_days = models.PositiveSmallIntegerField(
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text="How many days after delivery a goal event still counts as a conversion.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -98,6 +131,11 @@ class Template(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+    @property
+    def tracks_links(self) -> bool:
+        """Links rewritten (and an email open pixel) for this template's messages."""
+        return tracking_on(self.tracking, self.category)
 
 
 class TemplateVersion(models.Model):

@@ -14,11 +14,11 @@ from decimal import Decimal
 from typing import Any
 
 from templates_app.lint import sms_segment_price, version_lint
-from templates_app.models import Channel, TemplateVariant, TemplateVersion
+from templates_app.models import Channel, TemplateVariant, TemplateVersion, Tracking, tracking_on
 from templates_app.rendering.core import RenderError, variant_render, version_layout
 from templates_app.rendering.validation import version_variables
 from templates_app.rendering.variables import VariableSpec, example_data
-from templates_app.sms import sms_info
+from templates_app.sms import sms_info_sent
 
 
 def content_preview(
@@ -27,9 +27,12 @@ def content_preview(
     variants: Sequence[TemplateVariant],
     specs: Sequence[VariableSpec],
     layout: Mapping[str, str],
+    tracked: bool | None = None,
 ) -> dict[str, Any]:
     """Each variant rendered with the example values, SMS facts, and the lint findings."""
     data = example_data(specs)
+    if tracked is None:
+        tracked = tracking_on(Tracking.AUTO, category)
     price, currency = sms_segment_price()
     rendered: list[dict[str, Any]] = []
     for variant in variants:
@@ -42,12 +45,12 @@ def content_preview(
             continue
         item.update(content.as_dict())
         if variant.channel == Channel.SMS:
-            info = sms_info(content.text)
+            info = sms_info_sent(content.text, tracked=tracked)
             item["sms"] = info.as_dict() | {
                 "cost": f"{info.cost(price).quantize(Decimal('0.0001'))} {currency}"
             }
         rendered.append(item)
-    findings = version_lint(category=category, variants=variants, specs=specs, layout=layout)
+    findings = version_lint(category=category, variants=variants, specs=specs, layout=layout, tracked=tracked)
     return {"variants": rendered, "findings": [f.as_dict() for f in findings]}
 
 
@@ -58,6 +61,7 @@ def version_preview(version: TemplateVersion) -> dict[str, Any]:
         variants=list(version.variants.all()),
         specs=version_variables(version),
         layout=version_layout(version),
+        tracked=version.template.tracks_links,
     )
 
 

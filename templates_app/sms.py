@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
+
+from django.conf import settings
 
 GSM7_BASIC = (
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -64,3 +67,44 @@ def sms_info(text: str) -> SmsInfo:
         per_segment=single if segments <= 1 else multi,
         ucs2_characters=forcing,
     )
+
+
+# Links as the hub finds them in text (SMS, an email's text part): http(s) up to whitespace,
+# without trailing punctuation. ``hub.tracking`` rewrites exactly these.
+LINK_RE = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+LINK_TRAILING = ".,;:!?)]}'\""
+# A tracked link is ``{HUB_BASE_URL}/l/{token}`` with a token of this many characters
+# (``hub.tracking.tokens``: a 7-character id and an 8-character signature, base62).
+TRACKED_TOKEN_LENGTH = 15
+
+
+def text_links(text: str) -> list[tuple[int, int, str]]:
+    """Each link in ``text``: (start, end, url), trailing punctuation left out."""
+    found = []
+    for match in LINK_RE.finditer(text):
+        url = match.group(0).rstrip(LINK_TRAILING)
+        if "://" in url and url.split("://", 1)[1]:
+            found.append((match.start(), match.start() + len(url), url))
+    return found
+
+
+def tracked_link_example() -> str:
+    """What every tracked link in a message looks like, for counting (same length)."""
+    return f"{settings.HUB_BASE_URL}/l/{'x' * TRACKED_TOKEN_LENGTH}"
+
+
+def links_shortened(text: str) -> str:
+    """``text`` with each link replaced by a tracked link of the same length as dispatch will
+    write, so the segment counter and the lint count what is sent."""
+    out: list[str] = []
+    last = 0
+    for start, end, _ in text_links(text):
+        out.extend((text[last:start], tracked_link_example()))
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def sms_info_sent(text: str, *, tracked: bool) -> SmsInfo:
+    """Encoding and segments of the SMS as sent: with its links shortened when tracked."""
+    return sms_info(links_shortened(text) if tracked else text)

@@ -18,6 +18,10 @@ INVALID_NUMBER = "+15005550001"  # 21211
 UNSUBSCRIBED_NUMBER = "+15005550004"  # 21610
 
 MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Messages\.json$")
+MESSAGE_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Messages/(?P<message>SM\w+)\.json$")
+# What the fake bills a message (Twilio reports a price negative, in price_unit).
+PRICE = "-0.00750"
+PRICE_UNIT = "USD"
 
 
 def twilio_error(status: int, code: int, message: str) -> dict[str, Any]:
@@ -31,6 +35,9 @@ def twilio_error(status: int, code: int, message: str) -> dict[str, Any]:
 
 class TwilioHandler(FakeHandler):
     def answer(self, call: Call) -> tuple[int, dict[str, Any] | str, dict[str, str]]:
+        fetched = MESSAGE_PATH.match(call.path)
+        if call.method == "GET" and fetched is not None:
+            return self.fetch(call, fetched["sid"], fetched["message"])
         match = MESSAGES_PATH.match(call.path)
         if call.method != "POST" or match is None:
             return 404, twilio_error(404, 20404, "The requested resource was not found"), {}
@@ -55,6 +62,26 @@ class TwilioHandler(FakeHandler):
                 "body": form.get("Body", ""),
                 "status": "queued",
                 "num_segments": "1",
+                "direction": "outbound-api",
+                "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}.json",
+            },
+            {},
+        )
+
+    def fetch(self, call: Call, account: str, sid: str) -> tuple[int, dict[str, Any] | str, dict[str, str]]:
+        """GET a Message resource: a delivered message billed at ``PRICE``."""
+        expected = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+        if call.headers.get("authorization") != expected or account != ACCOUNT_SID:
+            return 401, twilio_error(401, 20003, "Authentication Error - invalid username"), {}
+        return (
+            200,
+            {
+                "sid": sid,
+                "account_sid": ACCOUNT_SID,
+                "status": "delivered",
+                "num_segments": "1",
+                "price": PRICE,
+                "price_unit": PRICE_UNIT,
                 "direction": "outbound-api",
                 "uri": f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/{sid}.json",
             },

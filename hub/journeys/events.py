@@ -27,6 +27,7 @@ from hub.journeys.models import Event, Journey, JourneyRun, RunEntryKind, RunSta
 from hub.journeys.steps import run_awaits_event
 from hub.journeys.timeline import Timeline
 from hub.refusals import Refused
+from hub.tracking.conversions import conversion_goal_names, conversion_record
 
 LIVE = (RunStatus.ACTIVE, RunStatus.WAITING)
 
@@ -291,6 +292,8 @@ def event_record(*, item: EventInput, api_key: ApiKey | None) -> EventOutcome:
         timeline = Timeline(actor=actor, now=now)
         event.result = journeys_on_event(event, contact, timeline)
         event.save(update_fields=["result"])
+        # A template's or journey's goal: a conversion for the latest delivered message.
+        conversion_record(event=event, contact=contact)
         timeline.flush()
     return EventOutcome(event, replayed=False)
 
@@ -375,6 +378,12 @@ def _events_record_together(items: Sequence[EventInput], api_key: ApiKey | None)
         for index, event in fresh:
             results[index] = EventOutcome(event, replayed=False)
         rows_save(Event, [event for _, event in fresh], ["result"])
+        # A template's or journey's goal: a conversion for the latest delivered message.
+        goals = conversion_goal_names() if fresh else set()
+        by_pk = {c.pk: c for c in contacts.values()}
+        for _, event in fresh:
+            if event.name in goals:
+                conversion_record(event=event, contact=by_pk[event.contact_id])
         timeline.flush()
     return [r for r in results if r is not None]
 

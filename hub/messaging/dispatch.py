@@ -34,6 +34,7 @@ from hub.messaging.models import MessageStatus as S
 from hub.messaging.outcomes import DispatchReport, hand_off_outcome
 from hub.messaging.wakes import wake_flag_clear, wake_flag_refresh, wake_flag_take
 from hub.providers.registry import providers_for, sandbox_provider
+from hub.tracking.links import contents_tracked
 from templates_app.models import TemplateVariant
 from templates_app.rendering import RenderedContent, RenderError, variant_render, variant_select
 
@@ -214,18 +215,19 @@ def _send_claimed(claimed: list[UUID]) -> DispatchReport:
     attempts: list[Attempt] = []
     demoted_now: dict[str, bool] = {}
     render = _Renderer()
+    rendered: list[tuple[Message, RenderedContent]] = []
     for message in messages:
         try:
-            content = render(message)
+            rendered.append((message, render(message)))
         except RenderError as exc:
             changes.append(
                 Change(message.id, S.FAILED, {"error_code": "render_error", "error_message": str(exc)[:500]})
             )
-            continue
         except Exception:  # a poison message must fail, not crash the batch and loop
             logger.exception("message=%s could not be prepared", message.id)
             changes.append(Change(message.id, S.FAILED, {"error_code": "internal_error"}))
-            continue
+    # Links rewritten to tracked redirects where the template tracks (hub.tracking).
+    for (message, _), content in zip(rendered, contents_tracked(rendered), strict=True):
         outbound = outbound_message(message, content, devices)
         if outbound is None:
             changes.append(

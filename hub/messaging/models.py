@@ -216,6 +216,9 @@ class DailyRollup(models.Model):
     clicked = models.BigIntegerField(default=0)
     unsubscribed = models.BigIntegerField(default=0)
     complained = models.BigIntegerField(default=0)
+    machine_opens = models.BigIntegerField(default=0, help_text="Opens by privacy proxies and scanners.")
+    machine_clicks = models.BigIntegerField(default=0, help_text="Clicks by link scanners.")
+    converted = models.BigIntegerField(default=0, help_text="Goal events attributed (last touch).")
     segments = models.BigIntegerField(default=0, help_text="SMS segments handed to providers.")
     cost = models.DecimalField(max_digits=14, decimal_places=4, default=0)
 

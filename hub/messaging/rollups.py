@@ -4,7 +4,10 @@
 registered by this app): it runs after every applied batch, inside its transaction, so a
 count and the status change it counts commit together. The feedback path
 (``hub.messaging.feedback.outcomes_apply``) counts engagement (opened, clicked, unsubscribed,
-complained) with :func:`rollups_record_engagement`. :func:`rollups_rebuild` recounts them all
+complained, machine opens and clicks, conversions) with :func:`rollups_record_engagement`.
+The cost of a message is counted when it is sent, from ``hub.tracking.pricing`` (the price
+table); a provider's reported price arriving later replaces it (:func:`rollups_record_cost`).
+Cost is a Decimal in the price table's currency (major units, 4 decimals). :func:`rollups_rebuild` recounts them all
 from the messages' timelines (``manage.py rollups_backfill``). ``hub.workspace.reports`` reads
 them.
 """
@@ -20,11 +23,12 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.conf import settings
 from django.db import connection, transaction
 
 from hub.messaging.effects import AppliedChanges
 from hub.messaging.models import DailyRollup, DecisionRollup, EventKind, Message, MessageEvent
+from hub.tracking.models import MessagePrice
+from hub.tracking.pricing import PriceBook, price_book
 
 # Status reached → the counter it adds to. "undelivered" is a failure to deliver.
 STATUS_COUNTERS: Mapping[str, str] = {
@@ -37,8 +41,27 @@ STATUS_COUNTERS: Mapping[str, str] = {
 }
 # Reached straight from "sending": the message was handed off, so it counts as sent too.
 SKIPPED_SENT = frozenset({"delivered", "undelivered", "bounced"})
-ENGAGEMENT_COUNTERS = frozenset({"opened", "clicked", "unsubscribed", "complained"})
-COUNTERS = ("sent", "delivered", "failed", "bounced", "blocked", *sorted(ENGAGEMENT_COUNTERS), "segments")
+# Engagement event (its ``status`` on the timeline) → the counter it adds to. Machine opens and
+# clicks (privacy proxies, link scanners: ``hub.tracking``) are counted apart from people's;
+# "converted" is a goal event attributed to the message (``hub.tracking.conversions``).
+ENGAGEMENT_COUNTERS: Mapping[str, str] = {
+    "opened": "opened",
+    "clicked": "clicked",
+    "unsubscribed": "unsubscribed",
+    "complained": "complained",
+    "machine_open": "machine_opens",
+    "machine_click": "machine_clicks",
+    "converted": "converted",
+}
+COUNTERS = (
+    "sent",
+    "delivered",
+    "failed",
+    "bounced",
+    "blocked",
+    *sorted(ENGAGEMENT_COUNTERS.values()),
+    "segments",
+)
 
 GSM7 = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -108,10 +131,6 @@ def _segments_of(rendered: Any) -> int:
     return sms_segments(str(rendered.get("text", ""))) if isinstance(rendered, dict) else 0
 
 
-def _segment_cost() -> Decimal:
-    return Decimal(str(getattr(settings, "HUB_SMS_COST_PER_SEGMENT", "0")))
-
-
 def rollups_after_transition(applied: AppliedChanges) -> None:
     """Status-change effect: count the batch (registered by ``MessagingConfig.ready``)."""
     rollups_record_transitions(
@@ -141,14 +160,14 @@ def rollups_record_transitions(*, reached: Sequence[StatusReached], at: datetime
             decisions[(day, r.status, _decision_reason(r.fields))] += 1
     counted = [r for r in counted if r.status in STATUS_COUNTERS]
     owners = {
-        mid: (template_id, channel)
-        for mid, template_id, channel in Message.objects.filter(
+        mid: (template_id, channel, to)
+        for mid, template_id, channel, to in Message.objects.filter(
             id__in={r.message_id for r in counted}
-        ).values_list("id", "notification__template_id", "channel")
+        ).values_list("id", "notification__template_id", "channel", "to")
     }
     groups: dict[tuple[int, str, date], Counter[str]] = defaultdict(Counter)
     costs: dict[Any, Decimal] = defaultdict(Decimal)
-    per_segment = _segment_cost()
+    book: PriceBook | None = None
     for r in counted:
         owner = owners.get(r.message_id)
         if owner is None:
@@ -157,16 +176,17 @@ def rollups_record_transitions(*, reached: Sequence[StatusReached], at: datetime
         groups[key][STATUS_COUNTERS[r.status]] += 1
         if r.previous == "sending" and r.status in SKIPPED_SENT:
             groups[key]["sent"] += 1  # a fast provider reported before we recorded "sent"
-        if r.status == "sent" and owner[1] == "sms":
-            segments = _segments_of(r.fields.get("rendered"))
+        if r.status == "sent":
+            segments = _segments_of(r.fields.get("rendered")) if owner[1] == "sms" else 0
             groups[key]["segments"] += segments
-            costs[key] += per_segment * segments
+            book = book or price_book()
+            costs[key] += book.cost(channel=owner[1], to=owner[2], segments=segments)
     _upsert_daily(groups, costs)
     _upsert_decisions(decisions)
 
 
 def rollups_record_engagement(*, events: Iterable[tuple[UUID, str]], at: datetime) -> None:
-    """Count engagement events (message id, kind in opened|clicked|unsubscribed|complained).
+    """Count engagement events (message id, kind: a key of ``ENGAGEMENT_COUNTERS``).
 
     ``hub.messaging.feedback`` calls it in the transaction that stores the engagement events,
     with ``at`` their time. Unknown kinds and unknown messages are ignored.
@@ -183,8 +203,17 @@ def rollups_record_engagement(*, events: Iterable[tuple[UUID, str]], at: datetim
     groups: dict[tuple[int, str, date], Counter[str]] = defaultdict(Counter)
     for mid, kind in wanted:
         if (owner := owners.get(mid)) is not None:
-            groups[(owner[0], owner[1], at.date())][kind] += 1
+            groups[(owner[0], owner[1], at.date())][ENGAGEMENT_COUNTERS[kind]] += 1
     _upsert_daily(groups, {})
+
+
+def rollups_record_cost(*, message_id: UUID, delta: Decimal, day: date) -> None:
+    """Add ``delta`` to the cost of the message's (template, channel, day): a provider's
+    reported price replacing the price table's estimate counted when the message was sent."""
+    owner = Message.objects.filter(id=message_id).values_list("notification__template_id", "channel").first()
+    if owner is None or not delta:
+        return
+    _upsert_daily({(owner[0], owner[1], day): Counter()}, {(owner[0], owner[1], day): delta})
 
 
 @dataclass
@@ -212,14 +241,14 @@ def rollups_rebuild(
     groups: dict[tuple[int, str, date], Counter[str]] = defaultdict(Counter)
     costs: dict[Any, Decimal] = defaultdict(Decimal)
     decisions: Counter[tuple[date, str, str]] = Counter()
-    per_segment = _segment_cost()
+    book = price_book()
     with transaction.atomic():
         with connection.cursor() as cursor:
             tables = f"{DailyRollup._meta.db_table}, {DecisionRollup._meta.db_table}"
             cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
         total = Message.objects.count()
         messages = Message.objects.order_by("id").values_list(
-            "id", "channel", "notification__template_id", "rendered"
+            "id", "channel", "notification__template_id", "rendered", "to"
         )
         last: Any = None
         while True:
@@ -227,7 +256,12 @@ def rollups_rebuild(
             if not page:
                 break
             last = page[-1][0]
-            owners = {mid: (template_id, channel, rendered) for mid, channel, template_id, rendered in page}
+            owners = {
+                mid: (template_id, channel, rendered, to) for mid, channel, template_id, rendered, to in page
+            }
+            reported = dict(
+                MessagePrice.objects.filter(message_id__in=list(owners)).values_list("message_id", "amount")
+            )
             previous: dict[Any, str] = {}
             events = (
                 MessageEvent.objects.filter(message_id__in=list(owners))
@@ -237,11 +271,11 @@ def rollups_rebuild(
             )
             for mid, kind, status, detail, occurred_at in events:
                 report.events += 1
-                template_id, channel, rendered = owners[mid]
+                template_id, channel, rendered, to = owners[mid]
                 key = (template_id, channel, occurred_at.date())
                 if kind == EventKind.ENGAGEMENT:
                     if status in ENGAGEMENT_COUNTERS:
-                        groups[key][status] += 1
+                        groups[key][ENGAGEMENT_COUNTERS[status]] += 1
                     continue
                 before, previous[mid] = previous.get(mid, ""), status
                 if status in {"blocked", "deferred"}:
@@ -251,10 +285,13 @@ def rollups_rebuild(
                 groups[key][STATUS_COUNTERS[status]] += 1
                 if before == "sending" and status in SKIPPED_SENT:
                     groups[key]["sent"] += 1
-                if status == "sent" and channel == "sms":
-                    segments = _segments_of(rendered)
+                if status == "sent":
+                    segments = _segments_of(rendered) if channel == "sms" else 0
                     groups[key]["segments"] += segments
-                    costs[key] += per_segment * segments
+                    price = reported.get(mid)
+                    costs[key] += (
+                        price if price is not None else book.cost(channel=channel, to=to, segments=segments)
+                    )
             report.messages += len(page)
             if progress is not None:
                 progress(report.messages, total)

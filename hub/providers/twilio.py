@@ -296,6 +296,19 @@ class TwilioSmsProvider(Provider):
             return self.unexpected(message, exc)
         return SendResult(provider_message_id=str(created.sid))
 
+    def message_price(self, provider_message_id: str) -> tuple[str | None, str]:
+        """Twilio's price of a sent message from its Message resource (``price``, negative,
+        in ``price_unit``), None while Twilio has not billed it yet. The status callback
+        carries no price: ``hub.tracking.prices`` asks after the final status."""
+        try:
+            fetched = self.client.messages(provider_message_id).fetch()
+        except TwilioRestException as exc:
+            raise map_twilio_error(exc, self.http_client.last_headers()) from exc
+        except requests.RequestException as exc:
+            raise RetryableProviderError(f"Twilio unreachable: {type(exc).__name__}", code="network") from exc
+        price = fetched.price
+        return (str(price) if price not in (None, "") else None), str(fetched.price_unit or "")
+
     def _send(self, message: OutboundMessage) -> SendResult:
         params = self._params(message)
         try:

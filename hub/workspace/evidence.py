@@ -25,6 +25,7 @@ from django.utils import timezone
 from audit.models import AuditRecord
 from hub.contacts.models import ConsentEntry, Contact, InboundMessage, Suppression, SuppressionReason
 from hub.messaging.models import Message, MessageEvent
+from hub.tracking.privacy import tracking_evidence
 from hub.workspace.proof_files import audit_files_write
 from hub.workspace.proof_files import iso as _iso
 from hub.workspace.timeline import contact_messages, contact_suppressions
@@ -163,6 +164,8 @@ def _summary(contact: Contact, findings: list[OptOutFinding], counts: dict[str, 
         "",
         "Files: messages.json / messages.csv (every message, its decision and timeline),",
         "consents.json (the consent ledger with evidence), suppressions.json, inbound.json,",
+        "tracking.json (tracked links, clicks and opens with their IP network and browser,",
+        "conversions),",
         "audit_records.jsonl (the audit records about all of these: each record's Merkle leaf is",
         "SHA-256(0x00 || its 'canonical' field), and 'inclusion_proof' proves that leaf is in the log",
         "under the signed tree head in tree_head.json; check with",
@@ -189,11 +192,14 @@ def evidence_pack_build(*, contact: Contact) -> bytes:
         | Q(object_type="inbound", object_id__in=[str(i.pk) for i in inbound])
     )
     records = list(AuditRecord.objects.filter(about).order_by("seq"))
+    tracking = tracking_evidence(message_ids=[m.id for m in messages])
     counts = {
         "messages": len(messages),
         "consent entries": len(consents),
         "suppressions": len(suppressions),
         "inbound replies": len(inbound),
+        "tracked clicks and opens": len(tracking["hits"]),
+        "conversions": len(tracking["conversions"]),
         "audit records": len(records),
     }
 
@@ -272,5 +278,6 @@ def evidence_pack_build(*, contact: Contact) -> bytes:
                 for i in inbound
             ],
         )
+        dump("tracking.json", tracking)
         audit_files_write(pack=pack, records=records)
     return buffer.getvalue()

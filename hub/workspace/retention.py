@@ -1,6 +1,7 @@
 """Retention: past each channel's retention period, personal data is removed from messages
-(rendered content, address, error text), notifications (data, inline addresses) and inbound
-replies (body, sender); the evidence (status, decision, timeline, audit hashes) stays."""
+(rendered content, address, error text), notifications (data, inline addresses), inbound
+replies (body, sender) and tracking (links, clicks and opens, conversions:
+``hub.tracking.privacy``); the evidence (status, decision, timeline, audit hashes) stays."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from hub.callbacks.services import callbacks_inbound_redact
 from hub.contacts.models import InboundMessage
 from hub.messaging.lifecycle import FINAL_STATUSES
 from hub.messaging.models import Message, Notification
+from hub.tracking.privacy import tracking_purge
 from hub.workspace.models import RetentionPolicy
 
 PURGE_BATCH = 2000
@@ -38,7 +40,7 @@ def retention_purge(*, now: datetime, actor: Actor | None = None) -> dict[str, i
     Only messages in a final status are purged (a message still on its way keeps what it
     needs). Each batch is its own short transaction; one audit record sums up the run.
     """
-    counts = {"messages": 0, "notifications": 0, "inbound": 0}
+    counts = {"messages": 0, "notifications": 0, "inbound": 0, "tracking": 0}
     policies = {p.channel: p.days for p in RetentionPolicy.objects.all()}
     for channel, days in sorted(policies.items()):
         cutoff = now - timedelta(days=days)
@@ -52,6 +54,8 @@ def retention_purge(*, now: datetime, actor: Actor | None = None) -> dict[str, i
                 counts["messages"] += Message.objects.filter(id__in=batch).update(
                     to="", rendered={}, error_message=""
                 )
+        with transaction.atomic():
+            counts["tracking"] += tracking_purge(channel=channel, cutoff=cutoff)
         replies = InboundMessage.objects.filter(channel=channel, received_at__lt=cutoff).exclude(
             body="", subject="", from_address=""
         )

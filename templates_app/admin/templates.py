@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -86,6 +86,9 @@ class VersionHistoryInline(admin.TabularInline[TemplateVersion, Template]):
         return format_html('<a href="{}">v{}{}</a>', url, obj.number, live)
 
 
+MEASUREMENT_FIELDS = ("tracking", "goal_event", "attribution_days")
+
+
 @admin.register(Template)
 class TemplateAdmin(admin.ModelAdmin[Template]):
     list_display = ("key", "name", "category", "channels", "live", "created_at")
@@ -101,8 +104,41 @@ class TemplateAdmin(admin.ModelAdmin[Template]):
         # so content approved as transactional can never be re-labelled by an edit.
         return ("key", "category", "live_version") if obj else ("live_version",)
 
+    def get_form(
+        self, request: HttpRequest, obj: Template | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        base = super().get_form(request, obj, change=change, **kwargs)
+
+        class TemplateForm(base):  # type: ignore[valid-type,misc]
+            """The measurement settings keep their current values (the defaults, for a new
+            template) when a post leaves them out."""
+
+            def __init__(self, *args: Any, **form_kwargs: Any) -> None:
+                super().__init__(*args, **form_kwargs)
+                for name in MEASUREMENT_FIELDS:
+                    if name in self.fields:
+                        self.fields[name].required = False
+                if self.is_bound and self.instance.pk is not None:
+                    data: Any = cast(Any, self).data.copy()
+                    for name in MEASUREMENT_FIELDS:
+                        if name in self.fields and name not in data:
+                            data[name] = getattr(self.instance, name)
+                    self.data = data
+
+        return TemplateForm
+
     def get_fields(self, request: HttpRequest, obj: Template | None = None) -> tuple[str, ...]:
-        return ("key", "name", "description", "category", "default_locale", "live_version")
+        return (
+            "key",
+            "name",
+            "description",
+            "category",
+            "default_locale",
+            "tracking",
+            "goal_event",
+            "attribution_days",
+            "live_version",
+        )
 
     @admin.display(description="channels")
     def channels(self, obj: Template) -> str:
@@ -125,6 +161,9 @@ class TemplateAdmin(admin.ModelAdmin[Template]):
             category=obj.category,
             description=obj.description,
             default_locale=obj.default_locale,
+            tracking=obj.tracking,
+            goal_event=obj.goal_event,
+            attribution_days=obj.attribution_days,
             actor=Actor.user(request.user.pk),
         )
         obj.pk = created.pk

@@ -181,6 +181,7 @@ class TemplateVersionAdmin(admin.ModelAdmin[TemplateVersion]):
                 variants=variants,
                 specs=specs,
                 layout=layout_as_dict(layout),
+                tracked=version.template.tracks_links,
             )
             result["findings"] = [
                 {"severity": "error", "code": "bad_form", "message": p, "channel": "", "locale": ""}

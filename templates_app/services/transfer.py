@@ -28,6 +28,8 @@ from templates_app.services.workflow import (
 )
 
 FORMAT = "switchboard.templates/1"
+# A template's measurement settings (docs/measurement.md): exported, and imported when given.
+MEASUREMENT_FIELDS = ("tracking", "goal_event", "attribution_days")
 LAYOUT_FIELDS = ("name", "header_html", "footer_html", "postal_address", "css")
 
 
@@ -67,6 +69,9 @@ def templates_export(*, keys: Iterable[str] | None = None) -> dict[str, Any]:
                 "description": template.description,
                 "category": template.category,
                 "default_locale": template.default_locale,
+                "tracking": template.tracking,
+                "goal_event": template.goal_event,
+                "attribution_days": template.attribution_days,
                 "content": content,
             }
         )
@@ -91,9 +96,10 @@ def _problems(document: Mapping[str, Any]) -> list[str]:
     for item in document.get("templates", []):
         key = item.get("key", "?")
         try:
-            Template(**{f: item.get(f, "") for f in ("key", "name", "description", "category")}).clean_fields(
-                exclude=["default_locale", "live_version"]
-            )
+            Template(
+                **{f: item.get(f, "") for f in ("key", "name", "description", "category")},
+                **{f: item[f] for f in MEASUREMENT_FIELDS if f in item},
+            ).clean_fields(exclude=["default_locale", "live_version"])
         except (ValidationError, TypeError) as exc:
             problems.append(f"{key}: {exc}")
             continue
@@ -184,6 +190,8 @@ def templates_import(*, document: Mapping[str, Any], user: User) -> ImportReport
                     "description": item.get("description", ""),
                     "category": item["category"],
                     "default_locale": item.get("default_locale") or "en",
+                    # Measurement settings (docs/measurement.md); older files have none.
+                    **{f: item[f] for f in MEASUREMENT_FIELDS if f in item},
                     **({"uuid": uuid.UUID(str(item["uuid"]))} if item.get("uuid") else {}),
                 },
             )

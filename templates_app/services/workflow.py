@@ -55,10 +55,20 @@ def template_create(
     actor: Actor,
     description: str = "",
     default_locale: str = "en",
+    **measurement: Any,
 ) -> Template:
-    """A new template with no versions yet (validated like the admin form); audited."""
+    """A new template with no versions yet (validated like the admin form); audited.
+    ``measurement``: its measurement fields (``tracking``, ``goal_event``, ``attribution_days``)."""
+    unknown = set(measurement) - {"tracking", "goal_event", "attribution_days"}
+    if unknown:
+        raise TypeError(f"template_create() got unexpected fields {sorted(unknown)}")
     template = Template(
-        key=key, name=name, category=category, description=description, default_locale=default_locale
+        key=key,
+        name=name,
+        category=category,
+        description=description,
+        default_locale=default_locale,
+        **measurement,
     )
     template.full_clean()
     with transaction.atomic():
@@ -171,6 +181,7 @@ def version_lint_run(version: TemplateVersion) -> list[Finding]:
         variants=list(version.variants.all()),
         specs=version_variables(version),
         layout=layout_as_dict(version.layout),
+        tracked=version.template.tracks_links,
     )
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.test import override_settings
 
+from hub.tracking.models import Price
 from templates_app.lint import ERROR, INFO, WARNING, version_lint
 from tests.templates_app.conftest import spec, variant
 
@@ -55,10 +58,11 @@ def test_ucs2_is_a_warning_naming_the_characters_with_segments_and_cost():
     )
 
 
-@override_settings(
-    TEMPLATES_SMS_MAX_SEGMENTS=2, TEMPLATES_SMS_SEGMENT_PRICE="0.05", TEMPLATES_SMS_PRICE_CURRENCY="EUR"
-)
+@pytest.mark.django_db
+@override_settings(TEMPLATES_SMS_MAX_SEGMENTS=2)
 def test_sms_over_the_configured_segment_limit_is_an_error_and_cost_uses_the_price():
+    # The estimate comes from the hub's price table, as the reports' cost does.
+    Price.objects.create(channel="sms", country_prefix="", price=Decimal("0.05"), currency="EUR")
     found = lint([variant("sms", text="a" * 307)])
     assert "sms_too_long" in codes(found, ERROR)
     assert any("0.1500 EUR" in f.message for f in found if f.code == "sms_segments")

@@ -48,12 +48,19 @@ def probe():
 
 def test_the_apps_fill_the_registry_in_order_at_start():
     names = [r.name for r in effects.effects_registered()]
-    assert names == ["rollups", "fallback_routing", "status_callbacks", "journeys"]
+    assert names == ["rollups", "fallback_routing", "status_callbacks", "provider_prices", "journeys"]
 
 
 def test_a_probe_runs_between_the_effects_of_lower_and_higher_order(probe):
     names = [r.name for r in effects.effects_registered()]
-    assert names == ["rollups", "test_probe", "fallback_routing", "status_callbacks", "journeys"]
+    assert names == [
+        "rollups",
+        "test_probe",
+        "fallback_routing",
+        "status_callbacks",
+        "provider_prices",
+        "journeys",
+    ]
 
 
 def test_registering_another_function_under_a_taken_name_is_refused():

@@ -82,6 +82,8 @@ MODELS: dict[str, Perms] = {
     "journeys.journeyversion": Perms("MCA", add="", change="", delete=""),
     "journeys.journeyrun": Perms("MCSA", add="", change="", delete=""),
     "journeys.event": Perms("CA", add="", change="", delete=""),
+    # Issue 18: the price table (operators keep it; marketers see what a send costs).
+    "tracking.price": Perms("MOA", add="OA", change="OA", delete="OA"),
 }
 
 # Every custom admin view (URL name -> the object its URL names, the roles that may open it).
@@ -145,6 +147,7 @@ APPS: dict[str, str] = {
     "callbacks": "OA",
     "notify": "OA",
     "journeys": "MCSA",
+    "tracking": "MOA",
 }
 
 # Django's own pages, the same for every staff user whatever the role.
@@ -240,6 +243,7 @@ def admin_objects(db: None) -> dict[str, Model]:
     from hub.notify.keys import notify_key_create
     from hub.notify.models import EmailReplyTo, SmsSender
     from hub.providers.models import ProviderBackend, ProviderConfig, SandboxOutboxEntry, SmsKeywordReplies
+    from hub.tracking.models import Price
     from hub.workspace.models import RetentionPolicy
     from templates_app.models import EmailLayout, TemplateVersion, VersionStatus
     from templates_app.services import template_draft_from
@@ -270,6 +274,7 @@ def admin_objects(db: None) -> dict[str, Model]:
     )
     FallbackPolicy.objects.create(template=template, channel="sms", wait_seconds=600)
     RetentionPolicy.objects.create(channel="sms", days=30)
+    Price.objects.create(channel="sms", country_prefix="44", price="0.04")
     broadcast = Broadcast.objects.create(
         name="csv", template=template, audience_kind=AudienceKind.CSV, csv_text="external_id\ncust-1\n"
     )

@@ -86,7 +86,7 @@ def test_notification_data_goes_after_the_longest_policy(policies, contact, live
 def test_nothing_without_a_policy(contact, live_template):
     message = make_message(template=live_template, contact=contact, outcome="delivered")
     age(message, 4000)
-    assert purge_expired_personal_data() == {"messages": 0, "notifications": 0, "inbound": 0}
+    assert purge_expired_personal_data() == {"messages": 0, "notifications": 0, "inbound": 0, "tracking": 0}
     assert not AuditRecord.objects.filter(action="retention.purged").exists()
 
 

@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+# After the rollups counted the change and the callbacks were queued (hub.messaging.apps:
+# CALLBACKS_ORDER = 300), before journeys (400): it only enqueues a task on commit.
+PRICES_ORDER = 350
+
+
+class TrackingConfig(AppConfig):
+    name = "hub.tracking"
+    label = "tracking"
+    verbose_name = "Measurement"
+
+    def ready(self) -> None:
+        from hub.messaging import effects
+        from hub.tracking.prices import prices_after_transition
+
+        effects.register("provider_prices", prices_after_transition, order=PRICES_ORDER)
