@@ -79,6 +79,7 @@ def test_an_outbox_entry_shows_headers_and_the_rendered_body_not_json(admin_clie
     )
     entry = SandboxOutboxEntry.objects.get()
     assert entry.headers == {
+        "Message-ID": "<m-1@switchboard>",
         "To": "ada@example.com",
         "Subject": "Spring sale",
         "Reply-To": "help@example.com",
