@@ -28,24 +28,31 @@ from hub.celery import send_queue
 
 
 @dataclass(frozen=True)
-class AcceptsFigure:
-    servers: int
-    threads: int
-    connections: int
+class LoadFigure:
+    """One path loaded by the load generator: its figures and CPU seconds by component
+    (gunicorn, postgres) over the counted seconds."""
+
     requests: int
     errors: int
     seconds: float
     per_second: float
     p50_ms: float
     p99_ms: float
-    # CPU seconds by component over the counted seconds (gunicorn, postgres).
     cpu: dict[str, float] = field(default_factory=dict)
-    # The floor views of the same deployment (bench.floor), loaded the same way.
-    floors: dict[str, LoadFigure] = field(default_factory=dict)
 
     def cpu_ms_per_request(self) -> dict[str, float]:
         counted = max(self.requests, 1)
         return {name: round(seconds * 1000 / counted, 2) for name, seconds in self.cpu.items()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AcceptsFigure(LoadFigure):
+    """P3: the accepts, on this deployment; and its floor views, loaded the same way."""
+
+    servers: int
+    threads: int
+    connections: int
+    floors: dict[str, LoadFigure] = field(default_factory=dict)
 
 
 def api_accepts(
@@ -87,32 +94,9 @@ def api_accepts(
         servers=servers,
         threads=threads,
         connections=connections,
-        requests=accepts.requests,
-        errors=accepts.errors,
-        seconds=accepts.seconds,
-        per_second=accepts.per_second,
-        p50_ms=accepts.p50_ms,
-        p99_ms=accepts.p99_ms,
-        cpu=accepts.cpu,
         floors=measured,
+        **vars(accepts),
     )
-
-
-@dataclass
-class LoadFigure:
-    """One path loaded by the load generator: its figures and CPU seconds by component."""
-
-    requests: int
-    errors: int
-    seconds: float
-    per_second: float
-    p50_ms: float
-    p99_ms: float
-    cpu: dict[str, float] = field(default_factory=dict)
-
-    def cpu_ms_per_request(self) -> dict[str, float]:
-        counted = max(self.requests, 1)
-        return {name: round(seconds * 1000 / counted, 2) for name, seconds in self.cpu.items()}
 
 
 @dataclass(frozen=True)
