@@ -20,7 +20,7 @@ BODY = {"template": "order.shipped", "to": {"external_id": "cust-1"}, "channels"
 # records, and the savepoint pair the test's own transaction adds (an inline address needs
 # neither the contact nor consent: two fewer). The rules come from the per-process cache
 # (hub.generations), no longer checked by a query on each accept.
-WARM_ACCEPT_QUERIES = 14
+WARM_ACCEPT_QUERIES = 13
 INLINE_ACCEPT_QUERIES = 11
 
 
