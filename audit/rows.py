@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection, models
+from psycopg.types.json import Jsonb
 
 # Up to this many rows, one INSERT statement; more, a COPY.
 INSERT_MAX_ROWS = 50
@@ -38,9 +39,12 @@ def rows_insert(model: type[models.Model], columns: Sequence[str], rows: Iterabl
             [model(**dict(zip(columns, row, strict=True))) for row in items], batch_size=1000
         )
         return len(items)
+    # JSON as text for COPY; bound as jsonb, as Django binds it, in an INSERT (whatever the
+    # connection's binding, client or server side).
+    as_json: Any = json.dumps if len(items) > INSERT_MAX_ROWS else Jsonb
     for row in items:
         for i in json_at:
-            row[i] = json.dumps(row[i])
+            row[i] = as_json(row[i])
     names = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)  # type: ignore[union-attr]
     table = connection.ops.quote_name(meta.db_table)
     if len(items) <= INSERT_MAX_ROWS:
