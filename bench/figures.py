@@ -368,6 +368,21 @@ def measure_figures(
                 "≥ 1,000 req/s, p99 ≤ 50 ms",
             )
         )
+        for name, floor in accepts.floors.items():
+            what = "a bare Django view" if name == "django" else "a trivial authenticated DRF view"
+            share = accepts.per_second / floor.per_second if floor.per_second else 0.0
+            rows.append(
+                (
+                    f"P3 floor: {what}, same deployment [load {load}]",
+                    f"{floor.per_second:,.0f} req/s, p50 {floor.p50_ms:,.0f} / p99 {floor.p99_ms:,.0f} ms"
+                    + (f", {floor.errors:,} NOT 202" if floor.errors else "")
+                    + _cpu_note(floor.cpu_ms_per_request(), "request")
+                    + f"; the accept reaches {share:.0%} of it",
+                    "",
+                    "",
+                    "",
+                )
+            )
         results["p3_accepts"] = {
             **asdict(accepts),
             "cpu_ms_per_request": accepts.cpu_ms_per_request(),

@@ -195,8 +195,8 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _gunicorn_command(port: int, *, servers: int = 1, threads: int = 2) -> list[str]:
-    """gunicorn serving ``hub.wsgi`` on 127.0.0.1 (gthread workers; ``threads=0``: sync workers)."""
+def _gunicorn_command(port: int, *, servers: int = 1, threads: int = 2, app: str = "hub.wsgi") -> list[str]:
+    """gunicorn serving ``app`` (``hub.wsgi``) on 127.0.0.1 (gthread workers; ``threads=0``: sync workers)."""
     workers = (
         ["--worker-class", "gthread", "--threads", str(threads)] if threads else ["--worker-class", "sync"]
     )
@@ -204,7 +204,7 @@ def _gunicorn_command(port: int, *, servers: int = 1, threads: int = 2) -> list[
         sys.executable,
         "-m",
         "gunicorn",
-        "hub.wsgi",
+        app,
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
@@ -250,9 +250,11 @@ def web_process(
     servers: int = 1,
     threads: int = 2,
     extra: tuple[str, ...] = (),
+    app: str = "hub.wsgi",
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A gunicorn web process with this environment, answering ``/healthz``; stopped after."""
-    command = [*_gunicorn_command(port, servers=servers, threads=threads), *extra]
+    """A gunicorn web process serving ``app`` with this environment, answering ``/healthz``;
+    stopped after."""
+    command = [*_gunicorn_command(port, servers=servers, threads=threads, app=app), *extra]
     healthz = f"http://127.0.0.1:{port}/healthz"
     with _server(command, log, env, ready=lambda: _answers(healthz), what="gunicorn") as server:
         yield server

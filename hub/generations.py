@@ -20,7 +20,8 @@ from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models.signals import post_delete, post_save
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,21 @@ def bump_on_change(name: str) -> Any:
         generation_bump(name)
 
     return receiver
+
+
+def bump_on_changes(name: str, *senders: type[models.Model]) -> None:
+    """Bump ``name`` whenever a row of one of ``senders`` is saved or deleted through the ORM
+    (call it from an app's ``ready``). A write without signals (``update()``, raw SQL, a
+    restore) needs ``generation_bump_now``, or waits ``MAX_AGE_SECONDS``."""
+    receiver = bump_on_change(name)
+    for sender in senders:
+        for signal in (post_save, post_delete):
+            signal.connect(
+                receiver,
+                sender=sender,
+                weak=False,
+                dispatch_uid=f"{name}-generation-{sender._meta.label}-{signal is post_save}",
+            )
 
 
 _ALL: list[GenerationCache[Any]] = []

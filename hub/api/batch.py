@@ -174,7 +174,7 @@ class NotificationBatchView(APIView):
                     problem = refused_problem(result, title=NOT_ACCEPTED)
                     results[index] = problem_body_for(problem, instance=_instance(request, index))
                 else:
-                    results[index] = dict(NotificationSerializer(result).data)
+                    results[index] = NotificationSerializer.represent(result)
             taken.unused(refused)
         ordered = [results[i] for i in range(len(requests))]
         body = {

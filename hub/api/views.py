@@ -81,7 +81,7 @@ class NotificationCreateView(APIView):
                 )
             except NotificationRejected as exc:
                 raise refused_problem(exc, title=NOT_ACCEPTED) from exc
-        return Response(NotificationSerializer(notification).data, status=status.HTTP_202_ACCEPTED)
+        return Response(NotificationSerializer.represent(notification), status=status.HTTP_202_ACCEPTED)
 
 
 class NotificationDetailView(APIView):
@@ -94,7 +94,7 @@ class NotificationDetailView(APIView):
         notification = notification_get(notification_id=notification_id, api_key=request_api_key(request))
         if notification is None:
             raise not_found("notification")
-        return Response(NotificationSerializer(notification).data)
+        return Response(NotificationSerializer.represent(notification))
 
 
 class MessageDetailView(APIView):
@@ -107,7 +107,7 @@ class MessageDetailView(APIView):
         message = message_get(message_id=message_id, api_key=request_api_key(request))
         if message is None:
             raise not_found("message")
-        return Response(MessageSerializer(message).data)
+        return Response(MessageSerializer.represent(message))
 
 
 class NotificationCancelView(APIView):
@@ -134,4 +134,4 @@ class NotificationCancelView(APIView):
                 status_code=409, code="not_cancellable", title="Nothing left to cancel", detail=str(exc)
             ) from exc
         shown = notification_get(notification_id=notification_id, api_key=api_key)
-        return Response(NotificationSerializer(shown).data)
+        return Response(NotificationSerializer.represent(shown))

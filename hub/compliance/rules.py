@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Max
 
 from hub.compliance.models import RuleEffect, RuleKind, RuleVersion
+from hub.generations import GenerationCache, generation
 
 CATEGORIES = ("transactional", "marketing")
 CHANNELS = ("sms", "email", "push")
@@ -222,13 +223,25 @@ def rules_load() -> tuple[RuleSpec, ...]:
     return order_specs([spec_from_version(v) for v in latest.values() if v.enabled])
 
 
+RULES_GENERATION = "compliance_rules"
+_CACHED: GenerationCache[tuple[RuleSpec, ...]] = GenerationCache(RULES_GENERATION, size=1)
+
 _cache_lock = threading.Lock()
 _cache: dict[str, Any] = {"marker": None, "rules": ()}
 
 
 def rules_current() -> tuple[RuleSpec, ...]:
-    """The live rule set. One cheap query per call checks whether any rule changed (in any
-    process); the rules themselves are loaded again only then."""
+    """The live rule set. With a shared cache, from this process's copy while the rules'
+    generation holds (``hub.generations``: a rule or version saved or deleted bumps it, in
+    every process at once): no query. Without one, one cheap query per call checks whether any
+    rule changed (in any process); the rules themselves are loaded again only then."""
+    current = generation(RULES_GENERATION)
+    if current is not None:
+        cached = _CACHED.get("rules", current)
+        if cached is None:
+            cached = rules_load()
+            _CACHED.put("rules", cached, current)
+        return cached
     # Versions are append-only, so the newest id and time change whenever any rule changes.
     latest = RuleVersion.objects.aggregate(last=Max("id"), at=Max("created_at"))
     marker = (latest["last"], latest["at"])
@@ -243,5 +256,6 @@ def rules_current() -> tuple[RuleSpec, ...]:
 
 
 def rules_cache_clear() -> None:
+    _CACHED.clear()
     with _cache_lock:
         _cache.update(marker=None, rules=())

@@ -68,7 +68,7 @@ def rule_version_create(
                 "note": note,
             },
         )
-        rules_cache_clear()  # this process sees its own change at once; others by the marker
+        rules_cache_clear()  # this process sees its own change at once; others by the generation or the marker
         transaction.on_commit(rules_cache_clear)
     return version
 

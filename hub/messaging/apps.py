@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_delete, post_save
 
 # The order status-change effects run in (``hub.messaging.effects``): counts first, then what
 # follows from the change (a fallback message), then telling the calling service.
@@ -22,18 +21,10 @@ class MessagingConfig(AppConfig):
         effects.register("rollups", rollups_after_transition, order=ROLLUPS_ORDER)
         effects.register("fallback_routing", routing_after_transition, order=FALLBACK_ORDER)
 
-        from hub.generations import bump_on_change
+        from hub.generations import bump_on_changes
         from hub.messaging.live_templates import TEMPLATES_GENERATION
         from templates_app.models import Template, TemplateApproval, TemplateVersion
 
         # A template edited, a version approved or made live, anything deleted: every process
         # reads live templates again (hub.generations).
-        receiver = bump_on_change(TEMPLATES_GENERATION)
-        for model in (Template, TemplateVersion, TemplateApproval):
-            for signal in (post_save, post_delete):
-                signal.connect(
-                    receiver,
-                    sender=model,
-                    weak=False,
-                    dispatch_uid=f"templates-generation-{model.__name__}-{signal is post_save}",
-                )
+        bump_on_changes(TEMPLATES_GENERATION, Template, TemplateVersion, TemplateApproval)

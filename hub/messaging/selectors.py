@@ -39,8 +39,11 @@ ADDRESS_WITHHELD = "[address]"
 def _withheld(value: Any, address: str) -> Any:
     """``value`` (a string, or strings within lists and dicts) with ``address`` replaced."""
     if isinstance(value, str):
+        folded = value.casefold()
         for form in (address, address.removeprefix("+")):
-            value = re.sub(re.escape(form), ADDRESS_WITHHELD, value, flags=re.IGNORECASE)
+            if form and form.casefold() in folded:  # most texts hold no address: no regex
+                value = re.sub(re.escape(form), ADDRESS_WITHHELD, value, flags=re.IGNORECASE)
+                folded = value.casefold()
         return value
     if isinstance(value, dict):
         return {k: _withheld(v, address) for k, v in value.items()}

@@ -62,6 +62,9 @@ def test_bench_smoke_writes_figures_and_counts_provider_calls(tmp_path, settings
     # P3: the API behind gunicorn accepted every request.
     p3 = result["p3_accepts"]
     assert p3["requests"] > 0 and p3["errors"] == 0
+    # ... and its floor views, on the same deployment, answered every request too.
+    assert set(p3["floors"]) == {"django", "drf"}
+    assert all(f["requests"] > 0 and f["errors"] == 0 for f in p3["floors"].values())
     # P6: worker memory was sampled over the run.
     p6 = result["p6_memory"]
     assert p6["samples"] > 0 and p6["first_mb"] > 0

@@ -109,3 +109,39 @@ def test_the_demo_marketing_content_satisfies_the_baseline():
     offer = Template.objects.get(key="offer.spring")
     assert offer.live_version is not None
     assert not [f for f in offer.live_version.lint if f.get("code") == "content_rule"]
+
+
+@pytest.mark.django_db
+def test_the_live_set_costs_no_query_and_a_change_from_elsewhere_is_seen_at_once(
+    django_assert_num_queries,
+):
+    """With the shared cache the rule set is this process's copy while the rules' generation
+    holds (no query per batch); a version saved anywhere bumps it (hub.generations)."""
+    rules_current()
+    with django_assert_num_queries(0):
+        assert "marketing_consent" in {s.key for s in rules_current()}
+    # As another process would write it: not through this process's service (no local clear).
+    latest = RuleVersion.objects.filter(rule__key="marketing_consent").order_by("-number").first()
+    assert latest is not None
+    RuleVersion.objects.create(
+        rule=latest.rule,
+        number=latest.number + 1,
+        enabled=False,
+        effect=latest.effect,
+        category=latest.category,
+        channel=latest.channel,
+        countries=latest.countries,
+        params=latest.params,
+    )
+    assert "marketing_consent" not in {s.key for s in rules_current()}
+
+
+@pytest.mark.django_db
+def test_a_version_written_without_signals_is_seen_after_an_operators_bump():
+    from hub.compliance.rules import RULES_GENERATION
+    from hub.generations import generation_bump_now
+
+    assert "marketing_consent" in {s.key for s in rules_current()}
+    RuleVersion.objects.filter(rule__key="marketing_consent").update(enabled=False)  # no signal
+    generation_bump_now(RULES_GENERATION)
+    assert "marketing_consent" not in {s.key for s in rules_current()}

@@ -1,0 +1,63 @@
+"""The API answers a notification through one shared serializer per class
+(``FieldsBuiltOnce.represent``): the same body as a serializer made for each answer."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from hub.api.serializers import MessageSerializer, NotificationSerializer
+from hub.messaging.models import Message, MessageEvent
+from hub.messaging.selectors import notification_get
+from tests.factories import ORDER_DATA
+
+URL = "/api/v1/notifications"
+
+SHAPES: list[dict[str, Any]] = [
+    {"to": {"external_id": "cust-1"}, "channels": ["sms", "email"], "routing": "all"},
+    {"to": {"phone": "+447911123456"}, "channels": ["sms"], "reference": "order-A-1"},
+    {"to": {"email": "bob@example.com"}, "channels": ["sms", "email"]},  # sms blocked, no address
+    {"to": {"external_id": "cust-1"}, "send_at": (timezone.now() + timedelta(hours=2)).isoformat()},
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("shape", SHAPES)
+def test_the_shared_serializer_answers_as_a_new_one(authed_client, issued_key, live_template, contact, shape):
+    response = authed_client.post(
+        URL, {"template": "order.shipped", "data": ORDER_DATA, **shape}, format="json"
+    )
+    assert response.status_code == 202
+    read = notification_get(notification_id=response.json()["id"], api_key=issued_key.api_key)
+    assert read is not None
+    assert NotificationSerializer.represent(read) == dict(NotificationSerializer(read).data)
+    assert response.json() == NotificationSerializer.represent(read)
+
+
+@pytest.mark.django_db
+def test_an_error_quoting_the_address_is_withheld_the_same(authed_client, issued_key, live_template):
+    response = authed_client.post(
+        URL,
+        {"template": "order.shipped", "data": ORDER_DATA, "to": {"phone": "+447911123456"}},
+        format="json",
+    )
+    message = Message.objects.get(notification_id=response.json()["id"])
+    Message.objects.filter(pk=message.pk).update(error_message="The number 447911123456 is unreachable")
+    MessageEvent.objects.create(
+        message=message,
+        kind="provider",
+        status="failed",
+        detail={"reason": "To +447911123456 refused"},
+        occurred_at=timezone.now() + timedelta(minutes=1),
+    )
+    read = notification_get(notification_id=message.notification_id, api_key=issued_key.api_key)
+    assert read is not None
+    shared = NotificationSerializer.represent(read)
+    assert shared == dict(NotificationSerializer(read).data)
+    (shown,) = shared["messages"]
+    assert shown["error_message"] == "The number [address] is unreachable"
+    assert shown["events"][-1]["detail"] == {"reason": "To [address] refused"}
+    assert MessageSerializer.represent(read.messages.all()[0]) == shown
