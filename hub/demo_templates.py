@@ -129,14 +129,9 @@ PAYMENT_DUE: list[dict[str, Any]] = [
     },
 ]
 
+# unsubscribe_url is not declared: the hub fills it (its own signed /u/ link) in every send.
 SPRING_OFFER_VARIABLES: list[dict[str, Any]] = [
     {"name": "first_name", "type": "string", "required": True, "example": "Ada"},
-    {
-        "name": "unsubscribe_url",
-        "type": "url",
-        "required": True,
-        "example": "https://hub.example/u/demo-token",
-    },
 ]
 SPRING_OFFER: list[dict[str, Any]] = [
     {

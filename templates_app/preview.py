@@ -17,7 +17,7 @@ from templates_app.lint import sms_segment_price, version_lint
 from templates_app.models import Channel, TemplateVariant, TemplateVersion
 from templates_app.rendering.core import RenderError, variant_render, version_layout
 from templates_app.rendering.validation import version_variables
-from templates_app.rendering.variables import VariableSpec, example_data
+from templates_app.rendering.variables import SAMPLE_RESERVED, VariableSpec, example_data
 from templates_app.sms import sms_info
 
 
@@ -28,8 +28,9 @@ def content_preview(
     specs: Sequence[VariableSpec],
     layout: Mapping[str, str],
 ) -> dict[str, Any]:
-    """Each variant rendered with the example values, SMS facts, and the lint findings."""
-    data = example_data(specs)
+    """Each variant rendered with the example values (and a sample for the names the hub
+    fills, such as ``unsubscribe_url``), SMS facts, and the lint findings."""
+    data = {**example_data(specs), **SAMPLE_RESERVED}
     price, currency = sms_segment_price()
     rendered: list[dict[str, Any]] = []
     for variant in variants:
