@@ -24,7 +24,14 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from hub.messaging.effects import AppliedChanges
-from hub.messaging.models import DailyRollup, DecisionRollup, EventKind, Message, MessageEvent
+from hub.messaging.models import (
+    TEST_SEND_REFERENCE_PREFIX,
+    DailyRollup,
+    DecisionRollup,
+    EventKind,
+    Message,
+    MessageEvent,
+)
 
 # Status reached → the counter it adds to. "undelivered" is a failure to deliver.
 STATUS_COUNTERS: Mapping[str, str] = {
@@ -135,17 +142,20 @@ def rollups_record_transitions(*, reached: Sequence[StatusReached], at: datetime
     if not counted:
         return
     day = at.date()
+    # Staff test sends are never counted (issue 20): one query finds each counted message's
+    # template and channel, test sends left out.
+    owners = {
+        mid: (template_id, channel)
+        for mid, template_id, channel in Message.objects.filter(id__in={r.message_id for r in counted})
+        .exclude(notification__reference__startswith=TEST_SEND_REFERENCE_PREFIX)
+        .values_list("id", "notification__template_id", "channel")
+    }
+    counted = [r for r in counted if r.message_id in owners]
     decisions: Counter[tuple[date, str, str]] = Counter()
     for r in counted:
         if r.status in {"blocked", "deferred"}:
             decisions[(day, r.status, _decision_reason(r.fields))] += 1
     counted = [r for r in counted if r.status in STATUS_COUNTERS]
-    owners = {
-        mid: (template_id, channel)
-        for mid, template_id, channel in Message.objects.filter(
-            id__in={r.message_id for r in counted}
-        ).values_list("id", "notification__template_id", "channel")
-    }
     groups: dict[tuple[int, str, date], Counter[str]] = defaultdict(Counter)
     costs: dict[Any, Decimal] = defaultdict(Decimal)
     per_segment = _segment_cost()
@@ -176,9 +186,9 @@ def rollups_record_engagement(*, events: Iterable[tuple[UUID, str]], at: datetim
         return
     owners = {
         mid: (template_id, channel)
-        for mid, template_id, channel in Message.objects.filter(
-            id__in={mid for mid, _ in wanted}
-        ).values_list("id", "notification__template_id", "channel")
+        for mid, template_id, channel in Message.objects.filter(id__in={mid for mid, _ in wanted})
+        .exclude(notification__reference__startswith=TEST_SEND_REFERENCE_PREFIX)
+        .values_list("id", "notification__template_id", "channel")
     }
     groups: dict[tuple[int, str, date], Counter[str]] = defaultdict(Counter)
     for mid, kind in wanted:
@@ -218,8 +228,10 @@ def rollups_rebuild(
             tables = f"{DailyRollup._meta.db_table}, {DecisionRollup._meta.db_table}"
             cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
         total = Message.objects.count()
-        messages = Message.objects.order_by("id").values_list(
-            "id", "channel", "notification__template_id", "rendered"
+        messages = (
+            Message.objects.exclude(notification__reference__startswith=TEST_SEND_REFERENCE_PREFIX)
+            .order_by("id")
+            .values_list("id", "channel", "notification__template_id", "rendered")
         )
         last: Any = None
         while True:

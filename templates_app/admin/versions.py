@@ -30,7 +30,9 @@ from templates_app.services import (
     template_version_approve,
     template_version_reject,
     template_version_submit,
+    template_version_test_outcomes,
     template_version_test_send,
+    test_send_summary,
     version_makers,
 )
 
@@ -145,6 +147,7 @@ class TemplateVersionAdmin(admin.ModelAdmin[TemplateVersion]):
             view("review", self.review_view),
             view("diff", self.diff_view),
             view("test-send", self.test_send_view),
+            view("test-result", self.test_result_view),
             view("new-draft", self.new_draft_view),
             *super().get_urls(),
         ]
@@ -265,8 +268,9 @@ class TemplateVersionAdmin(admin.ModelAdmin[TemplateVersion]):
             except TestSendFailed as exc:
                 form.add_error(None, str(exc))
             else:
-                messages.success(request, f"Test sent (notification {notification_id}), marked as a test.")
-                return HttpResponseRedirect(reverse("admin:templates_app_templateversion_change", args=[pk]))
+                # No "Test sent" here: the result page says what really became of each message.
+                result = reverse("admin:templates_app_templateversion_test_result", args=[pk])
+                return HttpResponseRedirect(f"{result}?notification={notification_id}")
         return self._render(
             request,
             "test_send",
@@ -274,6 +278,28 @@ class TemplateVersionAdmin(admin.ModelAdmin[TemplateVersion]):
             form=form,
             title=f"Send a test of {version} to me",
             addresses_url=reverse("admin:templates_app_staffaddress_changelist"),
+        )
+
+    def test_result_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Each message of the user's own test send: its status and, if it was stopped, why."""
+        version = self._version(request, pk, "test_send_templateversion")
+        notification_id = request.GET.get("notification", "")
+        try:
+            outcomes = template_version_test_outcomes(
+                version=version, user=staff_user(request), notification_id=notification_id
+            )
+        except TestSendFailed as exc:
+            raise PermissionDenied(str(exc)) from exc
+        return self._render(
+            request,
+            "test_result",
+            version,
+            outcomes=outcomes,
+            summary=test_send_summary(outcomes),
+            all_on_their_way=bool(outcomes) and all(o.on_its_way for o in outcomes),
+            notification_id=notification_id,
+            again_url=reverse("admin:templates_app_templateversion_test_send", args=[pk]),
+            title=f"Your test of {version}",
         )
 
     def new_draft_view(self, request: HttpRequest, pk: int) -> HttpResponse:
