@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
@@ -28,7 +28,11 @@ from hub.broadcasts.csv_import import (
 )
 from hub.broadcasts.errors import BroadcastRejected
 from hub.broadcasts.models import Broadcast, BroadcastStatus
-from hub.broadcasts.selectors import broadcast_progress
+from hub.broadcasts.selectors import (
+    broadcast_progress,
+    broadcast_progress_summary,
+    broadcast_skipped_reasons,
+)
 from hub.broadcasts.services import broadcast_start
 from hub.broadcasts.steering import broadcast_cancel, broadcast_pause, broadcast_resume
 from hub.broadcasts.upload_limit import CsvSizeLimit
@@ -101,6 +105,7 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
         "rate_per_minute",
         "total",
         "skipped",
+        "skipped_reasons",
         "released",
         "validation_report",
         "column_mapping",
@@ -138,11 +143,24 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
 
     @admin.display(description="Progress")
     def progress_bar(self, obj: Broadcast) -> SafeString:
+        """Polled while it runs. Once done the bar shows the share of messages that went out,
+        so a broadcast that sent nothing shows an empty bar and says so."""
         progress_url = reverse("admin:broadcasts_broadcast_progress", args=[obj.id])
         return format_html(
-            '<div class="sb-progress" data-url="{}"><progress max="100" value="0"></progress> '
-            '<span class="sb-progress-text">…</span></div>',
+            '<div class="sb-progress" data-url="{}"><progress max="100" value="0" aria-label="{}">'
+            '</progress> <span class="sb-progress-text" role="status">…</span></div>',
             progress_url,
+            f"Progress of {obj.name}",
+        )
+
+    @admin.display(description="Skipped rows, by reason")
+    def skipped_reasons(self, obj: Broadcast) -> SafeString:
+        rows = broadcast_skipped_reasons(broadcast=obj)
+        if not rows:
+            return format_html("{}", "None")
+        return format_html(
+            '<ul class="sb-skipped">{}</ul>',
+            format_html_join("", "<li>{} rows: {} (first: row {})</li>", rows),
         )
 
     def _can_send(self, request: HttpRequest) -> None:
@@ -242,7 +260,9 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
         if not self.has_view_permission(request):
             raise PermissionDenied
         broadcast = get_object_or_404(Broadcast, id=broadcast_id)
-        return JsonResponse({"status": broadcast.status, **broadcast_progress(broadcast=broadcast)})
+        progress = broadcast_progress(broadcast=broadcast)
+        summary = broadcast_progress_summary(progress, broadcast.get_status_display())
+        return JsonResponse({"status": broadcast.status, **progress, "summary": summary})
 
     def change_view(
         self,
