@@ -19,7 +19,7 @@ from templates_app.models import (
     TemplateVersion,
     VersionStatus,
 )
-from templates_app.preview import content_preview, version_diff, version_preview
+from templates_app.preview import content_preview, version_compare, version_diff, version_preview
 from templates_app.rendering.core import layout_as_dict
 from templates_app.services import (
     TemplateLintFailed,
@@ -35,6 +35,7 @@ from templates_app.services import (
     test_send_summary,
     version_makers,
 )
+from templates_app.services.review import review_refusal, submit_note
 
 
 class VersionEditForm(forms.ModelForm[TemplateVersion]):
@@ -213,10 +214,17 @@ class TemplateVersionAdmin(admin.ModelAdmin[TemplateVersion]):
         return self._render(request, "submit", version, form=form, preview=preview, title=f"Submit {version}")
 
     def review_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        """Compliance: read the version, its lint and its diff against the live one; decide."""
+        """Compliance: read the version, the author's note, its lint and its changes against
+        the live one (side by side, word by word); decide. The buttons show only while a
+        decision is possible: not to a maker of the version, not once it is decided."""
         version = self._version(request, pk, "approve_templateversion")
         form = ReviewForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
+        refusal = review_refusal(
+            author_id=version.author_id, makers=version_makers(version), reviewer=staff_user(request)
+        )
+        if request.method == "POST" and refusal:
+            form.add_error(None, refusal)
+        elif request.method == "POST" and form.is_valid():
             comment = form.cleaned_data["comment"]
             try:
                 if "reject" in request.POST:
@@ -232,15 +240,29 @@ class TemplateVersionAdmin(admin.ModelAdmin[TemplateVersion]):
             else:
                 return HttpResponseRedirect(reverse("admin:templates_app_approvalqueueentry_changelist"))
         live = version.template.live_version
+        version.refresh_from_db()
+        is_live = live is not None and live.pk == version.pk
+        other = live if live is not None and not is_live else None
         return self._render(
             request,
             "review",
             version,
             form=form,
             preview=version_preview(version),
-            diff=version_diff(live, version) if live and live.pk != version.pk else None,
+            diff=version_diff(other, version) if other else None,
+            compare=version_compare(other, version) if other else None,
             live_version=live,
-            own=request.user.pk in version_makers(version),
+            is_live=is_live,
+            refusal=refusal,
+            can_approve=not refusal
+            and (
+                version.status == VersionStatus.IN_REVIEW
+                or (version.status == VersionStatus.APPROVED and not is_live)
+            ),
+            can_reject=not refusal and version.status == VersionStatus.IN_REVIEW,
+            submit_note=submit_note(
+                object_type="template_version", object_id=version.pk, action="template.version_submitted"
+            ),
             title=f"Review {version}",
         )
 

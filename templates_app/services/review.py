@@ -61,6 +61,16 @@ def review_refusal(*, author_id: int | None, makers: set[int], reviewer: User) -
     return ""
 
 
+def submit_note(*, object_type: str, object_id: object, action: str) -> str:
+    """The note the author left for the reviewer when submitting (their audited comment)."""
+    record = (
+        AuditRecord.objects.filter(object_type=object_type, object_id=str(object_id), action=action)
+        .order_by("-created_at", "-seq")
+        .first()
+    )
+    return str((record.payload or {}).get("comment", "")) if record else ""
+
+
 def review_mark(locked: Any, *, status: str, reviewer: User, comment: str) -> None:
     """Record a review decision on a locked version (a template's or a journey's)."""
     locked.status = status
