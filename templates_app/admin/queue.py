@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.urls import reverse
@@ -43,6 +44,8 @@ class ApprovalQueueAdmin(admin.ModelAdmin[ApprovalQueueEntry]):
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
     ) -> Any:
         """An old link to an entry goes to its review page (it used to show raw lint JSON)."""
+        if request.method != "GET" or not self.has_view_permission(request):
+            raise PermissionDenied  # nothing is changed here; decisions are made on the review page
         if not object_id.isdigit():
             raise Http404
         return HttpResponseRedirect(reverse("admin:templates_app_templateversion_review", args=[object_id]))

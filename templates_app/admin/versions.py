@@ -306,6 +306,8 @@ class TemplateVersionAdmin(admin.ModelAdmin[TemplateVersion]):
         """Each message of the user's own test send: its status and, if it was stopped, why."""
         version = self._version(request, pk, "test_send_templateversion")
         notification_id = request.GET.get("notification", "")
+        if not notification_id:
+            return HttpResponseRedirect(reverse("admin:templates_app_templateversion_test_send", args=[pk]))
         try:
             outcomes = template_version_test_outcomes(
                 version=version, user=staff_user(request), notification_id=notification_id
