@@ -99,15 +99,18 @@ def test_send_summary(outcomes: Sequence[TestOutcome]) -> str:
     """One honest line for the whole test: never "sent" when nothing was."""
     if not outcomes:
         return "Nothing was sent: the hub made no message for this test."
+    def said(o: TestOutcome) -> str:
+        return f"{o.channel} {o.status}" + (f" ({o.reason})" if o.reason else "")
+
     going = [o for o in outcomes if o.on_its_way]
     stopped = [o for o in outcomes if not o.on_its_way]
     if not going:
-        return "Nothing was sent: " + "; ".join(f"{o.channel} {o.status}" for o in stopped) + "."
+        return "Nothing was sent: " + "; ".join(said(o) for o in stopped) + "."
     if stopped:
         return (
             f"Only part of the test went out: {', '.join(o.channel for o in going)} "
             f"{'is' if len(going) == 1 else 'are'} on the way; "
-            + "; ".join(f"{o.channel} {o.status}" for o in stopped)
+            + "; ".join(said(o) for o in stopped)
             + "."
         )
     return "The test is on its way: " + ", ".join(f"{o.channel} {o.status}" for o in going) + "."

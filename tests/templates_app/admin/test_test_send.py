@@ -198,7 +198,7 @@ def test_a_blocked_test_send_says_blocked_and_why_not_test_sent(
     assert response.status_code == 200
     page = response.content.decode()
     assert "Test sent" not in page
-    assert "Nothing was sent: sms blocked." in page
+    assert "Nothing was sent: sms blocked (No consent)." in page
     assert 'data-status="blocked"' in page and "No consent" in page
     assert "no marketing sms consent is recorded" in page  # the decision's sentence, in words
     assert not SandboxOutboxEntry.objects.filter(to=PHONE, content__text__contains="20% off").exists()
