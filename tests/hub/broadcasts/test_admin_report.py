@@ -30,6 +30,17 @@ SPRING_EMAIL = {
 }
 
 
+@pytest.fixture(autouse=True)
+def baseline_rules(transactional_db):
+    """A transactional test before this one flushed the tables, migration-seeded rules too:
+    put SPEC §2's baseline back (get_or_create, so a fresh database is left as it is)."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("hub.compliance.migrations.0002_baseline_rules").create_baseline(apps, None)
+
+
 @pytest.fixture
 def spring(db):
     return make_live_template(
