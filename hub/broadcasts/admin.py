@@ -107,7 +107,7 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
         "skipped",
         "skipped_reasons",
         "released",
-        "validation_report",
+        "validation_summary",
         "column_mapping",
         "created_by",
         "api_key",
@@ -159,9 +159,34 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
         if not rows:
             return format_html("{}", "None")
         return format_html(
-            '<ul class="sb-skipped">{}</ul>',
-            format_html_join("", "<li>{} rows: {} (first: row {})</li>", rows),
+            '<ul class="sb-skipped" style="margin: 0; padding: 0 0 0 1.2em;">{}</ul>',
+            format_html_join(
+                "",
+                "<li>{} {}: {} (first: row {})</li>",
+                ((n, "row" if n == 1 else "rows", e, r) for n, e, r in rows),
+            ),
         )
+
+    @admin.display(description="Validation report")
+    def validation_summary(self, obj: Broadcast) -> str:
+        """The report in words (it was raw JSON here)."""
+        report = obj.validation_report or {}
+        if not report:
+            return "-"
+        reasons = ", ".join(f"{reason} {n}" for reason, n in (report.get("reasons") or {}).items())
+        said = f"{report.get('rows', 0)} rows: {report.get('valid', 0)} recipients, {report.get('skipped', 0)} skipped"
+        said += f" ({reasons})" if reasons else ""
+        forecast = report.get("forecast") or {}
+        if forecast:
+            blocked = ", ".join(f"{b['reason']} {b['count']}" for b in forecast.get("blocked", []))
+            deferred = sum(d["count"] for d in forecast.get("deferred", []))
+            said += (
+                f". Forecast before Start: {forecast.get('allowed', 0)} of {forecast.get('messages', 0)} "
+                f"messages would be sent"
+                + (f", blocked: {blocked}" if blocked else "")
+                + (f", {deferred} would wait" if deferred else "")
+            )
+        return said + "."
 
     def _can_send(self, request: HttpRequest) -> None:
         if not request.user.has_perm("broadcasts.add_broadcast"):

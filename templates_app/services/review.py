@@ -12,11 +12,13 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import ActorType, AuditRecord
 from audit.services import Actor, audit_append
 from templates_app.models import TemplateApproval, TemplateVersion, VersionStatus
+from templates_app.services.review_mail import emails_of, review_notify, reviewers_of
 from templates_app.services.workflow import TemplateWorkflowError
 
 # The steps that make someone a maker of a version: each is audited in the step's own
@@ -93,6 +95,50 @@ class Reviewed:
     prefix: str  # the audit actions' prefix ("template" → "template.version_approved")
     maker_actions: tuple[str, ...]
     error: type[Exception]
+    permission: str = "templates_app.approve_templateversion"  # who reviews (and is told)
+    review_url: str = "admin:templates_app_templateversion_review"  # where a reviewer decides
+    page_url: str = "admin:templates_app_templateversion_change"  # where an author reads it
+
+
+def _label(kind: Reviewed, version: Any) -> str:
+    return f"{getattr(version, kind.parent_field).key} v{version.number}"
+
+
+def review_notice_submitted(kind: Reviewed, *, version: Any, note: str) -> None:
+    """Tell the reviewers (not the version's makers) that a version waits for them, by email
+    through Switchboard itself once the submission commits."""
+    makers = audited_makers(
+        object_type=kind.object_type,
+        object_id=version.pk,
+        actions=kind.maker_actions,
+        author_id=version.author_id,
+    )
+    label = _label(kind, version)
+    review_notify(
+        emails=reviewers_of(permission=kind.permission, makers=makers),
+        subject=f"{label} is waiting for your review",
+        message=f"{label} was submitted for approval." + (f" The author's note: “{note}”" if note else ""),
+        path=reverse(kind.review_url, args=[version.pk]),
+        reference=f"review:{kind.object_type}:{version.pk}:submitted",
+    )
+
+
+def _notice_decision(kind: Reviewed, locked: Any, *, decision: str, reviewer: User, comment: str) -> None:
+    makers = audited_makers(
+        object_type=kind.object_type,
+        object_id=locked.pk,
+        actions=kind.maker_actions,
+        author_id=locked.author_id,
+    )
+    label = _label(kind, locked)
+    said = f" Their comment: “{comment}”" if comment else ""
+    review_notify(
+        emails=emails_of(makers - {reviewer.pk}),
+        subject=f"{label} was {decision}",
+        message=f"{label} was {decision} by {reviewer.get_username()}.{said}",
+        path=reverse(kind.page_url, args=[locked.pk]),
+        reference=f"review:{kind.object_type}:{locked.pk}:{decision}",
+    )
 
 
 def _review_lock(kind: Reviewed, version: Any, reviewer: User) -> Any:
@@ -142,6 +188,7 @@ def version_approve(kind: Reviewed, *, version: Any, approver: User, comment: st
                 "comment": comment,
             },
         )
+        _notice_decision(kind, locked, decision="approved", reviewer=approver, comment=comment)
     version.refresh_from_db()
     return approval
 
@@ -166,6 +213,7 @@ def version_reject(kind: Reviewed, *, version: Any, reviewer: User, comment: str
                 "comment": comment,
             },
         )
+        _notice_decision(kind, locked, decision="rejected", reviewer=reviewer, comment=comment)
     version.refresh_from_db()
 
 

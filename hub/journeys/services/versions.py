@@ -19,7 +19,13 @@ from audit.services import Actor, audit_append
 from hub.journeys.definition import definition_validate
 from hub.journeys.models import Journey, JourneyApproval, JourneyVersion
 from templates_app.models import VersionStatus
-from templates_app.services.review import Reviewed, audited_makers, version_approve, version_reject
+from templates_app.services.review import (
+    Reviewed,
+    audited_makers,
+    review_notice_submitted,
+    version_approve,
+    version_reject,
+)
 
 OBJECT_TYPE = "journey_version"
 # The steps that make someone a maker of a version (each audited in its own transaction).
@@ -127,6 +133,7 @@ def journey_version_submit(*, version: JourneyVersion, actor: Actor, comment: st
         locked.submitted_at = timezone.now()
         locked.save(update_fields=["status", "submitted_at"])
         _audit_step(actor, "journey.version_submitted", locked, comment)
+        review_notice_submitted(JOURNEY_VERSIONS, version=locked, note=comment)  # on commit
     version.refresh_from_db()
 
 
@@ -145,6 +152,9 @@ JOURNEY_VERSIONS = Reviewed(
     prefix="journey",
     maker_actions=MAKER_ACTIONS,
     error=JourneyWorkflowError,
+    permission="journeys.approve_journeyversion",
+    review_url="admin:journeys_journeyversion_change",
+    page_url="admin:journeys_journeyversion_change",
 )
 
 
