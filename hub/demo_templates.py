@@ -164,6 +164,38 @@ SPRING_OFFER: list[dict[str, Any]] = [
     },
 ]
 
+REVIEW_NOTICE_VARIABLES: list[dict[str, Any]] = [
+    {
+        "name": "subject",
+        "type": "string",
+        "required": True,
+        "example": "offer.spring v2 is waiting for your review",
+    },
+    {
+        "name": "message",
+        "type": "string",
+        "required": True,
+        "example": "offer.spring v2 was submitted for approval.",
+    },
+    {"name": "link", "type": "url", "required": True, "example": "https://switchboard.example/admin/"},
+]
+REVIEW_NOTICE: list[dict[str, Any]] = [
+    {
+        "channel": "email",
+        "locale": "en",
+        "subject": "{{ subject }}",
+        "html": '<p>{{ message }}</p><p><a href="{{ link }}">Open it in Switchboard</a></p>',
+        "text": "",
+    },
+    {
+        "channel": "email",
+        "locale": "fr",
+        "subject": "{{ subject }}",
+        "html": '<p>{{ message }}</p><p><a href="{{ link }}">Ouvrir dans Switchboard</a></p>',
+        "text": "",
+    },
+]
+
 # Written in GOV.UK Notify's placeholder syntax, so a Notify client can send at once after
 # `scripts/up` (docs/moving-from-notify.md): one SMS and one email template, each with ((name)).
 NOTIFY_NAME_VARIABLE: list[dict[str, Any]] = [
@@ -223,5 +255,15 @@ DEMO_TEMPLATES: list[dict[str, Any]] = [
         "description": "For GOV.UK Notify clients: send it through /v2/notifications/email.",
         "variants": NOTIFY_WELCOME_EMAIL,
         "variables": NOTIFY_NAME_VARIABLE,
+    },
+    # Issue 20: the email Switchboard sends its own staff about reviews
+    # (templates_app.services.review_mail); written and approved like any other template.
+    {
+        "key": "switchboard.review",
+        "name": "Switchboard: review notices",
+        "category": "transactional",
+        "description": "To staff: a version waits for your review, or a decision on yours was made.",
+        "variants": REVIEW_NOTICE,
+        "variables": REVIEW_NOTICE_VARIABLES,
     },
 ]

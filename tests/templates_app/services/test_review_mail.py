@@ -10,9 +10,18 @@ from audit.models import AuditRecord
 from audit.services import Actor
 from hub.messaging.models import Notification
 from templates_app.services import template_version_approve, template_version_reject, template_version_submit
+from tests.factories import make_live_template
 from tests.templates_app.admin.conftest import staff
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def review_template():
+    """``seed_demo`` writes and approves it (hub/demo_templates.py); here the same content."""
+    from hub.demo_templates import REVIEW_NOTICE, REVIEW_NOTICE_VARIABLES
+
+    return make_live_template("switchboard.review", variants=REVIEW_NOTICE, variables=REVIEW_NOTICE_VARIABLES)
 
 
 def notices():
