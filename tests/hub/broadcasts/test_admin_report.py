@@ -14,7 +14,7 @@ from hub.broadcasts.models import Broadcast, BroadcastRecipient
 from hub.broadcasts.tasks import release_broadcasts
 from hub.contacts.models import Contact
 from hub.messaging.models import Message
-from tests.factories import grant_consent, make_live_template
+from tests.factories import grant_consent, make_live_template, zone_at_local_hour
 from tests.hub.broadcasts.test_admin_csv import upload
 
 SPRING_SMS = {
@@ -54,7 +54,10 @@ def spring(db):
 def contacts(n: int, *, consent: bool) -> None:
     for i in range(1, n + 1):
         contact = Contact.objects.create(
-            external_id=f"c-{i}", phone=f"+4479000000{i:02d}", email=f"c{i}@example.com", timezone="Etc/UTC"
+            external_id=f"c-{i}",
+            phone=f"+4479000000{i:02d}",
+            email=f"c{i}@example.com",
+            timezone=zone_at_local_hour(12),
         )
         if consent:
             grant_consent(contact, "sms", "email")

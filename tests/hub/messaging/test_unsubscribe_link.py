@@ -12,7 +12,7 @@ from hub.contacts.models import Contact
 from hub.contacts.preferences import unsubscribe_token_read
 from hub.messaging.dispatch import messages_dispatch
 from hub.messaging.models import Message, Notification
-from tests.factories import grant_consent
+from tests.factories import grant_consent, zone_at_local_hour
 
 URL = "/api/v1/notifications"
 
@@ -31,7 +31,9 @@ def _send(client, data):
 def test_a_marketing_email_gets_the_hubs_own_unsubscribe_link_without_the_caller_sending_one(
     authed_client, marketing_template, settings
 ):
-    contact = Contact.objects.create(external_id="cust-u", email="u@example.com", timezone="Etc/UTC")
+    contact = Contact.objects.create(
+        external_id="cust-u", email="u@example.com", timezone=zone_at_local_hour(12)
+    )
     grant_consent(contact, "email")
     # Before issue 20 this was refused: "'unsubscribe_url' is required".
     [accepted] = _send(authed_client, {"first_name": "Ada", "postal_address": "1 High St"})
@@ -49,7 +51,9 @@ def test_a_marketing_email_gets_the_hubs_own_unsubscribe_link_without_the_caller
 
 @pytest.mark.django_db
 def test_an_unsubscribe_url_the_caller_sends_is_ignored(authed_client, marketing_template, settings):
-    contact = Contact.objects.create(external_id="cust-u", email="u@example.com", timezone="Etc/UTC")
+    contact = Contact.objects.create(
+        external_id="cust-u", email="u@example.com", timezone=zone_at_local_hour(12)
+    )
     grant_consent(contact, "email")
     data = {"first_name": "Ada", "postal_address": "1 High St", "unsubscribe_url": "https://evil.example/x"}
     [accepted] = _send(authed_client, data)

@@ -19,7 +19,8 @@ from hub.contacts.models import Contact
 from hub.roles import roles_ensure
 from templates_app.models import StaffAddress, VersionStatus
 from templates_app.services import template_create, template_draft_create, template_version_submit
-from tests.factories import grant_consent, make_live_template
+from tests.factories import grant_consent, make_live_template, zone_at_local_hour
+from tests.hub.broadcasts.test_admin_report import baseline_rules  # noqa: F401 - autouse fixture
 from tests.templates_app.admin.conftest import NAME, PASSWORD, SMS, login, wait
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -93,7 +94,7 @@ def test_marketer_and_compliance_see_what_really_happened(live_server, browser):
     )
     for i in (1, 2, 3):
         contact = Contact.objects.create(
-            external_id=f"c-{i}", phone=f"+4479000000{i:02d}", timezone="Etc/UTC"
+            external_id=f"c-{i}", phone=f"+4479000000{i:02d}", timezone=zone_at_local_hour(12)
         )
         if i == 1:
             grant_consent(contact, "sms")
