@@ -129,14 +129,9 @@ PAYMENT_DUE: list[dict[str, Any]] = [
     },
 ]
 
+# unsubscribe_url is not declared: the hub fills it (its own signed /u/ link) in every send.
 SPRING_OFFER_VARIABLES: list[dict[str, Any]] = [
     {"name": "first_name", "type": "string", "required": True, "example": "Ada"},
-    {
-        "name": "unsubscribe_url",
-        "type": "url",
-        "required": True,
-        "example": "https://hub.example/u/demo-token",
-    },
 ]
 SPRING_OFFER: list[dict[str, Any]] = [
     {
@@ -165,6 +160,38 @@ SPRING_OFFER: list[dict[str, Any]] = [
         "preheader": "Code SPRING à la caisse.",
         "html": "<p>Bonjour {{ first_name }},</p><p>Code <b>SPRING</b> : -20 %.</p>"
         '<p><a href="{{ unsubscribe_url }}">Se désabonner</a></p>',
+        "text": "",
+    },
+]
+
+REVIEW_NOTICE_VARIABLES: list[dict[str, Any]] = [
+    {
+        "name": "subject",
+        "type": "string",
+        "required": True,
+        "example": "offer.spring v2 is waiting for your review",
+    },
+    {
+        "name": "message",
+        "type": "string",
+        "required": True,
+        "example": "offer.spring v2 was submitted for approval.",
+    },
+    {"name": "link", "type": "url", "required": True, "example": "https://switchboard.example/admin/"},
+]
+REVIEW_NOTICE: list[dict[str, Any]] = [
+    {
+        "channel": "email",
+        "locale": "en",
+        "subject": "{{ subject }}",
+        "html": '<p>{{ message }}</p><p><a href="{{ link }}">Open it in Switchboard</a></p>',
+        "text": "",
+    },
+    {
+        "channel": "email",
+        "locale": "fr",
+        "subject": "{{ subject }}",
+        "html": '<p>{{ message }}</p><p><a href="{{ link }}">Ouvrir dans Switchboard</a></p>',
         "text": "",
     },
 ]
@@ -311,5 +338,15 @@ DEMO_TEMPLATES: list[dict[str, Any]] = [
         "description": "What support writes back to a person's SMS or email, from the contact's timeline.",
         "variants": SUPPORT_REPLY,
         "variables": SUPPORT_REPLY_VARIABLES,
+    },
+    # Issue 20: the email Switchboard sends its own staff about reviews
+    # (templates_app.services.review_mail); written and approved like any other template.
+    {
+        "key": "switchboard.review",
+        "name": "Switchboard: review notices",
+        "category": "transactional",
+        "description": "To staff: a version waits for your review, or a decision on yours was made.",
+        "variants": REVIEW_NOTICE,
+        "variables": REVIEW_NOTICE_VARIABLES,
     },
 ]

@@ -281,6 +281,10 @@ TEMPLATES_SMS_OPT_OUT_WORDS = env_list("TEMPLATES_SMS_OPT_OUT_WORDS") or [
 ]
 # How templates_app sends "a test to me" through the hub without importing it.
 TEMPLATES_TEST_SEND_FUNCTION = "hub.messaging.test_send.template_test_send"
+# ... and reads back what became of each of its messages (status and the decision in words).
+TEMPLATES_TEST_OUTCOMES_FUNCTION = "hub.messaging.test_send.template_test_send_outcomes"
+# Tells authors and reviewers of submissions and decisions, by email through the hub itself.
+TEMPLATES_REVIEW_NOTIFY_FUNCTION = "hub.messaging.review_mail.review_mail_send"
 # Sends the one-time code that proves a staff member's test address is theirs.
 TEMPLATES_STAFF_CODE_FUNCTION = "hub.messaging.test_send.staff_code_send"
 # Per staff member, counted over the last hour: test sends, and verification codes sent.

@@ -22,14 +22,19 @@ from templates_app.models import Category, Channel, TemplateVariant, Tracking, t
 from templates_app.rendering.core import RenderedContent, RenderError, variant_render
 from templates_app.rendering.notify_syntax import notify_to_jinja
 from templates_app.rendering.validation import used_names, variant_sources
-from templates_app.rendering.variables import VariableSpec, example_data, value_problem
+from templates_app.rendering.variables import (
+    RESERVED_VARIABLES,
+    SAMPLE_RESERVED,
+    VariableSpec,
+    example_data,
+    value_problem,
+)
 from templates_app.sms import sms_info_sent
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 PUSH_TITLE_MAX = 65
 PUSH_BODY_MAX = 240
 _URL_IN_TEXT = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)
-_UNSUBSCRIBE = re.compile(r"unsubscribe|d[ée]sabonner|darse de baja|abmelden|opt[- ]?out", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -145,18 +150,27 @@ def version_lint(
         findings.append(Finding(ERROR, "no_content", "Add content for at least one channel."))
     declared = {s.name for s in specs}
     used = used_names(variants, layout)
-    for name in sorted(used - declared):
+    for name in sorted(declared & RESERVED_VARIABLES):
+        findings.append(
+            Finding(
+                ERROR,
+                "reserved_variable",
+                f"'{name}' is filled by the hub (its own signed link for each recipient and channel):"
+                f" remove it from the variables and place {{{{ {name} }}}} in the content.",
+            )
+        )
+    for name in sorted(used - declared - RESERVED_VARIABLES):
         findings.append(
             Finding(
                 ERROR, "undeclared_variable", f"'{name}' is used but not declared: add it to the variables."
             )
         )
-    for name in sorted(declared - used):
+    for name in sorted(declared - used - RESERVED_VARIABLES):
         findings.append(Finding(WARNING, "unused_variable", f"'{name}' is declared but never used."))
     for spec in specs:
         if problem := value_problem(spec, example_data([spec]).get(spec.name)):
             findings.append(Finding(ERROR, "bad_example", f"Example value: {problem}"))
-    data = example_data(specs)
+    data = {**example_data(specs), **SAMPLE_RESERVED}  # the hub fills reserved names
     for variant in variants:
         syntax = _syntax_findings(variant)
         findings.extend(syntax)
@@ -223,10 +237,17 @@ def _channel_findings(
             if (p := link_problem(href))
         )
         if marketing:
-            unsubscribe = any(_UNSUBSCRIBE.search(href + " " + text) for href, text in parser.links)
-            if not unsubscribe:
+            # By construction: the link must be the hub's own (``{{ unsubscribe_url }}``, which
+            # renders here as its sample), not any URL that merely says "unsubscribe".
+            hub_link = SAMPLE_RESERVED["unsubscribe_url"]
+            if not any(href.strip() == hub_link for href, _ in parser.links):
                 out.append(
-                    finding(ERROR, "no_unsubscribe", "Marketing email must carry an unsubscribe link.")
+                    finding(
+                        ERROR,
+                        "no_unsubscribe",
+                        "Marketing email must carry the hub's unsubscribe link: "
+                        '<a href="{{ unsubscribe_url }}">Unsubscribe</a>.',
+                    )
                 )
             if not layout.get("postal_address", "").strip():
                 out.append(

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
@@ -28,7 +28,11 @@ from hub.broadcasts.csv_import import (
 )
 from hub.broadcasts.errors import BroadcastRejected
 from hub.broadcasts.models import Broadcast, BroadcastStatus
-from hub.broadcasts.selectors import broadcast_progress
+from hub.broadcasts.selectors import (
+    broadcast_progress,
+    broadcast_progress_summary,
+    broadcast_skipped_reasons,
+)
 from hub.broadcasts.services import broadcast_start
 from hub.broadcasts.steering import broadcast_cancel, broadcast_pause, broadcast_resume
 from hub.broadcasts.upload_limit import CsvSizeLimit
@@ -101,8 +105,9 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
         "rate_per_minute",
         "total",
         "skipped",
+        "skipped_reasons",
         "released",
-        "validation_report",
+        "validation_summary",
         "column_mapping",
         "created_by",
         "api_key",
@@ -138,12 +143,50 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
 
     @admin.display(description="Progress")
     def progress_bar(self, obj: Broadcast) -> SafeString:
+        """Polled while it runs. Once done the bar shows the share of messages that went out,
+        so a broadcast that sent nothing shows an empty bar and says so."""
         progress_url = reverse("admin:broadcasts_broadcast_progress", args=[obj.id])
         return format_html(
-            '<div class="sb-progress" data-url="{}"><progress max="100" value="0"></progress> '
-            '<span class="sb-progress-text">…</span></div>',
+            '<div class="sb-progress" data-url="{}"><progress max="100" value="0" aria-label="{}">'
+            '</progress> <span class="sb-progress-text" role="status">…</span></div>',
             progress_url,
+            f"Progress of {obj.name}",
         )
+
+    @admin.display(description="Skipped rows, by reason")
+    def skipped_reasons(self, obj: Broadcast) -> SafeString:
+        rows = broadcast_skipped_reasons(broadcast=obj)
+        if not rows:
+            return format_html("{}", "None")
+        return format_html(
+            '<ul class="sb-skipped" style="margin: 0; padding: 0 0 0 1.2em;">{}</ul>',
+            format_html_join(
+                "",
+                "<li>{} {}: {} (first: row {})</li>",
+                ((n, "row" if n == 1 else "rows", e, r) for n, e, r in rows),
+            ),
+        )
+
+    @admin.display(description="Validation report")
+    def validation_summary(self, obj: Broadcast) -> str:
+        """The report in words (it was raw JSON here)."""
+        report = obj.validation_report or {}
+        if not report:
+            return "-"
+        reasons = ", ".join(f"{reason} {n}" for reason, n in (report.get("reasons") or {}).items())
+        said = f"{report.get('rows', 0)} rows: {report.get('valid', 0)} recipients, {report.get('skipped', 0)} skipped"
+        said += f" ({reasons})" if reasons else ""
+        forecast = report.get("forecast") or {}
+        if forecast:
+            blocked = ", ".join(f"{b['reason']} {b['count']}" for b in forecast.get("blocked", []))
+            deferred = sum(d["count"] for d in forecast.get("deferred", []))
+            said += (
+                f". Forecast before Start: {forecast.get('allowed', 0)} of {forecast.get('messages', 0)} "
+                f"messages would be sent"
+                + (f", blocked: {blocked}" if blocked else "")
+                + (f", {deferred} would wait" if deferred else "")
+            )
+        return said + "."
 
     def _can_send(self, request: HttpRequest) -> None:
         if not request.user.has_perm("broadcasts.add_broadcast"):
@@ -242,7 +285,9 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
         if not self.has_view_permission(request):
             raise PermissionDenied
         broadcast = get_object_or_404(Broadcast, id=broadcast_id)
-        return JsonResponse({"status": broadcast.status, **broadcast_progress(broadcast=broadcast)})
+        progress = broadcast_progress(broadcast=broadcast)
+        summary = broadcast_progress_summary(progress, broadcast.get_status_display())
+        return JsonResponse({"status": broadcast.status, **progress, "summary": summary})
 
     def change_view(
         self,

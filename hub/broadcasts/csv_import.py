@@ -11,10 +11,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from audit.services import Actor, audit_append
 from hub.broadcasts.audience import recipients_write
 from hub.broadcasts.errors import BroadcastRejected
+from hub.broadcasts.forecast import broadcast_rows_check
 from hub.broadcasts.models import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientState
 from hub.contacts.models import Contact
 from hub.contacts.validation import normalise_email, normalise_phone
@@ -118,28 +120,29 @@ def broadcast_csv_prepare(
         if len(recipients) > MAX_ROWS:
             raise BroadcastRejected("too_many_rows", f"A CSV may have at most {MAX_ROWS} rows.")
         wanted = {r.external_id for r in recipients if r.external_id and r.state == RecipientState.PENDING}
-        known: set[str] = set()
+        contacts: dict[str, Contact] = {}
         ids = list(wanted)
         for start in range(0, len(ids), 5000):
-            known.update(
-                Contact.objects.filter(external_id__in=ids[start : start + 5000]).values_list(
-                    "external_id", flat=True
-                )
+            contacts.update(
+                (c.external_id, c) for c in Contact.objects.filter(external_id__in=ids[start : start + 5000])
             )
         for r in recipients:
-            if r.state == RecipientState.PENDING and r.external_id and r.external_id not in known:
+            if r.state == RecipientState.PENDING and r.external_id and r.external_id not in contacts:
                 r.state, r.error = RecipientState.SKIPPED, "unknown contact"
+        locked.column_mapping = dict(mapping)
+        # Everything that decides a row, checked now: data, addresses, and the compliance forecast.
+        forecast = broadcast_rows_check(locked, recipients, contacts, now=timezone.now())
         valid, skipped = recipients_write(locked, recipients)
         problems = [r for r in recipients if r.state == RecipientState.SKIPPED]
-        reasons = Counter(r.error.split(" of row")[0] for r in problems)
+        reasons = Counter(r.error.split(" of row")[0].split(": ")[0] for r in problems)
         report = {
             "rows": len(recipients),
             "valid": valid,
             "skipped": skipped,
             "reasons": dict(reasons),
             "examples": [{"row": r.row, "error": r.error} for r in problems[:EXAMPLES_IN_REPORT]],
+            "forecast": forecast,
         }
-        locked.column_mapping = dict(mapping)
         locked.validation_report = report
         locked.total, locked.skipped, locked.audience_ready = valid, skipped, True
         locked.save(
@@ -150,7 +153,7 @@ def broadcast_csv_prepare(
             action="broadcast.csv_validated",
             object_type="broadcast",
             object_id=locked.id,
-            payload={k: v for k, v in report.items() if k != "examples"},
+            payload={k: v for k, v in report.items() if k not in ("examples", "forecast")},
         )
     return report
 

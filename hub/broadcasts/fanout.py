@@ -74,7 +74,8 @@ def broadcast_release_batch(*, broadcast_id: UUID, limit: int | None = None) -> 
 
 def _release(broadcast: Broadcast, recipients: Sequence[BroadcastRecipient], *, now: datetime) -> int:
     """Hand the recipients to the intake as one batch; a recipient it refuses is skipped with
-    the refusal's code (``unknown_contact``, ``invalid_data``, ``template_not_live``...)."""
+    the refusal's code (``unknown_contact``, ``invalid_data``, ``template_not_live``...) and its
+    detail in words ("invalid_data: 'first_name' is required (string).")."""
     reference = broadcast.reference or f"broadcast:{broadcast.id}"
     requests = [
         NotificationRequest(
@@ -99,7 +100,9 @@ def _release(broadcast: Broadcast, recipients: Sequence[BroadcastRecipient], *, 
     skipped: list[BroadcastRecipient] = []
     for recipient, result in zip(recipients, results, strict=True):
         if isinstance(result, NotificationRejected):
-            recipient.state, recipient.error = RecipientState.SKIPPED, result.code
+            # The code first (for the API and grouping), then the refusal in words for admin.
+            recipient.state = RecipientState.SKIPPED
+            recipient.error = f"{result.code}: {result.detail}"[:200]
             skipped.append(recipient)
         else:
             released.append(recipient.pk)

@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Count
+from django.db.models import Count, Min
 
 from hub.apikeys.models import ApiKey
 from hub.broadcasts.models import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientState
-from hub.messaging.models import Message
+from hub.messaging.models import BlockReason, Message
 from hub.messaging.models import MessageStatus as S
 
 IN_FLIGHT = {S.ACCEPTED, S.QUEUED, S.DEFERRED, S.SENDING}
 FAILED = {S.FAILED, S.UNDELIVERED, S.BOUNCED}
+BLOCK_LABELS = dict(BlockReason.choices)
 
 
 def broadcast_get(*, broadcast_id: UUID, api_key: ApiKey) -> Broadcast | None:
@@ -66,6 +67,8 @@ def broadcast_progress(*, broadcast: Broadcast) -> dict[str, Any]:
     )
     ended = broadcast.status in {BroadcastStatus.COMPLETED, BroadcastStatus.CANCELLED}
     done = ended and pending == 0 and counts["queued"] == 0
+    made = sum(counts.values()) + sum(blocked.values())
+    went_out = counts["sent"] + counts["delivered"]
     return {
         "total": broadcast.total,
         "rows": rows_total,
@@ -77,4 +80,50 @@ def broadcast_progress(*, broadcast: Broadcast) -> dict[str, Any]:
         "blocked_total": sum(blocked.values()),
         "percent": 100 if done else (min(99, int(100 * finished / rows_total)) if rows_total else 0),
         "done": done,
+        # Messages, counted apart from recipients (a recipient may get one per channel).
+        "messages": made,
+        "went_out": went_out,
+        "sent_percent": int(100 * went_out / made) if made else 0,
+        "blocked_labels": {str(BLOCK_LABELS.get(k, k)): n for k, n in blocked.items()},
     }
+
+
+def broadcast_progress_summary(progress: dict[str, Any], status: str) -> str:
+    """The progress in one honest sentence: recipients and messages apart, and a broadcast
+    that sent nothing says so (never "100 %")."""
+    recipients = (
+        f"{progress['rows']} recipients: {progress['released']} released, {progress['pending']} waiting, "
+        f"{progress['skipped']} skipped"
+    )
+    blocked = ", ".join(f"{label} {n}" for label, n in progress["blocked_labels"].items())
+    messages = (
+        f"{progress['messages']} messages: {progress['queued']} on their way, {progress['sent']} sent, "
+        f"{progress['delivered']} delivered, {progress['blocked_total']} blocked"
+        + (f" ({blocked})" if blocked else "")
+        + f", {progress['failed']} failed"
+    )
+    if progress["done"]:
+        if progress["went_out"] == 0:
+            head = f"{status.capitalize()}: nothing was sent"
+        else:
+            head = (
+                f"{status.capitalize()}: {progress['went_out']} of {progress['messages']} messages went out"
+            )
+    else:
+        head = f"{status.capitalize()}: {progress['percent']} % processed"
+    return f"{head}. {recipients}. {messages}."
+
+
+def broadcast_skipped_reasons(*, broadcast: Broadcast, limit: int = 20) -> list[tuple[int, str, int]]:
+    """The skipped rows grouped by their reason in words: (count, reason, first row), most
+    frequent first."""
+    return [
+        (n, error, first)
+        for error, n, first in BroadcastRecipient.objects.filter(
+            broadcast=broadcast, state=RecipientState.SKIPPED
+        )
+        .values_list("error")
+        .annotate(n=Count("id"), first=Min("row"))
+        .values_list("error", "n", "first")
+        .order_by("-n", "first")[:limit]
+    ]

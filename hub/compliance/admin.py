@@ -109,14 +109,18 @@ class RuleAdmin(admin.ModelAdmin[Rule]):
         return urls + super().get_urls()
 
     def preview_view(self, request: HttpRequest, rule_id: int) -> HttpResponse:
-        """Dry run: the rule as changed in this form against the last N days of messages."""
+        """Dry run: the rule as changed in this form (or in the change form, whose "Preview this
+        change" button posts here, edits and all) against the last N days of messages."""
         rule = get_object_or_404(Rule, pk=rule_id)
         if not (
             self.has_change_permission(request, rule) or request.user.has_perm("compliance.preview_rule")
         ):
             raise PermissionDenied
         form = RuleForm(request.POST or None, instance=rule)
-        period = PreviewForm(request.POST or None)
+        # The change form's "Preview this change" posts its edits here without a period.
+        posted = request.POST.copy()
+        posted.setdefault("days", str(PreviewForm.base_fields["days"].initial))
+        period = PreviewForm(posted if request.method == "POST" else None)
         report = None
         if request.method == "POST" and form.is_valid() and period.is_valid():
             if "_save" in request.POST and self.has_change_permission(request, rule):

@@ -29,6 +29,7 @@ from hub.messaging.decide import messages_decide
 from hub.messaging.feedback import outcomes_apply
 from hub.messaging.handoff import Attempt, messages_hand_off
 from hub.messaging.lifecycle import Change, messages_claim, messages_transition
+from hub.messaging.links import unsubscribe_url
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
 from hub.messaging.outcomes import DispatchReport, hand_off_outcome
@@ -37,6 +38,9 @@ from hub.providers.registry import providers_for, sandbox_provider
 from hub.tracking.links import contents_tracked
 from templates_app.models import TemplateVariant
 from templates_app.rendering import RenderedContent, RenderError, variant_render, variant_select
+from templates_app.rendering.validation import used_names
+
+UNSUBSCRIBE = "unsubscribe_url"
 
 logger = logging.getLogger("hub.dispatch")
 
@@ -274,6 +278,7 @@ class _Renderer:
     def __init__(self) -> None:
         self.variants: dict[tuple[int, str, str], TemplateVariant | None] = {}
         self.outcomes: dict[tuple[int, str], RenderedContent | RenderError] = {}
+        self.uses_unsubscribe: dict[int, bool] = {}
 
     def __call__(self, message: Message) -> RenderedContent:
         notification = message.notification
@@ -289,11 +294,23 @@ class _Renderer:
         variant = self.variants[where]
         if variant is None:
             raise RenderError(f"The template version has no {message.channel} content.")
-        key = (variant.pk, json.dumps(notification.data, sort_keys=True, default=str))
+        data = notification.data
+        if variant.pk not in self.uses_unsubscribe:
+            self.uses_unsubscribe[variant.pk] = UNSUBSCRIBE in used_names([variant])
+        if self.uses_unsubscribe[variant.pk]:
+            # Reserved (SPEC §2): the hub's own signed /u/ link for this contact and channel in
+            # every marketing message; never the caller's. Rendered per message, as it differs.
+            link = ""
+            if message.category == "marketing":
+                link = unsubscribe_url(
+                    message_id=str(message.id), contact_id=notification.contact_id, channel=message.channel
+                )
+            data = {**data, UNSUBSCRIBE: link}
+        key = (variant.pk, json.dumps(data, sort_keys=True, default=str))
         outcome = self.outcomes.get(key)
         if outcome is None:
             try:
-                outcome = variant_render(variant, notification.data)
+                outcome = variant_render(variant, data)
             except RenderError as exc:
                 outcome = exc
             self.outcomes[key] = outcome

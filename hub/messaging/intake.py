@@ -53,6 +53,7 @@ from hub.messaging.models import MessageStatus as S
 from hub.refusals import Refused
 from templates_app.models import TemplateVersion
 from templates_app.rendering import validate_data, version_channels
+from templates_app.rendering.variables import without_reserved
 
 # Every column of a notification and of a message: rows are built as instances (the decisions,
 # audit records and answers read them), then streamed with COPY as they are.
@@ -336,7 +337,7 @@ def _draft(
         template_approval_id=live.approval_id,
         contact=contact,
         to=dict(request.to),
-        data=dict(request.data),
+        data=without_reserved(request.data),  # the hub fills unsubscribe_url itself
         channels=channels,
         routing=request.routing,
         locale=request.locale or (contact.locale if contact else "") or template.default_locale,

@@ -34,6 +34,11 @@ class BlockReason(models.TextChoices):
     ERASED = "erased", "Contact erased"
 
 
+# A staff "send a test to me" notification's reference starts with this: it is marked as a
+# test in admin and never counted in the reports' rollups.
+TEST_SEND_REFERENCE_PREFIX = "template-test:"
+
+
 class Routing(models.TextChoices):
     FIRST = "first", "First channel that works"
     ALL = "all", "Every channel"

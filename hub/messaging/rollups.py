@@ -26,7 +26,14 @@ from uuid import UUID
 from django.db import connection, transaction
 
 from hub.messaging.effects import AppliedChanges
-from hub.messaging.models import DailyRollup, DecisionRollup, EventKind, Message, MessageEvent
+from hub.messaging.models import (
+    TEST_SEND_REFERENCE_PREFIX,
+    DailyRollup,
+    DecisionRollup,
+    EventKind,
+    Message,
+    MessageEvent,
+)
 from hub.tracking.models import MessagePrice
 from hub.tracking.pricing import PriceBook, price_book
 
@@ -154,17 +161,20 @@ def rollups_record_transitions(*, reached: Sequence[StatusReached], at: datetime
     if not counted:
         return
     day = at.date()
+    # Staff test sends are never counted (issue 20): one query finds each counted message's
+    # template and channel, test sends left out.
+    owners = {
+        mid: (template_id, channel, to)
+        for mid, template_id, channel, to in Message.objects.filter(id__in={r.message_id for r in counted})
+        .exclude(notification__reference__startswith=TEST_SEND_REFERENCE_PREFIX)
+        .values_list("id", "notification__template_id", "channel", "to")
+    }
+    counted = [r for r in counted if r.message_id in owners]
     decisions: Counter[tuple[date, str, str]] = Counter()
     for r in counted:
         if r.status in {"blocked", "deferred"}:
             decisions[(day, r.status, _decision_reason(r.fields))] += 1
     counted = [r for r in counted if r.status in STATUS_COUNTERS]
-    owners = {
-        mid: (template_id, channel, to)
-        for mid, template_id, channel, to in Message.objects.filter(
-            id__in={r.message_id for r in counted}
-        ).values_list("id", "notification__template_id", "channel", "to")
-    }
     groups: dict[tuple[int, str, date], Counter[str]] = defaultdict(Counter)
     costs: dict[Any, Decimal] = defaultdict(Decimal)
     book: PriceBook | None = None
@@ -196,9 +206,9 @@ def rollups_record_engagement(*, events: Iterable[tuple[UUID, str]], at: datetim
         return
     owners = {
         mid: (template_id, channel)
-        for mid, template_id, channel in Message.objects.filter(
-            id__in={mid for mid, _ in wanted}
-        ).values_list("id", "notification__template_id", "channel")
+        for mid, template_id, channel in Message.objects.filter(id__in={mid for mid, _ in wanted})
+        .exclude(notification__reference__startswith=TEST_SEND_REFERENCE_PREFIX)
+        .values_list("id", "notification__template_id", "channel")
     }
     groups: dict[tuple[int, str, date], Counter[str]] = defaultdict(Counter)
     for mid, kind in wanted:
@@ -247,8 +257,10 @@ def rollups_rebuild(
             tables = f"{DailyRollup._meta.db_table}, {DecisionRollup._meta.db_table}"
             cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
         total = Message.objects.count()
-        messages = Message.objects.order_by("id").values_list(
-            "id", "channel", "notification__template_id", "rendered", "to"
+        messages = (
+            Message.objects.exclude(notification__reference__startswith=TEST_SEND_REFERENCE_PREFIX)
+            .order_by("id")
+            .values_list("id", "channel", "notification__template_id", "rendered", "to")
         )
         last: Any = None
         while True:

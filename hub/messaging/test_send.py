@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 
 from hub.contacts.validation import normalise_email, normalise_phone
 from hub.messaging.intake import NotificationRejected, NotificationRequest, notification_accept
-from hub.messaging.models import Routing
+from hub.messaging.models import TEST_SEND_REFERENCE_PREFIX, BlockReason, Message, Routing
 from hub.providers.base import OutboundMessage
 from hub.providers.errors import ProviderError
 from hub.providers.registry import provider_for
@@ -25,7 +25,7 @@ from templates_app.rendering.validation import version_variables
 from templates_app.rendering.variables import example_data
 from templates_app.services import StaffAddressError, TestSendFailed
 
-TEST_REFERENCE_PREFIX = "template-test:"
+TEST_REFERENCE_PREFIX = TEST_SEND_REFERENCE_PREFIX
 
 
 def template_test_send(*, version: TemplateVersion, user: User, to: Mapping[str, str]) -> str:
@@ -45,6 +45,27 @@ def template_test_send(*, version: TemplateVersion, user: User, to: Mapping[str,
     except NotificationRejected as exc:
         raise TestSendFailed(exc.detail) from exc
     return str(notification.id)
+
+
+def template_test_send_outcomes(*, notification_id: str) -> list[dict[str, str]]:
+    """What became of each message of a test notification, in words: its channel, address,
+    status, the block reason's label and the compliance decision's sentence (or the
+    provider's error). Only test notifications are read (the caller checked it is the
+    user's own)."""
+    rows = Message.objects.filter(
+        notification_id=notification_id, notification__reference__startswith=TEST_SEND_REFERENCE_PREFIX
+    ).order_by("channel")
+    labels = dict(BlockReason.choices)
+    return [
+        {
+            "channel": m.channel,
+            "to": m.to,
+            "status": m.status,
+            "reason": str(labels.get(m.block_reason, m.block_reason)),
+            "why": str((m.decision or {}).get("sentence", "")) or m.error_message,
+        }
+        for m in rows
+    ]
 
 
 def staff_code_send(*, channel: str, address: str, code: str) -> str:

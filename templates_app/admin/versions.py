@@ -19,7 +19,7 @@ from templates_app.models import (
     TemplateVersion,
     VersionStatus,
 )
-from templates_app.preview import content_preview, version_diff, version_preview
+from templates_app.preview import content_preview, version_compare, version_diff, version_preview
 from templates_app.rendering.core import layout_as_dict
 from templates_app.services import (
     TemplateLintFailed,
@@ -30,9 +30,12 @@ from templates_app.services import (
     template_version_approve,
     template_version_reject,
     template_version_submit,
+    template_version_test_outcomes,
     template_version_test_send,
+    test_send_summary,
     version_makers,
 )
+from templates_app.services.review import review_refusal, submit_note
 
 
 class VersionEditForm(forms.ModelForm[TemplateVersion]):
@@ -145,6 +148,7 @@ class TemplateVersionAdmin(admin.ModelAdmin[TemplateVersion]):
             view("review", self.review_view),
             view("diff", self.diff_view),
             view("test-send", self.test_send_view),
+            view("test-result", self.test_result_view),
             view("new-draft", self.new_draft_view),
             *super().get_urls(),
         ]
@@ -211,10 +215,17 @@ class TemplateVersionAdmin(admin.ModelAdmin[TemplateVersion]):
         return self._render(request, "submit", version, form=form, preview=preview, title=f"Submit {version}")
 
     def review_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        """Compliance: read the version, its lint and its diff against the live one; decide."""
+        """Compliance: read the version, the author's note, its lint and its changes against
+        the live one (side by side, word by word); decide. The buttons show only while a
+        decision is possible: not to a maker of the version, not once it is decided."""
         version = self._version(request, pk, "approve_templateversion")
         form = ReviewForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
+        refusal = review_refusal(
+            author_id=version.author_id, makers=version_makers(version), reviewer=staff_user(request)
+        )
+        if request.method == "POST" and refusal:
+            form.add_error(None, refusal)
+        elif request.method == "POST" and form.is_valid():
             comment = form.cleaned_data["comment"]
             try:
                 if "reject" in request.POST:
@@ -230,15 +241,29 @@ class TemplateVersionAdmin(admin.ModelAdmin[TemplateVersion]):
             else:
                 return HttpResponseRedirect(reverse("admin:templates_app_approvalqueueentry_changelist"))
         live = version.template.live_version
+        version.refresh_from_db()
+        is_live = live is not None and live.pk == version.pk
+        other = live if live is not None and not is_live else None
         return self._render(
             request,
             "review",
             version,
             form=form,
             preview=version_preview(version),
-            diff=version_diff(live, version) if live and live.pk != version.pk else None,
+            diff=version_diff(other, version) if other else None,
+            compare=version_compare(other, version) if other else None,
             live_version=live,
-            own=request.user.pk in version_makers(version),
+            is_live=is_live,
+            refusal=refusal,
+            can_approve=not refusal
+            and (
+                version.status == VersionStatus.IN_REVIEW
+                or (version.status == VersionStatus.APPROVED and not is_live)
+            ),
+            can_reject=not refusal and version.status == VersionStatus.IN_REVIEW,
+            submit_note=submit_note(
+                object_type="template_version", object_id=version.pk, action="template.version_submitted"
+            ),
             title=f"Review {version}",
         )
 
@@ -266,8 +291,9 @@ class TemplateVersionAdmin(admin.ModelAdmin[TemplateVersion]):
             except TestSendFailed as exc:
                 form.add_error(None, str(exc))
             else:
-                messages.success(request, f"Test sent (notification {notification_id}), marked as a test.")
-                return HttpResponseRedirect(reverse("admin:templates_app_templateversion_change", args=[pk]))
+                # No "Test sent" here: the result page says what really became of each message.
+                result = reverse("admin:templates_app_templateversion_test_result", args=[pk])
+                return HttpResponseRedirect(f"{result}?notification={notification_id}")
         return self._render(
             request,
             "test_send",
@@ -275,6 +301,30 @@ class TemplateVersionAdmin(admin.ModelAdmin[TemplateVersion]):
             form=form,
             title=f"Send a test of {version} to me",
             addresses_url=reverse("admin:templates_app_staffaddress_changelist"),
+        )
+
+    def test_result_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Each message of the user's own test send: its status and, if it was stopped, why."""
+        version = self._version(request, pk, "test_send_templateversion")
+        notification_id = request.GET.get("notification", "")
+        if not notification_id:
+            return HttpResponseRedirect(reverse("admin:templates_app_templateversion_test_send", args=[pk]))
+        try:
+            outcomes = template_version_test_outcomes(
+                version=version, user=staff_user(request), notification_id=notification_id
+            )
+        except TestSendFailed as exc:
+            raise PermissionDenied(str(exc)) from exc
+        return self._render(
+            request,
+            "test_result",
+            version,
+            outcomes=outcomes,
+            summary=test_send_summary(outcomes),
+            all_on_their_way=bool(outcomes) and all(o.on_its_way for o in outcomes),
+            notification_id=notification_id,
+            again_url=reverse("admin:templates_app_templateversion_test_send", args=[pk]),
+            title=f"Your test of {version}",
         )
 
     def new_draft_view(self, request: HttpRequest, pk: int) -> HttpResponse:

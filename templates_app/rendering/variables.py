@@ -175,13 +175,27 @@ def value_problem(spec: VariableSpec, value: Any) -> str:
     return "" if ok else f"'{spec.name}' must be {EXPECTED.get(kind, kind)}."
 
 
+# Filled by the hub itself at send time (SPEC §2), never by a caller or a CSV: a value sent
+# for one is ignored, and no send is refused for lacking it.
+RESERVED_VARIABLES = frozenset({"unsubscribe_url"})
+# What a preview, the lint and a staff test send's data show in its place.
+SAMPLE_RESERVED = {"unsubscribe_url": "https://switchboard.example/u/sample-link"}
+
+
+def without_reserved(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` without the reserved names (the hub fills those)."""
+    return {k: v for k, v in data.items() if k not in RESERVED_VARIABLES}
+
+
 def data_problems(
     specs: Iterable[VariableSpec], data: Mapping[str, Any], *, used: Iterable[str] = ()
 ) -> list[DataProblem]:
     """Every missing or mistyped variable; ``used`` adds names the content needs but nobody
-    declared (older versions), which must at least be present."""
+    declared (older versions), which must at least be present. Reserved names
+    (``unsubscribe_url``) are the hub's to fill, so they are never asked of the data."""
     problems: list[DataProblem] = []
-    declared = {s.name for s in specs}
+    specs = [s for s in specs if s.name not in RESERVED_VARIABLES]
+    declared = {s.name for s in specs} | RESERVED_VARIABLES
     for spec in specs:
         if spec.name not in data or data[spec.name] is None:
             if spec.required:

@@ -8,7 +8,13 @@ from templates_app.services.staff_addresses import (
     staff_address_remove,
     staff_address_verify,
 )
-from templates_app.services.testsend import TestSendFailed, template_version_test_send
+from templates_app.services.testsend import (
+    TestOutcome,
+    TestSendFailed,
+    template_version_test_outcomes,
+    template_version_test_send,
+    test_send_summary,
+)
 from templates_app.services.transfer import ImportFailed, ImportReport, templates_export, templates_import
 from templates_app.services.workflow import (
     TemplateLintFailed,
@@ -27,6 +33,7 @@ __all__ = [
     "StaffAddressError",
     "TemplateLintFailed",
     "TemplateWorkflowError",
+    "TestOutcome",
     "TestSendFailed",
     "email_layout_save",
     "staff_address_add",
@@ -40,8 +47,10 @@ __all__ = [
     "template_version_approve",
     "template_version_reject",
     "template_version_submit",
+    "template_version_test_outcomes",
     "template_version_test_send",
     "templates_export",
     "templates_import",
+    "test_send_summary",
     "version_makers",
 ]

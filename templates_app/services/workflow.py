@@ -219,5 +219,8 @@ def template_version_submit(*, version: TemplateVersion, actor: Actor, comment: 
                 "warnings": sum(1 for f in findings if f.severity == "warning"),
             },
         )
+        from templates_app.services.review import TEMPLATE_VERSIONS, review_notice_submitted
+
+        review_notice_submitted(TEMPLATE_VERSIONS, version=locked, note=comment)  # on commit
     version.refresh_from_db()
     return findings

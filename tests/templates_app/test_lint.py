@@ -81,7 +81,7 @@ def test_marketing_email_needs_unsubscribe_link_and_postal_address():
     bare = variant("email", subject="Offer", html="<p>Buy</p>")
     found = lint([bare], category="marketing")
     assert {"no_unsubscribe", "no_postal_address"} <= codes(found, ERROR)
-    good = variant("email", subject="Offer", html='<p>Buy</p><a href="https://x.example/u/1">Unsubscribe</a>')
+    good = variant("email", subject="Offer", html='<p>Buy</p><a href="{{ unsubscribe_url }}">Unsubscribe</a>')
     assert not {"no_unsubscribe", "no_postal_address"} & codes(
         lint([good], category="marketing", layout=ADDRESS)
     )
@@ -89,9 +89,28 @@ def test_marketing_email_needs_unsubscribe_link_and_postal_address():
 
 
 def test_unsubscribe_link_in_the_layout_footer_counts():
-    layout = ADDRESS | {"footer_html": '<a href="https://x.example/prefs">Unsubscribe</a>'}
+    layout = ADDRESS | {"footer_html": '<a href="{{ unsubscribe_url }}">Unsubscribe</a>'}
     found = lint([variant("email", subject="S", html="<p>x</p>")], category="marketing", layout=layout)
     assert "no_unsubscribe" not in codes(found)
+
+
+def test_a_marketing_email_must_place_the_hubs_own_unsubscribe_link_not_any_url():
+    """Issue 20: unsubscribe by construction. A link of the author's own that merely says
+    "unsubscribe" is not enough; ``{{ unsubscribe_url }}`` is, and needs no declaring."""
+    own = variant("email", subject="S", html='<a href="https://x.example/u/1">Unsubscribe</a>')
+    found = lint([own], category="marketing", layout=ADDRESS)
+    (finding,) = [f for f in found if f.code == "no_unsubscribe"]
+    assert "{{ unsubscribe_url }}" in finding.message
+    placed = variant("email", subject="S", html='<a href="{{ unsubscribe_url }}">Unsubscribe</a>')
+    assert codes(lint([placed], category="marketing", layout=ADDRESS), ERROR) == set()
+
+
+def test_unsubscribe_url_is_reserved_declaring_it_is_an_error():
+    placed = variant("email", subject="S", html='<a href="{{ unsubscribe_url }}">Unsubscribe</a>')
+    found = lint([placed], [spec("unsubscribe_url", "url", "https://x.example/u")], "marketing", ADDRESS)
+    (finding,) = [f for f in found if f.code == "reserved_variable"]
+    assert finding.severity == ERROR and "filled by the hub" in finding.message
+    assert "unused_variable" not in codes(found) and "undeclared_variable" not in codes(found)
 
 
 def test_malformed_links_are_errors_everywhere():

@@ -19,7 +19,13 @@ from audit.services import Actor, audit_append
 from hub.journeys.definition import definition_validate
 from hub.journeys.models import Journey, JourneyApproval, JourneyVersion
 from templates_app.models import VersionStatus
-from templates_app.services.review import audited_makers, review_mark, review_refusal
+from templates_app.services.review import (
+    Reviewed,
+    audited_makers,
+    review_notice_submitted,
+    version_approve,
+    version_reject,
+)
 
 OBJECT_TYPE = "journey_version"
 # The steps that make someone a maker of a version (each audited in its own transaction).
@@ -131,6 +137,7 @@ def journey_version_submit(*, version: JourneyVersion, actor: Actor, comment: st
         locked.submitted_at = timezone.now()
         locked.save(update_fields=["status", "submitted_at"])
         _audit_step(actor, "journey.version_submitted", locked, comment)
+        review_notice_submitted(JOURNEY_VERSIONS, version=locked, note=comment)  # on commit
     version.refresh_from_db()
 
 
@@ -141,65 +148,31 @@ def journey_version_makers(version: JourneyVersion) -> set[int]:
     )
 
 
-def _review_lock(version: JourneyVersion, reviewer: User) -> JourneyVersion:
-    locked = (
-        JourneyVersion.objects.select_for_update(of=("self",)).select_related("journey").get(pk=version.pk)
-    )
-    makers = journey_version_makers(locked)
-    if refusal := review_refusal(author_id=locked.author_id, makers=makers, reviewer=reviewer):
-        raise JourneyWorkflowError(refusal)
-    return locked
+JOURNEY_VERSIONS = Reviewed(
+    version_model=JourneyVersion,
+    parent_field="journey",
+    approval_model=JourneyApproval,
+    object_type=OBJECT_TYPE,
+    prefix="journey",
+    maker_actions=MAKER_ACTIONS,
+    error=JourneyWorkflowError,
+    permission="journeys.approve_journeyversion",
+    review_url="admin:journeys_journeyversion_change",
+    page_url="admin:journeys_journeyversion_change",
+)
 
 
 def journey_version_approve(*, version: JourneyVersion, approver: User, comment: str = "") -> JourneyApproval:
-    """Make a submitted version live, or an older approved one live again (rollback).
+    """Make a submitted version live, or an older approved one live again (rollback), through
+    the templates' one review (``templates_app.services.review.version_approve``).
 
     Runs already started keep the version they pinned; new entries use this one."""
-    with transaction.atomic():
-        locked = _review_lock(version, approver)
-        if locked.status not in (VersionStatus.IN_REVIEW, VersionStatus.APPROVED):
-            raise JourneyWorkflowError(
-                f"Only a submitted version can be approved; this one is {locked.status}."
-            )
-        journey = Journey.objects.select_for_update().get(pk=locked.journey_id)
-        previous = journey.live_version_id
-        review_mark(locked, status=VersionStatus.APPROVED, reviewer=approver, comment=comment)
-        approval = JourneyApproval.objects.create(version=locked, approved_by=approver, comment=comment)
-        journey.live_version = locked
-        journey.save(update_fields=["live_version"])
-        audit_append(
-            actor=Actor.user(approver.pk),
-            action="journey.version_approved",
-            object_type=OBJECT_TYPE,
-            object_id=version.pk,
-            payload={
-                "journey": journey.key,
-                "number": locked.number,
-                "approval": approval.pk,
-                "previous_live_version": previous,
-                "comment": comment,
-            },
-        )
-    version.refresh_from_db()
+    approval: JourneyApproval = version_approve(
+        JOURNEY_VERSIONS, version=version, approver=approver, comment=comment
+    )
     return approval
 
 
 def journey_version_reject(*, version: JourneyVersion, reviewer: User, comment: str) -> None:
     """Send a submitted version back with a reason (required)."""
-    if not comment.strip():
-        raise JourneyWorkflowError("Say why the version is rejected, so the author can fix it.")
-    with transaction.atomic():
-        locked = _review_lock(version, reviewer)
-        if locked.status != VersionStatus.IN_REVIEW:
-            raise JourneyWorkflowError(
-                f"Only a version in review can be rejected; this one is {locked.status}."
-            )
-        review_mark(locked, status=VersionStatus.REJECTED, reviewer=reviewer, comment=comment)
-        audit_append(
-            actor=Actor.user(reviewer.pk),
-            action="journey.version_rejected",
-            object_type=OBJECT_TYPE,
-            object_id=version.pk,
-            payload={"journey": locked.journey.key, "number": locked.number, "comment": comment},
-        )
-    version.refresh_from_db()
+    version_reject(JOURNEY_VERSIONS, version=version, reviewer=reviewer, comment=comment)

@@ -124,6 +124,24 @@ class TestRuleAdmin:
         saved = client.post(url, rule_form(params='{"start": "08:00", "end": "18:00"}', _save="Save"))
         assert saved.status_code == 302 and rule.versions.count() == 2
 
+    def test_preview_from_the_change_form_keeps_the_edits(self, marketing_template):
+        """The "Why" example: "Preview a change" on the rule form was a link, so what the
+        officer had typed was lost. Now the change form posts its edits to the dry run."""
+        decided_messages(marketing_template, [22, 19])
+        client = login(staff_user("officer", "Compliance"))
+        rule = Rule.objects.get(key="quiet_hours_marketing_sms")
+        preview_url = f"/admin/compliance/rule/{rule.pk}/preview/"
+        change = client.get(f"/admin/compliance/rule/{rule.pk}/change/").content.decode()
+        assert f'formaction="{preview_url}"' in change and 'id="rule-preview-change"' in change
+        edited = rule_form(params='{"start": "08:00", "end": "18:00"}', _preview="Preview this change")
+        del edited["days"]  # the change form has no period field
+        response = client.post(preview_url, edited)
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "18:00" in page and 'id="preview-result"' in page  # the edit survived, and was run
+        assert response.context["report"].totals.changed == 1
+        assert rule.versions.count() == 1
+
     def test_marketer_cannot_edit_rules(self):
         client = login(staff_user("marketer", "Marketer"))
         rule = Rule.objects.get(key="quiet_hours_marketing_sms")

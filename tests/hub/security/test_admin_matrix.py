@@ -96,6 +96,8 @@ CUSTOM: dict[str, tuple[str, str]] = {
     "templates_app_templateversion_review": ("templates_app.templateversion", "CA"),
     "templates_app_templateversion_diff": ("templates_app.templateversion", "MCA"),
     "templates_app_templateversion_test_send": ("templates_app.templateversion", "MA"),
+    # Issue 20: a test send's outcome; only the sender's own (others get 403), see test_test_send.
+    "templates_app_templateversion_test_result": ("templates_app.templateversion", "MA"),
     "templates_app_templateversion_new_draft": ("templates_app.templateversion", "MA"),
     "templates_app_staffaddress_verify": ("templates_app.staffaddress", "MA"),
     "compliance_rule_preview": ("compliance.rule", "CA"),

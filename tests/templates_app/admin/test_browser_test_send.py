@@ -70,7 +70,8 @@ def test_marketer_verifies_a_phone_then_sends_a_test_to_it(live_server, browser)
     driver.find_element(By.CSS_SELECTOR, "input[name=addresses]").click()
     shot(driver, "25-test-send-to-verified-phone")
     driver.find_element(By.ID, "tpl-send-test").click()
-    wait(driver, lambda d: d.find_elements(*success))
+    wait(driver, lambda d: d.find_elements(By.ID, "tpl-test-summary"))  # issue 20: what happened
+    assert driver.find_element(By.ID, "tpl-test-summary").text.startswith("The test is on its way: sms")
     shot(driver, "26-test-sent")
     notification = Notification.objects.get()
     assert notification.to == {"phone": PHONE} and notification.template_version == draft

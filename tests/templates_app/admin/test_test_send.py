@@ -171,3 +171,63 @@ def test_codes_are_rate_limited_per_user(client, marketer, settings):
     response, _ = add_address(client, "sms", "+447911123457")
     assert response.status_code == 200 and b"codes an hour" in response.content
     assert not SandboxOutboxEntry.objects.filter(to="+447911123457").exists()
+
+
+# --- Issue 20: the test send reports what really happened -----------------------------------
+
+
+@pytest.fixture
+def marketing_draft(marketer):
+    from audit.services import Actor
+    from templates_app.services import template_create, template_draft_create
+    from tests.templates_app.admin.conftest import NAME, SMS
+
+    template = template_create(
+        key="spring.offer", name="Spring offer", category="marketing", actor=Actor.user(marketer.pk)
+    )
+    sms = {**SMS, "text": "Hi {{ name }}, 20% off. Reply STOP to opt out."}
+    return template_draft_create(template=template, author=marketer, variants=[sms], variables=[NAME])
+
+
+def test_a_blocked_test_send_says_blocked_and_why_not_test_sent(
+    client, marketer, marketing_draft, verified_phone
+):
+    """The "Why" example: "Send a test to me" showed a green "Test sent" while the message was
+    blocked (no_consent: the marketer's own number has no marketing consent)."""
+    response = client.post(send_url(marketing_draft), {"addresses": [verified_phone.pk]}, follow=True)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Test sent" not in page
+    assert "Nothing was sent: sms blocked (No consent)." in page
+    assert 'data-status="blocked"' in page and "No consent" in page
+    assert "no marketing sms consent is recorded" in page  # the decision's sentence, in words
+    assert not SandboxOutboxEntry.objects.filter(to=PHONE, content__text__contains="20% off").exists()
+
+
+def test_test_sends_are_never_counted_in_the_reports_rollups(
+    client, marketer, marketing_draft, draft, verified_phone
+):
+    from hub.messaging.models import DailyRollup, DecisionRollup
+    from hub.messaging.rollups import rollups_rebuild
+
+    client.post(send_url(marketing_draft), {"addresses": [verified_phone.pk]})  # blocked
+    client.post(send_url(draft), {"addresses": [verified_phone.pk]})  # on its way
+    assert not DecisionRollup.objects.exists() and not DailyRollup.objects.exists()
+    rollups_rebuild()
+    assert not DecisionRollup.objects.exists() and not DailyRollup.objects.exists()
+
+
+def test_an_allowed_test_send_says_it_is_on_its_way(client, marketer, draft, verified_phone):
+    response = client.post(send_url(draft), {"addresses": [verified_phone.pk]}, follow=True)
+    page = response.content.decode()
+    assert 'data-status="blocked"' not in page
+    assert "The test is on its way: sms" in page
+
+
+def test_only_your_own_test_result_can_be_read(client, marketer, marketing_draft, verified_phone):
+    response = client.post(send_url(marketing_draft), {"addresses": [verified_phone.pk]})
+    result_url = response["Location"]
+    other = Client()
+    other.force_login(staff("otto", "Marketer"))
+    assert other.get(result_url).status_code == 403
+    assert client.get(result_url).status_code == 200

@@ -71,7 +71,8 @@ def test_author_cannot_approve_even_holding_the_permission(client, draft):
     template_version_submit(version=draft, actor=Actor.user(both.pk))
     client.force_login(both)
     page = client.get(url("review", draft))
-    assert b"You wrote, edited or submitted this version" in page.content
+    assert b"You cannot review a version you wrote, edited or submitted" in page.content
+    assert b'id="tpl-approve"' not in page.content and b'id="tpl-reject"' not in page.content
     response = client.post(url("review", draft), {"comment": "self", "approve": "1"})
     assert (
         response.status_code == 200

@@ -101,7 +101,7 @@ def test_the_review_page_refuses_an_editor_of_the_version(client, template, peop
     template_version_submit(version=version, actor=Actor.user(maker.pk))
     client.force_login(editor)
     url = reverse("admin:templates_app_templateversion_review", args=[version.pk])
-    assert b"edited or submitted this version" in client.get(url).content
+    assert b"You cannot review a version you wrote, edited or submitted" in client.get(url).content
     response = client.post(url, {"approve": "1", "comment": ""})
     assert response.status_code == 200 and b"ask a colleague" in response.content
     version.refresh_from_db()
