@@ -108,7 +108,7 @@ def test_a_row_missing_required_data_is_skipped_in_the_report_with_the_reason_in
     assert re.search(r'id="report-valid">0<', page) and re.search(r'id="report-skipped">2<', page)
     assert "missing or wrong data" in page and "&#x27;first_name&#x27; is required" in page
     skipped = BroadcastRecipient.objects.filter(state="skipped").order_by("row").first()
-    assert skipped.row == 1 and "'first_name' is required" in skipped.error
+    assert skipped is not None and skipped.row == 1 and "'first_name' is required" in skipped.error
 
 
 @pytest.mark.django_db(transaction=True)

@@ -209,6 +209,7 @@ class TestPrivacy:
             ],
             api_key=issued.api_key,
         )
+        assert isinstance(notification, Notification)
         dispatch.messages_dispatch(message_ids=[m.id for m in notification.messages.all()])
         CallbackDelivery.objects.all().delete()
         received("My secret reply", sid="SM-1")

@@ -19,7 +19,7 @@ from tests.factories import make_contacts, make_staff_user
 
 pytestmark = pytest.mark.django_db
 
-STEPS = [
+STEPS: list[dict[str, Any]] = [
     {"id": "hello", "type": "send", "template": "order.shipped", "channels": ["sms"]},
     {"id": "pause", "type": "wait", "duration": "2d"},
     {

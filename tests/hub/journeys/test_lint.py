@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from hub.journeys.lint import journey_lint
@@ -11,7 +13,7 @@ from tests.hub.journeys.conftest import definition, live_journey, send_event
 pytestmark = pytest.mark.django_db
 
 
-def _codes(value: dict) -> set[tuple[str, str]]:
+def _codes(value: dict[str, Any]) -> set[tuple[str, str]]:
     return {(f.code, f.step) for f in journey_lint(value)}
 
 
@@ -51,6 +53,7 @@ def test_marketing_send_without_a_consent_rule(db) -> None:
     assert ("no_consent_check", "promo") not in _codes(value)  # the baseline consent rule covers it
     for rule in Rule.objects.filter(kind="consent_required"):
         latest = rule.versions.order_by("-number").first()
+        assert latest is not None
         rule_version_create(
             rule=rule,
             effect=latest.effect,

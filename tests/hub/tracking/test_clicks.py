@@ -120,6 +120,7 @@ def test_a_token_for_another_message_never_leads_to_this_ones_link(client, email
 
 def test_a_stored_non_http_url_is_never_a_redirect(client, email):
     link = TrackedLink.objects.filter(message=email, kind=LinkKind.LINK).first()
+    assert link is not None
     for url in ("javascript:alert(1)", "//evil.example/x", "data:text/html,hi", "https:/\\evil.example"):
         TrackedLink.objects.filter(pk=link.pk).update(url=url)
         response = client.get(f"/l/{token_make(LinkKind.LINK, link.pk)}", HTTP_USER_AGENT=BROWSER)

@@ -38,6 +38,7 @@ def clicked(client, contact, hub_base):
     messages_dispatch(message_ids=[message.id])
     TrackedLink.objects.filter(message=message).update(created_at=timezone.now() - timedelta(minutes=5))
     link = TrackedLink.objects.filter(message=message, kind=LinkKind.LINK).first()
+    assert link is not None
     response = client.get(
         f"/l/{token_make(LinkKind.LINK, link.pk)}", HTTP_USER_AGENT=BROWSER, REMOTE_ADDR="2001:db8:abcd:12::7"
     )
@@ -73,6 +74,7 @@ def test_retention_purges_tracking_data_with_the_rest(clicked, client):
     RetentionPolicy.objects.update_or_create(channel="email", defaults={"days": 30})
     assert retention_purge(now=timezone.now())["tracking"] == 0
     link = TrackedLink.objects.filter(kind=LinkKind.LINK).first()
+    assert link is not None
     counts = retention_purge(now=timezone.now() + timedelta(days=31))
     assert counts["tracking"] >= 3  # the hit, the link, the pixel
     assert not TrackingHit.objects.exists() and not TrackedLink.objects.exists()

@@ -51,7 +51,8 @@ def test_marketing_email_links_become_tracked_with_position_label_and_an_open_pi
     assert re.search(
         r'<img src="http://testserver/o/([0-9A-Za-z]{15})" width="1" height="1"[^>]*></body>', html
     )
-    assert token_read("open", re.search(r"/o/(\w{15})", html).group(1)) == pixel.pk
+    found = re.search(r"/o/(\w{15})", html)
+    assert found is not None and token_read("open", found.group(1)) == pixel.pk
     # What is stored as sent is what was sent.
     assert Message.objects.get(pk=message.pk).rendered["html"] == html
 

@@ -19,7 +19,7 @@ from hub.callbacks.signing import callback_signature_valid
 from hub.contacts.models import Contact, Conversation, InboundMessage
 from hub.messaging import dispatch
 from hub.messaging.intake import NotificationRequest, notifications_accept
-from hub.messaging.models import Message
+from hub.messaging.models import Message, Notification
 from hub.messaging.models import MessageStatus as S
 from tests.audit.log import audit_log_sequenced_and_verified
 from tests.factories import ORDER_DATA
@@ -51,6 +51,7 @@ def sent_by(api_key, template, contact, channel="sms") -> Message:
         ],
         api_key=api_key,
     )
+    assert isinstance(notification, Notification)
     message = notification.messages.get()
     dispatch.messages_dispatch(message_ids=[message.id])
     message.refresh_from_db()
@@ -209,7 +210,7 @@ class TestInboundEmail:
         reply = InboundMessage.objects.get()
         assert (reply.channel, reply.contact, reply.answers_id) == ("email", contact, emailed.id)
         assert (reply.subject, reply.body) == ("Re: Your order", "Please leave it with a neighbour")
-        assert reply.conversation.contact == contact
+        assert reply.conversation is not None and reply.conversation.contact == contact
 
     def test_the_raw_mime_format_is_read_too(self, client, emailed, inbound_auth, contact):
         raw = (
