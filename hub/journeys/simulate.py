@@ -29,7 +29,7 @@ from hub.journeys.context import contact_values
 from hub.journeys.definition import duration
 from hub.journeys.lint import EXPIRY_WORDS
 from hub.journeys.models import JourneyRun
-from hub.journeys.steps import _local_time_after
+from hub.journeys.steps import local_time_after
 from hub.journeys.summaries import following, timedelta_words
 from hub.messaging.addressing import address_of, newest_devices
 from hub.messaging.decide import batch_facts_load, cap_counts_load, cap_windows
@@ -259,7 +259,7 @@ class _Walk:
         if "duration" in step:
             until = self.now + duration(step["duration"])
         else:
-            until = _local_time_after(self.now, step["until"], self.contact.timezone)
+            until = local_time_after(self.now, step["until"], self.contact.timezone)
         record.outcome = "waited"
         record.notes.append(f"until {until:%Y-%m-%d %H:%M} UTC")
         ended = self.wait_until(until)

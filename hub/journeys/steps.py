@@ -67,7 +67,7 @@ def _enter_send(ctx: RunContext, step: Mapping[str, Any]) -> Outcome:
     return _send(ctx, step, data)
 
 
-def _local_time_after(now: datetime, at: str, zone_name: str) -> datetime:
+def local_time_after(now: datetime, at: str, zone_name: str) -> datetime:
     try:
         zone = ZoneInfo(zone_name) if zone_name else ZoneInfo("UTC")
     except (ZoneInfoNotFoundError, ValueError):
@@ -83,7 +83,7 @@ def _local_time_after(now: datetime, at: str, zone_name: str) -> datetime:
 def _enter_wait(ctx: RunContext, step: Mapping[str, Any]) -> Outcome:
     if "duration" in step:
         return Sleep(ctx.now + duration(step["duration"]), {"kind": "time"})
-    return Sleep(_local_time_after(ctx.now, step["until"], ctx.contact.timezone), {"kind": "time"})
+    return Sleep(local_time_after(ctx.now, step["until"], ctx.contact.timezone), {"kind": "time"})
 
 
 def _enter_wait_for(ctx: RunContext, step: Mapping[str, Any]) -> Outcome:

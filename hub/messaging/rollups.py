@@ -134,7 +134,7 @@ def _upsert_decisions(groups: Mapping[tuple[date, str, str], int]) -> None:
         cursor.execute(sql, rows)
 
 
-def _segments_of(rendered: Any) -> int:
+def segments_of(rendered: Any) -> int:
     return sms_segments(str(rendered.get("text", ""))) if isinstance(rendered, dict) else 0
 
 
@@ -187,7 +187,7 @@ def rollups_record_transitions(*, reached: Sequence[StatusReached], at: datetime
         if r.previous == "sending" and r.status in SKIPPED_SENT:
             groups[key]["sent"] += 1  # a fast provider reported before we recorded "sent"
         if r.status == "sent":
-            segments = _segments_of(r.fields.get("rendered")) if owner[1] == "sms" else 0
+            segments = segments_of(r.fields.get("rendered")) if owner[1] == "sms" else 0
             groups[key]["segments"] += segments
             book = book or price_book()
             costs[key] += book.cost(channel=owner[1], to=owner[2], segments=segments)
@@ -298,7 +298,7 @@ def rollups_rebuild(
                 if before == "sending" and status in SKIPPED_SENT:
                     groups[key]["sent"] += 1
                 if status == "sent":
-                    segments = _segments_of(rendered) if channel == "sms" else 0
+                    segments = segments_of(rendered) if channel == "sms" else 0
                     groups[key]["segments"] += segments
                     price = reported.get(mid)
                     costs[key] += (

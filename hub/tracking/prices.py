@@ -16,7 +16,7 @@ from django.db import transaction
 from audit.services import Actor, audit_append
 from hub.messaging.effects import AppliedChanges
 from hub.messaging.models import EventKind, Message, MessageEvent
-from hub.messaging.rollups import _segments_of, rollups_record_cost
+from hub.messaging.rollups import segments_of, rollups_record_cost
 from hub.tracking.models import MessagePrice, Price
 from hub.tracking.pricing import price_book
 
@@ -95,7 +95,7 @@ def message_price_record(*, message_id: UUID, price: str | None, currency: str) 
             return None
         channel, to, rendered = message
         sent_day = _sent_day(message_id)
-        segments = _segments_of(rendered) if channel == "sms" else 0
+        segments = segments_of(rendered) if channel == "sms" else 0
         estimate = price_book().cost(channel=channel, to=to, segments=segments)
         row = MessagePrice.objects.create(
             message_id=message_id, amount=amount, currency=currency.upper()[:3], estimate=estimate

@@ -11,7 +11,7 @@ from django.utils import timezone
 from audit.services import Actor
 from hub.contacts.models import Contact
 from hub.journeys.models import JourneyRun, JourneyRunMessage, RunStatus
-from hub.journeys.steps import _local_time_after
+from hub.journeys.steps import local_time_after
 from hub.journeys.wake import journeys_on_status_change
 from hub.messaging.lifecycle import Change, messages_transition
 from hub.messaging.models import Message, MessageStatus, Notification
@@ -78,9 +78,9 @@ def test_a_wait_sleeps_until_its_time_then_beat_moves_it_on(contact: Contact) ->
 
 def test_a_wait_until_a_local_time_is_the_next_such_time_in_the_contacts_zone() -> None:
     now = datetime(2026, 3, 1, 20, 0, tzinfo=UTC)  # 21:00 in Paris
-    assert _local_time_after(now, "09:00", "Europe/Paris") == datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-    assert _local_time_after(now, "22:30", "Europe/Paris") == datetime(2026, 3, 1, 21, 30, tzinfo=UTC)
-    assert _local_time_after(now, "09:00", "") == datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    assert local_time_after(now, "09:00", "Europe/Paris") == datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    assert local_time_after(now, "22:30", "Europe/Paris") == datetime(2026, 3, 1, 21, 30, tzinfo=UTC)
+    assert local_time_after(now, "09:00", "") == datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 WAIT_FOR_EVENT = [
