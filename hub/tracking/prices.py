@@ -16,7 +16,7 @@ from django.db import transaction
 from audit.services import Actor, audit_append
 from hub.messaging.effects import AppliedChanges
 from hub.messaging.models import EventKind, Message, MessageEvent
-from hub.messaging.rollups import segments_of, rollups_record_cost
+from hub.messaging.rollups import rollups_record_cost, segments_of
 from hub.tracking.models import MessagePrice, Price
 from hub.tracking.pricing import price_book
 
