@@ -54,7 +54,8 @@ def test_a_batch_costs_one_lookup_and_one_upsert(contact, live_template, templat
             source="test",
         )
     upserts = [q["sql"] for q in queries.captured_queries if "ON CONFLICT" in q["sql"]]
-    assert len(upserts) == 2  # one for the daily rollups (two groups), one for decisions
+    # One per rollup table (daily, by locale and provider, by reason, decisions), groups together.
+    assert len(upserts) == 4
     assert rollup(live_template, "sms").blocked == 3 and rollup(other, "sms").blocked == 3
     decision = DecisionRollup.objects.get(outcome="blocked", reason="no_consent")
     assert decision.count == 6
