@@ -23,6 +23,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 # Okabe-Ito: told apart with the common colour blindnesses.
 PALETTE = ("#0072B2", "#009E73", "#D55E00", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+DASHES = ("none", "8 4", "2 3", "10 3 2 3", "4 4", "1 5")
 WIDTH = 1200
 HEIGHT = 280
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 64, 16, 36, 40
@@ -190,9 +191,13 @@ def time_series(
                     f'fill="{colour}"><title>{escape(s.name)} {days[index]:%Y-%m-%d}: {_number(value)}</title></rect>'
                 )
     else:
-        for s, colour in zip(series, colours, strict=True):
+        for s_index, (s, colour) in enumerate(zip(series, colours, strict=True)):
             points = " ".join(f"{x_mid(i)},{y(v)}" for i, v in enumerate(s.values))
-            parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
+            dash = DASHES[s_index % len(DASHES)]  # told apart without colour, and where lines meet
+            parts.append(
+                f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2" '
+                f'stroke-dasharray="{dash}"/>'
+            )
             if len(s.values) <= 62:
                 parts.extend(
                     f'<circle cx="{x_mid(i)}" cy="{y(v)}" r="3" fill="{colour}">'
@@ -220,7 +225,7 @@ def funnel(*, title: str, steps: Sequence[tuple[str, int]], colour: str = PALETT
     height = MARGIN_TOP + len(steps) * (bar_h + gap) + 10
     first = steps[0][1] if steps else 0
     peak = max([n for _, n in steps] + [1])
-    plot_w = WIDTH - label_w - 260
+    plot_w = WIDTH - label_w - 420  # room for the words beside the widest bar
     parts: list[str] = []
     rows: list[list[str]] = []
     before: int | None = None

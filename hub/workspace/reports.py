@@ -10,7 +10,7 @@ they count. The admin page (``hub.workspace.admin.reports``) and the API
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -20,6 +20,7 @@ from django.db.models import QuerySet, Sum
 
 from hub.compliance.models import RuleKind
 from hub.messaging.models import BlockReason, DailyRollup, ReasonRollup, SliceRollup
+from templates_app.models import Template
 
 COUNT_FIELDS = ("accepted", "sent", "delivered", "failed", "bounced", "blocked", "deferred", "opened",
                 "machine_opens", "clicked", "machine_clicks", "unsubscribed", "complained", "converted",
@@ -229,3 +230,26 @@ def report_rows_per_day(
     )
     for value in values.iterator(chunk_size=5000):
         yield ReportRow.from_sums(value)
+
+
+MAX_REPORT_DAYS = 366
+
+
+def template_report(
+    *,
+    key: str,
+    date_from: date,
+    date_to: date,
+    categories: Iterable[str] | None = None,
+    keys: Iterable[str] | None = None,
+) -> Report | None:
+    """One template's report over the period (every channel), or None when there is no such
+    template among those the caller may see (``categories`` and ``keys``: None for all)."""
+    templates = Template.objects.filter(key=key)
+    if categories is not None:
+        templates = templates.filter(category__in=list(categories))
+    if keys is not None:
+        templates = templates.filter(key__in=list(keys))
+    if not templates.exists():
+        return None
+    return report_build(date_from=date_from, date_to=date_to, template=key)
