@@ -65,9 +65,10 @@ class Chart:
 
     def __html__(self) -> SafeString:
         return format_html(
-            '<figure class="chart">{}<details><summary>{} as a table</summary>{}</details></figure>',
-            self.svg,
+            '<figure class="chart"><figcaption>{}</figcaption>{}<details><summary>The figures as a table</summary>{}'
+            "</details></figure>",
             self.title,
+            self.svg,
             self.table(),
         )
 

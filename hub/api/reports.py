@@ -36,10 +36,15 @@ class ReportQuerySerializer(StrictSerializer):
         today = timezone.now().date()
         date_to = attrs.get("to") or today
         date_from = attrs.get("from") or date_to - timedelta(days=DEFAULT_DAYS - 1)
+        # Dates the schema allows, refused on their meaning: 422 (code date_range).
         if date_from > date_to:
-            raise serializers.ValidationError({"to": "The end date is before the start date."})
+            raise serializers.ValidationError(
+                {"to": "The end date is before the start date."}, code="date_range"
+            )
         if (date_to - date_from).days >= MAX_REPORT_DAYS:
-            raise serializers.ValidationError({"from": f"A report covers at most {MAX_REPORT_DAYS} days."})
+            raise serializers.ValidationError(
+                {"from": f"A report covers at most {MAX_REPORT_DAYS} days."}, code="date_range"
+            )
         return {"date_from": date_from, "date_to": date_to}
 
 
@@ -121,7 +126,7 @@ class TemplateReportView(APIView):
                 "to", OpenApiTypes.DATE, description="Last day (UTC); default today. At most 366 days."
             ),
         ],
-        responses={200: TemplateReportSerializer, **problems(400, 401, 403, 404, 429)},
+        responses={200: TemplateReportSerializer, **problems(400, 401, 403, 404, 422, 429)},
         summary="How a template performs, by channel and in total",
         description=(
             "Counts from the reports' rollups over whole UTC days: accepted, sent, delivered, failed, "

@@ -27,7 +27,8 @@ def test_a_time_series_has_axes_dates_a_legend_and_a_table():
     assert "Nov 1" in html and "2026-11-01 to 2026-11-30" in html  # dates under the x axis
     assert ">290<" in html or ">300<" in html  # the y axis reaches the peak
     assert "Sent" in html and "Clicked" in html  # legend
-    assert "<details><summary>Per day &lt;b&gt; as a table</summary>" in html
+    assert "<figcaption>Per day &lt;b&gt;</figcaption>" in html
+    assert "<details><summary>The figures as a table</summary>" in html
     assert chart.rows[0] == ["2026-11-01", "0", "1"] and len(chart.rows) == 30
     assert (
         'viewBox="0 0 1200' in html

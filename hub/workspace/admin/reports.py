@@ -12,9 +12,11 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 
 from hub.charts import Chart, Series, funnel, time_series
 from hub.workspace.admin.base import ReadOnlyWorkspaceAdmin
+from hub.workspace.admin.operator import operator_view
 from hub.workspace.forms import ReportForm
 from hub.workspace.models import Report
 from hub.workspace.reports import (
@@ -53,6 +55,14 @@ def report_charts(report: ReportData, subject: str) -> dict[str, Chart]:
 
 @admin.register(Report)
 class ReportAdmin(ReadOnlyWorkspaceAdmin):
+    def get_urls(self) -> list[URLPattern]:
+        dashboard = path(
+            "operator/",
+            self.admin_site.admin_view(lambda request: operator_view(self, request)),
+            name="workspace_report_operator",
+        )
+        return [dashboard, *super().get_urls()]
+
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:

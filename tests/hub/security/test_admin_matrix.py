@@ -102,6 +102,7 @@ CUSTOM: dict[str, tuple[str, str]] = {
     "broadcasts_broadcast_map": ("broadcasts.broadcast", "MA"),
     "broadcasts_broadcast_report": ("broadcasts.broadcast", "MA"),
     "broadcasts_broadcast_progress": ("broadcasts.broadcast", "MOA"),
+    "workspace_report_operator": ("", "OA"),
     "auth_user_password_change": ("auth.user", "A"),
 }
 
