@@ -16,6 +16,7 @@ from django.urls import URLPattern, path
 
 from hub.charts import Chart, Series, funnel, time_series
 from hub.workspace.admin.base import ReadOnlyWorkspaceAdmin
+from hub.workspace.admin.journey_reports import journey_report_view
 from hub.workspace.admin.operator import operator_view
 from hub.workspace.forms import ReportForm
 from hub.workspace.models import Report
@@ -61,7 +62,12 @@ class ReportAdmin(ReadOnlyWorkspaceAdmin):
             self.admin_site.admin_view(lambda request: operator_view(self, request)),
             name="workspace_report_operator",
         )
-        return [dashboard, *super().get_urls()]
+        journeys = path(
+            "journeys/",
+            self.admin_site.admin_view(lambda request: journey_report_view(self, request)),
+            name="workspace_report_journeys",
+        )
+        return [dashboard, journeys, *super().get_urls()]
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

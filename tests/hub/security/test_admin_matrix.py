@@ -103,6 +103,7 @@ CUSTOM: dict[str, tuple[str, str]] = {
     "broadcasts_broadcast_report": ("broadcasts.broadcast", "MA"),
     "broadcasts_broadcast_progress": ("broadcasts.broadcast", "MOA"),
     "workspace_report_operator": ("", "OA"),
+    "workspace_report_journeys": ("", "MCA"),
     "auth_user_password_change": ("auth.user", "A"),
 }
 
