@@ -89,3 +89,26 @@ def test_marketer_reads_the_report_of_a_template_with_sends_clicks_and_a_convers
     driver.find_element(By.CSS_SELECTOR, "figure.chart details summary").click()
     table = driver.find_element(By.CSS_SELECTOR, "figure.chart table.chart-data")
     assert "Clicked" in table.text and "share of accepted" in table.text.lower()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_operator_sees_the_sandbox_banner_and_the_dashboard(live_server, browser):  # noqa: F811
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    roles_ensure()
+    operator = get_user_model().objects.create_user(username="olga", password=PASSWORD, is_staff=True)
+    operator.groups.add(Group.objects.get(name="Operator"))
+    driver = browser
+    driver.set_window_size(1280, 1200)
+    login(driver, live_server.url, "olga")
+    driver.get(f"{live_server.url}/admin/workspace/report/")
+    driver.find_element(By.LINK_TEXT, "Operator dashboard").click()
+    wait(driver, lambda d: d.find_elements(By.ID, "sandbox-banner"))
+    assert "sandbox" in driver.find_element(By.ID, "sandbox-banner").text
+    Select(driver.find_element(By.NAME, "window")).select_by_value("24h")
+    driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    wait(driver, lambda d: "window=24h" in d.current_url)
+    assert "Providers, last 24h" in driver.page_source
+    assert driver.execute_script("return document.documentElement.scrollWidth") <= 1280
+    shot(driver, "03-operator-dashboard")
