@@ -17,6 +17,7 @@ from audit.services import Actor, audit_append
 from hub.contacts.keywords import SmsKeyword, keyword_classify
 from hub.contacts.models import ConsentSource, Contact, InboundMessage, SuppressionReason
 from hub.contacts.services import consent_record, suppression_add, suppression_lift_matching
+from hub.messaging.reports import sms_stop_unsubscribed_record
 
 # Opt-outs and opt-ins by keyword concern marketing: transactional SMS never needs consent,
 # but the suppression an opt-out writes blocks every SMS to the number until START.
@@ -72,6 +73,7 @@ def sms_inbound_receive(
         )
         evidence = {"inbound": inbound.pk, "keyword": keyword, "provider_message_id": provider_message_id}
         if keyword == SmsKeyword.OPT_OUT:
+            sms_stop_unsubscribed_record(phone=from_number, inbound_id=inbound.pk)  # counted in reports
             suppression_add(
                 channel="sms",
                 address=from_number,
