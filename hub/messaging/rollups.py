@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -270,9 +270,16 @@ def rollups_record_transitions(*, reached: Sequence[StatusReached], at: datetime
     Callers can rely on the counts changing in the caller's transaction, so they commit or
     roll back with the status changes they count.
     """
+    # A message changed twice in one batch moved from its first new status to its second, as
+    # its timeline says: take that as the second change's previous status.
+    latest: dict[UUID, str] = {}
+    in_order: list[StatusReached] = []
+    for r in reached:
+        in_order.append(replace(r, previous=latest.get(r.message_id, r.previous)))
+        latest[r.message_id] = r.status
     counted = [
         r
-        for r in reached
+        for r in in_order
         if r.status in STATUS_COUNTERS or r.status == "deferred" or r.previous == "accepted"
     ]
     if not counted:
