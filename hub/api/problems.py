@@ -22,7 +22,7 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 # not valid for its country, an unknown time zone...). A body whose every error is one of these
 # is answered 422 (RFC 9110 Unprocessable Content); any schema violation keeps it a 400.
 UNPROCESSABLE_CODES = frozenset(
-    {"invalid_phone", "invalid_email", "unknown_timezone", "callback_url", "duplicate"}
+    {"invalid_phone", "invalid_email", "unknown_timezone", "callback_url", "duplicate", "date_range"}
 )
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from hub.api import batch, broadcasts, callbacks, contacts, events, templates, views
+from hub.api import batch, broadcasts, callbacks, contacts, events, reports, templates, views
 
 urlpatterns = [
     path("notifications", views.NotificationCreateView.as_view(), name="notification-create"),
@@ -17,6 +17,7 @@ urlpatterns = [
     ),
     path("messages/<uuid:message_id>", views.MessageDetailView.as_view(), name="message-detail"),
     path("templates", templates.TemplateListView.as_view(), name="template-list"),
+    path("reports/templates/<str:key>", reports.TemplateReportView.as_view(), name="report-template"),
     path("contacts", contacts.ContactBulkView.as_view(), name="contact-bulk"),
     path("contacts/<str:external_id>", contacts.ContactDetailView.as_view(), name="contact-detail"),
     path(

@@ -42,6 +42,7 @@ from hub.contacts.models import (
 )
 from hub.contacts.services import consent_record, suppression_add, suppression_lift_matching
 from hub.messaging.models import Message
+from hub.messaging.reports import sms_stop_unsubscribed_record
 
 # Opt-outs and opt-ins by keyword concern marketing: transactional SMS never needs consent,
 # but the suppression an opt-out writes blocks every SMS to the number until START.
@@ -244,6 +245,8 @@ def _keyword_apply(
 ) -> None:
     evidence = {"inbound": inbound.pk, "keyword": keyword, "provider_message_id": request.provider_message_id}
     if keyword == SmsKeyword.OPT_OUT:
+        # Counted in the reports as an unsubscribe of the last SMS sent to this number.
+        sms_stop_unsubscribed_record(phone=request.from_address, inbound_id=inbound.pk)
         suppression_add(
             channel="sms",
             address=request.from_address,

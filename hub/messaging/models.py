@@ -221,11 +221,21 @@ class DailyRollup(models.Model):
     clicked = models.BigIntegerField(default=0)
     unsubscribed = models.BigIntegerField(default=0)
     complained = models.BigIntegerField(default=0)
-    machine_opens = models.BigIntegerField(default=0, help_text="Opens by privacy proxies and scanners.")
-    machine_clicks = models.BigIntegerField(default=0, help_text="Clicks by link scanners.")
-    converted = models.BigIntegerField(default=0, help_text="Goal events attributed (last touch).")
     segments = models.BigIntegerField(default=0, help_text="SMS segments handed to providers.")
     cost = models.DecimalField(max_digits=14, decimal_places=4, default=0)
+    accepted = models.BigIntegerField(
+        default=0, db_default=0, help_text="Messages decided by compliance (left accepted)."
+    )
+    deferred = models.BigIntegerField(default=0, db_default=0, help_text="Messages compliance deferred.")
+    machine_opens = models.BigIntegerField(
+        default=0, db_default=0, help_text="Opens by privacy proxies, not people."
+    )
+    machine_clicks = models.BigIntegerField(
+        default=0, db_default=0, help_text="Clicks by link scanners, not people."
+    )
+    converted = models.BigIntegerField(
+        default=0, db_default=0, help_text="Goal events attributed to a message."
+    )
 
     class Meta:
         db_table = "workspace_dailyrollup"  # created by the workspace app, moved here
@@ -255,3 +265,57 @@ class DecisionRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.outcome} {self.reason}: {self.count}"
+
+
+class SliceRollup(models.Model):
+    """Counts for one template, channel, day, locale and provider: the reports' breakdowns by
+    locale and by provider. A message counts under the provider it had when the status was
+    reached ("" before hand-off, so acceptance and compliance outcomes have no provider)."""
+
+    template = models.ForeignKey("templates_app.Template", on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=8)
+    day = models.DateField()
+    locale = models.CharField(max_length=35, blank=True)
+    provider = models.CharField(max_length=64, blank=True)
+    accepted = models.BigIntegerField(default=0)
+    sent = models.BigIntegerField(default=0)
+    delivered = models.BigIntegerField(default=0)
+    failed = models.BigIntegerField(default=0)
+    blocked = models.BigIntegerField(default=0)
+    deferred = models.BigIntegerField(default=0)
+    opened = models.BigIntegerField(default=0)
+    clicked = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["template", "channel", "day", "locale", "provider"], name="rep_slice_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["day"], name="rep_slice_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.template_id} {self.channel} {self.day} {self.locale} {self.provider}"
+
+
+class ReasonRollup(models.Model):
+    """How many of a template's messages on a channel compliance blocked or deferred, per day
+    and reason (a block reason code, or the kind of the rule that deferred)."""
+
+    template = models.ForeignKey("templates_app.Template", on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=8)
+    day = models.DateField()
+    outcome = models.CharField(max_length=16)
+    reason = models.CharField(max_length=40)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["template", "channel", "day", "outcome", "reason"], name="rep_reason_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["day"], name="rep_reason_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.template_id} {self.channel} {self.day} {self.outcome} {self.reason}: {self.count}"

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from audit.services import Actor
 from hub.messaging.feedback import (
@@ -119,6 +121,7 @@ def provider_reports_apply(
 
 # The source of the hub's own unsubscribe links' reports (``/u/{token}``).
 UNSUBSCRIBE_SOURCE = "unsubscribe"
+SMS_STOP_SOURCE = "sms_keyword"
 
 
 def message_unsubscribed_record(*, message_id: str) -> ReportsOutcome:
@@ -136,6 +139,35 @@ def message_unsubscribed_record(*, message_id: str) -> ReportsOutcome:
         outcome=Outcome(message_id=found, engagement="unsubscribed"),
     )
     return provider_reports_apply(provider=UNSUBSCRIBE_SOURCE, reports=[report], actor=Actor.system())
+
+
+# How long after an SMS a STOP reply is still taken as the answer to it.
+SMS_STOP_ATTRIBUTION = timedelta(days=30)
+
+
+def sms_stop_unsubscribed_record(*, phone: str, inbound_id: object) -> ReportsOutcome:
+    """An opt-out keyword (STOP) from ``phone``: an ``unsubscribed`` engagement on the latest SMS
+    handed to that number within ``SMS_STOP_ATTRIBUTION``, so the template's report counts it
+    like an email unsubscribe. Once per inbound message; nothing when no SMS was sent there."""
+    last = (
+        Message.objects.filter(
+            channel="sms",
+            to=phone,
+            status__in=("sent", "delivered", "undelivered"),
+            status_changed_at__gte=timezone.now() - SMS_STOP_ATTRIBUTION,
+        )
+        .order_by("-status_changed_at")
+        .values_list("id", flat=True)
+        .first()
+    )
+    if last is None:
+        return ReportsOutcome()
+    report = ProviderReport(
+        event_id=f"sms-stop:{inbound_id}",
+        vendor_event="sms_opt_out",
+        outcome=Outcome(message_id=last, engagement="unsubscribed"),
+    )
+    return provider_reports_apply(provider=SMS_STOP_SOURCE, reports=[report], actor=Actor.system())
 
 
 def _messages_for(reports: Sequence[ProviderReport]) -> dict[Any, Message]:

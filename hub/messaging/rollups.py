@@ -7,17 +7,17 @@ count and the status change it counts commit together. The feedback path
 complained, machine opens and clicks, conversions) with :func:`rollups_record_engagement`.
 The cost of a message is counted when it is sent, from ``hub.tracking.pricing`` (the price
 table); a provider's reported price arriving later replaces it (:func:`rollups_record_cost`).
-Cost is a Decimal in the price table's currency (major units, 4 decimals). :func:`rollups_rebuild` recounts them all
-from the messages' timelines (``manage.py rollups_backfill``). ``hub.workspace.reports`` reads
-them.
+Cost is a Decimal in the price table's currency (major units, 4 decimals). Staff test sends are
+never counted. :func:`rollups_rebuild` recounts them all from the messages' timelines
+(``manage.py rollups_backfill``). ``hub.workspace.reports`` reads them.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -33,6 +33,8 @@ from hub.messaging.models import (
     EventKind,
     Message,
     MessageEvent,
+    ReasonRollup,
+    SliceRollup,
 )
 from hub.tracking.models import MessagePrice
 from hub.tracking.pricing import PriceBook, price_book
@@ -60,15 +62,11 @@ ENGAGEMENT_COUNTERS: Mapping[str, str] = {
     "machine_click": "machine_clicks",
     "converted": "converted",
 }
-COUNTERS = (
-    "sent",
-    "delivered",
-    "failed",
-    "bounced",
-    "blocked",
-    *sorted(ENGAGEMENT_COUNTERS.values()),
-    "segments",
-)
+COUNTERS = ("sent", "delivered", "failed", "bounced", "blocked", *sorted(ENGAGEMENT_COUNTERS.values()), "segments",
+            "accepted", "deferred")  # fmt: skip
+# The breakdowns by locale and provider (``SliceRollup``) count fewer things.
+SLICE_COUNTERS = ("accepted", "sent", "delivered", "failed", "blocked", "deferred", "opened", "clicked")
+PRE_HANDOFF = frozenset({"accepted", "blocked", "deferred"})
 
 GSM7 = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -98,24 +96,44 @@ class StatusReached:
     previous: str = ""
 
 
-def _upsert_daily(groups: Mapping[tuple[int, str, date], Counter[str]], costs: Mapping[Any, Decimal]) -> None:
+def _upsert(
+    table: str,
+    keys: Sequence[str],
+    counters: Sequence[str],
+    groups: Mapping[tuple[Any, ...], Mapping[str, Any]],
+) -> None:
+    """One ``INSERT … ON CONFLICT DO UPDATE`` adding ``groups`` (key → counts) to ``table``."""
     if not groups:
         return
-    table = DailyRollup._meta.db_table
-    columns = ("template_id", "channel", "day", *COUNTERS, "cost")
+    columns = (*keys, *counters)
     rows: list[Any] = []
     # Sorted so that concurrent writers lock rollup rows in the same order (no deadlocks).
     for key in sorted(groups):
         counts = groups[key]
-        rows.extend([*key, *(counts.get(name, 0) for name in COUNTERS), costs.get(key, Decimal(0))])
+        rows.extend([*key, *(counts.get(name, 0) for name in counters)])
     placeholders = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(groups))
-    increments = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in (*COUNTERS, "cost"))
+    increments = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counters)
     sql = (
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES {placeholders} "  # noqa: S608 - names are ours
-        f"ON CONFLICT (template_id, channel, day) DO UPDATE SET {increments}"
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {increments}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, rows)
+
+
+def _upsert_daily(groups: Mapping[tuple[int, str, date], Counter[str]], costs: Mapping[Any, Decimal]) -> None:
+    merged = {key: {**counts, "cost": costs.get(key, Decimal(0))} for key, counts in groups.items()}
+    _upsert(DailyRollup._meta.db_table, ("template_id", "channel", "day"), (*COUNTERS, "cost"), merged)
+
+
+def _upsert_slices(slices: Mapping[tuple[int, str, date, str, str], Counter[str]]) -> None:
+    keys = ("template_id", "channel", "day", "locale", "provider")
+    _upsert(SliceRollup._meta.db_table, keys, SLICE_COUNTERS, slices)
+
+
+def _upsert_reasons(reasons: Mapping[tuple[int, str, date, str, str], int]) -> None:
+    keys = ("template_id", "channel", "day", "outcome", "reason")
+    _upsert(ReasonRollup._meta.db_table, keys, ("count",), {k: {"count": n} for k, n in reasons.items()})
 
 
 def _upsert_decisions(groups: Mapping[tuple[date, str, str], int]) -> None:
@@ -150,49 +168,162 @@ def _decision_reason(fields: Mapping[str, Any]) -> str:
     return str(fields.get("block_reason") or fields.get("decided_by") or "scheduled")
 
 
+def _template_reason(status: str, fields: Mapping[str, Any]) -> str:
+    """Why compliance blocked or deferred: the block reason code, or the kind of the first rule
+    that deferred ("scheduled" when only the caller's ``send_at`` held the message back)."""
+    if status == "blocked":
+        return str(fields.get("block_reason") or "unknown")
+    decision = fields.get("decision")
+    rules = decision.get("rules", []) if isinstance(decision, dict) else []
+    for rule in rules:
+        if isinstance(rule, dict) and rule.get("matched") and rule.get("effect") == "defer":
+            return str(rule.get("kind") or "rule")
+    return "scheduled"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """What a rollup row is keyed by, read from the message when a status is reached."""
+
+    template_id: int
+    channel: str
+    locale: str = ""
+    provider: str = ""
+    to: str = ""  # the address, for the price table's country
+
+
+@dataclass
+class Tally:
+    """Counts gathered for one batch, written by :meth:`write` in one upsert per table."""
+
+    daily: dict[tuple[int, str, date], Counter[str]]
+    costs: dict[Any, Decimal]
+    slices: dict[tuple[int, str, date, str, str], Counter[str]]
+    reasons: Counter[tuple[int, str, date, str, str]]
+    decisions: Counter[tuple[date, str, str]]
+    book: PriceBook | None = None  # read when the first sent message is priced
+
+    @classmethod
+    def empty(cls) -> Tally:
+        return cls(defaultdict(Counter), defaultdict(Decimal), defaultdict(Counter), Counter(), Counter())
+
+    def status(
+        self,
+        owner: Owner,
+        day: date,
+        status: str,
+        previous: str,
+        fields: Mapping[str, Any],
+        rendered: Any,
+        price: Decimal | None = None,
+    ) -> None:
+        """Count one message reaching ``status`` from ``previous`` on ``day``."""
+        key = (owner.template_id, owner.channel, day)
+        bumped: list[str] = []
+        if previous == "accepted":
+            bumped.append("accepted")  # every accepted message leaves "accepted" once, when decided
+        if status == "deferred" and previous != "deferred":
+            bumped.append("deferred")
+        if status in STATUS_COUNTERS:
+            bumped.append(STATUS_COUNTERS[status])
+            if previous == "sending" and status in SKIPPED_SENT:
+                bumped.append("sent")  # a fast provider reported before we recorded "sent"
+        for name in bumped:
+            self.daily[key][name] += 1
+            if name in SLICE_COUNTERS:
+                # Decided before any hand-off: counted under no provider, live and rebuilt alike.
+                provider = "" if name in PRE_HANDOFF else owner.provider
+                self.slices[(*key, owner.locale, provider)][name] += 1
+        if status in {"blocked", "deferred"}:
+            self.decisions[(day, status, _decision_reason(fields))] += 1
+            if status == "blocked" or previous != "deferred":
+                self.reasons[(*key, status, _template_reason(status, fields))] += 1
+        if status == "sent":
+            # Priced when sent: the provider's reported price where known (``price``, a
+            # rebuild), else the price table's estimate (replaced by ``rollups_record_cost``).
+            segments = segments_of(rendered) if owner.channel == "sms" else 0
+            self.daily[key]["segments"] += segments
+            if price is None:
+                self.book = self.book or price_book()
+                price = self.book.cost(channel=owner.channel, to=owner.to, segments=segments)
+            self.costs[key] += price
+
+    def engagement(self, owner: Owner, day: date, kind: str) -> None:
+        key = (owner.template_id, owner.channel, day)
+        counter = ENGAGEMENT_COUNTERS[kind]
+        self.daily[key][counter] += 1
+        if counter in SLICE_COUNTERS:
+            self.slices[(*key, owner.locale, owner.provider)][counter] += 1
+
+    def write(self) -> None:
+        _upsert_daily(self.daily, self.costs)
+        _upsert_slices(self.slices)
+        _upsert_reasons(self.reasons)
+        _upsert_decisions(self.decisions)
+
+    def write_chunked(self, size: int = 1000) -> None:
+        """:meth:`write` in statements of at most ``size`` rows (a rebuild has many)."""
+
+        def chunks(groups: Mapping[Any, Any]) -> Iterator[dict[Any, Any]]:
+            keys = sorted(groups)
+            for start in range(0, len(keys), size):
+                yield {k: groups[k] for k in keys[start : start + size]}
+
+        for part in chunks(self.daily):
+            _upsert_daily(part, self.costs)
+        for part in chunks(self.slices):
+            _upsert_slices(part)
+        for part in chunks(self.reasons):
+            _upsert_reasons(part)
+        for part in chunks(self.decisions):
+            _upsert_decisions(part)
+
+
+def _owners(message_ids: Iterable[UUID]) -> dict[UUID, Owner]:
+    """Each message's rollup keys, staff test sends left out (they are never counted)."""
+    rows = (
+        Message.objects.filter(id__in=set(message_ids))
+        .exclude(notification__reference__startswith=TEST_SEND_REFERENCE_PREFIX)
+        .values_list("id", "notification__template_id", "channel", "locale", "provider", "to")
+    )
+    return {
+        mid: Owner(template_id, channel, locale, provider, to)
+        for mid, template_id, channel, locale, provider, to in rows
+    }
+
+
 def rollups_record_transitions(*, reached: Sequence[StatusReached], at: datetime) -> None:
     """Count a batch of status changes into the day's rollups: one query to find each message's
-    template and channel, then one upsert for all (template, channel, day) groups touched.
+    template, channel, locale and provider, then one upsert per rollup table.
 
     Callers can rely on the counts changing in the caller's transaction, so they commit or
     roll back with the status changes they count.
     """
-    counted = [r for r in reached if r.status in STATUS_COUNTERS or r.status == "deferred"]
+    # A message changed twice in one batch moved from its first new status to its second, as
+    # its timeline says: take that as the second change's previous status.
+    latest: dict[UUID, str] = {}
+    in_order: list[StatusReached] = []
+    for r in reached:
+        in_order.append(replace(r, previous=latest.get(r.message_id, r.previous)))
+        latest[r.message_id] = r.status
+    counted = [
+        r
+        for r in in_order
+        if r.status in STATUS_COUNTERS or r.status == "deferred" or r.previous == "accepted"
+    ]
     if not counted:
         return
     day = at.date()
-    # Staff test sends are never counted (issue 20): one query finds each counted message's
-    # template and channel, test sends left out.
-    owners = {
-        mid: (template_id, channel, to)
-        for mid, template_id, channel, to in Message.objects.filter(id__in={r.message_id for r in counted})
-        .exclude(notification__reference__startswith=TEST_SEND_REFERENCE_PREFIX)
-        .values_list("id", "notification__template_id", "channel", "to")
-    }
-    counted = [r for r in counted if r.message_id in owners]
-    decisions: Counter[tuple[date, str, str]] = Counter()
-    for r in counted:
-        if r.status in {"blocked", "deferred"}:
-            decisions[(day, r.status, _decision_reason(r.fields))] += 1
-    counted = [r for r in counted if r.status in STATUS_COUNTERS]
-    groups: dict[tuple[int, str, date], Counter[str]] = defaultdict(Counter)
-    costs: dict[Any, Decimal] = defaultdict(Decimal)
-    book: PriceBook | None = None
+    owners = _owners(r.message_id for r in counted)
+    tally = Tally.empty()
     for r in counted:
         owner = owners.get(r.message_id)
         if owner is None:
+            if r.status in {"blocked", "deferred"}:
+                tally.decisions[(day, r.status, _decision_reason(r.fields))] += 1
             continue
-        key = (owner[0], owner[1], day)
-        groups[key][STATUS_COUNTERS[r.status]] += 1
-        if r.previous == "sending" and r.status in SKIPPED_SENT:
-            groups[key]["sent"] += 1  # a fast provider reported before we recorded "sent"
-        if r.status == "sent":
-            segments = segments_of(r.fields.get("rendered")) if owner[1] == "sms" else 0
-            groups[key]["segments"] += segments
-            book = book or price_book()
-            costs[key] += book.cost(channel=owner[1], to=owner[2], segments=segments)
-    _upsert_daily(groups, costs)
-    _upsert_decisions(decisions)
+        tally.status(owner, day, r.status, r.previous, r.fields, r.fields.get("rendered"))
+    tally.write()
 
 
 def rollups_record_engagement(*, events: Iterable[tuple[UUID, str]], at: datetime) -> None:
@@ -204,26 +335,22 @@ def rollups_record_engagement(*, events: Iterable[tuple[UUID, str]], at: datetim
     wanted = [(mid, kind) for mid, kind in events if kind in ENGAGEMENT_COUNTERS]
     if not wanted:
         return
-    owners = {
-        mid: (template_id, channel)
-        for mid, template_id, channel in Message.objects.filter(id__in={mid for mid, _ in wanted})
-        .exclude(notification__reference__startswith=TEST_SEND_REFERENCE_PREFIX)
-        .values_list("id", "notification__template_id", "channel")
-    }
-    groups: dict[tuple[int, str, date], Counter[str]] = defaultdict(Counter)
+    owners = _owners(mid for mid, _ in wanted)
+    tally = Tally.empty()
     for mid, kind in wanted:
         if (owner := owners.get(mid)) is not None:
-            groups[(owner[0], owner[1], at.date())][ENGAGEMENT_COUNTERS[kind]] += 1
-    _upsert_daily(groups, {})
+            tally.engagement(owner, at.date(), kind)
+    tally.write()
 
 
 def rollups_record_cost(*, message_id: UUID, delta: Decimal, day: date) -> None:
     """Add ``delta`` to the cost of the message's (template, channel, day): a provider's
     reported price replacing the price table's estimate counted when the message was sent."""
-    owner = Message.objects.filter(id=message_id).values_list("notification__template_id", "channel").first()
+    owner = _owners([message_id]).get(message_id)
     if owner is None or not delta:
         return
-    _upsert_daily({(owner[0], owner[1], day): Counter()}, {(owner[0], owner[1], day): delta})
+    key = (owner.template_id, owner.channel, day)
+    _upsert_daily({key: Counter()}, {key: delta})
 
 
 @dataclass
@@ -240,27 +367,26 @@ def rollups_rebuild(
     """Recount every rollup from the messages' timelines and replace the rollup rows: the
     counts the live effects would have made (status events on their day, engagement events
     on theirs, SMS segments from the rendered text, compliance blocks and deferrals by
-    reason). Running it twice gives the same rows.
+    reason, the breakdowns by locale and provider). Running it twice gives the same rows.
 
     The rollup tables are locked (``SHARE ROW EXCLUSIVE``) for the whole run, so no count is
     lost or doubled: a status change or engagement report that would add to them waits
     until the rebuild commits, then adds to the rebuilt rows. ``progress(done, total)`` is
-    called after each chunk of messages.
+    called after each chunk of messages. Staff test sends are left out; a message's cost is
+    the provider's reported price where one was fetched, else the price table's.
     """
     report = RebuildReport()
-    groups: dict[tuple[int, str, date], Counter[str]] = defaultdict(Counter)
-    costs: dict[Any, Decimal] = defaultdict(Decimal)
-    decisions: Counter[tuple[date, str, str]] = Counter()
-    book = price_book()
+    tally = Tally.empty()
+    tables = (DailyRollup, DecisionRollup, SliceRollup, ReasonRollup)
     with transaction.atomic():
         with connection.cursor() as cursor:
-            tables = f"{DailyRollup._meta.db_table}, {DecisionRollup._meta.db_table}"
-            cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
+            names = ", ".join(model._meta.db_table for model in tables)
+            cursor.execute(f"LOCK TABLE {names} IN SHARE ROW EXCLUSIVE MODE")
         total = Message.objects.count()
         messages = (
             Message.objects.exclude(notification__reference__startswith=TEST_SEND_REFERENCE_PREFIX)
             .order_by("id")
-            .values_list("id", "channel", "notification__template_id", "rendered", "to")
+            .values_list("id", "channel", "notification__template_id", "rendered", "locale", "provider", "to")
         )
         last: Any = None
         while True:
@@ -269,7 +395,8 @@ def rollups_rebuild(
                 break
             last = page[-1][0]
             owners = {
-                mid: (template_id, channel, rendered, to) for mid, channel, template_id, rendered, to in page
+                mid: (Owner(template_id, channel, locale, provider, to), rendered)
+                for mid, channel, template_id, rendered, locale, provider, to in page
             }
             reported = dict(
                 MessagePrice.objects.filter(message_id__in=list(owners)).values_list("message_id", "amount")
@@ -283,51 +410,21 @@ def rollups_rebuild(
             )
             for mid, kind, status, detail, occurred_at in events:
                 report.events += 1
-                template_id, channel, rendered, to = owners[mid]
-                key = (template_id, channel, occurred_at.date())
+                owner, rendered = owners[mid]
                 if kind == EventKind.ENGAGEMENT:
                     if status in ENGAGEMENT_COUNTERS:
-                        groups[key][ENGAGEMENT_COUNTERS[status]] += 1
+                        tally.engagement(owner, occurred_at.date(), status)
                     continue
-                before, previous[mid] = previous.get(mid, ""), status
-                if status in {"blocked", "deferred"}:
-                    decisions[(key[2], status, _decision_reason(detail or {}))] += 1
-                if status not in STATUS_COUNTERS:
+                before, previous[mid] = previous.get(mid, "accepted"), status
+                if status == "accepted":
                     continue
-                groups[key][STATUS_COUNTERS[status]] += 1
-                if before == "sending" and status in SKIPPED_SENT:
-                    groups[key]["sent"] += 1
-                if status == "sent":
-                    segments = segments_of(rendered) if channel == "sms" else 0
-                    groups[key]["segments"] += segments
-                    price = reported.get(mid)
-                    costs[key] += (
-                        price if price is not None else book.cost(channel=channel, to=to, segments=segments)
-                    )
+                price = reported.get(mid) if status == "sent" else None
+                tally.status(owner, occurred_at.date(), status, before, detail or {}, rendered, price)
             report.messages += len(page)
             if progress is not None:
                 progress(report.messages, total)
-        DailyRollup.objects.all().delete()
-        DecisionRollup.objects.all().delete()
-        DailyRollup.objects.bulk_create(
-            (
-                DailyRollup(
-                    template_id=template_id,
-                    channel=channel,
-                    day=day,
-                    cost=costs.get((template_id, channel, day), Decimal(0)),
-                    **{name: counts.get(name, 0) for name in COUNTERS},
-                )
-                for (template_id, channel, day), counts in sorted(groups.items())
-            ),
-            batch_size=1000,
-        )
-        DecisionRollup.objects.bulk_create(
-            (
-                DecisionRollup(day=day, outcome=outcome, reason=reason, count=count)
-                for (day, outcome, reason), count in sorted(decisions.items())
-            ),
-            batch_size=1000,
-        )
-    report.daily_rows, report.decision_rows = len(groups), len(decisions)
+        for model in tables:
+            model.objects.all().delete()
+        tally.write_chunked()
+    report.daily_rows, report.decision_rows = len(tally.daily), len(tally.decisions)
     return report

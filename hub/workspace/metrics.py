@@ -34,7 +34,8 @@ ROLLUP_COUNTERS = ("sent", "delivered", "failed", "bounced", "blocked", "opened"
                    "unsubscribed", "complained")  # fmt: skip
 
 
-def _queue_depths() -> dict[str, int | None]:
+def queue_depths() -> dict[str, int | None]:
+    """Tasks waiting in each broker queue (empty when the broker does not answer)."""
     from hub.celery import ALL_QUEUES, app
 
     depths: dict[str, int | None] = {}
@@ -54,6 +55,46 @@ def _queue_depths() -> dict[str, int | None]:
         logger.warning("metrics: broker unreachable: %s", type(exc).__name__)
         return {}
     return depths
+
+
+def provider_outcomes(since: datetime) -> dict[str, dict[str, int]]:
+    """Per provider: messages that ended or were sent since ``since``, by status (the status index)."""
+    per_provider: dict[str, dict[str, int]] = defaultdict(dict)
+    rows = (
+        Message.objects.filter(status__in=[*FINAL_STATUSES, "sent"], status_changed_at__gte=since)
+        .exclude(provider="")
+        .values_list("provider", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for provider, status, n in rows:
+        per_provider[provider][status] = n
+    return per_provider
+
+
+def provider_latency(since: datetime) -> dict[str, tuple[float, float]]:
+    """Per provider: median and 95th percentile seconds from claim (sending) to the provider's
+    acceptance (sent), over a sample of the latest sends since ``since``."""
+    recent = dict(
+        Message.objects.filter(status__in=["sent", "delivered"], status_changed_at__gte=since)
+        .exclude(provider="")
+        .order_by("-status_changed_at")
+        .values_list("id", "provider")[:LATENCY_SAMPLE]
+    )
+    marks: dict[UUID, dict[str, float]] = defaultdict(dict)
+    for message_id, status, at in MessageEvent.objects.filter(
+        message_id__in=list(recent), status__in=["sending", "sent"], kind="status"
+    ).values_list("message_id", "status", "occurred_at"):
+        marks[message_id][status] = at.timestamp()
+    samples: dict[str, list[float]] = defaultdict(list)
+    for message_id, times in marks.items():
+        if "sending" in times and "sent" in times:
+            samples[recent[message_id]].append(max(times["sent"] - times["sending"], 0.0))
+    result = {}
+    for provider, values in samples.items():
+        values.sort()
+        result[provider] = (statistics.median(values), values[min(len(values) - 1, int(len(values) * 0.95))])
+    return result
 
 
 class HubCollector(Collector):
@@ -101,17 +142,10 @@ class HubCollector(Collector):
             "switchboard_provider_error_ratio_5m", "Failed over finished-or-sent in the last 5 minutes.",
             labels=["provider"],
         )  # fmt: skip
-        per_provider: dict[str, dict[str, int]] = defaultdict(dict)
-        rows = (
-            Message.objects.filter(status__in=[*FINAL_STATUSES, "sent"], status_changed_at__gte=since)
-            .exclude(provider="")
-            .values_list("provider", "status")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-        for provider, status, n in rows:
-            per_provider[provider][status] = n
-            outcomes.add_metric([provider, status], n)
+        per_provider = provider_outcomes(since)
+        for provider, counts in per_provider.items():
+            for status, n in counts.items():
+                outcomes.add_metric([provider, status], n)
         for provider, counts in per_provider.items():
             failed = counts.get("failed", 0) + counts.get("undelivered", 0)
             errors.add_metric([provider], failed / max(sum(counts.values()), 1))
@@ -125,25 +159,9 @@ class HubCollector(Collector):
             "switchboard_provider_latency_seconds", "Hand-off latency over a sample of recent sends.",
             labels=["provider", "quantile"],
         )  # fmt: skip
-        recent = dict(
-            Message.objects.filter(status__in=["sent", "delivered"], status_changed_at__gte=since)
-            .exclude(provider="")
-            .order_by("-status_changed_at")
-            .values_list("id", "provider")[:LATENCY_SAMPLE]
-        )
-        marks: dict[UUID, dict[str, float]] = defaultdict(dict)
-        for message_id, status, at in MessageEvent.objects.filter(
-            message_id__in=list(recent), status__in=["sending", "sent"], kind="status"
-        ).values_list("message_id", "status", "occurred_at"):
-            marks[message_id][status] = at.timestamp()
-        samples: dict[str, list[float]] = defaultdict(list)
-        for message_id, times in marks.items():
-            if "sending" in times and "sent" in times:
-                samples[recent[message_id]].append(max(times["sent"] - times["sending"], 0.0))
-        for provider, values in samples.items():
-            values.sort()
-            latency.add_metric([provider, "0.5"], statistics.median(values))
-            latency.add_metric([provider, "0.95"], values[min(len(values) - 1, int(len(values) * 0.95))])
+        for provider, (p50, p95) in provider_latency(since).items():
+            latency.add_metric([provider, "0.5"], p50)
+            latency.add_metric([provider, "0.95"], p95)
         return latency
 
     def _decisions(self) -> Iterator[Metric]:
@@ -158,7 +176,7 @@ class HubCollector(Collector):
         yield decisions
 
     def _queues(self) -> Iterator[Metric]:
-        depths = _queue_depths()
+        depths = queue_depths()
         up = GaugeMetricFamily("switchboard_broker_up", "1 if the broker answered this scrape.")
         up.add_metric([], 1 if depths else 0)
         yield up

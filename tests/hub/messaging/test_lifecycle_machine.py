@@ -428,6 +428,10 @@ def recount(ids: list[UUID]) -> dict[Any, Any]:
     for message in messages:
         path = history.get(message.id, [])
         for previous, status in zip(["accepted", *path], path, strict=False):
+            if previous == "accepted" and status != "accepted":
+                counts["accepted"] += 1  # leaving "accepted" (decided or cancelled) counts it once
+            if status == "deferred" and previous != "deferred":
+                counts["deferred"] += 1
             if status in STATUS_COUNTERS:
                 counts[STATUS_COUNTERS[status]] += 1
             if previous == "sending" and status in SKIPPED_SENT:

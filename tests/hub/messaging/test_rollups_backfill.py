@@ -15,19 +15,25 @@ from django.utils import timezone
 from audit.services import Actor
 from hub.messaging.feedback import Outcome, outcomes_apply
 from hub.messaging.lifecycle import Change, messages_transition
-from hub.messaging.models import DailyRollup, DecisionRollup
+from hub.messaging.models import DailyRollup, DecisionRollup, ReasonRollup, SliceRollup
 from tests.factories import make_message
 
 pytestmark = pytest.mark.django_db
 
 COLUMNS = ("template_id", "channel", "day", "sent", "delivered", "failed", "bounced", "blocked", "opened",
-           "clicked", "unsubscribed", "complained", "segments", "cost")  # fmt: skip
+           "clicked", "unsubscribed", "complained", "segments", "accepted", "deferred", "cost")  # fmt: skip
+SLICES = ("template_id", "channel", "day", "locale", "provider", "accepted", "sent", "delivered", "failed",
+          "blocked", "deferred", "opened", "clicked")  # fmt: skip
 
 
 def snapshot():
     daily = sorted(DailyRollup.objects.values_list(*COLUMNS))
     decisions = sorted(DecisionRollup.objects.values_list("day", "outcome", "reason", "count"))
-    return daily, decisions
+    slices = sorted(SliceRollup.objects.values_list(*SLICES))
+    reasons = sorted(
+        ReasonRollup.objects.values_list("template_id", "channel", "day", "outcome", "reason", "count")
+    )
+    return daily, decisions, slices, reasons
 
 
 def backfill(*args):
@@ -76,8 +82,11 @@ def test_a_rebuild_gives_the_rows_the_live_effects_wrote_and_a_second_run_the_sa
     assert any(row[-1] > Decimal(0) for row in live[0])  # and something cost
     today = timezone.now().date()
     assert live[1] == [(today, "blocked", "no_consent", 1), (today, "deferred", "scheduled", 1)]
-    DailyRollup.objects.update(sent=999, opened=0)
+    assert live[2] and live[3]  # breakdowns and reasons were written live
+    DailyRollup.objects.update(sent=999, opened=0, accepted=0)
     DecisionRollup.objects.all().delete()
+    SliceRollup.objects.update(sent=7)
+    ReasonRollup.objects.all().delete()
     output = backfill("--chunk-size", "5")
     assert snapshot() == live
     assert "5/14 messages" in output and "14/14 messages" in output and "Rebuilt" in output

@@ -59,5 +59,6 @@ def owner_objects(live_template: Any) -> dict[str, Any]:
             "broadcast_id": broadcast["id"],
             "external_id": "cust-1",
             "run_id": event["runs"][0]["run"],
+            "key": "order.shipped",  # the live template it sends (reports name it)
         },
     }

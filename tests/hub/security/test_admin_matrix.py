@@ -108,6 +108,8 @@ CUSTOM: dict[str, tuple[str, str]] = {
     "broadcasts_broadcast_map": ("broadcasts.broadcast", "MA"),
     "broadcasts_broadcast_report": ("broadcasts.broadcast", "MA"),
     "broadcasts_broadcast_progress": ("broadcasts.broadcast", "MOA"),
+    "workspace_report_operator": ("", "OA"),
+    "workspace_report_journeys": ("", "MCA"),
     "auth_user_password_change": ("auth.user", "A"),
     # Journeys (issue 17.3): makers write and submit, compliance reviews, all who see read.
     "journeys_journeyversion_new": ("", "MA"),

@@ -40,6 +40,7 @@ CONTACTS_READ = frozenset({"contacts:read"})
 CONTACTS_WRITE = frozenset({"contacts:write"})
 CONTACTS_ERASE = frozenset({"contacts:erase"})
 EVENTS = frozenset({"events"})
+READ_ONLY = frozenset({"read"})  # figures for BI tools: a sending key does not get them
 
 OWNED = "owned"  # objects of the key that created them: ids in the path
 OWN = "own"  # the calling key's own object, no id (its callback endpoint)
@@ -65,6 +66,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("notification-cancel", "POST"): Access(SEND, OWNED),
     ("message-detail", "GET"): Access(READ, OWNED),
     ("template-list", "GET"): Access(READ, SHARED),
+    ("report-template", "GET"): Access(READ_ONLY, SHARED),
     ("contact-bulk", "POST"): Access(CONTACTS_WRITE, SHARED),
     ("contact-detail", "GET"): Access(CONTACTS_READ, SHARED),
     ("contact-detail", "PUT"): Access(CONTACTS_WRITE, SHARED),
@@ -117,6 +119,7 @@ UNKNOWN_ARGS = {
     "broadcast_id": str(uuid.UUID(int=3)),
     "external_id": "nobody-has-this-id",
     "run_id": str(uuid.UUID(int=4)),
+    "key": "no.such.template",
 }
 INVALID_BODY = {"not_a_field": True}
 HOSTILE_BODY = {"status": "cancelled", "api_key": 1, "url": "https://evil.example/hook"}

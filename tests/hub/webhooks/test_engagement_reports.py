@@ -92,3 +92,33 @@ def test_counting_engagement_costs_the_same_queries_for_5_or_200_events(sent_ema
 
     assert apply(5, 0) == apply(200, 100)
     assert DailyRollup.objects.get(channel="email").opened == 205
+
+
+def test_an_sms_stop_counts_as_an_unsubscribe_of_the_last_sms(
+    client, twilio_configured, contact, staff_factory
+):
+    """A STOP reply through the signed Twilio inbound webhook is the unsubscribe of the latest
+    SMS sent to that number: its template's report counts it (once, even if Twilio retries)."""
+    from tests.factories import make_live_template
+    from tests.hub.webhooks.test_twilio import inbound, post_signed, sent_message
+
+    sent_message(make_live_template("promo.sale", category="marketing"), contact=contact)
+    for _ in range(2):  # a retried webhook is the same inbound message
+        assert (
+            post_signed(client, "/webhooks/twilio/inbound", inbound("STOP", sid="SM-stop")).status_code == 200
+        )
+    assert report_counts(client, staff_factory, "promo.sale")["unsubscribed"] == 1
+
+
+def test_a_stop_from_a_number_we_never_texted_counts_nowhere(
+    client, twilio_configured, contact, staff_factory
+):
+    from tests.hub.webhooks.test_twilio import inbound, post_signed
+
+    assert (
+        post_signed(client, "/webhooks/twilio/inbound", inbound("STOP", sender="+447700900999")).status_code
+        == 200
+    )
+    from hub.messaging.models import DailyRollup
+
+    assert not DailyRollup.objects.filter(unsubscribed__gt=0).exists()

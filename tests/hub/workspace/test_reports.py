@@ -54,7 +54,8 @@ def test_a_batch_costs_one_lookup_and_one_upsert(contact, live_template, templat
             source="test",
         )
     upserts = [q["sql"] for q in queries.captured_queries if "ON CONFLICT" in q["sql"]]
-    assert len(upserts) == 2  # one for the daily rollups (two groups), one for decisions
+    # One per rollup table (daily, by locale and provider, by reason, decisions), groups together.
+    assert len(upserts) == 4
     assert rollup(live_template, "sms").blocked == 3 and rollup(other, "sms").blocked == 3
     decision = DecisionRollup.objects.get(outcome="blocked", reason="no_consent")
     assert decision.count == 6
@@ -138,3 +139,55 @@ def test_bad_report_dates_are_a_form_error(client, staff_factory, db):
     client.force_login(staff_factory("Marketer"))
     response = client.get(REPORT_URL, {"date_from": "2026-03-01", "date_to": "2026-01-01"})
     assert response.status_code == 400 and "date_to" in response.context["form"].errors
+
+
+def test_funnel_breakdowns_and_reasons_in_words(client, staff_factory, contact, live_template):
+    """Issue 18.5: per template, a funnel from accepted to converted, by locale and provider,
+    and blocked or deferred with their reasons in words, not codes."""
+    make_message(template=live_template, contact=contact, outcome="delivered")
+    make_message(template=live_template, contact=contact, outcome="failed")
+    make_message(
+        template=live_template,
+        contact=contact,
+        outcome="blocked",
+        fields={"blocked": {"block_reason": "no_consent"}},
+    )
+    held = make_message(template=live_template, contact=contact, outcome="queued")
+    rule = {"rule": "quiet", "version": 1, "kind": "quiet_hours", "effect": "defer", "matched": True}
+    messages_transition(
+        [Change(held.id, "deferred", {"decision": {"outcome": "defer", "rules": [rule]}})],
+        actor=Actor.system(),
+        source="test",
+    )
+    client.force_login(staff_factory("Marketer"))
+    response = client.get(REPORT_URL, {"template": "order.shipped"})
+    report = response.context["report"]
+    assert report.funnel[:3] == [("Accepted", 4), ("Sent", 1), ("Delivered", 1)]  # one failed on hand-off
+    assert [(r.outcome, r.words, r.count) for r in report.reasons] == [
+        ("blocked", "No consent", 1),
+        ("deferred", "Quiet hours (recipient's local time)", 1),
+    ]
+    providers = {s.label: s.counts for s in report.providers}
+    assert (providers["sandbox-sms"]["sent"], providers["sandbox-sms"]["delivered"]) == (1, 1)
+    assert providers["Not handed to a provider"]["accepted"] == 4
+    assert sum(s.counts["accepted"] for s in report.locales) == 4
+    page = response.content.decode()
+    assert "Quiet hours (recipient&#x27;s local time)" in page and "quiet_hours" not in page
+    assert page.count('role="img"') == 3 and "Funnel: order.shipped" in page
+
+
+def test_a_deferral_decided_again_is_not_counted_twice(contact, live_template):
+    message = make_message(template=live_template, contact=contact, outcome="queued")
+    for status in ("deferred", "deferred", "queued"):
+        messages_transition([Change(message.id, status)], actor=Actor.system(), source="test")
+    sms = rollup(live_template, "sms")
+    assert (sms.accepted, sms.deferred) == (1, 1)
+
+
+def test_csv_has_the_funnel_columns(client, staff_factory, contact, live_template):
+    make_message(template=live_template, contact=contact, outcome="delivered")
+    client.force_login(staff_factory("Marketer"))
+    download = client.get(REPORT_URL, {"template": "order.shipped", "format": "csv"})
+    (row,) = csv.DictReader(io.StringIO(download.content.decode()))
+    assert (row["accepted"], row["sent"], row["converted"], row["machine_clicks"]) == ("1", "1", "0", "0")
+    assert row["conversion_rate"] == "0.0"
