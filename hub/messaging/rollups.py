@@ -318,9 +318,7 @@ def rollups_record_transitions(*, reached: Sequence[StatusReached], at: datetime
     tally = Tally.empty()
     for r in counted:
         owner = owners.get(r.message_id)
-        if owner is None:
-            if r.status in {"blocked", "deferred"}:
-                tally.decisions[(day, r.status, _decision_reason(r.fields))] += 1
+        if owner is None:  # a staff test send: never counted, its decision neither
             continue
         tally.status(owner, day, r.status, r.previous, r.fields, r.fields.get("rendered"))
     tally.write()
