@@ -50,6 +50,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "journeys.view_journeyversion",
         "journeys.submit_journeyversion",
         "journeys.view_journeyrun",
+        "journeys.cancel_journeyrun",
         # Issue 18: what a send costs (the price table), read-only.
         "tracking.view_price",
     ),
@@ -100,6 +101,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "messaging.view_messageevent",
         "workspace.view_contacttimeline",
         "journeys.view_journeyrun",
+        "journeys.cancel_journeyrun",  # a customer asks to stop
         # Issue 18: the inbox of inbound messages, replies, linking unknown senders, the
         # sandbox simulator.
         "contacts.view_inboundmessage",

@@ -19,6 +19,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -33,6 +34,7 @@ from hub.contacts.models import Contact
 from hub.journeys.definition import InvalidDefinition
 from hub.journeys.diagram import journey_svg
 from hub.journeys.editor import editor_save, forms_initial
+from hub.journeys.events import RunNotCancellable, journey_run_cancel
 from hub.journeys.forms import KIND_FIELDS, JourneyForm, ReviewForm, SimulateForm, StepFormSet, SubmitForm
 from hub.journeys.lint import journey_lint
 from hub.journeys.models import Event, Journey, JourneyRun, JourneyRunEntry, JourneyVersion
@@ -435,6 +437,28 @@ class JourneyRunAdmin(ReadOnlyAdmin):
     list_filter = ("status",)
     search_fields = ("contact__external_id",)
     inlines = (JourneyRunEntryInline,)
+    actions = ["cancel_selected"]
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("journeys.cancel_journeyrun")
+
+    @admin.action(description="Cancel selected runs", permissions=["cancel"])
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet[JourneyRun]) -> None:
+        """The same service as ``POST /api/v1/journey-runs/{id}/cancel``: each run ends where it
+        is, with a timeline entry and an audit record naming who cancelled it."""
+        cancelled, ended = 0, 0
+        for run in queryset:
+            try:
+                journey_run_cancel(run=run, actor=Actor.user(request.user.pk))
+                cancelled += 1
+            except RunNotCancellable:
+                ended += 1
+        if cancelled:
+            self.message_user(request, f"Cancelled {cancelled} run(s).", messages.SUCCESS)
+        if ended:
+            self.message_user(
+                request, f"{ended} run(s) had already ended: left as they were.", messages.WARNING
+            )
 
 
 @admin.register(Event)

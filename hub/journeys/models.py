@@ -157,6 +157,7 @@ class JourneyRun(models.Model):
 
     class Meta:
         ordering = ("-created_at",)
+        permissions = [("cancel_journeyrun", "Can cancel a journey run")]
         constraints = [
             models.UniqueConstraint(fields=["journey", "contact", "entry"], name="journey_run_per_entry"),
         ]

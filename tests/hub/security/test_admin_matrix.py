@@ -131,6 +131,7 @@ ACTIONS: dict[str, dict[str, str]] = {
     "contacts.contact": {"erase_selected": "CA"},
     "contacts.suppression": {"lift_selected": "CA"},
     "apikeys.apikey": {"revoke_keys": "OA"},
+    "journeys.journeyrun": {"cancel_selected": "MSA"},
     "providers.providerconfig": {"restore": "OA"},
     "broadcasts.broadcast": {"pause_selected": "MOA", "resume_selected": "MOA", "cancel_selected": "MOA"},
     "callbacks.callbackendpoint": {"resume": "OA", "rotate_secret": "OA"},
