@@ -13,8 +13,11 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import timezone
 
+from hub.apikeys.services import apikey_create
 from hub.messaging.models import DailyRollup
 from hub.roles import roles_ensure
+from templates_app.models import Template
+from tests.factories import key_client
 from tests.fake_servers import fake_sendgrid  # noqa: F401 - fixture
 from tests.hub.webhooks.conftest import sent_email, signer  # noqa: F401 - fixtures
 from tests.hub.webhooks.test_sendgrid import event, post
@@ -45,9 +48,17 @@ def test_marketer_reads_the_report_of_a_template_with_sends_clicks_and_a_convers
         event(sent_email, "click", url="https://example.com/offer"),
     ]
     assert post(webhook, signer, batch).status_code == 204
-    # The conversion: a goal event attributed to the message (helper track18's path) counts
-    # into this column; set here until that path is merged.
-    DailyRollup.objects.filter(channel="email", day=timezone.now().date()).update(converted=1)
+    # The conversion: the template names its goal, and the calling service reports it through
+    # the events API; it is attributed to the delivered email (hub.tracking.conversions).
+    Template.objects.filter(key="news.weekly").update(goal_event="order.completed")
+    shop = key_client(apikey_create(name="shop", scopes=["events"]))
+    goal = shop.post(
+        "/api/v1/events",
+        {"name": "order.completed", "contact": {"external_id": sent_email.notification.contact.external_id}},
+        format="json",
+    )
+    assert goal.status_code == 202, goal.content
+    assert DailyRollup.objects.get(channel="email", day=timezone.now().date()).converted == 1
 
     roles_ensure()
     marketer = get_user_model().objects.create_user(username="mara", password=PASSWORD, is_staff=True)
