@@ -319,3 +319,28 @@ class ReasonRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template_id} {self.channel} {self.day} {self.outcome} {self.reason}: {self.count}"
+
+
+class CountryRollup(models.Model):
+    """What a template's messages on a channel cost per day and destination country (SMS: the
+    number's country, ISO 3166 alpha-2; email and push: ""), from the price table or the
+    provider's reported price (issue 18 point 4)."""
+
+    template = models.ForeignKey("templates_app.Template", on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=8)
+    day = models.DateField()
+    country = models.CharField(max_length=2, blank=True)
+    sent = models.BigIntegerField(default=0)
+    segments = models.BigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=14, decimal_places=4, default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["template", "channel", "day", "country"], name="rep_country_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["day"], name="rep_country_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.template_id} {self.channel} {self.day} {self.country}"

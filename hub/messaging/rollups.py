@@ -17,17 +17,19 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import phonenumbers
 from django.db import connection, transaction
 
 from hub.messaging.effects import AppliedChanges
 from hub.messaging.models import (
     TEST_SEND_REFERENCE_PREFIX,
+    CountryRollup,
     DailyRollup,
     DecisionRollup,
     EventKind,
@@ -131,6 +133,30 @@ def _upsert_slices(slices: Mapping[tuple[int, str, date, str, str], Counter[str]
     _upsert(SliceRollup._meta.db_table, keys, SLICE_COUNTERS, slices)
 
 
+def _upsert_countries(
+    countries: Mapping[tuple[int, str, date, str], Counter[str]], costs: Mapping[Any, Decimal]
+) -> None:
+    keys = ("template_id", "channel", "day", "country")
+    merged = {key: {**counts, "cost": costs.get(key, Decimal(0))} for key, counts in countries.items()}
+    _upsert(CountryRollup._meta.db_table, keys, ("sent", "segments", "cost"), merged)
+
+
+def country_of(channel: str, to: str) -> str:
+    """The destination country of an SMS (ISO 3166 alpha-2, from its E.164 number); "" for the
+    other channels and for numbers without one."""
+    if channel != "sms" or not to.startswith("+"):
+        return ""
+    try:
+        number = phonenumbers.parse(to)
+    except phonenumbers.NumberParseException:
+        return ""
+    # A number outside any allocated range still has its country code's main country.
+    region = phonenumbers.region_code_for_number(number) or phonenumbers.region_code_for_country_code(
+        number.country_code or 0
+    )
+    return "" if region in ("ZZ", "001") else region
+
+
 def _upsert_reasons(reasons: Mapping[tuple[int, str, date, str, str], int]) -> None:
     keys = ("template_id", "channel", "day", "outcome", "reason")
     _upsert(ReasonRollup._meta.db_table, keys, ("count",), {k: {"count": n} for k, n in reasons.items()})
@@ -202,6 +228,10 @@ class Tally:
     reasons: Counter[tuple[int, str, date, str, str]]
     decisions: Counter[tuple[date, str, str]]
     book: PriceBook | None = None  # read when the first sent message is priced
+    countries: dict[tuple[int, str, date, str], Counter[str]] = field(
+        default_factory=lambda: defaultdict(Counter)
+    )
+    country_costs: dict[Any, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
 
     @classmethod
     def empty(cls) -> Tally:
@@ -247,6 +277,10 @@ class Tally:
                 self.book = self.book or price_book()
                 price = self.book.cost(channel=owner.channel, to=owner.to, segments=segments)
             self.costs[key] += price
+            where = (*key, country_of(owner.channel, owner.to))
+            self.countries[where]["sent"] += 1
+            self.countries[where]["segments"] += segments
+            self.country_costs[where] += price
 
     def engagement(self, owner: Owner, day: date, kind: str) -> None:
         key = (owner.template_id, owner.channel, day)
@@ -257,6 +291,7 @@ class Tally:
 
     def write(self) -> None:
         _upsert_daily(self.daily, self.costs)
+        _upsert_countries(self.countries, self.country_costs)
         _upsert_slices(self.slices)
         _upsert_reasons(self.reasons)
         _upsert_decisions(self.decisions)
@@ -271,6 +306,8 @@ class Tally:
 
         for part in chunks(self.daily):
             _upsert_daily(part, self.costs)
+        for part in chunks(self.countries):
+            _upsert_countries(part, self.country_costs)
         for part in chunks(self.slices):
             _upsert_slices(part)
         for part in chunks(self.reasons):
@@ -349,6 +386,8 @@ def rollups_record_cost(*, message_id: UUID, delta: Decimal, day: date) -> None:
         return
     key = (owner.template_id, owner.channel, day)
     _upsert_daily({key: Counter()}, {key: delta})
+    where = (*key, country_of(owner.channel, owner.to))
+    _upsert_countries({where: Counter()}, {where: delta})
 
 
 @dataclass
@@ -375,7 +414,7 @@ def rollups_rebuild(
     """
     report = RebuildReport()
     tally = Tally.empty()
-    tables = (DailyRollup, DecisionRollup, SliceRollup, ReasonRollup)
+    tables = (DailyRollup, DecisionRollup, SliceRollup, ReasonRollup, CountryRollup)
     with transaction.atomic():
         with connection.cursor() as cursor:
             names = ", ".join(model._meta.db_table for model in tables)

@@ -19,7 +19,7 @@ from typing import Any
 from django.db.models import QuerySet, Sum
 
 from hub.compliance.models import RuleKind
-from hub.messaging.models import BlockReason, DailyRollup, ReasonRollup, SliceRollup
+from hub.messaging.models import BlockReason, CountryRollup, DailyRollup, ReasonRollup, SliceRollup
 from templates_app.models import Template
 
 COUNT_FIELDS = ("accepted", "sent", "delivered", "failed", "bounced", "blocked", "deferred", "opened",
@@ -124,6 +124,20 @@ class Reason:
 
 
 @dataclass(frozen=True)
+class CountryCost:
+    """What was sent to one destination country over the period, and what it cost."""
+
+    country: str  # ISO 3166 alpha-2; "" for email and push
+    sent: int
+    segments: int
+    cost: Decimal
+
+    @property
+    def label(self) -> str:
+        return self.country or "No country (email, push)"
+
+
+@dataclass(frozen=True)
 class Report:
     rows: list[ReportRow]
     total: ReportRow
@@ -133,6 +147,7 @@ class Report:
     locales: list[Slice] = field(default_factory=list)
     providers: list[Slice] = field(default_factory=list)
     reasons: list[Reason] = field(default_factory=list)
+    countries: list[CountryCost] = field(default_factory=list)
 
     @property
     def funnel(self) -> list[tuple[str, int]]:
@@ -172,6 +187,19 @@ def _reasons(**filters: Any) -> list[Reason]:
         .order_by("outcome", "-n", "reason")
     )
     return [Reason(v["outcome"], v["reason"], int(v["n"] or 0)) for v in sums]
+
+
+def _countries(**filters: Any) -> list[CountryCost]:
+    sums = (
+        _filtered(CountryRollup.objects.all(), **filters)
+        .values("country")
+        .annotate(sent=Sum("sent"), segments=Sum("segments"), cost=Sum("cost"))
+        .order_by("-cost", "country")
+    )
+    return [
+        CountryCost(v["country"], int(v["sent"] or 0), int(v["segments"] or 0), v["cost"] or Decimal(0))
+        for v in sums
+    ]
 
 
 def report_build(*, date_from: date, date_to: date, template: str = "", channel: str = "") -> Report:
@@ -215,6 +243,7 @@ def report_build(*, date_from: date, date_to: date, template: str = "", channel:
         locales=_slices("locale", **filters),
         providers=_slices("provider", **filters),
         reasons=_reasons(**filters),
+        countries=_countries(**filters),
     )
 
 

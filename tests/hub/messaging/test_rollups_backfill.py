@@ -15,7 +15,7 @@ from django.utils import timezone
 from audit.services import Actor
 from hub.messaging.feedback import Outcome, outcomes_apply
 from hub.messaging.lifecycle import Change, messages_transition
-from hub.messaging.models import DailyRollup, DecisionRollup, ReasonRollup, SliceRollup
+from hub.messaging.models import CountryRollup, DailyRollup, DecisionRollup, ReasonRollup, SliceRollup
 from tests.factories import make_message
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,12 @@ def snapshot():
     reasons = sorted(
         ReasonRollup.objects.values_list("template_id", "channel", "day", "outcome", "reason", "count")
     )
-    return daily, decisions, slices, reasons
+    countries = sorted(
+        CountryRollup.objects.values_list(
+            "template_id", "channel", "day", "country", "sent", "segments", "cost"
+        )
+    )
+    return daily, decisions, slices, reasons, countries
 
 
 def backfill(*args):

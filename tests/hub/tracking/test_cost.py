@@ -89,3 +89,32 @@ def test_price_rows_refuse_bad_prefixes(prices):
         price_save(price=Price(channel="sms", country_prefix="+44", price=Decimal("1")), actor=Actor.system())
     with pytest.raises(ValidationError):
         price_save(price=Price(channel="sms", country_prefix="33", price=Decimal("-1")), actor=Actor.system())
+
+
+def test_reports_show_cost_by_country(prices, twilio_sms, settings, client):
+    """Issue 18 point 4: cost by template, channel, country and day."""
+    from django.urls import reverse
+
+    from hub.messaging.models import CountryRollup
+    from hub.workspace.reports import report_build
+    from tests.factories import make_staff_user
+
+    template = make_live_template("order.abroad")
+    sends = make_queued_messages(template, to="+442071234567") + make_queued_messages(
+        template, to="+15005550006"
+    )
+    messages_dispatch(message_ids=[m.id for m in sends])
+    today = timezone.now().date()
+    rows = sorted(CountryRollup.objects.filter(template=template).values_list("country", "sent", "cost"))
+    assert rows == [("GB", 1, Decimal("0.0400")), ("US", 1, Decimal("0.0500"))]
+    report = report_build(date_from=today, date_to=today, template="order.abroad")
+    assert [(c.country, c.cost) for c in report.countries] == [
+        ("US", Decimal("0.0500")),
+        ("GB", Decimal("0.0400")),
+    ]
+    assert sum(c.cost for c in report.countries) == report.total.cost
+    client.force_login(make_staff_user("Marketer"))
+    page = client.get(
+        reverse("admin:workspace_report_changelist"), {"template": "order.abroad"}
+    ).content.decode()
+    assert "Cost by country" in page and "<td>GB</td>" in page
