@@ -35,8 +35,10 @@ def rows_insert(model: type[models.Model], columns: Sequence[str], rows: Iterabl
     if not items:
         return 0
     if connection.vendor != "postgresql":
+        # By attribute name: a foreign key's value is its id (``run`` → ``run_id``), as in COPY.
+        attnames = [str(f.attname) for f in fields]  # type: ignore[union-attr]
         model._default_manager.bulk_create(
-            [model(**dict(zip(columns, row, strict=True))) for row in items], batch_size=1000
+            [model(**dict(zip(attnames, row, strict=True))) for row in items], batch_size=1000
         )
         return len(items)
     # JSON as text for COPY; bound as jsonb, as Django binds it, in an INSERT (whatever the

@@ -59,15 +59,17 @@ def _message_figures(version: JourneyVersion) -> dict[str, dict[str, int]]:
     runs = JourneyRun._meta.db_table
     links = JourneyRunMessage._meta.db_table
     events = MessageEvent._meta.db_table
+    statuses = list(STEP_FIGURES)
+    wanted = ", ".join(["%s"] * len(statuses))  # IN (...), not = ANY(...): SQLite has no arrays
     sql = (
         f"SELECT l.step, e.status, COUNT(DISTINCT e.message_id) FROM {links} l "  # noqa: S608 - names are ours
         f"JOIN {runs} r ON r.id = l.run_id JOIN {events} e ON e.message_id = l.message_id "
-        "WHERE r.version_id = %s AND e.kind IN ('status', 'engagement') AND e.status = ANY(%s) "
+        f"WHERE r.version_id = %s AND e.kind IN ('status', 'engagement') AND e.status IN ({wanted}) "
         "GROUP BY l.step, e.status"
     )
     figures: dict[str, dict[str, int]] = defaultdict(dict)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [version.pk, list(STEP_FIGURES)])
+        cursor.execute(sql, [version.pk, *statuses])
         for step, status, n in cursor.fetchall():
             figures[step][status] = n
     return figures
