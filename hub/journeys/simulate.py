@@ -267,12 +267,23 @@ class _Walk:
 
     def _wait_for(self, step: Mapping[str, Any], record: SimStep) -> tuple[str | None, str]:
         until = self.now + duration(step["timeout"])
+        # As in a real run: a step that sent nothing (blocked, not reached) gets no status reports,
+        # so the run can only time out; the status lines given for it are set aside, and said so.
+        silent = "message" in step and self.outcomes.get(step["message"]["step"], {}).get("outcome") != "sent"
+        if silent:
+            record.notes.append(
+                f"step {step['message']['step']} sent nothing, so no status of it can come: "
+                "the status lines given for it are ignored"
+            )
 
         def take(event: SimEvent) -> bool:
             if "message" in step:
                 target = step["message"]
                 return (
-                    bool(event.status) and event.name == target["step"] and event.status in target["status"]
+                    not silent
+                    and bool(event.status)
+                    and event.name == target["step"]
+                    and event.status in target["status"]
                 )
             if event.status or event.name != step["event"]:
                 return False

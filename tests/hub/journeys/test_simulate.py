@@ -151,6 +151,30 @@ def test_message_status_and_timeout(templates) -> None:
     assert [(s.step, s.outcome) for s in late.steps][1:3] == [("seen", "timeout"), ("again", "sent")]
 
 
+def test_a_status_of_a_step_that_sent_nothing_never_comes(templates) -> None:
+    """As in a real run: the promo is blocked (no marketing consent), so "delivered" given for it
+    is set aside, with a note saying so, and the wait times out."""
+    [contact] = make_contacts(1)
+    value = definition(
+        key="blocked_status",
+        steps=[
+            {"id": "hello", "type": "send", "template": "promo", "channels": ["sms"], "next": "seen"},
+            {
+                "id": "seen",
+                "type": "wait_for",
+                "message": {"step": "hello", "status": ["delivered"]},
+                "timeout": "1h",
+                "on_match": "done",
+                "on_timeout": "done",
+            },
+            {"id": "done", "type": "exit"},
+        ],
+    )
+    result = _run(contact, f"+0m signed.up {DATA}\n+5m status hello delivered", value)
+    assert [(s.step, s.outcome) for s in result.steps][:2] == [("hello", "blocked"), ("seen", "timeout")]
+    assert any("sent nothing" in note for note in result.steps[1].notes)
+
+
 def test_simulating_writes_nothing(templates) -> None:
     """No event, run, timeline, notification, message or audit record: the tables do not move."""
     [contact] = make_contacts(1)
