@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import string
 
+from django.conf import settings
 from django.utils.crypto import salted_hmac
 
 from templates_app.sms import TRACKED_TOKEN_LENGTH
@@ -41,8 +42,8 @@ def _decode(text: str) -> int | None:
     return number
 
 
-def _signature(kind: str, pk: int) -> str:
-    digest = salted_hmac(SALT, f"{kind}:{pk}", algorithm="sha256").digest()
+def _signature(kind: str, pk: int, secret: str | None = None) -> str:
+    digest = salted_hmac(SALT, f"{kind}:{pk}", secret=secret, algorithm="sha256").digest()
     return _encode(int.from_bytes(digest[:8], "big") % 62**SIGNATURE_LENGTH, SIGNATURE_LENGTH)
 
 
@@ -59,6 +60,9 @@ def token_read(kind: str, token: str) -> int | None:
     pk = _decode(token[:ID_LENGTH])
     if not pk or _decode(token[ID_LENGTH:]) is None:
         return None
-    if not hmac.compare_digest(token[ID_LENGTH:], _signature(kind, pk)):
+    # Signed with SECRET_KEY, or with a key it replaced (SECRET_KEY_FALLBACKS), as Django's own
+    # signing does: links in messages sent before a key rotation keep working while it is listed.
+    secrets = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    if not any(hmac.compare_digest(token[ID_LENGTH:], _signature(kind, pk, secret)) for secret in secrets):
         return None
     return pk

@@ -53,6 +53,19 @@ class TestOneClick:
         assert response.status_code == 404
         assert not ConsentEntry.objects.exists()
 
+    def test_a_link_sent_before_a_key_rotation_still_unsubscribes(self, browser, contact, settings):
+        """The old SECRET_KEY in SECRET_KEY_FALLBACKS (docs/security.md) keeps every unsubscribe
+        link already sent working: an opt-out must never fail because an operator rotated a key."""
+        grant_consent(contact, "email")
+        token = unsubscribe_token(contact, channel="email")
+        settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+        settings.SECRET_KEY = "a-rotated-secret-key-for-this-test-only-0123456789"
+        response = browser.post(
+            f"/u/{token}", "List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded"
+        )
+        assert response.status_code == 200, response.content
+        assert ConsentEntry.objects.filter(granted=False).count() == 1
+
 
 @pytest.mark.django_db
 class TestPreferencesPage:

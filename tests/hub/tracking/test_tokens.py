@@ -31,3 +31,17 @@ def test_a_different_secret_key_refuses_the_token(settings):
     token = token_make("link", 99)
     settings.SECRET_KEY = "another-secret-key-for-this-test-only-0123456789"
     assert token_read("link", token) is None
+
+
+def test_links_sent_before_a_key_rotation_keep_working_while_the_old_key_is_a_fallback(settings):
+    """As Django's own signing (unsubscribe links): the old key in SECRET_KEY_FALLBACKS keeps the
+    links of messages already sent working; new tokens are made with the new key only."""
+    old = settings.SECRET_KEY
+    token = token_make("link", 99)
+    settings.SECRET_KEY = "another-secret-key-for-this-test-only-0123456789"
+    settings.SECRET_KEY_FALLBACKS = [old]
+    assert token_read("link", token) == 99
+    assert token_read("open", token) is None
+    assert token_make("link", 99) != token
+    settings.SECRET_KEY_FALLBACKS = []
+    assert token_read("link", token) is None
