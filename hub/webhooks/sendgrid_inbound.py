@@ -25,6 +25,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import re
 from email import message_from_string, policy
 from email.message import EmailMessage
@@ -80,7 +81,12 @@ def sendgrid_inbound_request(form: dict[str, str]) -> InboundRequest:
         r for r in reversed(email_message_ids_in(headers.get("references", ""))) if r not in references
     ]
     return InboundRequest(
-        sender_verified=sender_authenticated(sender, spf=form.get("SPF", ""), dkim=form.get("dkim", "")),
+        sender_verified=sender_authenticated(
+            sender,
+            spf=form.get("SPF", ""),
+            dkim=form.get("dkim", ""),
+            envelope_from=envelope_sender(form.get("envelope", "")),
+        ),
         channel="email",
         from_address=sender,
         to_address=recipient,
@@ -95,11 +101,31 @@ def sendgrid_inbound_request(form: dict[str, str]) -> InboundRequest:
 _DKIM_RESULT = re.compile(r"@([^\s:{},]+)\s*:\s*(\w+)")
 
 
-def sender_authenticated(sender: str, *, spf: str, dkim: str) -> bool:
-    """SPF passed, or a DKIM signature of the sender's domain (or a parent of it) passed."""
-    if spf.strip().lower() == "pass":
-        return True
+def _aligned(domain: str, other: str) -> bool:
+    """DMARC's relaxed alignment, approximately: the same domain, or one a subdomain of the other."""
+    return bool(domain and other) and (
+        domain == other or domain.endswith("." + other) or other.endswith("." + domain)
+    )
+
+
+def envelope_sender(envelope: str) -> str:
+    """The SMTP envelope's sender (MAIL FROM) in SendGrid's ``envelope`` field, or ""."""
+    try:
+        value = json.loads(envelope) if envelope else {}
+    except ValueError:
+        return ""
+    sender = value.get("from") if isinstance(value, dict) else None
+    return sender.strip().lower() if isinstance(sender, str) else ""
+
+
+def sender_authenticated(sender: str, *, spf: str, dkim: str, envelope_from: str = "") -> bool:
+    """The From address's domain vouched for: SPF passed for an envelope sender of the same
+    domain (SPF checks the envelope, which anyone may set apart from the From header: a pass for
+    ``mallory@evil.example`` says nothing of ``From: ada@example.com``), or a DKIM signature of
+    the From domain (or a parent of it) passed."""
     domain = sender.rpartition("@")[2].lower()
+    if spf.strip().lower() == "pass" and _aligned(domain, envelope_from.rpartition("@")[2].lower()):
+        return True
     for signed, result in _DKIM_RESULT.findall(dkim):
         signed = signed.lower()
         if result.lower() == "pass" and domain and (domain == signed or domain.endswith("." + signed)):

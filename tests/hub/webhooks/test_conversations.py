@@ -251,6 +251,30 @@ class TestInboundEmail:
         reply = InboundMessage.objects.get()
         assert reply.contact is None and reply.answers_id is None  # the inbox, for support to judge
 
+    def test_spf_passing_for_another_envelope_domain_does_not_vouch_for_the_from_header(
+        self, client, emailed, inbound_auth
+    ):
+        """SPF checks the envelope sender, which a spoofer sets to their own domain: a pass for
+        mallory@evil.example with ``From: ada@example.com`` and no DKIM names no contact."""
+        form = parse_form(in_reply_to=f"<{emailed.id}@switchboard>") | {
+            "envelope": json.dumps({"from": "bounce@evil.example", "to": ["replies@hub.example.com"]}),
+            "SPF": "pass",
+            "dkim": "{@evil.example : pass}",
+        }
+        assert client.post("/webhooks/sendgrid/inbound", form, **inbound_auth).status_code == 200
+        reply = InboundMessage.objects.get()
+        assert reply.contact is None and reply.answers_id is None
+
+    def test_spf_passing_for_a_subdomain_of_the_from_domain_vouches_for_it(
+        self, client, emailed, inbound_auth, contact
+    ):
+        form = parse_form(in_reply_to=f"<{emailed.id}@switchboard>") | {
+            "envelope": json.dumps({"from": "bounces@mail.example.com", "to": ["replies@hub.example.com"]}),
+            "dkim": "",
+        }
+        assert client.post("/webhooks/sendgrid/inbound", form, **inbound_auth).status_code == 200
+        assert InboundMessage.objects.get().contact == contact
+
     def test_a_redelivered_email_is_kept_once(self, client, emailed, inbound_auth):
         for _ in range(2):
             assert client.post("/webhooks/sendgrid/inbound", parse_form(), **inbound_auth).status_code == 200
