@@ -417,8 +417,10 @@ HUB_AUDIT_CHECKPOINT_FILE = os.environ.get("HUB_AUDIT_CHECKPOINT_FILE", "")
 
 # --- REST API --------------------------------------------------------------------------
 # Requests with an invalid API key, per client address: this many at once, then this many a
-# minute (429 beyond); see hub/api/throttling.py. Behind a proxy, set NUM_PROXIES in
-# REST_FRAMEWORK so the client's own address is used.
+# minute (429 beyond); see hub/api/throttling.py. The client's address is REMOTE_ADDR, or
+# behind HUB_NUM_PROXIES reverse proxies the one they saw in X-Forwarded-For (hub/client_address.py);
+# never X-Forwarded-For as the client wrote it.
+HUB_NUM_PROXIES = int(os.environ.get("HUB_NUM_PROXIES", "0"))
 HUB_BAD_KEY_BURST = int(os.environ.get("HUB_BAD_KEY_BURST", "20"))
 HUB_BAD_KEY_PER_MINUTE = int(os.environ.get("HUB_BAD_KEY_PER_MINUTE", "20"))
 REST_FRAMEWORK: dict[str, Any] = {
@@ -433,6 +435,8 @@ REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_SCHEMA_CLASS": "hub.api.schema.ProblemAutoSchema",
     "EXCEPTION_HANDLER": "hub.api.problems.problem_exception_handler",
     "UNAUTHENTICATED_USER": None,
+    # 0, not DRF's default None: with None DRF takes a client-written X-Forwarded-For as the address.
+    "NUM_PROXIES": HUB_NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS: dict[str, Any] = {
     "TITLE": "Switchboard API",

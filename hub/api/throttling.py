@@ -22,6 +22,7 @@ from rest_framework.throttling import BaseThrottle
 
 from hub.apikeys.models import ApiKey
 from hub.apikeys.ratelimit import bucket_take
+from hub.client_address import client_address
 
 KNOWN_KEY_SECONDS = 24 * 3600
 
@@ -46,15 +47,10 @@ class ApiKeyRateThrottle(BaseThrottle):
         return self._wait
 
 
-def _address(request: Request) -> str:
-    # DRF's client identity: REMOTE_ADDR, or X-Forwarded-For behind NUM_PROXIES proxies.
-    return BaseThrottle().get_ident(request)
-
-
 def bad_key_refuse_if_blocked(request: Request, *, prefix: str) -> None:
     """Raise Throttled if this client address used up its budget of invalid keys and the key
     with this ``prefix`` has not authenticated from there before."""
-    address = _address(request)
+    address = client_address(request)
     until = cache.get(f"sb:badkey-blocked:{address}")
     if until is None or until <= time.time():
         return
@@ -65,7 +61,7 @@ def bad_key_refuse_if_blocked(request: Request, *, prefix: str) -> None:
 
 def bad_key_count_failure(request: Request) -> None:
     """Count an invalid key from this client address; raise Throttled once it is over budget."""
-    address = _address(request)
+    address = client_address(request)
     decision = bucket_take(
         key=f"badkey:{address}",
         rate_per_minute=settings.HUB_BAD_KEY_PER_MINUTE,
@@ -79,4 +75,4 @@ def bad_key_count_failure(request: Request) -> None:
 
 def good_key_seen(request: Request, *, api_key: ApiKey) -> None:
     """Remember that this key authenticated from this address (one cheap add per request)."""
-    cache.add(f"sb:known-key:{_address(request)}:{api_key.prefix}", 1, timeout=KNOWN_KEY_SECONDS)
+    cache.add(f"sb:known-key:{client_address(request)}:{api_key.prefix}", 1, timeout=KNOWN_KEY_SECONDS)

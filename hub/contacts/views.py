@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.services import Actor
+from hub.client_address import client_address
 from hub.contacts.models import Contact
 from hub.contacts.page_texts import page_texts
 from hub.contacts.preferences import (
@@ -42,7 +43,7 @@ def _shown_checked(preference: Preference) -> bool:
 
 def _evidence(request: HttpRequest, **extra: str) -> dict[str, str]:
     return {
-        "ip": request.META.get("REMOTE_ADDR", ""),
+        "ip": client_address(request),
         "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
         "wording_version": settings.HUB_PREFERENCES_WORDING,
         **extra,

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from hub.client_address import client_address
 from hub.tracking.services import link_follow, pixel_fetch
 
 # The smallest transparent GIF (1x1).
@@ -27,7 +28,7 @@ def link_redirect(request: HttpRequest, token: str) -> HttpResponse:
     url = link_follow(
         token=token,
         user_agent=request.headers.get("User-Agent", ""),
-        ip=request.META.get("REMOTE_ADDR", ""),
+        ip=client_address(request),
         method=request.method or "GET",
     )
     if url is None:
@@ -40,7 +41,7 @@ def open_pixel(request: HttpRequest, token: str) -> HttpResponse:
     pixel_fetch(
         token=token,
         user_agent=request.headers.get("User-Agent", ""),
-        ip=request.META.get("REMOTE_ADDR", ""),
+        ip=client_address(request),
     )
     # The same image whatever the token: a mail client shows nothing either way.
     return _private(HttpResponse(PIXEL, content_type="image/gif"))

@@ -73,3 +73,27 @@ def test_a_key_in_use_from_a_throttled_address_keeps_working(api_client, issued_
     while _guess(api_client, address) != 429:
         pass
     assert known.get(NOTIFICATION, REMOTE_ADDR=address).status_code == 404
+
+
+def _guess_via(client: APIClient, remote: str, forwarded: str) -> int:
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer sb_{secrets.token_hex(6)}_{secrets.token_urlsafe(32)}")
+    return client.get(NOTIFICATION, REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded).status_code
+
+
+@pytest.mark.django_db
+def test_an_x_forwarded_for_the_client_wrote_does_not_reset_its_budget(api_client):
+    """With no proxy declared (HUB_NUM_PROXIES=0), the header is the client's own text: a guesser
+    writing a new address in it each time is still one address (DRF's default would take it)."""
+    address = _address()
+    answers = [_guess_via(api_client, address, _address()) for _ in range(BAD_KEY_BURST + 5)]
+    assert set(answers[BAD_KEY_BURST:]) == {429}
+
+
+@pytest.mark.django_db
+def test_behind_one_proxy_the_address_the_proxy_saw_is_the_clients(api_client, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    proxy, guesser = _address(), _address()
+    # The guesser writes a different first entry each time; the proxy appends the address it saw.
+    answers = [_guess_via(api_client, proxy, f"{_address()}, {guesser}") for _ in range(BAD_KEY_BURST + 5)]
+    assert set(answers[BAD_KEY_BURST:]) == {429}
+    assert _guess_via(api_client, proxy, _address()) == 401  # another client behind the same proxy
