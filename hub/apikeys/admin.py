@@ -17,11 +17,14 @@ from audit.services import Actor
 from hub.apikeys.models import ApiKey
 from hub.apikeys.services import (
     CAPABILITIES,
-    SEND_LIMIT_PREFIXES,
+    InvalidScope,
+    ScopeChoices,
     apikey_create,
     apikey_revoke,
     apikey_settings_validate,
     apikey_update,
+    scopes_choices,
+    scopes_compose,
 )
 from hub.apikeys.shown_once import secret_remember, secret_response
 from templates_app.models import Category, Template
@@ -34,7 +37,6 @@ CAPABILITY_LABELS = {
     "contacts:erase": "Erase contacts (right to erasure)",
     "events": "Send events (journeys, conversions)",
 }
-LIMIT_FIELDS = {"category:": "send_categories", "template:": "send_templates"}
 MODEL_FIELDS = ("name", "is_test", "rate_limit_per_minute", "rate_limit_burst", "daily_quota")
 
 
@@ -74,24 +76,25 @@ class ApiKeyForm(forms.ModelForm[ApiKey]):
         if self.instance.pk is None:
             self.initial.setdefault("capabilities", ["send"])
             return
-        scopes = [s for s in self.instance.scopes or [] if isinstance(s, str)]
-        listed = [s for s in scopes if s in CAPABILITIES]
-        limits = [s for s in scopes if s.startswith(SEND_LIMIT_PREFIXES)]
-        # No capability listed: everything, or just sending when only limits are listed.
-        self.initial["capabilities"] = listed or (["send"] if limits else list(CAPABILITIES))
-        for prefix, field in LIMIT_FIELDS.items():
-            self.initial[field] = [s.split(":", 1)[1] for s in limits if s.startswith(prefix)]
+        choices = scopes_choices(self.instance.scopes)
+        self.initial["capabilities"] = list(choices.capabilities)
+        self.initial["send_categories"] = list(choices.categories)
+        self.initial["send_templates"] = list(choices.templates)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        limits = [f"category:{c}" for c in cleaned.get("send_categories") or []]
-        limits += [f"template:{k}" for k in cleaned.get("send_templates") or []]
-        capabilities = list(cleaned.get("capabilities") or [])
-        if limits and capabilities and "send" not in capabilities:
-            self.add_error("send_categories", "Limits on what may be sent need the 'send' capability ticked.")
+        choices = ScopeChoices(
+            capabilities=tuple(cleaned.get("capabilities") or ()),
+            categories=tuple(cleaned.get("send_categories") or ()),
+            templates=tuple(cleaned.get("send_templates") or ()),
+        )
+        try:
+            scopes = scopes_compose(choices)
+        except InvalidScope as exc:
+            self.add_error("send_categories", str(exc))
+            return cleaned
         candidate = ApiKey(
-            scopes=capabilities + limits,
-            **{name: cleaned.get(name) for name in MODEL_FIELDS if name in cleaned},
+            scopes=scopes, **{name: cleaned.get(name) for name in MODEL_FIELDS if name in cleaned}
         )
         try:
             apikey_settings_validate(api_key=candidate)

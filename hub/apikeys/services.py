@@ -50,6 +50,38 @@ def scopes_validate(scopes: list[str]) -> list[str]:
     return seen
 
 
+@dataclass(frozen=True)
+class ScopeChoices:
+    """A key's scopes as a person chooses them: capabilities ticked, and what sending is limited
+    to (categories, template keys; none: any template)."""
+
+    capabilities: tuple[str, ...]
+    categories: tuple[str, ...] = ()
+    templates: tuple[str, ...] = ()
+
+
+def scopes_compose(choices: ScopeChoices) -> list[str]:
+    """The scopes (SPEC §4) for what was chosen, validated as scopes_validate does. Raises
+    InvalidScope when sending is limited but not allowed: such limits would grant nothing."""
+    limits = [f"category:{c}" for c in choices.categories] + [f"template:{k}" for k in choices.templates]
+    if limits and choices.capabilities and "send" not in choices.capabilities:
+        raise InvalidScope("Limits on what may be sent need the 'send' capability ticked.")
+    return scopes_validate([*choices.capabilities, *limits])
+
+
+def scopes_choices(scopes: object) -> ScopeChoices:
+    """What a key's stored scopes mean, as choices (the inverse of scopes_compose): no capability
+    listed is every capability, or only sending when only limits are listed."""
+    listed = [s for s in scopes if isinstance(s, str)] if isinstance(scopes, list) else []
+    limits = [s for s in listed if s.startswith(SEND_LIMIT_PREFIXES)]
+    capabilities = [s for s in listed if s in CAPABILITIES] or (["send"] if limits else list(CAPABILITIES))
+    return ScopeChoices(
+        capabilities=tuple(capabilities),
+        categories=tuple(s.split(":", 1)[1] for s in limits if s.startswith("category:")),
+        templates=tuple(s.split(":", 1)[1] for s in limits if s.startswith("template:")),
+    )
+
+
 def _is_scope_list(scopes: object) -> bool:
     return isinstance(scopes, list) and all(isinstance(s, str) for s in scopes)
 
