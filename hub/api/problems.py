@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
@@ -153,6 +154,17 @@ def unprocessable(errors: list[dict[str, str]]) -> bool:
     return bool(errors) and all(e["code"] in UNPROCESSABLE_CODES for e in errors)
 
 
+# How long a caller is asked to wait when the database did not answer.
+DATABASE_RETRY_AFTER = 5
+
+
+def database_unavailable(exc: Exception) -> bool:
+    """The database did not answer or could not write (down, restarting, failing over, out of
+    disk, a lock not granted in time): the request's transaction rolled back, so the caller
+    should try again (a 503 with Retry-After), not read a 500 as a bug of ours."""
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
 def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response:
     request = context.get("request")
     instance = request.path if request is not None else ""
@@ -175,6 +187,19 @@ def problem_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Res
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         body = problem_body(
             status_code=exc.status_code, code=code, title=title, detail=detail, instance=instance
+        )
+    elif database_unavailable(exc):
+        logger.error("The database did not answer in API view %s (%s)", instance, type(exc).__name__)
+        headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        body = problem_body(
+            status_code=503,
+            code="unavailable",
+            title="Service unavailable",
+            detail=(
+                "The hub's database did not answer; try again shortly. With the same "
+                "Idempotency-Key a retry never sends twice."
+            ),
+            instance=instance,
         )
     else:
         logger.exception("Unhandled error in API view %s", instance)

@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 
-from hub.api.problems import PayloadTooLarge, Problem
+from hub.api.problems import DATABASE_RETRY_AFTER, PayloadTooLarge, Problem, database_unavailable
 from hub.apikeys.models import ApiKey
 
 logger = logging.getLogger("hub.notify")
@@ -100,6 +100,13 @@ def notify_exception_handler(exc: Exception, context: Mapping[str, Any]) -> Resp
         status = exc.status_code
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         errors = [{"error": "BadRequestError", "message": detail}]
+    elif database_unavailable(exc):
+        logger.error("The database did not answer in a /v2/ view (%s)", type(exc).__name__)
+        status = 503
+        errors = [
+            {"error": "ServiceUnavailableError", "message": "Service temporarily unavailable; try again"}
+        ]
+        headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
     else:
         logger.exception("Unhandled error in /v2/ view %s", request.path if request is not None else "")
         status = 500

@@ -7,6 +7,9 @@ from rest_framework import exceptions
 from rest_framework.test import APIRequestFactory
 
 from hub.api.problems import flatten_errors, problem_exception_handler
+from hub.messaging.models import Notification
+from tests.db_faults import table_refusing
+from tests.factories import ORDER_DATA
 
 
 @pytest.mark.django_db
@@ -53,3 +56,29 @@ def test_nested_validation_errors_are_flattened_with_field_paths():
     )
     assert {"field": "to.phone", "message": "Bad number.", "code": "invalid"} in errors
     assert {"field": "channels.0", "message": "Not a choice.", "code": "invalid_choice"} in errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_that_does_not_answer_is_a_503_to_retry_and_stores_nothing(
+    authed_client, live_template, contact
+):
+    """A real PostgreSQL refusal (tests/db_faults.py): 503 with Retry-After, not a 500, and
+    nothing stored; the same request with the same Idempotency-Key then goes through once."""
+    body = {
+        "template": "order.shipped",
+        "to": {"external_id": "cust-1"},
+        "channels": ["sms"],
+        "data": ORDER_DATA,
+    }
+    with table_refusing(Notification):
+        refused = authed_client.post(
+            "/api/v1/notifications", body, format="json", HTTP_IDEMPOTENCY_KEY="retry-me"
+        )
+    assert refused.status_code == 503, refused.content
+    assert refused["Content-Type"] == "application/problem+json"
+    assert refused["Retry-After"] == "5"
+    assert refused.json()["code"] == "unavailable"
+    assert not Notification.objects.exists()
+    again = authed_client.post("/api/v1/notifications", body, format="json", HTTP_IDEMPOTENCY_KEY="retry-me")
+    assert again.status_code == 202, again.content
+    assert Notification.objects.count() == 1

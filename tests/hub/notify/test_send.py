@@ -405,3 +405,17 @@ def test_our_own_api_shows_a_notify_send_and_why_it_was_blocked(
     forged = api_client.get(f"/api/v1/notifications/{sent['id']}", HTTP_AUTHORIZATION="Bearer a.b.c")
     assert forged.status_code == 403
     assert forged["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_that_does_not_answer_is_notifys_503_with_retry_after(notify_client, sms_template) -> None:
+    from hub.messaging.models import Notification
+    from tests.db_faults import table_refusing
+
+    with table_refusing(Notification):
+        response = notify_client.post(SMS, sms_body(sms_template))
+    assert response.status_code == 503, response.content
+    assert response["Retry-After"] == "5"
+    assert response.json()["errors"][0]["error"] == "ServiceUnavailableError"
+    assert not Notification.objects.exists()
+    assert notify_client.post(SMS, sms_body(sms_template)).status_code == 201
