@@ -95,7 +95,7 @@ class TimelineFilterForm(forms.Form):
     status = forms.ChoiceField(
         required=False,
         choices=[("", "any"), *MessageStatus.choices],
-        help_text="A message status: other kinds are left out.",
+        help_text="Shows messages only.",
     )
     since = forms.DateField(required=False, widget=DATE, label="From")
     until = forms.DateField(required=False, widget=DATE, label="To")
