@@ -103,8 +103,10 @@ class TimelineFilterForm(forms.Form):
 
     def __init__(self, *args: Any, audit: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if not audit:  # only those who may read the audit log are offered its records
-            self.fields["kind"].choices = [c for c in KINDS if c[0] != "audit"]
+        kind = self.fields["kind"]
+        if not audit and isinstance(kind, forms.MultipleChoiceField):
+            # Only those who may read the audit log are offered its records.
+            kind.choices = [c for c in KINDS if c[0] != "audit"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -134,7 +134,10 @@ def _messages(contact: Contact, filters: TimelineFilters, limit: int | None) -> 
         Message.objects.filter(filters.q("created_at"), notification__contact=contact)
         .select_related("notification__template")
         .prefetch_related(Prefetch("events", queryset=MessageEvent.objects.order_by("occurred_at", "id")))
-        .order_by("-id")
+        # Not by id: with a LIMIT the planner would walk the whole table's primary key backwards
+        # looking for this contact's rows (a rare status never found: every message read).
+        # created_at has no index, so the plan starts from the contact's notifications.
+        .order_by("-created_at", "-id")
     )
     if filters.status:
         qs = qs.filter(status=filters.status)
@@ -144,21 +147,16 @@ def _messages(contact: Contact, filters: TimelineFilters, limit: int | None) -> 
 def contact_consent_overview(contact: Contact) -> list[ConsentState]:
     """The current consent per channel and category (the ledger's latest entry of each), every
     channel and category listed, those without an entry as ``granted=None``. One query."""
-    latest: dict[tuple[str, str], ConsentEntry] = {}
+    latest: dict[tuple[str, str], ConsentState] = {}
     for entry in ConsentEntry.objects.filter(contact=contact).order_by("created_at", "id"):
-        latest[(entry.channel, entry.purpose)] = entry
-    states = []
-    for channel in Channel.values:
-        for category in Category.values:
-            entry = latest.get((channel, category))
-            states.append(
-                ConsentState(channel, category, None)
-                if entry is None
-                else ConsentState(
-                    channel, category, entry.granted, entry.created_at, entry.get_source_display()
-                )
-            )
-    return states
+        latest[(entry.channel, entry.purpose)] = ConsentState(
+            entry.channel, entry.purpose, entry.granted, entry.created_at, entry.get_source_display()
+        )
+    return [
+        latest.get((channel, category), ConsentState(channel, category, None))
+        for channel in Channel.values
+        for category in Category.values
+    ]
 
 
 def contact_timeline(
@@ -250,12 +248,13 @@ def contact_timeline(
         records = AuditRecord.objects.filter(
             filters.q("created_at", channel=False), object_type="contact", object_id=str(contact.pk)
         )
-        for record in records.order_by("-seq")[:take]:
+        for record in records.order_by("-created_at", "-seq")[:take]:  # not seq: see _messages
+            payload = record.payload if isinstance(record.payload, dict) else {}
             entries.append(
                 TimelineEntry(
                     at=record.created_at,
                     kind="audit",
-                    channel=str(record.payload.get("channel", "")) if isinstance(record.payload, dict) else "",
+                    channel=str(payload.get("channel", "")),
                     summary=record.action,
                     status=f"{record.get_actor_type_display()} {record.actor_id}".strip(),
                     record=record,

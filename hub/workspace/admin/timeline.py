@@ -41,6 +41,25 @@ class ContactTimelineAdmin(ReadOnlyWorkspaceAdmin):
         "shorter finds an exact external id)."
     )
 
+    def get_list_display(self, request: HttpRequest) -> tuple[Any, ...]:
+        """Who each match is: name and addresses, masked unless the viewer may see them."""
+        visible = addresses_visible(request.user)
+
+        @admin.display(description="name")
+        def name(obj: ContactTimeline) -> str:
+            attributes = obj.attributes if isinstance(obj.attributes, dict) else {}
+            return str(attributes.get("name", ""))
+
+        @admin.display(description="email")
+        def email(obj: ContactTimeline) -> str:
+            return address_shown(obj.email, visible=visible)
+
+        @admin.display(description="phone")
+        def phone(obj: ContactTimeline) -> str:
+            return address_shown(obj.phone, visible=visible)
+
+        return ("external_id", name, email, phone, "locale", "updated_at")
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[ContactTimeline]:
         # Nothing is listed until someone searches: no page ever counts every contact.
         match = request.resolver_match
@@ -90,7 +109,7 @@ class ContactTimelineAdmin(ReadOnlyWorkspaceAdmin):
             request,
             f"Contact {contact.external_id}",
             contact=contact,
-            name=str((contact.attributes or {}).get("name", "")) if isinstance(contact.attributes, dict) else "",
+            name=str(contact.attributes.get("name", "")) if isinstance(contact.attributes, dict) else "",
             email=address_shown(contact.email, visible=show_addresses),
             phone=address_shown(contact.phone, visible=show_addresses),
             addresses_masked=not show_addresses,

@@ -119,7 +119,9 @@ def test_support_reads_a_customers_experience_and_simulates_stop(live_server, br
     problems["after stop"] = axe_serious(driver)
 
     # --- Dark mode: the same page in the dark theme.
-    driver.execute_script("localStorage.setItem('theme', 'dark'); document.documentElement.dataset.theme = 'dark';")
+    driver.execute_script(
+        "localStorage.setItem('theme', 'dark'); document.documentElement.dataset.theme = 'dark';"
+    )
     shot(driver, "05-contact-page-dark")
     problems["dark"] = axe_serious(driver)
     assert {page: found for page, found in problems.items() if found} == {}

@@ -161,7 +161,9 @@ def test_each_message_shows_its_status_trail_content_and_why(client, staff_facto
         contact=contact,
         channel="email",
         outcome="blocked",
-        fields={"blocked": {"block_reason": "no_consent", "decision": {"sentence": "blocked by consent v1: no"}}},
+        fields={
+            "blocked": {"block_reason": "no_consent", "decision": {"sentence": "blocked by consent v1: no"}}
+        },
     )
     sent = make_message(template=live_template, contact=contact, outcome="delivered")
     client.force_login(staff_factory("Support"))
@@ -191,7 +193,9 @@ def test_hostile_content_and_inbound_text_are_escaped(client, staff_factory, con
     assert "<script>alert" not in body
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in body  # subject, text and the SMS
     # The email's HTML is shown only inside a sandboxed frame (no scripts, no same origin).
-    assert 'sandbox="" title="Email as cust-1 received it" srcdoc="&lt;p&gt;Hi&lt;/p&gt;&lt;script&gt;' in body
+    assert (
+        'sandbox="" title="Email as cust-1 received it" srcdoc="&lt;p&gt;Hi&lt;/p&gt;&lt;script&gt;' in body
+    )
 
 
 def _history(contact, live_template):
@@ -235,7 +239,10 @@ def test_bad_filters_are_form_errors_and_show_nothing(client, staff_factory, con
     client.force_login(staff_factory("Support"))
     today = timezone.localdate()
     backwards = page(client, contact, since=today.isoformat(), until=(today - timedelta(days=2)).isoformat())
-    assert backwards.status_code == 400 and "The end date is before the start date." in backwards.content.decode()
+    assert (
+        backwards.status_code == 400
+        and "The end date is before the start date." in backwards.content.decode()
+    )
     assert backwards.context["entries"] == []
     assert page(client, contact, status="nonsense").status_code == 400
     assert page(client, contact, since="yesterday").status_code == 400
@@ -274,7 +281,12 @@ def test_journey_runs_link_to_the_runs_timeline(client, staff_factory, contact):
 def test_consent_now_and_suppressions_head_the_page(client, staff_factory, contact, live_template):
     _history(contact, live_template)
     consent_record(
-        contact=contact, channel="email", purpose="marketing", granted=True, source="admin", actor=Actor.system()
+        contact=contact,
+        channel="email",
+        purpose="marketing",
+        granted=True,
+        source="admin",
+        actor=Actor.system(),
     )
     client.force_login(staff_factory("Support"))
     response = page(client, contact)
@@ -306,7 +318,7 @@ def test_a_contact_with_ten_thousand_messages_reads_in_bounded_queries_and_pages
     first = Message.objects.select_related("notification").get()
     start = timezone.now() - timedelta(days=30)
     clock = (start + timedelta(seconds=i) for i in itertools.count())
-    with mock.patch("django.utils.timezone.now", lambda: next(clock)):
+    with mock.patch("django.utils.timezone.now", side_effect=lambda: next(clock)):
         notifications = Notification.objects.bulk_create(
             Notification(
                 template=live_template, template_version_id=first.notification.template_version_id,
@@ -315,7 +327,9 @@ def test_a_contact_with_ten_thousand_messages_reads_in_bounded_queries_and_pages
             for _ in range(9_999)
         )  # fmt: skip
         Message.objects.bulk_create(
-            Message(notification=n, channel="sms", category="transactional", to=contact.phone, status="delivered")
+            Message(
+                notification=n, channel="sms", category="transactional", to=contact.phone, status="delivered"
+            )
             for n in notifications
         )
     assert Message.objects.filter(notification__contact=contact).count() == 10_000
@@ -332,3 +346,19 @@ def test_a_contact_with_ten_thousand_messages_reads_in_bounded_queries_and_pages
     assert len(second) == TIMELINE_LIMIT and second[0].at < entries[-1].at
     seen = {e.message.pk for e in entries} | {e.message.pk for e in second}
     assert len(seen) == 2 * TIMELINE_LIMIT
+
+
+def test_search_results_name_each_match_with_addresses_masked(client, staff_factory, db):
+    from hub.contacts.models import Contact
+
+    Contact.objects.create(
+        external_id="CUST-77", email="a.lovelace@example.com", phone="+447911123456",
+        attributes={"name": "Ada Lovelace"},
+    )  # fmt: skip
+    client.force_login(staff_factory("Support"))
+    body = client.get(reverse("admin:workspace_contacttimeline_changelist"), {"q": "ada"}).content.decode()
+    assert "Ada Lovelace" in body and "a•••@example.com" in body and "+44•••••••456" in body
+    assert "a.lovelace@example.com" not in body and "+447911123456" not in body
+    client.force_login(staff_factory("superuser"))
+    body = client.get(reverse("admin:workspace_contacttimeline_changelist"), {"q": "ada"}).content.decode()
+    assert "a.lovelace@example.com" in body and "+447911123456" in body
