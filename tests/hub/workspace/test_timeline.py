@@ -14,7 +14,7 @@ from django.utils import timezone
 from audit.services import Actor
 from hub.contacts.models import InboundMessage
 from hub.contacts.services import consent_record, suppression_add
-from tests.factories import make_message
+from tests.factories import grant_consent, make_message
 
 
 def test_support_sees_everything_newest_first(client, staff_factory, contact, live_template):
@@ -280,14 +280,7 @@ def test_journey_runs_link_to_the_runs_timeline(client, staff_factory, contact):
 
 def test_consent_now_and_suppressions_head_the_page(client, staff_factory, contact, live_template):
     _history(contact, live_template)
-    consent_record(
-        contact=contact,
-        channel="email",
-        purpose="marketing",
-        granted=True,
-        source="admin",
-        actor=Actor.system(),
-    )
+    grant_consent(contact, "email")
     client.force_login(staff_factory("Support"))
     response = page(client, contact)
     now = {(c.channel, c.category): c.granted for c in response.context["consent"]}
