@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from audit.admin_base import labelled_rows
 from hub.contacts.conversations import sms_in_sandbox
 from hub.contacts.masking import address_shown, addresses_visible
 from hub.contacts.selectors import contacts_matching
@@ -117,6 +118,8 @@ class ContactTimelineAdmin(ReadOnlyWorkspaceAdmin):
             suppressions=[s for s in contact_suppressions(contact) if s.lifted_at is None],
             form=form,
             entries=entries,
+            # Each entry with its audit record's payload as labelled rows (empty for the others).
+            rows=[(e, labelled_rows(e.record.payload) if e.record else "") for e in entries],
             older_query=older,
             newest_query=newest.urlencode() if "before" in request.GET else None,
             # One reply form per channel, under the newest inbound message on it.

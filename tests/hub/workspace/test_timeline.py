@@ -257,7 +257,7 @@ def test_audit_readers_see_the_contacts_audit_records_in_line(client, staff_fact
     [record] = response.context["entries"]
     assert (record.kind, record.summary) == ("audit", "consent.withdrawn")
     body = response.content.decode()
-    assert "<dt>purpose</dt><dd>marketing</dd>" in body  # labelled rows, not a dict
+    assert '<th scope="row" style="width: 12em">Purpose</th><td>marketing</td>' in body  # not a dict
     assert "audit" in kinds(page(client, contact))
     client.force_login(staff_factory("Support"))
     assert "audit" not in kinds(page(client, contact))
@@ -355,3 +355,21 @@ def test_search_results_name_each_match_with_addresses_masked(client, staff_fact
     client.force_login(staff_factory("superuser"))
     body = client.get(reverse("admin:workspace_contacttimeline_changelist"), {"q": "ada"}).content.decode()
     assert "a.lovelace@example.com" in body and "+447911123456" in body
+
+
+def test_the_contacts_admin_masks_addresses_for_support_too(client, staff_factory, contact):
+    """Masking on the contact's page would mean little if the Contacts list showed them."""
+    pages = (
+        reverse("admin:contacts_contact_changelist"),
+        reverse("admin:contacts_contact_change", args=[contact.pk]),
+    )
+    client.force_login(staff_factory("Support"))
+    for url in pages:
+        body = client.get(url).content.decode()
+        assert contact.email not in body and contact.phone not in body, url
+        assert "a•••@example.com" in body and "+44•••••••456" in body, url
+    assert client.get(pages[0], {"q": contact.email}).context["cl"].result_count == 1  # still found
+    client.force_login(staff_factory("Compliance"))
+    for url in pages:
+        body = client.get(url).content.decode()
+        assert contact.email in body and contact.phone in body, url
