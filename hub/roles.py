@@ -75,6 +75,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "contacts.add_suppression",
         "contacts.lift_suppression",
         "contacts.erase_contact",
+        # Issue 20: addresses in full on the contact's page (Support reads them masked).
+        "contacts.view_contact_addresses",
         "contacts.view_inboundmessage",
         "compliance.view_rule",
         "compliance.add_rule",
@@ -108,6 +110,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "contacts.reply_inboundmessage",
         "contacts.link_inboundmessage",
         "contacts.simulate_inboundmessage",
+        # Not contacts.view_contact_addresses (issue 20): support reads a contact's addresses
+        # masked (a•••@example.com, +44•••••••456), enough to confirm them with the caller; a
+        # full address typed into the search box still finds its contact.
     ),
     "Operator": (
         "apikeys.view_apikey",

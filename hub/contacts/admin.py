@@ -13,6 +13,7 @@ from django.http import HttpRequest
 
 from audit.admin_base import ReadOnlyAdmin
 from audit.services import Actor
+from hub.contacts.masking import address_masked, addresses_visible
 from hub.contacts.models import ConsentEntry, Contact, Device, Suppression, SuppressionReason
 from hub.contacts.services import suppression_add, suppression_lift
 from hub.contacts.validation import normalise_email, normalise_phone
@@ -53,6 +54,32 @@ class ContactAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     inlines = [DeviceInline, ConsentEntryInline]
     actions = ["erase_selected"]
+
+    # Addresses in full only for those who may see them (contacts.view_contact_addresses);
+    # the others read them masked, on the list and the contact's page alike.
+    MASKED = {"email": "email_masked", "phone": "phone_masked"}
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        shown = super().get_list_display(request)
+        return shown if addresses_visible(request.user) else [self._masked(f) for f in shown]
+
+    def get_fields(self, request: HttpRequest, obj: Contact | None = None) -> Any:
+        fields = super().get_fields(request, obj)
+        return fields if addresses_visible(request.user) else [self._masked(f) for f in fields]
+
+    def _masked(self, name: Any) -> Any:
+        return self.MASKED.get(name, name) if isinstance(name, str) else name
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Contact | None = None) -> Any:
+        return (*super().get_readonly_fields(request, obj), *self.MASKED.values())
+
+    @admin.display(description="email")
+    def email_masked(self, obj: Contact) -> str:
+        return address_masked(obj.email)
+
+    @admin.display(description="phone")
+    def phone_masked(self, obj: Contact) -> str:
+        return address_masked(obj.phone)
 
     def has_erase_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("contacts.erase_contact")

@@ -19,7 +19,11 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ("external_id",)
-        permissions = [("erase_contact", "Can erase a contact (right to erasure)")]
+        permissions = [
+            ("erase_contact", "Can erase a contact (right to erasure)"),
+            # Issue 20: support reads a contact's page with addresses masked unless granted this.
+            ("view_contact_addresses", "Can see contacts' email addresses and phone numbers in full"),
+        ]
 
     def __str__(self) -> str:
         return self.external_id

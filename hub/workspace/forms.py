@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from hub.messaging.models import BlockReason, MessageStatus
 from hub.workspace.search import MessageFilters
+from hub.workspace.timeline import TimelineFilters
 
 CHANNELS = [("", "any"), ("sms", "SMS"), ("email", "Email"), ("push", "Push")]
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -74,3 +75,58 @@ class TemplateEvidenceForm(forms.Form):
         if data.get("since") and data.get("until") and data["since"] >= data["until"]:
             self.add_error("until", "The end is not after the start.")
         return data
+
+
+KINDS = [
+    ("messages", "Messages"),
+    ("inbound", "Inbound"),
+    ("consent", "Consent and suppressions"),
+    ("journeys", "Journeys"),
+    ("audit", "Audit"),
+]
+
+
+class TimelineFilterForm(forms.Form):
+    """The contact page's filters. Dates are days in the viewer's time zone; ``before`` is the
+    paging cursor (an ISO time from the "Older entries" link)."""
+
+    kind = forms.MultipleChoiceField(required=False, choices=KINDS, widget=forms.CheckboxSelectMultiple)
+    channel = forms.ChoiceField(required=False, choices=CHANNELS)
+    status = forms.ChoiceField(
+        required=False,
+        choices=[("", "any"), *MessageStatus.choices],
+        help_text="Shows messages only.",
+    )
+    since = forms.DateField(required=False, widget=DATE, label="From")
+    until = forms.DateField(required=False, widget=DATE, label="To")
+    before = forms.DateTimeField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, audit: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        kind = self.fields["kind"]
+        if not audit and isinstance(kind, forms.MultipleChoiceField):
+            # Only those who may read the audit log are offered its records.
+            kind.choices = [c for c in KINDS if c[0] != "audit"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        since, until = data.get("since"), data.get("until")
+        if since and until and until < since:
+            self.add_error("until", "The end date is before the start date.")
+        return data
+
+    def timeline_filters(self) -> TimelineFilters:
+        data = self.cleaned_data
+        zone = timezone.get_current_timezone()
+
+        def day_start(day: date | None, days: int = 0) -> datetime | None:
+            return None if day is None else datetime.combine(day + timedelta(days=days), time(), tzinfo=zone)
+
+        return TimelineFilters(
+            kinds=frozenset(data.get("kind") or ()),
+            channel=data.get("channel") or "",
+            status=data.get("status") or "",
+            since=day_start(data.get("since")),
+            until=day_start(data.get("until"), days=1),  # the whole last day
+            before=data.get("before"),
+        )
