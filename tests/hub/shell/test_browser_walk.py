@@ -199,3 +199,13 @@ def test_each_role_main_pages_fit_1280_and_pass_axe_in_light_and_dark(live_serve
                 if name == "editor" and mode == "light":
                     editor_helpers(driver)
     assert (overflow, problems) == ({}, {})
+    # The system's dark setting (no choice made with the toggle) darkens our colours too, and a
+    # light choice on the toggle wins over it. The operator is still logged in: the banner.
+    driver.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}
+    )
+    banner = "return getComputedStyle(document.getElementById('sandbox-banner')).backgroundColor;"
+    for choice, colour in (("auto", "rgb(61, 46, 0)"), ("light", "rgb(255, 244, 206)")):
+        theme(driver, base, choice)
+        driver.get(base + reverse("admin:workspace_report_operator"))
+        assert driver.execute_script(banner) == colour, choice
