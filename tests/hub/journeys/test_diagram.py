@@ -77,4 +77,5 @@ def test_lines_and_words_outside_the_boxes_follow_the_page_colour_for_the_dark_t
     assert {t.get("fill") for t in root.iter(f"{SVG}text") if id(t) in boxes} == {"#111827"}
     strokes = {e.get("stroke") for e in root.iter() if e.get("stroke")}
     assert strokes == {"currentColor"}
-    assert root.find(f".//{SVG}marker/{SVG}path").get("fill") == "currentColor"
+    arrow_head = root.find(f".//{SVG}marker/{SVG}path")
+    assert arrow_head is not None and arrow_head.get("fill") == "currentColor"

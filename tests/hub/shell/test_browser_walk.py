@@ -69,7 +69,7 @@ def seed() -> dict[str, list[tuple[str, str]]]:
     assert client.post(report).status_code == 302  # started: two messages blocked (no consent)
     release_broadcasts()
     broadcast = Broadcast.objects.get(name="Autumn week")
-    journey = JourneyVersion.objects.order_by("pk").first()
+    journey = JourneyVersion.objects.order_by("pk")[0]  # the demo's approved abandoned-cart journey
     contact = Contact.objects.get(external_id="cust-1001")
     path = reverse
     return {
