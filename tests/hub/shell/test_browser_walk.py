@@ -83,6 +83,7 @@ def seed() -> dict[str, list[tuple[str, str]]]:
             ("journeys", path("admin:journeys_journeyversion_changelist")),
             ("journey-editor", path("admin:journeys_journeyversion_new")),
             ("reports", path("admin:workspace_report_changelist")),
+            ("in-review", path("admin:templates_app_templateversion_change", args=[waiting.pk])),
         ],
         "Compliance": [
             ("queue", path("admin:templates_app_approvalqueueentry_changelist")),
@@ -147,6 +148,17 @@ def editor_helpers(driver) -> None:
     driver.save_screenshot(str(SHOTS / "marketer-editor-mobile-light.png"))
 
 
+def new_draft(driver, *, waiting: str) -> None:
+    """A frozen version's "Edit as a new draft" sat in a form inside the page's form: the
+    browser drops the inner one, so the button posted the frozen version's form (403)."""
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.ID, "tpl-new-draft").click()
+    wait(driver, lambda d: not d.current_url.endswith(waiting))
+    assert driver.current_url.endswith("/change/"), driver.current_url
+    assert "New draft v2, copied from v1." in driver.find_element(By.CSS_SELECTOR, "ul.messagelist").text
+
+
 def full_shot(driver, path: Path) -> None:
     """The whole page, not only the window (Chromium's DevTools protocol), up to 4,000 px."""
     import base64
@@ -198,6 +210,8 @@ def test_each_role_main_pages_fit_1280_and_pass_axe_in_light_and_dark(live_serve
                     problems[key] = found
                 if name == "editor" and mode == "light":
                     editor_helpers(driver)
+                if name == "in-review" and mode == "dark":  # the last page of the marketer's walk
+                    new_draft(driver, waiting=url)
     assert (overflow, problems) == ({}, {})
     # The system's dark setting (no choice made with the toggle) darkens our colours too, and a
     # light choice on the toggle wins over it. The operator is still logged in: the banner.
