@@ -21,8 +21,9 @@ from datetime import date
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
-# Okabe-Ito: told apart with the common colour blindnesses.
-PALETTE = ("#0072B2", "#009E73", "#D55E00", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+# Okabe-Ito: told apart with the common colour blindnesses. Its black and yellow would vanish
+# on the dark and the light theme: the page's own text colour and a wine red stand in for them.
+PALETTE = ("#0072B2", "#009E73", "#D55E00", "#CC79A7", "#E69F00", "#56B4E9", "currentColor", "#882255")
 DASHES = ("none", "8 4", "2 3", "10 3 2 3", "4 4", "1 5")
 WIDTH = 1200
 HEIGHT = 280

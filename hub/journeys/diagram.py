@@ -22,6 +22,7 @@ KIND_COLOURS = {
     "digest": "#dcfce7",
     "exit": "#e5e7eb",
 }
+STEP_TEXT = "#111827"  # on every KIND_COLOURS fill: above 12:1
 END = "__end__"
 
 
@@ -83,11 +84,21 @@ def journey_edges(definition: Mapping[str, Any]) -> list[Edge]:
 
 
 def _text(
-    x: float, y: float, text: str, *, size: int = 13, anchor: str = "middle", weight: str = "normal"
+    x: float,
+    y: float,
+    text: str,
+    *,
+    size: int = 13,
+    anchor: str = "middle",
+    weight: str = "normal",
+    in_box: bool = False,
 ) -> str:
+    """A label: dark on a step's pale box; outside the boxes, the page's own text colour
+    (``currentColor``), so it stays readable in the admin's dark theme."""
+    fill = STEP_TEXT if in_box else "currentColor"
     return (
         f'<text x="{x:.0f}" y="{y:.0f}" font-size="{size}" text-anchor="{anchor}" '
-        f'font-weight="{weight}" font-family="sans-serif" fill="#111827">{escape(text)}</text>'
+        f'font-weight="{weight}" font-family="sans-serif" fill="{fill}">{escape(text)}</text>'
     )
 
 
@@ -107,9 +118,9 @@ def journey_svg(definition: Mapping[str, Any]) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" class="journey-diagram" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="Diagram of journey {escape(str(definition["key"]))}">',
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
-        'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#374151"/></marker></defs>',
+        'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="currentColor"/></marker></defs>',
         _text(centre, 22, f"When {definition['trigger']['event']} happens", weight="bold"),
-        f'<line x1="{centre}" y1="28" x2="{centre}" y2="{top(0) - 2}" stroke="#374151" marker-end="url(#arrow)"/>',
+        f'<line x1="{centre}" y1="28" x2="{centre}" y2="{top(0) - 2}" stroke="currentColor" marker-end="url(#arrow)"/>',
     ]
     for step in steps:
         row = rows[step["id"]]
@@ -117,15 +128,15 @@ def journey_svg(definition: Mapping[str, Any]) -> str:
         colour = KIND_COLOURS[step["type"]]
         parts.append(
             f'<g class="journey-step" id="diagram-{escape(step["id"])}"><rect x="{LEFT}" y="{y}" '
-            f'width="{BOX_W}" height="{BOX_H}" rx="8" fill="{colour}" stroke="#4b5563"/>'
-            + _text(centre, y + 21, step["id"], size=12, weight="bold")
-            + _text(centre, y + 40, _short(step)[:52], size=12)
+            f'width="{BOX_W}" height="{BOX_H}" rx="8" fill="{colour}" stroke="currentColor"/>'
+            + _text(centre, y + 21, step["id"], size=12, weight="bold", in_box=True)
+            + _text(centre, y + 40, _short(step)[:52], size=12, in_box=True)
             + "</g>"
         )
     end_y = top(rows[END])
     parts.append(
         f'<g class="journey-end"><ellipse cx="{centre}" cy="{end_y + BOX_H / 2}" rx="60" ry="20" '
-        f'fill="#f3f4f6" stroke="#4b5563"/>{_text(centre, end_y + BOX_H / 2 + 5, "End")}</g>'
+        f'fill="#f3f4f6" stroke="currentColor"/>{_text(centre, end_y + BOX_H / 2 + 5, "End", in_box=True)}</g>'
     )
     # Arrows: to the box just below, straight down; any other, a curve out to the right (down)
     # or to the left (back up, a loop), each a little further out so they do not overlap.
@@ -144,7 +155,7 @@ def journey_svg(definition: Mapping[str, Any]) -> str:
         y1 = top(source) + BOX_H
         if target == source + 1:
             parts.append(
-                f'<line x1="{centre}" y1="{y1}" x2="{centre}" y2="{top(target) - 2}" stroke="#374151" '
+                f'<line x1="{centre}" y1="{y1}" x2="{centre}" y2="{top(target) - 2}" stroke="currentColor" '
                 'marker-end="url(#arrow)"/>'
             )
             if edge.label:
@@ -161,7 +172,7 @@ def journey_svg(definition: Mapping[str, Any]) -> str:
             label_x, anchor = x_edge + 0.75 * (x_out - x_edge) - 6, "end"
         parts.append(
             f'<path d="M{x_edge},{ya} C{x_out},{ya} {x_out},{yb} {x_edge + (2 if target > source else -2)},{yb}" '
-            'fill="none" stroke="#374151" stroke-dasharray="5,3" marker-end="url(#arrow)"/>'
+            'fill="none" stroke="currentColor" stroke-dasharray="5,3" marker-end="url(#arrow)"/>'
         )
         if edge.label:
             parts.append(_text(label_x, (ya + yb) / 2, edge.label, size=11, anchor=anchor))

@@ -29,7 +29,10 @@ def _editable(obj: Any) -> bool:
     return obj is None or (isinstance(obj, TemplateVersion) and obj.is_editable)
 
 
-class VariableInline(_DraftOnlyInline, admin.TabularInline[TemplateVariable, TemplateVersion]):
+class VariableInline(_DraftOnlyInline, admin.StackedInline[TemplateVariable, TemplateVersion]):
+    """Stacked, not a table: each field has its own label and help text (screen readers), and
+    a variable fits the editor's column beside the preview."""
+
     model = TemplateVariable
     extra = 0
     fields = ("name", "type", "required", "example", "description")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -21,6 +22,7 @@ from templates_app.models import (
 )
 from templates_app.preview import content_preview, version_compare, version_diff, version_preview
 from templates_app.rendering.core import layout_as_dict
+from templates_app.rendering.variables import RESERVED_VARIABLES
 from templates_app.services import (
     TemplateLintFailed,
     TemplateWorkflowError,
@@ -131,6 +133,8 @@ class TemplateVersionAdmin(admin.ModelAdmin[TemplateVersion]):
             "can_test": user.has_perm("templates_app.test_send_templateversion"),
             "can_new_draft": not version.is_editable and user.has_perm("templates_app.add_templateversion"),
             "preview_url": reverse("admin:templates_app_templateversion_preview", args=[version.pk]),
+            # The names the hub fills itself, offered by the editor's "Insert a variable" list.
+            "reserved_variables": json.dumps(sorted(RESERVED_VARIABLES)),
         }
 
     def get_urls(self) -> list[URLPattern]:

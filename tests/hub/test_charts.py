@@ -51,3 +51,16 @@ def test_a_funnel_says_each_steps_share():
     assert "50.0% of accepted" in html and "50.0% of sent" in html
     assert chart.rows[-1] == ["Clicked", "0", "0.0%", "0.0%"]
     assert funnel(title="Empty", steps=[("Accepted", 0), ("Sent", 0)]).rows[1][2] == "—"
+
+
+def test_every_series_colour_shows_on_the_light_and_the_dark_theme():
+    """Okabe-Ito's black vanished on the admin's dark theme and its yellow on the light one: an
+    eighth series was invisible on one of them. Text and axes follow the page (currentColor)."""
+    from hub.charts import PALETTE
+
+    assert "#000000" not in PALETTE and "#F0E442" not in PALETTE
+    days = [date(2026, 11, 1) + timedelta(days=i) for i in range(3)]
+    chart = time_series(title="Eight", days=days, series=[Series(f"s{i}", [i, i, i]) for i in range(8)])
+    svg = str(chart.svg)
+    assert 'fill="currentColor"' in svg.split(">", 1)[0]  # the <svg> itself: text in the page's colour
+    assert "#000000" not in svg and "#F0E442" not in svg

@@ -80,7 +80,9 @@ class WorkspaceMessageAdmin(ReadOnlyWorkspaceAdmin):
             form=form,
             page=page,
             query=query.urlencode(),
-            evidence_form=EvidenceForm(),
+            evidence_form=EvidenceForm(
+                auto_id="evidence_%s"
+            ),  # beside the search form, which has a contact field too
             can_export_evidence=request.user.has_perm("workspace.export_evidence"),
         )
         return TemplateResponse(request, "workspace/search.html", context)

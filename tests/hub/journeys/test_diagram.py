@@ -65,3 +65,17 @@ def test_a_branch_and_its_default_to_the_same_step_are_one_labelled_arrow() -> N
     }
     texts = [t.text for t in ET.fromstring(journey_svg(value)).iter(f"{SVG}text")]  # noqa: S314
     assert "big carts / otherwise" in texts and "otherwise" not in texts
+
+
+def test_lines_and_words_outside_the_boxes_follow_the_page_colour_for_the_dark_theme() -> None:
+    """The arrows, the trigger and the arrows' labels were drawn in fixed dark greys, unreadable
+    on the admin's dark theme; words inside the pale boxes stay dark (readable on both)."""
+    root = ET.fromstring(journey_svg(CART))  # noqa: S314 - our own markup
+    boxes = {id(t) for g in root.iter(f"{SVG}g") for t in g.iter(f"{SVG}text")}
+    outside = [t for t in root.iter(f"{SVG}text") if id(t) not in boxes]
+    assert outside and {t.get("fill") for t in outside} == {"currentColor"}
+    assert {t.get("fill") for t in root.iter(f"{SVG}text") if id(t) in boxes} == {"#111827"}
+    strokes = {e.get("stroke") for e in root.iter() if e.get("stroke")}
+    assert strokes == {"currentColor"}
+    arrow_head = root.find(f".//{SVG}marker/{SVG}path")
+    assert arrow_head is not None and arrow_head.get("fill") == "currentColor"

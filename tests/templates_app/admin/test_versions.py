@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.urls import reverse
 
 from audit.models import AuditRecord
@@ -116,3 +118,26 @@ def test_diff_against_the_live_version(client, marketer, compliance, draft):
     page = client.get(url("diff", v2)).content.decode()
     assert "<del>- [sms/en] text: Hi {{ name }}</del>" in page
     assert "<ins>+ [sms/en] text: Hello there {{ name }}</ins>" in page
+
+
+def test_the_editor_offers_its_variables_beside_a_preview_with_desktop_and_mobile_widths(
+    client, marketer, draft
+):
+    """Issue 20 point 8: the helpers load from a static file (no inline code, no CDN); the
+    reserved names the hub fills come from the server; a frozen version offers no insert."""
+    client.force_login(marketer)
+    page = client.get(reverse("admin:templates_app_templateversion_change", args=[draft.pk])).content.decode()
+    assert 'id="tpl-side"' in page and 'id="tpl-insert"' in page
+    assert 'data-reserved="[&quot;unsubscribe_url&quot;]"' in page
+    assert (
+        'data-preview-width="desktop" aria-pressed="true"' in page and 'data-preview-width="mobile"' in page
+    )
+    assert "templates_app/editor.js" in page
+    # Each variable has its own labelled fields (a table's cells had none: axe "label").
+    assert re.search(r'<label[^>]* for="id_variables-0-name"', page)
+    assert 'id="id_variables-0-example_helptext"' in page
+    template_version_submit(version=draft, actor=Actor.user(marketer.pk))
+    frozen = client.get(
+        reverse("admin:templates_app_templateversion_change", args=[draft.pk])
+    ).content.decode()
+    assert 'id="tpl-side"' in frozen and 'id="tpl-insert"' not in frozen
