@@ -89,7 +89,8 @@ class RuleForm(forms.ModelForm[Rule]):
         if self.instance.pk:
             # A rule's identity never changes; only its versions do.
             for name in ("key", "kind"):
-                self.fields[name].disabled = True
+                if name in self.fields:  # absent from a read-only viewer's form
+                    self.fields[name].disabled = True
             self.fields["effect"].choices = [
                 c for c in RuleEffect.choices if c[0] in ALLOWED_EFFECTS[self.instance.kind]
             ]
