@@ -58,7 +58,10 @@ def _version_rows(version: RuleVersion) -> list[tuple[str, str]]:
     countries = ", ".join(version.countries) or "every country"
     return [
         ("Version", f"v{version.number}{'' if version.enabled else ' (disabled)'}"),
-        ("Applies to", f"{version.category or 'every category'}, {version.channel or 'every channel'}, {countries}"),
+        (
+            "Applies to",
+            f"{version.category or 'every category'}, {version.channel or 'every channel'}, {countries}",
+        ),
         ("Effect", version.get_effect_display()),
         *params_rows(version.rule.kind, version.params),
     ]
@@ -88,7 +91,10 @@ class RuleAdmin(admin.ModelAdmin[Rule]):
         )
         fieldsets = [
             identity,
-            ("Next version (saving makes a new version; use “Preview this change” first)", {"fields": VERSION_FIELDS}),
+            (
+                "Next version (saving makes a new version; use “Preview this change” first)",
+                {"fields": VERSION_FIELDS},
+            ),
             *params_fieldsets(layout),
         ]
         if obj is not None and obj.kind not in PARAM_KINDS:
@@ -100,9 +106,13 @@ class RuleAdmin(admin.ModelAdmin[Rule]):
             return ("key", "kind", "description", "current_settings")
         return ("no_settings",) if obj is not None and obj.kind not in PARAM_KINDS else ()
 
-    def get_form(self, request: HttpRequest, obj: Rule | None = None, change: bool = False, **kwargs: Any) -> Any:
+    def get_form(
+        self, request: HttpRequest, obj: Rule | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
         # The parameter fields are the form's own (built per kind); the model gives only these.
-        kwargs["fields"] = [f for f in ("key", "kind", "description") if f not in self.get_readonly_fields(request, obj)]
+        kwargs["fields"] = [
+            f for f in ("key", "kind", "description") if f not in self.get_readonly_fields(request, obj)
+        ]
         return super().get_form(request, obj, change=change, **kwargs)
 
     @admin.display(description="settings")

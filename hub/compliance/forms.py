@@ -91,9 +91,9 @@ class RuleForm(forms.ModelForm[Rule]):
             for name in ("key", "kind"):
                 if name in self.fields:  # absent from a read-only viewer's form
                     self.fields[name].disabled = True
-            self.fields["effect"].choices = [
-                c for c in RuleEffect.choices if c[0] in ALLOWED_EFFECTS[self.instance.kind]
-            ]
+            effect = self.fields["effect"]
+            assert isinstance(effect, forms.ChoiceField)  # noqa: S101 - declared above
+            effect.choices = [c for c in RuleEffect.choices if c[0] in ALLOWED_EFFECTS[self.instance.kind]]
 
     def latest_version(self) -> RuleVersion | None:
         if not self.instance.pk:
@@ -160,4 +160,3 @@ class RuleForm(forms.ModelForm[Rule]):
 
 class PreviewForm(forms.Form):
     days = forms.IntegerField(min_value=1, max_value=90, initial=7, help_text="Decide the last N days again.")
-

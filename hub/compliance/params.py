@@ -9,6 +9,7 @@ land on the field that caused them.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, time
@@ -38,7 +39,12 @@ KIND_TITLES: Mapping[str, str] = {
     RuleKind.REQUIRED_CONTENT: "Required content: what every template must carry",
 }
 UNITS: Mapping[str, float] = {"minutes": 1 / 60, "hours": 1, "days": 24}
-CONTENT_FIELDS = (("subject", "Subject"), ("html", "HTML body"), ("text", "Text body"), ("title", "Push title"))
+CONTENT_FIELDS = (
+    ("subject", "Subject"),
+    ("html", "HTML body"),
+    ("text", "Text body"),
+    ("title", "Push title"),
+)
 _DEFAULT_CONTENT_FIELDS = ("subject", "html", "text", "title")
 _TIME_FORMAT = "%H:%M"
 _LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -121,7 +127,10 @@ def kind_fields(kind: str, rows: int = 1) -> dict[str, forms.Field]:
         )
     elif kind == RuleKind.FREQUENCY_CAP:
         fields["cap_limit"] = forms.IntegerField(
-            label="At most", required=False, min_value=1, help_text="Messages per contact, channel and category."
+            label="At most",
+            required=False,
+            min_value=1,
+            help_text="Messages per contact, channel and category.",
         )
         fields["cap_period"] = forms.IntegerField(label="Per", required=False, min_value=1)
         fields["cap_unit"] = forms.ChoiceField(
@@ -177,10 +186,8 @@ def kind_initial(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
     initial: dict[str, Any] = {}
     if kind == RuleKind.QUIET_HOURS:
         for name, key in (("quiet_start", "start"), ("quiet_end", "end")):
-            try:
+            with contextlib.suppress(ValueError):
                 initial[name] = time.fromisoformat(str(params.get(key)))
-            except ValueError:
-                pass
     elif kind == RuleKind.FREQUENCY_CAP:
         initial["cap_limit"] = params.get("limit")
         hours = params.get("window_hours")
@@ -193,10 +200,8 @@ def kind_initial(kind: str, params: Mapping[str, Any]) -> dict[str, Any]:
     elif kind == RuleKind.BLACKOUT:
         for i, period in enumerate(params.get("periods") or ()):
             for end in ("start", "end"):
-                try:
+                with contextlib.suppress(KeyError, TypeError, ValueError):
                     initial[f"blackout_{end}_{i}"] = timezone.localtime(datetime.fromisoformat(period[end]))
-                except (KeyError, TypeError, ValueError):
-                    pass
     elif kind == RuleKind.REQUIRED_CONTENT:
         for i, item in enumerate(params.get("required") or ()):
             if isinstance(item, Mapping):
@@ -255,7 +260,9 @@ def kind_params(kind: str, data: Mapping[str, Any], rows: int = 1) -> dict[str, 
             if end <= start:
                 errors[f"blackout_end_{i}"] = "A period must end after it starts."
                 continue
-            periods.append({"start": start.astimezone(UTC).isoformat(), "end": end.astimezone(UTC).isoformat()})
+            periods.append(
+                {"start": start.astimezone(UTC).isoformat(), "end": end.astimezone(UTC).isoformat()}
+            )
         if not periods and not errors:
             errors["blackout_start_0"] = "Give at least one period."
         params = {"periods": periods}
@@ -264,7 +271,9 @@ def kind_params(kind: str, data: Mapping[str, Any], rows: int = 1) -> dict[str, 
         for i in range(rows):
             label = (data.get(f"required_label_{i}") or "").strip()
             any_of = [t.strip() for t in (data.get(f"required_any_of_{i}") or "").splitlines() if t.strip()]
-            patterns = [p.strip() for p in (data.get(f"required_patterns_{i}") or "").splitlines() if p.strip()]
+            patterns = [
+                p.strip() for p in (data.get(f"required_patterns_{i}") or "").splitlines() if p.strip()
+            ]
             if not (label or any_of or patterns):
                 continue
             if not label:
@@ -300,14 +309,22 @@ def params_rows(kind: str, params: Mapping[str, Any]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     if kind == RuleKind.QUIET_HOURS:
         rows.append(
-            ("Messages may go out", f"from {params.get('start', '?')} until {params.get('end', '?')}, recipient's local time")
+            (
+                "Messages may go out",
+                f"from {params.get('start', '?')} until {params.get('end', '?')}, recipient's local time",
+            )
         )
     elif kind == RuleKind.FREQUENCY_CAP:
         initial = kind_initial(kind, params)
         period = _plural(initial.get("cap_period") or 0, str(initial.get("cap_unit", "hours")).rstrip("s"))
         rows.append(("At most", f"{_plural(params.get('limit', 0), 'message')} per {period}"))
     elif kind == RuleKind.COUNTRY_ALLOW:
-        rows.append(("Allowed countries", ", ".join(country_name(str(c).upper()) for c in params.get("allowed") or ())))
+        rows.append(
+            (
+                "Allowed countries",
+                ", ".join(country_name(str(c).upper()) for c in params.get("allowed") or ()),
+            )
+        )
     elif kind == RuleKind.BLACKOUT:
         zone = timezone.get_current_timezone_name()
         for i, period in enumerate(params.get("periods") or (), 1):
@@ -321,8 +338,16 @@ def params_rows(kind: str, params: Mapping[str, Any]) -> list[tuple[str, str]]:
         for item in params.get("required") or ():
             if not isinstance(item, Mapping):
                 continue
-            shown = [*(f"“{t}”" for t in item.get("any_of") or ()), *(f"text matching /{p}/" for p in item.get("patterns") or ())]
+            shown = [
+                *(f"“{t}”" for t in item.get("any_of") or ()),
+                *(f"text matching /{p}/" for p in item.get("patterns") or ()),
+            ]
             rows.append((f"Must carry a {item.get('label', '?')}", " or ".join(shown)))
         names = dict(CONTENT_FIELDS)
-        rows.append(("Looked for in", ", ".join(names.get(f, f) for f in params.get("fields") or _DEFAULT_CONTENT_FIELDS)))
+        rows.append(
+            (
+                "Looked for in",
+                ", ".join(names.get(f, f) for f in params.get("fields") or _DEFAULT_CONTENT_FIELDS),
+            )
+        )
     return rows

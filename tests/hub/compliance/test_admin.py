@@ -97,9 +97,7 @@ class TestRuleAdmin:
     def test_bad_params_are_a_form_error_and_change_nothing(self):
         client = login(staff_user("officer", "Compliance"))
         rule = Rule.objects.get(key="quiet_hours_marketing_sms")
-        response = client.post(
-            f"/admin/compliance/rule/{rule.pk}/change/", rule_form(quiet_start="late")
-        )
+        response = client.post(f"/admin/compliance/rule/{rule.pk}/change/", rule_form(quiet_start="late"))
         assert response.status_code == 200
         assert "must be a time of day" in response.content.decode()
         assert rule.versions.count() == 1
@@ -112,9 +110,7 @@ class TestRuleAdmin:
         rule = Rule.objects.get(key="quiet_hours_marketing_sms")
         url = f"/admin/compliance/rule/{rule.pk}/preview/"
         assert client.get(url).status_code == 200
-        response = client.post(
-            url, rule_form(quiet_end="18:00", _preview="Preview")
-        )
+        response = client.post(url, rule_form(quiet_end="18:00", _preview="Preview"))
         assert response.status_code == 200
         report = response.context["report"]
         [row] = report.rows

@@ -22,7 +22,9 @@ ADD = "/admin/compliance/rule/add/"
 
 
 def add_form(kind: str, effect: str, **values: Any) -> dict[str, Any]:
-    form = rule_form(key=f"new_{kind}", kind=kind, category="marketing", channel="", effect=effect)
+    form: dict[str, Any] = rule_form(
+        key=f"new_{kind}", kind=kind, category="marketing", channel="", effect=effect
+    )
     for name in ("quiet_start", "quiet_end"):
         del form[name]
     form.update(values)
@@ -89,7 +91,11 @@ class TestEachKindStoresWhatTheEngineReads:
         version = Rule.objects.get(key="new_required_content").versions.get()
         assert version.params == {
             "required": [
-                {"label": "postal address", "any_of": ["postal_address", "PO Box"], "patterns": [r"\d+ \w+ street"]}
+                {
+                    "label": "postal address",
+                    "any_of": ["postal_address", "PO Box"],
+                    "patterns": [r"\d+ \w+ street"],
+                }
             ],
             "fields": ["html", "text"],
         }
@@ -124,21 +130,93 @@ class TestBadSettingsAreFieldErrors:
     @pytest.mark.parametrize(
         ("kind", "effect", "values", "field", "words"),
         [
-            ("quiet_hours", "defer", {"quiet_start": "25:00", "quiet_end": "21:00"}, "quiet_start", "time of day"),
+            (
+                "quiet_hours",
+                "defer",
+                {"quiet_start": "25:00", "quiet_end": "21:00"},
+                "quiet_start",
+                "time of day",
+            ),
             ("quiet_hours", "defer", {"quiet_start": "08:00", "quiet_end": ""}, "quiet_end", "required"),
-            ("quiet_hours", "defer", {"quiet_start": "08:00", "quiet_end": "08:00"}, "quiet_end", "must differ"),
-            ("frequency_cap", "block", {"cap_limit": "-1", "cap_period": "7", "cap_unit": "days"}, "cap_limit", "greater than or equal to 1"),
-            ("frequency_cap", "block", {"cap_limit": "3", "cap_period": "0", "cap_unit": "days"}, "cap_period", "greater than or equal to 1"),
-            ("frequency_cap", "block", {"cap_limit": "3", "cap_period": "2", "cap_unit": "weeks"}, "cap_unit", "valid choice"),
+            (
+                "quiet_hours",
+                "defer",
+                {"quiet_start": "08:00", "quiet_end": "08:00"},
+                "quiet_end",
+                "must differ",
+            ),
+            (
+                "frequency_cap",
+                "block",
+                {"cap_limit": "-1", "cap_period": "7", "cap_unit": "days"},
+                "cap_limit",
+                "greater than or equal to 1",
+            ),
+            (
+                "frequency_cap",
+                "block",
+                {"cap_limit": "3", "cap_period": "0", "cap_unit": "days"},
+                "cap_period",
+                "greater than or equal to 1",
+            ),
+            (
+                "frequency_cap",
+                "block",
+                {"cap_limit": "3", "cap_period": "2", "cap_unit": "weeks"},
+                "cap_unit",
+                "valid choice",
+            ),
             ("country_allow", "block", {}, "allowed_countries", "at least one country"),
             ("country_allow", "block", {"allowed_countries": ["XX"]}, "allowed_countries", "valid choice"),
-            ("blackout", "defer", {"blackout_start_0": "2026-12-24T00:00", "blackout_end_0": "2026-12-23T00:00"}, "blackout_end_0", "end after it starts"),
-            ("blackout", "defer", {"blackout_start_0": "2026-12-24T00:00"}, "blackout_end_0", "both a start and an end"),
-            ("blackout", "defer", {"blackout_start_0": "Christmas", "blackout_end_0": "2026-12-27T00:00"}, "blackout_start_0", "date and time"),
-            ("required_content", "block", {"required_label_0": "address", "required_patterns_0": "([a-z", "required_fields": ["html"]}, "required_patterns_0", "regular expression"),
-            ("required_content", "block", {"required_label_0": "address", "required_fields": ["html"]}, "required_any_of_0", "at least one text"),
-            ("required_content", "block", {"required_label_0": "address", "required_any_of_0": "x"}, "required_fields", "part of the content"),
-            ("quiet_hours", "block", {"quiet_start": "08:00", "quiet_end": "21:00"}, "effect", "can only defer"),
+            (
+                "blackout",
+                "defer",
+                {"blackout_start_0": "2026-12-24T00:00", "blackout_end_0": "2026-12-23T00:00"},
+                "blackout_end_0",
+                "end after it starts",
+            ),
+            (
+                "blackout",
+                "defer",
+                {"blackout_start_0": "2026-12-24T00:00"},
+                "blackout_end_0",
+                "both a start and an end",
+            ),
+            (
+                "blackout",
+                "defer",
+                {"blackout_start_0": "Christmas", "blackout_end_0": "2026-12-27T00:00"},
+                "blackout_start_0",
+                "date and time",
+            ),
+            (
+                "required_content",
+                "block",
+                {"required_label_0": "address", "required_patterns_0": "([a-z", "required_fields": ["html"]},
+                "required_patterns_0",
+                "regular expression",
+            ),
+            (
+                "required_content",
+                "block",
+                {"required_label_0": "address", "required_fields": ["html"]},
+                "required_any_of_0",
+                "at least one text",
+            ),
+            (
+                "required_content",
+                "block",
+                {"required_label_0": "address", "required_any_of_0": "x"},
+                "required_fields",
+                "part of the content",
+            ),
+            (
+                "quiet_hours",
+                "block",
+                {"quiet_start": "08:00", "quiet_end": "21:00"},
+                "effect",
+                "can only defer",
+            ),
         ],
     )
     def test_error_on_the_field_and_nothing_saved(
