@@ -65,7 +65,8 @@ def contact_timeline(*, contact: Contact, limit: int = TIMELINE_LIMIT) -> list[T
                 kind="message",
                 channel=message.channel,
                 summary=f"{template} ({message.category})",
-                status=message.status + (f": {message.block_reason}" if message.block_reason else ""),
+                status=message.status
+                + (f": {message.get_block_reason_display()}" if message.block_reason else ""),
                 message=message,
                 events=events,
             )
