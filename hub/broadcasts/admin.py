@@ -3,6 +3,7 @@ then watch the progress bar (polled from a small JSON view); pause, resume or ca
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -14,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -54,9 +56,29 @@ class CsvUploadForm(forms.Form):
     routing = forms.ChoiceField(choices=Routing.choices, initial=Routing.FIRST)
     rate_per_minute = forms.IntegerField(min_value=1, required=False, help_text="Empty: as fast as possible.")
     send_at = forms.DateTimeField(
-        required=False, help_text="Empty: when you press Start. UTC, e.g. 2030-01-31 09:00."
+        required=False,
+        label="Send at",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        error_messages={"invalid": "This must be a date and time, e.g. 2030-01-31 09:00."},
     )
     csv_file = forms.FileField(help_text="UTF-8 CSV with a header row.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The viewer's zone (hub.viewer_zone) is active: the picker reads and shows times in it.
+        self.fields[
+            "send_at"
+        ].help_text = (
+            f"In your time zone, {timezone.get_current_timezone_name()}. Empty: when you press Start."
+        )
+
+    def clean_send_at(self) -> datetime | None:
+        send_at: datetime | None = self.cleaned_data.get("send_at")
+        if send_at is not None and send_at <= timezone.now():
+            raise forms.ValidationError(
+                "This time has passed: choose a later one, or leave it empty to send at Start."
+            )
+        return send_at
 
     def clean_csv_file(self) -> str:
         upload = self.cleaned_data["csv_file"]  # its size was limited as it came in (CsvSizeLimit)
