@@ -17,7 +17,8 @@ from tests.pages import raw_structures, visible_text
 
 @pytest.fixture
 def message(marketing_template: Any) -> Message:
-    [deferred]: list[Message] = decided_messages(marketing_template, [22])
+    messages: list[Message] = decided_messages(marketing_template, [22])
+    [deferred] = messages
     Message.objects.filter(pk=deferred.pk).update(
         rendered={"text": "Spring sale, Ada! Reply STOP to opt out.", "encoding": "GSM-7"}
     )
