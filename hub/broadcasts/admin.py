@@ -20,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from audit.admin_base import labelled_rows
 from audit.services import Actor
 from hub.broadcasts.csv_import import (
     ROLES,
@@ -119,10 +120,10 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
         "status",
         "progress_bar",
         "template",
-        "channels",
+        "channel_list",
         "routing",
         "audience_kind",
-        "audience_filter",
+        "audience_words",
         "send_at",
         "rate_per_minute",
         "total",
@@ -130,7 +131,7 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
         "skipped_reasons",
         "released",
         "validation_summary",
-        "column_mapping",
+        "columns",
         "created_by",
         "api_key",
         "created_at",
@@ -173,6 +174,31 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
             '</progress> <span class="sb-progress-text" role="status">…</span></div>',
             progress_url,
             f"Progress of {obj.name}",
+        )
+
+    @admin.display(description="Channels")
+    def channel_list(self, obj: Broadcast) -> str:
+        return ", ".join(obj.channels or ()) or "every channel the template has"
+
+    @admin.display(description="Audience filter")
+    def audience_words(self, obj: Broadcast) -> str:
+        """The attribute filter in words: every line must hold; a list means any of its values."""
+        if not obj.audience_filter:
+            return "—"
+        return labelled_rows(
+            [
+                (name, " or ".join(map(str, value)) if isinstance(value, list) else str(value))
+                for name, value in obj.audience_filter.items()
+            ]
+        )
+
+    @admin.display(description="Columns of the file")
+    def columns(self, obj: Broadcast) -> str:
+        if not obj.column_mapping:
+            return "—"
+        words = dict(ROLES)
+        return labelled_rows(
+            [(column, str(words.get(role, role))) for column, role in obj.column_mapping.items()]
         )
 
     @admin.display(description="Skipped rows, by reason")

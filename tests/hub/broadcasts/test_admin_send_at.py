@@ -12,7 +12,8 @@ from django.urls import reverse
 
 from hub.broadcasts.models import Broadcast
 from hub.viewer_zone import COOKIE
-from tests.hub.broadcasts.test_admin_csv import HEADER, csv_file
+from tests.hub.broadcasts.test_admin_csv import HEADER, MAPPING, csv_file
+from tests.pages import raw_structures, visible_text
 
 URL = "admin:broadcasts_broadcast_upload"
 
@@ -56,3 +57,21 @@ class TestSendAt:
         assert response.status_code == 200
         assert words in " ".join(response.context["form"].errors["send_at"])
         assert not Broadcast.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_broadcast_page_reads_in_words(admin_client: Any, live_template: Any) -> None:
+    """Channels, the columns' roles and an attribute filter as labelled rows (they were raw JSON)."""
+    response = post(admin_client, live_template, "")
+    broadcast = Broadcast.objects.get()
+    admin_client.post(response["Location"], MAPPING)
+    Broadcast.objects.filter(pk=broadcast.pk).update(
+        audience_filter={"tier": "gold", "region": ["north", "east"]}
+    )
+    page = admin_client.get(
+        reverse("admin:broadcasts_broadcast_change", args=[broadcast.pk])
+    ).content.decode()
+    text = visible_text(page)
+    assert raw_structures(page) == [], text
+    assert "mobile Phone number (E.164)" in text and "notes Ignore" in text
+    assert "region north or east" in text and "Channels: sms" in text, text[text.find("Channels") :][:600]
