@@ -6,7 +6,11 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from audit.admin_base import ReadOnlyAdmin, labelled_rows  # messages change only through the lifecycle
+from audit.admin_base import (
+    ReadOnlyAdmin,
+    labelled_json,
+    labelled_rows,
+)  # messages change only through the lifecycle
 from audit.services import Actor
 from hub.messaging.fallback_policies import fallback_policy_delete, fallback_policy_save
 from hub.messaging.models import FallbackPolicy, Message, MessageEvent, Notification
@@ -46,6 +50,14 @@ class NotificationAdmin(ReadOnlyAdmin):
     search_fields = ("=id", "reference", "contact__external_id")
     inlines = [MessageInline]
     show_full_result_count = False
+    exclude = ("to", "data", "channels")
+    readonly_fields = ("channel_list", "to_rows", "data_rows")
+    to_rows = labelled_json("to", "inline addresses")
+    data_rows = labelled_json("data", "data")
+
+    @admin.display(description="channels")
+    def channel_list(self, obj: Notification) -> str:
+        return ", ".join(obj.channels or ()) or "—"
 
 
 @admin.register(Message)

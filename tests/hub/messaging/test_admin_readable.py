@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from hub.messaging.models import EventKind, Message, MessageEvent
+from hub.messaging.models import EventKind, Message, MessageEvent, Notification
 from tests.factories import staff_user
 from tests.hub.compliance.test_admin import decided_messages, login
 from tests.pages import raw_structures, visible_text
@@ -60,3 +60,15 @@ def test_block_reason_in_words_on_the_message_page(message: Message) -> None:
         client.get(f"/admin/workspace/workspacemessage/{message.pk}/change/").content.decode()
     )
     assert "blocked: No consent" in text and "no_consent" not in text
+
+
+@pytest.mark.django_db
+def test_notification_admin_reads_in_labelled_rows(message: Message) -> None:
+    Notification.objects.filter(pk=message.notification_id).update(
+        data={"first_name": "Ada", "order": {"number": "A-1"}}, channels=["sms", "email"]
+    )
+    client = login(staff_user("officer", "Compliance"))
+    page = client.get(f"/admin/messaging/notification/{message.notification_id}/change/").content.decode()
+    text = visible_text(page)
+    assert raw_structures(page) == [], text
+    assert "First name Ada" in text and "Order → Number A-1" in text and "sms, email" in text
