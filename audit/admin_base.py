@@ -5,7 +5,7 @@ audit admin and ``hub`` share it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from django.contrib import admin
@@ -59,3 +59,19 @@ def labelled_rows(
         '<table class="labelled-rows">{}</table>',
         format_html_join("", '<tr><th scope="row" style="width: 12em">{}</th>' + cell + "</tr>", rows),
     )
+
+
+def labelled_json(field: str, description: str) -> Callable[[Any, Any], SafeString | str]:
+    """A read-only admin column showing the JSON ``field`` as labelled rows: set it as an
+    attribute of the admin (``evidence_rows = labelled_json("evidence", "evidence")``) and list
+    that name instead of the field, which the stock admin would show as raw JSON."""
+
+    @admin.display(description=description)
+    def show(model_admin: Any, obj: Any) -> SafeString | str:
+        value = getattr(obj, field)
+        if value in (None, "", {}, []):
+            return "—"
+        return labelled_rows(value if isinstance(value, Mapping) else {description: value})
+
+    show.__name__ = f"{field}_rows"
+    return show

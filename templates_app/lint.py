@@ -37,6 +37,35 @@ PUSH_BODY_MAX = 240
 _URL_IN_TEXT = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)
 
 
+# Where each finding points in the version editor, so the page can link to it: a content
+# field of the finding's channel/locale block, "variables", "layout", or "" (the whole block).
+FINDING_FIELDS: dict[str, str] = {
+    "no_content": "variants",
+    "reserved_variable": "variables",
+    "undeclared_variable": "variables",
+    "unused_variable": "variables",
+    "bad_example": "variables",
+    "bad_form": "",
+    "syntax_error": "",
+    "render_error": "",
+    "content_rule": "",
+    "malformed_link": "",
+    "sms_empty": "text",
+    "sms_ucs2": "text",
+    "sms_segments": "text",
+    "sms_too_long": "text",
+    "sms_no_opt_out": "text",
+    "email_no_subject": "subject",
+    "email_no_body": "html",
+    "no_unsubscribe": "html",
+    "no_postal_address": "layout",
+    "push_no_body": "text",
+    "push_title_long": "title",
+    "push_body_long": "text",
+    "push_data_not_object": "data",
+}
+
+
 @dataclass(frozen=True)
 class Finding:
     severity: str
@@ -45,8 +74,12 @@ class Finding:
     channel: str = ""
     locale: str = ""
 
+    @property
+    def field(self) -> str:
+        return FINDING_FIELDS.get(self.code, "")
+
     def as_dict(self) -> dict[str, str]:
-        return asdict(self)
+        return {**asdict(self), "field": self.field}
 
 
 def has_errors(findings: Iterable[Finding]) -> bool:

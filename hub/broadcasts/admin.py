@@ -3,6 +3,7 @@ then watch the progress bar (polled from a small JSON view); pause, resume or ca
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -14,10 +15,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from audit.admin_base import labelled_rows
 from audit.services import Actor
 from hub.broadcasts.csv_import import (
     ROLES,
@@ -54,9 +57,29 @@ class CsvUploadForm(forms.Form):
     routing = forms.ChoiceField(choices=Routing.choices, initial=Routing.FIRST)
     rate_per_minute = forms.IntegerField(min_value=1, required=False, help_text="Empty: as fast as possible.")
     send_at = forms.DateTimeField(
-        required=False, help_text="Empty: when you press Start. UTC, e.g. 2030-01-31 09:00."
+        required=False,
+        label="Send at",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        error_messages={"invalid": "This must be a date and time, e.g. 2030-01-31 09:00."},
     )
     csv_file = forms.FileField(help_text="UTF-8 CSV with a header row.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The viewer's zone (hub.viewer_zone) is active: the picker reads and shows times in it.
+        self.fields[
+            "send_at"
+        ].help_text = (
+            f"In your time zone, {timezone.get_current_timezone_name()}. Empty: when you press Start."
+        )
+
+    def clean_send_at(self) -> datetime | None:
+        send_at: datetime | None = self.cleaned_data.get("send_at")
+        if send_at is not None and send_at <= timezone.now():
+            raise forms.ValidationError(
+                "This time has passed: choose a later one, or leave it empty to send at Start."
+            )
+        return send_at
 
     def clean_csv_file(self) -> str:
         upload = self.cleaned_data["csv_file"]  # its size was limited as it came in (CsvSizeLimit)
@@ -97,10 +120,10 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
         "status",
         "progress_bar",
         "template",
-        "channels",
+        "channel_list",
         "routing",
         "audience_kind",
-        "audience_filter",
+        "audience_words",
         "send_at",
         "rate_per_minute",
         "total",
@@ -108,7 +131,7 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
         "skipped_reasons",
         "released",
         "validation_summary",
-        "column_mapping",
+        "columns",
         "created_by",
         "api_key",
         "created_at",
@@ -151,6 +174,31 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
             '</progress> <span class="sb-progress-text" role="status">…</span></div>',
             progress_url,
             f"Progress of {obj.name}",
+        )
+
+    @admin.display(description="Channels")
+    def channel_list(self, obj: Broadcast) -> str:
+        return ", ".join(obj.channels or ()) or "every channel the template has"
+
+    @admin.display(description="Audience filter")
+    def audience_words(self, obj: Broadcast) -> str:
+        """The attribute filter in words: every line must hold; a list means any of its values."""
+        if not obj.audience_filter:
+            return "—"
+        return labelled_rows(
+            [
+                (name, " or ".join(map(str, value)) if isinstance(value, list) else str(value))
+                for name, value in obj.audience_filter.items()
+            ]
+        )
+
+    @admin.display(description="Columns of the file")
+    def columns(self, obj: Broadcast) -> str:
+        if not obj.column_mapping:
+            return "—"
+        words = dict(ROLES)
+        return labelled_rows(
+            [(column, str(words.get(role, role))) for column, role in obj.column_mapping.items()]
         )
 
     @admin.display(description="Skipped rows, by reason")

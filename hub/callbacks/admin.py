@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Field, QuerySet
 from django.http import HttpRequest, HttpResponse
 
+from audit.admin_base import labelled_json
 from audit.services import Actor
 from hub.callbacks.models import CallbackDelivery, CallbackEndpoint
 from hub.callbacks.services import callback_endpoint_resume, callback_endpoint_rotate_secret
@@ -69,8 +70,13 @@ class CallbackDeliveryAdmin(admin.ModelAdmin[CallbackDelivery]):
     )
     list_filter = ("status",)
     list_select_related = ("endpoint",)
-    readonly_fields = [f.name for f in CallbackDelivery._meta.get_fields()]
+    readonly_fields = [
+        *(f.name for f in CallbackDelivery._meta.get_fields() if f.name != "events"),
+        "events_rows",
+    ]
     show_full_result_count = False
+    exclude = ("events",)
+    events_rows = labelled_json("events", "events")  # as labelled rows; the JSON is what was POSTed
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

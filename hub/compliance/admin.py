@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -12,8 +14,10 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
-from hub.compliance.forms import VERSION_FIELDS, PreviewForm, RuleForm
+from audit.admin_base import labelled_rows
+from hub.compliance.forms import VERSION_FIELDS, PreviewForm, RuleForm, params_fieldsets, params_layout
 from hub.compliance.models import Rule, RuleVersion
+from hub.compliance.params import PARAM_KINDS, params_rows
 from hub.compliance.preview import rules_with_change
 from hub.compliance.rules import rules_current
 from hub.compliance.services import rule_create, rule_version_create
@@ -30,7 +34,7 @@ class RuleVersionInline(admin.TabularInline[RuleVersion, Rule]):
         "channel",
         "countries",
         "effect",
-        "params",
+        "parameters",
         "note",
         "created_by",
         "created_at",
@@ -45,6 +49,23 @@ class RuleVersionInline(admin.TabularInline[RuleVersion, Rule]):
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
+    @admin.display(description="settings")
+    def parameters(self, obj: RuleVersion) -> str:
+        return labelled_rows(params_rows(obj.rule.kind, obj.params))
+
+
+def _version_rows(version: RuleVersion) -> list[tuple[str, str]]:
+    countries = ", ".join(version.countries) or "every country"
+    return [
+        ("Version", f"v{version.number}{'' if version.enabled else ' (disabled)'}"),
+        (
+            "Applies to",
+            f"{version.category or 'every category'}, {version.channel or 'every channel'}, {countries}",
+        ),
+        ("Effect", version.get_effect_display()),
+        *params_rows(version.rule.kind, version.params),
+    ]
+
 
 @admin.register(Rule)
 class RuleAdmin(admin.ModelAdmin[Rule]):
@@ -53,14 +74,57 @@ class RuleAdmin(admin.ModelAdmin[Rule]):
     search_fields = ("key", "description")
     list_filter = ("kind",)
     inlines = [RuleVersionInline]
-    fieldsets = (
-        (None, {"fields": ("key", "kind", "description")}),
-        (
-            "Next version (saving makes a new version; use “Preview this change” first)",
-            {"fields": VERSION_FIELDS},
-        ),
-    )
     change_form_template = "admin/compliance/rule/change_form.html"
+
+    class Media:
+        js = ("compliance/rule_kind.js",)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Rule | None = None) -> Any:
+        identity = (None, {"fields": ("key", "kind", "description")})
+        if obj is not None and not self.has_change_permission(request, obj):
+            return [identity, ("Current version", {"fields": ("current_settings",)})]
+        latest = obj.versions.order_by("-number").first() if obj is not None else None
+        layout = params_layout(
+            kind=obj.kind if obj is not None else None,
+            params=latest.params if latest is not None else {},
+            data=request.POST if request.method == "POST" else None,
+        )
+        fieldsets = [
+            identity,
+            (
+                "Next version (saving makes a new version; use “Preview this change” first)",
+                {"fields": VERSION_FIELDS},
+            ),
+            *params_fieldsets(layout),
+        ]
+        if obj is not None and obj.kind not in PARAM_KINDS:
+            fieldsets.append(("Settings", {"fields": ("no_settings",)}))
+        return fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Rule | None = None) -> Any:
+        if obj is not None and not self.has_change_permission(request, obj):
+            return ("key", "kind", "description", "current_settings")
+        return ("no_settings",) if obj is not None and obj.kind not in PARAM_KINDS else ()
+
+    def get_form(
+        self, request: HttpRequest, obj: Rule | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        # The parameter fields are the form's own (built per kind); the model gives only these.
+        kwargs["fields"] = [
+            f for f in ("key", "kind", "description") if f not in self.get_readonly_fields(request, obj)
+        ]
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    @admin.display(description="settings")
+    def no_settings(self, obj: Rule) -> str:
+        return "None: this kind of rule has no settings of its own; choose its scope above."
+
+    @admin.display(description="in force")
+    def current_settings(self, obj: Rule) -> str:
+        latest = obj.versions.order_by("-number").first()
+        if latest is None:
+            return "—"
+        return labelled_rows(_version_rows(latest))
 
     @admin.display(description="current version")
     def current_version(self, obj: Rule) -> str:

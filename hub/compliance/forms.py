@@ -1,17 +1,53 @@
-"""The admin form for a rule: the rule's key and kind plus the fields of its next version."""
+"""The admin form for a rule: the rule's key and kind plus the fields of its next version, with
+the kind's parameters as fields of their own (``hub.compliance.params``), not JSON."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 
 from hub.compliance.models import Rule, RuleEffect, RuleVersion
-from hub.compliance.rules import CATEGORIES, CHANNELS, RuleSpec, rule_spec_parse
+from hub.compliance.params import (
+    KIND_TITLES,
+    PARAM_KINDS,
+    CountriesField,
+    ParamErrors,
+    kind_fields,
+    kind_initial,
+    kind_params,
+    kind_rows,
+)
+from hub.compliance.rules import ALLOWED_EFFECTS, CATEGORIES, CHANNELS, RuleSpec, rule_spec_parse
 
-VERSION_FIELDS = ("enabled", "category", "channel", "countries", "effect", "params", "note")
+VERSION_FIELDS = ("enabled", "category", "channel", "countries", "effect", "note")
+
+
+def params_layout(
+    *, kind: str | None, params: Mapping[str, Any], data: Mapping[str, Any] | None
+) -> dict[str, tuple[int, dict[str, forms.Field]]]:
+    """The parameter fields the form shows, per kind: only the rule's own kind once it exists,
+    every kind on the add page (the page shows the chosen one). Rows of periods or items
+    follow what was posted, else what is stored. The admin builds its fieldsets from this."""
+    kinds = [kind] if kind else list(PARAM_KINDS)
+    layout = {}
+    for name in kinds:
+        rows = kind_rows(name, params if name == kind else {}, data)
+        layout[name] = (rows, kind_fields(name, rows))
+    return layout
+
+
+def params_fieldsets(layout: Mapping[str, tuple[int, Mapping[str, forms.Field]]]) -> list[tuple[str, Any]]:
+    fieldsets: list[tuple[str, Any]] = []
+    for kind, (_, fields) in layout.items():
+        if fields:
+            fieldsets.append(
+                (KIND_TITLES[kind], {"fields": tuple(fields), "classes": ("sb-kind", f"sb-kind-{kind}")})
+            )
+    return fieldsets
 
 
 class RuleForm(forms.ModelForm[Rule]):
@@ -20,18 +56,12 @@ class RuleForm(forms.ModelForm[Rule]):
         choices=[("", "every category"), *((c, c) for c in CATEGORIES)], required=False
     )
     channel = forms.ChoiceField(choices=[("", "every channel"), *((c, c) for c in CHANNELS)], required=False)
-    countries = forms.CharField(
-        required=False, help_text="Comma-separated ISO country codes the rule applies to; empty: all."
+    countries = CountriesField(
+        label="Only for recipients in",
+        required=False,
+        help_text="Leave empty for every country. Hold Ctrl (⌘ on a Mac) to choose several.",
     )
     effect = forms.ChoiceField(choices=RuleEffect.choices)
-    params = forms.JSONField(
-        required=False,
-        initial=dict,
-        help_text='quiet_hours: {"start": "08:00", "end": "21:00"}; frequency_cap: {"limit": 3, '
-        '"window_hours": 168}; country_allow: {"allowed": ["GB"]}; blackout: {"periods": '
-        '[{"start": "2026-12-24T00:00:00+00:00", "end": "..."}]}; required_content: {"required": '
-        '[{"label": "postal address", "any_of": ["postal_address"]}]}.',
-    )
     note = forms.CharField(
         required=False, max_length=300, help_text="Why this change (kept with the version)."
     )
@@ -44,40 +74,61 @@ class RuleForm(forms.ModelForm[Rule]):
         super().__init__(*args, **kwargs)
         latest = self.latest_version()
         if latest is not None:
-            for name in ("enabled", "category", "channel", "effect", "params"):
+            for name in ("enabled", "category", "channel", "effect"):
                 self.initial.setdefault(name, getattr(latest, name))
-            self.initial.setdefault("countries", ", ".join(latest.countries))
+            self.initial.setdefault("countries", list(latest.countries))
+        kind = self.instance.kind if self.instance.pk else None
+        self.layout = params_layout(
+            kind=kind, params=latest.params if latest else {}, data=self.data if self.is_bound else None
+        )
+        for fields in (fields for _, fields in self.layout.values()):
+            self.fields.update(fields)
+        if kind and latest is not None:
+            for name, value in kind_initial(kind, latest.params).items():
+                self.initial.setdefault(name, value)
         if self.instance.pk:
             # A rule's identity never changes; only its versions do.
             for name in ("key", "kind"):
-                self.fields[name].disabled = True
+                if name in self.fields:  # absent from a read-only viewer's form
+                    self.fields[name].disabled = True
+            effect = self.fields["effect"]
+            assert isinstance(effect, forms.ChoiceField)  # noqa: S101 - declared above
+            effect.choices = [c for c in RuleEffect.choices if c[0] in ALLOWED_EFFECTS[self.instance.kind]]
 
     def latest_version(self) -> RuleVersion | None:
         if not self.instance.pk:
             return None
         return self.instance.versions.order_by("-number").first()
 
-    def clean_countries(self) -> list[str]:
-        raw = self.cleaned_data.get("countries") or ""
-        return [c.strip().upper() for c in raw.split(",") if c.strip()]
-
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        kind = data.get("kind") or self.instance.kind
+        params: dict[str, Any] = {}
+        if kind in self.layout:
+            try:
+                params = kind_params(kind, data, rows=self.layout[kind][0])
+            except ParamErrors as exc:
+                for name, message in exc.errors.items():
+                    self.add_error(name, message)
         if self.errors:
             return data
+        data["params"] = params
         try:
             self.spec = rule_spec_parse(
                 key=data["key"],
                 version=(latest.number + 1) if (latest := self.latest_version()) else 1,
-                kind=data["kind"],
+                kind=kind,
                 effect=data["effect"],
                 category=data.get("category") or "",
                 channel=data.get("channel") or "",
                 countries=data.get("countries") or [],
-                params=data.get("params") or {},
+                params=params,
             )
         except ValidationError as exc:
-            raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages) from exc
+            if not hasattr(exc, "error_dict"):
+                raise
+            for name, errors in exc.message_dict.items():
+                self.add_error(name if name in self.fields else None, errors)
         return data
 
     def proposed_spec(self) -> RuleSpec | None:

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from audit.admin_base import ReadOnlyAdmin
+from audit.admin_base import ReadOnlyAdmin, labelled_json
 from audit.services import Actor
 from hub.contacts.masking import address_masked, addresses_visible
 from hub.contacts.models import ConsentEntry, Contact, Device, Suppression, SuppressionReason
@@ -38,9 +38,10 @@ class DeviceInline(_ReadOnlyInline):
 
 class ConsentEntryInline(_ReadOnlyInline):
     model = ConsentEntry
-    fields = ("created_at", "channel", "purpose", "granted", "source", "evidence")
+    fields = ("created_at", "channel", "purpose", "granted", "source", "evidence_rows")
     readonly_fields = fields
     ordering = ("-created_at", "-id")
+    evidence_rows = labelled_json("evidence", "evidence")
 
 
 @admin.register(Contact)
@@ -54,6 +55,9 @@ class ContactAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     inlines = [DeviceInline, ConsentEntryInline]
     actions = ["erase_selected"]
+    exclude = ("attributes",)
+    readonly_fields = ("attributes_rows",)
+    attributes_rows = labelled_json("attributes", "attributes")
 
     # Addresses in full only for those who may see them (contacts.view_contact_addresses);
     # the others read them masked, on the list and the contact's page alike.
@@ -106,6 +110,9 @@ class ConsentEntryAdmin(ReadOnlyAdmin):
     search_fields = ("contact__external_id",)
     list_select_related = ("contact",)
     show_full_result_count = False
+    exclude = ("evidence",)
+    readonly_fields = ("evidence_rows",)
+    evidence_rows = labelled_json("evidence", "evidence")
 
 
 class SuppressionForm(forms.ModelForm[Suppression]):
@@ -139,13 +146,15 @@ class SuppressionAdmin(admin.ModelAdmin[Suppression]):
     actions = ["lift_selected"]
     show_full_result_count = False
 
+    detail_rows = labelled_json("detail", "detail")
+
     @admin.display(description="address")
     def address_shown(self, obj: Suppression) -> str:
         return obj.address or f"(erased; hash {obj.address_hash[:12]}…)"
 
     def get_readonly_fields(self, request: HttpRequest, obj: Suppression | None = None) -> tuple[str, ...]:
         if obj is not None:
-            return ("channel", "address", "address_hash", "reason", "detail", "created_at", "lifted_at")
+            return ("channel", "address", "address_hash", "reason", "detail_rows", "created_at", "lifted_at")
         return ()
 
     def get_fields(self, request: HttpRequest, obj: Suppression | None = None) -> Any:

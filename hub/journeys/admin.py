@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from audit.admin_base import ReadOnlyAdmin
+from audit.admin_base import ReadOnlyAdmin, labelled_json
 from audit.services import Actor
 from hub.contacts.models import Contact
 from hub.journeys.definition import InvalidDefinition
@@ -422,10 +422,11 @@ def _lint_html(definition: dict[str, Any]) -> SafeString:
 
 class JourneyRunEntryInline(admin.TabularInline[JourneyRunEntry, JourneyRun]):
     model = JourneyRunEntry
-    fields = ("at", "kind", "step", "detail")
+    fields = ("at", "kind", "step", "detail_rows")
     readonly_fields = fields
     extra = 0
     can_delete = False
+    detail_rows = labelled_json("detail", "detail")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -438,6 +439,10 @@ class JourneyRunAdmin(ReadOnlyAdmin):
     search_fields = ("contact__external_id",)
     inlines = (JourneyRunEntryInline,)
     actions = ["cancel_selected"]
+    exclude = ("waiting_for", "state")
+    readonly_fields = ("waiting_for_rows", "state_rows")
+    waiting_for_rows = labelled_json("waiting_for", "waiting for")
+    state_rows = labelled_json("state", "state")
 
     def has_cancel_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("journeys.cancel_journeyrun")
@@ -465,3 +470,7 @@ class JourneyRunAdmin(ReadOnlyAdmin):
 class EventAdmin(ReadOnlyAdmin):
     list_display = ("name", "contact", "event_id", "occurred_at", "received_at")
     search_fields = ("name", "contact__external_id", "event_id")
+    exclude = ("data", "result")
+    readonly_fields = ("data_rows", "result_rows")
+    data_rows = labelled_json("data", "data")
+    result_rows = labelled_json("result", "what it did")

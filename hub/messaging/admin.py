@@ -6,7 +6,11 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from audit.admin_base import ReadOnlyAdmin  # messages change only through the lifecycle
+from audit.admin_base import (
+    ReadOnlyAdmin,
+    labelled_json,
+    labelled_rows,
+)  # messages change only through the lifecycle
 from audit.services import Actor
 from hub.messaging.fallback_policies import fallback_policy_delete, fallback_policy_save
 from hub.messaging.models import FallbackPolicy, Message, MessageEvent, Notification
@@ -15,12 +19,16 @@ from hub.messaging.models import FallbackPolicy, Message, MessageEvent, Notifica
 class MessageEventInline(admin.TabularInline[MessageEvent, Message]):
     model = MessageEvent
     extra = 0
-    fields = ("occurred_at", "kind", "status", "source", "detail")
+    fields = ("occurred_at", "kind", "status", "source", "details")
     readonly_fields = fields
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    @admin.display(description="detail")
+    def details(self, obj: MessageEvent) -> str:
+        return labelled_rows(obj.detail) if obj.detail else "—"
 
 
 class MessageInline(admin.TabularInline[Message, Notification]):
@@ -42,6 +50,14 @@ class NotificationAdmin(ReadOnlyAdmin):
     search_fields = ("=id", "reference", "contact__external_id")
     inlines = [MessageInline]
     show_full_result_count = False
+    exclude = ("to", "data", "channels")
+    readonly_fields = ("channel_list", "to_rows", "data_rows")
+    to_rows = labelled_json("to", "inline addresses")
+    data_rows = labelled_json("data", "data")
+
+    @admin.display(description="channels")
+    def channel_list(self, obj: Notification) -> str:
+        return ", ".join(obj.channels or ()) or "—"
 
 
 @admin.register(Message)
@@ -60,9 +76,25 @@ class MessageAdmin(ReadOnlyAdmin):
     )
     list_filter = ("status", "channel", "category", "block_reason", "needs_reconciliation")
     search_fields = ("=id", "=provider_message_id", "notification__reference", "decided_by")
-    readonly_fields = ("compliance_decision",)
+    # Read as labelled rows below, not as the raw JSON the stock admin would show.
+    exclude = ("rendered", "decision")
+    readonly_fields = ("compliance_decision", "decision_details", "content")
     inlines = [MessageEventInline]
     show_full_result_count = False
+
+    @admin.display(description="decision in detail")
+    def decision_details(self, obj: Message) -> str:
+        decision = {k: v for k, v in (obj.decision or {}).items() if k != "sentence"}
+        return labelled_rows(decision) if decision else "—"
+
+    @admin.display(description="content as rendered")
+    def content(self, obj: Message) -> str:
+        if not obj.rendered:
+            return "Not rendered, or removed after its retention period."
+        return labelled_rows(
+            [(key.replace("_", " ").capitalize(), str(value)) for key, value in obj.rendered.items()],
+            pre=True,
+        )
 
     @admin.display(description="compliance decision")
     def compliance_decision(self, obj: Message) -> str:

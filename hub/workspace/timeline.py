@@ -182,7 +182,8 @@ def contact_timeline(
                     kind="message",
                     channel=message.channel,
                     summary=f"{template} ({message.category})",
-                    status=message.status + (f": {message.block_reason}" if message.block_reason else ""),
+                    status=message.status
+                    + (f": {message.get_block_reason_display()}" if message.block_reason else ""),
                     message=message,
                     events=list(message.events.all()),
                     address=address_shown(message.to, visible=show_addresses),

@@ -192,7 +192,14 @@ class TemplateVersionAdmin(admin.ModelAdmin[TemplateVersion]):
                 tracked=version.template.tracks_links,
             )
             result["findings"] = [
-                {"severity": "error", "code": "bad_form", "message": p, "channel": "", "locale": ""}
+                {
+                    "severity": "error",
+                    "code": "bad_form",
+                    "message": p,
+                    "channel": "",
+                    "locale": "",
+                    "field": "",
+                }
                 for p in problems
             ] + result["findings"]
         else:

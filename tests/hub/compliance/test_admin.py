@@ -32,7 +32,8 @@ def rule_form(**overrides):
         "channel": "sms",
         "countries": "",
         "effect": "defer",
-        "params": '{"start": "08:00", "end": "21:00"}',
+        "quiet_start": "08:00",
+        "quiet_end": "21:00",
         "note": "",
         "versions-TOTAL_FORMS": "0",
         "versions-INITIAL_FORMS": "0",
@@ -71,7 +72,7 @@ class TestRuleAdmin:
         rule = Rule.objects.get(key="quiet_hours_marketing_sms")
         url = f"/admin/compliance/rule/{rule.pk}/change/"
         assert client.get(url).status_code == 200
-        response = client.post(url, rule_form(params='{"start": "09:00", "end": "20:00"}', note="stricter"))
+        response = client.post(url, rule_form(quiet_start="09:00", quiet_end="20:00", note="stricter"))
         assert response.status_code == 302, response.content.decode()[-2000:]
         latest = rule.versions.order_by("-number").first()
         assert latest is not None and latest.created_by is not None
@@ -85,7 +86,7 @@ class TestRuleAdmin:
             kind="country_allow",
             category="",
             effect="block",
-            params='{"allowed": ["GB", "IE"]}',
+            allowed_countries=["GB", "IE"],
         )
         response = client.post("/admin/compliance/rule/add/", form)
         assert response.status_code == 302, response.content.decode()[-1500:]
@@ -96,9 +97,7 @@ class TestRuleAdmin:
     def test_bad_params_are_a_form_error_and_change_nothing(self):
         client = login(staff_user("officer", "Compliance"))
         rule = Rule.objects.get(key="quiet_hours_marketing_sms")
-        response = client.post(
-            f"/admin/compliance/rule/{rule.pk}/change/", rule_form(params='{"start": "late"}')
-        )
+        response = client.post(f"/admin/compliance/rule/{rule.pk}/change/", rule_form(quiet_start="late"))
         assert response.status_code == 200
         assert "must be a time of day" in response.content.decode()
         assert rule.versions.count() == 1
@@ -111,9 +110,7 @@ class TestRuleAdmin:
         rule = Rule.objects.get(key="quiet_hours_marketing_sms")
         url = f"/admin/compliance/rule/{rule.pk}/preview/"
         assert client.get(url).status_code == 200
-        response = client.post(
-            url, rule_form(params='{"start": "08:00", "end": "18:00"}', _preview="Preview")
-        )
+        response = client.post(url, rule_form(quiet_end="18:00", _preview="Preview"))
         assert response.status_code == 200
         report = response.context["report"]
         [row] = report.rows
@@ -121,7 +118,7 @@ class TestRuleAdmin:
         assert (row.now_deferred, row.then_deferred, row.changed) == (2, 5, 3)
         assert 'id="preview-result"' in response.content.decode()
         assert rule.versions.count() == 1
-        saved = client.post(url, rule_form(params='{"start": "08:00", "end": "18:00"}', _save="Save"))
+        saved = client.post(url, rule_form(quiet_end="18:00", _save="Save"))
         assert saved.status_code == 302 and rule.versions.count() == 2
 
     def test_preview_from_the_change_form_keeps_the_edits(self, marketing_template):
@@ -133,7 +130,7 @@ class TestRuleAdmin:
         preview_url = f"/admin/compliance/rule/{rule.pk}/preview/"
         change = client.get(f"/admin/compliance/rule/{rule.pk}/change/").content.decode()
         assert f'formaction="{preview_url}"' in change and 'id="rule-preview-change"' in change
-        edited = rule_form(params='{"start": "08:00", "end": "18:00"}', _preview="Preview this change")
+        edited = rule_form(quiet_end="18:00", _preview="Preview this change")
         del edited["days"]  # the change form has no period field
         response = client.post(preview_url, edited)
         assert response.status_code == 200
