@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from hub.contacts.conversations import sms_in_sandbox
 from hub.contacts.selectors import contacts_matching
 from hub.workspace.admin.base import ReadOnlyWorkspaceAdmin
+from hub.workspace.homes import contact_viewed
 from hub.workspace.models import ContactTimeline
 from hub.workspace.timeline import contact_timeline
 
@@ -56,6 +57,9 @@ class ContactTimelineAdmin(ReadOnlyWorkspaceAdmin):
         contact = ContactTimeline.objects.filter(pk=object_id).first() if object_id.isdigit() else None
         if contact is None:
             raise Http404("No such contact.")
+        contact_viewed(
+            user_id=int(request.user.pk or 0), contact_id=contact.pk
+        )  # the support home's "recently viewed"
         entries = contact_timeline(contact=contact)
         context = self.context(
             request,
