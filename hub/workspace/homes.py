@@ -33,7 +33,7 @@ from hub.broadcasts.models import Broadcast, BroadcastStatus
 from hub.callbacks.models import CallbackEndpoint
 from hub.contacts.models import ConsentEntry, ConsentSource, InboundMessage
 from hub.journeys.models import Journey, JourneyVersion
-from hub.messaging.models import DailyRollup, ReasonRollup
+from hub.messaging.models import DailyRollup
 from hub.roles import ROLE_PERMISSIONS
 from hub.workspace.models import RecentContact
 from hub.workspace.operator import (
@@ -43,7 +43,7 @@ from hub.workspace.operator import (
     sandbox_channels,
     worker_states,
 )
-from hub.workspace.reports import reason_words
+from hub.workspace.reports import Reason, report_reasons
 from templates_app.lint import Finding
 from templates_app.models import Template, TemplateVariable, TemplateVariant, TemplateVersion, VersionStatus
 from templates_app.services.workflow import version_lint_run
@@ -212,21 +212,10 @@ class Queue:
 
 
 @dataclass(frozen=True)
-class ReasonToday:
-    outcome: str
-    reason: str
-    count: int
-
-    @property
-    def words(self) -> str:
-        return reason_words(self.reason)
-
-
-@dataclass(frozen=True)
 class ComplianceHome:
     templates: Queue
     journeys: Queue
-    reasons: list[ReasonToday]
+    reasons: list[Reason]
     opt_outs: dict[str, int]  # by source, in words
     opt_outs_more: bool  # more than OPT_OUTS_LOOKED_AT today
     log: LogState
@@ -278,13 +267,7 @@ def compliance_home() -> ComplianceHome:
     """The compliance officer's morning: what waits for review, what compliance stopped today
     and why, who opted out today, and whether the audit log is keeping up and verified."""
     today = _today()
-    reasons = [
-        ReasonToday(row["outcome"], row["reason"], int(row["n"] or 0))
-        for row in ReasonRollup.objects.filter(day=today)
-        .values("outcome", "reason")
-        .annotate(n=Sum("count"))
-        .order_by("outcome", "-n", "reason")
-    ]
+    reasons = report_reasons(date_from=today, date_to=today, template="", channel="")
     opt_outs, more = opt_outs_today()
     return ComplianceHome(
         templates=_queue(TemplateVersion, "template"),

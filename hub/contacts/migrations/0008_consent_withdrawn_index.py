@@ -1,41 +1,31 @@
 """The compliance home counts today's opt-outs (consent withdrawals) from an index on the
 withdrawals' time, never a scan of the whole consent ledger. Built CONCURRENTLY on PostgreSQL
-so a live hub keeps recording consent while it builds."""
+so a live hub keeps recording consent while it builds; a plain index elsewhere (SQLite)."""
 
-from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations, models
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
-from django.db.migrations.state import ProjectState
+from django.db.migrations.state import StateApps
 
 INDEX = models.Index(condition=models.Q(granted=False), fields=["created_at"], name="consent_withdrawn_idx")
 
 
-class AddIndexAnyDatabase(AddIndexConcurrently):
-    """CONCURRENTLY on PostgreSQL; a plain index elsewhere (SQLite, the embedded default)."""
+def index_create(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    model = apps.get_model("contacts", "ConsentEntry")
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(
+            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {INDEX.name} "
+            f"ON {model._meta.db_table} (created_at) WHERE NOT granted"
+        )
+    else:
+        schema_editor.add_index(model, INDEX)
 
-    def database_forwards(
-        self,
-        app_label: str,
-        schema_editor: BaseDatabaseSchemaEditor,
-        from_state: ProjectState,
-        to_state: ProjectState,
-    ) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-        else:
-            migrations.AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
 
-    def database_backwards(
-        self,
-        app_label: str,
-        schema_editor: BaseDatabaseSchemaEditor,
-        from_state: ProjectState,
-        to_state: ProjectState,
-    ) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-        else:
-            migrations.AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+def index_drop(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    model = apps.get_model("contacts", "ConsentEntry")
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {INDEX.name}")
+    else:
+        schema_editor.remove_index(model, INDEX)
 
 
 class Migration(migrations.Migration):
@@ -45,4 +35,9 @@ class Migration(migrations.Migration):
         ("contacts", "0007_contact_search_indexes"),
     ]
 
-    operations = [AddIndexAnyDatabase(model_name="consententry", index=INDEX)]
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[migrations.AddIndex(model_name="consententry", index=INDEX)],
+            database_operations=[migrations.RunPython(index_create, index_drop)],
+        )
+    ]

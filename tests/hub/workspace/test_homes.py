@@ -244,7 +244,7 @@ def test_compliance_home_says_why_messages_were_stopped_today_in_words(client):
     ReasonRollup.objects.create(template=template, channel="sms", day=today - timedelta(days=1), outcome="blocked", reason="suppressed", count=9)  # fmt: skip
     data = compliance_home()
     assert (data.blocked, data.deferred) == (6, 3)
-    assert [(r.outcome, r.reason, r.count) for r in data.reasons] == [
+    assert [(r.outcome, r.code, r.count) for r in data.reasons] == [
         ("blocked", "no_consent", 6),
         ("deferred", "quiet_hours", 3),
     ]
