@@ -222,6 +222,7 @@ def test_compliance_home_shows_both_queues_with_count_age_and_review_links(clien
     data = compliance_home()
     assert data.templates.count == 2 and data.journeys.count == 1 and data.waiting == 3
     assert data.templates.entries[0].template.key == "a.one"  # the oldest first
+    assert data.templates.oldest is not None
     assert timezone.now() - data.templates.oldest >= timedelta(days=3)
     page = home(client, staff_user("colin", "Compliance")).content.decode()
     assert reverse("admin:templates_app_templateversion_review", args=[data.templates.entries[0].pk]) in page
@@ -411,7 +412,7 @@ def _big_table_counts(queries) -> list[str]:
     return wrong
 
 
-def _home_queries(client, user, name: str) -> list[dict]:
+def _home_queries(client, user, name: str) -> list[dict[str, str]]:
     client.force_login(user)
     client.get(HOME, {"home": name})  # warm the per-process caches (rules, providers)
     with CaptureQueriesContext(connection) as queries:
