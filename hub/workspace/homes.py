@@ -253,10 +253,10 @@ def opt_outs_today() -> tuple[dict[str, int], bool]:
     table = ConsentEntry._meta.db_table
     sql = (
         f"SELECT source, COUNT(*) FROM (SELECT source FROM {table} "  # noqa: S608 - our table name
-        "WHERE granted = %s AND created_at >= %s LIMIT %s) AS today GROUP BY source ORDER BY 2 DESC, 1"
-    )
+        "WHERE NOT granted AND created_at >= %s LIMIT %s) AS today GROUP BY source ORDER BY 2 DESC, 1"
+    )  # "NOT granted", as the partial index says it, so that the planner reads that index
     with connection.cursor() as cursor:
-        cursor.execute(sql, [False, start, OPT_OUTS_LOOKED_AT + 1])
+        cursor.execute(sql, [start, OPT_OUTS_LOOKED_AT + 1])
         rows = cursor.fetchall()
     labels = dict(ConsentSource.choices)
     found = {str(labels.get(source, source)): int(n) for source, n in rows}

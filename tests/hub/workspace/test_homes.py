@@ -31,6 +31,7 @@ from hub.workspace.homes import (
     homes_of,
     marketer_home,
     operator_home,
+    opt_outs_today,
     support_home,
 )
 from hub.workspace.models import RecentContact
@@ -273,6 +274,19 @@ def test_compliance_home_counts_todays_opt_outs_by_source(db):
     ConsentEntry.objects.filter(channel="push").update(created_at=timezone.now() - timedelta(days=2))
     data = compliance_home()
     assert data.opt_outs == {"SMS keyword": 1, "One-click unsubscribe": 1} and not data.opt_outs_more
+
+
+def test_todays_opt_outs_are_read_from_the_withdrawals_partial_index(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("the partial index's plan is PostgreSQL's")
+    with CaptureQueriesContext(connection) as queries:
+        opt_outs_today()
+    (query,) = queries.captured_queries
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # an empty table: ask whether the index serves
+        cursor.execute(f"EXPLAIN {query['sql']}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "consent_withdrawn_idx" in plan, plan
 
 
 def test_compliance_home_shows_the_audit_logs_state_and_its_last_verification(client):
