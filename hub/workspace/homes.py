@@ -33,7 +33,7 @@ from hub.broadcasts.models import Broadcast, BroadcastStatus
 from hub.callbacks.models import CallbackEndpoint
 from hub.contacts.models import ConsentEntry, ConsentSource, InboundMessage
 from hub.journeys.models import Journey, JourneyVersion
-from hub.messaging.models import DailyRollup
+from hub.messaging.models import BlockReason, DailyRollup
 from hub.roles import ROLE_PERMISSIONS
 from hub.workspace.models import RecentContact
 from hub.workspace.operator import (
@@ -220,6 +220,11 @@ class ComplianceHome:
     opt_outs_more: bool  # more than OPT_OUTS_LOOKED_AT today
     log: LogState
     day: date = field(default_factory=_today)
+
+    @property
+    def block_codes(self) -> frozenset[str]:
+        """Block reasons the compliance workspace can search messages by."""
+        return frozenset(str(code) for code in BlockReason.values)
 
     @property
     def waiting(self) -> int:
