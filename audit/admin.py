@@ -17,8 +17,8 @@ from audit.heads import audit_previous_verifier_keys, audit_public_key_pem, audi
 from audit.models import AuditCheckpoint, AuditRecord, AuditTreeHead
 from audit.proofs import audit_latest_head, audit_record_proofs
 from audit.sequencer import audit_pending_count
-from audit.services import record_canonical
-from audit.verify import audit_log_verify
+from audit.services import Actor, record_canonical
+from audit.verify import audit_log_verify, audit_verification_record
 
 
 @admin.register(AuditRecord)
@@ -102,6 +102,7 @@ def _log_context() -> dict[str, Any]:
 
 def _verify_post(request: HttpRequest) -> HttpResponse:
     report = audit_log_verify()
+    audit_verification_record(report=report, actor=Actor.user(request.user.pk))
     if report.ok:
         messages.success(
             request,

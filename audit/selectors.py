@@ -13,12 +13,15 @@ import os
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from audit.canonical import GENESIS_HASH, PG_TIME_SQL, canonical_text_v1, encode_basestring, record_fields
-from audit.models import AuditCheckpoint, AuditRecord
+from audit.models import AuditCheckpoint, AuditLeaf, AuditRecord, AuditTreeHead, AuditTreeState
 from audit.services import record_canonical
 
 # The columns as text, in sequence order: PostgreSQL prints the time and the payload exactly
@@ -146,3 +149,43 @@ def audit_records_for(*, object_type: str, object_ids: list[str]) -> list[AuditR
     if not object_ids:
         return []
     return list(AuditRecord.objects.filter(object_type=object_type, object_id__in=object_ids).order_by("seq"))
+
+
+# What a home page shows of the log, read without counting it: the newest head and tree state
+# by their keys, the records waiting behind the sequencer from its txid index (at most this many
+# looked at), the last verification from the (action, created_at) index.
+PENDING_LOOKED_AT = 1000
+VERIFIED_ACTION = "audit.log_verified"
+
+
+@dataclass(frozen=True)
+class LogState:
+    head: AuditTreeHead | None
+    pending: int  # records waiting for the sequencer, up to PENDING_LOOKED_AT
+    pending_more: bool  # more than PENDING_LOOKED_AT are waiting
+    lag_seconds: float  # age of the oldest waiting record (0 when none waits)
+    last_verification: AuditRecord | None
+
+
+def audit_log_state() -> LogState:
+    """The log's state in four indexed reads, however long the log: the latest signed tree head,
+    the sequencer's lag (records committed but not yet in the tree, and how long the oldest has
+    waited), and the last verification (who ran it, when, and what it found)."""
+    head = AuditTreeHead.objects.order_by("-id").first()
+    state = AuditTreeState.objects.order_by("-tree_size").values("horizon", "round_horizon").first()
+    horizon = min(state["horizon"], state["round_horizon"]) if state else 0
+    waiting = list(
+        AuditRecord.objects.filter(txid__gte=horizon)
+        .filter(~Exists(AuditLeaf.objects.filter(record_id=OuterRef("seq"))))
+        .order_by("txid", "seq")
+        .values_list("created_at", flat=True)[: PENDING_LOOKED_AT + 1]
+    )
+    oldest: datetime | None = min(waiting) if waiting else None
+    verified = AuditRecord.objects.filter(action=VERIFIED_ACTION).order_by("-created_at").first()
+    return LogState(
+        head=head,
+        pending=min(len(waiting), PENDING_LOOKED_AT),
+        pending_more=len(waiting) > PENDING_LOOKED_AT,
+        lag_seconds=max((timezone.now() - oldest).total_seconds(), 0.0) if oldest else 0.0,
+        last_verification=verified,
+    )

@@ -44,7 +44,9 @@ from audit.heads import audit_trusted_keys
 from audit.merkle import Frontier
 from audit.models import AuditLeaf, AuditNode, AuditRecord, AuditTreeHead, AuditTreeState
 from audit.notes import NoteError, open_note_any, parse_checkpoint, parse_verifier_key
+from audit.selectors import VERIFIED_ACTION
 from audit.sequencer import TILE_LEVELS, leaf_hashes, record_text_row
+from audit.services import Actor, audit_append
 
 # The tree: leaf hashes in leaf order.
 _TREE = "SELECT leaf_index, leaf_hash FROM audit_auditleaf ORDER BY leaf_index"
@@ -448,3 +450,22 @@ def audit_log_verify(*, trusted_keys: Sequence[str] | None = None, processes: in
         return LogReport(0, problem=broken.problem, record=broken.record, leaf=broken.leaf)
     # Every leaf's record exists (else a problem above) and a record has one leaf at most.
     return LogReport(tree.size, heads=heads, pending=records - tree.size)
+
+
+def audit_verification_record(*, report: LogReport, actor: Actor) -> AuditRecord:
+    """Append what a verification found (the admin button, ``verify_audit``): the compliance
+    home shows the last one, read from the (action, created_at) index."""
+    return audit_append(
+        actor=actor,
+        action=VERIFIED_ACTION,
+        object_type="audit_log",
+        object_id=report.checked,
+        payload={
+            "ok": report.ok,
+            "checked": report.checked,
+            "heads": report.heads,
+            "pending": report.pending,
+            "problem": report.problem,
+            "record": report.record,
+        },
+    )

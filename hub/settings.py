@@ -112,6 +112,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "hub.branding.brand",
+                "hub.workspace.operator.sandbox_context",
             ],
         },
     },

@@ -8,6 +8,7 @@ from hub.api.problems import api_not_found
 from hub.contacts import views as contact_views
 from hub.notify import views as notify_views
 from hub.tracking import views as tracking_views
+from hub.workspace.admin.homes import home_view
 from hub.workspace.views import metrics
 
 admin.site.site_header = "Switchboard"
@@ -20,6 +21,8 @@ handler404 = "hub.api.problems.handler404"
 handler500 = "hub.api.problems.handler500"
 
 urlpatterns = [
+    # /admin/ itself (``admin:index``) is the home of the viewer's role (hub.workspace.homes).
+    path("admin/", admin.site.admin_view(home_view)),
     path("admin/", admin.site.urls),
     path("api/v1/", include("hub.api.urls")),
     path("webhooks/", include("hub.webhooks.urls")),

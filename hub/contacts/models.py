@@ -81,7 +81,11 @@ class ConsentEntry(models.Model):
         ordering = ("contact", "created_at", "id")
         verbose_name_plural = "consent entries"
         indexes = [
-            models.Index(fields=["contact", "channel", "purpose", "-created_at"], name="consent_state_idx")
+            models.Index(fields=["contact", "channel", "purpose", "-created_at"], name="consent_state_idx"),
+            # The compliance home's "opt-outs today": withdrawals by time, without the grants.
+            models.Index(
+                fields=["created_at"], name="consent_withdrawn_idx", condition=models.Q(granted=False)
+            ),
         ]
 
     def __str__(self) -> str:

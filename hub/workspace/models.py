@@ -3,6 +3,7 @@ reads the rollups that ``hub.messaging.rollups`` writes)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
@@ -69,3 +70,19 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker} {self.queue}"
+
+
+class RecentContact(models.Model):
+    """A contact a staff member opened lately (the support home's "recently viewed"): one row
+    per (user, contact), the oldest dropped beyond ``hub.workspace.homes.RECENT_CONTACTS``."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    viewed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "contact"], name="recentcontact_unique")]
+        indexes = [models.Index(fields=["user", "-viewed_at"], name="recentcontact_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} viewed {self.contact_id}"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db.models import Count
+from django.http import HttpRequest
 from django.utils import timezone
 
 from hub.callbacks.models import CallbackDelivery, CallbackEndpoint, DeliveryStatus
@@ -88,6 +89,16 @@ def sandbox_channels() -> list[str]:
     return [
         c for c in CHANNELS if (entries := channel_entries(c)) and entries[0]["BACKEND"] == SANDBOX_BACKEND
     ]
+
+
+def sandbox_context(request: HttpRequest) -> dict[str, list[str]]:
+    """Template context processor: ``sandbox_channels`` for the banner every admin page shows to
+    staff while any channel sends to the sandbox (``hub/shell/admin/base_site.html``). Read from
+    the providers' configuration, cached per process (no query on most pages)."""
+    user = getattr(request, "user", None)
+    if not request.path.startswith("/admin/") or not getattr(user, "is_staff", False):
+        return {}
+    return {"sandbox_channels": sandbox_channels()}
 
 
 def queued_lanes() -> list[tuple[str, str, int]]:

@@ -179,7 +179,9 @@ def _slices(dimension: str, **filters: Any) -> list[Slice]:
     return sorted(slices, key=lambda s: (-s.counts["sent"], -s.counts["accepted"], s.name))
 
 
-def _reasons(**filters: Any) -> list[Reason]:
+def report_reasons(**filters: Any) -> list[Reason]:
+    """Why compliance blocked or deferred over the period, summed per outcome and reason (the
+    ``ReasonRollup`` rows), most frequent first within each outcome."""
     sums = (
         _filtered(ReasonRollup.objects.all(), **filters)
         .values("outcome", "reason")
@@ -242,7 +244,7 @@ def report_build(*, date_from: date, date_to: date, template: str = "", channel:
         channels=channels,
         locales=_slices("locale", **filters),
         providers=_slices("provider", **filters),
-        reasons=_reasons(**filters),
+        reasons=report_reasons(**filters),
         countries=_countries(**filters),
     )
 

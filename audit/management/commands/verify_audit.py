@@ -11,7 +11,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.notes import NoteError
 from audit.selectors import audit_chain_verify
-from audit.verify import audit_log_verify
+from audit.services import Actor
+from audit.verify import audit_log_verify, audit_verification_record
 
 
 class Command(BaseCommand):
@@ -52,6 +53,7 @@ class Command(BaseCommand):
         except NoteError as exc:
             raise CommandError(f"--public-key: {exc}") from exc
         elapsed = time.perf_counter() - started
+        audit_verification_record(report=report, actor=Actor.system())
         if not report.ok:
             where = f" at record #{report.record}" if report.record is not None else ""
             raise CommandError(f"Audit log BROKEN{where}: {report.problem}.")

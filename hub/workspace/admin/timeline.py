@@ -20,6 +20,7 @@ from hub.contacts.masking import address_shown, addresses_visible
 from hub.contacts.selectors import contacts_matching
 from hub.workspace.admin.base import ReadOnlyWorkspaceAdmin
 from hub.workspace.forms import TimelineFilterForm
+from hub.workspace.homes import contact_viewed
 from hub.workspace.models import ContactTimeline
 from hub.workspace.timeline import (
     TimelinePage,
@@ -87,6 +88,7 @@ class ContactTimelineAdmin(ReadOnlyWorkspaceAdmin):
         contact = ContactTimeline.objects.filter(pk=object_id).first() if object_id.isdigit() else None
         if contact is None:
             raise Http404("No such contact.")
+        contact_viewed(user_id=int(request.user.pk or 0), contact_id=contact.pk)  # the support home's list
         show_addresses = addresses_visible(request.user)
         may_read_audit = request.user.has_perm("audit.view_auditrecord")
         form = TimelineFilterForm(request.GET or None, audit=may_read_audit)
