@@ -25,7 +25,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
-from django.db.models import Min, Prefetch, Sum
+from django.db.models import Min, Prefetch, Subquery, Sum
 from django.utils import timezone
 
 from audit.selectors import LogState, audit_log_state
@@ -309,12 +309,15 @@ def support_home(*, user_id: int) -> SupportHome:
 def contact_viewed(*, user_id: int, contact_id: int) -> None:
     """Remember that this staff member opened this contact (support's "recently viewed"),
     keeping only their latest ``RECENT_CONTACTS``."""
-    RecentContact.objects.update_or_create(
-        user_id=user_id, contact_id=contact_id, defaults={"viewed_at": timezone.now()}
-    )
+    RecentContact.objects.bulk_create(
+        [RecentContact(user_id=user_id, contact_id=contact_id, viewed_at=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["user", "contact"],
+        update_fields=["viewed_at"],
+    )  # one upsert: the first view and every later one cost the same
     mine = RecentContact.objects.filter(user_id=user_id)
-    keep = list(mine.order_by("-viewed_at").values_list("pk", flat=True)[:RECENT_CONTACTS])
-    mine.exclude(pk__in=keep).delete()
+    newest = mine.order_by("-viewed_at").values("pk")[:RECENT_CONTACTS]
+    mine.exclude(pk__in=Subquery(newest)).delete()
 
 
 # --- Operator -----------------------------------------------------------------------------

@@ -170,7 +170,7 @@ def test_each_message_shows_its_status_trail_content_and_why(client, staff_facto
     response = page(client, contact)
     by_message = {e.message: e for e in response.context["entries"] if e.message}
     assert by_message[blocked].decision_sentence == "blocked by consent v1: no"
-    assert by_message[blocked].status == "blocked: no_consent"
+    assert by_message[blocked].status == "blocked: No consent"  # the reason in words
     assert by_message[sent].decision_sentence.startswith("allowed")  # the engine's own sentence
     assert by_message[sent].rendered == {"text": "Hi Ada, order A-1 is on its way."}
     body = response.content.decode()
