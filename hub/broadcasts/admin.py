@@ -19,6 +19,7 @@ from django.utils.safestring import SafeString
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from audit.services import Actor
+from hub.broadcasts.admin_audiences import AudienceViews
 from hub.broadcasts.csv_import import (
     ROLES,
     broadcast_csv_draft_create,
@@ -87,7 +88,7 @@ class MappingForm(forms.Form):
 
 
 @admin.register(Broadcast)
-class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
+class BroadcastAdmin(AudienceViews):
     list_display = ("name", "template", "status", "audience_kind", "total", "progress_bar", "created_at")
     list_filter = ("status", "audience_kind")
     search_fields = ("name", "reference")
@@ -138,6 +139,7 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
                 wrap(self.progress_view),
                 name="broadcasts_broadcast_progress",
             ),
+            *self.audience_urls(),
             *super().get_urls(),
         ]
 
