@@ -28,7 +28,8 @@ from hub.broadcasts.csv_import import (
     guess_mapping,
 )
 from hub.broadcasts.errors import BroadcastRejected
-from hub.broadcasts.models import Broadcast, BroadcastStatus
+from hub.broadcasts.models import AudienceKind, Broadcast, BroadcastStatus
+from hub.broadcasts.segments import filter_words
 from hub.broadcasts.selectors import (
     broadcast_progress,
     broadcast_progress_summary,
@@ -101,7 +102,7 @@ class BroadcastAdmin(AudienceViews):
         "channels",
         "routing",
         "audience_kind",
-        "audience_filter",
+        "segment",
         "send_at",
         "rate_per_minute",
         "total",
@@ -169,12 +170,23 @@ class BroadcastAdmin(AudienceViews):
             ),
         )
 
+    @admin.display(description="Segment")
+    def segment(self, obj: Broadcast) -> str:
+        """A filter audience in words (it was raw JSON here)."""
+        return filter_words(obj.audience_filter) if obj.audience_kind == AudienceKind.FILTER else "-"
+
     @admin.display(description="Validation report")
     def validation_summary(self, obj: Broadcast) -> str:
         """The report in words (it was raw JSON here)."""
         report = obj.validation_report or {}
         if not report:
             return "-"
+        if report.get("audience") == "filter":
+            forecast = report.get("forecast") or {}
+            return (
+                f"{report.get('matched', 0)} contacts matched when counted; of the "
+                f"{forecast.get('messages', 0)} messages checked, {forecast.get('allowed', 0)} would be sent."
+            )
         reasons = ", ".join(f"{reason} {n}" for reason, n in (report.get("reasons") or {}).items())
         said = f"{report.get('rows', 0)} rows: {report.get('valid', 0)} recipients, {report.get('skipped', 0)} skipped"
         said += f" ({reasons})" if reasons else ""

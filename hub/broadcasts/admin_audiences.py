@@ -72,12 +72,16 @@ class ConditionForm(forms.Form):
         max_length=64, required=False, widget=forms.TextInput(attrs={"list": "sb-attributes", "size": 18})
     )
     operator = forms.ChoiceField(choices=list(OPERATORS.items()), required=False)
-    value = forms.CharField(
-        max_length=500,
-        required=False,
-        widget=forms.TextInput(attrs={"size": 24}),
-        help_text="For “is one of”, separate values with commas.",
-    )
+    # No help_text: the page explains the operators once, under the table.
+    value = forms.CharField(max_length=500, required=False, widget=forms.TextInput(attrs={"size": 24}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The rows share the column headings: each field is named for its row aloud.
+        number = str(self.prefix or "").rsplit("-", 1)[-1]
+        row = int(number) + 1 if number.isdigit() else 0
+        for name, field in self.fields.items():
+            field.widget.attrs["aria-label"] = f"Condition {row}: {name}"
 
 
 ConditionFormSet = forms.formset_factory(ConditionForm, extra=CONDITION_ROWS, max_num=20)

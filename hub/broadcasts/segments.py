@@ -123,12 +123,23 @@ def segment_compile(conditions: Sequence[Condition]) -> dict[str, Any]:
     return compiled
 
 
-def segment_words(conditions: Sequence[Condition]) -> str:
-    """The segment as a marketer reads it: "tier is gold and orders is at least 3"."""
-    return " and ".join(
-        f"{c.attribute} {OPERATORS[c.operator]}" + (f" {c.value.strip()}" if c.operator != "set" else "")
-        for c in conditions
-    )
+def _shown(value: Any) -> str:
+    return ("yes" if value else "no") if isinstance(value, bool) else str(value)
+
+
+def filter_words(attribute_filter: Mapping[str, Any]) -> str:
+    """Any attribute filter (the API's too) in words: "tier is gold and orders is at least 3"."""
+    said = []
+    for name, value in attribute_filter.items():
+        if isinstance(value, list):
+            said.append(f"{name} is one of {', '.join(_shown(v) for v in value)}")
+        elif isinstance(value, dict):
+            said += [f"{name} is {'set' if value['$set'] else 'not set'}"] if "$set" in value else []
+            said += [f"{name} is at least {value['$gte']}"] if "$gte" in value else []
+            said += [f"{name} is at most {value['$lte']}"] if "$lte" in value else []
+        else:
+            said.append(f"{name} is {_shown(value)}")
+    return " and ".join(said) or "every contact"
 
 
 def segment_count(attribute_filter: Mapping[str, Any]) -> int:
@@ -179,7 +190,7 @@ def broadcast_segment_draft_create(
     in its validation report; started like a CSV draft (``broadcast_start``), which fixes the
     audience then. Raises BroadcastRejected and saves nothing if a condition is wrong."""
     attribute_filter = segment_compile(conditions)
-    words = segment_words(conditions)
+    words = filter_words(attribute_filter)
     now = timezone.now()
     with transaction.atomic():
         broadcast = Broadcast.objects.create(
