@@ -195,9 +195,7 @@ def broadcast_csv_prepare(
             action="broadcast.csv_validated",
             object_type="broadcast",
             object_id=locked.id,
-            payload={
-                k: v for k, v in report.items() if k not in ("examples", "forecast", "channel_notes")
-            },
+            payload={k: v for k, v in report.items() if k not in ("examples", "forecast", "channel_notes")},
         )
     return report
 

@@ -58,7 +58,10 @@ def test_a_bad_phone_of_a_known_contact_falls_back_to_the_phone_on_file(admin_cl
         channels=["sms"],
     )
     assert re.search(r'id="report-valid">1<', page)
-    assert "row 1: phone &#x27;12345&#x27; in &#x27;mobile&#x27; invalid, the contact&#x27;s phone on file is used" in page
+    assert (
+        "row 1: phone &#x27;12345&#x27; in &#x27;mobile&#x27; invalid, the contact&#x27;s phone on file is used"
+        in page
+    )
 
 
 @pytest.mark.django_db(transaction=True)
