@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from audit.services import Actor
-from hub.broadcasts.admin_audiences import AudienceViews
+from hub.broadcasts.admin_audiences import AudienceViews, DraftSettingsForm
 from hub.broadcasts.csv_import import (
     ROLES,
     broadcast_csv_draft_create,
@@ -38,26 +38,9 @@ from hub.broadcasts.selectors import (
 from hub.broadcasts.services import broadcast_start
 from hub.broadcasts.steering import broadcast_cancel, broadcast_pause, broadcast_resume
 from hub.broadcasts.upload_limit import CsvSizeLimit
-from hub.messaging.models import Routing
-from templates_app.models import Template
 
 
-class CsvUploadForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    template = forms.ModelChoiceField(
-        queryset=Template.objects.filter(live_version__isnull=False).order_by("key")
-    )
-    channels = forms.MultipleChoiceField(
-        choices=(("sms", "SMS"), ("email", "Email"), ("push", "Push")),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="In order SMS, email, push; none: every channel the template has.",
-    )
-    routing = forms.ChoiceField(choices=Routing.choices, initial=Routing.FIRST)
-    rate_per_minute = forms.IntegerField(min_value=1, required=False, help_text="Empty: as fast as possible.")
-    send_at = forms.DateTimeField(
-        required=False, help_text="Empty: when you press Start. UTC, e.g. 2030-01-31 09:00."
-    )
+class CsvUploadForm(DraftSettingsForm):
     csv_file = forms.FileField(help_text="UTF-8 CSV with a header row.")
 
     def clean_csv_file(self) -> str:
@@ -220,18 +203,9 @@ class BroadcastAdmin(AudienceViews):
             )
             return self._upload_page(request, form, status=413)
         if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            order = ("sms", "email", "push")
             try:
                 broadcast = broadcast_csv_draft_create(
-                    name=data["name"],
-                    template=data["template"],
-                    channels=[c for c in order if c in data["channels"]],
-                    routing=data["routing"],
-                    rate_per_minute=data["rate_per_minute"],
-                    send_at=data["send_at"],
-                    csv_text=data["csv_file"],
-                    user_id=request.user.pk,
+                    settings=form.settings(), csv_text=form.cleaned_data["csv_file"], user_id=request.user.pk
                 )
             except BroadcastRejected as exc:
                 form.add_error("csv_file", exc.detail)

@@ -18,6 +18,7 @@ from django.urls import URLPattern, path, reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from audit.services import Actor
+from hub.broadcasts.drafts import DraftSettings
 from hub.broadcasts.errors import BroadcastRejected
 from hub.broadcasts.models import Broadcast
 from hub.broadcasts.segments import OPERATORS, Condition, broadcast_segment_draft_create
@@ -37,7 +38,7 @@ class ContactImportForm(forms.Form):
     csv_file = forms.FileField(
         label="Contacts CSV",
         help_text="UTF-8 with a header row: external_id, then any of email, phone, locale, timezone, "
-        "consent_<channel>_<category> with consent_source and consent_at, and attribute columns.",
+        "consent columns with their evidence, and attribute columns (see above).",
     )
 
     def clean_csv_file(self) -> str:
@@ -49,7 +50,9 @@ class ContactImportForm(forms.Form):
             raise forms.ValidationError("The file is not UTF-8 text.") from exc
 
 
-class SegmentForm(forms.Form):
+class DraftSettingsForm(forms.Form):
+    """What a draft broadcast made in admin needs, whatever its audience."""
+
     name = forms.CharField(max_length=200)
     template = forms.ModelChoiceField(
         queryset=Template.objects.filter(live_version__isnull=False).order_by("key")
@@ -65,6 +68,17 @@ class SegmentForm(forms.Form):
     send_at = forms.DateTimeField(
         required=False, help_text="Empty: when you press Start. UTC, e.g. 2030-01-31 09:00."
     )
+
+    def settings(self) -> DraftSettings:
+        data = self.cleaned_data
+        return DraftSettings(
+            name=data["name"],
+            template=data["template"],
+            channels=[c for c, _ in CHANNELS if c in data["channels"]],
+            routing=data["routing"],
+            rate_per_minute=data["rate_per_minute"],
+            send_at=data["send_at"],
+        )
 
 
 class ConditionForm(forms.Form):
@@ -170,7 +184,7 @@ class AudienceViews(admin.ModelAdmin[Broadcast]):
     def segment_view(self, request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm("broadcasts.add_broadcast"):
             raise PermissionDenied
-        form = SegmentForm(request.POST or None)
+        form = DraftSettingsForm(request.POST or None)
         conditions = ConditionFormSet(request.POST or None, prefix="conditions")
         if request.method == "POST" and form.is_valid() and conditions.is_valid():
             rows = [
@@ -178,17 +192,9 @@ class AudienceViews(admin.ModelAdmin[Broadcast]):
                 for i, c in enumerate(conditions.cleaned_data)
                 if c.get("attribute", "").strip()
             ]
-            data = form.cleaned_data
             try:
                 broadcast = broadcast_segment_draft_create(
-                    name=data["name"],
-                    template=data["template"],
-                    channels=[c for c, _ in CHANNELS if c in data["channels"]],
-                    routing=data["routing"],
-                    rate_per_minute=data["rate_per_minute"],
-                    send_at=data["send_at"],
-                    conditions=[c for _, c in rows],
-                    user_id=request.user.pk,
+                    settings=form.settings(), conditions=[c for _, c in rows], user_id=request.user.pk
                 )
             except BroadcastRejected as exc:
                 self._condition_error(conditions, rows, exc)

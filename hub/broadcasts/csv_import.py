@@ -15,9 +15,16 @@ from django.utils import timezone
 
 from audit.services import Actor, audit_append
 from hub.broadcasts.audience import recipients_write
+from hub.broadcasts.drafts import DraftSettings, broadcast_draft_new
 from hub.broadcasts.errors import BroadcastRejected
 from hub.broadcasts.forecast import broadcast_rows_check
-from hub.broadcasts.models import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientState
+from hub.broadcasts.models import (
+    AudienceKind,
+    Broadcast,
+    BroadcastRecipient,
+    BroadcastStatus,
+    RecipientState,
+)
 from hub.contacts.models import Contact
 from hub.contacts.validation import normalise_email, normalise_phone
 
@@ -202,12 +209,7 @@ def broadcast_csv_prepare(
 
 def broadcast_csv_draft_create(
     *,
-    name: str,
-    template: Any,
-    channels: list[str],
-    routing: str,
-    rate_per_minute: int | None,
-    send_at: Any,
+    settings: DraftSettings,
     csv_text: str,
     data: Mapping[str, Any] | None = None,
     user_id: int | None,
@@ -215,16 +217,11 @@ def broadcast_csv_draft_create(
     """A draft broadcast holding an uploaded CSV, waiting for its column mapping."""
     csv_columns(csv_text)
     with transaction.atomic():
-        broadcast = Broadcast.objects.create(
-            name=name,
-            created_by_id=user_id,
-            template=template,
-            channels=channels,
-            routing=routing,
-            rate_per_minute=rate_per_minute,
-            send_at=send_at,
+        broadcast = broadcast_draft_new(
+            settings=settings,
+            user_id=user_id,
+            audience_kind=AudienceKind.CSV,
             data=dict(data or {}),
-            audience_kind="csv",
             csv_text=csv_text,
         )
         audit_append(
@@ -232,6 +229,6 @@ def broadcast_csv_draft_create(
             action="broadcast.csv_uploaded",
             object_type="broadcast",
             object_id=broadcast.id,
-            payload={"template": template.key, "bytes": len(csv_text.encode())},
+            payload={"template": settings.template.key, "bytes": len(csv_text.encode())},
         )
     return broadcast

@@ -21,12 +21,12 @@ from django.utils import timezone
 
 from audit.services import Actor, audit_append
 from hub.broadcasts.audience import ATTRIBUTE_NAME, attribute_filter_query
+from hub.broadcasts.drafts import DraftSettings, broadcast_draft_new
 from hub.broadcasts.errors import BroadcastRejected
 from hub.broadcasts.forecast import broadcast_rows_check
 from hub.broadcasts.models import AudienceKind, Broadcast, BroadcastRecipient, RecipientState
 from hub.contacts.models import Contact
 from hub.contacts.selectors import contact_attribute_kinds
-from templates_app.models import Template
 
 FORECAST_SAMPLE = 5000
 # The operators a condition may use, in words.
@@ -176,15 +176,7 @@ def segment_report(broadcast: Broadcast, *, now: datetime) -> dict[str, Any]:
 
 
 def broadcast_segment_draft_create(
-    *,
-    name: str,
-    template: Template,
-    channels: list[str],
-    routing: str,
-    rate_per_minute: int | None,
-    send_at: datetime | None,
-    conditions: Sequence[Condition],
-    user_id: int | None,
+    *, settings: DraftSettings, conditions: Sequence[Condition], user_id: int | None
 ) -> Broadcast:
     """A draft broadcast to the contacts the conditions match, with the count and forecast
     in its validation report; started like a CSV draft (``broadcast_start``), which fixes the
@@ -193,14 +185,9 @@ def broadcast_segment_draft_create(
     words = filter_words(attribute_filter)
     now = timezone.now()
     with transaction.atomic():
-        broadcast = Broadcast.objects.create(
-            name=name,
-            created_by_id=user_id,
-            template=template,
-            channels=channels,
-            routing=routing,
-            rate_per_minute=rate_per_minute,
-            send_at=send_at,
+        broadcast = broadcast_draft_new(
+            settings=settings,
+            user_id=user_id,
             audience_kind=AudienceKind.FILTER,
             audience_filter=attribute_filter,
         )
@@ -214,7 +201,7 @@ def broadcast_segment_draft_create(
             object_type="broadcast",
             object_id=broadcast.id,
             payload={
-                "template": template.key,
+                "template": settings.template.key,
                 "attributes": sorted(attribute_filter),
                 "matched": report["matched"],
             },
