@@ -4,6 +4,8 @@ own channel."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from audit.models import AuditRecord
@@ -17,7 +19,7 @@ HEADER = (
 )
 
 
-def imported(text: str) -> tuple[ContactImport, dict]:
+def imported(text: str) -> tuple[ContactImport, dict[str, Any]]:
     checked = contact_import_check(csv_text=text, file_name="people.csv", user_id=None)
     return checked, contact_import_apply(contact_import=checked, actor=Actor.system())
 
