@@ -92,3 +92,39 @@ def contact_search_bench(*, contacts: int = 1_000_000, repeats: int = 20) -> Con
         fill_seconds=fill_seconds,
         by_query_p95_ms={k: round(percentile(v, 0.95), 2) for k, v in times.items()},
     )
+
+
+@dataclass(frozen=True)
+class SegmentCountFigure:
+    """A marketer's segment counted before Start (``hub.broadcasts.segments.segment_count``)."""
+
+    contacts: int
+    counts: int
+    ms_by_segment: dict[str, float] = field(default_factory=dict)
+    matched_by_segment: dict[str, int] = field(default_factory=dict)
+
+
+def segment_count_bench(*, contacts: int = 1_000_000, repeats: int = 5) -> SegmentCountFigure:
+    """Each segment counted ``repeats`` times over the P5c contacts; the median per segment.
+    Half are gold, one in a hundred has a given name, none is bronze."""
+    from hub.broadcasts.segments import segment_count
+
+    total, _ = contacts_fill(contacts)
+    segments = {
+        "tier is gold (half)": {"tier": "gold"},
+        "name is Ada Lovelace (1 %)": {"name": "Ada Lovelace"},
+        "name is Ada Lovelace and tier is gold": {"name": "Ada Lovelace", "tier": "gold"},
+        "tier is bronze (nobody)": {"tier": "bronze"},
+    }
+    ms: dict[str, float] = {}
+    matched: dict[str, int] = {}
+    for label, attribute_filter in segments.items():
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            matched[label] = segment_count(attribute_filter)
+            times.append((time.perf_counter() - started) * 1000)
+        ms[label] = round(percentile(times, 0.5), 1)
+    return SegmentCountFigure(
+        contacts=total, counts=repeats * len(segments), ms_by_segment=ms, matched_by_segment=matched
+    )

@@ -41,6 +41,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "broadcasts.view_broadcast",
         "broadcasts.add_broadcast",
         "broadcasts.change_broadcast",
+        # Issue 20: contacts from a CSV (consent only with its evidence), for segments.
+        "contacts.add_contactimport",
         "messaging.view_fallbackpolicy",
         "messaging.add_fallbackpolicy",
         "messaging.change_fallbackpolicy",

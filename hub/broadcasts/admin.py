@@ -3,7 +3,6 @@ then watch the progress bar (polled from a small JSON view); pause, resume or ca
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -15,13 +14,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from audit.admin_base import labelled_rows
 from audit.services import Actor
+from hub.broadcasts.admin_audiences import AudienceViews, DraftSettingsForm
 from hub.broadcasts.csv_import import (
     ROLES,
     broadcast_csv_draft_create,
@@ -31,6 +30,7 @@ from hub.broadcasts.csv_import import (
 )
 from hub.broadcasts.errors import BroadcastRejected
 from hub.broadcasts.models import Broadcast, BroadcastStatus
+from hub.broadcasts.segments import filter_words
 from hub.broadcasts.selectors import (
     broadcast_progress,
     broadcast_progress_summary,
@@ -39,47 +39,10 @@ from hub.broadcasts.selectors import (
 from hub.broadcasts.services import broadcast_start
 from hub.broadcasts.steering import broadcast_cancel, broadcast_pause, broadcast_resume
 from hub.broadcasts.upload_limit import CsvSizeLimit
-from hub.messaging.models import Routing
-from templates_app.models import Template
 
 
-class CsvUploadForm(forms.Form):
-    name = forms.CharField(max_length=200)
-    template = forms.ModelChoiceField(
-        queryset=Template.objects.filter(live_version__isnull=False).order_by("key")
-    )
-    channels = forms.MultipleChoiceField(
-        choices=(("sms", "SMS"), ("email", "Email"), ("push", "Push")),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="In order SMS, email, push; none: every channel the template has.",
-    )
-    routing = forms.ChoiceField(choices=Routing.choices, initial=Routing.FIRST)
-    rate_per_minute = forms.IntegerField(min_value=1, required=False, help_text="Empty: as fast as possible.")
-    send_at = forms.DateTimeField(
-        required=False,
-        label="Send at",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        error_messages={"invalid": "This must be a date and time, e.g. 2030-01-31 09:00."},
-    )
+class CsvUploadForm(DraftSettingsForm):
     csv_file = forms.FileField(help_text="UTF-8 CSV with a header row.")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # The viewer's zone (hub.viewer_zone) is active: the picker reads and shows times in it.
-        self.fields[
-            "send_at"
-        ].help_text = (
-            f"In your time zone, {timezone.get_current_timezone_name()}. Empty: when you press Start."
-        )
-
-    def clean_send_at(self) -> datetime | None:
-        send_at: datetime | None = self.cleaned_data.get("send_at")
-        if send_at is not None and send_at <= timezone.now():
-            raise forms.ValidationError(
-                "This time has passed: choose a later one, or leave it empty to send at Start."
-            )
-        return send_at
 
     def clean_csv_file(self) -> str:
         upload = self.cleaned_data["csv_file"]  # its size was limited as it came in (CsvSizeLimit)
@@ -110,7 +73,7 @@ class MappingForm(forms.Form):
 
 
 @admin.register(Broadcast)
-class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
+class BroadcastAdmin(AudienceViews):
     list_display = ("name", "template", "status", "audience_kind", "total", "progress_bar", "created_at")
     list_filter = ("status", "audience_kind")
     search_fields = ("name", "reference")
@@ -123,7 +86,7 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
         "channel_list",
         "routing",
         "audience_kind",
-        "audience_words",
+        "segment",
         "send_at",
         "rate_per_minute",
         "total",
@@ -161,6 +124,7 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
                 wrap(self.progress_view),
                 name="broadcasts_broadcast_progress",
             ),
+            *self.audience_urls(),
             *super().get_urls(),
         ]
 
@@ -179,18 +143,6 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
     @admin.display(description="Channels")
     def channel_list(self, obj: Broadcast) -> str:
         return ", ".join(obj.channels or ()) or "every channel the template has"
-
-    @admin.display(description="Audience filter")
-    def audience_words(self, obj: Broadcast) -> str:
-        """The attribute filter in words: every line must hold; a list means any of its values."""
-        if not obj.audience_filter:
-            return "—"
-        return labelled_rows(
-            [
-                (name, " or ".join(map(str, value)) if isinstance(value, list) else str(value))
-                for name, value in obj.audience_filter.items()
-            ]
-        )
 
     @admin.display(description="Columns of the file")
     def columns(self, obj: Broadcast) -> str:
@@ -215,12 +167,23 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
             ),
         )
 
+    @admin.display(description="Segment")
+    def segment(self, obj: Broadcast) -> str:
+        """A filter audience in words (it was raw JSON here)."""
+        return filter_words(obj.audience_filter) if obj.audience_filter else "-"
+
     @admin.display(description="Validation report")
     def validation_summary(self, obj: Broadcast) -> str:
         """The report in words (it was raw JSON here)."""
         report = obj.validation_report or {}
         if not report:
             return "-"
+        if report.get("audience") == "filter":
+            forecast = report.get("forecast") or {}
+            return (
+                f"{report.get('matched', 0)} contacts matched when counted; of the "
+                f"{forecast.get('messages', 0)} messages checked, {forecast.get('allowed', 0)} would be sent."
+            )
         reasons = ", ".join(f"{reason} {n}" for reason, n in (report.get("reasons") or {}).items())
         said = f"{report.get('rows', 0)} rows: {report.get('valid', 0)} recipients, {report.get('skipped', 0)} skipped"
         said += f" ({reasons})" if reasons else ""
@@ -254,18 +217,9 @@ class BroadcastAdmin(admin.ModelAdmin[Broadcast]):
             )
             return self._upload_page(request, form, status=413)
         if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            order = ("sms", "email", "push")
             try:
                 broadcast = broadcast_csv_draft_create(
-                    name=data["name"],
-                    template=data["template"],
-                    channels=[c for c in order if c in data["channels"]],
-                    routing=data["routing"],
-                    rate_per_minute=data["rate_per_minute"],
-                    send_at=data["send_at"],
-                    csv_text=data["csv_file"],
-                    user_id=request.user.pk,
+                    settings=form.settings(), csv_text=form.cleaned_data["csv_file"], user_id=request.user.pk
                 )
             except BroadcastRejected as exc:
                 form.add_error("csv_file", exc.detail)

@@ -18,19 +18,57 @@ from hub.contacts.models import Contact
 ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
+OPERATORS = {"$set", "$gte", "$lte"}
+
+
+def _condition(name: str, value: Any, *, containment: bool) -> Q:
+    if isinstance(value, dict):
+        if not value or set(value) - OPERATORS:
+            raise BroadcastRejected(
+                "invalid_filter",
+                f"'{name}': an operator is one of {', '.join(sorted(OPERATORS))}.",
+                field=f"audience.filter.{name}",
+            )
+        query = Q()
+        if value.get("$set") is not None:
+            present = Q(attributes__has_key=name)
+            query &= present if value["$set"] else ~present
+        for op in ("$gte", "$lte"):
+            if op in value:
+                if isinstance(value[op], bool) or not isinstance(value[op], int | float):
+                    raise BroadcastRejected(
+                        "invalid_filter", f"'{name}': {op} compares numbers.", field=f"audience.filter.{name}"
+                    )
+                query &= Q(**{f"attributes__{name}__{op[1:]}": value[op]})
+        return query
+    if containment:  # PostgreSQL: JSON containment, answered by the GIN index (contacts/0009)
+        if isinstance(value, list):
+            any_of = Q(pk__in=[])
+            for one in value:
+                any_of |= Q(attributes__contains={name: one})
+            return any_of
+        return Q(attributes__contains={name: value})
+    if isinstance(value, list):
+        return Q(**{f"attributes__{name}__in": value})
+    return Q(**{f"attributes__{name}": value})
+
+
 def attribute_filter_query(attribute_filter: Mapping[str, Any]) -> Q:
-    """``{"tier": "gold", "region": ["north", "east"]}``: every key must match; a list means
-    any of its values. Keys are plain names (letters, digits, underscore)."""
+    """``{"tier": "gold", "region": ["north", "east"], "orders": {"$gte": 3}}``: every key
+    must match; a list means any of its values; an object holds operators: ``$set`` (true: the
+    contact has the attribute, false: it has not), ``$gte`` / ``$lte`` (at least / at most a
+    number). Keys are plain names (letters, digits, underscore). On PostgreSQL equality and
+    presence compile to JSON containment and key tests (``@>``, ``?``), which the GIN index on
+    ``attributes`` answers; ``$gte``/``$lte`` read the rows those leave (or every contact, if
+    they stand alone)."""
+    containment = connection.vendor == "postgresql"
     query = Q()
     for name, value in attribute_filter.items():
         if not ATTRIBUTE_NAME.match(name):
             raise BroadcastRejected(
                 "invalid_filter", f"'{name}' is not an attribute name.", field=f"audience.filter.{name}"
             )
-        if isinstance(value, list):
-            query &= Q(**{f"attributes__{name}__in": value})
-        else:
-            query &= Q(**{f"attributes__{name}": value})
+        query &= _condition(name, value, containment=containment)
     return query
 
 

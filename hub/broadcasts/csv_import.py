@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -15,9 +15,16 @@ from django.utils import timezone
 
 from audit.services import Actor, audit_append
 from hub.broadcasts.audience import recipients_write
+from hub.broadcasts.drafts import DraftSettings, broadcast_draft_new
 from hub.broadcasts.errors import BroadcastRejected
 from hub.broadcasts.forecast import broadcast_rows_check
-from hub.broadcasts.models import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientState
+from hub.broadcasts.models import (
+    AudienceKind,
+    Broadcast,
+    BroadcastRecipient,
+    BroadcastStatus,
+    RecipientState,
+)
 from hub.contacts.models import Contact
 from hub.contacts.validation import normalise_email, normalise_phone
 
@@ -59,33 +66,43 @@ def _rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
         yield index, {(k or "").strip(): (v or "").strip() for k, v in row.items() if k is not None}
 
 
+CHANNEL_OF = {EMAIL: "email", PHONE: "sms"}
+CHANNEL_LABEL = {"email": "email", "sms": "SMS"}
+
+
 def _recipient(
     broadcast: Broadcast, index: int, row: Mapping[str, str], mapping: Mapping[str, str]
 ) -> BroadcastRecipient:
+    """One row as a recipient. A bad address drops only its own channel: the row keeps its
+    other addresses (and its contact's), and the dropped one is listed on ``dropped`` as
+    (channel, column, value) for the report. A row left with nothing to send to is skipped
+    with the first bad address as its reason."""
     external_id = email = phone = ""
     data: dict[str, Any] = {}
     error = ""
+    dropped: list[tuple[str, str, str]] = []
     for column, role in mapping.items():
         value = row.get(column, "")
         if role == EXTERNAL_ID:
             external_id = value
-        elif role == EMAIL and value:
+        elif role in (EMAIL, PHONE) and value:
             try:
-                email = normalise_email(value)
+                if role == EMAIL:
+                    email = normalise_email(value)
+                else:
+                    phone = normalise_phone(value)
             except ValidationError:
-                error = error or f"invalid email in '{column}'"
-        elif role == PHONE and value:
-            try:
-                phone = normalise_phone(value)
-            except ValidationError:
-                error = error or f"invalid phone in '{column}'"
+                error = error or f"invalid {role} in '{column}'"
+                dropped.append((CHANNEL_OF[role], column, value))
         elif role == DATA:
             data[column] = value
     to = {k: v for k, v in (("email", email), ("phone", phone)) if v}
     key = external_id or (f"email:{email}" if email else (f"phone:{phone}" if phone else ""))
-    if not key and not error:
+    if key:
+        error = ""  # something is left to send to: the bad address only loses its channel
+    elif not error:
         error = "no external id, email or phone"
-    return BroadcastRecipient(
+    recipient = BroadcastRecipient(
         broadcast=broadcast,
         row=index,
         recipient_key=key or f"row:{index}",
@@ -95,6 +112,34 @@ def _recipient(
         state=RecipientState.SKIPPED if error else RecipientState.PENDING,
         error=error,
     )
+    recipient.dropped = dropped if not error else []  # type: ignore[attr-defined]
+    return recipient
+
+
+def channel_notes(
+    broadcast: Broadcast, recipients: Sequence[BroadcastRecipient], contacts: Mapping[str, Contact]
+) -> list[str]:
+    """In words, each row that lost a channel to a bad address and still goes out:
+    "row 7: phone '+44 12' invalid, SMS skipped" (or "…, the contact's phone on file is used")."""
+    chosen = set(broadcast.channels) or {"sms", "email", "push"}
+    notes = []
+    for r in recipients:
+        if r.state != RecipientState.PENDING:
+            continue
+        for channel, column, value in getattr(r, "dropped", ()):
+            kind = "phone" if channel == "sms" else "email"
+            contact = contacts.get(r.external_id) if r.external_id else None
+            on_file = getattr(contact, kind, "") if contact is not None else ""
+            shown = value if len(value) <= 40 else value[:39] + "…"
+            said = f"row {r.row}: {kind} '{shown}' in '{column}' invalid, "
+            if channel not in chosen:
+                said += f"not used ({CHANNEL_LABEL[channel]} is not chosen)"
+            elif on_file:
+                said += f"the contact's {kind} on file is used"
+            else:
+                said += f"{CHANNEL_LABEL[channel]} skipped"
+            notes.append(said)
+    return notes
 
 
 def broadcast_csv_prepare(
@@ -132,6 +177,7 @@ def broadcast_csv_prepare(
         locked.column_mapping = dict(mapping)
         # Everything that decides a row, checked now: data, addresses, and the compliance forecast.
         forecast = broadcast_rows_check(locked, recipients, contacts, now=timezone.now())
+        notes = channel_notes(locked, recipients, contacts)
         valid, skipped = recipients_write(locked, recipients)
         problems = [r for r in recipients if r.state == RecipientState.SKIPPED]
         reasons = Counter(r.error.split(" of row")[0].split(": ")[0] for r in problems)
@@ -141,6 +187,9 @@ def broadcast_csv_prepare(
             "skipped": skipped,
             "reasons": dict(reasons),
             "examples": [{"row": r.row, "error": r.error} for r in problems[:EXAMPLES_IN_REPORT]],
+            # Rows that still go out on their other channels: one bad address drops only its own.
+            "channels_dropped": len(notes),
+            "channel_notes": notes[:EXAMPLES_IN_REPORT],
             "forecast": forecast,
         }
         locked.validation_report = report
@@ -153,19 +202,14 @@ def broadcast_csv_prepare(
             action="broadcast.csv_validated",
             object_type="broadcast",
             object_id=locked.id,
-            payload={k: v for k, v in report.items() if k not in ("examples", "forecast")},
+            payload={k: v for k, v in report.items() if k not in ("examples", "forecast", "channel_notes")},
         )
     return report
 
 
 def broadcast_csv_draft_create(
     *,
-    name: str,
-    template: Any,
-    channels: list[str],
-    routing: str,
-    rate_per_minute: int | None,
-    send_at: Any,
+    settings: DraftSettings,
     csv_text: str,
     data: Mapping[str, Any] | None = None,
     user_id: int | None,
@@ -173,16 +217,11 @@ def broadcast_csv_draft_create(
     """A draft broadcast holding an uploaded CSV, waiting for its column mapping."""
     csv_columns(csv_text)
     with transaction.atomic():
-        broadcast = Broadcast.objects.create(
-            name=name,
-            created_by_id=user_id,
-            template=template,
-            channels=channels,
-            routing=routing,
-            rate_per_minute=rate_per_minute,
-            send_at=send_at,
+        broadcast = broadcast_draft_new(
+            settings=settings,
+            user_id=user_id,
+            audience_kind=AudienceKind.CSV,
             data=dict(data or {}),
-            audience_kind="csv",
             csv_text=csv_text,
         )
         audit_append(
@@ -190,6 +229,6 @@ def broadcast_csv_draft_create(
             action="broadcast.csv_uploaded",
             object_type="broadcast",
             object_id=broadcast.id,
-            payload={"template": template.key, "bytes": len(csv_text.encode())},
+            payload={"template": settings.template.key, "bytes": len(csv_text.encode())},
         )
     return broadcast

@@ -27,7 +27,7 @@ from templates_app.rendering import validate_data, version_channels
 from templates_app.rendering.variables import RESERVED_VARIABLES
 
 DECIDE_CHUNK = 5000
-CHANNEL_WORDS = {"sms": "a phone number", "email": "an email address", "push": "a push device"}
+CHANNEL_WORDS = {"sms": "phone number", "email": "email address", "push": "push device"}
 
 
 def _words(channels: Sequence[str]) -> str:
@@ -66,7 +66,9 @@ def broadcast_rows_check(
         addressed = [(channel, address_of(channel, r.to, contact, devices)) for channel in channels]
         reachable = [(channel, to) for channel, to in addressed if to]
         if not reachable:
-            r.state, r.error = RecipientState.SKIPPED, f"no address: the row has no {_words(channels)}"
+            dropped = ", ".join(f"{column} '{value}'"[:60] for _, column, value in getattr(r, "dropped", ()))
+            valid = f"valid {_words(channels)} ({dropped} invalid)" if dropped else _words(channels)
+            r.state, r.error = RecipientState.SKIPPED, f"no address: the row has no {valid}"[:200]
             continue
         for channel, to in reachable[:1] if broadcast.routing == Routing.FIRST else addressed:
             message_row = Message(id=uuid7(), channel=channel, category=category, to=to)

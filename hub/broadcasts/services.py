@@ -197,7 +197,8 @@ def _mark_started(broadcast: Broadcast, *, actor: Actor, now: datetime, schedule
 
 
 def broadcast_start(*, broadcast: Broadcast, actor: Actor) -> Broadcast:
-    """Start a draft (the admin CSV flow, after its validation report)."""
+    """Start a draft (the admin CSV or segment flow, after its validation report); a
+    segment's audience is fixed now, from the contacts it matches at this moment."""
     with transaction.atomic():
         locked = (
             Broadcast.objects.select_for_update(of=("self",)).select_related("template").get(id=broadcast.id)
@@ -206,7 +207,7 @@ def broadcast_start(*, broadcast: Broadcast, actor: Actor) -> Broadcast:
             raise BroadcastRejected(
                 "not_draft", f"This broadcast is {locked.status}; only a draft can start."
             )
-        if not locked.audience_ready:
+        if not locked.audience_ready and locked.audience_kind != AudienceKind.FILTER:
             raise BroadcastRejected("audience_not_ready", "Map the CSV's columns first.")
         _start(locked, actor=actor, now=timezone.now())
     return locked

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from hub.contacts.keywords import SmsKeyword
+from hub.ids import uuid7
 
 
 class Contact(models.Model):
@@ -64,6 +66,7 @@ class ConsentSource(models.TextChoices):
     BOUNCE = "bounce", "Bounce"
     PROVIDER = "provider", "Provider report"
     ADMIN = "admin", "Admin"
+    IMPORT = "import", "CSV import (evidence in the entry)"
 
 
 class ConsentEntry(models.Model):
@@ -195,3 +198,25 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} reply {self.pk}"
+
+
+class ContactImport(models.Model):
+    """A CSV of contacts a marketer uploaded: checked first (its report says what an import
+    would do, row by row), then imported once. Kept as the record of who brought which people
+    in and on what consent evidence."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file_name = models.CharField(max_length=200, blank=True)
+    csv_text = models.TextField()
+    report = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    imported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return self.file_name or str(self.id)

@@ -149,3 +149,41 @@ def contacts_matching(query: str, *, limit: int = 50) -> QuerySet[Contact]:
     if exact.exists():  # a whole id, pasted: that contact, from the unique index
         return exact
     return Contact.objects.filter(matches).order_by()[:limit]
+
+
+# A segment form offers the attributes seen on the newest contacts (a bounded read of the
+# primary key's index), and checks a typed name and its values against contacts that have it
+# (``attributes ? name``, answered by the GIN index of contacts/0009 on PostgreSQL).
+ATTRIBUTE_SAMPLE = 500
+KIND_SAMPLE = 50
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    return "list" if isinstance(value, list) else "object"
+
+
+def contact_attribute_names(*, sample: int = ATTRIBUTE_SAMPLE) -> list[str]:
+    """The attribute names of the newest ``sample`` contacts, sorted: suggestions, not a
+    catalogue (an older contact's rare attribute is still accepted when typed)."""
+    names: set[str] = set()
+    for attributes in Contact.objects.order_by("-pk").values_list("attributes", flat=True)[:sample]:
+        if isinstance(attributes, dict):
+            names.update(attributes)
+    return sorted(names)
+
+
+def contact_attribute_kinds(name: str, *, sample: int = KIND_SAMPLE) -> set[str]:
+    """What the attribute holds on (up to ``sample``) contacts that have it: "number", "text",
+    "boolean", "list", "object". Empty: no contact has it."""
+    values = (
+        Contact.objects.filter(attributes__has_key=name)
+        .order_by()
+        .values_list(f"attributes__{name}", flat=True)[:sample]
+    )
+    return {_kind(value) for value in values}

@@ -78,6 +78,10 @@ def test_bench_smoke_writes_figures_and_counts_provider_calls(tmp_path, settings
         # P5c: support's contact search ran each kind of search over the filled contacts.
         p5c = result["p5c_contact_search"]
         assert p5c["contacts"] >= 2000 and p5c["queries"] == 6
+        # and a marketer's segments were counted over the same contacts (half are gold, none bronze).
+        segments = result["p5c_segment_count"]
+        assert segments["counts"] == 20 and segments["matched_by_segment"]["tier is bronze (nobody)"] == 0
+        assert 0 < segments["matched_by_segment"]["tier is gold (half)"] < segments["contacts"]
 
 
 @pytest.mark.worker

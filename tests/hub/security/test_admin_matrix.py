@@ -108,6 +108,10 @@ CUSTOM: dict[str, tuple[str, str]] = {
     "broadcasts_broadcast_map": ("broadcasts.broadcast", "MA"),
     "broadcasts_broadcast_report": ("broadcasts.broadcast", "MA"),
     "broadcasts_broadcast_progress": ("broadcasts.broadcast", "MOA"),
+    # Issue 20: audiences a marketer builds (contacts from a CSV, a segment from fields).
+    "broadcasts_broadcast_import_contacts": ("", "MA"),
+    "broadcasts_broadcast_import_report": ("contacts.contactimport", "MA"),
+    "broadcasts_broadcast_segment": ("", "MA"),
     "workspace_report_operator": ("", "OA"),
     "workspace_report_journeys": ("", "MCA"),
     "auth_user_password_change": ("auth.user", "A"),
@@ -300,6 +304,9 @@ def admin_objects(db: None) -> dict[str, Model]:
     objects |= _own_rows(author)
     objects["templates_app.templateversion"] = draft
     objects["broadcasts.broadcast"] = broadcast
+    from hub.contacts.models import ContactImport
+
+    objects["contacts.contactimport"] = ContactImport.objects.create(csv_text="external_id\ncust-1\n")
     return objects
 
 
