@@ -10,15 +10,7 @@ from django.core.signals import request_finished, request_started
 
 from hub import generations
 from hub.generations import generation, generation_bump_now
-from tests.factories import ORDER_DATA
-
-URL = "/api/v1/notifications"
-BODY = {
-    "template": "order.shipped",
-    "to": {"phone": "+447911123456"},
-    "channels": ["sms"],
-    "data": ORDER_DATA,
-}
+from tests.hub.test_generations import BODY, URL
 
 
 class Counting:

@@ -12,17 +12,9 @@ from audit.services import Actor
 from hub.callbacks.models import CallbackDelivery, CallbackEndpoint
 from hub.messaging.lifecycle import Change, messages_transition
 from hub.messaging.models import Message
-from tests.factories import ORDER_DATA
+from tests.hub.test_generations import BODY, URL
 
 pytestmark = pytest.mark.django_db
-
-URL = "/api/v1/notifications"
-BODY = {
-    "template": "order.shipped",
-    "to": {"phone": "+447911123456"},
-    "channels": ["sms"],
-    "data": ORDER_DATA,
-}
 
 
 def queued_message(client) -> Message:
