@@ -89,6 +89,7 @@ TASK_TIME_LIMITS: dict[str, tuple[int, int]] = {
     "hub.messaging.tasks.record_sandbox_delivery": (60, 75),
     "hub.messaging.tasks.release_due_messages": (60, 75),
     "hub.messaging.tasks.sweep_stuck_messages": (60, 75),
+    "hub.messaging.tasks.fold_accepted_counts": (60, 75),
     "hub.messaging.tasks.apply_provider_reports": (60, 75),
     "hub.messaging.tasks.fall_back": (60, 75),
     "hub.tracking.tasks.fetch_message_price": (60, 75),
@@ -112,6 +113,12 @@ beat_schedule = {
     **heartbeat_schedule(),
     "release-due-messages": {"task": "hub.messaging.tasks.release_due_messages", "schedule": 5.0},
     "sweep-stuck-messages": {"task": "hub.messaging.tasks.sweep_stuck_messages", "schedule": 30.0},
+    # Issue 16: the intake's "accepted" counts, added to the rollups off the accept's path.
+    "fold-accepted-counts": {
+        "task": "hub.messaging.tasks.fold_accepted_counts",
+        "schedule": 10.0,
+        "options": {"expires": 60},  # a backlog of ticks adds nothing: one fold takes them all
+    },
     "sequence-audit-log": {
         "task": "audit.tasks.sequence_audit_log",
         "schedule": settings.HUB_AUDIT_SEQUENCER_SECONDS,

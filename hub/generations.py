@@ -7,6 +7,11 @@ the models' save and delete signals); each process reads the counter (one round 
 no query) and drops what it cached under an older generation. So a revoked key is refused, and
 a newly approved version is sent, from the next request on, in every process.
 
+Within a request, the first counter read fetches every known counter at once (one ``MGET``)
+and the request keeps them (a key, a template, the rules and the callback endpoints cost one
+round trip, not four); a bump made by the request itself is read again at once. Outside a
+request (workers, commands) each read is its own round trip.
+
 Without a shared cache (local memory is one process's view) nothing is cached: every read goes
 to the database; so too while the cache server cannot be reached. As a backstop for a bump lost
 to a cache server unreachable at that moment, an entry is also dropped after ``MAX_AGE_SECONDS``.
@@ -16,10 +21,12 @@ from __future__ import annotations
 
 import logging
 import time
+from contextvars import ContextVar
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
 from django.db import models, transaction
 from django.db.models.signals import post_delete, post_save
 
@@ -39,11 +46,54 @@ def _key(name: str) -> str:
     return f"sb:generation:{name}"
 
 
+# Every generation name a cache or a bump has used, read together by a request's first read.
+_NAMES: set[str] = set()
+# The request's counters: None outside a request; empty until its first read.
+_request_counters: ContextVar[dict[str, int] | None] = ContextVar("generation_counters", default=None)
+
+
+def _request_began(**kwargs: Any) -> None:
+    _request_counters.set({})
+
+
+def _request_ended(**kwargs: Any) -> None:
+    _request_counters.set(None)
+
+
+request_started.connect(_request_began, dispatch_uid="generations-request-started")
+request_finished.connect(_request_ended, dispatch_uid="generations-request-finished")
+
+
+def _read_all(names: set[str]) -> dict[str, int]:
+    """Every counter in ``names`` that exists, in one round trip (``MGET``); {} when the cache
+    cannot be reached (each read then tries on its own, and says so)."""
+    try:
+        found = cache.get_many([_key(n) for n in names])
+    except Exception:  # noqa: BLE001 - any cache failure: the single reads handle it
+        return {}
+    return {n: int(found[_key(n)]) for n in names if found.get(_key(n)) is not None}
+
+
 def generation(name: str) -> int | None:
     """The current generation of ``name``, or None when nothing may be cached (no shared
-    cache, or it cannot be reached)."""
+    cache, or it cannot be reached). In a request, from the counters it read at its first
+    read, all at once."""
     if not _shared():
         return None
+    counters = _request_counters.get()
+    if counters is not None:
+        if not counters:
+            counters.update(_read_all(_NAMES | {name}))
+        if name in counters:
+            return counters[name]
+    value = _generation_read(name)
+    if counters is not None and value is not None:
+        counters[name] = value
+    return value
+
+
+def _generation_read(name: str) -> int | None:
+    _NAMES.add(name)
     try:
         value = cache.get(_key(name))
         if value is None:
@@ -57,6 +107,9 @@ def generation(name: str) -> int | None:
 
 def generation_bump_now(name: str) -> None:
     """Invalidate ``name`` in every process now (an operator after a raw UPDATE or a restore)."""
+    counters = _request_counters.get()
+    if counters is not None:
+        counters.pop(name, None)  # this request reads its own change at once
     try:
         cache.add(_key(name), 1, timeout=None)
         cache.incr(_key(name))
@@ -88,6 +141,7 @@ def bump_on_changes(name: str, *senders: type[models.Model]) -> None:
     """Bump ``name`` whenever a row of one of ``senders`` is saved or deleted through the ORM
     (call it from an app's ``ready``). A write without signals (``update()``, raw SQL, a
     restore) needs ``generation_bump_now``, or waits ``MAX_AGE_SECONDS``."""
+    _NAMES.add(name)
     receiver = bump_on_change(name)
     for sender in senders:
         for signal in (post_save, post_delete):
@@ -103,7 +157,9 @@ _ALL: list[GenerationCache[Any]] = []
 
 
 def generation_caches_clear() -> None:
-    """Empty every per-process cache (tests, whose rolled-back rows bump nothing)."""
+    """Empty every per-process cache (tests, whose rolled-back rows bump nothing), and forget
+    the counters of a request that never finished."""
+    _request_counters.set(None)
     for each in _ALL:
         each.clear()
 
@@ -116,6 +172,7 @@ class GenerationCache(Generic[V]):
     def __init__(self, name: str, size: int = 1024) -> None:
         self.name = name
         self.size = size
+        _NAMES.add(name)
         self._entries: dict[Any, tuple[int, float, V]] = {}
         _ALL.append(self)
 

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from audit.services import Actor
 from hub.api.idempotency import idempotent
+from hub.api.plain_input import notification_input
 from hub.api.problems import Problem, refused_problem
 from hub.api.quota import quota_take
 from hub.api.schema import problems
@@ -71,14 +72,16 @@ class NotificationCreateView(APIView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        serializer = NotificationCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        # A plainly valid body is read without a serializer; the serializer judges the others.
+        wanted = notification_input(request.data)
+        if wanted is None:
+            serializer = NotificationCreateSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            wanted = NotificationRequest(**serializer.validated_data)
         api_key = request_api_key(request)
         with quota_take(api_key=api_key, cost=1):
             try:
-                notification = notification_accept(
-                    request=NotificationRequest(**serializer.validated_data), api_key=api_key
-                )
+                notification = notification_accept(request=wanted, api_key=api_key)
             except NotificationRejected as exc:
                 raise refused_problem(exc, title=NOT_ACCEPTED) from exc
         return Response(NotificationSerializer.represent(notification), status=status.HTTP_202_ACCEPTED)

@@ -31,6 +31,7 @@ from hub.callbacks.safety import CallbackRefused, callback_target
 from hub.callbacks.sender import CallbackTransportError, callback_post
 from hub.callbacks.signing import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, callback_signature
 from hub.contacts.models import InboundMessage
+from hub.generations import GenerationCache, generation
 from hub.messaging.effects import AppliedChanges
 from hub.messaging.models import Message
 
@@ -40,10 +41,29 @@ LEASE_SECONDS = 120
 MAX_BACKOFF_SECONDS = 3600.0
 
 
+ENDPOINTS_GENERATION = "callback_endpoints"
+# Whether any API key has an endpoint, per process while the generation holds (saving or
+# deleting an endpoint bumps it in every process: ``CallbacksConfig.ready``).
+_ANY_ENDPOINT: GenerationCache[bool] = GenerationCache(ENDPOINTS_GENERATION, size=1)
+
+
+def _endpoints_exist() -> bool:
+    """Whether any key has a callback endpoint: no query while the cached answer holds."""
+    current = generation(ENDPOINTS_GENERATION)
+    cached = _ANY_ENDPOINT.get("any", current)
+    if cached is None:
+        cached = CallbackEndpoint.objects.exists()
+        _ANY_ENDPOINT.put("any", cached, current)
+    return cached
+
+
 def callbacks_after_transition(applied: AppliedChanges) -> None:
     """Status-change effect (registered by ``CallbacksConfig.ready``): one delivery per
     endpoint for this batch, written in the caller's transaction and sent once it commits.
-    One query when no key has an endpoint."""
+    No query while no key has an endpoint (from the per-process cache, ``hub.generations``;
+    without a shared cache, one query)."""
+    if generation(ENDPOINTS_GENERATION) is not None and not _endpoints_exist():
+        return
     occurred_at = applied.occurred_at
     by_id = {c.message_id: c for c in applied.changes}
     rows = Message.objects.filter(

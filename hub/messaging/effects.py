@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 if TYPE_CHECKING:
     from hub.messaging.lifecycle import Change
@@ -35,6 +36,9 @@ class AppliedChanges:
     source: str
     changed_at: datetime
     occurred_at: datetime
+    # Messages whose leaving "accepted" their maker counted already (the intake writes their
+    # ``AcceptedPending`` rows with them): the rollups do not count it again.
+    acceptance_counted: frozenset[UUID] = frozenset()
 
     def with_previous(self) -> Iterator[tuple[Change, str]]:
         return zip(self.changes, self.previous, strict=True)

@@ -48,8 +48,17 @@ from hub.messaging.lifecycle import (
     transition_events,
 )
 from hub.messaging.live_templates import LiveTemplate, live_templates
-from hub.messaging.models import EventKind, Message, MessageEvent, Notification, Routing
+from hub.messaging.models import (
+    TEST_SEND_REFERENCE_PREFIX,
+    AcceptedPending,
+    EventKind,
+    Message,
+    MessageEvent,
+    Notification,
+    Routing,
+)
 from hub.messaging.models import MessageStatus as S
+from hub.messaging.rollups import ACCEPTED_PENDING_COLUMNS, accepted_pending_rows
 from hub.refusals import Refused
 from templates_app.models import TemplateVersion
 from templates_app.rendering import validate_data, version_channels
@@ -437,6 +446,24 @@ def _messages_write(
         for m in messages
     ]
     rows_insert(MessageEvent, EVENT_COLUMNS, ([getattr(e, c) for c in EVENT_COLUMNS] for e in events))
+    # Counted "accepted" by an append of its own, folded into the rollups later (no shared
+    # rollup row to wait on inside the accept): see ``rollups.rollups_fold_accepted``.
+    rows_insert(
+        AcceptedPending,
+        ACCEPTED_PENDING_COLUMNS,
+        accepted_pending_rows(
+            (
+                (
+                    m.notification.template_id,
+                    m.channel,
+                    m.locale,
+                    m.notification.reference.startswith(TEST_SEND_REFERENCE_PREFIX),
+                )
+                for m in messages
+            ),
+            day=now.date(),
+        ),
+    )
     # Written with the decisions' records in one append at the end of the transaction, so the
     # chain head (every writer's lock) is held for as short a time as possible.
     audit = [*audit_before, *accepted_entries(actor, messages, origin.detail or None)]
@@ -447,6 +474,8 @@ def _messages_write(
         source=origin.source,
         audit_before=audit,
         held={m.id: m.status for m in messages},
+        acceptance_counted=[m.id for m in messages],
+        occurred_at=now,  # the decision is the accept's: its day is the pending count's
     )
     queued: dict[str, list[UUID]] = defaultdict(list)
     for change in result.applied:

@@ -8,7 +8,7 @@ event and changes nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -97,6 +97,7 @@ def messages_transition(
     occurred_at: datetime | None = None,
     audit_before: Sequence[AuditEntry] = (),
     held: Mapping[UUID, str] | None = None,
+    acceptance_counted: Collection[UUID] = (),
 ) -> TransitionResult:
     """Apply changes that the lifecycle allows; report the others.
 
@@ -109,6 +110,9 @@ def messages_transition(
 
     ``held``: the statuses of rows the caller's transaction already holds (it has just inserted
     them); they are not selected and locked again.
+
+    ``acceptance_counted``: messages whose acceptance the caller has counted itself (the
+    intake's ``AcceptedPending`` rows); the rollups effect does not count it again.
     """
     for change in changes:
         unknown = set(change.fields) - TRANSITION_FIELDS
@@ -159,6 +163,7 @@ def messages_transition(
                 actor=actor,
                 source=source,
                 audit_before=audit_before,
+                acceptance_counted=frozenset(acceptance_counted),
             )
     if illegal:
         raise IllegalTransition(illegal)
@@ -187,6 +192,7 @@ def _record(
     actor: Actor,
     source: str,
     audit_before: Sequence[AuditEntry] = (),
+    acceptance_counted: frozenset[UUID] = frozenset(),
 ) -> None:
     """What every change leaves besides the row: a timeline event, an audit record, and the
     registered effects' work (``hub.messaging.effects``: rollups, fallback routing, callbacks),
@@ -231,6 +237,7 @@ def _record(
             source=source,
             changed_at=now,
             occurred_at=occurred_at,
+            acceptance_counted=acceptance_counted,
         )
     )
 

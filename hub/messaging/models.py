@@ -249,6 +249,24 @@ class DailyRollup(models.Model):
         return f"{self.template_id} {self.channel} {self.day}"
 
 
+class AcceptedPending(models.Model):
+    """Accepted messages not yet added to the rollups' ``accepted`` counters: written by the
+    intake in the accept's own transaction (one row per template, channel, day and locale of
+    the accept, no shared row to wait on), folded into ``DailyRollup`` and ``SliceRollup`` and
+    deleted in one transaction by ``hub.messaging.rollups.rollups_fold_accepted`` (beat, and
+    every report before it reads). A crash before the fold commits leaves the rows to the
+    next fold: a count is never lost or added twice."""
+
+    template = models.ForeignKey("templates_app.Template", on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=8)
+    day = models.DateField()
+    locale = models.CharField(max_length=35, blank=True)
+    count = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.template_id} {self.channel} {self.day} {self.locale}: {self.count}"
+
+
 class DecisionRollup(models.Model):
     """How many messages compliance blocked or deferred, per day and reason."""
 

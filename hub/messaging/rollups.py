@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from hub.messaging.effects import AppliedChanges
 from hub.messaging.models import (
     TEST_SEND_REFERENCE_PREFIX,
+    AcceptedPending,
     CountryRollup,
     DailyRollup,
     DecisionRollup,
@@ -96,6 +97,8 @@ class StatusReached:
     status: str
     fields: Mapping[str, Any]
     previous: str = ""
+    # False when the intake counted this message's acceptance itself (``AcceptedPending``).
+    counts_acceptance: bool = True
 
 
 def _upsert(
@@ -184,8 +187,12 @@ def segments_of(rendered: Any) -> int:
 
 def rollups_after_transition(applied: AppliedChanges) -> None:
     """Status-change effect: count the batch (registered by ``MessagingConfig.ready``)."""
+    counted = applied.acceptance_counted
     rollups_record_transitions(
-        reached=[StatusReached(c.message_id, c.to, c.fields, p) for c, p in applied.with_previous()],
+        reached=[
+            StatusReached(c.message_id, c.to, c.fields, p, c.message_id not in counted)
+            for c, p in applied.with_previous()
+        ],
         at=applied.changed_at,
     )
 
@@ -246,11 +253,13 @@ class Tally:
         fields: Mapping[str, Any],
         rendered: Any,
         price: Decimal | None = None,
+        counts_acceptance: bool = True,
     ) -> None:
-        """Count one message reaching ``status`` from ``previous`` on ``day``."""
+        """Count one message reaching ``status`` from ``previous`` on ``day`` (its acceptance
+        too, unless ``counts_acceptance`` is False: the intake counted it)."""
         key = (owner.template_id, owner.channel, day)
         bumped: list[str] = []
-        if previous == "accepted":
+        if previous == "accepted" and counts_acceptance:
             bumped.append("accepted")  # every accepted message leaves "accepted" once, when decided
         if status == "deferred" and previous != "deferred":
             bumped.append("deferred")
@@ -346,7 +355,9 @@ def rollups_record_transitions(*, reached: Sequence[StatusReached], at: datetime
     counted = [
         r
         for r in in_order
-        if r.status in STATUS_COUNTERS or r.status == "deferred" or r.previous == "accepted"
+        if r.status in STATUS_COUNTERS
+        or r.status == "deferred"
+        or (r.previous == "accepted" and r.counts_acceptance)
     ]
     if not counted:
         return
@@ -357,8 +368,68 @@ def rollups_record_transitions(*, reached: Sequence[StatusReached], at: datetime
         owner = owners.get(r.message_id)
         if owner is None:  # a staff test send: never counted, its decision neither
             continue
-        tally.status(owner, day, r.status, r.previous, r.fields, r.fields.get("rendered"))
+        tally.status(
+            owner,
+            day,
+            r.status,
+            r.previous,
+            r.fields,
+            r.fields.get("rendered"),
+            counts_acceptance=r.counts_acceptance,
+        )
     tally.write()
+
+
+def accepted_pending_rows(
+    messages: Iterable[tuple[int, str, str, bool]], *, day: date
+) -> list[tuple[int, str, date, str, int]]:
+    """The ``AcceptedPending`` rows (template, channel, day, locale, count) of messages the
+    intake has just written, given as (template id, channel, locale, a staff test send?):
+    staff test sends are never counted."""
+    counts = Counter((t, channel, day, locale) for t, channel, locale, test in messages if not test)
+    return [(*key, n) for key, n in sorted(counts.items())]
+
+
+ACCEPTED_PENDING_COLUMNS = ("template_id", "channel", "day", "locale", "count")
+FOLD_CHUNK = 5000
+
+
+def rollups_fold_accepted(*, chunk: int = FOLD_CHUNK) -> int:
+    """Add the intake's pending ``accepted`` counts (``AcceptedPending``) to the daily and the
+    locale/provider rollups, and delete them, in one transaction per chunk: a fold that fails
+    leaves them all for the next one (never lost), and a row is deleted by the fold that
+    counts it (never counted twice; a concurrent fold skips the rows this one holds). Run by
+    beat (``fold-accepted-counts``) and by every report before it reads, so a report counts
+    every committed acceptance. Returns the messages counted."""
+    table = AcceptedPending._meta.db_table
+    folded = 0
+    while True:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # Locked in the order every writer takes them (the pending rows, then the
+                # rollups: the intake, the rebuild), so a fold never deadlocks with a rebuild.
+                with connection.cursor() as cursor:
+                    names = ", ".join(m._meta.db_table for m in (AcceptedPending, DailyRollup, SliceRollup))
+                    cursor.execute(f"LOCK TABLE {names} IN ROW EXCLUSIVE MODE")
+                held = "FOR UPDATE SKIP LOCKED"
+            else:  # SQLite: writers take the whole database in turn
+                held = ""
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} ORDER BY id LIMIT %s {held}) "  # noqa: S608 - names are ours
+                    f"RETURNING {', '.join(ACCEPTED_PENDING_COLUMNS)}",
+                    [chunk],
+                )
+                rows = cursor.fetchall()
+            tally = Tally.empty()
+            for template_id, channel, day, locale, count in rows:
+                day = day if isinstance(day, date) else date.fromisoformat(str(day))
+                tally.daily[(template_id, channel, day)]["accepted"] += count
+                tally.slices[(template_id, channel, day, locale, "")]["accepted"] += count
+                folded += count
+            tally.write()
+        if len(rows) < chunk:
+            return folded
 
 
 def rollups_record_engagement(*, events: Iterable[tuple[UUID, str]], at: datetime) -> None:
@@ -414,7 +485,10 @@ def rollups_rebuild(
     """
     report = RebuildReport()
     tally = Tally.empty()
-    tables = (DailyRollup, DecisionRollup, SliceRollup, ReasonRollup, CountryRollup)
+    # The intake's pending acceptances are counted from the timelines here: locked (an accept
+    # waits for the rebuild, as a count into the rollups does) and deleted with the old rows.
+    # Locked first, as the intake and the fold take them before the rollups (no deadlock).
+    tables = (AcceptedPending, DailyRollup, DecisionRollup, SliceRollup, ReasonRollup, CountryRollup)
     with transaction.atomic():
         # SQLite (the embedded default) has no LOCK TABLE: its writers take the whole database
         # in turn, so the rebuild's first write holds off the others there.

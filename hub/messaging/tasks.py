@@ -7,7 +7,7 @@ from uuid import UUID
 
 from celery import shared_task
 
-from hub.messaging import dispatch, routing
+from hub.messaging import dispatch, rollups, routing
 from hub.messaging.outcomes import DispatchReport
 from hub.messaging.reports import provider_reports_apply, report_from_json
 
@@ -63,3 +63,8 @@ def fall_back(message_ids: list[str]) -> int:
 @shared_task(name="hub.messaging.tasks.fall_back_overdue")
 def fall_back_overdue() -> int:
     return routing.messages_fall_back_overdue()
+
+
+@shared_task(name="hub.messaging.tasks.fold_accepted_counts")
+def fold_accepted_counts() -> int:
+    return rollups.rollups_fold_accepted()

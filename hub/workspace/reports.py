@@ -20,6 +20,7 @@ from django.db.models import QuerySet, Sum
 
 from hub.compliance.models import RuleKind
 from hub.messaging.models import BlockReason, CountryRollup, DailyRollup, ReasonRollup, SliceRollup
+from hub.messaging.rollups import rollups_fold_accepted
 from templates_app.models import Template
 
 COUNT_FIELDS = ("accepted", "sent", "delivered", "failed", "bounced", "blocked", "deferred", "opened",
@@ -214,6 +215,7 @@ def report_build(*, date_from: date, date_to: date, template: str = "", channel:
         "template": template,
         "channel": channel,
     }
+    rollups_fold_accepted()  # every committed acceptance counted, not only the folded ones
     qs = _filtered(DailyRollup.objects.all(), **filters)
     per_day = bool(template)
     keys = ("day", "template__key", "channel") if per_day else ("template__key", "channel")
@@ -253,6 +255,7 @@ def report_rows_per_day(
     *, date_from: date, date_to: date, template: str = "", channel: str = ""
 ) -> Iterator[ReportRow]:
     """Every (day, template, channel) row of the period, newest first (for CSV download)."""
+    rollups_fold_accepted()
     qs = _filtered(
         DailyRollup.objects.all(), date_from=date_from, date_to=date_to, template=template, channel=channel
     )

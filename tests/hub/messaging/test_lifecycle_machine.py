@@ -46,7 +46,7 @@ from hub.messaging.models import (
     Routing,
 )
 from hub.messaging.models import MessageStatus as S
-from hub.messaging.rollups import COUNTERS, SKIPPED_SENT, STATUS_COUNTERS, sms_segments
+from hub.messaging.rollups import COUNTERS, SKIPPED_SENT, STATUS_COUNTERS, rollups_fold_accepted, sms_segments
 from hub.messaging.routing import NotCancellable, notification_cancel
 from templates_app.models import Template
 from tests.audit.log import audit_log_sequenced_and_verified
@@ -403,7 +403,9 @@ def nonzero(counts: dict[Any, Any]) -> dict[Any, Any]:
 
 
 def rollup_counts(template: Template) -> Counter[Any]:
-    """The template's daily counters summed over days, and the decision counts by reason."""
+    """The template's daily counters summed over days, and the decision counts by reason
+    (the intake's "accepted" counts folded in first, as beat and every report fold them)."""
+    rollups_fold_accepted()
     daily = DailyRollup.objects.filter(template=template).aggregate(
         **{name: Sum(name) for name in (*COUNTERS, "cost")}
     )

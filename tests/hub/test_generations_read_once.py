@@ -1,0 +1,61 @@
+"""Issue 16: a request reads every generation counter in one round trip (``MGET``), and a bump
+made by the request itself is read again at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.signals import request_finished, request_started
+
+from hub import generations
+from hub.generations import generation, generation_bump_now
+from tests.hub.test_generations import BODY, URL
+
+
+class Counting:
+    """The cache, with the names of the calls made to it."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.real, name)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(name)
+            return method(*args, **kwargs)
+
+        return counted
+
+
+@pytest.mark.django_db
+def test_an_accept_reads_the_counters_in_one_round_trip(authed_client, live_template, monkeypatch):
+    assert authed_client.post(URL, BODY, format="json").status_code == 202  # caches and counters filled
+    counting = Counting(generations.cache)
+    monkeypatch.setattr(generations, "cache", counting)
+    assert authed_client.post(URL, BODY, format="json").status_code == 202
+    assert counting.calls == ["get_many"]  # the key, the template, the rules, the endpoints
+
+
+@pytest.mark.django_db
+def test_a_request_sees_its_own_bump_at_once():
+    request_started.send(sender=None)
+    try:
+        before = generation("test_read_once")
+        assert before is not None and generation("test_read_once") == before
+        generation_bump_now("test_read_once")
+        assert generation("test_read_once") == before + 1
+    finally:
+        request_finished.send(sender=None)
+
+
+def test_outside_a_request_every_read_asks_the_cache(monkeypatch):
+    assert generations._request_counters.get() is None, "no request under way"
+    generation("test_read_once")
+    counting = Counting(generations.cache)
+    monkeypatch.setattr(generations, "cache", counting)
+    generation("test_read_once")
+    generation("test_read_once")
+    assert counting.calls == ["get", "get"]
