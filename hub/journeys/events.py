@@ -279,8 +279,12 @@ def _event_of(item: EventInput, contact: Contact, api_key: ApiKey | None, now: d
 
 
 def _replay(item: EventInput, api_key: ApiKey | None) -> EventOutcome | None:
-    existing = Event.objects.select_related("contact").filter(api_key=api_key, event_id=item.id).first()
-    return None if existing is None else _replay_of(existing, item)
+    # Most ids are new: a bare look-up of the key first (no join, no ordering to build).
+    earlier = Event.objects.filter(api_key=api_key, event_id=item.id).order_by().values_list("pk", flat=True)
+    pk = next(iter(earlier[:1]), None)
+    if pk is None:
+        return None
+    return _replay_of(Event.objects.select_related("contact").get(pk=pk), item)
 
 
 def event_record(*, item: EventInput, api_key: ApiKey | None) -> EventOutcome:
@@ -301,7 +305,9 @@ def _event_record(item: EventInput, api_key: ApiKey | None) -> EventOutcome:
     now = timezone.now()
     actor = Actor.api_key(api_key.pk) if api_key else Actor.system()
     with transaction.atomic():
-        contact = Contact.objects.select_for_update().filter(external_id=item.contact).first()
+        # external_id is unique: no ordering, no limit to build.
+        locked = Contact.objects.select_for_update().filter(external_id=item.contact).order_by()
+        contact = next(iter(locked), None)
         if contact is None:
             raise _unknown_contact(item)
         # Once the contact's lock is held (its own statement: it then sees an event committed
