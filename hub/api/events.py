@@ -6,6 +6,7 @@ A run is visible to the API key whose event started it (as a notification is to 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from uuid import UUID
 
@@ -83,6 +84,69 @@ def event_input(data: Any) -> EventInput:
         occurred_at=data.get("occurred_at"),
         id=data.get("id", ""),
     )
+
+
+# What a plainly valid event is, checked without a serializer (a fifth of the CPU of a batch
+# went to a DRF serializer per event): the same rules, narrower (a value DRF would trim or
+# coerce is left to it). Anything else goes to the serializers, which name what is wrong.
+_NAME = re.compile(EVENT_NAME.strip("^$"))
+_UNSAFE = re.compile("[\x00\ud800-\udfff]")  # DRF's CharField refuses null and surrogate characters
+_EVENT_KEYS = frozenset(("name", "contact", "data", "occurred_at", "id"))
+_OCCURRED_AT = serializers.DateTimeField()
+
+
+def _plain_text(value: Any, max_length: int) -> bool:
+    return (
+        type(value) is str
+        and 0 < len(value) <= max_length
+        and value == value.strip()
+        and not _UNSAFE.search(value)
+    )
+
+
+def plain_event(body: Any) -> EventInput | None:
+    """``body`` as an event if it is plainly valid (``EventCreateSerializer`` would take it
+    as it is), else None: the serializer then judges it."""
+    if type(body) is not dict or not body.keys() <= _EVENT_KEYS:
+        return None
+    name, contact, data = body.get("name"), body.get("contact"), body.get("data", {})
+    if type(name) is not str or not _NAME.fullmatch(name) or type(data) is not dict:
+        return None
+    if type(contact) is not dict or contact.keys() != {"external_id"}:
+        return None
+    if not _plain_text(contact["external_id"], 128) or ("id" in body and not _plain_text(body["id"], 200)):
+        return None
+    occurred_at = None
+    if "occurred_at" in body:
+        if type(body["occurred_at"]) is not str:
+            return None
+        try:
+            occurred_at = _OCCURRED_AT.to_internal_value(body["occurred_at"])
+        except serializers.ValidationError:
+            return None
+    return EventInput(
+        name=name,
+        contact=contact["external_id"],
+        data=data,
+        occurred_at=occurred_at,
+        id=body.get("id", ""),
+    )
+
+
+def plain_events(body: Any) -> list[EventInput] | None:
+    """A batch body's events if every one is plainly valid (``plain_event``), else None."""
+    if type(body) is not dict or body.keys() != {"events"}:
+        return None
+    events = body["events"]
+    if type(events) is not list or not 0 < len(events) <= BATCH_MAX:
+        return None
+    items = []
+    for each in events:
+        item = plain_event(each)
+        if item is None:
+            return None
+        items.append(item)
+    return items
 
 
 class EventBatchSerializer(StrictSerializer):
@@ -206,9 +270,12 @@ class EventCreateView(APIView):
         ),
     )
     def post(self, request: Request) -> Response:
-        serializer = EventCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return Response(_record(serializer.to_event(), request), status=status.HTTP_202_ACCEPTED)
+        item = plain_event(request.data)
+        if item is None:
+            serializer = EventCreateSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            item = serializer.to_event()
+        return Response(_record(item, request), status=status.HTTP_202_ACCEPTED)
 
 
 class EventBatchView(APIView):
@@ -230,9 +297,11 @@ class EventBatchView(APIView):
     )
     def post(self, request: Request) -> Response:
         # The schema first, for every event: a violation anywhere refuses the whole request.
-        envelope = EventBatchSerializer(data=request.data)
-        envelope.is_valid(raise_exception=True)
-        items = [event_input(item) for item in envelope.validated_data["events"]]
+        items = plain_events(request.data)
+        if items is None:
+            envelope = EventBatchSerializer(data=request.data)
+            envelope.is_valid(raise_exception=True)
+            items = [event_input(item) for item in envelope.validated_data["events"]]
         results = []
         for index, outcome in enumerate(events_record(items=items, api_key=request_api_key(request))):
             if isinstance(outcome, EventOutcome):

@@ -126,21 +126,25 @@ def runs_advance(items: Sequence[tuple[JourneyRun, Contact, Wake | None]], *, ti
 SAVED_FIELDS = ("status", "step", "wake_at", "waiting_for", "state", "steps_taken", "ended_at", "updated_at")
 
 
-def runs_save(runs: Sequence[JourneyRun]) -> None:
-    """Write the advanced runs in one statement per 1,000."""
+# What an event may also change on a run (``run_end``, a goal reached).
+ENDED_FIELDS = (*SAVED_FIELDS, "exit_event", "converted_at")
+
+
+def runs_save(runs: Sequence[JourneyRun], fields: Sequence[str] = SAVED_FIELDS) -> None:
+    """Write the advanced runs (their ``fields``) in one statement per 1,000."""
     now = timezone.now()
     for run in runs:
         run.updated_at = now
-    rows_save(JourneyRun, runs, SAVED_FIELDS)
+    rows_save(JourneyRun, runs, fields)
 
 
 def run_end(run: JourneyRun, *, status: str, reason: str, timeline: Timeline, exit_event: str = "") -> None:
-    """End ``run`` wherever it is (an exit event, a cancel); the caller holds its lock."""
+    """End ``run`` wherever it is (an exit event, a cancel); the caller holds its lock and
+    saves it (``ENDED_FIELDS``)."""
     run.status = status
     run.wake_at = None
     run.waiting_for = {}
     run.ended_at = timeline.now
     run.exit_event = exit_event
-    run.save()
     kind = K.CANCELLED if status == RunStatus.CANCELLED else K.EXITED
     timeline.add(run, kind, run.step, reason=reason, event=exit_event)

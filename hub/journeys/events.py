@@ -19,15 +19,16 @@ from django.utils import timezone
 from audit.services import Actor
 from hub.apikeys.models import ApiKey
 from hub.contacts.models import Contact
-from hub.journeys.bulk import rows_save
+from hub.journeys.bulk import rows_create, rows_save
 from hub.journeys.context import Wake, condition_holds
 from hub.journeys.definition import duration
-from hub.journeys.engine import run_end, runs_advance, runs_save
+from hub.journeys.engine import ENDED_FIELDS, run_end, runs_advance, runs_save
+from hub.journeys.live_journeys import LiveJourneys, live_journeys, versions_of
 from hub.journeys.models import Event, Journey, JourneyRun, RunEntryKind, RunStatus
 from hub.journeys.steps import run_awaits_event
 from hub.journeys.timeline import Timeline
 from hub.refusals import Refused
-from hub.tracking.conversions import conversion_goal_names, conversion_record
+from hub.tracking.conversions import conversions_record
 
 LIVE = (RunStatus.ACTIVE, RunStatus.WAITING)
 
@@ -89,38 +90,53 @@ class _Round:
     contacts: Mapping[int, Contact]
     live: dict[int, list[JourneyRun]] = field(default_factory=dict)
     goals: dict[int, list[JourneyRun]] = field(default_factory=dict)
-    triggered: dict[str, list[Journey]] = field(default_factory=dict)
+    triggered: Mapping[str, Sequence[Journey]] = field(default_factory=dict)
     entered: dict[tuple[int, int], datetime] = field(default_factory=dict)
+    # The runs an event ended or converted (saved with the advanced ones, in one statement).
+    changed: dict[Any, JourneyRun] = field(default_factory=dict)
 
 
-def _round_read(events: list[Event], contacts: Mapping[int, Contact]) -> _Round:
-    state = _Round(events, contacts)
-    ids = [e.contact_id for e in events]
-    names = {e.name for e in events}
-    # One read for both: the live runs, and the runs (ended or not) whose goal may be one of
-    # these events and that have not converted.
-    runs = (
-        JourneyRun.objects.select_for_update(of=("self",))
-        .select_related("journey", "version", "entry_event")
-        .filter(
-            Q(status__in=LIVE) | Q(converted_at__isnull=True, version__goal_event__in=names),
-            contact_id__in=ids,
+def _reentry(journey: Journey) -> Mapping[str, Any]:
+    version = journey.live_version
+    assert version is not None  # noqa: S101 - only live journeys are triggered
+    reentry: Mapping[str, Any] = version.definition.get("reentry", {"policy": "once"})
+    return reentry
+
+
+def _round_read(events: list[Event], contacts: Mapping[int, Contact], journeys: LiveJourneys) -> _Round:
+    state = _Round(events, contacts, triggered=journeys.triggered)
+    # Only the contacts whose event can end, resume or convert a run have their runs read.
+    concerned = [e for e in events if e.name in journeys.concerning_runs]
+    if concerned:
+        names = {e.name for e in concerned}
+        goal_versions = {pk for name in names for pk in journeys.goal_versions.get(name, ())}
+        # One read for both: the live runs, and the runs (ended or not) whose goal may be one
+        # of these events and that have not converted.
+        wanted = Q(status__in=LIVE)
+        if goal_versions:
+            wanted |= Q(converted_at__isnull=True, version_id__in=goal_versions)
+        runs = list(
+            JourneyRun.objects.select_for_update(of=("self",))
+            .select_related("entry_event")
+            .filter(wanted, contact_id__in=[e.contact_id for e in concerned])
+            .order_by("created_at")
         )
-        .order_by("created_at")
-    )
-    for run in runs:
-        if run.status in LIVE:
-            state.live.setdefault(run.contact_id, []).append(run)
-        if run.converted_at is None and run.version.goal_event in names:
-            state.goals.setdefault(run.contact_id, []).append(run)
-    journeys = Journey.objects.select_related("live_version").filter(live_version__trigger_event__in=names)
-    for journey in journeys.order_by("key"):
-        assert journey.live_version is not None  # noqa: S101 - filtered on it
-        state.triggered.setdefault(journey.live_version.trigger_event, []).append(journey)
-    journey_ids = [j.pk for js in state.triggered.values() for j in js]
-    if journey_ids:
+        versions = versions_of(journeys, {run.version_id for run in runs})
+        for run in runs:
+            run.version = versions[run.version_id]
+            run.journey = run.version.journey
+            if run.status in LIVE:
+                state.live.setdefault(run.contact_id, []).append(run)
+            if run.converted_at is None and run.version.goal_event in names:
+                state.goals.setdefault(run.contact_id, []).append(run)
+    # When each contact last entered the journeys it may enter again only once (per period).
+    limited = {
+        j.pk for e in events for j in journeys.triggered.get(e.name, ()) if _reentry(j)["policy"] != "always"
+    }
+    if limited:
+        entering = [e.contact_id for e in events if e.name in journeys.triggered]
         last = (
-            JourneyRun.objects.filter(journey_id__in=journey_ids, contact_id__in=ids)
+            JourneyRun.objects.filter(journey_id__in=limited, contact_id__in=entering)
             .values_list("journey_id", "contact_id")
             .annotate(last=Max("created_at"))
         )
@@ -135,14 +151,13 @@ def _convert(run: JourneyRun, event: Event, timeline: Timeline) -> bool:
     if "within" in goal and event.occurred_at > run.created_at + duration(goal["within"]):
         return False
     run.converted_at = timeline.now
-    run.save(update_fields=["converted_at", "updated_at"])
     timeline.add(run, RunEntryKind.CONVERTED, run.step, event=event.name, event_id=str(event.id))
     return True
 
 
 def _may_enter(state: _Round, journey: Journey, contact: Contact, event: Event) -> str | None:
     """The run's entry key if the contact may enter now (re-entry policy), else None."""
-    reentry = journey.live_version.definition.get("reentry", {"policy": "once"})  # type: ignore[union-attr]
+    reentry = _reentry(journey)
     policy = reentry["policy"]
     last = state.entered.get((journey.pk, contact.pk))
     if policy == "once":
@@ -167,15 +182,17 @@ def _apply(
             run_end(
                 run, status=RunStatus.EXITED, reason="exit event", timeline=timeline, exit_event=event.name
             )
+            state.changed[run.id] = run
             touched.append((run, "exited"))
         elif run_awaits_event(run, event, contact):
             if run.waiting_for.get("kind") == "digest":
                 absorbed.add(run.journey_id)
             advance.append((run, contact, Wake("event", event=event)))
             touched.append((run, "resumed"))
-    touched += [
-        (run, "converted") for run in state.goals.get(contact.pk, []) if _convert(run, event, timeline)
-    ]
+    for run in state.goals.get(contact.pk, []):
+        if _convert(run, event, timeline):
+            state.changed[run.id] = run
+            touched.append((run, "converted"))
     started: list[JourneyRun] = []
     for journey in state.triggered.get(event.name, []):
         version = journey.live_version
@@ -228,9 +245,11 @@ def journeys_on_events(events: Sequence[Event], contacts: Mapping[int, Contact],
 
     Set-based: per round of distinct contacts a fixed number of reads, the runs to advance
     advanced together (their sends in one intake call), the new runs inserted in one
-    statement and the resumed ones saved in one."""
+    statement and the resumed, ended and converted ones saved in one. What the journeys are
+    (which ones each name starts, which names concern runs) is read once per process."""
+    journeys = live_journeys()
     for events_of_round in _rounds(events):
-        state = _round_read(events_of_round, contacts)
+        state = _round_read(events_of_round, contacts, journeys)
         advance: list[tuple[JourneyRun, Contact, Wake | None]] = []
         touched: dict[Any, list[Touched]] = {}
         started: list[JourneyRun] = []
@@ -238,17 +257,13 @@ def journeys_on_events(events: Sequence[Event], contacts: Mapping[int, Contact],
             touched[event.id], new = _apply(state, event, timeline, advance)
             started += new
         runs_advance(advance, timeline=timeline)
-        JourneyRun.objects.bulk_create(started)
+        rows_create(JourneyRun, started)
         fresh = {run.id for run in started}
-        runs_save([run for run, _, _ in advance if run.id not in fresh])
+        saved = {run.id: run for run, _, _ in advance if run.id not in fresh}
+        saved.update(state.changed)
+        runs_save(list(saved.values()), ENDED_FIELDS)
         for event in events_of_round:
             event.result = [_run_line(run, action) for run, action in touched[event.id]]
-
-
-def journeys_on_event(event: Event, contact: Contact, timeline: Timeline) -> list[dict[str, Any]]:
-    """``journeys_on_events`` for one event; returns its result."""
-    journeys_on_events([event], {contact.pk: contact}, timeline)
-    return list(event.result)
 
 
 def _event_of(item: EventInput, contact: Contact, api_key: ApiKey | None, now: datetime) -> Event:
@@ -264,37 +279,50 @@ def _event_of(item: EventInput, contact: Contact, api_key: ApiKey | None, now: d
 
 
 def _replay(item: EventInput, api_key: ApiKey | None) -> EventOutcome | None:
-    existing = Event.objects.select_related("contact").filter(api_key=api_key, event_id=item.id).first()
-    return None if existing is None else _replay_of(existing, item)
+    # Most ids are new: a bare look-up of the key first (no join, no ordering to build).
+    earlier = Event.objects.filter(api_key=api_key, event_id=item.id).order_by().values_list("pk", flat=True)
+    pk = next(iter(earlier[:1]), None)
+    if pk is None:
+        return None
+    return _replay_of(Event.objects.select_related("contact").get(pk=pk), item)
 
 
 def event_record(*, item: EventInput, api_key: ApiKey | None) -> EventOutcome:
     """Store one event and apply it to journeys; a repeated ``id`` (per API key) is answered
     with the first one's outcome and changes nothing. Raises EventRejected (writing nothing)."""
+    try:
+        return _event_record(item, api_key)
+    except IntegrityError:
+        # The same id for another contact, committed meanwhile (each holds its own contact):
+        # what this one wrote rolled back, and it is answered as that one's replay.
+        replay = _replay(item, api_key) if item.id else None
+        if replay is None:
+            raise
+        return replay
+
+
+def _event_record(item: EventInput, api_key: ApiKey | None) -> EventOutcome:
     now = timezone.now()
     actor = Actor.api_key(api_key.pk) if api_key else Actor.system()
     with transaction.atomic():
-        contact = Contact.objects.select_for_update().filter(external_id=item.contact).first()
+        # external_id is unique: no ordering, no limit to build.
+        locked = Contact.objects.select_for_update().filter(external_id=item.contact).order_by()
+        contact = next(iter(locked), None)
         if contact is None:
             raise _unknown_contact(item)
+        # Once the contact's lock is held (its own statement: it then sees an event committed
+        # while it waited for the lock).
         if item.id and (replay := _replay(item, api_key)):
             return replay
-        try:
-            with transaction.atomic():
-                event = _event_of(item, contact, api_key, now)
-                event.save(force_insert=True)
-        except IntegrityError:
-            # The same id for another contact, committed meanwhile (each holds its own contact).
-            replay = _replay(item, api_key)
-            if replay is None:
-                raise
-            return replay
+        event = _event_of(item, contact, api_key, now)
         timeline = Timeline(actor=actor, now=now)
-        event.result = journeys_on_event(event, contact, timeline)
-        event.save(update_fields=["result"])
+        journeys_on_events([event], {contact.pk: contact}, timeline)
         # A template's or journey's goal: a conversion for the latest delivered message.
-        conversion_record(event=event, contact=contact)
+        conversions_record(events=[event], contacts={contact.pk: contact})
         timeline.flush()
+        # Stored last, with its result: one statement. Its id's uniqueness is checked here
+        # (the runs and timeline rows referring to it are checked at commit).
+        rows_create(Event, [event])
     return EventOutcome(event, replayed=False)
 
 
@@ -372,18 +400,15 @@ def _events_record_together(items: Sequence[EventInput], api_key: ApiKey | None)
                 if item.id:
                     seen[item.id] = event
                 fresh.append((index, event))
-        Event.objects.bulk_create([event for _, event in fresh])
+        rows_create(Event, [event for _, event in fresh])
         timeline = Timeline(actor=actor, now=now)
-        journeys_on_events([event for _, event in fresh], {c.pk: c for c in contacts.values()}, timeline)
+        by_pk = {c.pk: c for c in contacts.values()}
+        journeys_on_events([event for _, event in fresh], by_pk, timeline)
         for index, event in fresh:
             results[index] = EventOutcome(event, replayed=False)
         rows_save(Event, [event for _, event in fresh], ["result"])
         # A template's or journey's goal: a conversion for the latest delivered message.
-        goals = conversion_goal_names() if fresh else set()
-        by_pk = {c.pk: c for c in contacts.values()}
-        for _, event in fresh:
-            if event.name in goals:
-                conversion_record(event=event, contact=by_pk[event.contact_id])
+        conversions_record(events=[event for _, event in fresh], contacts=by_pk)
         timeline.flush()
     return [r for r in results if r is not None]
 
@@ -401,6 +426,7 @@ def journey_run_cancel(*, run: JourneyRun, actor: Actor) -> JourneyRun:
             raise RunNotCancellable(f"This run has already ended ({locked.status}).")
         timeline = Timeline(actor=actor, now=timezone.now())
         run_end(locked, status=RunStatus.CANCELLED, reason="cancelled", timeline=timeline)
+        locked.save()
         timeline.flush()
     return locked
 

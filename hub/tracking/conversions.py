@@ -14,12 +14,14 @@ what reports and journeys' goal counts read.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from django.db.models import Q
 
 from audit.services import Actor
 from hub.contacts.models import Contact
+from hub.generations import GenerationCache, generation
 from hub.journeys.models import Event, JourneyRunMessage, JourneyVersion
 from hub.messaging.feedback import Outcome
 from hub.messaging.models import EventKind, MessageEvent
@@ -31,29 +33,74 @@ CONVERSION_SOURCE = "conversion"
 LONGEST_WINDOW = timedelta(days=90)  # Template.attribution_days is at most 90
 
 
-def conversion_goal_names() -> set[str]:
-    """Every event name that some template or journey version counts as its goal (two queries):
-    a batch of events looks for conversions only for these."""
-    names = set(Template.objects.exclude(goal_event="").values_list("goal_event", flat=True))
-    names.update(JourneyVersion.objects.exclude(goal_event="").values_list("goal_event", flat=True))
+# Bumped by a saved template or journey version (TrackingConfig.ready).
+GOALS_GENERATION = "conversion_goals"
+_GOALS: GenerationCache[frozenset[str]] = GenerationCache(GOALS_GENERATION, size=1)
+
+
+def conversion_goal_names() -> frozenset[str]:
+    """Every event name that some template or journey version counts as its goal: events look
+    for conversions only for these. Cached per process while the "conversion_goals"
+    generation holds (hub.generations), else two queries."""
+    current = generation(GOALS_GENERATION)
+    names = _GOALS.get("all", current)
+    if names is None:
+        found = set(Template.objects.exclude(goal_event="").values_list("goal_event", flat=True))
+        found.update(JourneyVersion.objects.exclude(goal_event="").values_list("goal_event", flat=True))
+        names = frozenset(found)
+        _GOALS.put("all", names, current)
     return names
+
+
+def _delivered(contacts: Sequence[int] | Contact, names: Sequence[str]) -> Q:
+    """Delivered messages to ``contacts`` (a contact, or ids) of a template whose goal is one of
+    ``names``, or sent by a run of a journey version whose goal is."""
+    by_run = JourneyRunMessage.objects.filter(run__version__goal_event__in=names)
+    if isinstance(contacts, Contact):
+        by_run = by_run.filter(run__contact=contacts)
+        to = Q(message__notification__contact=contacts)
+    else:
+        by_run = by_run.filter(run__contact_id__in=contacts)
+        to = Q(message__notification__contact_id__in=contacts)
+    return (
+        Q(kind=EventKind.STATUS, status="delivered")
+        & to
+        & (
+            Q(message__notification__template__goal_event__in=names)
+            | Q(message_id__in=by_run.values("message_id"))
+        )
+    )
+
+
+def conversions_record(*, events: Sequence[Event], contacts: Mapping[int, Contact]) -> None:
+    """``conversion_record`` for each of ``events`` (just stored, in the caller's transaction) in
+    order, for those whose name is a goal. For more than one, a query first finds the contacts
+    that had such a message delivered in the longest window at all: most have none."""
+    goals = conversion_goal_names()
+    scored = [e for e in events if e.name in goals]
+    if len(scored) > 1:
+        candidates = set(
+            MessageEvent.objects.filter(
+                _delivered(list({e.contact_id for e in scored}), list({e.name for e in scored})),
+                occurred_at__lte=max(e.occurred_at for e in scored),
+                occurred_at__gte=min(e.occurred_at for e in scored) - LONGEST_WINDOW,
+            )
+            .order_by()
+            .values_list("message__notification__contact_id", flat=True)
+            .distinct()
+        )
+        scored = [e for e in scored if e.contact_id in candidates]
+    for event in scored:
+        conversion_record(event=event, contact=contacts[event.contact_id])
 
 
 def conversion_record(*, event: Event, contact: Contact) -> Conversion | None:
     """Attribute ``event`` (just stored, in the caller's transaction) to a message, if any."""
-    journey_messages = JourneyRunMessage.objects.filter(
-        run__contact=contact, run__version__goal_event=event.name
-    ).values("message_id")
     delivered = (
         MessageEvent.objects.filter(
-            kind=EventKind.STATUS,
-            status="delivered",
-            message__notification__contact=contact,
+            _delivered(contact, [event.name]),
             occurred_at__lte=event.occurred_at,
             occurred_at__gte=event.occurred_at - LONGEST_WINDOW,
-        )
-        .filter(
-            Q(message__notification__template__goal_event=event.name) | Q(message_id__in=journey_messages)
         )
         .select_related("message__notification__template")
         .order_by("-occurred_at", "-id")
