@@ -47,9 +47,9 @@ def rows_insert(model: type[models.Model], columns: Sequence[str], rows: Iterabl
             cursor.executemany(
                 f"INSERT INTO {table} ({names}) VALUES {one}",  # noqa: S608 - names quoted, values bound
                 [
-                    [f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)]
+                    [f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)]  # type: ignore[union-attr]
                     for row in items
-                ],  # type: ignore[union-attr]
+                ],
             )
         return len(items)
     # JSON as text for COPY; bound as jsonb, as Django binds it, in an INSERT (whatever the
