@@ -7,7 +7,8 @@ cost more than the rest of a hand-off. ``COPY`` streams the rows as they are. Bu
 costs two round trips to the server (start, then data and end) and more protocol work than a
 statement, so a write of a few rows (one single accept writes one notification, one message,
 two events and three audit records) is one ``INSERT … VALUES (…), (…)`` instead: one round
-trip. Other databases (and callers needing primary keys back) use ``bulk_create``. Lives in
+trip. Other databases (SQLite, the embedded default) get one prepared ``INSERT`` run for each
+row; callers needing primary keys back use ``bulk_create``. Lives in
 ``audit``, the lowest layer, so that ``hub`` may use it too.
 """
 
@@ -34,12 +35,22 @@ def rows_insert(model: type[models.Model], columns: Sequence[str], rows: Iterabl
     items = [list(row) for row in rows]
     if not items:
         return 0
+    names = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)  # type: ignore[union-attr]
+    table = connection.ops.quote_name(meta.db_table)
     if connection.vendor != "postgresql":
-        # By attribute name: a foreign key's value is its id (``run`` → ``run_id``), as in COPY.
-        attnames = [str(f.attname) for f in fields]  # type: ignore[union-attr]
-        model._default_manager.bulk_create(
-            [model(**dict(zip(attnames, row, strict=True))) for row in items], batch_size=1000
-        )
+        # One prepared INSERT run for every row (one statement in the query log, as on
+        # PostgreSQL), each value prepared by its field (a foreign key's value is its id). Not
+        # ``bulk_create``: it would replace the given ``auto_now_add`` times with its own clock
+        # and split the rows into as many statements as SQLite's 999 parameters allow.
+        one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {table} ({names}) VALUES {one}",  # noqa: S608 - names quoted, values bound
+                [
+                    [f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)]  # type: ignore[union-attr]
+                    for row in items
+                ],
+            )
         return len(items)
     # JSON as text for COPY; bound as jsonb, as Django binds it, in an INSERT (whatever the
     # connection's binding, client or server side).
@@ -47,8 +58,6 @@ def rows_insert(model: type[models.Model], columns: Sequence[str], rows: Iterabl
     for row in items:
         for i in json_at:
             row[i] = as_json(row[i])
-    names = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)  # type: ignore[union-attr]
-    table = connection.ops.quote_name(meta.db_table)
     if len(items) <= INSERT_MAX_ROWS:
         one = "(" + ", ".join(["%s"] * len(fields)) + ")"
         values = ", ".join([one] * len(items))

@@ -25,9 +25,72 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if os.environ.get("HUB_REQUIRE_SERVICES") == "1":
         # The owner connects first (the hub's role may not exist before the test database does).
         database = settings.DATABASES.get(OWNER_ALIAS, settings.DATABASES[DEFAULT_DB_ALIAS])
-        problems = require_services(database, settings.CELERY_BROKER_URL)
+        problems = require_services(database, settings.CELERY_BROKER_URL, settings.REDIS_URL)
         if problems:
             pytest.exit("Required services are not reachable:\n  " + "\n  ".join(problems), returncode=3)
+
+
+# --- Tests that need a server the embedded default lacks (markers postgres, redis) ------------
+# A run without HUB_REQUIRE_SERVICES (a fresh clone: SQLite, no REDIS_URL) leaves them out and
+# says so in one line at the end; CI (HUB_REQUIRE_SERVICES=1) runs every one of them, and the
+# check above fails the run at once if PostgreSQL or Redis is absent.
+_LEFT_OUT = pytest.StashKey[tuple[int, list[str]]]()  # how many, and which servers they need
+_NEEDS = {
+    "postgres": ("PostgreSQL", "DATABASE_URL=postgres://..."),
+    "redis": ("Redis", "REDIS_URL=redis://..."),
+}
+
+
+def _servers_missing() -> list[str]:
+    if os.environ.get("HUB_REQUIRE_SERVICES") == "1":
+        return []
+    missing = []
+    if settings.DATABASES[DEFAULT_DB_ALIAS]["ENGINE"] != "django.db.backends.postgresql":
+        missing.append("postgres")
+    if not settings.REDIS_URL:
+        missing.append("redis")
+    return missing
+
+
+@pytest.hookimpl(trylast=True)  # after -m, so that only tests it kept are counted
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    missing = _servers_missing()
+    if not missing:
+        return
+    kept: list[pytest.Item] = []
+    left_out: list[pytest.Item] = []
+    needed: set[str] = set()
+    for item in items:
+        needs = {name for name in missing if item.get_closest_marker(name)}
+        needed |= needs
+        (left_out if needs else kept).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
+    config.stash[_LEFT_OUT] = (len(left_out), [name for name in _NEEDS if name in needed])
+    workeroutput = getattr(config, "workeroutput", None)  # a pytest-xdist worker tells the controller
+    if workeroutput is not None:
+        workeroutput["servers_left_out"] = config.stash[_LEFT_OUT]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist's controller: every worker collected the same tests, so any one's count."""
+    left_out = getattr(node, "workeroutput", {}).get("servers_left_out")
+    if left_out is not None:
+        count, needed = left_out
+        node.config.stash[_LEFT_OUT] = (count, list(needed))
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    count, needed = config.stash.get(_LEFT_OUT, (0, []))
+    if not count:
+        return
+    servers = " or ".join(_NEEDS[name][0] for name in needed)
+    urls = " and ".join(_NEEDS[name][1] for name in needed)
+    terminalreporter.write_line(
+        f"{count} tests need {servers} and were not run: set {urls} to run them.", yellow=True, bold=True
+    )
 
 
 # The credentials that differ between the hub's role and the schema owner.

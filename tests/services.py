@@ -21,7 +21,7 @@ def broker_reachable(url: str) -> str:
     return ""
 
 
-def require_services(database: dict[str, Any], broker_url: str) -> list[str]:
+def require_services(database: dict[str, Any], broker_url: str, redis_url: str) -> list[str]:
     problems = []
     if database["ENGINE"] != "django.db.backends.postgresql":
         problems.append(f"DATABASE_URL must point at PostgreSQL in CI (got {database['ENGINE']})")
@@ -41,7 +41,9 @@ def require_services(database: dict[str, Any], broker_url: str) -> list[str]:
             problems.append(f"PostgreSQL: {exc}")
     if not broker_url.startswith("redis://"):
         problems.append(f"CELERY_BROKER_URL must point at Redis in CI (got {broker_url.split('://')[0]})")
-    for url in {broker_url, REDIS_BROKER_URL, RABBITMQ_BROKER_URL}:
+    if not redis_url.startswith("redis://"):
+        problems.append("REDIS_URL must point at Redis in CI (the tests marked redis need it)")
+    for url in {broker_url, redis_url, REDIS_BROKER_URL, RABBITMQ_BROKER_URL}:
         if url.startswith(("redis://", "amqp://")) and (problem := broker_reachable(url)):
             problems.append(problem)
     return problems

@@ -23,11 +23,12 @@ from uuid import UUID
 from django.db import models
 from django.utils import timezone
 
+from audit.rows import rows_insert
 from audit.services import Actor, AuditEntry, audit_append, audit_append_many
 from hub.contacts.models import ConsentSource, Contact, Device
 from hub.contacts.services import consent_record, suppression_add
 from hub.messaging.addressing import device_id_of
-from hub.messaging.lifecycle import Change, TransitionResult, messages_transition
+from hub.messaging.lifecycle import EVENT_COLUMNS, Change, TransitionResult, messages_transition
 from hub.messaging.models import EventKind, Message, MessageEvent
 from hub.messaging.rollups import rollups_record_engagement
 
@@ -189,7 +190,8 @@ def _events_record(outcomes: Sequence[Outcome], *, actor: Actor, source: str) ->
         if outcome.engagement:
             engaged[at.date()].append((outcome.message_id, outcome.engagement))
             day_at.setdefault(at.date(), at)
-    MessageEvent.objects.bulk_create(events)
+    # One statement however many (bulk_create splits them on SQLite).
+    rows_insert(MessageEvent, EVENT_COLUMNS, ([getattr(e, c) for c in EVENT_COLUMNS] for e in events))
     audit_append_many(audits)
     for day, pairs in sorted(engaged.items()):
         rollups_record_engagement(events=pairs, at=day_at[day])

@@ -86,3 +86,4 @@ def test_a_record_page_shows_its_details_as_labelled_rows_not_json(client, staff
     assert '<th scope="row" style="width: 12em">Before → Daily quota</th><td>—</td>' in page
     assert "<td>&lt;b&gt;x&lt;/b&gt;</td>" in page  # escaped
     assert "{&quot;before&quot;" not in page
+    assert "<label>Payload:</label>" not in page  # the raw JSON, whatever its key order

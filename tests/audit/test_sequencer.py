@@ -41,6 +41,7 @@ def leaves() -> list[AuditLeaf]:
     return list(AuditLeaf.objects.order_by("leaf_index"))
 
 
+@pytest.mark.postgres
 def test_writers_share_no_lock_until_commit():
     """A transaction that appended records and has not committed does not hold up another
     writer (before: every writer waited for the chain head's row lock until the first committed)."""
@@ -92,6 +93,7 @@ def test_records_are_pending_until_sequenced_then_leaves_in_order():
     assert [leaf.record_id for leaf in leaves()] == [r.seq for r in [*records, *more]]
 
 
+@pytest.mark.postgres
 def test_a_record_committed_late_by_a_long_transaction_is_still_sequenced():
     """The long transaction's record has a lower number than records committed and sequenced
     while it ran; the next round still finds it."""
@@ -131,6 +133,7 @@ def test_batches_continue_one_tree_and_store_complete_subtrees():
     assert nodes == {(8, 0): root_of(hashes[:256]), (8, 1): root_of(hashes[256:512])}
 
 
+@pytest.mark.postgres
 def test_a_second_sequencer_finds_the_lock_taken_and_does_nothing():
     append(2)
     with transaction.atomic(), connection.cursor() as cursor:
@@ -195,6 +198,7 @@ def _plan(query: str, params: dict[str, int]) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
+@pytest.mark.postgres
 def test_a_batch_reads_the_txid_index_in_order_and_probes_each_leaf():
     """Issue 15, point 7: before, PostgreSQL hashed every leaf of the log and sorted every
     waiting record for each batch (13,633 records/s on a 10M log). The walk is now one range of
@@ -209,6 +213,7 @@ def test_a_batch_reads_the_txid_index_in_order_and_probes_each_leaf():
         assert "Sort" not in plan and "Hash" not in plan and "Seq Scan" not in plan, plan
 
 
+@pytest.mark.postgres
 def test_records_written_without_a_txid_are_walked_last_and_sequenced():
     """A record inserted by hand with no txid is still put into the log (after those with
     one), once, across batches."""
@@ -227,6 +232,7 @@ def test_records_written_without_a_txid_are_walked_last_and_sequenced():
     assert audit_log_verify().ok
 
 
+@pytest.mark.postgres
 def test_leaves_appended_with_their_records_move_the_next_round_past_them():
     """The bench's fill writes records and their leaves in one transaction: when nothing else is
     pending and no older transaction is open, the next round does not walk them again."""

@@ -6,10 +6,8 @@ privilege; a role that has it, the owner included, is refused by the trigger.
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from audit.models import AuditCheckpoint, AuditLeaf, AuditRecord, AuditTreeHead, AuditTreeState
@@ -18,10 +16,7 @@ from audit.services import Actor, audit_append
 from hub.dbroles.owner import owner_connection
 from tests.audit.tamper import run_sql
 
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql" and os.environ.get("HUB_REQUIRE_SERVICES") != "1",
-    reason="the append-only triggers exist in PostgreSQL only (CI runs these on PostgreSQL)",
-)
+pytestmark = pytest.mark.postgres  # the append-only triggers exist in PostgreSQL only
 
 
 def refused(operation: str) -> str:

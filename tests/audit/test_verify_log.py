@@ -101,6 +101,7 @@ def test_a_record_deleted_with_its_leaf_is_found(log):
     assert report.leaf == 12 and report.problem == "leaf 12 is missing"
 
 
+@pytest.mark.postgres
 def test_reordered_leaves_are_found(log):
     a, b = log[4], log[9]
     tamper_sql(

@@ -47,10 +47,12 @@ def tables_read(captured: CaptureQueriesContext) -> str:
     return " ".join(q["sql"] for q in captured.captured_queries)
 
 
+@pytest.mark.redis
 def test_shared_cache_is_in_use():
     assert generation("apikeys") is not None, "the tests run with Redis (REDIS_URL), as CI does"
 
 
+@pytest.mark.redis
 def test_a_key_revoked_in_another_process_is_refused_at_once(authed_client, issued_key, live_template):
     assert authed_client.post(URL, BODY, format="json").status_code == 202
     with CaptureQueriesContext(connection) as captured:
@@ -69,6 +71,7 @@ def test_a_key_revoked_in_another_process_is_refused_at_once(authed_client, issu
     assert refused.json()["code"] == "unauthenticated"
 
 
+@pytest.mark.redis
 def test_a_version_approved_in_another_process_is_sent_at_once(authed_client, live_template):
     first = authed_client.post(URL, BODY, format="json").json()
     assert first["template_version"] == 1

@@ -30,6 +30,8 @@ WARM_ACCEPT_QUERIES = 13
 INLINE_ACCEPT_QUERIES = 11
 
 
+# Marked redis: the caches' generations live in Redis (REDIS_URL); without it nothing is cached.
+@pytest.mark.redis
 @pytest.mark.django_db
 def test_one_warm_accept_costs_a_fixed_few_queries(
     authed_client, live_template, contact, django_assert_max_num_queries
@@ -41,6 +43,7 @@ def test_one_warm_accept_costs_a_fixed_few_queries(
     assert [e["status"] for e in response.json()["messages"][0]["events"]] == ["accepted", "queued"]
 
 
+@pytest.mark.redis
 @pytest.mark.django_db
 def test_every_message_of_the_answer_comes_from_what_was_written(
     authed_client, live_template, contact, django_assert_max_num_queries
@@ -53,6 +56,7 @@ def test_every_message_of_the_answer_comes_from_what_was_written(
     assert [m["channel"] for m in response.json()["messages"]] == ["sms", "email"]
 
 
+@pytest.mark.redis
 @pytest.mark.django_db
 def test_an_inline_address_costs_fewer(authed_client, live_template, django_assert_num_queries):
     inline = {**BODY, "to": {"phone": "+447911123456"}}
@@ -62,6 +66,7 @@ def test_an_inline_address_costs_fewer(authed_client, live_template, django_asse
     assert response.status_code == 202
 
 
+@pytest.mark.redis
 @pytest.mark.django_db
 def test_a_batch_costs_what_one_accept_costs(authed_client, live_template, django_assert_num_queries):
     """A batch of 200 is written with one COPY per table, in the same statements as one

@@ -111,6 +111,7 @@ def test_the_demo_marketing_content_satisfies_the_baseline():
     assert not [f for f in offer.live_version.lint if f.get("code") == "content_rule"]
 
 
+@pytest.mark.redis
 @pytest.mark.django_db
 def test_the_live_set_costs_no_query_and_a_change_from_elsewhere_is_seen_at_once(
     django_assert_num_queries,
@@ -136,6 +137,7 @@ def test_the_live_set_costs_no_query_and_a_change_from_elsewhere_is_seen_at_once
     assert "marketing_consent" not in {s.key for s in rules_current()}
 
 
+@pytest.mark.redis
 @pytest.mark.django_db
 def test_a_version_written_without_signals_is_seen_after_an_operators_bump():
     from hub.compliance.rules import RULES_GENERATION

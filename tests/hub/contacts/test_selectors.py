@@ -69,14 +69,13 @@ def test_phone_facts_cache_is_bounded_small():
         assert cache.cache_info().maxsize == PHONE_FACTS_CACHE_SIZE
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db
 def test_contact_search_uses_the_trigram_indexes_on_postgresql():
     """Each expression the search filters by is the expression an index covers (contacts/0007):
     with sequential scans off, every arm of the OR is a bitmap index scan."""
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        pytest.skip("trigram indexes exist on PostgreSQL only")
     from hub.contacts.selectors import contacts_matching
 
     sql, params = contacts_matching("ada").query.sql_with_params()

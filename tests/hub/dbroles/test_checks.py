@@ -11,15 +11,11 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from hub.dbroles.checks import W001, audit_log_rewriters, audit_log_role_check
 from hub.dbroles.owner import alias_as_owner, owner_connection, roles_separated
 
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql" and os.environ.get("HUB_REQUIRE_SERVICES") != "1",
-    reason="database roles exist in PostgreSQL only (CI runs these on PostgreSQL)",
-)
+pytestmark = pytest.mark.postgres  # database roles exist in PostgreSQL only
 
 ROLE = f"sbtest_rewriter_{os.getpid()}"
 

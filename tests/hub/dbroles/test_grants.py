@@ -17,6 +17,7 @@ from hub.dbroles.owner import OWNER_ALIAS, roles_separated
 from hub.management.commands.migrate import Command as MigrateCommand
 
 pytestmark = [
+    pytest.mark.postgres,
     pytest.mark.skipif(
         not roles_separated(), reason="one role here: set MIGRATE_DATABASE_URL, as .ci/run does"
     ),

@@ -16,10 +16,13 @@ from audit.tasks import sequence_audit_log
 from hub.dbroles.owner import roles_separated
 from tests.audit.tamper import run_sql
 
-pytestmark = pytest.mark.skipif(
-    not roles_separated(),
-    reason="the hub runs as the schema owner here: set MIGRATE_DATABASE_URL, as .ci/run does",
-)
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        not roles_separated(),
+        reason="the hub runs as the schema owner here: set MIGRATE_DATABASE_URL, as .ci/run does",
+    ),
+]
 
 AUDIT_MODELS = (AuditRecord, AuditLeaf, AuditNode, AuditTreeState, AuditTreeHead)
 AUDIT_TABLES = ("audit_auditrecord", "audit_auditcheckpoint", "audit_auditleaf", "audit_audittreehead")

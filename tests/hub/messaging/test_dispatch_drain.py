@@ -42,6 +42,7 @@ def accept(template):
     return notification_accept(request=request, api_key=None)
 
 
+@pytest.mark.redis
 def test_drain_sends_the_lane_in_batches_oldest_first_and_clears_its_wake(live_template, settings):
     settings.HUB_DISPATCH_BATCH_SIZE = 10
     ids = [m.id for m in queued_messages(live_template, count=25)]
@@ -71,6 +72,7 @@ def test_drain_takes_only_its_own_lane_and_what_is_due(live_template, settings):
     assert (statuses[now.id], statuses[later.id], statuses[promo.id]) == (S.SENT, S.QUEUED, S.QUEUED)
 
 
+@pytest.mark.postgres
 def test_two_drains_claiming_at_once_never_share_a_message(live_template, monkeypatch):
     """Each drain holds its rows locked until it has claimed them; the other skips them. Both
     wait for each other inside their claim transaction, so the claims truly overlap (without
@@ -106,6 +108,7 @@ def test_two_drains_claiming_at_once_never_share_a_message(live_template, monkey
     assert set(Message.objects.values_list("status", flat=True)) == {S.SENT}
 
 
+@pytest.mark.redis
 def test_a_wake_racing_the_drains_end_is_sent_by_that_drain(live_template, monkeypatch):
     """The drain found its lane empty; before it clears its wake, a message commits and its
     wake finds the flag still set (so it publishes nothing). The drain's claim after clearing
@@ -146,6 +149,7 @@ def test_a_burst_of_accepts_publishes_one_drain(live_template):
     purge_queues(REDIS_BROKER_URL)
 
 
+@pytest.mark.redis
 def test_a_failed_publish_drops_the_wake_so_the_next_accept_tries_again(live_template, monkeypatch):
     def broker_down(*args, **kwargs):
         raise ConnectionError("broker unreachable")
