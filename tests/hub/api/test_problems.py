@@ -58,6 +58,7 @@ def test_nested_validation_errors_are_flattened_with_field_paths():
     assert {"field": "channels.0", "message": "Not a choice.", "code": "invalid_choice"} in errors
 
 
+@pytest.mark.postgres  # a real PostgreSQL lock timeout (tests/db_faults.py)
 @pytest.mark.django_db(transaction=True)
 def test_a_database_that_does_not_answer_is_a_503_to_retry_and_stores_nothing(
     authed_client, live_template, contact

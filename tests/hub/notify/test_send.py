@@ -407,6 +407,7 @@ def test_our_own_api_shows_a_notify_send_and_why_it_was_blocked(
     assert forged["Content-Type"] == "application/problem+json"
 
 
+@pytest.mark.postgres  # a real PostgreSQL lock timeout (tests/db_faults.py)
 @pytest.mark.django_db(transaction=True)
 def test_a_database_that_does_not_answer_is_notifys_503_with_retry_after(notify_client, sms_template) -> None:
     from hub.messaging.models import Notification
