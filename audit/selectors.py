@@ -17,7 +17,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from audit.canonical import GENESIS_HASH, PG_TIME_SQL, canonical_text_v1, encode_basestring, record_fields
@@ -175,7 +175,9 @@ def audit_log_state() -> LogState:
     state = AuditTreeState.objects.order_by("-tree_size").values("horizon", "round_horizon").first()
     horizon = min(state["horizon"], state["round_horizon"]) if state else 0
     waiting = list(
-        AuditRecord.objects.filter(txid__gte=horizon)
+        # Records without a transaction id (written before ids were kept, or on SQLite, which
+        # has none) wait too until they have a leaf.
+        AuditRecord.objects.filter(Q(txid__gte=horizon) | Q(txid__isnull=True))
         .filter(~Exists(AuditLeaf.objects.filter(record_id=OuterRef("seq"))))
         .order_by("txid", "seq")
         .values_list("created_at", flat=True)[: PENDING_LOOKED_AT + 1]

@@ -12,6 +12,8 @@ from hub import generations
 from hub.generations import generation, generation_bump_now
 from tests.hub.test_generations import BODY, URL
 
+pytestmark = pytest.mark.redis  # the counters live in Redis (REDIS_URL); without it there is no MGET
+
 
 class Counting:
     """The cache, with the names of the calls made to it."""

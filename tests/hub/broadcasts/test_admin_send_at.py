@@ -74,4 +74,6 @@ def test_the_broadcast_page_reads_in_words(admin_client: Any, live_template: Any
     text = visible_text(page)
     assert raw_structures(page) == [], text
     assert "mobile Phone number (E.164)" in text and "notes Ignore" in text
-    assert "region is one of north, east" in text and "Channels: sms" in text, text[text.find("Channels") :][:600]
+    assert "region is one of north, east" in text and "Channels: sms" in text, text[text.find("Channels") :][
+        :600
+    ]

@@ -14,7 +14,7 @@ from hub.messaging.lifecycle import Change, messages_transition
 from hub.messaging.models import Message
 from tests.hub.test_generations import BODY, URL
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.redis]  # the generation counters live in Redis
 
 
 def queued_message(client) -> Message:

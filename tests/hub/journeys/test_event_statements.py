@@ -19,7 +19,8 @@ from tests.factories import make_contacts
 from tests.hub.journeys.conftest import live_journey, send_event
 from tests.hub.journeys.test_events import CART as EXITING_CART
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shipped")]
+# The live journeys and goal names come from per-process caches kept by Redis generation counters.
+pytestmark = [pytest.mark.django_db, pytest.mark.redis, pytest.mark.usefixtures("shipped")]
 # The abandoned cart (exit and goal ``order.completed``), re-entered at will, its first step
 # waiting for ``page.viewed``.
 CART = {

@@ -280,9 +280,8 @@ def test_compliance_home_counts_todays_opt_outs_by_source(db):
     assert data.opt_outs == {"SMS keyword": 1, "One-click unsubscribe": 1} and not data.opt_outs_more
 
 
+@pytest.mark.postgres  # the partial index's plan is PostgreSQL's
 def test_todays_opt_outs_are_read_from_the_withdrawals_partial_index(db):
-    if connection.vendor != "postgresql":
-        pytest.skip("the partial index's plan is PostgreSQL's")
     with CaptureQueriesContext(connection) as queries:
         opt_outs_today()
     (query,) = queries.captured_queries
