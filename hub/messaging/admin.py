@@ -12,6 +12,7 @@ from audit.admin_base import (
     labelled_rows,
 )  # messages change only through the lifecycle
 from audit.services import Actor
+from hub.contacts.masking import address_shown, addresses_visible
 from hub.messaging.fallback_policies import fallback_policy_delete, fallback_policy_save
 from hub.messaging.models import FallbackPolicy, Message, MessageEvent, Notification
 
@@ -51,9 +52,19 @@ class NotificationAdmin(ReadOnlyAdmin):
     inlines = [MessageInline]
     show_full_result_count = False
     exclude = ("to", "data", "channels")
-    readonly_fields = ("channel_list", "to_rows", "data_rows")
-    to_rows = labelled_json("to", "inline addresses")
+    readonly_fields = ("channel_list", "data_rows")
     data_rows = labelled_json("data", "data")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Notification | None = None) -> Any:
+        visible = addresses_visible(request.user)
+
+        @admin.display(description="inline addresses")
+        def to_rows(notification: Notification) -> str:
+            """Masked for those who may not read addresses (as on the contact's page)."""
+            inline = {k: address_shown(str(v), visible=visible) for k, v in (notification.to or {}).items()}
+            return labelled_rows(inline) if inline else "—"
+
+        return (*self.readonly_fields, to_rows)
 
     @admin.display(description="channels")
     def channel_list(self, obj: Notification) -> str:
@@ -76,9 +87,20 @@ class MessageAdmin(ReadOnlyAdmin):
     )
     list_filter = ("status", "channel", "category", "block_reason", "needs_reconciliation")
     search_fields = ("=id", "=provider_message_id", "notification__reference", "decided_by")
-    # Read as labelled rows below, not as the raw JSON the stock admin would show.
-    exclude = ("rendered", "decision")
+    # Read as labelled rows below, not as the raw JSON the stock admin would show; the address
+    # masked for those who may not read addresses (as on the contact's page).
+    exclude = ("rendered", "decision", "to")
     readonly_fields = ("compliance_decision", "decision_details", "content")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Message | None = None) -> Any:
+        visible = addresses_visible(request.user)
+
+        @admin.display(description="to")
+        def recipient(message: Message) -> str:
+            return address_shown(message.to, visible=visible)
+
+        return (recipient, *self.readonly_fields)
+
     inlines = [MessageEventInline]
     show_full_result_count = False
 

@@ -72,3 +72,21 @@ def test_notification_admin_reads_in_labelled_rows(message: Message) -> None:
     text = visible_text(page)
     assert raw_structures(page) == [], text
     assert "First name Ada" in text and "Order → Number A-1" in text and "sms, email" in text
+
+
+@pytest.mark.django_db
+def test_support_reads_the_address_masked_as_on_the_contacts_page(message: Message) -> None:
+    """Support may not read addresses in full (issue 20 point 6): not on the contact's page, and
+    not by opening the message or its notification instead."""
+    Notification.objects.filter(pk=message.notification_id).update(to={"phone": message.to})
+    support = login(staff_user("agent", "Support"))
+    officer = login(staff_user("officer", "Compliance"))
+    for path in (
+        f"/admin/messaging/message/{message.pk}/change/",
+        f"/admin/messaging/notification/{message.notification_id}/change/",
+    ):
+        masked = support.get(path)
+        assert masked.status_code == 200
+        assert message.to not in masked.content.decode()
+        assert message.to[-3:] in visible_text(masked.content.decode())  # a•••/+44•••456: enough to confirm
+        assert message.to in officer.get(path).content.decode()
