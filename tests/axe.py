@@ -13,17 +13,14 @@ SERIOUS = ("serious", "critical")
 
 
 def axe_serious(
-    driver: Any, *, context: str | None = None, tags: tuple[str, ...] = WCAG21AA, report: Path | None = None
+    driver: Any, *, context: str = "body", tags: tuple[str, ...] = WCAG21AA, report: Path | None = None
 ) -> list[str]:
     """The serious or critical violations axe-core finds in ``context`` (a CSS selector; by
-    default the admin's ``#content``, or the whole body of a page without one) of the page open
+    default the whole page: header, banner, breadcrumbs, sidebar and content) of the page open
     in ``driver``, with the rules tagged ``tags``: each as "rule (impact): targets", so a failure
     says where to look; when there are some and ``report`` is given, what axe said of each
     element is written there as JSON."""
     driver.set_script_timeout(180)  # the machine is shared; axe takes seconds on a big page
-    if context is None:
-        has_content = driver.execute_script("return document.getElementById('content') !== null;")
-        context = "#content" if has_content else "body"
     if not driver.execute_script("return typeof window.axe === 'object';"):
         driver.execute_script(SOURCE.read_text(encoding="utf-8"))
     # WebDriver awaits the promise axe.run returns.
@@ -46,7 +43,7 @@ def axe_serious(
     ]
 
 
-def axe_check(driver: Any, where: str, *, context: str | None = None) -> None:
+def axe_check(driver: Any, where: str, *, context: str = "body") -> None:
     """Fails, naming ``where``, on any serious or critical violation of :func:`axe_serious`."""
     found = axe_serious(driver, context=context)
     assert found == [], (where, found)

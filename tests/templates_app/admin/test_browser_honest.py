@@ -3,7 +3,7 @@ compliance blocks says so and why; a CSV broadcast's report forecasts the blocks
 and its progress is honest after; compliance opens the queue, follows its link to the review
 page, reads the author's note and the side-by-side changes, and approves. Each page is
 screenshotted to var/screenshots/admin20/ and checked with axe-core (no serious or critical
-violations in the page's content)."""
+violations on the page)."""
 
 from __future__ import annotations
 
