@@ -14,6 +14,7 @@ import pytest
 from hub.contacts.models import ConsentEntry, Contact
 from hub.messaging.models import Message
 from templates_app.models import Category
+from tests.axe import axe_serious
 from tests.factories import make_live_template, zone_at_local_hour
 from tests.hub.broadcasts.test_admin_report import baseline_rules  # noqa: F401 - autouse fixture
 from tests.templates_app.admin.conftest import browser, login, wait  # noqa: F401 - fixture
@@ -28,22 +29,6 @@ EMAIL = {
     "subject": "20% off this week",
     "html": '<p>Spring sale: 20% off this week.</p><p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>',
 }
-
-
-def axe_serious(driver) -> list[str]:
-    """axe-core (bundled with axe-selenium-python, no CDN) on the page's content: each serious
-    or critical violation with the elements it found, so a failure says where to look."""
-    import axe_selenium_python
-
-    source = Path(axe_selenium_python.__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
-    driver.set_script_timeout(180)
-    driver.execute_script(source.read_text())
-    result = driver.execute_script("return axe.run('#content', {runOnly: ['wcag2a', 'wcag2aa']});")
-    return [
-        f"{v['id']} ({v['impact']}): {', '.join(str(n['target']) for n in v['nodes'][:5])}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def shot(driver, name: str) -> None:

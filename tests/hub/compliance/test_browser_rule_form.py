@@ -11,10 +11,11 @@ import pytest
 
 from audit.models import AuditRecord
 from hub.compliance.models import Rule
+from tests.axe import axe_serious
 from tests.hub.broadcasts.test_admin_report import baseline_rules  # noqa: F401 - autouse fixture
 from tests.hub.compliance.test_admin import decided_messages
 from tests.templates_app.admin.conftest import browser, login, wait  # noqa: F401 - fixture
-from tests.templates_app.admin.test_browser_honest import axe_serious, user
+from tests.templates_app.admin.test_browser_honest import user
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots" / "forms20"

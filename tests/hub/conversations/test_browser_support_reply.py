@@ -17,6 +17,7 @@ from hub.contacts.models import Contact, InboundMessage, Suppression
 from hub.demo_templates import SUPPORT_REPLY, SUPPORT_REPLY_VARIABLES
 from hub.messaging.models import Notification
 from hub.roles import roles_ensure
+from tests.axe import axe_check
 from tests.factories import make_live_template, make_message
 from tests.hub.webhooks.test_twilio import inbound, post_signed
 from tests.templates_app.admin.conftest import PASSWORD, browser, login, wait
@@ -30,6 +31,7 @@ __all__ = ["browser"]
 def shot(driver, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+    axe_check(driver, name)  # WCAG 2.1 AA, nothing serious
 
 
 @pytest.mark.django_db(transaction=True)

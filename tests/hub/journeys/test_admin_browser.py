@@ -17,6 +17,7 @@ from hub.apikeys.services import apikey_create
 from hub.journeys.models import JourneyRun, JourneyVersion
 from hub.roles import roles_ensure
 from templates_app.models import VersionStatus
+from tests.axe import axe_check
 from tests.factories import make_contacts, make_live_template
 from tests.templates_app.admin.conftest import PASSWORD, browser, login, wait  # noqa: F401 - fixture
 
@@ -37,6 +38,7 @@ def _shot(driver, name: str) -> None:
     height = driver.execute_script("return document.body.scrollHeight")
     driver.set_window_size(1400, max(900, min(int(height) + 120, 4000)))
     driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+    axe_check(driver, name)  # WCAG 2.1 AA, nothing serious
 
 
 def _fill(driver, name: str, value: str) -> None:

@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group
 
 from hub.roles import roles_ensure
 from hub.tracking.models import Price
+from tests.axe import axe_check
 from tests.templates_app.admin.conftest import PASSWORD, browser, login, wait  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -20,6 +21,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots" / "tra
 def shot(driver, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+    axe_check(driver, name)  # WCAG 2.1 AA, nothing serious
 
 
 @pytest.mark.django_db(transaction=True)

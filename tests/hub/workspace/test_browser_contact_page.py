@@ -14,11 +14,11 @@ from django.contrib.auth.models import Group
 
 from hub.contacts.models import Contact, InboundMessage
 from hub.roles import roles_ensure
+from tests.axe import axe_serious
 from tests.factories import grant_consent, make_live_template, make_message, zone_at_local_hour
 from tests.hub.broadcasts.test_admin_report import baseline_rules  # noqa: F401 - autouse fixture
 from tests.hub.journeys.conftest import definition, live_journey, send_event
 from tests.templates_app.admin.conftest import PASSWORD, browser, login, wait
-from tests.templates_app.admin.test_browser_honest import axe_serious
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots" / "support20"

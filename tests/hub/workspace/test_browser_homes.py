@@ -22,9 +22,10 @@ from hub.contacts.services import consent_record
 from hub.messaging.models import DailyRollup, ReasonRollup
 from hub.workspace.homes import contact_viewed
 from templates_app.services import template_create, template_draft_create, template_version_submit
+from tests.axe import axe_serious
 from tests.factories import grant_consent, make_live_template
 from tests.templates_app.admin.conftest import PASSWORD, browser, login, wait  # noqa: F401 - fixture
-from tests.templates_app.admin.test_browser_honest import axe_serious, user
+from tests.templates_app.admin.test_browser_honest import user
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots" / "homes20"

@@ -17,6 +17,7 @@ from hub.apikeys.services import apikey_create
 from hub.messaging.models import DailyRollup
 from hub.roles import roles_ensure
 from templates_app.models import Template
+from tests.axe import axe_check
 from tests.factories import key_client
 from tests.fake_servers import fake_sendgrid  # noqa: F401 - fixture
 from tests.hub.webhooks.conftest import sent_email, signer  # noqa: F401 - fixtures
@@ -30,6 +31,7 @@ SHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots" / "reports18
 def shot(driver, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(SHOTS / f"{name}.png"))
+    axe_check(driver, name)  # WCAG 2.1 AA, nothing serious
 
 
 @pytest.mark.django_db(transaction=True)

@@ -16,6 +16,7 @@ from django.contrib.auth.models import Group
 from audit.services import Actor
 from hub.roles import roles_ensure
 from templates_app.services import template_create, template_draft_create
+from tests.axe import axe_check
 
 SMS = {"channel": "sms", "locale": "en", "text": "Hi {{ name }}"}
 EMAIL = {"channel": "email", "locale": "en", "subject": "Hello {{ name }}", "html": "<p>Hi {{ name }}</p>"}
@@ -157,4 +158,6 @@ def login(driver, base: str, username: str) -> None:
 
 
 def shot(driver, name: str) -> None:
+    """Screenshot the page, then check it with axe-core (WCAG 2.1 AA, nothing serious)."""
     driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+    axe_check(driver, name)

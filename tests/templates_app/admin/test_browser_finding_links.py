@@ -11,8 +11,9 @@ import pytest
 
 from audit.services import Actor
 from templates_app.services import template_create, template_draft_create, template_version_submit
+from tests.axe import axe_serious
 from tests.templates_app.admin.conftest import NAME, login, wait
-from tests.templates_app.admin.test_browser_honest import axe_serious, user
+from tests.templates_app.admin.test_browser_honest import user
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots" / "forms20"
@@ -51,11 +52,7 @@ def test_findings_link_to_their_fields(live_server, browser):
     driver.save_screenshot(str(SHOTS / "05-editor-findings-link-to-fields.png"))
     # The findings list itself (the editor's tabular variables inline has unlabelled inputs of
     # its own, stock Django's: outside this change, reported to the lead).
-    axe_serious(driver)  # loads axe-core
-    violations = driver.execute_script(
-        "return axe.run('#tpl-preview', {runOnly: ['wcag2a', 'wcag2aa']}).then(r => r.violations"
-        ".filter(v => ['serious', 'critical'].includes(v.impact)).map(v => v.id));"
-    )
+    violations = axe_serious(driver, context="#tpl-preview")
     assert violations == [], violations
 
     # A warning-only draft can be submitted; the reviewer's links lead to the version's page.

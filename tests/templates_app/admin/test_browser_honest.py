@@ -3,11 +3,10 @@ compliance blocks says so and why; a CSV broadcast's report forecasts the blocks
 and its progress is honest after; compliance opens the queue, follows its link to the review
 page, reads the author's note and the side-by-side changes, and approves. Each page is
 screenshotted to var/screenshots/admin20/ and checked with axe-core (no serious or critical
-violations in the page's content)."""
+violations on the page)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from hub.contacts.models import Contact
 from hub.roles import roles_ensure
 from templates_app.models import StaffAddress, VersionStatus
 from templates_app.services import template_create, template_draft_create, template_version_submit
+from tests.axe import axe_serious
 from tests.factories import grant_consent, make_live_template, zone_at_local_hour
 from tests.hub.broadcasts.test_admin_report import baseline_rules  # noqa: F401 - autouse fixture
 from tests.templates_app.admin.conftest import NAME, PASSWORD, SMS, login, wait
@@ -32,37 +32,6 @@ PHONE = "+447911123456"
 def shot(driver, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(SHOTS / f"{name}.png"))
-
-
-def axe_serious(
-    driver, *, tags: tuple[str, ...] = ("wcag2a", "wcag2aa"), report: Path | None = None
-) -> list[str]:
-    """axe-core (bundled with axe-selenium-python, no CDN) on the page's content: the ids of
-    serious or critical violations of the rules with ``tags`` (and, when there are some, what
-    axe said of each element into the file ``report``)."""
-    import axe_selenium_python
-
-    source = Path(axe_selenium_python.__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
-    driver.set_script_timeout(180)  # the machine is shared; axe takes seconds on a big page
-    driver.execute_script(source.read_text())
-    # The bundled axe-core (3.1) has rules for wcag2a, wcag2aa and wcag21aa but none tagged wcag21a,
-    # and refuses a tag it does not know: ask for those of ``tags`` it has. WebDriver awaits the promise.
-    known = driver.execute_script("return axe.getRules().flatMap(function (r) { return r.tags; });")
-    result = driver.execute_script(
-        "return axe.run('#content', {runOnly: arguments[0]});", [t for t in tags if t in known]
-    )
-    serious = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
-    if serious and report is not None:
-        found = [
-            {
-                "id": v["id"],
-                "help": v["help"],
-                "nodes": [[n["target"], n["failureSummary"]] for n in v["nodes"]],
-            }
-            for v in serious
-        ]
-        report.write_text(json.dumps(found, indent=1))
-    return [f"{v['id']} ({v['impact']})" for v in serious]
 
 
 def user(username: str, role: str):
