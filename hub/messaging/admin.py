@@ -12,6 +12,7 @@ from audit.admin_base import (
     labelled_rows,
 )  # messages change only through the lifecycle
 from audit.services import Actor
+from hub.contacts.masking import address_masked, addresses_visible
 from hub.messaging.fallback_policies import fallback_policy_delete, fallback_policy_save
 from hub.messaging.models import FallbackPolicy, Message, MessageEvent, Notification
 
@@ -81,6 +82,19 @@ class MessageAdmin(ReadOnlyAdmin):
     readonly_fields = ("compliance_decision", "decision_details", "content")
     inlines = [MessageEventInline]
     show_full_result_count = False
+
+    # The address as the contact's page shows it: masked to whoever reads addresses masked.
+    def get_exclude(self, request: HttpRequest, obj: Message | None = None) -> tuple[str, ...]:
+        hidden = tuple(self.exclude or ())
+        return hidden if addresses_visible(request.user) else (*hidden, "to")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Message | None = None) -> tuple[str, ...]:
+        fields = tuple(self.readonly_fields)
+        return fields if addresses_visible(request.user) else ("to_masked", *fields)
+
+    @admin.display(description="to")
+    def to_masked(self, obj: Message) -> str:
+        return address_masked(obj.to) or "—"
 
     @admin.display(description="decision in detail")
     def decision_details(self, obj: Message) -> str:
