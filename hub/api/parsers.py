@@ -4,9 +4,10 @@ DRF's JSONParser reads the whole stream, and Django checks ``DATA_UPLOAD_MAX_MEM
 when something reads ``request.body``: a large body was either parsed whole or failed as a 500.
 Here at most the limit plus one byte is read; more is a 413 ``payload_too_large``.
 
-A body PostgreSQL or Python cannot hold is a 400 ``malformed_request`` here too, not a 500 later:
-nesting deeper than Python's recursion limit, and a string with a NUL (``\\u0000``) or a lone
-surrogate (``\\ud800`` without its pair), which text and jsonb columns refuse. Raw UTF-8 cannot
+A body PostgreSQL or Python cannot hold is refused here too, not a 500 later: a 422
+``unstorable_json`` (the schema allows it, its meaning is refused) for nesting deeper than
+Python's recursion limit, and for a string with a NUL (``\\u0000``) or a lone surrogate
+(``\\ud800`` without its pair), which text and jsonb columns refuse. Raw UTF-8 cannot
 carry either (it is decoded strictly), so only ``\\u`` escapes are looked at."""
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ from collections.abc import Mapping
 from typing import IO, Any
 
 from django.conf import settings
-from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from hub.api.problems import PayloadTooLarge
+from hub.api.problems import PayloadTooLarge, Problem
 
 # A \\u escape (after an even number of backslashes): a surrogate pair (fine), or a NUL or a lone
 # surrogate (refused).
@@ -32,6 +32,10 @@ _ESCAPE = re.compile(
 
 def _unstorable_escape(body: bytes) -> bool:
     return b"\\u" in body and any(m["pair"] is None for m in _ESCAPE.finditer(body))
+
+
+def _unstorable(detail: str) -> Problem:
+    return Problem(status_code=422, code="unstorable_json", title="JSON the hub cannot store", detail=detail)
 
 
 class LimitedJSONParser(JSONParser):
@@ -46,8 +50,10 @@ class LimitedJSONParser(JSONParser):
             raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
         stream = io.BytesIO(body)
         if _unstorable_escape(body):
-            raise ParseError("JSON parse error - a string holds a NUL (\\u0000) or a lone surrogate.")
+            raise _unstorable(
+                "A string holds a NUL (\\u0000) or a lone surrogate, which the hub cannot store."
+            )
         try:
             return super().parse(stream, media_type, parser_context)
         except RecursionError:
-            raise ParseError("JSON parse error - nested too deeply.") from None
+            raise _unstorable("The JSON is nested too deeply for the hub to read.") from None

@@ -1,4 +1,5 @@
-"""The API's JSON parser: bodies PostgreSQL or Python cannot hold are a 400 problem, never a 500
+"""The API's JSON parser: bodies PostgreSQL or Python cannot hold are a 422 problem (the schema
+allows them; their meaning is refused), never a 500
 (deep nesting overflowed Python's recursion; a NUL or a lone surrogate failed in the database)."""
 
 from __future__ import annotations
@@ -37,11 +38,11 @@ def post(client: Any, data: str) -> Any:
         '"\\\\\\u0000"',  # an escaped backslash, then a NUL
     ],
 )
-def test_bodies_the_database_cannot_hold_are_a_400_problem(events_client, data):
+def test_bodies_the_database_cannot_hold_are_a_422_problem(events_client, data):
     response = post(events_client, data)
-    assert response.status_code == 400, response.content
+    assert response.status_code == 422, response.content
     assert response["Content-Type"] == "application/problem+json"
-    assert response.json()["code"] == "malformed_request"
+    assert response.json()["code"] == "unstorable_json"
     assert not Event.objects.exists()
 
 
