@@ -4,7 +4,7 @@ report's (``hub.workspace.reports``), read from the rollups."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django.utils import timezone
@@ -20,11 +20,10 @@ from hub.api.schema import problems
 from hub.api.serializers import StrictSerializer
 from hub.api.templates import _scope_filters
 from hub.api.views import request_api_key
-from hub.workspace.reports import MAX_REPORT_DAYS, Report, ReportRow, template_report
+from hub.workspace.reports import Report, ReportPeriodRefused, ReportRow, report_period, template_report
 
 FIGURES = ("accepted", "sent", "delivered", "failed", "bounced", "blocked", "deferred", "opened", "clicked",
            "unsubscribed", "complained", "converted", "machine_opens", "machine_clicks", "segments")  # fmt: skip
-DEFAULT_DAYS = 30
 
 
 class ReportQuerySerializer(StrictSerializer):
@@ -33,18 +32,14 @@ class ReportQuerySerializer(StrictSerializer):
     to = serializers.DateField(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        today = timezone.now().date()
-        date_to = attrs.get("to") or today
-        date_from = attrs.get("from") or date_to - timedelta(days=DEFAULT_DAYS - 1)
-        # Dates the schema allows, refused on their meaning: 422 (code date_range).
-        if date_from > date_to:
-            raise serializers.ValidationError(
-                {"to": "The end date is before the start date."}, code="date_range"
+        try:
+            date_from, date_to = report_period(
+                date_from=attrs.get("from"), date_to=attrs.get("to"), today=timezone.now().date()
             )
-        if (date_to - date_from).days >= MAX_REPORT_DAYS:
-            raise serializers.ValidationError(
-                {"from": f"A report covers at most {MAX_REPORT_DAYS} days."}, code="date_range"
-            )
+        except ReportPeriodRefused as exc:
+            # Dates the schema allows, refused on their meaning: 422 (code date_range).
+            field = {"date_from": "from", "date_to": "to"}[exc.field]
+            raise serializers.ValidationError({field: str(exc)}, code="date_range") from None
         return {"date_from": date_from, "date_to": date_to}
 
 

@@ -15,10 +15,18 @@ from hub.broadcasts.errors import BroadcastRejected
 from hub.broadcasts.models import Broadcast, BroadcastRecipient, RecipientState
 from hub.contacts.models import Contact
 
-ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+ATTRIBUTE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}\Z")  # \Z: `$` lets a trailing newline in
 
 
 OPERATORS = {"$set", "$gte", "$lte"}
+# Bounds on one filter: each key is a condition, each listed value one containment test.
+MAX_FILTER_KEYS = 100
+MAX_FILTER_VALUES = 1000
+SCALAR = (str, int, float, bool, type(None))
+
+
+def _refused(name: str, detail: str) -> BroadcastRejected:
+    return BroadcastRejected("invalid_filter", f"'{name}': {detail}", field=f"audience.filter.{name}")
 
 
 def _condition(name: str, value: Any, *, containment: bool) -> Q:
@@ -30,7 +38,9 @@ def _condition(name: str, value: Any, *, containment: bool) -> Q:
                 field=f"audience.filter.{name}",
             )
         query = Q()
-        if value.get("$set") is not None:
+        if "$set" in value and not isinstance(value["$set"], bool):
+            raise _refused(name, "$set is true (has the attribute) or false (has not).")
+        if "$set" in value:
             present = Q(attributes__has_key=name)
             query &= present if value["$set"] else ~present
         for op in ("$gte", "$lte"):
@@ -41,6 +51,10 @@ def _condition(name: str, value: Any, *, containment: bool) -> Q:
                     )
                 query &= Q(**{f"attributes__{name}__{op[1:]}": value[op]})
         return query
+    if not isinstance(value, SCALAR) and not (
+        isinstance(value, list) and all(isinstance(one, SCALAR) for one in value)
+    ):
+        raise _refused(name, "a value is text, a number, true, false, null or a list of those.")
     if containment:  # PostgreSQL: JSON containment, answered by the GIN index (contacts/0009)
         if isinstance(value, list):
             any_of = Q(pk__in=[])
@@ -62,6 +76,17 @@ def attribute_filter_query(attribute_filter: Mapping[str, Any]) -> Q:
     ``attributes`` answers; ``$gte``/``$lte`` read the rows those leave (or every contact, if
     they stand alone)."""
     containment = connection.vendor == "postgresql"
+    if len(attribute_filter) > MAX_FILTER_KEYS:
+        raise BroadcastRejected(
+            "invalid_filter", f"A filter has at most {MAX_FILTER_KEYS} attributes.", field="audience.filter"
+        )
+    values = sum(len(v) if isinstance(v, list | dict) else 1 for v in attribute_filter.values())
+    if values > MAX_FILTER_VALUES:
+        raise BroadcastRejected(
+            "invalid_filter",
+            f"A filter has at most {MAX_FILTER_VALUES} values in all.",
+            field="audience.filter",
+        )
     query = Q()
     for name, value in attribute_filter.items():
         if not ATTRIBUTE_NAME.match(name):

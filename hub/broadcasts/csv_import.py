@@ -41,8 +41,17 @@ EXAMPLES_IN_REPORT = 50
 
 
 def csv_columns(text: str) -> list[str]:
-    """The header row; raises BroadcastRejected if there is none."""
-    header = next(csv.reader(io.StringIO(text)), None)
+    """The header row; raises BroadcastRejected if there is none, or if the file is not CSV
+    text the hub can keep and read (a NUL, which PostgreSQL text refuses; a cell over the csv
+    module's field limit): read whole once here, so nothing fails later."""
+    if "\x00" in text:
+        raise BroadcastRejected("nul_character", "The CSV holds a NUL character: it is not a text file.")
+    try:
+        header = next(csv.reader(io.StringIO(text)), None)
+        for _ in csv.reader(io.StringIO(text)):
+            pass
+    except csv.Error as exc:
+        raise BroadcastRejected("bad_csv", f"The CSV cannot be read: {exc}.") from None
     if not header or not any(h.strip() for h in header):
         raise BroadcastRejected("empty_csv", "The CSV has no header row.")
     return [h.strip() for h in header]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
@@ -44,6 +44,7 @@ from hub.contacts.validation import normalise_email, normalise_phone
 from hub.refusals import Refused
 
 MAX_ROWS = 50_000
+MAX_COLUMNS = 200
 EXAMPLES_IN_REPORT = 50
 PROFILE = {"external_id", "email", "phone", "locale", "timezone"}
 ALIASES = {"customer_id": "external_id", "mobile": "phone"}
@@ -71,7 +72,12 @@ class _Row:
 
 
 def _columns(text: str) -> list[str]:
-    header = next(csv.reader(io.StringIO(text)), None)
+    if "\x00" in text:  # PostgreSQL text cannot hold it: refused before the file is kept
+        raise ImportRejected("nul_character", "The CSV holds a NUL character: it is not a text file.")
+    try:
+        header = next(csv.reader(io.StringIO(text)), None)
+    except csv.Error as exc:
+        raise ImportRejected("bad_csv", f"The header row cannot be read as CSV: {exc}.") from None
     if not header or not any(h.strip() for h in header):
         raise ImportRejected("empty_csv", "The CSV has no header row.")
     return [ALIASES.get(h.strip().lower(), h.strip().lower()) for h in header]
@@ -80,6 +86,8 @@ def _columns(text: str) -> list[str]:
 def import_columns_check(text: str) -> dict[str, list[str]]:
     """What each column will be, or ImportRejected saying what is wrong with the header."""
     columns = _columns(text)
+    if len(columns) > MAX_COLUMNS:
+        raise ImportRejected("too_many_columns", f"A contacts CSV may have at most {MAX_COLUMNS} columns.")
     if "external_id" not in columns:
         raise ImportRejected("no_external_id", "The CSV needs an external_id column (who each row is).")
     repeated = sorted({c for c in columns if columns.count(c) > 1})
@@ -179,12 +187,19 @@ def _parse(number: int, cells: Mapping[str, str], consent_columns: Sequence[str]
     return row
 
 
+def _records(reader: Iterator[list[str]]) -> Iterator[list[str]]:
+    try:
+        yield from reader
+    except csv.Error as exc:  # e.g. a cell over the csv module's field size limit (128 KB)
+        raise ImportRejected("bad_csv", f"The CSV cannot be read: {exc}.") from None
+
+
 def _read(text: str, columns: dict[str, list[str]], now: datetime) -> list[_Row]:
     reader = csv.reader(io.StringIO(text))
     header = [ALIASES.get(h.strip().lower(), h.strip().lower()) for h in next(reader)]
     rows: list[_Row] = []
     seen: dict[str, int] = {}
-    for number, values in enumerate(reader, start=1):
+    for number, values in enumerate(_records(reader), start=1):
         if len(rows) >= MAX_ROWS:
             raise ImportRejected("too_many_rows", f"A contacts CSV may have at most {MAX_ROWS} rows.")
         cells = {name: (values[i] if i < len(values) else "").strip() for i, name in enumerate(header)}

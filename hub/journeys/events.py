@@ -263,7 +263,13 @@ def journeys_on_events(events: Sequence[Event], contacts: Mapping[int, Contact],
         saved.update(state.changed)
         runs_save(list(saved.values()), ENDED_FIELDS)
         for event in events_of_round:
-            event.result = [_run_line(run, action) for run, action in touched[event.id]]
+            # The answer names only the runs of the event's own key: a run is visible to the
+            # key that started it (another key's event may still end or resume it).
+            event.result = [
+                _run_line(run, action)
+                for run, action in touched[event.id]
+                if run.api_key_id == event.api_key_id
+            ]
 
 
 def _event_of(item: EventInput, contact: Contact, api_key: ApiKey | None, now: datetime) -> Event:

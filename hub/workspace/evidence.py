@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from audit.models import AuditRecord
 from hub.contacts.models import ConsentEntry, Contact, InboundMessage, Suppression, SuppressionReason
+from hub.csv_cells import csv_dict
 from hub.messaging.models import Message, MessageEvent
 from hub.tracking.privacy import tracking_evidence
 from hub.workspace.proof_files import audit_files_write
@@ -229,7 +230,7 @@ def evidence_pack_build(*, contact: Contact) -> bytes:
                    "decided_by", "provider", "provider_message_id", "handed_off_at"]  # fmt: skip
         writer = csv.DictWriter(csv_buffer, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(csv_dict(r) for r in rows)
         pack.writestr("messages.csv", csv_buffer.getvalue())
         dump(
             "consents.json",

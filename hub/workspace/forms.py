@@ -6,14 +6,25 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
 from hub.messaging.models import BlockReason, MessageStatus
+from hub.workspace.reports import ReportPeriodRefused, report_period
 from hub.workspace.search import MessageFilters
 from hub.workspace.timeline import TimelineFilters
 
 CHANNELS = [("", "any"), ("sms", "SMS"), ("email", "Email"), ("push", "Push")]
 DATE = forms.DateInput(attrs={"type": "date"})
+# The days a search, report or timeline may name: 9999-12-31 has no next day to count to.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+DAY_RANGE = f"Enter a day between {FIRST_DAY} and {LAST_DAY}."
+
+
+def day_field(**kwargs: Any) -> forms.DateField:
+    """An optional day within FIRST_DAY..LAST_DAY (a form error otherwise, never a 500)."""
+    bounds = [MinValueValidator(FIRST_DAY, DAY_RANGE), MaxValueValidator(LAST_DAY, DAY_RANGE)]
+    return forms.DateField(required=False, widget=DATE, validators=bounds, **kwargs)
 
 
 class MessageSearchForm(forms.Form):
@@ -24,8 +35,8 @@ class MessageSearchForm(forms.Form):
     status = forms.ChoiceField(required=False, choices=[("", "any"), *MessageStatus.choices])
     block_reason = forms.ChoiceField(required=False, choices=[("", "any"), *BlockReason.choices])
     rule = forms.CharField(required=False, max_length=100, help_text='"rule_key" or "rule_key v3".')
-    date_from = forms.DateField(required=False, widget=DATE)
-    date_to = forms.DateField(required=False, widget=DATE)
+    date_from = day_field()
+    date_to = day_field()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -44,20 +55,19 @@ TEXT_FIELDS = ("address", "contact", "template", "channel", "status", "block_rea
 
 
 class ReportForm(forms.Form):
-    date_from = forms.DateField(required=False, widget=DATE)
-    date_to = forms.DateField(required=False, widget=DATE)
+    date_from = day_field()
+    date_to = day_field()
     template = forms.CharField(required=False, max_length=100, label="Template key")
     channel = forms.ChoiceField(required=False, choices=CHANNELS)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        today = timezone.now().date()
-        data["date_to"] = data.get("date_to") or today
-        data["date_from"] = data.get("date_from") or data["date_to"] - timedelta(days=29)
-        if data["date_from"] > data["date_to"]:
-            self.add_error("date_to", "The end date is before the start date.")
-        elif (data["date_to"] - data["date_from"]).days > 366:
-            self.add_error("date_from", "A report covers at most 366 days.")
+        try:
+            data["date_from"], data["date_to"] = report_period(
+                date_from=data.get("date_from"), date_to=data.get("date_to"), today=timezone.now().date()
+            )
+        except ReportPeriodRefused as exc:
+            self.add_error(exc.field, str(exc))
         return data
 
 
@@ -97,8 +107,8 @@ class TimelineFilterForm(forms.Form):
         choices=[("", "any"), *MessageStatus.choices],
         help_text="Shows messages only.",
     )
-    since = forms.DateField(required=False, widget=DATE, label="From")
-    until = forms.DateField(required=False, widget=DATE, label="To")
+    since = day_field(label="From")
+    until = day_field(label="To")
     before = forms.DateTimeField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, audit: bool = False, **kwargs: Any) -> None:

@@ -267,6 +267,32 @@ def report_rows_per_day(
 
 
 MAX_REPORT_DAYS = 366
+DEFAULT_REPORT_DAYS = 30
+
+
+class ReportPeriodRefused(ValueError):
+    """A period a report cannot cover; ``field`` is ``date_from`` or ``date_to``."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def report_period(*, date_from: date | None, date_to: date | None, today: date) -> tuple[date, date]:
+    """The report's first and last day: ``date_to`` defaults to today and ``date_from`` to 30
+    days ending there. Raises ReportPeriodRefused for an end before the start, more than
+    MAX_REPORT_DAYS days, or an end more than a year away (no figures there, and day 9999-12-31
+    has no next day to count to)."""
+    date_to = date_to or today
+    if date_to > today + timedelta(days=MAX_REPORT_DAYS):
+        raise ReportPeriodRefused("date_to", "The end date is more than a year from today.")
+    if date_from is None:  # (not before 0001-01-01)
+        date_from = date_to - timedelta(days=min(DEFAULT_REPORT_DAYS - 1, (date_to - date.min).days))
+    if date_from > date_to:
+        raise ReportPeriodRefused("date_to", "The end date is before the start date.")
+    if (date_to - date_from).days >= MAX_REPORT_DAYS:
+        raise ReportPeriodRefused("date_from", f"A report covers at most {MAX_REPORT_DAYS} days.")
+    return date_from, date_to
 
 
 def template_report(

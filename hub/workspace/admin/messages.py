@@ -18,6 +18,7 @@ from django.urls import URLPattern, path
 from audit.models import AuditRecord
 from audit.services import Actor
 from hub.contacts.models import Contact
+from hub.csv_cells import csv_row
 from hub.workspace.admin.base import ReadOnlyWorkspaceAdmin
 from hub.workspace.forms import EvidenceForm, MessageSearchForm, TemplateEvidenceForm
 from hub.workspace.models import WorkspaceMessage
@@ -131,20 +132,22 @@ class WorkspaceMessageAdmin(ReadOnlyWorkspaceAdmin):
             for m in messages_export(filters=filters):
                 contact = m.notification.contact
                 yield writer.writerow(
-                    [
-                        m.id,
-                        m.created_at.isoformat(),
-                        m.notification.template.key,
-                        m.channel,
-                        m.category,
-                        m.status,
-                        m.block_reason,
-                        m.decided_by,
-                        (m.decision or {}).get("sentence", ""),
-                        m.provider,
-                        m.provider_message_id,
-                        contact.external_id if contact else "",
-                    ]
+                    csv_row(
+                        [
+                            m.id,
+                            m.created_at.isoformat(),
+                            m.notification.template.key,
+                            m.channel,
+                            m.category,
+                            m.status,
+                            m.block_reason,
+                            m.decided_by,
+                            (m.decision or {}).get("sentence", ""),
+                            m.provider,
+                            m.provider_message_id,
+                            contact.external_id if contact else "",
+                        ]
+                    )
                 )
 
         response = StreamingHttpResponse(rows(), content_type="text/csv")

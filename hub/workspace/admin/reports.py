@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
 from hub.charts import Chart, Series, funnel, time_series
+from hub.csv_cells import csv_row
 from hub.workspace.admin.base import ReadOnlyWorkspaceAdmin
 from hub.workspace.admin.journey_reports import journey_report_view
 from hub.workspace.admin.operator import operator_view
@@ -105,14 +106,16 @@ def _csv(rows: Iterable[ReportRow]) -> HttpResponse:
     writer.writerow(["day", "template", "channel", *COUNT_FIELDS, *rates, "cost"])
     for row in rows:
         writer.writerow(
-            [
-                row.day,
-                row.template,
-                row.channel,
-                *(row.counts.get(n, 0) for n in COUNT_FIELDS),
-                *("" if getattr(row, r) is None else getattr(row, r) for r in rates),
-                row.cost,
-            ]
+            csv_row(
+                [
+                    row.day,
+                    row.template,
+                    row.channel,
+                    *(row.counts.get(n, 0) for n in COUNT_FIELDS),
+                    *("" if getattr(row, r) is None else getattr(row, r) for r in rates),
+                    row.cost,
+                ]
+            )
         )
     response = HttpResponse(buffer.getvalue(), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="report.csv"'

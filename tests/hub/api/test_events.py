@@ -180,3 +180,17 @@ def test_a_run_shows_its_timeline_to_its_key_only_and_can_be_cancelled(events_cl
     assert cancelled.json()["timeline"][-1]["kind"] == "cancelled"
     again = events_client.post(f"/api/v1/journey-runs/{run_id}/cancel")
     assert (again.status_code, again.json()["code"]) == (409, "not_cancellable")
+
+
+def test_an_answer_lists_only_the_runs_of_the_key_that_sent_the_event(events_client: Any) -> None:
+    """Another key's event still ends this key's run (the order was completed, whoever says so),
+    but its answer does not name that run: a run is visible to the key that started it."""
+    mine = post_event(events_client).json()["runs"][0]["run"]
+    other = key_client(apikey_create(name="other shop", scopes=["events"]))
+    response = other.post(
+        "/api/v1/events", {"name": "order.completed", "contact": {"external_id": "cust-1"}}, format="json"
+    )
+    assert response.status_code == 202 and response.json()["runs"] == []
+    assert JourneyRun.objects.get(id=mine).status == RunStatus.EXITED
+    again = post_event(events_client, name="order.completed")
+    assert again.json()["runs"] == []  # ended already: nothing more to say

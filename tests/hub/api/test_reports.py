@@ -75,6 +75,8 @@ def test_dates_choose_the_days(reader, live_template):
         ({"from": "2026-03-01", "to": "2026-01-01"}, "to", 422),  # dates, but not a period
         ({"from": "yesterday"}, "from", 400),
         ({"from": "2024-01-01", "to": "2026-01-01"}, "from", 422),
+        ({"to": "9999-12-31"}, "to", 422),  # was a 500: no day after 9999-12-31
+        ({"from": "9999-12-31", "to": "9999-12-31"}, "to", 422),
         ({"template": "other.template"}, "template", 400),  # hostile extra parameters
         ({"api_key": "1"}, "api_key", 400),
     ],
@@ -85,6 +87,12 @@ def test_bad_queries_are_problems_that_name_the_field(reader, live_template, que
     assert response.status_code == status and response["Content-Type"] == PROBLEM
     assert [e["field"] for e in response.json()["errors"]] == [field]
     assert db_snapshot() == before
+
+
+def test_a_period_at_the_start_of_the_calendar_is_counted_not_a_500(reader, live_template):
+    response = reader.get(URL, {"to": "0001-01-05"})
+    assert response.status_code == 200
+    assert (response.json()["date_from"], response.json()["total"]["sent"]) == ("0001-01-01", 0)
 
 
 def test_an_unknown_template_is_not_found(reader, db):

@@ -125,3 +125,20 @@ def test_10000_row_csv_progress_bar_moves_to_done(admin_client, live_template, s
     assert (progress["total"], progress["delivered"], progress["skipped"]) == (ROWS, ROWS, 0)
     assert SandboxOutboxEntry.objects.count() == ROWS
     assert admin_client.get(reverse("admin:broadcasts_broadcast_changelist")).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("rows", "said"),
+    [
+        ([HEADER, "+447900000001,Ada,A-1,a\x00b"], "NUL character"),  # was a 500 (PostgreSQL)
+        ([HEADER, "+447900000001,Ada,A-1," + "x" * 200_000], "cannot be read"),  # csv field limit
+    ],
+)
+def test_a_hostile_upload_is_a_form_error_and_keeps_nothing(admin_client, live_template, rows, said):
+    data = {"name": "Spring", "template": live_template.pk, "routing": "first", "channels": ["sms"]}
+    response = admin_client.post(
+        reverse("admin:broadcasts_broadcast_upload"), {**data, "csv_file": csv_file(rows)}
+    )
+    assert response.status_code == 200 and said in response.content.decode()
+    assert not Broadcast.objects.exists()

@@ -173,3 +173,35 @@ def test_the_filter_refuses_an_unknown_operator():
     with pytest.raises(BroadcastRejected) as refused:
         attribute_filter_query({"orders": {"$between": [1, 2]}})
     assert refused.value.code == "invalid_filter"
+
+
+@pytest.mark.parametrize(
+    "attribute_filter",
+    [
+        {"tier": {"$set": None}},  # was: no condition at all, so every contact
+        {"tier": {"$set": "no"}},  # was: "no" is truthy, so "has tier"
+        {"tier": {"$set": 0}},
+        {"tier": [{"$gte": 1}]},  # non-scalar values in a list
+        {"tier": [["gold"]]},
+        {"tier\n": "gold"},  # a name with a trailing newline passed the `$` of the name pattern
+        {"tier": ["x"] * 1001},  # a huge list: one containment test each
+        {f"a{n}": "x" for n in range(101)},  # a huge number of keys
+    ],
+)
+def test_the_filter_refuses_what_would_widen_or_blow_up_the_query(attribute_filter):
+    with pytest.raises(BroadcastRejected) as refused:
+        attribute_filter_query(attribute_filter)
+    assert refused.value.code == "invalid_filter"
+
+
+def test_the_api_filter_with_a_null_set_is_422_not_everyone(authed_client, live_template):
+    Contact.objects.create(external_id="p-1", phone="+447900000001", attributes={"tier": "gold"})
+    response = authed_client.post(
+        "/api/v1/broadcasts",
+        {"template": "order.shipped", "channels": ["sms"], "data": {"order_number": "A-1"},
+         "audience": {"filter": {"attributes": {"tier": {"$set": None}}}}},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 422 and response.json()["code"] == "invalid_filter"
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert not Broadcast.objects.exists()

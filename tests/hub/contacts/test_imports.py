@@ -139,3 +139,36 @@ def test_a_wrong_header_is_refused(header, code):
         contact_import_check(csv_text=header + "\n", file_name="x.csv", user_id=None)
     assert refused.value.code == code
     assert not ContactImport.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("external_id,note\nc1," + "x" * 200_000 + "\n", "bad_csv"),  # was a 500 (csv field size limit)
+        ("external_id,note\nc1,a\x00b\n", "nul_character"),  # was a 500 (PostgreSQL refuses NUL)
+        ("external_id\x00\nc1\n", "nul_character"),
+        ("external_id," + ",".join(f"a{i}" for i in range(200)) + "\nc1\n", "too_many_columns"),
+    ],
+)
+def test_a_hostile_file_is_refused_and_nothing_kept(text, code):
+    with pytest.raises(ImportRejected) as refused:
+        contact_import_check(csv_text=text, file_name="x.csv", user_id=None)
+    assert refused.value.code == code
+    assert not ContactImport.objects.exists() and not Contact.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_bom_and_a_formula_are_read_as_text():
+    """The admin form decodes utf-8-sig, so the BOM is gone; a formula is an ordinary value
+    (the CSV exports defuse it on the way out, hub.csv_cells)."""
+    text = 'external_id,note\n=HYPERLINK("http://evil.example"),=1+1\n'
+    contact_import_apply(
+        contact_import=contact_import_check(csv_text=text, file_name="x.csv", user_id=None),
+        actor=Actor.system(),
+    )
+    contact = Contact.objects.get()
+    assert (contact.external_id, contact.attributes) == (
+        '=HYPERLINK("http://evil.example")',
+        {"note": "=1+1"},
+    )

