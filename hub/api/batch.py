@@ -25,7 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hub.api.idempotency import idempotent
-from hub.api.plain_input import notification_input
+from hub.api.plain_input import notification_input, plain_batch
 from hub.api.problems import flatten_errors, problem_body_for, refused_problem, unprocessable
 from hub.api.quota import quota_take
 from hub.api.schema import ProblemSerializer, problems
@@ -98,18 +98,7 @@ def _items_checked(request: Request) -> tuple[list[NotificationRequest | None], 
 def _plainly_valid(body: Any) -> list[NotificationRequest] | None:
     """The requests of a body that is ``{"notifications": [...]}`` with 1 to MAX_ITEMS items,
     each plainly valid; None when the serializers must judge it."""
-    if type(body) is not dict or set(body) != {"notifications"}:
-        return None
-    items = body["notifications"]
-    if type(items) is not list or not 1 <= len(items) <= MAX_ITEMS:
-        return None
-    requests: list[NotificationRequest] = []
-    for item in items:
-        wanted = notification_input(item)
-        if wanted is None:
-            return None
-        requests.append(wanted)
-    return requests
+    return plain_batch(body, key="notifications", limit=MAX_ITEMS, read=notification_input)
 
 
 def _per_item(errors: Any, count: int) -> list[Any] | None:

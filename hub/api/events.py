@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.services import Actor
+from hub.api.plain_input import plain_batch
 from hub.api.problems import Problem, problem_exception_handler, refused_problem
 from hub.api.schema import problems
 from hub.api.serializers import StrictSerializer
@@ -135,18 +136,7 @@ def plain_event(body: Any) -> EventInput | None:
 
 def plain_events(body: Any) -> list[EventInput] | None:
     """A batch body's events if every one is plainly valid (``plain_event``), else None."""
-    if type(body) is not dict or body.keys() != {"events"}:
-        return None
-    events = body["events"]
-    if type(events) is not list or not 0 < len(events) <= BATCH_MAX:
-        return None
-    items = []
-    for each in events:
-        item = plain_event(each)
-        if item is None:
-            return None
-        items.append(item)
-    return items
+    return plain_batch(body, key="events", limit=BATCH_MAX, read=plain_event)
 
 
 class EventBatchSerializer(StrictSerializer):

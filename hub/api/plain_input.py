@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from rest_framework import serializers
 from rest_framework.fields import empty
@@ -23,6 +23,7 @@ from rest_framework.fields import empty
 from hub.api.serializers import NotificationCreateSerializer, RecipientSerializer
 from hub.messaging.intake import NotificationRequest
 
+T = TypeVar("T")
 Reader = Callable[[Any], Any]  # one field's value, or _ABSENT when the body does not qualify
 _ABSENT = object()
 
@@ -164,3 +165,20 @@ def notification_input(body: Any) -> NotificationRequest | None:
             value = default() if callable(default) else default
         values[name] = value
     return NotificationRequest(**values)
+
+
+def plain_batch(body: Any, *, key: str, limit: int, read: Callable[[Any], T | None]) -> list[T] | None:
+    """The items of a batch body ``{key: [...]}`` holding 1 to ``limit`` items, each read by
+    ``read``; None when the body or any item is not plainly valid (the serializers judge it)."""
+    if type(body) is not dict or body.keys() != {key}:
+        return None
+    items = body[key]
+    if type(items) is not list or not 1 <= len(items) <= limit:
+        return None
+    out: list[T] = []
+    for item in items:
+        value = read(item)
+        if value is None:
+            return None
+        out.append(value)
+    return out
