@@ -9,6 +9,13 @@
   ``POST /api/v1/events`` calls it, without HTTP), each starting a run that waits.
 - **J3** events in bulk: the same through the batch path (``events_record``, as
   ``POST /api/v1/events/batch`` calls it), 1,000 per call.
+- **J2 HTTP**, **J3 HTTP**: the endpoint as callers reach it, beside the service figures: real
+  ``POST /api/v1/events`` (``--journey-clients`` keep-alive clients at once) and
+  ``POST /api/v1/events/batch`` (1,000 events a request, ``--journey-batch-clients`` clients)
+  to gunicorn serving ``hub.wsgi`` as deployed (DEBUG off; ``--journey-servers`` workers of
+  ``--journey-threads`` threads), loaded by ``bench.loadgen`` in another process; each event
+  for a contact of its own, each starting a run that waits. Figures: events per second,
+  p50/p99 per request, CPU per event of gunicorn and of PostgreSQL's backends.
 - **J4** memory while runs wait: ``waiting`` runs not yet due; the wake task's ticks take no
   more memory and no more time with them than without (the partial index holds due runs only).
 
@@ -19,14 +26,18 @@ are purged from the broker after.
 from __future__ import annotations
 
 import gc
+import json
 import multiprocessing
 import resource
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management.base import CommandParser
 from django.db import connection, connections, transaction
@@ -34,8 +45,10 @@ from django.utils import timezone
 
 from audit.rows import rows_insert
 from audit.services import Actor
+from bench.audience import bench_api_key
+from bench.cpu import CpuMeter, database_backends, process_tree
 from bench.fixtures import BENCH_ADDRESSES, BENCH_DATA, bench_template
-from bench.workers import queues_purge
+from bench.workers import free_port, process_env, production_env, queues_purge, run_dir, web_process
 from hub.contacts.models import Contact
 from hub.ids import uuid7
 from hub.journeys.events import EventInput, event_record, events_record
@@ -75,6 +88,16 @@ def add_journey_arguments(parser: CommandParser) -> None:
     )
     parser.add_argument("--journey-events", type=int, default=20_000, help="J2, J3: events recorded")
     parser.add_argument("--journey-waiting", type=int, default=1_000_000, help="J4: runs left waiting")
+    parser.add_argument(
+        "--journey-clients", type=int, default=16, help="J2 HTTP: clients posting single events at once"
+    )
+    parser.add_argument(
+        "--journey-batch-clients", type=int, default=4, help="J3 HTTP: clients posting batches at once"
+    )
+    parser.add_argument("--journey-servers", type=int, default=2, help="J2, J3 HTTP: gunicorn workers")
+    parser.add_argument(
+        "--journey-threads", type=int, default=4, help="J2, J3 HTTP: threads per gunicorn worker"
+    )
 
 
 @dataclass(frozen=True)
@@ -109,9 +132,10 @@ def bench_journey(key: str, steps: list[dict[str, Any]], trigger: str) -> Journe
     return version
 
 
-def bench_contacts(count: int, prefix: str) -> list[int]:
-    """``count`` contacts ``{prefix}-{i}`` with the bench phone (made once, by COPY)."""
-    wanted = [f"{prefix}-{i}" for i in range(count)]
+def bench_contacts(count: int, prefix: str, *, width: int = 0) -> list[int]:
+    """``count`` contacts ``{prefix}-{i}`` (``i`` zero-padded to ``width``) with the bench phone
+    (made once, by COPY)."""
+    wanted = [f"{prefix}-{i:0{width}d}" for i in range(count)]
     have = set(
         Contact.objects.filter(external_id__startswith=f"{prefix}-").values_list("external_id", flat=True)
     )
@@ -232,6 +256,96 @@ def bench_events(count: int, *, batch: bool) -> Timed:
     return _timed(in_bulk if batch else one_by_one)
 
 
+@dataclass(frozen=True)
+class HttpFigure:
+    """J2 / J3 through HTTP: events recorded, requests, their latencies, CPU per event."""
+
+    events: int
+    requests: int
+    errors: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    cpu_ms_per_event: dict[str, float]
+
+    @property
+    def per_second(self) -> float:
+        return self.events / max(self.seconds, 1e-9)
+
+
+EVENTS_PATH = "/api/v1/events"
+HTTP_BATCH = 1000
+
+
+def _loadgen(
+    port: int, key: str, *, path: str, requests: int, clients: int, batch: int, first: int
+) -> subprocess.Popen[bytes]:
+    # Each event for a contact of its own (``bench-h-<serial>``): as many callers' users would.
+    body = json.dumps({"name": "bench.event", "contact": {"external_id": "bench-h-__N__"}, "data": {"n": 1}})
+    argv = [
+        *(sys.executable, "-m", "bench.loadgen", "--port", str(port), "--path", path, "--key", key),
+        *("--body", body, "--connections", str(clients), "--requests", str(requests)),
+        *("--batch", str(batch), "--envelope", "events", "--expect", "207" if batch else "202"),
+        *("--first", str(first)),
+    ]
+    return subprocess.Popen(  # noqa: S603 - our own argv
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=settings.BASE_DIR
+    )
+
+
+def _loadgen_result(load: subprocess.Popen[bytes], timeout: float) -> dict[str, Any]:
+    try:
+        answer, err = load.communicate(timeout=timeout)
+    finally:
+        if load.poll() is None:
+            load.kill()
+            load.wait()
+    if load.returncode != 0:
+        raise RuntimeError(f"the load generator failed:\n{err.decode()}")
+    result: dict[str, Any] = json.loads(answer.decode().strip().splitlines()[-1])
+    return result
+
+
+def bench_events_http(
+    count: int, *, batch: bool, clients: int, servers: int, threads: int, broker_url: str
+) -> HttpFigure:
+    """J2 / J3 through HTTP: ``count`` events posted to gunicorn by ``clients`` at once, one a
+    request or ``HTTP_BATCH`` a request, each starting a run that waits. A warm-up of a few
+    requests a client (other contacts, not counted) first, so every thread has its
+    connection and its caches."""
+    bench_journey("bench_events", [{"id": "nap", "type": "wait", "duration": "1h"}], "bench.event")
+    per_request = min(HTTP_BATCH, count) if batch else 1
+    requests = max(count // per_request, 1)
+    warm_requests = clients * 2
+    bench_contacts(requests * per_request + warm_requests * per_request, "bench-h", width=5)
+    issued = bench_api_key("bench events")
+    port = free_port()
+    env = process_env(broker_url, production_env())
+    log = run_dir("bench-events-") / "gunicorn.log"
+    path = f"{EVENTS_PATH}/batch" if batch else EVENTS_PATH
+    size = per_request if batch else 0
+    with web_process(
+        port, log, env, servers=servers, threads=threads, extra=("--keep-alive", "30", "--backlog", "512")
+    ) as server:
+        warm = _loadgen(port, issued.raw, path=path, requests=warm_requests, clients=clients, batch=size, first=requests * per_request)  # fmt: skip
+        _loadgen_result(warm, timeout=600)
+        meter = CpuMeter({"gunicorn": process_tree([server.pid]), "postgres": database_backends()})
+        meter.start()
+        load = _loadgen(port, issued.raw, path=path, requests=requests, clients=clients, batch=size, first=0)
+        result = _loadgen_result(load, timeout=3600)
+        cpu = meter.stop(late={"postgres": database_backends()}) if CpuMeter.available() else {}
+    events = int(result["accepted"])
+    return HttpFigure(
+        events=events,
+        requests=int(result["requests"]),
+        errors=int(result["errors"]),
+        seconds=float(result["seconds"]),
+        p50_ms=float(result["p50_ms"]),
+        p99_ms=float(result["p99_ms"]),
+        cpu_ms_per_event={k: round(v * 1000 / max(events, 1), 2) for k, v in cpu.items()},
+    )
+
+
 def _rss_mb() -> float:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
@@ -284,6 +398,29 @@ def measure_journeys(
                 label = "J3 events in bulk (service)" if batch else "J2 events one by one (service)"
                 rows.append((label, f"{timed.per_second:,.0f} events/s", f"CPU {timed.cpu_seconds:.1f}s of {timed.seconds:.1f}s", target, ""))  # fmt: skip
                 results[figure] = {"events": timed.count, "seconds": timed.seconds, "cpu_seconds": timed.cpu_seconds, "events_per_s": timed.per_second}  # fmt: skip
+                clients = options["journey_batch_clients" if batch else "journey_clients"]
+                servers, threads = options["journey_servers"], options["journey_threads"]
+                log(f"{figure.upper()} HTTP: {options['journey_events']:,} events, gunicorn {servers}x{threads}, {clients} clients…")  # fmt: skip
+                http = bench_events_http(
+                    options["journey_events"],
+                    batch=batch,
+                    clients=clients,
+                    servers=servers,
+                    threads=threads,
+                    broker_url=broker_url,
+                )
+                cpu = ", ".join(f"{name} {ms} ms" for name, ms in http.cpu_ms_per_event.items())
+                what = f"{HTTP_BATCH:,} a request" if batch else "one a request"
+                rows.append(
+                    (
+                        f"{figure.upper()} events {what} (HTTP, gunicorn {servers}x{threads}, {clients} clients)",
+                        f"{http.per_second:,.0f} events/s",
+                        f"p50 {http.p50_ms:,.0f} / p99 {http.p99_ms:,.0f} ms a request; CPU an event: {cpu}; {http.errors} errors",
+                        target,
+                        "",
+                    )
+                )  # fmt: skip
+                results[f"{figure}_http"] = {**vars(http), "events_per_s": http.per_second, "clients": clients, "servers": servers, "threads": threads}  # fmt: skip
         if "j4" in only:
             log(f"J4: {options['journey_waiting']:,} runs waiting…")
             memory = bench_waiting_memory(options["journey_waiting"])

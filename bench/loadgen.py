@@ -4,8 +4,10 @@
 back. P3: the same JSON body for ``seconds`` (after ``warmup`` seconds not counted). P7
 (``--requests N``): N requests in all, shared among the threads, each body the ``--body``
 template with ``__N__`` replaced by a serial number of five digits (so each notification
-goes to its own address); with ``--batch B``, each request carries B such items in
-``{"notifications": [...]}`` and the accepted items of each answer are counted. It prints one
+goes to its own address; ``--first`` is the first number, for a warm-up apart from the counted
+run); with ``--batch B``, each request carries B such items in ``{"<envelope>": [...]}``
+(``--envelope``, ``notifications`` by default; ``events`` for J3) and the accepted items of
+each answer are counted. It prints one
 JSON line: requests, answers other than the expected status, elapsed seconds and latency
 percentiles. Standard library only, so its own cost is small and it needs no Django.
 """
@@ -67,11 +69,11 @@ def _accepted_items(payload: bytes) -> int:
 class _Serials:
     """The next request's first serial number, shared by the threads (P7)."""
 
-    def __init__(self, requests: int, per_request: int) -> None:
+    def __init__(self, requests: int, per_request: int, first: int = 0) -> None:
         self.lock = threading.Lock()
         self.left = requests
         self.per_request = per_request
-        self.next = 0
+        self.next = first
 
     def take(self) -> int | None:
         with self.lock:
@@ -89,7 +91,7 @@ def _counted_worker(
     while (first := serials.take()) is not None:
         if args.batch:
             items = ",".join(args.body.replace("__N__", f"{first + i:05d}") for i in range(args.batch))
-            body = f'{{"notifications": [{items}]}}'
+            body = f'{{"{args.envelope}": [{items}]}}'
         else:
             body = args.body.replace("__N__", f"{first:05d}")
         sent = time.perf_counter()
@@ -106,7 +108,7 @@ def _counted_worker(
 
 def run_counted(args: argparse.Namespace) -> dict[str, Any]:
     """P7: ``args.requests`` requests shared among the threads, as fast as they are answered."""
-    serials = _Serials(args.requests, max(args.batch, 1))
+    serials = _Serials(args.requests, max(args.batch, 1), args.first)
     latencies: list[list[float]] = [[] for _ in range(args.connections)]
     errors: list[int] = []
     accepted: list[int] = []
@@ -182,6 +184,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=0, help="P7: this many requests in all, then stop")
     parser.add_argument("--batch", type=int, default=0, help="P7: items per request (batch API)")
     parser.add_argument("--expect", type=int, default=202, help="P7: the status of a good answer")
+    parser.add_argument("--first", type=int, default=0, help="P7: the first serial number")
+    parser.add_argument("--envelope", default="notifications", help="P7: the batch body's list key")
     args = parser.parse_args()
     print(json.dumps(run_counted(args) if args.requests else run(args)))
 
