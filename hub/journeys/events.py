@@ -19,7 +19,7 @@ from django.utils import timezone
 from audit.services import Actor
 from hub.apikeys.models import ApiKey
 from hub.contacts.models import Contact
-from hub.journeys.bulk import rows_create, rows_save
+from hub.journeys.bulk import new_row, rows_create
 from hub.journeys.context import Wake, condition_holds
 from hub.journeys.definition import duration
 from hub.journeys.engine import ENDED_FIELDS, run_end, runs_advance, runs_save
@@ -103,7 +103,12 @@ def _reentry(journey: Journey) -> Mapping[str, Any]:
     return reentry
 
 
-def _round_read(events: list[Event], contacts: Mapping[int, Contact], journeys: LiveJourneys) -> _Round:
+def _round_read(
+    events: list[Event],
+    contacts: Mapping[int, Contact],
+    journeys: LiveJourneys,
+    started_here: Mapping[Any, JourneyRun],
+) -> _Round:
     state = _Round(events, contacts, triggered=journeys.triggered)
     # Only the contacts whose event can end, resume or convert a run have their runs read.
     concerned = [e for e in events if e.name in journeys.concerning_runs]
@@ -122,7 +127,10 @@ def _round_read(events: list[Event], contacts: Mapping[int, Contact], journeys: 
             .order_by("created_at")
         )
         versions = versions_of(journeys, {run.version_id for run in runs})
-        for run in runs:
+        for index, run in enumerate(runs):
+            if run.id in started_here:
+                # Started by an earlier round: its event is not stored yet (not joined).
+                run = runs[index] = started_here[run.id]
             run.version = versions[run.version_id]
             run.journey = run.version.journey
             if run.status in LIVE:
@@ -206,13 +214,16 @@ def _apply(
         entry = _may_enter(state, journey, contact, event)
         if entry is None:
             continue
-        run = JourneyRun(
-            journey=journey,
-            version=version,
-            contact=contact,
+        run = new_row(
+            JourneyRun,
+            {
+                "journey": journey,
+                "version": version,
+                "contact": contact,
+                "entry_event": event,
+                "api_key": event.api_key,
+            },
             entry=entry,
-            entry_event=event,
-            api_key=event.api_key,
             created_at=timeline.now,
             updated_at=timeline.now,
         )
@@ -239,17 +250,22 @@ def _rounds(events: Sequence[Event]) -> list[list[Event]]:
 
 
 def journeys_on_events(events: Sequence[Event], contacts: Mapping[int, Contact], timeline: Timeline) -> None:
-    """For each event, in order per contact: end the runs that exit on it, resume those waiting
-    for it, convert those whose goal it is, start the journeys it triggers; set each event's
-    ``result`` (not saved). The caller holds the contacts' locks.
+    """Store ``events`` (new instances) and apply them: for each, in order per contact, end the
+    runs that exit on it, resume those waiting for it, convert those whose goal it is, start
+    the journeys it triggers. The events are stored with their ``result`` once all are
+    applied, in one statement (a later round's runs read are the instances an earlier round
+    started, with their event); their ids' uniqueness is checked then (an IntegrityError), the
+    runs and timeline rows referring to them at commit. The caller holds the contacts' locks.
 
     Set-based: per round of distinct contacts a fixed number of reads, the runs to advance
     advanced together (their sends in one intake call), the new runs inserted in one
     statement and the resumed, ended and converted ones saved in one. What the journeys are
     (which ones each name starts, which names concern runs) is read once per process."""
     journeys = live_journeys()
+    # The runs started so far: read again by a later round, they are these instances.
+    started_here: dict[Any, JourneyRun] = {}
     for events_of_round in _rounds(events):
-        state = _round_read(events_of_round, contacts, journeys)
+        state = _round_read(events_of_round, contacts, journeys, started_here)
         advance: list[tuple[JourneyRun, Contact, Wake | None]] = []
         touched: dict[Any, list[Touched]] = {}
         started: list[JourneyRun] = []
@@ -258,6 +274,7 @@ def journeys_on_events(events: Sequence[Event], contacts: Mapping[int, Contact],
             started += new
         runs_advance(advance, timeline=timeline)
         rows_create(JourneyRun, started)
+        started_here.update((run.id, run) for run in started)
         fresh = {run.id for run in started}
         saved = {run.id: run for run, _, _ in advance if run.id not in fresh}
         saved.update(state.changed)
@@ -270,14 +287,15 @@ def journeys_on_events(events: Sequence[Event], contacts: Mapping[int, Contact],
                 for run, action in touched[event.id]
                 if run.api_key_id == event.api_key_id
             ]
+    rows_create(Event, events)
 
 
 def _event_of(item: EventInput, contact: Contact, api_key: ApiKey | None, now: datetime) -> Event:
-    return Event(
-        api_key=api_key,
+    return new_row(
+        Event,
+        {"api_key": api_key, "contact": contact},
         event_id=item.id,
         name=item.name,
-        contact=contact,
         data=dict(item.data),
         occurred_at=item.occurred_at or now,
         received_at=now,
@@ -322,13 +340,11 @@ def _event_record(item: EventInput, api_key: ApiKey | None) -> EventOutcome:
             return replay
         event = _event_of(item, contact, api_key, now)
         timeline = Timeline(actor=actor, now=now)
+        # Stored with its result, in one statement, once applied.
         journeys_on_events([event], {contact.pk: contact}, timeline)
         # A template's or journey's goal: a conversion for the latest delivered message.
         conversions_record(events=[event], contacts={contact.pk: contact})
         timeline.flush()
-        # Stored last, with its result: one statement. Its id's uniqueness is checked here
-        # (the runs and timeline rows referring to it are checked at commit).
-        rows_create(Event, [event])
     return EventOutcome(event, replayed=False)
 
 
@@ -355,8 +371,8 @@ Recorded = EventOutcome | EventRejected
 
 def events_record(*, items: Sequence[EventInput], api_key: ApiKey | None) -> list[Recorded]:
     """Store many events and apply them to journeys, in order, in one transaction: their
-    contacts locked in one query, replays found in one, the events inserted in one, the runs
-    they touch and their timelines written together. One result per item: its outcome, or the
+    contacts locked in one query, replays found in one, the events inserted in one a round
+    (with their results), the runs they touch and their timelines written together. One result per item: its outcome, or the
     EventRejected that refused it alone (as ``event_record`` would have).
 
     If the batch cannot be written together (an id committed meanwhile by another request),
@@ -406,13 +422,12 @@ def _events_record_together(items: Sequence[EventInput], api_key: ApiKey | None)
                 if item.id:
                     seen[item.id] = event
                 fresh.append((index, event))
-        rows_create(Event, [event for _, event in fresh])
         timeline = Timeline(actor=actor, now=now)
         by_pk = {c.pk: c for c in contacts.values()}
+        # Stored with their results, one statement a round, once applied (no UPDATE after).
         journeys_on_events([event for _, event in fresh], by_pk, timeline)
         for index, event in fresh:
             results[index] = EventOutcome(event, replayed=False)
-        rows_save(Event, [event for _, event in fresh], ["result"])
         # A template's or journey's goal: a conversion for the latest delivered message.
         conversions_record(events=[event for _, event in fresh], contacts=by_pk)
         timeline.flush()
