@@ -142,3 +142,38 @@ def test_events_for_one_contact_in_a_batch_apply_in_order(contact: Contact, ship
     assert isinstance(started, EventOutcome) and isinstance(ended, EventOutcome)
     assert [line["action"] for line in ended.event.result] == ["exited"]
     assert JourneyRun.objects.get().status == RunStatus.EXITED
+
+
+def test_a_run_started_earlier_in_a_batch_keeps_its_entry_event(contact: Contact, shipped: Any) -> None:
+    # The events are stored once the whole batch is applied: the second round's read of the
+    # run the first round started must still see the event that started it (the branch reads
+    # its data), and the run must point at it once stored.
+    live_journey(
+        definition(
+            reentry={"policy": "always"},
+            steps=[
+                {"id": "watch", "type": "wait_for", "event": "page.viewed", "timeout": "1h"},
+                {
+                    "id": "pick",
+                    "type": "branch",
+                    "branches": [{"condition": 'event.data.tier == "gold"', "next": "gold"}],
+                    "default": "plain",
+                },
+                {"id": "gold", "type": "wait", "duration": "1d"},
+                {"id": "plain", "type": "wait", "duration": "2d"},
+            ],
+        )
+    )
+    started, resumed = events_record(
+        items=[
+            EventInput(name="signed.up", contact="cust-1", data={"tier": "gold"}),
+            EventInput(name="page.viewed", contact="cust-1"),
+        ],
+        api_key=None,
+    )
+    assert isinstance(started, EventOutcome) and isinstance(resumed, EventOutcome)
+    assert [line["action"] for line in resumed.event.result] == ["resumed"]
+    run = JourneyRun.objects.get()
+    assert (run.status, run.step) == (RunStatus.WAITING, "gold")
+    assert run.entry_event_id == started.event.pk
+    assert Event.objects.get(pk=started.event.pk).result == started.event.result
