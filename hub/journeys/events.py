@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
@@ -303,12 +303,27 @@ def _event_of(item: EventInput, contact: Contact, api_key: ApiKey | None, now: d
 
 
 def _replay(item: EventInput, api_key: ApiKey | None) -> EventOutcome | None:
-    # Most ids are new: a bare look-up of the key first (no join, no ordering to build).
-    earlier = Event.objects.filter(api_key=api_key, event_id=item.id).order_by().values_list("pk", flat=True)
-    pk = next(iter(earlier[:1]), None)
-    if pk is None:
+    # Most ids are new: a bare look-up of the key first, as plain SQL (building it with the
+    # ORM was a fifth of a single event's CPU).
+    table = connection.ops.quote_name(Event._meta.db_table)
+    key = "api_key_id IS NULL" if api_key is None else "api_key_id = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE {key} AND event_id = %s LIMIT 1",  # noqa: S608 - quoted name
+            [item.id] if api_key is None else [api_key.pk, item.id],
+        )
+        found = cursor.fetchone()
+    if found is None:
         return None
-    return _replay_of(Event.objects.select_related("contact").get(pk=pk), item)
+    return _replay_of(Event.objects.select_related("contact").get(pk=found[0]), item)
+
+
+def _contact_locked(external_id: str) -> Contact | None:
+    """The contact, its row locked (``external_id`` is unique): plain SQL, as ``_replay``."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    table = connection.ops.quote_name(Contact._meta.db_table)
+    found = Contact.objects.raw(f"SELECT * FROM {table} WHERE external_id = %s{lock}", [external_id])  # noqa: S608 - quoted name
+    return next(iter(found), None)
 
 
 def event_record(*, item: EventInput, api_key: ApiKey | None) -> EventOutcome:
@@ -329,9 +344,7 @@ def _event_record(item: EventInput, api_key: ApiKey | None) -> EventOutcome:
     now = timezone.now()
     actor = Actor.api_key(api_key.pk) if api_key else Actor.system()
     with transaction.atomic():
-        # external_id is unique: no ordering, no limit to build.
-        locked = Contact.objects.select_for_update().filter(external_id=item.contact).order_by()
-        contact = next(iter(locked), None)
+        contact = _contact_locked(item.contact)
         if contact is None:
             raise _unknown_contact(item)
         # Once the contact's lock is held (its own statement: it then sees an event committed
