@@ -316,8 +316,9 @@ def bench_events_http(
     bench_journey("bench_events", [{"id": "nap", "type": "wait", "duration": "1h"}], "bench.event")
     per_request = min(HTTP_BATCH, count) if batch else 1
     requests = max(count // per_request, 1)
-    warm_requests = clients * 2
-    bench_contacts(requests * per_request + warm_requests * per_request, "bench-h", width=5)
+    # The warm-up: two requests a client, of 20 events each in a batch.
+    warm_requests, warm_size = clients * 2, min(per_request, 20)
+    bench_contacts(requests * per_request + warm_requests * warm_size, "bench-h", width=5)
     issued = bench_api_key("bench events")
     port = free_port()
     env = process_env(broker_url, production_env())
@@ -327,7 +328,7 @@ def bench_events_http(
     with web_process(
         port, log, env, servers=servers, threads=threads, extra=("--keep-alive", "30", "--backlog", "512")
     ) as server:
-        warm = _loadgen(port, issued.raw, path=path, requests=warm_requests, clients=clients, batch=size, first=requests * per_request)  # fmt: skip
+        warm = _loadgen(port, issued.raw, path=path, requests=warm_requests, clients=clients, batch=warm_size if batch else 0, first=requests * per_request)  # fmt: skip
         _loadgen_result(warm, timeout=600)
         meter = CpuMeter({"gunicorn": process_tree([server.pid]), "postgres": database_backends()})
         meter.start()

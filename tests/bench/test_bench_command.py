@@ -105,3 +105,19 @@ def test_bench_runs_where_var_does_not_exist_yet(tmp_path, settings):
     )
     assert json.loads(out.read_text())["p1_dispatch"]["sms"]["pipeline_provider_units"] == 200
     assert var.is_dir()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bench_journey_events_through_http_beside_the_service(tmp_path, settings):
+    """J2 and J3 are measured twice: the service in this process, and the endpoint as callers
+    reach it (gunicorn as deployed, concurrent clients, single and batch requests)."""
+    broker = REDIS_BROKER_URL if not broker_reachable(REDIS_BROKER_URL) else "filesystem://"
+    settings.CELERY_BROKER_URL = broker
+    out = tmp_path / "bench.json"
+    call_command("bench", "--smoke", "--only", "j2,j3", "--journey-clients", "4", "--json", str(out))
+    result = json.loads(out.read_text())
+    assert result["j2"]["events"] == result["j3"]["events"] == 200
+    single, batch = result["j2_http"], result["j3_http"]
+    assert single["errors"] == 0 and single["events"] == single["requests"] == 200
+    assert batch["errors"] == 0 and batch["events"] == 200 and batch["requests"] == 1
+    assert single["p50_ms"] > 0 and batch["events_per_s"] > 0
