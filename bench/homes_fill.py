@@ -293,19 +293,34 @@ def _inbound_and_consents(span: Span, count_inbound: int, count_consents: int) -
 
 
 def _span(messages: int, contacts: int) -> Span:
-    """Where the fill's serials fall: the first message's time is kept in the first
-    notification of the fill, so a later run extends the same year rather than a new one."""
+    """Where the fill's serials fall: over the year up to the first run's time, kept in the
+    first notification of the fill, so a run that resumes a stopped fill (or another process
+    filling another range) places every serial where the first run would have."""
     first = (
         Notification.objects.filter(reference=REFERENCE)
         .order_by("id")
         .values_list("created_at", flat=True)
         .first()
     )
-    now_ms = int(timezone.now().timestamp() * 1000)
-    start_ms = int(first.timestamp() * 1000) if first else now_ms - int(YEAR.total_seconds() * 1000)
+    year_ms = int(YEAR.total_seconds() * 1000)
+    start_ms = int(first.timestamp() * 1000) if first else int(timezone.now().timestamp() * 1000) - year_ms
     bench_contacts = Contact.objects.filter(external_id__startswith=PREFIX)
     contact_min = bench_contacts.order_by("pk").values_list("pk", flat=True).first() or 0
-    return Span(messages, start_ms, (now_ms - start_ms) / messages, contact_min, contacts)
+    return Span(messages, start_ms, year_ms / messages, contact_min, contacts)
+
+
+def messages_fill(span: Span, templates: list[Template], lo: int, hi: int, log: Any = print) -> None:
+    """Serials ``[lo, hi)`` in transactions of ``BATCH``, with the events of those in the last
+    ``EVENT_DAYS`` days."""
+    started = time.perf_counter()
+    for first in range(lo, hi, BATCH):
+        last = min(first + BATCH, hi)
+        with transaction.atomic():
+            _messages_insert(span, templates, first, last)
+            recent = max(first, span.messages - int(EVENT_DAYS * 86_400_000 / span.spacing_ms))
+            if recent < last:
+                _events_insert(span, templates, recent, last)
+        log(f"homes: {last:,} messages ({time.perf_counter() - started:,.0f} s)")
 
 
 def homes_fill(
@@ -320,27 +335,23 @@ def homes_fill(
     templates = homes_templates()
     total_contacts, _ = contacts_fill(contacts)
     have = Notification.objects.filter(reference=REFERENCE).count()
-    added = 0
-    if have < messages:
-        span = _span(messages, contacts)
-        log(f"homes: filling {messages - have:,} messages ({have:,} there) ...")
-        for lo in range(have, messages, BATCH):
-            hi = min(lo + BATCH, messages)
-            with transaction.atomic():
-                _messages_insert(span, templates, lo, hi)
-            added += hi - lo
-            log(f"homes: {hi:,} messages ({time.perf_counter() - started:,.0f} s)")
-        recent = max(have, messages - int(EVENT_DAYS * 86_400_000 / span.spacing_ms))
+    added = max(messages - have, 0)
+    span = _span(messages, contacts)
+    if added:
+        log(f"homes: filling {added:,} messages ({have:,} there) ...")
+        messages_fill(span, templates, have, messages, log)
+    analyse = bool(added)
+    if added or not DailyRollup.objects.filter(template__in=templates).exists():
         with transaction.atomic():
-            _events_insert(span, templates, recent, messages)  # of the messages added now
             _rollups_write(span, templates)
             _inbound_and_consents(span, messages // INBOUND_PER_MESSAGES, messages // CONSENTS_PER_MESSAGES)
-        log(f"homes: events, rollups, inbound, consents ({time.perf_counter() - started:,.0f} s)")
+        log(f"homes: rollups, inbound, consents ({time.perf_counter() - started:,.0f} s)")
+        analyse = True  # (the messages may have been filled by another process)
     have_audit = AuditRecord.objects.count()
     if have_audit < audit_records:
         audit_fill_fast(records=audit_records, sequenced=True)
         log(f"homes: {audit_records:,} audit records ({time.perf_counter() - started:,.0f} s)")
-    if added:
+    if analyse:
         tables = (
             Notification,
             Message,
