@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.models import AuditRecord
+from audit.sequencer import audit_sequence
 from bench.audience import live_template
 from bench.bulkfill import audit_fill_fast
 from bench.contact_search import PREFIX, contacts_fill
@@ -351,6 +352,10 @@ def homes_fill(
     if have_audit < audit_records:
         audit_fill_fast(records=audit_records, sequenced=True)
         log(f"homes: {audit_records:,} audit records ({time.perf_counter() - started:,.0f} s)")
+    # A sequencer round, as production runs every few seconds: the records written outside the
+    # fill (the templates' reviews) join the log, and its horizon moves past the fill's
+    # transactions (left at 0, the compliance home's "waiting" read walked every record).
+    audit_sequence()
     if analyse:
         tables = (
             Notification,
