@@ -467,9 +467,8 @@ def _homes_rows(options: dict[str, Any], results: dict[str, Any], log: Callable[
     sizes = f"{found.fill.messages:,} messages, {found.fill.contacts:,} contacts"
     rows: list[Row] = []
     for page in found.pages:
-        scans = (
-            f"; SEQ SCAN of {', '.join(s.split(':')[0] for s in page.big_scans)}" if page.big_scans else ""
-        )
+        tables = sorted({scan.split(":")[0] for scan in page.big_scans})
+        scans = f"; {len(page.big_scans)} SEQ SCANS of {', '.join(tables)}" if page.big_scans else ""
         refused = f"; HTTP {page.status}" if page.status != 200 else ""
         rows.append(
             (

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 from django.db.models import Sum
 
-from audit.models import AuditRecord
 from bench.homes import big_scans, homes_bench
 from bench.homes_fill import REFERENCE, homes_fill
 from hub.contacts.models import ConsentEntry, InboundMessage
@@ -17,11 +16,13 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 
 def test_the_homes_figure_at_a_tiny_scale():
-    figure = homes_bench(messages=3000, contacts=300, audit_records=200, loads=2, log=lambda _: None)
+    # No audit fill here (P5's, tested with it): it analyses from the owner's connection, which
+    # cannot see this test's rows and would record the trail as empty for the tests after it.
+    figure = homes_bench(messages=3000, contacts=300, audit_records=0, loads=2, log=lambda _: None)
 
     messages = Message.objects.filter(notification__reference=REFERENCE)
     assert messages.count() == figure.fill.messages == figure.fill.added_messages == 3000
-    assert figure.fill.contacts == 300 and AuditRecord.objects.count() >= 200
+    assert figure.fill.contacts == 300
     # Spread over the outcomes of a real year: delivered the most, blocked by reason, failures.
     statuses = set(messages.values_list("status", flat=True))
     assert {"delivered", "sent", "blocked", "failed", "undelivered"} <= statuses
@@ -51,7 +52,7 @@ def test_the_homes_figure_at_a_tiny_scale():
         assert page.statements > 0 and page.slowest_sql
 
     # Already there: a second fill adds nothing.
-    again = homes_fill(messages=3000, contacts=300, audit_records=200, log=lambda _: None)
+    again = homes_fill(messages=3000, contacts=300, audit_records=0, log=lambda _: None)
     assert again.added_messages == 0 and messages.count() == 3000
 
 
@@ -63,4 +64,7 @@ def test_big_scans_names_a_sequential_scan_of_a_big_table_and_skips_writes():
             "SELECT 1",
         ]
     )
-    assert len(found) == 1 and found[0].startswith("messaging_message: SELECT COUNT(*)")
+    assert len(found) == 1 and found[0].startswith("messaging_message: SELECT COUNT(*)"), found
+    # A scan a Limit stops early (a common search fragment) is named as such.
+    bounded = big_scans(['SELECT "id" FROM "contacts_contact" LIMIT 100'])
+    assert bounded == ['contacts_contact (under a Limit): SELECT "id" FROM "contacts_contact" LIMIT 100']
