@@ -28,7 +28,14 @@ from bench.dispatch import (
     dispatch_run,
     fake_providers,
 )
-from bench.figures import FIGURES, add_figure_arguments, measure_figures, measure_sends, smoke_sizes
+from bench.figures import (
+    FIGURES,
+    ON_REQUEST,
+    add_figure_arguments,
+    measure_figures,
+    measure_sends,
+    smoke_sizes,
+)
 from bench.journeys import JOURNEY_FIGURES, add_journey_arguments, measure_journeys
 from bench.micro import renders_per_second
 from bench.profiling import profile_summary
@@ -86,7 +93,8 @@ class Bench:
         parser.add_argument(
             "--only",
             default=",".join(FIGURES),
-            help=f"figures to measure, of {','.join(FIGURES)} (default) and {','.join(JOURNEY_FIGURES)}",
+            help=f"figures to measure, of {','.join(FIGURES)} (default) and "
+            f"{','.join((*JOURNEY_FIGURES, *ON_REQUEST))}",
         )
         add_figure_arguments(parser)
         add_journey_arguments(parser)

@@ -17,11 +17,14 @@ from bench.api_sends import SendsFigure, SendsRun, api_sends
 from bench.broadcast import DrainRun, broadcast_drain
 from bench.contact_search import contact_search_bench, segment_count_bench
 from bench.dispatch import WorkerSetup
+from bench.homes import homes_bench
 from bench.memory import MemoryFigure
 from bench.memory_run import dispatch_memory_run
 from bench.search import search_bench
 
 FIGURES = ("p7", "p7b", "p1", "p2", "p3", "p4", "p5", "p5c", "p6", "renders")
+# Measured only when named in --only (their fill is ten million messages).
+ON_REQUEST = ("homes",)
 
 Row = tuple[str, ...]
 
@@ -55,6 +58,10 @@ def add_figure_arguments(parser: CommandParser) -> None:
         help="P5: of the audit records, how many the sequencer is timed on (the rest are filled into "
         "the log already)",
     )
+    add("--homes-messages", type=int, default=10_000_000, help="homes: messages in the bench database")
+    add("--homes-contacts", type=int, default=1_000_000, help="homes: contacts support searches among")
+    add("--homes-audit-records", type=int, default=1_000_000, help="homes: audit records in the trail")
+    add("--homes-loads", type=int, default=50, help="homes: timed loads of each home and searches")
     add("--p6-messages", type=int, default=100_000, help="P6: messages the workers' memory is followed over")
     add(
         "--p6-via",
@@ -90,6 +97,10 @@ def smoke_sizes() -> dict[str, Any]:
         "p5c_contacts": 2000,
         "p5_pending": 1000,
         "p6_messages": 200,
+        "homes_messages": 2000,
+        "homes_contacts": 500,
+        "homes_audit_records": 500,
+        "homes_loads": 3,
     }
 
 
@@ -435,7 +446,44 @@ def measure_figures(
         }
     if "p5c" in only:
         rows += _contact_search_rows(options, results, log)
+    if "homes" in only:
+        rows += _homes_rows(options, results, log)
     return rows, results
+
+
+def _homes_rows(options: dict[str, Any], results: dict[str, Any], log: Callable[[str], Any]) -> list[Row]:
+    """Each role's home and support's search box at ``--homes-messages`` messages."""
+    if connection.vendor != "postgresql":
+        return [("Role homes", "skipped: needs PostgreSQL", "", "", "")]
+    found = homes_bench(
+        messages=options["homes_messages"],
+        contacts=options["homes_contacts"],
+        audit_records=options["homes_audit_records"],
+        loads=options["homes_loads"],
+        log=log,
+    )
+    load = _load()
+    results["homes"] = {**asdict(found), "load": load}
+    sizes = f"{found.fill.messages:,} messages, {found.fill.contacts:,} contacts"
+    rows: list[Row] = []
+    for page in found.pages:
+        tables = sorted({scan.split(":")[0] for scan in page.big_scans})
+        scans = f"; {len(page.big_scans)} SEQ SCANS of {', '.join(tables)}" if page.big_scans else ""
+        refused = f"; HTTP {page.status}" if page.status != 200 else ""
+        rows.append(
+            (
+                f"Role homes: {page.what}, {sizes}, {page.loads} loads [load {load}]",
+                f"p50 {page.p50_ms:,.0f} / p99 {page.p99_ms:,.0f} ms, {page.statements} statements, "
+                f"slowest {page.slowest_ms:,.1f} ms{scans}{refused}",
+                "",
+                "",
+                "no scan of a big table",
+            )
+        )
+        log(f"homes: {page.what}: slowest statement ({page.slowest_ms:,.1f} ms): {page.slowest_sql}")
+        for scan in page.big_scans:
+            log(f"homes: {page.what}: SEQ SCAN {scan}")
+    return rows
 
 
 def _contact_search_rows(
