@@ -14,6 +14,7 @@ row; callers needing primary keys back use ``bulk_create``. Lives in
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Iterable, Sequence
@@ -26,18 +27,29 @@ from psycopg.types.json import Jsonb
 INSERT_MAX_ROWS = 50
 
 
-def rows_insert(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """Insert ``rows`` (values in ``columns`` order, field names) into ``model``'s table; returns
-    how many. JSON fields take plain Python values; no signals are sent, no objects returned."""
+@functools.cache
+def _shape(
+    model: type[models.Model], columns: tuple[str, ...], vendor: str
+) -> tuple[list[Any], list[int], str, str]:
+    """The fields of ``columns``, which of them are JSON, and the quoted table and column
+    names: the same for every write of these columns, so worked out once per process."""
     meta = model._meta
     fields = [meta.get_field(name) for name in columns]
     json_at = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(str(f.column)) for f in fields)  # type: ignore[union-attr]
+    return fields, json_at, quote(meta.db_table), names
+
+
+def rows_insert(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Insert ``rows`` (values in ``columns`` order, field names) into ``model``'s table; returns
+    how many. JSON fields take plain Python values; no signals are sent, no objects returned."""
     items = [list(row) for row in rows]
     if not items:
         return 0
-    names = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)  # type: ignore[union-attr]
-    table = connection.ops.quote_name(meta.db_table)
-    if connection.vendor != "postgresql":
+    vendor = connection.vendor
+    fields, json_at, table, names = _shape(model, tuple(columns), vendor)
+    if vendor != "postgresql":
         # One prepared INSERT run for every row (one statement in the query log, as on
         # PostgreSQL), each value prepared by its field (a foreign key's value is its id). Not
         # ``bulk_create``: it would replace the given ``auto_now_add`` times with its own clock
@@ -47,7 +59,7 @@ def rows_insert(model: type[models.Model], columns: Sequence[str], rows: Iterabl
             cursor.executemany(
                 f"INSERT INTO {table} ({names}) VALUES {one}",  # noqa: S608 - names quoted, values bound
                 [
-                    [f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)]  # type: ignore[union-attr]
+                    [f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)]
                     for row in items
                 ],
             )
