@@ -113,15 +113,14 @@ def _measure(
 def accept_profile(
     *, accepts: int, batches: int, batch_size: int, count: int, top: int, save: str = ""
 ) -> list[Row]:
-    """The rows above (the database must be migrated; its bench data is made once)."""
+    """The rows above (the database must be migrated; its bench data is made once). Call it
+    under Django's test environment (``main`` sets it up: DEBUG off, ``testserver`` allowed)."""
     from django.test import Client
-    from django.test.utils import setup_test_environment
 
     from bench.audience import bench_api_key
     from bench.fixtures import BENCH_DATA, bench_template
     from hub.contacts.models import Contact
 
-    setup_test_environment()  # DEBUG off, 'testserver' allowed, as the tests run
     template = bench_template("sms")
     Contact.objects.get_or_create(
         external_id=CONTACT,
@@ -175,8 +174,11 @@ def main(argv: list[str] | None = None) -> None:
 
     django.setup()
     from django.conf import settings
+    from django.test.utils import setup_test_environment
 
     from bench.workers import queues_purge
+
+    setup_test_environment()  # DEBUG off, 'testserver' allowed, as the tests run
 
     rows = accept_profile(
         accepts=args.accepts,
