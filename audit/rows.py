@@ -14,10 +14,10 @@ row; callers needing primary keys back use ``bulk_create``. Lives in
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 from typing import Any
 
 from django.db import connection, models
@@ -27,16 +27,18 @@ from psycopg.types.json import Jsonb
 INSERT_MAX_ROWS = 50
 
 
-@lru_cache(maxsize=256)
-def _columns(model: type[models.Model], columns: tuple[str, ...]) -> tuple[list[Any], list[int], str, str]:
-    """The fields of ``columns``, where the JSON ones are, the quoted table and column names:
-    worked out once per model and columns (a single event's four inserts spent a tenth of
-    their CPU quoting the same names again)."""
+@functools.cache
+def _shape(
+    model: type[models.Model], columns: tuple[str, ...], vendor: str
+) -> tuple[list[Any], list[int], str, str]:
+    """The fields of ``columns``, which of them are JSON, and the quoted table and column
+    names: the same for every write of these columns, so worked out once per process."""
     meta = model._meta
     fields = [meta.get_field(name) for name in columns]
     json_at = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
-    names = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)  # type: ignore[union-attr]
-    return fields, json_at, connection.ops.quote_name(meta.db_table), names
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(str(f.column)) for f in fields)  # type: ignore[union-attr]
+    return fields, json_at, quote(meta.db_table), names
 
 
 def rows_insert(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
@@ -45,8 +47,9 @@ def rows_insert(model: type[models.Model], columns: Sequence[str], rows: Iterabl
     items = [list(row) for row in rows]
     if not items:
         return 0
-    fields, json_at, table, names = _columns(model, tuple(columns))
-    if connection.vendor != "postgresql":
+    vendor = connection.vendor
+    fields, json_at, table, names = _shape(model, tuple(columns), vendor)
+    if vendor != "postgresql":
         # One prepared INSERT run for every row (one statement in the query log, as on
         # PostgreSQL), each value prepared by its field (a foreign key's value is its id). Not
         # ``bulk_create``: it would replace the given ``auto_now_add`` times with its own clock

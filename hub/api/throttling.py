@@ -25,6 +25,10 @@ from hub.apikeys.ratelimit import bucket_take
 from hub.client_address import client_address
 
 KNOWN_KEY_SECONDS = 24 * 3600
+# This process added these known-key marks: until when it need not add them again.
+KNOWN_KEY_ADDED_SECONDS = 600
+KNOWN_KEY_ADDED_MAX = 4096
+_known_added: dict[str, float] = {}
 
 
 class ApiKeyRateThrottle(BaseThrottle):
@@ -74,5 +78,15 @@ def bad_key_count_failure(request: Request) -> None:
 
 
 def good_key_seen(request: Request, *, api_key: ApiKey) -> None:
-    """Remember that this key authenticated from this address (one cheap add per request)."""
-    cache.add(f"sb:known-key:{client_address(request)}:{api_key.prefix}", 1, timeout=KNOWN_KEY_SECONDS)
+    """Remember that this key authenticated from this address: one add to the cache, then
+    none from this process for ``KNOWN_KEY_ADDED_SECONDS`` (the add never refreshes the mark,
+    so adding it again on every request of a busy key was a round trip that changed nothing;
+    re-adding now and then puts back a mark the cache has lost)."""
+    name = f"sb:known-key:{client_address(request)}:{api_key.prefix}"
+    now = time.monotonic()
+    if _known_added.get(name, 0.0) > now:
+        return
+    cache.add(name, 1, timeout=KNOWN_KEY_SECONDS)
+    if len(_known_added) >= KNOWN_KEY_ADDED_MAX:
+        _known_added.clear()  # bounded: a process meets few (address, key) pairs
+    _known_added[name] = now + KNOWN_KEY_ADDED_SECONDS

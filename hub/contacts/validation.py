@@ -6,16 +6,22 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from email_validator import EmailNotValidError, validate_email
 
+from hub.contacts.selectors import phone_country, phone_parsed
+
 
 def normalise_phone(raw: str) -> str:
-    """Return the number in E.164, or raise ValidationError saying what is wrong."""
-    try:
-        number = phonenumbers.parse(raw, None)
-    except phonenumbers.NumberParseException as exc:
+    """Return the number in E.164, or raise ValidationError saying what is wrong.
+
+    The parse and the region come from the per-process caches the compliance decision reads
+    (``hub.contacts.selectors``): a number given in E.164, as the API asks, is parsed and
+    placed in its region once for the request, not once here and again for its decision."""
+    number = phone_parsed(raw)
+    if number is None:
         raise ValidationError(
             "Enter the phone number in international E.164 form, e.g. +447911123456.", code="invalid_phone"
-        ) from exc
-    if not phonenumbers.is_valid_number(number):
+        )
+    # What phonenumbers.is_valid_number does, with the region from the cache.
+    if not phonenumbers.is_valid_number_for_region(number, phone_country(raw)):
         raise ValidationError("This is not a valid phone number for its country.", code="invalid_phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

@@ -41,7 +41,6 @@ from hub.messaging.addressing import address_of, newest_devices
 from hub.messaging.decide import messages_decide
 from hub.messaging.fallback_policies import fallback_deadline, fallback_waits
 from hub.messaging.lifecycle import (
-    EVENT_COLUMNS,
     TransitionResult,
     messages_as_transitioned,
     messages_transition,
@@ -51,7 +50,6 @@ from hub.messaging.live_templates import LiveTemplate, live_templates
 from hub.messaging.models import (
     TEST_SEND_REFERENCE_PREFIX,
     AcceptedPending,
-    EventKind,
     Message,
     MessageEvent,
     Notification,
@@ -64,10 +62,9 @@ from templates_app.models import TemplateVersion
 from templates_app.rendering import validate_data, version_channels
 from templates_app.rendering.variables import without_reserved
 
-# Every column of a notification and of a message: rows are built as instances (the decisions,
-# audit records and answers read them), then streamed with COPY as they are.
+# Every column of a notification: rows are built as instances (the decisions, audit records
+# and answers read them), then written as they are (the messages by the lifecycle).
 NOTIFICATION_COLUMNS = tuple(f.attname for f in Notification._meta.concrete_fields)
-MESSAGE_COLUMNS = tuple(f.attname for f in Message._meta.concrete_fields)
 
 
 class NotificationRejected(Refused):
@@ -398,9 +395,10 @@ def _messages_write(
     now: datetime,
     audit_before: Sequence[AuditEntry],
 ) -> tuple[list[Message], list[MessageEvent], TransitionResult]:
-    """Write the drafts' messages and ``accepted`` events, decide them, apply the decisions
-    with the audit records, and enqueue the queued ones on commit (a fixed number of queries).
-    Runs in the caller's transaction."""
+    """Make the drafts' messages, decide them, write them through the lifecycle in their
+    decided status with their ``accepted`` and decided events and the audit records, and
+    enqueue the queued ones on commit (a fixed number of queries). Runs in the caller's
+    transaction."""
     messages: list[Message] = []
     contact_of: dict[UUID, Contact | None] = {}
     send_at_of: dict[UUID, datetime | None] = {}
@@ -432,20 +430,6 @@ def _messages_write(
             contact_of[message.id] = draft.contact
             send_at_of[message.id] = draft.send_at
             category_of[message.id] = draft.category
-    rows_insert(Message, MESSAGE_COLUMNS, ([getattr(m, c) for c in MESSAGE_COLUMNS] for m in messages))
-    _saved(messages)
-    events = [
-        MessageEvent(
-            message=m,
-            kind=EventKind.STATUS,
-            status=S.ACCEPTED,
-            detail=dict(origin.detail),
-            source=origin.source,
-            occurred_at=now,
-        )
-        for m in messages
-    ]
-    rows_insert(MessageEvent, EVENT_COLUMNS, ([getattr(e, c) for c in EVENT_COLUMNS] for e in events))
     # Counted "accepted" by an append of its own, folded into the rollups later (no shared
     # rollup row to wait on inside the accept): see ``rollups.rollups_fold_accepted``.
     rows_insert(
@@ -468,12 +452,15 @@ def _messages_write(
     # chain head (every writer's lock) is held for as short a time as possible.
     audit = [*audit_before, *accepted_entries(actor, messages, origin.detail or None)]
     changes = messages_decide(messages, contacts=contact_of, now=now, send_at_of=send_at_of)
+    # The lifecycle writes the messages already in their decided status, each with its
+    # "accepted" and decided events (one INSERT of the rows, one of the events).
     result = messages_transition(
         changes,
         actor=actor,
         source=origin.source,
         audit_before=audit,
-        held={m.id: m.status for m in messages},
+        new=messages,
+        new_detail=origin.detail,
         acceptance_counted=[m.id for m in messages],
         occurred_at=now,  # the decision is the accept's: its day is the pending count's
     )
@@ -484,10 +471,10 @@ def _messages_write(
     channel_of = {m.id: m.channel for m in messages}
     for category, ids in queued.items():
         dispatch.enqueue_on_commit(ids, category=category, channels=channel_of)
-    return messages, [*events, *transition_events(result, source=origin.source)], result
+    return messages, transition_events(result, source=origin.source), result
 
 
-def _saved(rows: Sequence[Notification] | Sequence[Message]) -> None:
+def _saved(rows: Sequence[Notification]) -> None:
     """Mark instances written with COPY as saved, as the ORM would have."""
     for row in rows:
         row._state.adding = False

@@ -75,6 +75,10 @@ class Change:
 @dataclass
 class TransitionResult:
     applied: list[Change] = field(default_factory=list)
+    # Messages written by this transition (``new``) and their initial status, with the
+    # ``detail`` of their initial timeline event: their rows and events precede the changes'.
+    created: list[tuple[UUID, str]] = field(default_factory=list)
+    created_detail: Mapping[str, Any] = field(default_factory=dict)
     # Reports about messages already final: recorded on the timeline only.
     recorded_only: list[Change] = field(default_factory=list)
     refused: list[Change] = field(default_factory=list)
@@ -98,6 +102,8 @@ def messages_transition(
     audit_before: Sequence[AuditEntry] = (),
     held: Mapping[UUID, str] | None = None,
     acceptance_counted: Collection[UUID] = (),
+    new: Sequence[Message] = (),
+    new_detail: Mapping[str, Any] | None = None,
 ) -> TransitionResult:
     """Apply changes that the lifecycle allows; report the others.
 
@@ -113,13 +119,23 @@ def messages_transition(
 
     ``acceptance_counted``: messages whose acceptance the caller has counted itself (the
     intake's ``AcceptedPending`` rows); the rollups effect does not count it again.
+
+    ``new``: messages just made and not yet written, in their initial status (the intake's
+    ``accepted``). This writes them, each with its initial timeline event (``new_detail``), and
+    those the changes move already in their new status: one ``INSERT`` of the rows, one of all
+    the events, where an ``INSERT`` then an ``UPDATE`` made the same rows. Their instances are
+    left as written (``messages_as_transitioned``). The records, events and effects of their
+    changes are those of any transition.
     """
     for change in changes:
         unknown = set(change.fields) - TRANSITION_FIELDS
         if unknown:
             raise ValueError(f"A transition may not set {sorted(unknown)}")
     result = TransitionResult()
-    if not changes:
+    if new:
+        result.created = [(m.id, m.status) for m in new]
+        result.created_detail = dict(new_detail or {})
+    if not changes and not new:
         if audit_before:
             audit_append_many(audit_before)
         return result
@@ -131,6 +147,7 @@ def messages_transition(
     # caller may catch and go on from, is raised after the block, having written nothing.
     with transaction.atomic(savepoint=False):
         current = dict(held) if held is not None else {}
+        current.update((m.id, m.status) for m in new)
         if unread := {c.message_id for c in changes} - set(current):
             current.update(
                 Message.objects.select_for_update().filter(id__in=unread).values_list("id", "status")
@@ -154,7 +171,7 @@ def messages_transition(
             else:
                 result.refused.append(change)
         if not illegal:
-            _set_rows(result, now=now)
+            _set_rows(result, now=now, new=new)
             _record(
                 result,
                 previous,
@@ -179,8 +196,21 @@ def _merged(result: TransitionResult) -> dict[UUID, dict[str, Any]]:
     return merged
 
 
-def _set_rows(result: TransitionResult, *, now: datetime) -> None:
-    messages_bulk_set({mid: {**values, "status_changed_at": now} for mid, values in _merged(result).items()})
+def _set_rows(result: TransitionResult, *, now: datetime, new: Sequence[Message] = ()) -> None:
+    """Write the applied changes: ``new`` messages inserted as they end up, the others updated."""
+    merged = _merged(result)
+    if new:
+        for message in new:  # auto_now_add, as a save would fill them
+            message.created_at = message.created_at or now
+            message.status_changed_at = message.status_changed_at or now
+        messages_as_transitioned(new, result)
+        rows_insert(Message, MESSAGE_COLUMNS, ([getattr(m, c) for c in MESSAGE_COLUMNS] for m in new))
+        for message in new:
+            merged.pop(message.id, None)
+            message._state.adding = False  # saved, as the ORM would mark it
+            message._state.db = "default"
+    if merged:
+        messages_bulk_set({mid: {**values, "status_changed_at": now} for mid, values in merged.items()})
 
 
 def _record(
@@ -201,6 +231,7 @@ def _record(
         MessageEvent,
         EVENT_COLUMNS,
         [
+            *_created_event_rows(result, source=source, occurred_at=occurred_at),
             *_status_event_rows(result.applied, source=source, occurred_at=occurred_at),
             *(
                 (
@@ -243,6 +274,18 @@ def _record(
 
 
 EVENT_COLUMNS = ("message_id", "kind", "status", "detail", "source", "occurred_at")
+# Every column of a message: ``new`` messages are written as their instances stand.
+MESSAGE_COLUMNS = tuple(f.attname for f in Message._meta.concrete_fields)
+
+
+def _created_event_rows(
+    result: TransitionResult, *, source: str, occurred_at: datetime
+) -> Iterator[tuple[Any, ...]]:
+    """The initial timeline rows (``EVENT_COLUMNS``) of the messages this transition wrote."""
+    return (
+        (mid, EventKind.STATUS, status, dict(result.created_detail), source, occurred_at)
+        for mid, status in result.created
+    )
 
 
 def _status_event_rows(
@@ -253,11 +296,15 @@ def _status_event_rows(
 
 
 def transition_events(result: TransitionResult, *, source: str) -> list[MessageEvent]:
-    """The status events ``messages_transition`` wrote for the applied changes, as unsaved
-    instances: to answer with what was written without reading it back."""
+    """The status events ``messages_transition`` wrote (the initial events of the messages it
+    wrote, then the applied changes'), as unsaved instances: to answer with what was written
+    without reading it back."""
     if result.occurred_at is None:
         return []
-    rows = _status_event_rows(result.applied, source=source, occurred_at=result.occurred_at)
+    rows = [
+        *_created_event_rows(result, source=source, occurred_at=result.occurred_at),
+        *_status_event_rows(result.applied, source=source, occurred_at=result.occurred_at),
+    ]
     return [MessageEvent(**dict(zip(EVENT_COLUMNS, row, strict=True))) for row in rows]
 
 

@@ -97,3 +97,34 @@ def test_behind_one_proxy_the_address_the_proxy_saw_is_the_clients(api_client, s
     answers = [_guess_via(api_client, proxy, f"{_address()}, {guesser}") for _ in range(BAD_KEY_BURST + 5)]
     assert set(answers[BAD_KEY_BURST:]) == {429}
     assert _guess_via(api_client, proxy, _address()) == 401  # another client behind the same proxy
+
+
+@pytest.mark.django_db
+def test_a_key_is_marked_known_once_not_on_every_request(api_client, issued_key, monkeypatch):
+    """The mark is added once per process (re-added after ``KNOWN_KEY_ADDED_SECONDS``), not
+    with a round trip to the cache on every request of a busy key."""
+    from django.core.cache import cache
+
+    from hub.api import throttling
+
+    added: list[str] = []
+
+    class Spy:
+        def __getattr__(self, name: str):
+            return getattr(cache, name)
+
+        def add(self, key: str, *args, **kwargs):
+            added.append(key)
+            return cache.add(key, *args, **kwargs)
+
+    monkeypatch.setattr(throttling, "cache", Spy())
+    address = _address()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued_key.raw}")
+    for _ in range(3):
+        assert api_client.get(NOTIFICATION, REMOTE_ADDR=address).status_code == 404
+    known = [key for key in added if key.startswith("sb:known-key:")]
+    assert known == [f"sb:known-key:{address}:{issued_key.api_key.prefix}"]
+    assert cache.get(known[0])
+    throttling._known_added.clear()  # as once KNOWN_KEY_ADDED_SECONDS have passed
+    assert api_client.get(NOTIFICATION, REMOTE_ADDR=address).status_code == 404
+    assert len([key for key in added if key.startswith("sb:known-key:")]) == 2

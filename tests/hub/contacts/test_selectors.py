@@ -41,6 +41,57 @@ def test_current_consent_is_the_latest_ledger_entry_per_channel_and_purpose(hist
     assert consent_states(contact_ids=[contact.pk]) == expected
 
 
+@pytest.mark.django_db
+def test_consent_of_a_few_contacts_is_one_plain_select(monkeypatch):
+    """No server-side cursor (DECLARE, FETCH, CLOSE: three round trips) for a single accept's
+    contact; many contacts (a broadcast's batch) are still streamed."""
+    from django.db import connections
+
+    contact = Contact.objects.create(external_id="few-1")
+    consent_record(
+        contact=contact, channel="sms", purpose="marketing", granted=True, source="api", actor=Actor.system()
+    )
+    streamed: list[bool] = []
+    wrapper = type(connections["default"])
+    chunked = wrapper.chunked_cursor
+
+    def spy(self):
+        streamed.append(True)
+        return chunked(self)
+
+    monkeypatch.setattr(wrapper, "chunked_cursor", spy)
+    assert consent_states(contact_ids=[contact.pk]) == {(contact.pk, "sms", "marketing"): True}
+    assert not streamed
+    assert consent_states(contact_ids=[contact.pk, *range(-1001, -1)]) == {
+        (contact.pk, "sms", "marketing"): True
+    }
+    assert streamed
+
+
+def test_a_number_validated_then_decided_is_parsed_once(monkeypatch):
+    """The API's validation and the decision's facts share the parse (issue 16: each parsed
+    and placed the same number in its region, a third of a batch item's CPU)."""
+    import secrets
+
+    import phonenumbers
+
+    from hub.contacts.validation import normalise_phone
+
+    parsed: list[str] = []
+    parse = phonenumbers.parse
+
+    def spy(number, region=None, *args, **kwargs):
+        parsed.append(number)
+        return parse(number, region, *args, **kwargs)
+
+    monkeypatch.setattr(phonenumbers, "parse", spy)
+    phone = f"+4479{secrets.randbelow(10**8):08d}"  # a number no other test has cached
+    assert normalise_phone(phone) == phone
+    assert phone_country(phone) == "GB"
+    assert "Europe/London" in recipient_zones(timezone_name="", phone=phone, default="UTC")[0]
+    assert parsed == [phone]
+
+
 def test_zone_from_contact_then_phone_region_then_default():
     assert recipient_zones(timezone_name="Asia/Tokyo", phone="+447911123456", default="UTC") == (
         ("Asia/Tokyo",),

@@ -116,6 +116,54 @@ class TestTransitions:
         message.refresh_from_db()
         assert message.status == S.SENDING
 
+    def test_new_messages_are_written_in_their_decided_status(self, live_template):
+        """``new``: the rows are inserted as the changes leave them (no INSERT then UPDATE),
+        each with its initial event and its change's in one INSERT; one record per change."""
+        notification = Notification.objects.create(
+            template=live_template, template_version=live_template.live_version
+        )
+        made = [
+            Message(notification=notification, channel="sms", category="transactional", to=to)
+            for to in ("+447911123456", "+447911123457")
+        ]
+        changes = [Change(made[0].id, S.QUEUED, {"decided_by": "test"}), Change(made[1].id, S.SENDING)]
+        with CaptureQueriesContext(connection) as captured:
+            result = messages_transition(
+                changes, actor=ACTOR, source="api", new=made, new_detail={"door": "test"}
+            )
+        statements = [q["sql"] for q in captured.captured_queries]
+        assert [c.message_id for c in result.applied] == [made[0].id]  # accepted → sending refused
+        assert [c.message_id for c in result.refused] == [made[1].id]
+        assert not [sql for sql in statements if sql.startswith("UPDATE")], statements
+        assert sum(sql.startswith('INSERT INTO "messaging_message"') for sql in statements) == 1
+        assert sum(sql.startswith('INSERT INTO "messaging_messageevent"') for sql in statements) == 1
+        rows = dict(Message.objects.filter(notification=notification).values_list("id", "status"))
+        assert rows == {made[0].id: S.QUEUED, made[1].id: S.ACCEPTED}
+        assert Message.objects.get(id=made[0].id).decided_by == "test"
+        assert made[0].status == S.QUEUED and not made[0]._state.adding  # the instance as written
+        timeline = list(
+            MessageEvent.objects.filter(message_id=made[0].id)
+            .order_by("id")
+            .values_list("status", "detail", "source")
+        )
+        assert timeline == [("accepted", {"door": "test"}, "api"), ("queued", {"decided_by": "test"}, "api")]
+        assert list(MessageEvent.objects.filter(message_id=made[1].id).values_list("status", flat=True)) == [
+            "accepted"
+        ]
+        audit = AuditRecord.objects.filter(object_type="message", action="message.status_changed")
+        assert [(r.object_id, r.payload["from"], r.payload["to"]) for r in audit] == [
+            (str(made[0].id), "accepted", "queued")
+        ]
+
+    def test_new_messages_are_not_written_when_a_strict_change_is_refused(self, live_template):
+        notification = Notification.objects.create(
+            template=live_template, template_version=live_template.live_version
+        )
+        made = Message(notification=notification, channel="sms", category="transactional", to="+447911123456")
+        with pytest.raises(IllegalTransition):
+            messages_transition([Change(made.id, S.SENT)], actor=ACTOR, source="api", new=[made], strict=True)
+        assert not Message.objects.filter(notification=notification).exists()
+
     @pytest.mark.parametrize("final", sorted(FINAL_STATUSES))
     def test_no_way_out_of_a_final_state(self, final):
         for target in S:
