@@ -36,6 +36,16 @@ def test_every_queue_link_to_a_version_opens_its_review_page(client, marketer, c
     assert 'id="tpl-approve"' in page and 'id="tpl-reject"' in page
 
 
+def test_the_queue_fits_its_columns_and_says_under_a_minute(client, marketer, compliance, draft):
+    """At 1,280 px the queue's Review button fell off the table (a "submitted at" column beside
+    "waiting"), and a fresh submission read "0 minutes" (both seen on the screenshots)."""
+    template_version_submit(version=draft, actor=Actor.user(marketer.pk))
+    client.force_login(compliance)
+    queue = client.get(reverse(QUEUE)).content.decode()
+    assert "column-submitted_at" not in queue and "column-age" in queue
+    assert '<td class="field-age">under a minute</td>' in queue
+
+
 def test_the_authors_note_reaches_the_reviewer(client, marketer, compliance, draft):
     template_version_submit(
         version=draft, actor=Actor.user(marketer.pk), comment="New greeting; legal saw the wording."
