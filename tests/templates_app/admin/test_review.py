@@ -93,3 +93,14 @@ def test_a_rejected_version_shows_no_buttons(client, marketer, compliance, draft
     client.post(url("review", draft), {"comment": "wrong price", "reject": "1"})
     page = client.get(url("review", draft)).content.decode()
     assert 'id="tpl-review-form"' not in page and "wrong price" in page
+
+
+def test_the_decision_line_ends_with_one_full_stop(client, marketer, compliance, draft):
+    """"Decided by colin on Dec. 7, 2026, 2:20 a.m.." (seen on the screenshots)."""
+    template_version_submit(version=draft, actor=Actor.user(marketer.pk))
+    client.force_login(compliance)
+    client.post(url("review", draft), {"comment": "", "approve": "1"})
+    page = client.get(url("review", draft)).content.decode()
+    line = re.search(r'<p id="tpl-decision">([^<]*)</p>', page)
+    assert line is not None and line.group(1).startswith("Decided by colin on ")
+    assert line.group(1).endswith(".") and not line.group(1).endswith("..")
