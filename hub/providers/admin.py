@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
@@ -152,13 +153,19 @@ class SandboxOutboxAdmin(admin.ModelAdmin[SandboxOutboxEntry]):
             return "None: only email carries headers." if obj.channel != "email" else "None recorded."
         return labelled_rows(list(obj.headers.items()))  # header names as sent
 
-    @admin.display(description="Content")
     @admin.display(description="What")
     def what(self, obj: SandboxOutboxEntry) -> str:
+        """The subject or first words, linked to the message it came from (its status and why)."""
         content = obj.content or {}
-        words = content.get("subject") or content.get("title") or content.get("text") or ""
-        return Truncator(str(words)).chars(70)
+        words = Truncator(
+            str(content.get("subject") or content.get("title") or content.get("text") or "")
+        ).chars(70)
+        if not obj.message_id:
+            return words
+        url = reverse("admin:messaging_message_change", args=[obj.message_id])
+        return format_html('<a href="{}" title="message {}">{}</a>', url, obj.message_id, words or "(empty)")
 
+    @admin.display(description="Content")
     def rendered(self, obj: SandboxOutboxEntry) -> str:
         """Each part of the content labelled; HTML email drawn in a sandboxed frame (no scripts,
         no links followed), SMS with its encoding and segments."""
