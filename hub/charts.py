@@ -223,7 +223,10 @@ def time_series(
 def funnel(*, title: str, steps: Sequence[tuple[str, int]], colour: str = PALETTE[0]) -> Chart:
     """One horizontal bar per step, as wide as its count, with the count and its share of the
     first step (and of the step before) written beside it."""
-    bar_h, gap, label_w = 26, 10, 150
+    bar_h, gap = 26, 10
+    # As wide as the longest step's name at 12 px (about 7 px a character, wide letters
+    # included): a fixed 150 cut "Step wait_click (wait_for)" to "tep wait_click…".
+    label_w = min(max(150, 7 * max((len(name) for name, _ in steps), default=0) + 16), 420)
     height = MARGIN_TOP + len(steps) * (bar_h + gap) + 10
     first = steps[0][1] if steps else 0
     peak = max([n for _, n in steps] + [1])

@@ -324,10 +324,13 @@ def _sms_findings(
         return [finding(ERROR, "sms_empty", "The SMS has no text.")]
     info = sms_info_sent(text, tracked=tracked)
     price, currency = sms_segment_price()
-    summary = (
-        f"{info.encoding}, {info.units} characters, {info.segments} segment(s), "
-        f"about {info.cost(price):.4f} {currency} per message."
+    # With no price set the estimate was "about 0.0000 USD per message" on every page.
+    cost = (
+        f"about {info.cost(price):.4f} {currency} per message"
+        if price
+        else f"no SMS price is set (0 {currency} a segment; prices are under Measurement)"
     )
+    summary = f"{info.encoding}, {info.units} characters, {info.segments} segment(s), {cost}."
     if info.encoding == "UCS-2":
         chars = " ".join(repr(c) for c in info.ucs2_characters[:10])
         out.append(finding(WARNING, "sms_ucs2", f"{summary} These characters force UCS-2: {chars}."))

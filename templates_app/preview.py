@@ -52,7 +52,7 @@ def content_preview(
         if variant.channel == Channel.SMS:
             info = sms_info_sent(content.text, tracked=tracked)
             item["sms"] = info.as_dict() | {
-                "cost": f"{info.cost(price).quantize(Decimal('0.0001'))} {currency}"
+                "cost": f"{info.cost(price).quantize(Decimal('0.0001'))} {currency}" if price else ""
             }
         rendered.append(item)
     findings = version_lint(category=category, variants=variants, specs=specs, layout=layout, tracked=tracked)

@@ -25,8 +25,10 @@ def content_problems(
         text = "\n".join(str(content.get(name) or "") for name in rule.fields)
         for label, any_of, patterns in rule.required:
             if not any(token in text for token in any_of) and not any(p.search(text) for p in patterns):
+                # The marketer reads this beside the editor: the rule's regular expressions are
+                # for the compliance officer who wrote them (the rule's page shows them).
                 shown = " or ".join(
-                    [*(f"'{t}'" for t in any_of), *(f"text matching /{p.pattern}/" for p in patterns)]
+                    [*(f"'{t}'" for t in any_of), *(["text that reads as one"] if patterns else [])]
                 )
                 problems.append(f"{rule.label}: {category} {channel} must carry a {label} ({shown}).")
     return problems

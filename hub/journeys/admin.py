@@ -143,8 +143,11 @@ class JourneyVersionAdmin(ReadOnlyAdmin):
             links = [("edit", "Edit this draft"), ("submit", "Submit for review"), *links]
         else:
             links = [("edit", "New draft from this version"), *links]
-        if obj.status in (VersionStatus.IN_REVIEW, VersionStatus.APPROVED):
+        if obj.status == VersionStatus.IN_REVIEW:
             links.append(("review", "Review (approve or reject)"))
+        elif obj.status == VersionStatus.APPROVED and obj.journey.live_version_id != obj.pk:
+            # An older approved version: approving it again is the rollback.
+            links.append(("review", "Make live again (roll back)"))
         return format_html_join(
             " · ",
             '<a class="journey-action" id="journey-{}" href="{}">{}</a>',
@@ -338,7 +341,10 @@ class JourneyVersionAdmin(ReadOnlyAdmin):
             else None,
             live_version=live,
             own=request.user.pk in journey_version_makers(version),
-            reviewable=version.status in (VersionStatus.IN_REVIEW, VersionStatus.APPROVED),
+            # Buttons only where a decision is still to be made: a version in review, or an older
+            # approved one (approving it again is the rollback). The live one has been decided.
+            reviewable=version.status == VersionStatus.IN_REVIEW
+            or (version.status == VersionStatus.APPROVED and not (live and live.pk == version.pk)),
         )
 
     def simulate_view(self, request: HttpRequest, pk: int) -> HttpResponse:

@@ -86,6 +86,7 @@ class SmsSender(models.Model):
 
     class Meta:
         verbose_name = "SMS sender (Notify API)"
+        verbose_name_plural = "SMS senders (Notify API)"  # not "SMS sender (Notify API)s"
         ordering = ("-is_default", "sms_sender")
 
     def __str__(self) -> str:

@@ -32,6 +32,8 @@ SUMS: dict[str, Any] = {name: Sum(name) for name in (*COUNT_FIELDS, "cost")}
 FUNNEL = (("accepted", "Accepted"), ("sent", "Sent"), ("delivered", "Delivered"), ("opened", "Opened"),
           ("clicked", "Clicked"), ("converted", "Converted"))  # fmt: skip
 SLICE_FIELDS = ("accepted", "sent", "delivered", "failed", "blocked", "deferred", "opened", "clicked")
+# What a provider was handed (a provider slice shows these; accepted, blocked and deferred come first).
+HANDED_FIELDS = ("sent", "delivered", "failed", "opened", "clicked")
 
 # Why a message was blocked or deferred, in words (reason codes are for machines).
 REASON_WORDS: dict[str, str] = {
@@ -177,6 +179,10 @@ def _slices(dimension: str, **filters: Any) -> list[Slice]:
     slices = [
         Slice(v[dimension], {n: int(v[n] or 0) for n in SLICE_FIELDS}, v[dimension] or blank) for v in sums
     ]
+    if dimension == "provider":
+        # Accepted, blocked and deferred are counted before a provider is chosen: a provider's
+        # row holds what it was handed, and the blank row only what reached none (failed).
+        slices = [s for s in slices if s.name or any(s.counts[n] for n in HANDED_FIELDS)]
     return sorted(slices, key=lambda s: (-s.counts["sent"], -s.counts["accepted"], s.name))
 
 

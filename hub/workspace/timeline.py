@@ -200,7 +200,7 @@ def contact_timeline(
                     kind="inbound",
                     channel=reply.channel,
                     summary=(f"{reply.subject}: " if reply.subject else "") + reply.body,
-                    status=reply.keyword,
+                    status=reply.get_keyword_display() if reply.keyword else "",  # words, not "opt_out"
                     inbound=reply,
                     address=address_shown(reply.from_address, visible=show_addresses),
                 )
@@ -227,7 +227,7 @@ def contact_timeline(
                     channel=suppression.channel,
                     summary=f"address suppressed: {suppression.get_reason_display()}"
                     + (" (lifted)" if suppression.lifted_at else ""),
-                    status=suppression.reason,
+                    status="lifted" if suppression.lifted_at else "in force",  # its reason is in the summary
                     address=address_shown(suppression.address, visible=show_addresses),
                 )
             )

@@ -18,7 +18,9 @@ from templates_app.models import ApprovalQueueEntry, TemplateApproval, VersionSt
 
 @admin.register(ApprovalQueueEntry)
 class ApprovalQueueAdmin(admin.ModelAdmin[ApprovalQueueEntry]):
-    list_display = ("version_link", "category", "author", "submitted_at", "age", "warnings", "review")
+    # "Waiting" says how long since submission (and sorts by it); the date itself is on the
+    # review page. With both columns the Review button fell off the table at 1,280 px.
+    list_display = ("version_link", "category", "author", "age", "warnings", "review")
     list_display_links = None  # every link on this list opens the review page, never a dead end
     list_filter = ("template__category",)
     search_fields = ("template__key", "template__name")
@@ -33,7 +35,10 @@ class ApprovalQueueAdmin(admin.ModelAdmin[ApprovalQueueEntry]):
     def age(self, obj: ApprovalQueueEntry) -> str:
         if obj.submitted_at is None:
             return "-"
-        return f"{timesince(obj.submitted_at, timezone.now())}"
+        now = timezone.now()
+        if (now - obj.submitted_at).total_seconds() < 60:
+            return "under a minute"
+        return timesince(obj.submitted_at, now)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         count = self.get_queryset(request).count()

@@ -87,3 +87,18 @@ def test_a_record_page_shows_its_details_as_labelled_rows_not_json(client, staff
     assert "<td>&lt;b&gt;x&lt;/b&gt;</td>" in page  # escaped
     assert "{&quot;before&quot;" not in page
     assert "<label>Payload:</label>" not in page  # the raw JSON, whatever its key order
+
+
+def test_the_list_shows_actor_and_object_in_one_column_each_with_long_ids_shortened(
+    client, staff_factory, db
+) -> None:
+    """The list's seven columns and 36-character object ids overflowed 1,280 px, each id wrapping
+    over four lines (seen on the screenshots): a long id is shortened, whole in its title."""
+    uuid = "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
+    audit_append(actor=Actor.system(), action="message.accepted", object_type="message", object_id=uuid)
+    client.force_login(staff_factory("Compliance"))
+    page = client.get(reverse("admin:audit_auditrecord_changelist")).content.decode()
+    assert f'<span class="audit-object" title="{uuid}">message 0193a1b2…4a5b</span>' in page
+    assert "column-object_id" not in page and "column-actor_id" not in page
+    found = client.get(reverse("admin:audit_auditrecord_changelist"), {"q": uuid}).content.decode()
+    assert "0193a1b2…4a5b" in found  # still found by its whole id

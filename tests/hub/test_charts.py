@@ -64,3 +64,18 @@ def test_every_series_colour_shows_on_the_light_and_the_dark_theme():
     svg = str(chart.svg)
     assert 'fill="currentColor"' in svg.split(">", 1)[0]  # the <svg> itself: text in the page's colour
     assert "#000000" not in svg and "#F0E442" not in svg
+
+
+def test_a_funnel_leaves_room_for_its_longest_step_name() -> None:
+    """A journey's step names are long ("Step wait_click (wait_for)"): the fixed 150 px label
+    column cut their first letters off (seen on the journey report's screenshot)."""
+    import re
+
+    from hub.charts import funnel
+
+    name = "Step wait_click (wait_for)"
+    chart = funnel(title="Runs", steps=[("Entered", 10), (name, 5)])
+    label_x = float(
+        re.search(r'<text x="([\d.]+)"[^>]*text-anchor="end">' + re.escape(name), str(chart.svg)).group(1)
+    )  # type: ignore[union-attr]
+    assert label_x >= 7 * len(name)  # the label, right-aligned at x, starts inside the picture

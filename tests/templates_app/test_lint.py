@@ -144,3 +144,20 @@ def test_push_title_and_body_length_warnings():
 def test_email_needs_subject_and_body_and_version_needs_content():
     assert {"email_no_subject", "email_no_body"} <= codes(lint([variant("email")]), ERROR)
     assert "no_content" in codes(lint([]), ERROR)
+
+
+@pytest.mark.django_db
+def test_with_no_sms_price_set_the_estimate_says_so_instead_of_0_0000() -> None:
+    """Every editor and review page read "about 0.0000 USD per message" on a hub with no price
+    (seen on the screenshots); the preview's counter showed "≈ 0.0000 USD"."""
+    from templates_app.preview import content_preview
+
+    (summary,) = [f for f in lint([variant("sms", text="Hi there")]) if f.code == "sms_segments"]
+    assert "no SMS price is set" in summary.message and "0.0000" not in summary.message
+    preview = content_preview(
+        category="transactional", variants=[variant("sms", text="Hi")], specs=[], layout={}
+    )
+    assert preview["variants"][0]["sms"]["cost"] == ""
+    Price.objects.create(channel="sms", country_prefix="", price=Decimal("0.05"), currency="EUR")
+    (priced,) = [f for f in lint([variant("sms", text="Hi there")]) if f.code == "sms_segments"]
+    assert "about 0.0500 EUR per message" in priced.message

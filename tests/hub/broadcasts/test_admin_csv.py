@@ -142,3 +142,13 @@ def test_a_hostile_upload_is_a_form_error_and_keeps_nothing(admin_client, live_t
     )
     assert response.status_code == 200 and said in response.content.decode()
     assert not Broadcast.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_list_keeps_to_five_columns_to_fit_1280_px(admin_client, live_template) -> None:
+    """The list ran past 1,280 px (its date cut off, seen on the screenshots): status and
+    audience kind are filters, and the progress says the status in words."""
+    upload(admin_client, live_template, ["external_id", "ada"])
+    page = admin_client.get(reverse("admin:broadcasts_broadcast_changelist")).content.decode()
+    columns = re.findall(r'<th scope="col"\s+class="[^"]*column-(\w+)', page)
+    assert columns == ["name", "template", "total", "progress_bar", "created_at"], columns

@@ -205,3 +205,46 @@ def test_the_api_filter_with_a_null_set_is_422_not_everyone(authed_client, live_
     assert response.status_code == 422 and response.json()["code"] == "invalid_filter"
     assert response["Content-Type"].startswith("application/problem+json")
     assert not Broadcast.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_forecast_counts_the_messages_the_send_will_make_when_a_channel_has_no_address(admin_client):
+    """Routing "first" over SMS then email, to a contact with no phone: the send makes the SMS,
+    blocked for want of an address, then the email. The forecast said "2 messages, 2 would be
+    sent" where the send made 3, one blocked (seen on the segment walk's screenshots)."""
+    Contact.objects.create(
+        external_id="p-1", phone="+447900000001", email="a@example.com", attributes={"tier": "gold"}
+    )
+    Contact.objects.create(external_id="p-2", email="b@example.com", attributes={"tier": "gold"})
+    email = {"channel": "email", "locale": "en", "subject": "Hi", "html": "<p>Your card is ready.</p>"}
+    sms = {"channel": "sms", "locale": "en", "text": "Your card is ready."}
+    template = make_live_template("card.ready", category="transactional", variants=[sms, email], variables=[])
+    form = {
+        "name": "Cards",
+        "template": template.pk,
+        "channels": ["sms", "email"],
+        "routing": "first",
+        "conditions-TOTAL_FORMS": "1",
+        "conditions-INITIAL_FORMS": "0",
+        "conditions-MIN_NUM_FORMS": "0",
+        "conditions-MAX_NUM_FORMS": "20",
+        "conditions-0-attribute": "tier",
+        "conditions-0-operator": "is",
+        "conditions-0-value": "gold",
+    }
+    response = admin_client.post(reverse("admin:broadcasts_broadcast_segment"), form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    page = admin_client.get(response["Location"]).content.decode()
+    assert re.search(r'id="report-allowed">2<', page)
+    assert "Would be blocked: No address for this channel" in page
+    forecast = Broadcast.objects.get().validation_report["forecast"]
+    assert admin_client.post(response["Location"]).status_code == 302  # Start
+    from hub.broadcasts.tasks import release_broadcasts
+
+    release_broadcasts()
+    made = Message.objects.all()
+    assert forecast["messages"] == made.count() == 3
+    assert forecast["allowed"] == made.exclude(status="blocked").count() == 2
+    assert (
+        [b["count"] for b in forecast["blocked"]] == [made.filter(block_reason="no_address").count()] == [1]
+    )

@@ -200,6 +200,42 @@ def test_maker_checker_in_admin(users, shipped) -> None:
     assert version.status == VersionStatus.APPROVED and version.journey.live_version == version
 
 
+def test_once_decided_the_live_version_offers_no_review_and_an_older_one_offers_rollback(
+    users, shipped
+) -> None:
+    """Buttons go once the decision is made: the live version's page and review page offer no
+    approve; an older approved version offers approving it again (the rollback)."""
+    mia, carl = users
+    versions = []
+    for note in ("first", "second"):
+        _as(mia).post(
+            NEW if not versions else reverse("admin:journeys_journeyversion_edit", args=[versions[-1].pk]),
+            editor_post(change_note=note),
+        )
+        version = JourneyVersion.objects.order_by("-pk").first()
+        assert version is not None
+        _as(mia).post(reverse("admin:journeys_journeyversion_submit", args=[version.pk]), {})
+        _as(carl).post(reverse("admin:journeys_journeyversion_review", args=[version.pk]), {"approve": "1"})
+        versions.append(version)
+    older, live = versions
+    assert older.pk != live.pk and Journey.objects.get().live_version_id == live.pk
+    live_page = (
+        _as(carl).get(reverse("admin:journeys_journeyversion_change", args=[live.pk])).content.decode()
+    )
+    live_review = (
+        _as(carl).get(reverse("admin:journeys_journeyversion_review", args=[live.pk])).content.decode()
+    )
+    assert 'id="journey-review"' not in live_page
+    assert 'id="journey-approve"' not in live_review and "nothing to review" in live_review
+    older_page = (
+        _as(carl).get(reverse("admin:journeys_journeyversion_change", args=[older.pk])).content.decode()
+    )
+    older_review = (
+        _as(carl).get(reverse("admin:journeys_journeyversion_review", args=[older.pk])).content.decode()
+    )
+    assert "Make live again (roll back)" in older_page and 'id="journey-approve"' in older_review
+
+
 def test_the_author_cannot_approve_their_own_version(users, shipped) -> None:
     from django.contrib.auth.models import Group
 

@@ -42,3 +42,10 @@ def test_support_may_not_create_keys(client) -> None:
     response = client.post(reverse("admin:notify_notifykey_add"), {"name": "x", "key_type": "normal"})
     assert response.status_code == 403
     assert not NotifyKey.objects.exists()
+
+
+def test_the_sidebar_names_sms_senders_in_the_plural() -> None:
+    """The operator's sidebar read "SMS sender (Notify API)s" (seen on the screenshots)."""
+    from hub.notify.models import SmsSender
+
+    assert SmsSender._meta.verbose_name_plural == "SMS senders (Notify API)"

@@ -231,6 +231,19 @@ def test_compliance_home_shows_both_queues_with_count_age_and_review_links(clien
     assert "Templates: 2 waiting</a>, the oldest for 3" in page
 
 
+def test_what_happened_within_the_minute_reads_just_now_not_0_minutes(client):
+    """Every home said "0 minutes" right after a submission ("the oldest for 0 minutes",
+    "submitted 0 minutes ago": seen on the screenshots)."""
+    mara = staff_user("mara", "Marketer")
+    version = draft_for(mara, "a.one", text="Hi {{ name }}")
+    template_version_submit(version=version, actor=Actor.user(mara.pk))
+    compliance = home(client, staff_user("colin", "Compliance")).content.decode()
+    marketer = home(client, mara).content.decode()
+    assert "the oldest for under a minute" in compliance and "waiting under a minute" in compliance
+    assert "submitted just now" in marketer
+    assert "0\xa0minutes" not in compliance + marketer and "0 minutes" not in compliance + marketer
+
+
 def test_compliance_home_says_why_messages_were_stopped_today_in_words(client):
     template = make_live_template()
     today = timezone.now().date()

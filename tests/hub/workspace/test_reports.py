@@ -177,6 +177,21 @@ def test_funnel_breakdowns_and_reasons_in_words(client, staff_factory, contact, 
     assert page.count('role="img"') == 3 and "Funnel: order.shipped" in page
 
 
+def test_the_provider_table_shows_what_providers_were_handed(client, staff_factory, contact, live_template):
+    """Accepted, blocked and deferred are counted before a provider is chosen: the provider
+    table has no such columns, and no "Not handed to a provider" row that only holds them (it
+    read "accepted 1, sent 0" beside the provider that sent the same message)."""
+    make_message(template=live_template, contact=contact, outcome="delivered")
+    client.force_login(staff_factory("Marketer"))
+    response = client.get(REPORT_URL, {"template": "order.shipped"})
+    assert [s.label for s in response.context["report"].providers] == ["sandbox-sms"]
+    page = response.content.decode()
+    table = page[page.index("<h2>By provider</h2>") :]
+    table = table[: table.index("</table>")]
+    assert '<th scope="col">Accepted</th>' not in table and "Not handed to a provider" not in table
+    assert '<th scope="col">Sent</th>' in table
+
+
 def test_a_deferral_decided_again_is_not_counted_twice(contact, live_template):
     message = make_message(template=live_template, contact=contact, outcome="queued")
     for status in ("deferred", "deferred", "queued"):

@@ -44,6 +44,9 @@ def test_support_sees_everything_newest_first(client, staff_factory, contact, li
     assert [e.status for e in entries[-1].events] == ["accepted", "queued", "sending", "sent", "delivered"]
     assert entries[-1].message == sms
     assert b"STOP" in response.content and b"withdrawn" in response.content
+    # The status column reads in words: it showed the codes "sms_opt_out" and "opt_out".
+    assert (entries[1].status, entries[2].status) == ("in force", "Opt-out")
+    assert b"sms_opt_out" not in response.content and b">opt_out<" not in response.content
     # Support cannot take evidence packs: the link is not offered.
     assert b"Evidence pack" not in response.content
 

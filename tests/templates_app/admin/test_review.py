@@ -36,6 +36,16 @@ def test_every_queue_link_to_a_version_opens_its_review_page(client, marketer, c
     assert 'id="tpl-approve"' in page and 'id="tpl-reject"' in page
 
 
+def test_the_queue_fits_its_columns_and_says_under_a_minute(client, marketer, compliance, draft):
+    """At 1,280 px the queue's Review button fell off the table (a "submitted at" column beside
+    "waiting"), and a fresh submission read "0 minutes" (both seen on the screenshots)."""
+    template_version_submit(version=draft, actor=Actor.user(marketer.pk))
+    client.force_login(compliance)
+    queue = client.get(reverse(QUEUE)).content.decode()
+    assert "column-submitted_at" not in queue and "column-age" in queue
+    assert '<td class="field-age">under a minute</td>' in queue
+
+
 def test_the_authors_note_reaches_the_reviewer(client, marketer, compliance, draft):
     template_version_submit(
         version=draft, actor=Actor.user(marketer.pk), comment="New greeting; legal saw the wording."
@@ -83,3 +93,14 @@ def test_a_rejected_version_shows_no_buttons(client, marketer, compliance, draft
     client.post(url("review", draft), {"comment": "wrong price", "reject": "1"})
     page = client.get(url("review", draft)).content.decode()
     assert 'id="tpl-review-form"' not in page and "wrong price" in page
+
+
+def test_the_decision_line_ends_with_one_full_stop(client, marketer, compliance, draft):
+    """"Decided by colin on Dec. 7, 2026, 2:20 a.m.." (seen on the screenshots)."""
+    template_version_submit(version=draft, actor=Actor.user(marketer.pk))
+    client.force_login(compliance)
+    client.post(url("review", draft), {"comment": "", "approve": "1"})
+    page = client.get(url("review", draft)).content.decode()
+    line = re.search(r'<p id="tpl-decision">([^<]*)</p>', page)
+    assert line is not None and line.group(1).startswith("Decided by colin on ")
+    assert line.group(1).endswith(".") and not line.group(1).endswith("..")
