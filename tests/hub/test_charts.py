@@ -75,7 +75,7 @@ def test_a_funnel_leaves_room_for_its_longest_step_name() -> None:
 
     name = "Step wait_click (wait_for)"
     chart = funnel(title="Runs", steps=[("Entered", 10), (name, 5)])
-    label_x = float(
-        re.search(r'<text x="([\d.]+)"[^>]*text-anchor="end">' + re.escape(name), str(chart.svg)).group(1)
-    )  # type: ignore[union-attr]
+    found = re.search(r'<text x="([\d.]+)"[^>]*text-anchor="end">' + re.escape(name), str(chart.svg))
+    assert found is not None
+    label_x = float(found.group(1))
     assert label_x >= 7 * len(name)  # the label, right-aligned at x, starts inside the picture

@@ -4,14 +4,17 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notify', '0001_initial'),
+        ("notify", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='smssender',
-            options={'ordering': ('-is_default', 'sms_sender'), 'verbose_name': 'SMS sender (Notify API)', 'verbose_name_plural': 'SMS senders (Notify API)'},
+            name="smssender",
+            options={
+                "ordering": ("-is_default", "sms_sender"),
+                "verbose_name": "SMS sender (Notify API)",
+                "verbose_name_plural": "SMS senders (Notify API)",
+            },
         ),
     ]

@@ -206,7 +206,7 @@ def test_once_decided_the_live_version_offers_no_review_and_an_older_one_offers_
     """Buttons go once the decision is made: the live version's page and review page offer no
     approve; an older approved version offers approving it again (the rollback)."""
     mia, carl = users
-    versions = []
+    versions: list[JourneyVersion] = []
     for note in ("first", "second"):
         _as(mia).post(
             NEW if not versions else reverse("admin:journeys_journeyversion_edit", args=[versions[-1].pk]),
