@@ -11,8 +11,10 @@ class HubConfig(AppConfig):
         from hub.dbroles.grants import db_roles_after_migrate
         from hub.roles import roles_ensure
 
-        # After every migrate, once all apps' permissions exist.
-        post_migrate.connect(roles_ensure, dispatch_uid="hub.roles_ensure")
+        # After every migrate (and flush), once all apps' permissions exist: post_migrate is sent
+        # for each app with models in turn, so listen for the last (not again for every app).
+        last = [config for config in apps.get_app_configs() if config.models_module is not None][-1]
+        post_migrate.connect(roles_ensure, sender=last, dispatch_uid="hub.roles_ensure")
         # Once per migrate, after every app's tables exist: post_migrate is sent once for each app
         # with models (hub has none of its own), so listen for one of them.
         post_migrate.connect(

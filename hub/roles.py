@@ -159,16 +159,17 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
 def roles_apply(group_model: Any, permission_model: Any) -> None:
     """Create the role groups and give each exactly its permissions (models passed in, so a
     migration can use its historical ones)."""
+    named = {tuple(dotted.split(".")) for perms in ROLE_PERMISSIONS.values() for dotted in perms}
+    # One read for every permission named (not one a name: this runs after each test's flush).
+    found = {
+        (perm.content_type.app_label, perm.codename): perm
+        for perm in permission_model.objects.filter(
+            codename__in={codename for _, codename in named}
+        ).select_related("content_type")
+    }
     for role, perms in ROLE_PERMISSIONS.items():
         group, _ = group_model.objects.get_or_create(name=role)
-        wanted = []
-        for dotted in perms:
-            app_label, codename = dotted.split(".")
-            perm = permission_model.objects.filter(
-                content_type__app_label=app_label, codename=codename
-            ).first()
-            if perm is not None:
-                wanted.append(perm)
+        wanted = [found[key] for dotted in perms if (key := tuple(dotted.split("."))) in found]
         group.permissions.set(wanted)
 
 

@@ -16,6 +16,7 @@ from bench.fakes.server import FakeServer
 from bench.fakes.twilio import start_fake_twilio
 from hub.dbroles.grants import db_roles_apply
 from hub.dbroles.owner import OWNER_ALIAS, roles_separated
+from tests.chromium import SharedChromium
 from tests.services import require_services
 
 pytest_plugins = ["tests.logscan", "tests.factories", "tests.fake_servers", "tests.figures"]
@@ -160,6 +161,15 @@ def _no_lane_wake_left_over() -> None:
     from hub.messaging.wakes import wake_flags_clear_all
 
     wake_flags_clear_all()
+
+
+@pytest.fixture(scope="session")
+def shared_chromium() -> Iterator[SharedChromium]:
+    """One headless Chromium for the run's browser tests, started by the first that asks
+    (tests/templates_app/admin/conftest.py: ``browser``)."""
+    chromium = SharedChromium()
+    yield chromium
+    chromium.stop()
 
 
 @pytest.fixture

@@ -17,8 +17,23 @@ os.environ.setdefault("HUB_SANDBOX_DELIVERY_DELAY", "0")
 os.environ.setdefault("HUB_DIGEST_KEYS", "test:test-only-digest-key-6c1f0e9a2b4d8f3e5a7c9b1d")
 os.environ.setdefault("HUB_HTTPS_ONLY", "0")
 
-from hub.settings import *  # noqa: F403
-from hub.settings import DATABASES, VAR_DIR
+# pytest-xdist (-n): each worker has a test database of its own (pytest-django adds gw0, gw1, ...
+# to its name) and needs a Redis database of its own too, or one worker's cache, rate limits
+# and wake flags would reach the other's tests. TEST_XDIST_REDIS_URLS lists them, one a worker
+# (.ci/run's "rest" part); with REDIS_URL set and no such list, a run on workers stops here.
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _XDIST_WORKER and os.environ.get("REDIS_URL"):
+    _urls = os.environ.get("TEST_XDIST_REDIS_URLS", "").split()
+    _index = int(_XDIST_WORKER.removeprefix("gw"))
+    if _index >= len(_urls):
+        raise RuntimeError(
+            f"pytest-xdist worker {_XDIST_WORKER} has no Redis database of its own: with REDIS_URL set, "
+            "list one URL a worker in TEST_XDIST_REDIS_URLS (space-separated), or leave out -n."
+        )
+    os.environ["REDIS_URL"] = _urls[_index]
+
+from hub.settings import *  # noqa: E402, F403
+from hub.settings import DATABASES, VAR_DIR  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -17,6 +15,7 @@ from audit.services import Actor
 from hub.roles import roles_ensure
 from templates_app.services import template_create, template_draft_create
 from tests.axe import axe_check
+from tests.chromium import SharedChromium, chromium_as_new
 
 SMS = {"channel": "sms", "locale": "en", "text": "Hi {{ name }}"}
 EMAIL = {"channel": "email", "locale": "en", "subject": "Hello {{ name }}", "html": "<p>Hi {{ name }}</p>"}
@@ -95,46 +94,21 @@ def editor_post(version, **overrides):
 
 # --- Headless Chromium (tests marked browser): screenshots go to test-artifacts/ -----------
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "templates_admin"
 PASSWORD = "browser-test-password"
 
 
 @pytest.fixture
-def browser() -> Iterator[object]:
-    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        message = "Debian chromium and chromium-driver are not installed (apt-get install -y chromium chromium-driver)"
-        if os.environ.get("HUB_REQUIRE_SERVICES") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="switchboard-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-sync",
-        "--window-size=1400,1800",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.implicitly_wait(0)
+def browser(shared_chromium: SharedChromium, live_server: Any) -> Iterator[Any]:
+    """The run's one Chromium (tests/chromium.py), as new for this test; put back as new after
+    it, so nothing it did (cookies, storage, window size, emulated media) reaches the next."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    driver = shared_chromium.lend(live_server.url)
     try:
         yield driver
     finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+        if not chromium_as_new(driver, live_server.url):
+            shared_chromium.stop()
 
 
 def wait(driver, condition, timeout: float = 30):
