@@ -96,7 +96,7 @@ def test_a_rejected_version_shows_no_buttons(client, marketer, compliance, draft
 
 
 def test_the_decision_line_ends_with_one_full_stop(client, marketer, compliance, draft):
-    """"Decided by colin on Dec. 7, 2026, 2:20 a.m.." (seen on the screenshots)."""
+    """ "Decided by colin on Dec. 7, 2026, 2:20 a.m.." (seen on the screenshots)."""
     template_version_submit(version=draft, actor=Actor.user(marketer.pk))
     client.force_login(compliance)
     client.post(url("review", draft), {"comment": "", "approve": "1"})
