@@ -184,7 +184,14 @@ def test_broker_restart_during_burst_loses_nothing(fake_twilio, tmp_path, figure
             thread = threading.Thread(target=burst, args=(stop,))
             thread.start()
             time.sleep(3)
+            # Kill the broker at a moment some messages are in flight: a worker that keeps up
+            # with the burst leaves none for a while (CI under load read 0 once, and the test
+            # then proved nothing), so look again until some are, for up to 30 s.
             in_flight = count(*PENDING)  # their tasks are on the broker or being run
+            deadline = time.monotonic() + 30
+            while in_flight == 0 and time.monotonic() < deadline and thread.is_alive():
+                time.sleep(0.02)
+                in_flight = count(*PENDING)
             redis.kill()  # the broker goes away mid-burst, losing every task it held
             time.sleep(3)
             redis.start()  # and comes back empty on the same port
