@@ -28,7 +28,7 @@ class AuditRecordAdmin(ReadOnlyAdmin):
     # One column each for the actor and the object, a long object id shortened (the whole id in
     # its title and on the record's page): seven columns with 36-character ids did not fit
     # 1,280 px, and each id wrapped over four lines.
-    list_display = ("seq", "created_at", "actor", "action", "object")
+    list_display = ("seq", "created_at", "actor", "action", "object_ref")
     # No filters that need a DISTINCT over the whole trail: find records by exact object id or action.
     list_filter = ("actor_type",)
     search_help_text = "Exact object id or action, e.g. message.status_changed."
@@ -59,7 +59,7 @@ class AuditRecordAdmin(ReadOnlyAdmin):
         )
 
     @admin.display(description="Object", ordering="object_type")
-    def object(self, obj: AuditRecord) -> SafeString:
+    def object_ref(self, obj: AuditRecord) -> SafeString:
         whole = str(obj.object_id)
         short = whole if len(whole) <= 14 else f"{whole[:8]}…{whole[-4:]}"
         return format_html(

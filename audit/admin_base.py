@@ -6,12 +6,15 @@ audit admin and ``hub`` share it."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.timesince import timesince
 
 
 class ReadOnlyAdmin(admin.ModelAdmin[Any]):
@@ -75,3 +78,10 @@ def labelled_json(field: str, description: str) -> Callable[[Any, Any], SafeStri
 
     show.__name__ = f"{field}_rows"
     return show
+
+
+def age_words(since: datetime, now: datetime | None = None) -> str:
+    """How long something has waited, in words: "under a minute" where Django's ``timesince``
+    says "0 minutes" (every home and the approval queue said it right after a submission)."""
+    now = now or timezone.now()
+    return "under a minute" if (now - since).total_seconds() < 60 else timesince(since, now)

@@ -1,27 +1,22 @@
 """How long ago, in words a person reads: "just now" and "under a minute" rather than Django's
-"0 minutes" for anything younger than a minute (seen on every home right after a submission)."""
+"0 minutes" for anything younger than a minute (seen on every home right after a submission).
+The wording is ``audit.admin_base.age_words``, which the approval queue uses too."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from django import template
-from django.utils import timezone
-from django.utils.timesince import timesince
+
+from audit.admin_base import age_words
 
 register = template.Library()
-
-
-def _young(value: datetime) -> bool:
-    return (timezone.now() - value).total_seconds() < 60
 
 
 @register.filter
 def age(value: datetime | None) -> str:
     """How long something has been waiting: "under a minute", "3 hours, 2 minutes"."""
-    if not value:
-        return ""
-    return "under a minute" if _young(value) else timesince(value)
+    return age_words(value) if value else ""
 
 
 @register.filter
@@ -29,4 +24,5 @@ def ago(value: datetime | None) -> str:
     """When something happened: "just now", "3 hours ago"."""
     if not value:
         return ""
-    return "just now" if _young(value) else f"{timesince(value)} ago"
+    words = age_words(value)
+    return "just now" if words == "under a minute" else f"{words} ago"

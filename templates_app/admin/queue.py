@@ -9,10 +9,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.timesince import timesince
 
+from audit.admin_base import age_words
 from templates_app.models import ApprovalQueueEntry, TemplateApproval, VersionStatus
 
 
@@ -35,10 +34,7 @@ class ApprovalQueueAdmin(admin.ModelAdmin[ApprovalQueueEntry]):
     def age(self, obj: ApprovalQueueEntry) -> str:
         if obj.submitted_at is None:
             return "-"
-        now = timezone.now()
-        if (now - obj.submitted_at).total_seconds() < 60:
-            return "under a minute"
-        return timesince(obj.submitted_at, now)
+        return age_words(obj.submitted_at)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         count = self.get_queryset(request).count()

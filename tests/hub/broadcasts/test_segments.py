@@ -17,6 +17,7 @@ from hub.broadcasts.models import Broadcast
 from hub.broadcasts.segments import Condition, segment_compile, segment_count
 from hub.contacts.models import Contact
 from hub.messaging.models import Message
+from templates_app.models import Template
 from tests.factories import grant_consent, make_live_template, zone_at_local_hour
 from tests.hub.broadcasts.test_admin_report import baseline_rules  # noqa: F401 - autouse fixture
 
@@ -99,26 +100,33 @@ def test_the_count_is_answered_by_the_attributes_index():
     assert "contacts_contact_attributes_gin" in plan, plan
 
 
+def segment_form(
+    name: str, template: Template, channels: list[str], conditions: list[tuple[str, str, str]]
+) -> dict[str, object]:
+    """The POST of the segment form: a broadcast with routing "first" and these conditions
+    (attribute, operator, value) as its rows."""
+    form: dict[str, object] = {
+        "name": name,
+        "template": template.pk,
+        "channels": channels,
+        "routing": "first",
+        "conditions-TOTAL_FORMS": str(len(conditions)),
+        "conditions-INITIAL_FORMS": "0",
+        "conditions-MIN_NUM_FORMS": "0",
+        "conditions-MAX_NUM_FORMS": "20",
+    }
+    for i, (attribute, operator, value) in enumerate(conditions):
+        form[f"conditions-{i}-attribute"] = attribute
+        form[f"conditions-{i}-operator"] = operator
+        form[f"conditions-{i}-value"] = value
+    return form
+
+
 @pytest.mark.django_db(transaction=True)
 def test_admin_segment_shows_count_and_forecast_before_start_then_sends(admin_client):
     people()
     template = make_live_template("spring.segment", category="marketing", variants=[SMS], variables=[])
-    form = {
-        "name": "Gold spring",
-        "template": template.pk,
-        "channels": ["sms"],
-        "routing": "first",
-        "conditions-TOTAL_FORMS": "2",
-        "conditions-INITIAL_FORMS": "0",
-        "conditions-MIN_NUM_FORMS": "0",
-        "conditions-MAX_NUM_FORMS": "20",
-        "conditions-0-attribute": "tier",
-        "conditions-0-operator": "is",
-        "conditions-0-value": "gold",
-        "conditions-1-attribute": "",
-        "conditions-1-operator": "is",
-        "conditions-1-value": "",
-    }
+    form = segment_form("Gold spring", template, ["sms"], [("tier", "is", "gold"), ("", "is", "")])
     response = admin_client.post(reverse("admin:broadcasts_broadcast_segment"), form)
     assert response.status_code == 302, response.content.decode()[:3000]
     page = admin_client.get(response["Location"]).content.decode()
@@ -219,19 +227,7 @@ def test_the_forecast_counts_the_messages_the_send_will_make_when_a_channel_has_
     email = {"channel": "email", "locale": "en", "subject": "Hi", "html": "<p>Your card is ready.</p>"}
     sms = {"channel": "sms", "locale": "en", "text": "Your card is ready."}
     template = make_live_template("card.ready", category="transactional", variants=[sms, email], variables=[])
-    form = {
-        "name": "Cards",
-        "template": template.pk,
-        "channels": ["sms", "email"],
-        "routing": "first",
-        "conditions-TOTAL_FORMS": "1",
-        "conditions-INITIAL_FORMS": "0",
-        "conditions-MIN_NUM_FORMS": "0",
-        "conditions-MAX_NUM_FORMS": "20",
-        "conditions-0-attribute": "tier",
-        "conditions-0-operator": "is",
-        "conditions-0-value": "gold",
-    }
+    form = segment_form("Cards", template, ["sms", "email"], [("tier", "is", "gold")])
     response = admin_client.post(reverse("admin:broadcasts_broadcast_segment"), form)
     assert response.status_code == 302, response.content.decode()[:3000]
     page = admin_client.get(response["Location"]).content.decode()
