@@ -3,6 +3,7 @@ checks and Notify's 401/403 bodies, and our scopes, rate limits and quota in Not
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from io import StringIO
@@ -24,7 +25,11 @@ URL = "/v2/templates"
 
 
 def token(raw: str, *, iat: float | None = None, alg: str = "HS256", **claims: object) -> str:
-    payload = {"iss": service_of(raw), "iat": int(time.time() if iat is None else iat), **claims}
+    now = time.time()
+    # A whole second, rounded away from now: truncating a time 31 s ahead made it 30.x, and
+    # a request crossing a second on the server read it as 30 ("within"; CI under load, once).
+    whole = int(now) if iat is None else (math.ceil(iat) if iat > now else math.floor(iat))
+    payload = {"iss": service_of(raw), "iat": whole, **claims}
     return "Bearer " + jwt.encode(
         payload, secret_of(raw) + ("x" * 32 if alg != "HS256" else ""), algorithm=alg
     )
