@@ -41,7 +41,7 @@ CONTACT = "bench-contact"
 _numbers = itertools.count(int(time.time()) % 1_000_000)
 
 
-def _phone() -> str:
+def phone_fresh() -> str:
     """A fresh valid UK mobile number (each accept its own, as the P7 load sends)."""
     return f"+4479{next(_numbers) % 100_000_000:08d}"
 
@@ -62,7 +62,7 @@ class Row:
 
 
 @contextmanager
-def _statements() -> Iterator[list[int]]:
+def statements_counted() -> Iterator[list[int]]:
     from django.db import connection
 
     counted = [0]
@@ -80,7 +80,7 @@ def _measure(
 ) -> Row:
     for _ in range(5):  # warm: caches, generations, the connection
         post()
-    with _statements() as counted:
+    with statements_counted() as counted:
         for _ in range(count):
             post()
     # CPU without the profiler (which costs more than the code it times), then the profile.
@@ -101,13 +101,18 @@ def _measure(
     row = Row(
         name, items, calls / (times * items), counted[0] / (count * items), cpu * 1000 / (times * items)
     )
+    profile_print(name, stats, top)
+    return row
+
+
+def profile_print(name: str, stats: pstats.Stats, top: int) -> None:
+    """The ``top`` functions of a profile, by cumulative and by own time (none when 0)."""
     if top:
         out = io.StringIO()
         stats.stream = out  # type: ignore[attr-defined]
         stats.sort_stats("cumulative").print_stats(top)
         stats.sort_stats("tottime").print_stats(top)
         print(f"=== {name}\n{out.getvalue()}")
-    return row
 
 
 def accept_profile(
@@ -135,14 +140,14 @@ def accept_profile(
             raise SystemExit(f"{path}: {response.status_code} {response.content[:500]!r}")
 
     def inline() -> None:
-        post({"template": template.key, "to": {"phone": _phone()}, "data": BENCH_DATA})
+        post({"template": template.key, "to": {"phone": phone_fresh()}, "data": BENCH_DATA})
 
     def to_contact() -> None:
         post({"template": template.key, "to": {"external_id": CONTACT}, "data": BENCH_DATA})
 
     def batch() -> None:
         items = [
-            {"template": template.key, "to": {"phone": _phone()}, "data": BENCH_DATA}
+            {"template": template.key, "to": {"phone": phone_fresh()}, "data": BENCH_DATA}
             for _ in range(batch_size)
         ]
         post({"notifications": items}, f"{PATH}/batch", 207)

@@ -38,6 +38,7 @@ from bench.audience import bench_api_key
 from bench.cpu import CpuMeter, database_backends, machine_busy_seconds, process_tree
 from bench.dispatch import DispatchFigure, FakeProviders, dispatch_run, fake_providers
 from bench.fixtures import BENCH_DATA, bench_template
+from bench.profiling import PROFILE_DIR_ENV
 from bench.workers import (
     BENCH_APP,
     beat_process,
@@ -123,8 +124,11 @@ class Deployment:
 
 
 @contextmanager
-def deployment(*, servers: int, threads: int, concurrency: int, broker_url: str) -> Iterator[Deployment]:
-    """The fakes, gunicorn, one worker and beat, as documented; all stopped after."""
+def deployment(
+    *, servers: int, threads: int, concurrency: int, broker_url: str, profile_dir: str = ""
+) -> Iterator[Deployment]:
+    """The fakes, gunicorn, one worker and beat, as documented; all stopped after. With
+    ``profile_dir`` the worker's children profile their tasks there (``bench --profile``)."""
     bench_template()
     issued = bench_api_key("bench P7")
     queues_purge(broker_url)
@@ -134,6 +138,7 @@ def deployment(*, servers: int, threads: int, concurrency: int, broker_url: str)
         # One set of keys for every process: the web process and the worker must agree on
         # the digest keys (suppressions) and the secret key.
         env = {**providers.worker_env(), **production_env()}
+        worker_env = {**env, PROFILE_DIR_ENV: profile_dir} if profile_dir else env
         workers = stack.enter_context(
             worker_processes(
                 broker_url,
@@ -141,7 +146,7 @@ def deployment(*, servers: int, threads: int, concurrency: int, broker_url: str)
                 count=1,
                 pool="prefork",
                 concurrency=concurrency,
-                extra_env=env,
+                extra_env=worker_env,
                 app_module=BENCH_APP,  # the hub's app, plus the naive baseline's task
             )
         )
@@ -288,10 +293,15 @@ def api_sends(
     broker_url: str,
     single: bool = True,
     batch: bool = True,
+    profile_dir: str = "",
 ) -> SendsRun:
     """P7 (single sends), P7b (the batch API) and the naive baseline, on one deployment."""
     with deployment(
-        servers=servers, threads=threads, concurrency=concurrency, broker_url=broker_url
+        servers=servers,
+        threads=threads,
+        concurrency=concurrency,
+        broker_url=broker_url,
+        profile_dir=profile_dir,
     ) as target:
         # Warm-up, not counted: every gunicorn thread and worker child connects and fills its caches.
         _sends(

@@ -20,7 +20,9 @@ from bench.dispatch import WorkerSetup
 from bench.homes import homes_bench
 from bench.memory import MemoryFigure
 from bench.memory_run import dispatch_memory_run
+from bench.profiling import profile_summary
 from bench.search import search_bench
+from bench.workers import run_dir
 
 FIGURES = ("p7", "p7b", "p1", "p2", "p3", "p4", "p5", "p5c", "p6", "renders")
 # Measured only when named in --only (their fill is ten million messages).
@@ -291,6 +293,9 @@ def measure_sends(
     """P7 and P7b (whichever of them ``only`` selects) and the naive baseline, on one deployment."""
     if not {"p7", "p7b"} & set(only):
         return [], {}
+    # --profile: the worker's children profile their tasks (gunicorn is profiled in-process by
+    # ``python -m bench.accept_profile`` instead).
+    profile_dir = run_dir("bench-profile-p7-") if options.get("profile") else None
     log(
         f"P7: {options['p7_notifications']:,} single sends, {options['p7_clients']} clients; "
         f"P7b: {options['p7b_notifications']:,} through the batch API; naive baseline "
@@ -310,7 +315,10 @@ def measure_sends(
         broker_url=broker_url,
         single="p7" in only,
         batch="p7b" in only,
+        profile_dir=str(profile_dir) if profile_dir else "",
     )
+    if profile_dir is not None:
+        log(profile_summary(profile_dir))
     for figure in (run.single, run.batch):
         if figure is not None and figure.available and figure.cpu:
             spent = ", ".join(f"{k} {v:.2f}" for k, v in figure.cpu_ms_per_message().items())
