@@ -19,7 +19,7 @@ a migrated database::
     CELERY_BROKER_URL=redis://127.0.0.1:6379/12 REDIS_URL=redis://127.0.0.1:6379/13 \\
     python -m bench.accept_profile --top 40
 
-The accepted messages are left queued; their send tasks are purged from the broker after.
+The accepted messages are cancelled after (no worker sends them) and their send tasks purged.
 """
 
 from __future__ import annotations
@@ -181,6 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     from django.conf import settings
     from django.test.utils import setup_test_environment
 
+    from bench.fixtures import unsent_cancel
     from bench.workers import queues_purge
 
     setup_test_environment()  # DEBUG off, 'testserver' allowed, as the tests run
@@ -194,6 +195,7 @@ def main(argv: list[str] | None = None) -> None:
         save=args.save,
     )
     queues_purge(settings.CELERY_BROKER_URL)
+    unsent_cancel()  # no worker will send them: P7's would, and count them
     print(f"load average {os.getloadavg()[0]:.1f}")
     for row in rows:
         print(row.line())

@@ -61,7 +61,7 @@ def _fakes() -> subprocess.Popen[bytes]:
     return process
 
 
-def _profiled(name: str, rounds: list[Callable[[], int]], *, top: int) -> Row:
+def _profiled(name: str, rounds: list[Callable[[], int]], *, top: int, save: str) -> Row:
     """Run each round (it returns how many messages it dispatched) under the profiler; the
     statements are counted in the same pass, the CPU is the profiler-free time of the rounds
     before (they alternate: even rounds timed plain, odd rounds profiled)."""
@@ -83,6 +83,9 @@ def _profiled(name: str, rounds: list[Callable[[], int]], *, top: int) -> Row:
     stats = pstats.Stats(profile)
     calls = stats.total_calls  # type: ignore[attr-defined]
     profile_print(name, stats, top)
+    if save:
+        os.makedirs(save, exist_ok=True)
+        profile.dump_stats(os.path.join(save, name.split(",")[0].replace(" ", "_") + ".prof"))
     per = max(profiled_items, 1)
     return Row(name, per, calls / per, statements / per, plain_cpu * 1000 / max(plain_items, 1))
 
@@ -91,7 +94,7 @@ def _dispatched(dispatch: Callable[..., Any], ids: list[UUID]) -> int:
     return int(dispatch(message_ids=ids).claimed)
 
 
-def dispatch_profile(*, messages: int, chunk: int, limit: int, top: int) -> list[Row]:
+def dispatch_profile(*, messages: int, chunk: int, limit: int, top: int, save: str = "") -> list[Row]:
     from django.test import Client
 
     from bench.audience import bench_api_key
@@ -124,7 +127,7 @@ def dispatch_profile(*, messages: int, chunk: int, limit: int, top: int) -> list
     ids = accept(2 * messages)
     chunks = [ids[i : i + chunk] for i in range(0, len(ids), chunk)]
     rounds: list[Callable[[], int]] = [partial(_dispatched, messages_dispatch, part) for part in chunks]
-    rows.append(_profiled(f"broadcast chunks of {chunk}", rounds, top=top))
+    rows.append(_profiled(f"broadcast chunks of {chunk}", rounds, top=top, save=save))
 
     lane = template.category
     accept(2 * messages)
@@ -133,7 +136,9 @@ def dispatch_profile(*, messages: int, chunk: int, limit: int, top: int) -> list
         taken, _ = lane_dispatch_next(channel="sms", lane=lane, limit=limit)
         return taken
 
-    rows.append(_profiled(f"lane drain, up to {limit}", [drain] * (2 * messages // limit), top=top))
+    rows.append(
+        _profiled(f"lane drain, up to {limit}", [drain] * (2 * messages // limit), top=top, save=save)
+    )
     return rows
 
 
@@ -143,6 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--chunk", type=int, default=100)
     parser.add_argument("--limit", type=int, default=50)
     parser.add_argument("--top", type=int, default=0, help="print the profile's top N functions")
+    parser.add_argument("--save", default="", help="write each row's profile (.prof) to this folder")
     args = parser.parse_args(argv)
     fakes = _fakes()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
@@ -152,13 +158,17 @@ def main(argv: list[str] | None = None) -> None:
     from django.conf import settings
     from django.test.utils import setup_test_environment
 
+    from bench.fixtures import unsent_cancel
     from bench.workers import queues_purge
 
     setup_test_environment()
     try:
-        rows = dispatch_profile(messages=args.messages, chunk=args.chunk, limit=args.limit, top=args.top)
+        rows = dispatch_profile(
+            messages=args.messages, chunk=args.chunk, limit=args.limit, top=args.top, save=args.save
+        )
     finally:
         queues_purge(settings.CELERY_BROKER_URL)
+        unsent_cancel()  # no worker will send them: P7's would, and count them
         if fakes.stdin is not None:
             fakes.stdin.close()
         fakes.wait(timeout=10)

@@ -17,6 +17,7 @@ from bench.api_sends import SendsFigure, SendsRun, api_sends
 from bench.broadcast import DrainRun, broadcast_drain
 from bench.contact_search import contact_search_bench, segment_count_bench
 from bench.dispatch import WorkerSetup
+from bench.fixtures import unsent_cancel
 from bench.homes import homes_bench
 from bench.memory import MemoryFigure
 from bench.memory_run import dispatch_memory_run
@@ -301,6 +302,12 @@ def measure_sends(
         f"P7b: {options['p7b_notifications']:,} through the batch API; naive baseline "
         f"{options['p7_naive_messages']:,} messages ..."
     )
+    left = unsent_cancel()
+    if left:
+        log(
+            f"P7: cancelled {left:,} messages an earlier run left unsent in this database "
+            "(the workers' lane drains would have sent them, and the fake counted them)"
+        )
     run = api_sends(
         notifications=options["p7_notifications"],
         clients=options["p7_clients"],

@@ -76,3 +76,23 @@ def queued_messages_create(
             )
         ids.extend(m.id for m in messages)
     return ids
+
+
+def unsent_cancel(*, chunk: int = 2000) -> int:
+    """Cancel every message still waiting to be sent (accepted, queued, deferred), through the
+    real lifecycle; returns how many. A figure whose workers drain lanes (P7) would otherwise
+    send, and count, what an earlier run left queued in the same database (the profilers
+    accept messages that no worker sends)."""
+    cancelled = 0
+    waiting = [S.ACCEPTED, S.QUEUED, S.DEFERRED]
+    while ids := list(Message.objects.filter(status__in=waiting).values_list("id", flat=True)[:chunk]):
+        with transaction.atomic():
+            result = messages_transition(
+                [Change(i, S.CANCELLED, detail={"reason": "bench_leftover"}) for i in ids],
+                actor=Actor.system(),
+                source="bench",
+            )
+        if not result.applied:
+            break
+        cancelled += len(result.applied_ids)
+    return cancelled

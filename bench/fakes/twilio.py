@@ -34,6 +34,10 @@ def twilio_error(status: int, code: int, message: str) -> dict[str, Any]:
 
 
 class TwilioHandler(FakeHandler):
+    def units(self, call: Call) -> int:
+        """A message sent is a POST to Messages.json; a price lookup (GET) sends nothing."""
+        return 1 if call.method == "POST" and MESSAGES_PATH.match(call.path) else 0
+
     def answer(self, call: Call) -> tuple[int, dict[str, Any] | str, dict[str, str]]:
         fetched = MESSAGE_PATH.match(call.path)
         if call.method == "GET" and fetched is not None:

@@ -9,7 +9,8 @@ import pytest
 from bench.dispatch_profile import dispatch_profile
 from bench.fakes.server import FakeServer
 from tests.fake_servers import twilio_entry
-from tests.worker import REDIS_BROKER_URL, publishing_to, purge_queues
+from tests.services import REDIS_BROKER_URL
+from tests.worker import publishing_to, purge_queues
 
 
 @pytest.mark.broker
