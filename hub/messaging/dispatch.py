@@ -209,10 +209,14 @@ def _send_claimed(claimed: list[UUID]) -> DispatchReport:
     report.claimed = len(claimed)
     if not claimed:
         return report
+    # The template, its version and the API key are shared by most of a batch: fetched once
+    # each (one object per row, not one per message), with the version's variants.
     messages = list(
         Message.objects.filter(id__in=claimed)
-        .select_related("notification__template", "notification__template_version", "notification__api_key")
-        .prefetch_related("notification__template_version__variants")
+        .select_related("notification")
+        .prefetch_related(
+            "notification__template", "notification__template_version__variants", "notification__api_key"
+        )
     )
     devices = push_devices_of(messages)
     changes: list[Change] = []
