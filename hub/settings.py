@@ -85,15 +85,17 @@ INSTALLED_APPS = [
     "hub.tracking",
 ]
 
+# The Browser* classes are Django's and WhiteNoise's own, passed by on the API's paths, where
+# they do nothing (hub/request_paths.py); the viewer's zone applies to the admin only.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "hub.request_paths.BrowserWhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "hub.request_paths.BrowserAuthenticationMiddleware",
     "hub.viewer_zone.ViewerZoneMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "hub.request_paths.BrowserMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -1,0 +1,63 @@
+"""Issue 16: what every API request costs before its view runs. The browser's middleware is
+passed by on the API's paths (and still runs everywhere else), the usual content negotiation
+is answered without parsing (and answers as DRF's does), and the bad-key check reads the
+cache with the request's generation counters: one round trip."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+
+from tests.factories import make_staff_user
+
+TEMPLATES = "/api/v1/templates"
+
+
+@pytest.fixture
+def browser_middleware_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths the authentication and message middleware processed."""
+    calls: list[str] = []
+    for cls in (AuthenticationMiddleware, MessageMiddleware):
+        real = cls.process_request
+
+        def spy(self: Any, request: Any, real: Any = real, name: str = cls.__name__) -> Any:
+            calls.append(f"{name} {request.path}")
+            return real(self, request)
+
+        monkeypatch.setattr(cls, "process_request", spy)
+    return calls
+
+
+@pytest.mark.django_db
+def test_an_api_request_passes_the_browser_middleware_by(authed_client, browser_middleware_calls):
+    response = authed_client.get(TEMPLATES)
+    assert response.status_code == 200
+    assert browser_middleware_calls == []
+    # What every response carries, the API's included.
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert response["Content-Length"] == str(len(response.content))
+    assert "Cookie" not in response.get("Vary", "")
+    assert "Set-Cookie" not in response
+
+
+@pytest.mark.django_db
+def test_the_admin_keeps_every_middleware(client, browser_middleware_calls):
+    client.force_login(make_staff_user("Operator"))
+    response = client.get("/admin/")
+    assert response.status_code == 200
+    assert browser_middleware_calls == ["AuthenticationMiddleware /admin/", "MessageMiddleware /admin/"]
+    assert response["X-Frame-Options"] == "DENY"
+    assert "csrftoken" in response.cookies  # the admin's forms are CSRF-protected as before
+
+
+@pytest.mark.django_db
+def test_an_unknown_api_path_is_still_problem_json(authed_client):
+    response = authed_client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
