@@ -11,7 +11,10 @@ import pytest
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 
+from hub import generations
+from hub.api import throttling
 from tests.factories import make_staff_user
+from tests.hub.test_generations_read_once import Counting
 
 TEMPLATES = "/api/v1/templates"
 
@@ -61,3 +64,35 @@ def test_an_unknown_api_path_is_still_problem_json(authed_client):
     response = authed_client.get("/api/v1/no-such-thing")
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.redis
+@pytest.mark.django_db
+def test_the_bad_key_check_reads_with_the_counters(authed_client, live_template, monkeypatch):
+    """One cache read for the address's block and the key's generation, not two."""
+    assert authed_client.get(TEMPLATES).status_code == 200  # caches and counters filled
+    counting = Counting(getattr(generations, "cache"))  # noqa: B009 - not re-exported by name
+    monkeypatch.setattr(generations, "cache", counting)
+    throttling_cache = Counting(getattr(throttling, "cache"))  # noqa: B009
+    monkeypatch.setattr(throttling, "cache", throttling_cache)
+    assert authed_client.get(TEMPLATES).status_code == 200
+    assert counting.calls == ["get_many"]
+    assert throttling_cache.calls == []
+
+
+def test_a_changed_cache_setting_is_read_again(settings):
+    assert generations._shared() == ("locmem" not in settings.CACHES["default"]["BACKEND"].lower())
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert generations._shared() is False
+
+
+@pytest.mark.redis
+def test_a_script_the_server_does_not_have_is_sent_whole(settings):
+    """EVALSHA first; a server that lost the script (restarted, flushed) gets it by EVAL."""
+    import uuid
+
+    from hub.apikeys.ratelimit import _redis, _Script
+
+    script = _Script(_redis(settings.REDIS_URL), f"-- {uuid.uuid4().hex}\nreturn ARGV[1]")
+    assert script("unused", "first") == b"first"  # unknown to the server: sent whole
+    assert script("unused", "again") == b"again"  # by its SHA1 now
