@@ -435,6 +435,7 @@ REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_THROTTLE_CLASSES": ["hub.api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_PARSER_CLASSES": ["hub.api.parsers.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "hub.api.negotiation.JsonContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "hub.api.schema.ProblemAutoSchema",
     "EXCEPTION_HANDLER": "hub.api.problems.problem_exception_handler",
     "UNAUTHENTICATED_USER": None,

@@ -10,9 +10,13 @@ from typing import Any
 import pytest
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import JSONRenderer
+from rest_framework.test import APIRequestFactory
 
 from hub import generations
 from hub.api import throttling
+from hub.api.negotiation import JsonContentNegotiation
 from tests.factories import make_staff_user
 from tests.hub.test_generations_read_once import Counting
 
@@ -64,6 +68,47 @@ def test_an_unknown_api_path_is_still_problem_json(authed_client):
     response = authed_client.get("/api/v1/no-such-thing")
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        None,
+        "*/*",
+        "application/json",
+        "application/json; indent=4",
+        "application/*",
+        "text/html, application/json;q=0.9",
+        "application/xml",
+        "",
+    ],
+)
+@pytest.mark.parametrize("query", ["", "format=json", "format=xml", "page=2"])
+def test_negotiation_answers_as_drfs_own(accept, query):
+    factory = APIRequestFactory()
+    headers = {} if accept is None else {"HTTP_ACCEPT": accept}
+    renderers = [JSONRenderer()]
+
+    def outcome(negotiation: DefaultContentNegotiation) -> Any:
+        from rest_framework.request import Request
+
+        request = Request(
+            factory.get(f"/api/v1/templates?{query}" if query else "/api/v1/templates", **headers)
+        )
+        try:
+            renderer, media_type = negotiation.select_renderer(request, renderers)
+        except Exception as exc:  # noqa: BLE001 - the refusal is part of the answer compared
+            return type(exc).__name__
+        return renderer, media_type
+
+    assert outcome(JsonContentNegotiation()) == outcome(DefaultContentNegotiation())
+
+
+@pytest.mark.django_db
+def test_an_accept_with_parameters_is_still_honoured(authed_client):
+    response = authed_client.get(TEMPLATES, HTTP_ACCEPT="application/json; indent=4")
+    assert response.status_code == 200 and b'\n    "' in response.content
+    assert authed_client.get(TEMPLATES, HTTP_ACCEPT="application/xml").status_code == 406
 
 
 @pytest.mark.redis
