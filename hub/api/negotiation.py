@@ -1,5 +1,7 @@
 """DRF's content negotiation, with the API's usual request answered without parsing.
 
+A JSON body (``Content-Type: application/json`` exactly) goes to the JSON parser at once.
+
 The API has one renderer (JSON). A request that names no format (no ``?format=``, no suffix)
 and accepts anything or exactly that renderer's type (no ``Accept``, ``*/*``, or the type
 itself, as clients and their libraries send) gets that renderer and its type, which is what
@@ -12,11 +14,19 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 
 
 class JsonContentNegotiation(DefaultContentNegotiation):
+    def select_parser(self, request: Request, parsers: list[BaseParser]) -> BaseParser | None:
+        # A body of exactly the first parser's type is that parser's, as DRF finds by parsing
+        # both types (a type always matches itself); anything else is DRF's to judge.
+        if parsers and request.content_type == parsers[0].media_type:
+            return parsers[0]
+        return super().select_parser(request, parsers)  # type: ignore[no-any-return]
+
     def select_renderer(
         self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:

@@ -104,6 +104,26 @@ def test_negotiation_answers_as_drfs_own(accept, query):
     assert outcome(JsonContentNegotiation()) == outcome(DefaultContentNegotiation())
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "text/plain",
+        "application/jsonx",
+        "multipart/form-data",
+    ],
+)
+def test_the_parser_is_chosen_as_drf_chooses_it(content_type):
+    from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+    from rest_framework.request import Request
+
+    request = Request(APIRequestFactory().post("/api/v1/events", b"{}", content_type=content_type))
+    for parsers in ([JSONParser()], [FormParser(), JSONParser()], [MultiPartParser(), JSONParser()], []):
+        chosen = JsonContentNegotiation().select_parser(request, parsers)
+        assert chosen is DefaultContentNegotiation().select_parser(request, parsers)
+
+
 @pytest.mark.django_db
 def test_an_accept_with_parameters_is_still_honoured(authed_client):
     response = authed_client.get(TEMPLATES, HTTP_ACCEPT="application/json; indent=4")
