@@ -27,7 +27,7 @@ from typing import Any
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.http import HttpRequest
-from whitenoise.middleware import WhiteNoiseMiddleware
+from whitenoise.middleware import WhiteNoiseMiddleware  # type: ignore[import-untyped]
 
 # Matched against ``path_info``, the path the URL resolver routes.
 API_PATHS = ("/api/v1/", "/v2/")

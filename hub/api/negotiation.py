@@ -11,6 +11,7 @@ list, another type: a 406) goes through DRF's own.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -20,18 +21,25 @@ from rest_framework.request import Request
 
 
 class JsonContentNegotiation(DefaultContentNegotiation):
-    def select_parser(self, request: Request, parsers: list[BaseParser]) -> BaseParser | None:
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
         # A body of exactly the first parser's type is that parser's, as DRF finds by parsing
         # both types (a type always matches itself); anything else is DRF's to judge.
-        if parsers and request.content_type == parsers[0].media_type:
-            return parsers[0]
-        return super().select_parser(request, parsers)  # type: ignore[no-any-return]
+        if isinstance(parsers, list) and parsers:
+            first: BaseParser = parsers[0]
+            if request.content_type == first.media_type:
+                return first
+        return super().select_parser(request, parsers)
 
     def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
         meta: dict[str, Any] = request.META
-        if len(renderers) == 1 and format_suffix is None and not meta.get("QUERY_STRING"):
+        if (
+            isinstance(renderers, list)
+            and len(renderers) == 1
+            and format_suffix is None
+            and not meta.get("QUERY_STRING")
+        ):
             renderer = renderers[0]
             if (
                 meta.get("HTTP_ACCEPT", "*/*") in ("*/*", renderer.media_type)

@@ -115,11 +115,17 @@ def test_negotiation_answers_as_drfs_own(accept, query):
     ],
 )
 def test_the_parser_is_chosen_as_drf_chooses_it(content_type):
-    from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+    from rest_framework.parsers import BaseParser, FormParser, JSONParser, MultiPartParser
     from rest_framework.request import Request
 
     request = Request(APIRequestFactory().post("/api/v1/events", b"{}", content_type=content_type))
-    for parsers in ([JSONParser()], [FormParser(), JSONParser()], [MultiPartParser(), JSONParser()], []):
+    choices: list[list[BaseParser]] = [
+        [JSONParser()],
+        [FormParser(), JSONParser()],
+        [MultiPartParser(), JSONParser()],
+        [],
+    ]
+    for parsers in choices:
         chosen = JsonContentNegotiation().select_parser(request, parsers)
         assert chosen is DefaultContentNegotiation().select_parser(request, parsers)
 
