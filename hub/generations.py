@@ -19,6 +19,7 @@ to a cache server unreachable at that moment, an entry is also dropped after ``M
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from contextvars import ContextVar
@@ -26,7 +27,7 @@ from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.signals import request_finished, request_started
+from django.core.signals import request_finished, request_started, setting_changed
 from django.db import models, transaction
 from django.db.models.signals import post_delete, post_save
 
@@ -37,11 +38,27 @@ _LOCAL_BACKENDS = ("locmem", "dummy")
 MAX_AGE_SECONDS = 60.0
 
 
+# Whether the cache is shared: read from CACHES once (every request asks several times), again
+# when a test overrides CACHES.
+_shared_cache: list[bool] = []
+
+
 def _shared() -> bool:
-    backend = str(settings.CACHES["default"]["BACKEND"]).lower()
-    return not any(local in backend for local in _LOCAL_BACKENDS)
+    if not _shared_cache:
+        backend = str(settings.CACHES["default"]["BACKEND"]).lower()
+        _shared_cache.append(not any(local in backend for local in _LOCAL_BACKENDS))
+    return _shared_cache[0]
 
 
+def _caches_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "CACHES":
+        _shared_cache.clear()
+
+
+setting_changed.connect(_caches_changed, dispatch_uid="generations-caches-changed")
+
+
+@functools.cache
 def _key(name: str) -> str:
     return f"sb:generation:{name}"
 
@@ -72,6 +89,21 @@ def _read_all(names: set[str]) -> dict[str, int]:
     except Exception:  # noqa: BLE001 - any cache failure: the single reads handle it
         return {}
     return {n: int(found[_key(n)]) for n in names if found.get(_key(n)) is not None}
+
+
+def generations_read_with(keys: list[str]) -> dict[str, Any]:
+    """The values of the cache ``keys`` that exist. At a request's first read, in the same
+    round trip (one ``MGET``) as its counters, which it then keeps as ``generation`` would
+    (the API's authentication: whether the client's address is blocked, with the counters its
+    key is checked against); else on their own. A cache failure is raised, as ``get_many``
+    raises it."""
+    counters = _request_counters.get()
+    if counters is None or counters or not _shared():
+        return cache.get_many(keys)
+    names = set(_NAMES)
+    found = cache.get_many([*keys, *(_key(n) for n in names)])
+    counters.update({n: int(found[_key(n)]) for n in names if found.get(_key(n)) is not None})
+    return {k: found[k] for k in keys if k in found}
 
 
 def generation(name: str) -> int | None:

@@ -85,15 +85,17 @@ INSTALLED_APPS = [
     "hub.tracking",
 ]
 
+# The Browser* classes are Django's and WhiteNoise's own, passed by on the API's paths, where
+# they do nothing (hub/request_paths.py); the viewer's zone applies to the admin only.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "hub.request_paths.BrowserWhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "hub.request_paths.BrowserAuthenticationMiddleware",
     "hub.viewer_zone.ViewerZoneMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "hub.request_paths.BrowserMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -433,6 +435,7 @@ REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_THROTTLE_CLASSES": ["hub.api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_PARSER_CLASSES": ["hub.api.parsers.LimitedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "hub.api.negotiation.JsonContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "hub.api.schema.ProblemAutoSchema",
     "EXCEPTION_HANDLER": "hub.api.problems.problem_exception_handler",
     "UNAUTHENTICATED_USER": None,

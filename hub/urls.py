@@ -21,10 +21,11 @@ handler404 = "hub.api.problems.handler404"
 handler500 = "hub.api.problems.handler500"
 
 urlpatterns = [
+    # First: the API is what is called most often (no pattern below overlaps it).
+    path("api/v1/", include("hub.api.urls")),
     # /admin/ itself (``admin:index``) is the home of the viewer's role (hub.workspace.homes).
     path("admin/", admin.site.admin_view(home_view)),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("hub.api.urls")),
     path("webhooks/", include("hub.webhooks.urls")),
     # GOV.UK Notify's v2 API (SPEC §10), for Notify's own client libraries.
     path("v2/", include("hub.notify.urls")),

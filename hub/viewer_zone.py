@@ -31,7 +31,11 @@ class ViewerZoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        zone = zone_named(request.COOKIES.get(COOKIE, "")) if request.path.startswith("/admin/") else None
+        if not request.path.startswith("/admin/"):
+            # Nothing else activates a zone, and this always deactivates the one it activated:
+            # every other path already runs in UTC.
+            return self.get_response(request)
+        zone = zone_named(request.COOKIES.get(COOKIE, ""))
         if zone is None:
             timezone.deactivate()
         else:

@@ -32,6 +32,7 @@ from hub.api.problems import Problem
 from hub.apikeys.models import ApiKey, IdempotencyRecord, IdempotencyState
 
 HEADER = "Idempotency-Key"
+META_KEY = "HTTP_IDEMPOTENCY_KEY"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
 
@@ -147,7 +148,7 @@ def idempotent(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
-        key = request.headers.get(HEADER)
+        key = request.META.get(META_KEY)  # request.headers would first copy every header
         if key is None:
             return handler(view, request, *args, **kwargs)
         key = key.strip()

@@ -2,8 +2,11 @@ from django.urls import path
 
 from hub.api import batch, broadcasts, callbacks, contacts, events, reports, templates, views
 
+# Resolved in order: the endpoints posted to most often first (no two patterns overlap).
 urlpatterns = [
     path("notifications", views.NotificationCreateView.as_view(), name="notification-create"),
+    path("events", events.EventCreateView.as_view(), name="event-create"),
+    path("events/batch", events.EventBatchView.as_view(), name="event-batch"),
     path("notifications/batch", batch.NotificationBatchView.as_view(), name="notification-batch"),
     path(
         "notifications/<uuid:notification_id>",
@@ -46,8 +49,6 @@ urlpatterns = [
         name="broadcast-resume",
     ),
     path("callback", callbacks.CallbackEndpointView.as_view(), name="callback-endpoint"),
-    path("events", events.EventCreateView.as_view(), name="event-create"),
-    path("events/batch", events.EventBatchView.as_view(), name="event-batch"),
     path("journey-runs/<uuid:run_id>", events.JourneyRunDetailView.as_view(), name="journey-run-detail"),
     path(
         "journey-runs/<uuid:run_id>/cancel", events.JourneyRunCancelView.as_view(), name="journey-run-cancel"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import authentication, exceptions
+from rest_framework import HTTP_HEADER_ENCODING, authentication, exceptions
 from rest_framework.request import Request
 
 from hub.api.throttling import bad_key_count_failure, bad_key_refuse_if_blocked, good_key_seen
@@ -13,11 +13,20 @@ from hub.apikeys.models import ApiKey
 from hub.apikeys.services import apikey_authenticate, apikey_mark_used
 
 
+def authorization_header(request: Request) -> str:
+    """The ``Authorization`` header as DRF's ``get_authorization_header`` reads it (then decoded
+    as Latin-1), from ``META``: ``request.headers`` would first copy every header."""
+    value = request.META.get("HTTP_AUTHORIZATION", b"")
+    if isinstance(value, str):
+        value = value.encode(HTTP_HEADER_ENCODING)
+    return str(value.decode("latin-1"))
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request: Request) -> tuple[ApiKey, ApiKey] | None:
-        header = authentication.get_authorization_header(request).decode("latin-1")
+        header = authorization_header(request)
         if not header:
             return None
         # Invalid keys are throttled per client address (hub.api.throttling), so keys cannot

@@ -8,6 +8,7 @@ a request takes one token or is refused with the seconds until one is there.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import time
@@ -18,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache as django_cache
+from redis.exceptions import NoScriptError
 
 _BUCKET_SCRIPT = """
 local rate = tonumber(ARGV[1])
@@ -74,13 +76,34 @@ def _client() -> Any | None:
     return _redis(url) if url else None
 
 
+class _Script:
+    """A Lua script sent by its SHA1 (``EVALSHA``), not its whole text with every call; whole
+    (``EVAL``, which loads it again) when the server does not have it (restarted, flushed)."""
+
+    def __init__(self, client: Any, source: str) -> None:
+        self.client = client
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()  # noqa: S324 - Redis names scripts so
+
+    def __call__(self, key: str, *args: Any) -> Any:
+        try:
+            return self.client.evalsha(self.sha, 1, key, *args)
+        except NoScriptError:
+            return self.client.eval(self.source, 1, key, *args)
+
+
+@cache
+def _script(url: str, source: str) -> _Script:
+    return _Script(_redis(url), source)
+
+
 def bucket_take(*, key: str, rate_per_minute: int, burst: int, cost: int = 1) -> Decision:
     """Take ``cost`` tokens from the bucket ``key``; refuse (with a wait) if there are not enough."""
     rate = max(rate_per_minute, 1) / 60.0
     burst = max(burst, cost, 1)
-    client = _client()
-    if client is not None:
-        allowed, wait = client.eval(_BUCKET_SCRIPT, 1, f"sb:bucket:{key}", rate, burst, cost)
+    url: str = settings.REDIS_URL
+    if url:
+        allowed, wait = _script(url, _BUCKET_SCRIPT)(f"sb:bucket:{key}", rate, burst, cost)
         return Decision(bool(allowed), float(wait))
     with _local_lock:
         now = time.monotonic()
@@ -105,9 +128,9 @@ def quota_consume(*, key: str, limit: int, cost: int = 1) -> Decision:
     day = datetime.now(UTC).strftime("%Y%m%d")
     name = f"sb:quota:{key}:{day}"
     ttl = seconds_to_utc_midnight() + 3600
-    client = _client()
-    if client is not None:
-        allowed, _ = client.eval(_QUOTA_SCRIPT, 1, name, cost, limit, ttl)
+    url: str = settings.REDIS_URL
+    if url:
+        allowed, _ = _script(url, _QUOTA_SCRIPT)(name, cost, limit, ttl)
         return Decision(bool(allowed), 0.0 if allowed else float(seconds_to_utc_midnight()))
     with _local_lock:
         used = int(django_cache.get(name, 0))

@@ -8,6 +8,7 @@ from rest_framework import authentication
 from rest_framework.request import Request
 
 from hub.api.throttling import bad_key_count_failure, bad_key_refuse_if_blocked, good_key_seen
+from hub.apikeys.authentication import authorization_header
 from hub.apikeys.models import ApiKey
 from hub.apikeys.services import apikey_mark_used
 from hub.notify.errors import NotifyError
@@ -24,7 +25,7 @@ class NotifyJWTAuthentication(authentication.BaseAuthentication):
     quickly; a failure is Notify's ``AuthError`` with Notify's message."""
 
     def authenticate(self, request: Request) -> tuple[ApiKey, ApiKey]:
-        header = authentication.get_authorization_header(request).decode("latin-1")
+        header = authorization_header(request)
         bad_key_refuse_if_blocked(request, prefix="")
         if not header:
             raise _auth_error(NotifyAuthError("Unauthorized: authentication token must be provided", 401))
