@@ -15,8 +15,9 @@ from typing import Any, TypeVar, cast
 from django.db import connection, models
 from django.db.models import Field
 from django.db.models.base import ModelState
+from psycopg.types.json import Jsonb
 
-from audit.rows import rows_insert
+from audit.rows import INSERT_MAX_ROWS, rows_insert
 
 CHUNK = 1000
 M = TypeVar("M", bound=models.Model)
@@ -80,9 +81,61 @@ def rows_create(model: type[models.Model], rows: Sequence[models.Model]) -> None
     """Insert ``rows``, new instances of ``model`` with every field set in Python (primary
     keys and timestamps too): no signals, nothing read back. A duplicate key raises Django's
     IntegrityError, whichever way the rows went (a COPY's errors are psycopg's own)."""
+    rows_create_together([(model, *rows_values(model, rows))])
+
+
+def rows_values(model: type[models.Model], rows: Sequence[models.Model]) -> tuple[list[str], list[Any]]:
+    """``model``'s concrete field names, and each of ``rows``' values in their order."""
     names, values = _values_of(model)
-    with connection.wrap_database_errors:
-        rows_insert(model, names, map(values, rows))
+    return names, list(map(values, rows))
+
+
+def rows_create_together(
+    writes: Sequence[tuple[type[models.Model], Sequence[str], Sequence[Sequence[Any]]]],
+) -> None:
+    """Insert rows into several tables: ``writes`` holds, per table, its model, the field
+    names and the rows' values in their order (JSON fields as plain Python values). On
+    PostgreSQL, when each table has a few rows (``INSERT_MAX_ROWS``), one statement of
+    data-modifying ``WITH`` parts (one round trip instead of one a table; the rows'
+    foreign keys are checked at commit, as Django's constraints are deferred); otherwise
+    ``rows_insert`` a table (a COPY for many rows)."""
+    writes = [w for w in writes if w[2]]
+    if not writes:
+        return
+    if (
+        connection.vendor != "postgresql"
+        or len(writes) == 1
+        or any(len(w[2]) > INSERT_MAX_ROWS for w in writes)
+    ):
+        with connection.wrap_database_errors:
+            for model, names, rows in writes:
+                rows_insert(model, names, rows)
+        return
+    parts: list[str] = []
+    params: list[Any] = []
+    for model, names, rows in writes:
+        table, columns, json_at = _inserting(model, tuple(names))
+        one = "(" + ", ".join(["%s"] * len(names)) + ")"
+        parts.append(f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(rows))}")  # noqa: S608 - quoted names
+        for row in rows:
+            values = list(row)
+            for i in json_at:
+                values[i] = Jsonb(values[i])
+            params += values
+    *first, last = parts
+    sql = "WITH " + ", ".join(f"w{i} AS ({part})" for i, part in enumerate(first)) + f" {last}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+@lru_cache(maxsize=64)
+def _inserting(model: type[models.Model], names: tuple[str, ...]) -> tuple[str, str, tuple[int, ...]]:
+    """The quoted table and columns of ``names``, and which of them are JSON."""
+    fields = [model._meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in fields)  # type: ignore[union-attr]
+    json_at = tuple(i for i, f in enumerate(fields) if isinstance(f, models.JSONField))
+    return quote(model._meta.db_table), columns, json_at
 
 
 def rows_read(model: type[M], where: str, params: Sequence[Any], *, tail: str = "") -> list[M]:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from audit.services import Actor
 from hub.apikeys.models import ApiKey
 from hub.contacts.models import Contact
+from hub.generations import generations_read_together
 from hub.journeys.bulk import new_row, rows_create, rows_read
 from hub.journeys.context import Wake, condition_holds
 from hub.journeys.definition import duration
@@ -252,10 +253,12 @@ def _rounds(events: Sequence[Event]) -> list[list[Event]]:
 def journeys_on_events(events: Sequence[Event], contacts: Mapping[int, Contact], timeline: Timeline) -> None:
     """Store ``events`` (new instances) and apply them: for each, in order per contact, end the
     runs that exit on it, resume those waiting for it, convert those whose goal it is, start
-    the journeys it triggers. The events are stored with their ``result`` once all are
-    applied, in one statement (a later round's runs read are the instances an earlier round
-    started, with their event); their ids' uniqueness is checked then (an IntegrityError), the
-    runs and timeline rows referring to them at commit. The caller holds the contacts' locks.
+    the journeys it triggers. The events, with their ``result`` once all are applied, and the
+    last round's new runs are written by ``timeline``'s flush, with its entries (one
+    statement for a few; a later round's runs read are the instances an earlier round
+    started, with their event); the events' ids' uniqueness is checked then (an
+    IntegrityError), the rows referring to them at commit. The caller holds the contacts'
+    locks and flushes ``timeline``.
 
     Set-based: per round of distinct contacts a fixed number of reads, the runs to advance
     advanced together (their sends in one intake call), the new runs inserted in one
@@ -264,7 +267,9 @@ def journeys_on_events(events: Sequence[Event], contacts: Mapping[int, Contact],
     journeys = live_journeys()
     # The runs started so far: read again by a later round, they are these instances.
     started_here: dict[Any, JourneyRun] = {}
-    for events_of_round in _rounds(events):
+    rounds = _rounds(events)
+    last = rounds[-1] if rounds else None
+    for events_of_round in rounds:
         state = _round_read(events_of_round, contacts, journeys, started_here)
         advance: list[tuple[JourneyRun, Contact, Wake | None]] = []
         touched: dict[Any, list[Touched]] = {}
@@ -273,7 +278,11 @@ def journeys_on_events(events: Sequence[Event], contacts: Mapping[int, Contact],
             touched[event.id], new = _apply(state, event, timeline, advance)
             started += new
         runs_advance(advance, timeline=timeline)
-        rows_create(JourneyRun, started)
+        if events_of_round is last:
+            # Read by no later round: written with the timeline (one statement if few).
+            timeline.create(JourneyRun, started)
+        else:
+            rows_create(JourneyRun, started)
         started_here.update((run.id, run) for run in started)
         fresh = {run.id for run in started}
         saved = {run.id: run for run, _, _ in advance if run.id not in fresh}
@@ -287,7 +296,7 @@ def journeys_on_events(events: Sequence[Event], contacts: Mapping[int, Contact],
                 for run, action in touched[event.id]
                 if run.api_key_id == event.api_key_id
             ]
-    rows_create(Event, events)
+    timeline.create(Event, events)
 
 
 def _event_of(item: EventInput, contact: Contact, api_key: ApiKey | None, now: datetime) -> Event:
@@ -344,7 +353,8 @@ def event_record(*, item: EventInput, api_key: ApiKey | None) -> EventOutcome:
     """Store one event and apply it to journeys; a repeated ``id`` (per API key) is answered
     with the first one's outcome and changes nothing. Raises EventRejected (writing nothing)."""
     try:
-        return _event_record(item, api_key)
+        with generations_read_together():
+            return _event_record(item, api_key)
     except IntegrityError:
         # The same id for another contact, committed meanwhile (each holds its own contact):
         # what this one wrote rolled back, and it is answered as that one's replay.
@@ -405,7 +415,8 @@ def events_record(*, items: Sequence[EventInput], api_key: ApiKey | None) -> lis
     If the batch cannot be written together (an id committed meanwhile by another request),
     its events are recorded one by one."""
     try:
-        return _events_record_together(items, api_key)
+        with generations_read_together():
+            return _events_record_together(items, api_key)
     except IntegrityError:
         return [_record_or_refusal(item, api_key) for item in items]
 
