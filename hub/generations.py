@@ -22,6 +22,8 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Generic, TypeVar
 
@@ -122,6 +124,21 @@ def generation(name: str) -> int | None:
     if counters is not None and value is not None:
         counters[name] = value
     return value
+
+
+@contextmanager
+def generations_read_together() -> Iterator[None]:
+    """Outside a request (a worker, a command, a service called directly), read the counters
+    within the block as a request does: every known one at the first read, in one round trip,
+    kept until the block ends. In a request, nothing changes (it reads them so already)."""
+    if _request_counters.get() is not None:
+        yield
+        return
+    token = _request_counters.set({})
+    try:
+        yield
+    finally:
+        _request_counters.reset(token)
 
 
 def _generation_read(name: str) -> int | None:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any, TypeVar, cast
 
 from django.db import connection, models
 from django.db.models import Field
 from django.db.models.base import ModelState
+from psycopg.types.json import Jsonb
 
-from audit.rows import rows_insert
+from audit.rows import INSERT_MAX_ROWS, rows_insert
 
 CHUNK = 1000
 M = TypeVar("M", bound=models.Model)
@@ -28,32 +30,146 @@ def new_row(model: type[M], related: dict[str, models.Model | None], **values: A
     the model's constructor (its per-field handling and the related descriptors' checks were
     half the CPU of a batch's new events and runs); no ``pre_init``/``post_init`` signal,
     which these models have no receiver for."""
+    constants, made = _defaults(model)
     row = model.__new__(model)
-    row._state = ModelState()
     fields = row.__dict__
+    fields["_state"] = ModelState()
+    # The defaults that are plain values first (one update), then the ones made afresh for
+    # each row (``uuid7``, ``dict``), then what the caller gives.
+    fields.update(constants)
+    for attname, make in made:
+        if attname not in values:
+            fields[attname] = make()
     for name, obj in related.items():
         fields[f"{name}_id"] = None if obj is None else obj.pk
     fields.update(values)
-    for attname, field in _concrete(model):
-        if attname not in fields:
-            fields[attname] = field.get_default()
     row._state.fields_cache.update(related)
     return row
 
 
+# Defaults that are the same value for every row and cannot be changed in place.
+_IMMUTABLE = (type(None), str, int, float, bool, bytes, tuple, frozenset)
+
+
 @lru_cache(maxsize=32)
-def _concrete(model: type[models.Model]) -> tuple[tuple[str, Field[Any, Any]], ...]:
-    return tuple((str(f.attname), f) for f in model._meta.concrete_fields)
+def _defaults(model: type[models.Model]) -> tuple[dict[str, Any], tuple[tuple[str, Any], ...]]:
+    """``model``'s concrete fields' defaults: those that are one immutable value (worked out
+    once), and the makers of the others (called for each row, as ``get_default`` would)."""
+    constants: dict[str, Any] = {}
+    made: list[tuple[str, Any]] = []
+    for field in model._meta.concrete_fields:
+        attname = str(field.attname)
+        if field.has_default() and callable(field.default):
+            made.append((attname, field.default))
+            continue
+        value = field.get_default()
+        if isinstance(value, _IMMUTABLE):
+            constants[attname] = value
+        else:
+            made.append((attname, field.get_default))
+    return constants, tuple(made)
+
+
+@lru_cache(maxsize=32)
+def _values_of(model: type[models.Model]) -> tuple[list[str], Any]:
+    """``model``'s concrete field names, and a getter of a row's values in their order."""
+    fields = model._meta.concrete_fields
+    return [str(f.name) for f in fields], attrgetter(*(str(f.attname) for f in fields))
 
 
 def rows_create(model: type[models.Model], rows: Sequence[models.Model]) -> None:
     """Insert ``rows``, new instances of ``model`` with every field set in Python (primary
     keys and timestamps too): no signals, nothing read back. A duplicate key raises Django's
     IntegrityError, whichever way the rows went (a COPY's errors are psycopg's own)."""
+    rows_create_together([(model, *rows_values(model, rows))])
+
+
+def rows_values(model: type[models.Model], rows: Sequence[models.Model]) -> tuple[list[str], list[Any]]:
+    """``model``'s concrete field names, and each of ``rows``' values in their order."""
+    names, values = _values_of(model)
+    return names, list(map(values, rows))
+
+
+def rows_create_together(
+    writes: Sequence[tuple[type[models.Model], Sequence[str], Sequence[Sequence[Any]]]],
+) -> None:
+    """Insert rows into several tables: ``writes`` holds, per table, its model, the field
+    names and the rows' values in their order (JSON fields as plain Python values). On
+    PostgreSQL, when each table has a few rows (``INSERT_MAX_ROWS``), one statement of
+    data-modifying ``WITH`` parts (one round trip instead of one a table; the rows'
+    foreign keys are checked at commit, as Django's constraints are deferred); otherwise
+    ``rows_insert`` a table (a COPY for many rows)."""
+    writes = [w for w in writes if w[2]]
+    if not writes:
+        return
+    if (
+        connection.vendor != "postgresql"
+        or len(writes) == 1
+        or any(len(w[2]) > INSERT_MAX_ROWS for w in writes)
+    ):
+        with connection.wrap_database_errors:
+            for model, names, rows in writes:
+                rows_insert(model, names, rows)
+        return
+    parts: list[str] = []
+    params: list[Any] = []
+    for model, names, rows in writes:
+        table, columns, json_at = _inserting(model, tuple(names))
+        one = "(" + ", ".join(["%s"] * len(names)) + ")"
+        parts.append(f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(rows))}")  # noqa: S608 - quoted names
+        for row in rows:
+            values = list(row)
+            for i in json_at:
+                values[i] = Jsonb(values[i])
+            params += values
+    *first, last = parts
+    sql = "WITH " + ", ".join(f"w{i} AS ({part})" for i, part in enumerate(first)) + f" {last}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+@lru_cache(maxsize=64)
+def _inserting(model: type[models.Model], names: tuple[str, ...]) -> tuple[str, str, tuple[int, ...]]:
+    """The quoted table and columns of ``names``, and which of them are JSON."""
+    fields = [model._meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in fields)  # type: ignore[union-attr]
+    json_at = tuple(i for i, f in enumerate(fields) if isinstance(f, models.JSONField))
+    return quote(model._meta.db_table), columns, json_at
+
+
+def rows_read(model: type[M], where: str, params: Sequence[Any], *, tail: str = "") -> list[M]:
+    """The rows of ``model``'s table matching ``where`` (SQL with ``%s`` placeholders;
+    ``tail``: ORDER BY, FOR UPDATE), as instances read from the database, made without the
+    model's constructor (as ``new_row``) and without the ORM's query building. Each field's
+    ``from_db_value`` (a JSON field's parsing) is applied; the database's own types are
+    otherwise as its driver gives them, so this is for PostgreSQL (psycopg's datetimes)."""
+    table, columns, attnames, converters = _reading(model)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {table} WHERE {where} {tail}", params)  # noqa: S608 - quoted names
+        found = cursor.fetchall()
+    rows: list[M] = []
+    alias = connection.alias
+    for values in found:
+        row = model.__new__(model)
+        fields = row.__dict__
+        fields.update(zip(attnames, values, strict=True))
+        for attname, convert in converters:
+            fields[attname] = convert(fields[attname], None, connection)
+        state = fields["_state"] = ModelState()
+        state.adding = False
+        state.db = alias
+        rows.append(row)
+    return rows
+
+
+@lru_cache(maxsize=32)
+def _reading(model: type[models.Model]) -> tuple[str, str, tuple[str, ...], tuple[tuple[str, Any], ...]]:
     fields = model._meta.concrete_fields
-    names = [str(f.name) for f in fields]
-    with connection.wrap_database_errors:
-        rows_insert(model, names, ([getattr(row, str(f.attname)) for f in fields] for row in rows))
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    converters = tuple((str(f.attname), f.from_db_value) for f in fields if hasattr(f, "from_db_value"))
+    return quote(model._meta.db_table), columns, tuple(str(f.attname) for f in fields), converters
 
 
 def rows_save(model: type[models.Model], rows: Sequence[models.Model], names: Sequence[str]) -> None:

@@ -259,12 +259,31 @@ def _cel_activation(values: Mapping[str, Any]) -> dict[str, Any]:
     return {name: json_to_cel(value) for name, value in values.items()}
 
 
+@lru_cache(maxsize=2048)
+def _names(source: str) -> frozenset[str]:
+    """The names ``source`` refers to (a superset: a comprehension's own variables too)."""
+    tree = _ENV.compile(source)
+    return frozenset(str(n.children[0]) for n in tree.iter_subtrees() if n.data == "ident" and n.children)
+
+
 def condition_evaluate(source: str, values: Mapping[str, Any]) -> bool:
     """The condition's value over ``values`` (JSON-like ``contact``, ``event``, ``steps``).
 
-    Raises ConditionError if it cannot be evaluated (a missing key, a wrong type at run time)."""
+    Only the values it names are turned into CEL's types (a condition on the event converts
+    no contact attributes). Raises ConditionError if it cannot be evaluated (a missing key, a
+    wrong type at run time, a number CEL cannot hold)."""
     try:
-        result = _compiled(source).evaluate(_cel_activation(values))
+        names = _names(source)
+        program = _compiled(source)
+    except (CELParseError, RecursionError) as exc:
+        raise ConditionError(str(exc.args[0]) if exc.args else str(exc)) from exc
+    try:
+        activation = _cel_activation({name: value for name, value in values.items() if name in names})
+    except (ValueError, TypeError) as exc:
+        # What json_to_cel refuses (an integer beyond 64 bits): as a missing key, no value.
+        raise ConditionError(f"a value CEL cannot hold ({exc})") from exc
+    try:
+        result = program.evaluate(activation)
     except (CELEvalError, CELParseError, RecursionError) as exc:
         raise ConditionError(str(exc.args[0]) if exc.args else str(exc)) from exc
     if isinstance(result, CELEvalError):

@@ -6,12 +6,15 @@ append) in the transaction that advanced them, so the timeline and the trail nev
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from audit.rows import rows_insert
+from django.db import models
+
 from audit.services import Actor, AuditEntry, audit_append_many
+from hub.journeys.bulk import rows_create_together, rows_values
 from hub.journeys.models import JourneyRun, JourneyRunEntry
 
 # Written with COPY: the entries of a batch of runs in one statement.
@@ -31,6 +34,15 @@ class Timeline:
         self._rows: list[tuple[UUID, str, str, dict[str, Any], datetime]] = []
         # Per run, in the order first touched: the run and its entries for the audit record.
         self._runs: dict[UUID, tuple[JourneyRun, list[dict[str, Any]]]] = {}
+        # New rows (runs, events) written with the entries, in one statement if few.
+        self._new: list[tuple[type[models.Model], Sequence[models.Model]]] = []
+
+    def create(self, model: type[models.Model], rows: Sequence[models.Model]) -> None:
+        """Insert ``rows`` (new instances, see ``rows_create``) when the timeline is flushed,
+        with its entries: nothing in the transaction may read them before (the rows that
+        refer to them are checked at commit)."""
+        if rows:
+            self._new.append((model, rows))
 
     def add(self, run: JourneyRun, kind: str, step: str = "", **detail: Any) -> None:
         self._rows.append((run.id, kind, step, detail, self.now))
@@ -38,8 +50,9 @@ class Timeline:
         entries.append({"kind": kind, "step": step, **detail})
 
     def flush(self) -> None:
+        new = [(model, *rows_values(model, rows)) for model, rows in self._new]
+        rows_create_together([*new, (JourneyRunEntry, ENTRY_COLUMNS, self._rows)])
         if self._rows:
-            rows_insert(JourneyRunEntry, ENTRY_COLUMNS, self._rows)
             audit_append_many(
                 AuditEntry(
                     self.actor,
@@ -55,4 +68,4 @@ class Timeline:
                 )
                 for run, entries in self._runs.values()
             )
-        self._rows, self._runs = [], {}
+        self._rows, self._runs, self._new = [], {}, []

@@ -106,6 +106,25 @@ def test_a_trigger_condition_decides_who_enters(contact: Contact) -> None:
     assert len(send_event("cart.abandoned", data={**DATA, "total": 25}).event.result) == 1
 
 
+def test_a_number_cel_cannot_hold_makes_a_condition_not_hold(contact: Contact) -> None:
+    # An integer beyond 64 bits in the event's data (valid JSON) raised out of the event (a
+    # 500) while turning the data into CEL's types; now the condition does not hold, as for a
+    # missing key, and the event is stored.
+    live_journey({**CART, "trigger": {"event": "cart.abandoned", "condition": "event.data.total >= 20"}})
+    assert send_event("cart.abandoned", data={**DATA, "total": 2**70}).event.result == []
+    assert send_event("cart.abandoned", data={**DATA, "total": 25, "huge": 2**70}).event.result == []
+    assert Event.objects.count() == 2
+
+
+def test_a_condition_converts_only_the_values_it_names(contact: Contact) -> None:
+    # A condition on the event never turns the contact's attributes into CEL's types: one
+    # CEL cannot hold there does not stop it.
+    contact.attributes = {"score": 2**70}
+    contact.save()
+    live_journey({**CART, "trigger": {"event": "cart.abandoned", "condition": "event.data.total >= 20"}})
+    assert len(send_event("cart.abandoned", data={**DATA, "total": 25}).event.result) == 1
+
+
 def test_a_run_keeps_its_version_when_another_is_approved(contact: Contact) -> None:
     journey = live_journey(CART)
     send_event("cart.abandoned", data=DATA)
