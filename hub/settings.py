@@ -133,6 +133,17 @@ if os.environ.get("MIGRATE_DATABASE_URL"):
     # The schema owner: migrate (and flush) run as it; DATABASE_URL is then a role that may
     # only add to and read the audit tables (hub/dbroles, docs/security/database-roles.md).
     DATABASES["owner"] = dict(dj_database_url.parse(os.environ["MIGRATE_DATABASE_URL"], conn_max_age=0))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Parameters bound by the server, and a statement a connection has run
+    # DATABASE_PREPARE_THRESHOLD times prepared (psycopg keeps the last 100): PostgreSQL then
+    # neither parses nor plans it again, and psycopg does not quote every value into the SQL
+    # text in Python. Django's default (client-side binding, nothing prepared) suits a pooler
+    # in transaction mode: set DATABASE_PREPARE_THRESHOLD=off behind one (docs/deploying.md).
+    _prepare = os.environ.get("DATABASE_PREPARE_THRESHOLD", "5").strip().lower()
+    if _prepare not in ("off", ""):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            {"server_side_binding": True, "prepare_threshold": int(_prepare)}
+        )
 # Data migrations and post_migrate receivers that forget `using` still run as the owner.
 DATABASE_ROUTERS = ["hub.dbroles.router.MigratingDatabaseRouter"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

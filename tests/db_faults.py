@@ -18,7 +18,8 @@ def table_refusing(model: Any, *, wait: str = "300ms") -> Iterator[None]:
     with PostgreSQL's lock_timeout error (an OperationalError). Needs transaction=True tests."""
     owner = connections["owner" if "owner" in connections.settings else "default"].settings_dict
     with connection.cursor() as cursor:
-        cursor.execute("SET lock_timeout = %s", [wait])
+        # set_config, not SET: a SET takes no bound parameter when the server binds them.
+        cursor.execute("SELECT set_config('lock_timeout', %s, false)", [wait])
     try:
         with psycopg.connect(
             host=owner["HOST"], port=owner["PORT"] or 5432, user=owner["USER"], dbname=owner["NAME"]
