@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.rows import rows_insert
-from audit.services import Actor, AuditEntry, audit_append_many
+from audit.services import Actor, AuditEntry, audit_append_rows
 from hub.messaging.bulk import messages_bulk_set
 from hub.messaging.effects import AppliedChanges, effects_run
 from hub.messaging.models import EventKind, Message, MessageEvent
@@ -137,7 +137,7 @@ def messages_transition(
         result.created_detail = dict(new_detail or {})
     if not changes and not new:
         if audit_before:
-            audit_append_many(audit_before)
+            audit_append_rows(audit_before)
         return result
     now = timezone.now()
     result.changed_at, result.occurred_at = now, occurred_at or now
@@ -260,7 +260,7 @@ def _record(
         )
         for c in batch
     ]
-    audit_append_many([*audit_before, *entries])
+    audit_append_rows([*audit_before, *entries])
     effects_run(
         AppliedChanges(
             changes=result.applied,
