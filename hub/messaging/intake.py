@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from audit.rows import rows_insert
+from audit.rows import instance_made, rows_insert
 from audit.services import Actor, AuditEntry
 from hub.apikeys.models import ApiKey
 from hub.apikeys.services import apikey_may_send
@@ -335,7 +335,8 @@ def _draft(
 ) -> _Draft:
     template, version = live.template, live.version
     assert version is not None  # noqa: S101 - _check refused the others
-    notification = Notification(
+    notification = instance_made(
+        Notification,
         id=uuid7(),
         api_key=api_key,
         template=template,
@@ -408,7 +409,8 @@ def _messages_write(
         start = draft.send_at or now
         channels = notification.channels
         for channel, address in draft.targets:
-            message = Message(
+            message = instance_made(
+                Message,
                 id=uuid7(),
                 notification=notification,
                 channel=channel,

@@ -17,7 +17,7 @@ from uuid import UUID
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.rows import rows_insert
+from audit.rows import instance_made, rows_insert
 from audit.services import Actor, AuditEntry, audit_append_rows
 from hub.messaging.bulk import messages_bulk_set
 from hub.messaging.effects import AppliedChanges, effects_run
@@ -305,7 +305,7 @@ def transition_events(result: TransitionResult, *, source: str) -> list[MessageE
         *_created_event_rows(result, source=source, occurred_at=result.occurred_at),
         *_status_event_rows(result.applied, source=source, occurred_at=result.occurred_at),
     ]
-    return [MessageEvent(**dict(zip(EVENT_COLUMNS, row, strict=True))) for row in rows]
+    return [instance_made(MessageEvent, **dict(zip(EVENT_COLUMNS, row, strict=True))) for row in rows]
 
 
 def messages_as_transitioned(messages: Iterable[Message], result: TransitionResult) -> None:
