@@ -28,7 +28,7 @@ from audit.canonical import (
     record_fields,
 )
 from audit.models import ActorType, AuditRecord
-from audit.rows import rows_insert
+from audit.rows import JsonText, rows_insert
 
 # The columns written for a record: those its canonical form covers, and its hash.
 RECORD_COLUMNS = (*RECORD_FIELDS, "hash")
@@ -102,7 +102,12 @@ def audit_append_many(entries: Iterable[AuditEntry]) -> list[AuditRecord]:
     its hash from its own columns, and commits (or rolls back) with the caller's transaction.
     The sequencer (audit.sequencer) later gives every committed record its place in the Merkle
     log; until then it is pending."""
-    return [AuditRecord(**dict(zip(RECORD_COLUMNS, row, strict=True))) for row in _append(entries)]
+    records = []
+    for row in _append(entries):
+        values = dict(zip(RECORD_COLUMNS, row, strict=True))
+        values["payload"] = json.loads(values["payload"])
+        records.append(AuditRecord(**values))
+    return records
 
 
 def audit_append_rows(entries: Iterable[AuditEntry]) -> int:
@@ -152,12 +157,11 @@ def _append(entries: Iterable[AuditEntry]) -> list[tuple[Any, ...]]:
     return rows
 
 
-def _payload(payload: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
-    """The payload as it will be stored (through JSON once: what the database gives back must
-    hash the same as what was hashed) and in canonical (jsonb) text."""
+def _payload(payload: Mapping[str, Any]) -> tuple[JsonText, str]:
+    """The payload as it is stored, in JSON text (what the database gives back must hash the
+    same as what was hashed: it goes through JSON once), and in canonical (jsonb) text."""
     dumped = json.dumps(payload, default=str)
-    normalised: dict[str, Any] = json.loads(dumped)
-    return normalised, _payload_text(dumped)
+    return JsonText(dumped), _payload_text(dumped)
 
 
 @lru_cache(maxsize=4096)

@@ -18,6 +18,7 @@ message is made the same way:
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ from templates_app.rendering.variables import without_reserved
 # Every column of a notification: rows are built as instances (the decisions, audit records
 # and answers read them), then written as they are (the messages by the lifecycle).
 NOTIFICATION_COLUMNS = tuple(f.attname for f in Notification._meta.concrete_fields)
+_notification_row = operator.attrgetter(*NOTIFICATION_COLUMNS)
 
 
 class NotificationRejected(Refused):
@@ -197,7 +199,7 @@ def notifications_accept(
         rows_insert(
             Notification,
             NOTIFICATION_COLUMNS,
-            ([getattr(n, c) for c in NOTIFICATION_COLUMNS] for n in notifications),
+            map(_notification_row, notifications),
         )
         _saved(notifications)
         written = _messages_write(drafts, actor=actor, origin=origin, now=now, audit_before=audit)

@@ -8,6 +8,7 @@ event and changes nothing else.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -204,7 +205,7 @@ def _set_rows(result: TransitionResult, *, now: datetime, new: Sequence[Message]
             message.created_at = message.created_at or now
             message.status_changed_at = message.status_changed_at or now
         messages_as_transitioned(new, result)
-        rows_insert(Message, MESSAGE_COLUMNS, ([getattr(m, c) for c in MESSAGE_COLUMNS] for m in new))
+        rows_insert(Message, MESSAGE_COLUMNS, map(_message_row, new))
         for message in new:
             merged.pop(message.id, None)
             message._state.adding = False  # saved, as the ORM would mark it
@@ -276,6 +277,7 @@ def _record(
 EVENT_COLUMNS = ("message_id", "kind", "status", "detail", "source", "occurred_at")
 # Every column of a message: ``new`` messages are written as their instances stand.
 MESSAGE_COLUMNS = tuple(f.attname for f in Message._meta.concrete_fields)
+_message_row = operator.attrgetter(*MESSAGE_COLUMNS)
 
 
 def _created_event_rows(
