@@ -32,6 +32,8 @@ from audit.rows import JsonText, rows_insert
 
 # The columns written for a record: those its canonical form covers, and its hash.
 RECORD_COLUMNS = (*RECORD_FIELDS, "hash")
+# The columns an entry gives, in RECORD_COLUMNS order (between ``created_at`` and ``payload``).
+ENTRY_COLUMNS = RECORD_COLUMNS[2:7]
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,10 @@ def audit_append_rows(entries: Iterable[AuditEntry]) -> int:
 
 def _append(entries: Iterable[AuditEntry]) -> list[tuple[Any, ...]]:
     """Write the entries' records; returns their rows (values in ``RECORD_COLUMNS`` order)."""
-    prepared = [(entry, *_payload(entry.payload)) for entry in entries]
+    prepared = [
+        ((e.actor.type, e.actor.id, e.action, e.object_type, e.object_id), *_payload(e.payload))
+        for e in entries
+    ]
     if not prepared:
         return []
     # No savepoint: records are part of the caller's transaction, and a failure fails it.
@@ -126,33 +131,10 @@ def _append(entries: Iterable[AuditEntry]) -> list[tuple[Any, ...]]:
         now = timezone.now()
         at = now.astimezone(UTC).strftime(TIME_FORMAT)
         rows = []
-        for seq, (e, payload, payload_text) in zip(_next_seqs(len(prepared)), prepared, strict=True):
-            actor = e.actor
-            text = canonical_from_text(
-                seq=seq,
-                at=at,
-                actor_type=actor.type,
-                actor_id=actor.id,
-                action=e.action,
-                object_type=e.object_type,
-                object_id=e.object_id,
-                payload_text=payload_text,
-                prev_hash="",
-            )
-            rows.append(
-                (
-                    seq,
-                    now,
-                    actor.type,
-                    actor.id,
-                    e.action,
-                    e.object_type,
-                    e.object_id,
-                    payload,
-                    "",
-                    canonical_hash(text),
-                )
-            )
+        for seq, (columns, payload, payload_text) in zip(_next_seqs(len(prepared)), prepared, strict=True):
+            named = dict(zip(ENTRY_COLUMNS, columns, strict=True))
+            text = canonical_from_text(seq=seq, at=at, payload_text=payload_text, prev_hash="", **named)
+            rows.append((seq, now, *columns, payload, "", canonical_hash(text)))
         rows_insert(AuditRecord, RECORD_COLUMNS, rows)
     return rows
 
