@@ -165,6 +165,10 @@ def _representer(field: serializers.Field[Any, Any, Any, Any]) -> Callable[[Any]
         return str
     if kind is serializers.JSONField and not field.binary:  # type: ignore[attr-defined]
         return _same
+    if kind is serializers.SerializerMethodField:
+        # What its to_representation calls: the method of the (shared, bound once) serializer.
+        method: Callable[[Any], Any] = getattr(field.parent, field.method_name)  # type: ignore[attr-defined]
+        return method
     if (
         kind is serializers.DateTimeField
         and not hasattr(field, "timezone")
