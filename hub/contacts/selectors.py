@@ -118,8 +118,8 @@ def _region_and_type(number: phonenumbers.PhoneNumber) -> tuple[str, int]:
     of a calling code shared by several regions (+44: GB, GG, IM, JE; +1), as the API's are.
     Its own steps, in its order (``_region_code_for_number_from_list``, ``number_type``)."""
     code = number.country_code
-    regions = COUNTRY_CODE_TO_REGION_CODE.get(code)
-    if regions is None:
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(code) if code is not None else None
+    if code is None or regions is None:
         return "", PhoneNumberType.UNKNOWN
     national = national_significant_number(number)
     region = regions[0]
@@ -153,10 +153,10 @@ def _phone_zones(phone: str) -> tuple[str, ...]:
     number = _phone_number(phone)
     if number is None:
         return ()
-    kind = _phone_kind(phone)[1]
-    if kind == PhoneNumberType.UNKNOWN:
+    kind, code = _phone_kind(phone)[1], number.country_code
+    if kind == PhoneNumberType.UNKNOWN or code is None:  # (no calling code: no type either)
         zones = _UNKNOWN_TIME_ZONE_LIST
-    elif not phonenumbers.is_number_type_geographical(kind, number.country_code):
+    elif not phonenumbers.is_number_type_geographical(kind, code):
         zones = _country_level_time_zones_for_number(number)
     else:
         zones = phone_timezone.time_zones_for_geographical_number(number)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from audit.canonical import jsonb_text
 from audit.models import AuditRecord
 from audit.services import Actor, AuditEntry, _payload_text, audit_append_many, audit_append_rows, record_hash
 
-PAYLOADS = [
+PAYLOADS: list[dict[Any, Any]] = [
     {"from": "accepted", "to": "queued", "decision": {"rules": [{"id": 1, "v": 2}], "sentence": "ok ✓"}},
     {"when": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), "pair": ("a", 1), 7: "seven", "f": 0.5},
     {},

@@ -57,7 +57,7 @@ def test_a_batch_item_costs_a_bounded_number_of_python_calls(live_template, issu
 def test_an_instance_made_is_the_instance_the_constructor_makes(live_template, contact):
     now = timezone.now()
     values = {
-        "id": Notification._meta.pk.default(),  # type: ignore[union-attr]
+        "id": Notification._meta.pk.default(),
         "template": live_template,
         "template_version": live_template.versions.first(),
         "contact": contact,
