@@ -11,7 +11,8 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
+from functools import lru_cache
 from typing import Any
 
 from django.db import connection, transaction
@@ -27,10 +28,12 @@ from audit.canonical import (
     record_fields,
 )
 from audit.models import ActorType, AuditRecord
-from audit.rows import rows_insert
+from audit.rows import JsonText, rows_insert
 
 # The columns written for a record: those its canonical form covers, and its hash.
 RECORD_COLUMNS = (*RECORD_FIELDS, "hash")
+# The columns an entry gives, in RECORD_COLUMNS order (between ``created_at`` and ``payload``).
+ENTRY_COLUMNS = RECORD_COLUMNS[2:7]
 
 
 @dataclass(frozen=True)
@@ -82,12 +85,6 @@ def record_hash(record: AuditRecord) -> str:
     return canonical_hash(record_canonical(record))
 
 
-def _normalise(payload: Mapping[str, Any]) -> dict[str, Any]:
-    # What the database gives back must hash the same as what we hashed: go through JSON once.
-    result: dict[str, Any] = json.loads(json.dumps(payload, default=str))
-    return result
-
-
 def _next_seqs(count: int) -> list[int]:
     """``count`` record numbers. PostgreSQL draws them from a sequence, which never waits for
     another transaction; elsewhere (development on SQLite, whose writers are serialised by the
@@ -107,59 +104,54 @@ def audit_append_many(entries: Iterable[AuditEntry]) -> list[AuditRecord]:
     its hash from its own columns, and commits (or rolls back) with the caller's transaction.
     The sequencer (audit.sequencer) later gives every committed record its place in the Merkle
     log; until then it is pending."""
-    items = list(entries)
-    if not items:
+    records = []
+    for row in _append(entries):
+        values = dict(zip(RECORD_COLUMNS, row, strict=True))
+        values["payload"] = json.loads(values["payload"])
+        records.append(AuditRecord(**values))
+    return records
+
+
+def audit_append_rows(entries: Iterable[AuditEntry]) -> int:
+    """``audit_append_many`` for a caller that needs no records back (the lifecycle, for every
+    status change): the same rows, without an instance made for each; returns how many."""
+    return len(_append(entries))
+
+
+def _append(entries: Iterable[AuditEntry]) -> list[tuple[Any, ...]]:
+    """Write the entries' records; returns their rows (values in ``RECORD_COLUMNS`` order)."""
+    prepared = [
+        ((e.actor.type, e.actor.id, e.action, e.object_type, e.object_id), *_payload(e.payload))
+        for e in entries
+    ]
+    if not prepared:
         return []
-    prepared = [_Prepared.of(entry) for entry in items]
     # No savepoint: records are part of the caller's transaction, and a failure fails it.
     with transaction.atomic(savepoint=False):
         now = timezone.now()
         at = now.astimezone(UTC).strftime(TIME_FORMAT)
-        records = [
-            item.record(seq=seq, created_at=now, digest=canonical_hash(item.text(seq=seq, at=at)))
-            for seq, item in zip(_next_seqs(len(prepared)), prepared, strict=True)
-        ]
-        rows_insert(AuditRecord, RECORD_COLUMNS, ([getattr(r, c) for c in RECORD_COLUMNS] for r in records))
-    return records
+        rows = []
+        for seq, (columns, payload, payload_text) in zip(_next_seqs(len(prepared)), prepared, strict=True):
+            named = dict(zip(ENTRY_COLUMNS, columns, strict=True))
+            text = canonical_from_text(seq=seq, at=at, payload_text=payload_text, prev_hash="", **named)
+            rows.append((seq, now, *columns, payload, "", canonical_hash(text)))
+        rows_insert(AuditRecord, RECORD_COLUMNS, rows)
+    return rows
 
 
-@dataclass(frozen=True)
-class _Prepared:
-    """An entry ready to write: its normalised payload in canonical (jsonb) text."""
+def _payload(payload: Mapping[str, Any]) -> tuple[JsonText, str]:
+    """The payload as it is stored, in JSON text (what the database gives back must hash the
+    same as what was hashed: it goes through JSON once), and in canonical (jsonb) text."""
+    dumped = json.dumps(payload, default=str)
+    return JsonText(dumped), _payload_text(dumped)
 
-    entry: AuditEntry
-    payload: dict[str, Any]
-    payload_text: str
 
-    @classmethod
-    def of(cls, entry: AuditEntry) -> _Prepared:
-        payload = _normalise(entry.payload)
-        return cls(entry, payload, jsonb_text(payload))
-
-    def _columns(self) -> dict[str, Any]:
-        e = self.entry
-        return {
-            "actor_type": e.actor.type,
-            "actor_id": e.actor.id,
-            "action": e.action,
-            "object_type": e.object_type,
-            "object_id": e.object_id,
-        }
-
-    def text(self, *, seq: int, at: str) -> str:
-        return canonical_from_text(
-            seq=seq, at=at, payload_text=self.payload_text, prev_hash="", **self._columns()
-        )
-
-    def record(self, *, seq: int, created_at: datetime, digest: str) -> AuditRecord:
-        return AuditRecord(
-            seq=seq,
-            created_at=created_at,
-            payload=self.payload,
-            prev_hash="",
-            hash=digest,
-            **self._columns(),
-        )
+@lru_cache(maxsize=4096)
+def _payload_text(dumped: str) -> str:
+    """The jsonb text of the payload ``dumped`` is the JSON of: a function of that text alone,
+    so kept for the next record with the same payload (the records of one kind of change
+    mostly repeat theirs: a status change's is the same for every message decided alike)."""
+    return jsonb_text(json.loads(dumped))
 
 
 def audit_append(

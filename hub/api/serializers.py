@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import copy
+import operator
 import threading
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from datetime import datetime, tzinfo
 from typing import Any, ClassVar, TypeVar
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
 from rest_framework.fields import SkipField
+from rest_framework.settings import api_settings
 
 from hub.contacts.validation import normalise_email, normalise_phone
 from hub.messaging.models import Message, MessageEvent, Notification, Routing
@@ -57,7 +63,11 @@ class FieldsBuiltOnce(serializers.Serializer[Any]):
                     _bind_all(prototype)
                     cls._prototypes[cls] = prototype
                     writer = cls._writers[cls] = _writer_of(prototype)
-        answer: dict[str, Any] = writer(instance)
+        zone = _ANSWER_ZONE.set(timezone.get_current_timezone())  # read once per answer
+        try:
+            answer: dict[str, Any] = writer(instance)
+        finally:
+            _ANSWER_ZONE.reset(zone)
         return answer
 
     def get_fields(self) -> Fields:
@@ -90,52 +100,100 @@ def _bind_all(serializer: serializers.BaseSerializer[Any]) -> None:
 
 
 _ABSENT = object()
-_SKIP = object()
+# The current time zone while an answer is written (``represent``): its datetimes are shown in
+# it, as DRF's fields show them, read once for the answer instead of once per datetime.
+_ANSWER_ZONE: ContextVar[tzinfo | None] = ContextVar("answer_zone", default=None)
 
 
 def _writer_of(serializer: serializers.BaseSerializer[Any]) -> Writer:
     """A function answering what ``serializer.to_representation`` answers, from its bound
-    fields: a plain loop, each value read along the field's source."""
+    fields: a plain loop, each value read along the field's source (one ``attrgetter``) and
+    written by ``_representer`` (the field's own ``to_representation``, or its plain equal)."""
     if isinstance(serializer, serializers.ListSerializer):
         child = _writer_of(serializer.child)  # type: ignore[arg-type]
         return lambda rows: [child(row) for row in rows]
-    plan: list[tuple[str, Any, Callable[[Any], Any], bool]] = []
+    plan: list[tuple[str, Any, Callable[[Any], Any], Callable[[Any], Any], bool]] = []
     for field in serializer._readable_fields:  # type: ignore[attr-defined]
         many = isinstance(field, serializers.ListSerializer)
         represent = (
-            _writer_of(field) if isinstance(field, serializers.BaseSerializer) else field.to_representation
+            _writer_of(field) if isinstance(field, serializers.BaseSerializer) else _representer(field)
         )
-        plan.append((field.field_name, field, represent, many))
+        attrs: list[str] = field.source_attrs
+        get = operator.attrgetter(".".join(attrs)) if attrs else _itself  # source="*": the object
+        plan.append((field.field_name, field, get, represent, many))
 
     def write(instance: Any) -> dict[str, Any]:
         answer: dict[str, Any] = {}
-        for name, field, represent, many in plan:
-            value = _related_rows(instance, field) if many else _value(instance, field)
-            if value is not _SKIP:
-                answer[name] = None if value is None else represent(value)
+        for name, field, get, represent, many in plan:
+            if many:
+                value = _related_rows(instance, field)
+            else:
+                try:
+                    value = get(instance)
+                except (AttributeError, ObjectDoesNotExist):
+                    value = _ABSENT
+                if value is _ABSENT or callable(value):
+                    # Where the path meets something else (a missing relation, a callable):
+                    # the field's own reading.
+                    try:
+                        value = field.get_attribute(instance)
+                    except SkipField:  # left out of the answer, as DRF leaves it
+                        continue
+            answer[name] = None if value is None else represent(value)
         return answer
 
     return write
 
 
-def _value(instance: Any, field: Any) -> Any:
-    """``field.get_attribute(instance)`` along a plain path of attributes; the field's own
-    reading where that path meets something else (a missing relation, a callable)."""
-    attrs: list[str] = field.source_attrs
-    if not attrs:  # source="*": the object itself (a method field)
-        return instance
-    value = instance
-    try:
-        for attr in attrs:
-            value = getattr(value, attr)
-    except (AttributeError, ObjectDoesNotExist):
-        value = _ABSENT
-    if value is _ABSENT or callable(value):
-        try:
-            return field.get_attribute(instance)
-        except SkipField:  # left out of the answer, as DRF leaves it
-            return _SKIP
+def _itself(instance: Any) -> Any:
+    return instance
+
+
+def _same(value: Any) -> Any:
     return value
+
+
+def _representer(field: serializers.Field[Any, Any, Any, Any]) -> Callable[[Any], Any]:
+    """``field.to_representation``, or a plain function answering the same for the field types
+    the answers are made of (exactly those classes: a subclass may represent otherwise)."""
+    kind = type(field)
+    if kind is serializers.CharField:
+        return str  # CharField.to_representation: str(value)
+    if kind is serializers.IntegerField:
+        return int
+    if kind is serializers.UUIDField and field.uuid_format == "hex_verbose":  # type: ignore[attr-defined]
+        return str
+    if kind is serializers.JSONField and not field.binary:  # type: ignore[attr-defined]
+        return _same
+    if kind is serializers.SerializerMethodField:
+        # What its to_representation calls: the method of the (shared, bound once) serializer.
+        method: Callable[[Any], Any] = getattr(field.parent, field.method_name)  # type: ignore[attr-defined]
+        return method
+    if (
+        kind is serializers.DateTimeField
+        and not hasattr(field, "timezone")
+        and getattr(field, "format", api_settings.DATETIME_FORMAT) == ISO_8601
+        and settings.USE_TZ
+    ):
+        return _iso_writer(field.to_representation)
+    return field.to_representation
+
+
+def _iso_writer(to_representation: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """DateTimeField.to_representation for an aware datetime, in ISO 8601: the time in the
+    current zone, ``Z`` for UTC. Anything else (naive, a string, out of range) is the field's."""
+
+    def write(value: Any) -> Any:
+        if type(value) is datetime and value.utcoffset() is not None:
+            try:
+                zone = _ANSWER_ZONE.get() or timezone.get_current_timezone()
+                text = value.astimezone(zone).isoformat()
+            except OverflowError:
+                return to_representation(value)
+            return text[:-6] + "Z" if text.endswith("+00:00") else text
+        return to_representation(value)
+
+    return write
 
 
 def _related_rows(instance: Any, field: Any) -> Any:

@@ -9,7 +9,16 @@ from functools import lru_cache
 import phonenumbers
 from django.db import connection
 from django.db.models import Q, QuerySet
+from phonenumbers import (
+    COUNTRY_CODE_TO_REGION_CODE,
+    PhoneMetadata,
+    PhoneNumberType,
+    national_significant_number,
+)
 from phonenumbers import timezone as phone_timezone
+from phonenumbers.phonenumberutil import _number_type_helper
+from phonenumbers.re_util import re_compile
+from phonenumbers.timezone import _UNKNOWN_TIME_ZONE_LIST, _country_level_time_zones_for_number
 
 from audit.digests import address_digests
 from hub.contacts.models import ConsentEntry, Contact, Suppression
@@ -96,18 +105,68 @@ def _phone_number(phone: str) -> phonenumbers.PhoneNumber | None:
 
 
 @lru_cache(maxsize=PHONE_FACTS_CACHE_SIZE)
-def _phone_region(phone: str) -> str:
+def _phone_kind(phone: str) -> tuple[str, int]:
+    """The number's region and type (``PhoneNumberType``; UNKNOWN: not a valid number)."""
     number = _phone_number(phone)
-    return (phonenumbers.region_code_for_number(number) or "") if number is not None else ""
+    return _region_and_type(number) if number is not None else ("", PhoneNumberType.UNKNOWN)
+
+
+def _region_and_type(number: phonenumbers.PhoneNumber) -> tuple[str, int]:
+    """What ``region_code_for_number`` and ``number_type`` answer ("" for no region), the
+    number matched against its region's patterns once: phonenumbers' own steps (its region,
+    then its validity for that region, then its time zones) match it four times for a number
+    of a calling code shared by several regions (+44: GB, GG, IM, JE; +1), as the API's are.
+    Its own steps, in its order (``_region_code_for_number_from_list``, ``number_type``)."""
+    code = number.country_code
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(code) if code is not None else None
+    if code is None or regions is None:
+        return "", PhoneNumberType.UNKNOWN
+    national = national_significant_number(number)
+    region = regions[0]
+    if len(regions) > 1:
+        for region in regions:
+            metadata = PhoneMetadata.metadata_for_region(region.upper(), None)
+            if metadata is None:
+                continue
+            if metadata.leading_digits is not None:
+                if re_compile(metadata.leading_digits).match(national):
+                    break
+            elif (kind := _number_type_helper(national, metadata)) != PhoneNumberType.UNKNOWN:
+                return region, kind
+        else:
+            return "", PhoneNumberType.UNKNOWN
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+    return region, _number_type_helper(
+        national, metadata
+    ) if metadata is not None else PhoneNumberType.UNKNOWN
+
+
+@lru_cache(maxsize=PHONE_FACTS_CACHE_SIZE)
+def _phone_region(phone: str) -> str:
+    return _phone_kind(phone)[0]
 
 
 @lru_cache(maxsize=PHONE_FACTS_CACHE_SIZE)
 def _phone_zones(phone: str) -> tuple[str, ...]:
-    # Only asked for a recipient without a zone of their own: the lookup costs as much as the parse.
+    # Only asked for a recipient without a zone of their own. What ``time_zones_for_number``
+    # answers, from the type already known (it would match the number twice more).
     number = _phone_number(phone)
     if number is None:
         return ()
-    return tuple(z for z in phone_timezone.time_zones_for_number(number) if "/" in z)
+    kind, code = _phone_kind(phone)[1], number.country_code
+    if kind == PhoneNumberType.UNKNOWN or code is None:  # (no calling code: no type either)
+        zones = _UNKNOWN_TIME_ZONE_LIST
+    elif not phonenumbers.is_number_type_geographical(kind, code):
+        zones = _country_level_time_zones_for_number(number)
+    else:
+        zones = phone_timezone.time_zones_for_geographical_number(number)
+    return tuple(z for z in zones if "/" in z)
+
+
+def phone_valid(phone: str) -> bool:
+    """Whether ``phone`` parses and is a valid number (what ``phonenumbers.is_valid_number``
+    answers), from the per-process cache the compliance decision reads too."""
+    return _phone_kind(phone)[1] != PhoneNumberType.UNKNOWN
 
 
 def phone_parsed(phone: str) -> phonenumbers.PhoneNumber | None:

@@ -6,7 +6,7 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from email_validator import EmailNotValidError, validate_email
 
-from hub.contacts.selectors import phone_country, phone_parsed
+from hub.contacts.selectors import phone_parsed, phone_valid
 
 
 def normalise_phone(raw: str) -> str:
@@ -20,8 +20,9 @@ def normalise_phone(raw: str) -> str:
         raise ValidationError(
             "Enter the phone number in international E.164 form, e.g. +447911123456.", code="invalid_phone"
         )
-    # What phonenumbers.is_valid_number does, with the region from the cache.
-    if not phonenumbers.is_valid_number_for_region(number, phone_country(raw)):
+    # What phonenumbers.is_valid_number answers, from the cache (matched once for its region,
+    # its validity and, for the decision, its time zones).
+    if not phone_valid(raw):
         raise ValidationError("This is not a valid phone number for its country.", code="invalid_phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

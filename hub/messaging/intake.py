@@ -18,6 +18,7 @@ message is made the same way:
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from audit.rows import rows_insert
+from audit.rows import instance_made, rows_insert
 from audit.services import Actor, AuditEntry
 from hub.apikeys.models import ApiKey
 from hub.apikeys.services import apikey_may_send
@@ -65,6 +66,7 @@ from templates_app.rendering.variables import without_reserved
 # Every column of a notification: rows are built as instances (the decisions, audit records
 # and answers read them), then written as they are (the messages by the lifecycle).
 NOTIFICATION_COLUMNS = tuple(f.attname for f in Notification._meta.concrete_fields)
+_notification_row = operator.attrgetter(*NOTIFICATION_COLUMNS)
 
 
 class NotificationRejected(Refused):
@@ -197,7 +199,7 @@ def notifications_accept(
         rows_insert(
             Notification,
             NOTIFICATION_COLUMNS,
-            ([getattr(n, c) for c in NOTIFICATION_COLUMNS] for n in notifications),
+            map(_notification_row, notifications),
         )
         _saved(notifications)
         written = _messages_write(drafts, actor=actor, origin=origin, now=now, audit_before=audit)
@@ -335,7 +337,8 @@ def _draft(
 ) -> _Draft:
     template, version = live.template, live.version
     assert version is not None  # noqa: S101 - _check refused the others
-    notification = Notification(
+    notification = instance_made(
+        Notification,
         id=uuid7(),
         api_key=api_key,
         template=template,
@@ -408,7 +411,8 @@ def _messages_write(
         start = draft.send_at or now
         channels = notification.channels
         for channel, address in draft.targets:
-            message = Message(
+            message = instance_made(
+                Message,
                 id=uuid7(),
                 notification=notification,
                 channel=channel,

@@ -8,6 +8,7 @@ event and changes nothing else.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,8 +18,8 @@ from uuid import UUID
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.rows import rows_insert
-from audit.services import Actor, AuditEntry, audit_append_many
+from audit.rows import instance_made, rows_insert
+from audit.services import Actor, AuditEntry, audit_append_rows
 from hub.messaging.bulk import messages_bulk_set
 from hub.messaging.effects import AppliedChanges, effects_run
 from hub.messaging.models import EventKind, Message, MessageEvent
@@ -137,7 +138,7 @@ def messages_transition(
         result.created_detail = dict(new_detail or {})
     if not changes and not new:
         if audit_before:
-            audit_append_many(audit_before)
+            audit_append_rows(audit_before)
         return result
     now = timezone.now()
     result.changed_at, result.occurred_at = now, occurred_at or now
@@ -204,7 +205,7 @@ def _set_rows(result: TransitionResult, *, now: datetime, new: Sequence[Message]
             message.created_at = message.created_at or now
             message.status_changed_at = message.status_changed_at or now
         messages_as_transitioned(new, result)
-        rows_insert(Message, MESSAGE_COLUMNS, ([getattr(m, c) for c in MESSAGE_COLUMNS] for m in new))
+        rows_insert(Message, MESSAGE_COLUMNS, map(_message_row, new))
         for message in new:
             merged.pop(message.id, None)
             message._state.adding = False  # saved, as the ORM would mark it
@@ -260,7 +261,7 @@ def _record(
         )
         for c in batch
     ]
-    audit_append_many([*audit_before, *entries])
+    audit_append_rows([*audit_before, *entries])
     effects_run(
         AppliedChanges(
             changes=result.applied,
@@ -276,6 +277,7 @@ def _record(
 EVENT_COLUMNS = ("message_id", "kind", "status", "detail", "source", "occurred_at")
 # Every column of a message: ``new`` messages are written as their instances stand.
 MESSAGE_COLUMNS = tuple(f.attname for f in Message._meta.concrete_fields)
+_message_row = operator.attrgetter(*MESSAGE_COLUMNS)
 
 
 def _created_event_rows(
@@ -305,7 +307,7 @@ def transition_events(result: TransitionResult, *, source: str) -> list[MessageE
         *_created_event_rows(result, source=source, occurred_at=result.occurred_at),
         *_status_event_rows(result.applied, source=source, occurred_at=result.occurred_at),
     ]
-    return [MessageEvent(**dict(zip(EVENT_COLUMNS, row, strict=True))) for row in rows]
+    return [instance_made(MessageEvent, **dict(zip(EVENT_COLUMNS, row, strict=True))) for row in rows]
 
 
 def messages_as_transitioned(messages: Iterable[Message], result: TransitionResult) -> None:

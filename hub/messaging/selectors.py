@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from uuid import UUID
@@ -67,4 +68,24 @@ def message_error_shown(message: Message) -> str:
 def event_detail_shown(event: MessageEvent) -> Any:
     """An event's detail as the API shows it: without its message's own address."""
     address = event.message.to
-    return _withheld(event.detail, address) if address else event.detail
+    return _withheld(event.detail, address) if address and _may_hold(event.detail, address) else event.detail
+
+
+# What JSON writes otherwise than as itself (ensure_ascii off): an address holding one of these
+# might not appear as such in a value's JSON text.
+_JSON_ESCAPED = frozenset('"\\') | frozenset(chr(c) for c in range(0x20))
+
+
+def _may_hold(value: Any, address: str) -> bool:
+    """False when no string within ``value`` can hold ``address`` (so ``_withheld`` would
+    change nothing): one look at its JSON text, casefolded, instead of a walk through it. A
+    string holding the address (casefolded) puts it, unescaped, in the text; keys and
+    numbers in the text only make this say True more often, never less."""
+    if not _JSON_ESCAPED.isdisjoint(address):
+        return True
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):  # not plain JSON: walk it
+        return True
+    folded = text.casefold()
+    return any(form and form.casefold() in folded for form in (address, address.removeprefix("+")))

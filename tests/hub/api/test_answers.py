@@ -61,3 +61,71 @@ def test_an_error_quoting_the_address_is_withheld_the_same(authed_client, issued
     assert shown["error_message"] == "The number [address] is unreachable"
     assert shown["events"][-1]["detail"] == {"reason": "To [address] refused"}
     assert MessageSerializer.represent(read.messages.all()[0]) == shown
+
+
+@pytest.mark.django_db
+def test_answers_show_times_in_the_current_zone_as_drf_does(authed_client, issued_key, live_template):
+    """The compiled writer formats aware datetimes itself: in the zone current while it writes
+    (``Z`` for UTC, an offset elsewhere), as DRF's DateTimeField does."""
+    from zoneinfo import ZoneInfo
+
+    response = authed_client.post(
+        URL,
+        {"template": "order.shipped", "data": ORDER_DATA, "to": {"phone": "+447911123456"}},
+        format="json",
+    )
+    assert response.json()["created_at"].endswith("Z")
+    read = notification_get(notification_id=response.json()["id"], api_key=issued_key.api_key)
+    assert read is not None
+    for zone in ("Asia/Tokyo", "America/New_York", "UTC"):
+        with timezone.override(ZoneInfo(zone)):
+            assert NotificationSerializer.represent(read) == dict(NotificationSerializer(read).data)
+    with timezone.override(ZoneInfo("Asia/Tokyo")):
+        assert NotificationSerializer.represent(read)["created_at"].endswith("+09:00")
+
+
+@pytest.mark.django_db
+def test_an_address_deep_in_a_detail_is_withheld_whatever_its_case(authed_client, issued_key, live_template):
+    """An event's detail is walked only when its JSON text holds the address; wherever it is
+    (nested, in another case, without its +), it is still replaced, as before."""
+    response = authed_client.post(
+        URL,
+        {
+            "template": "order.shipped",
+            "data": ORDER_DATA,
+            "to": {"email": "Ada@Example.com"},
+            "channels": ["email"],
+        },
+        format="json",
+    )
+    message = Message.objects.get(notification_id=response.json()["id"])
+    details = [
+        {"bounce": [{"reason": "550 ada@example.COM: no such mailbox"}], "code": 550},
+        {"note": "nothing to hide", "n": [1, 2, {"deep": None}]},
+    ]
+    for at, detail in enumerate(details, 1):
+        MessageEvent.objects.create(
+            message=message,
+            kind="provider",
+            status="bounced",
+            detail=detail,
+            occurred_at=timezone.now() + timedelta(minutes=at),
+        )
+    read = notification_get(notification_id=message.notification_id, api_key=issued_key.api_key)
+    assert read is not None
+    shown = NotificationSerializer.represent(read)
+    assert shown == dict(NotificationSerializer(read).data)
+    events = shown["messages"][0]["events"]
+    assert events[-2]["detail"] == {"bounce": [{"reason": "550 [address]: no such mailbox"}], "code": 550}
+    assert events[-1]["detail"] == details[1]
+
+
+def test_a_detail_is_walked_when_its_text_might_hide_the_address():
+    from hub.messaging.selectors import _may_hold, _withheld
+
+    assert not _may_hold({"a": ["b", {"c": 1}]}, "+447911123456")
+    assert _may_hold({"a": ["x 447911123456 y"]}, "+447911123456")
+    assert _may_hold({"a": "ADA@EXAMPLE.COM"}, "ada@example.com")
+    # An address JSON would escape is always walked.
+    assert _may_hold({"a": "b"}, '"ada"@example.com')
+    assert _withheld({"a": ['to "ada"@example.com']}, '"ada"@example.com') == {"a": ["to [address]"]}

@@ -113,11 +113,64 @@ def test_zone_from_contact_then_phone_region_then_default():
 def test_phone_facts_cache_is_bounded_small():
     # Every broadcast recipient is a new number: the cache must stop growing early, or each
     # worker's memory grows with its first tens of thousands of recipients (issue 8, P6).
-    from hub.contacts.selectors import PHONE_FACTS_CACHE_SIZE, _phone_number, _phone_region, _phone_zones
+    from hub.contacts.selectors import (
+        PHONE_FACTS_CACHE_SIZE,
+        _phone_kind,
+        _phone_number,
+        _phone_region,
+        _phone_zones,
+    )
 
     assert PHONE_FACTS_CACHE_SIZE <= 4096
-    for cache in (_phone_number, _phone_region, _phone_zones):
+    for cache in (_phone_number, _phone_region, _phone_zones, _phone_kind):
         assert cache.cache_info().maxsize == PHONE_FACTS_CACHE_SIZE
+
+
+# Shared calling codes (+44: GB, GG, IM, JE; +1), leading-digit regions, a non-geographic code,
+# geographic and mobile numbers, numbers invalid for their code, and a short one.
+PHONES = [
+    "+447911123456",
+    "+442079460000",
+    "+447781123456",  # Guernsey mobile
+    "+447624123456",  # Isle of Man mobile
+    "+447797123456",  # Jersey mobile
+    "+441481712345",  # Guernsey fixed
+    "+447000123456",  # personal number
+    "+440000000000",
+    "+12025550123",
+    "+14165550123",
+    "+18765551234",
+    "+15555555555",
+    "+4915112345678",
+    "+493012345678",
+    "+61412345678",
+    "+5511912345678",
+    "+525512345678",
+    "+80012345678",
+    "+8613812345678",
+    "+3712345",
+]
+
+
+@pytest.mark.parametrize("phone", PHONES)
+def test_phone_facts_answer_as_phonenumbers_own_functions(phone):
+    """Region, validity and zones are found matching the number once (``_region_and_type``):
+    each answers exactly what phonenumbers' own functions answer."""
+    import phonenumbers
+    from phonenumbers import timezone as phone_timezone
+
+    from hub.contacts.selectors import _phone_kind, phone_valid, recipient_zones
+
+    number = phonenumbers.parse(phone, None)
+    region = phonenumbers.region_code_for_number(number) or ""
+    assert phone_country(phone) == region
+    assert _phone_kind(phone) == (region, phonenumbers.number_type(number))
+    assert phone_valid(phone) == phonenumbers.is_valid_number_for_region(number, region)
+    assert phone_valid(phone) == phonenumbers.is_valid_number(number)
+    zones = tuple(z for z in phone_timezone.time_zones_for_number(number) if "/" in z)
+    assert recipient_zones(timezone_name="", phone=phone, default="UTC") == (
+        (zones, "phone") if zones else (("UTC",), "default")
+    )
 
 
 @pytest.mark.postgres

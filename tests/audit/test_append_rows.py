@@ -1,0 +1,48 @@
+"""The audit append builds its rows as tuples and keeps each payload's canonical text per JSON
+text of it (``audit.services._payload_text``): the records it writes and returns are those a
+record-by-record append made, and every one verifies."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from audit.canonical import jsonb_text
+from audit.models import AuditRecord
+from audit.services import Actor, AuditEntry, _payload_text, audit_append_many, audit_append_rows, record_hash
+
+PAYLOADS: list[dict[Any, Any]] = [
+    {"from": "accepted", "to": "queued", "decision": {"rules": [{"id": 1, "v": 2}], "sentence": "ok ✓"}},
+    {"when": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), "pair": ("a", 1), 7: "seven", "f": 0.5},
+    {},
+]
+
+
+def test_the_kept_canonical_text_is_the_payloads_own():
+    for payload in PAYLOADS:
+        dumped = json.dumps(payload, default=str)
+        assert _payload_text(dumped) == jsonb_text(json.loads(dumped))
+        assert _payload_text(dumped) is _payload_text(json.dumps(payload, default=str))  # kept
+
+
+@pytest.mark.django_db
+def test_records_appended_with_a_repeated_payload_are_stored_and_hashed_alike():
+    entries = [
+        AuditEntry(Actor.system(), "test.thing", "thing", str(i), p) for i, p in enumerate(PAYLOADS * 2)
+    ]
+    returned = audit_append_many(entries)
+    assert audit_append_rows(entries) == len(entries)
+    stored = list(AuditRecord.objects.filter(action="test.thing").order_by("seq"))
+    assert len(stored) == 2 * len(entries)
+    for record in stored:
+        assert record.hash == record_hash(record)
+    for mine, theirs in zip(returned, stored, strict=False):
+        assert (
+            mine.payload
+            == theirs.payload
+            == json.loads(json.dumps(PAYLOADS[int(mine.object_id) % 3], default=str))
+        )
+        assert (mine.seq, mine.hash, mine.created_at) == (theirs.seq, theirs.hash, theirs.created_at)
