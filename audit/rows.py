@@ -124,7 +124,7 @@ def _making(model: type[models.Model]) -> tuple[dict[str, Any], list[tuple[str, 
     for f in model._meta.concrete_fields:
         if f.has_default() and callable(f.default):
             made.append((f.attname, f))
-        else:
+        else:  # a value (Django's constructor gives every instance that same object)
             defaults[f.attname] = f.get_default()
     relations = {f.name: f for f in model._meta.concrete_fields if f.is_relation and f.attname != f.name}
     return defaults, made, relations
@@ -133,7 +133,7 @@ def _making(model: type[models.Model]) -> tuple[dict[str, Any], list[tuple[str, 
 def instance_made(model: type[M], /, **values: Any) -> M:
     """``model(**values)``, made without the constructor's work per field (a default looked
     up, a keyword matched, a descriptor's checks: half the cost of an accept's instances):
-    its ``__dict__`` filled at once, as ``hub.journeys.bulk.new_row`` fills it. ``values`` by
+    its ``__dict__`` filled at once. ``values`` by
     attribute name, or a relation by field name given its object (or None), which is cached
     on the result as ``model(...)`` caches it; every other column takes its default. Unsaved,
     as ``model(...)`` leaves it. A model with ``pre_init``/``post_init`` receivers is made by

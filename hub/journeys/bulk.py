@@ -17,7 +17,7 @@ from django.db.models import Field
 from django.db.models.base import ModelState
 from psycopg.types.json import Jsonb
 
-from audit.rows import INSERT_MAX_ROWS, rows_insert
+from audit.rows import INSERT_MAX_ROWS, instance_made, rows_insert
 
 CHUNK = 1000
 M = TypeVar("M", bound=models.Model)
@@ -27,47 +27,9 @@ def new_row(model: type[M], related: dict[str, models.Model | None], **values: A
     """A new ``model`` instance of ``values`` (field names) whose foreign keys ``related``
     (field name → object or None) are set as ``model(journey=journey, ...)`` would set them:
     their ids, and their objects cached. Every other field takes its default. Made without
-    the model's constructor (its per-field handling and the related descriptors' checks were
-    half the CPU of a batch's new events and runs); no ``pre_init``/``post_init`` signal,
-    which these models have no receiver for."""
-    constants, made = _defaults(model)
-    row = model.__new__(model)
-    fields = row.__dict__
-    fields["_state"] = ModelState()
-    # The defaults that are plain values first (one update), then the ones made afresh for
-    # each row (``uuid7``, ``dict``), then what the caller gives.
-    fields.update(constants)
-    for attname, make in made:
-        if attname not in values:
-            fields[attname] = make()
-    for name, obj in related.items():
-        fields[f"{name}_id"] = None if obj is None else obj.pk
-    fields.update(values)
-    row._state.fields_cache.update(related)
-    return row
-
-
-# Defaults that are the same value for every row and cannot be changed in place.
-_IMMUTABLE = (type(None), str, int, float, bool, bytes, tuple, frozenset)
-
-
-@lru_cache(maxsize=32)
-def _defaults(model: type[models.Model]) -> tuple[dict[str, Any], tuple[tuple[str, Any], ...]]:
-    """``model``'s concrete fields' defaults: those that are one immutable value (worked out
-    once), and the makers of the others (called for each row, as ``get_default`` would)."""
-    constants: dict[str, Any] = {}
-    made: list[tuple[str, Any]] = []
-    for field in model._meta.concrete_fields:
-        attname = str(field.attname)
-        if field.has_default() and callable(field.default):
-            made.append((attname, field.default))
-            continue
-        value = field.get_default()
-        if isinstance(value, _IMMUTABLE):
-            constants[attname] = value
-        else:
-            made.append((attname, field.get_default))
-    return constants, tuple(made)
+    the model's constructor (``audit.rows.instance_made``: its per-field handling and the
+    related descriptors' checks were half the CPU of a batch's new events and runs)."""
+    return instance_made(model, **related, **values)
 
 
 @lru_cache(maxsize=32)

@@ -3,33 +3,19 @@ often (DATABASE_PREPARE_THRESHOLD); ``off`` leaves Django's client-side binding.
 
 from __future__ import annotations
 
-import os
-import sys
-
 import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.logscan import run_recorded
-
-OPTIONS = (
-    "import django; django.setup(); from django.conf import settings; "
-    "print(settings.DATABASES['default'].get('OPTIONS', {}))"
-)
+from tests.hub.test_settings import load_settings
 
 
 def _options(**env: str) -> str:
-    result = run_recorded(
-        [sys.executable, "-c", OPTIONS],
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "hub.settings",
-            "DEBUG": "1",
-            "DATABASE_URL": "postgres://hub@db.example:5432/switchboard",
-            **env,
-        },
-        cwd=settings.BASE_DIR,
-        timeout=60,
+    result = load_settings(
+        "settings.DATABASES['default'].get('OPTIONS', {})",
+        DEBUG="1",
+        DATABASE_URL="postgres://hub@db.example:5432/switchboard",
+        **env,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().splitlines()[-1]

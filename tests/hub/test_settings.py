@@ -13,8 +13,10 @@ from tests.logscan import run_recorded
 BASE = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
 
 
-def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
-    code = "import django; django.setup(); from django.conf import settings; print(settings.ALLOWED_HOSTS)"
+def load_settings(shown: str = "settings.ALLOWED_HOSTS", **env: str) -> subprocess.CompletedProcess[str]:
+    """Load the settings in a fresh process under ``env`` (added to this one's, less DEBUG,
+    SECRET_KEY and ALLOWED_HOSTS) and print ``shown``."""
+    code = f"import django; django.setup(); from django.conf import settings; print({shown})"
     return run_recorded(
         [sys.executable, "-c", code],
         env={**BASE, "DJANGO_SETTINGS_MODULE": "hub.settings", **env},
@@ -59,17 +61,6 @@ def test_production_values_are_taken_from_the_environment():
 
 def test_secret_key_fallbacks_come_from_the_environment():
     """Old SECRET_KEY values stay accepted during a rotation (Notify-format keys depend on them)."""
-    code = "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY_FALLBACKS)"
-    result = run_recorded(
-        [sys.executable, "-c", code],
-        env={
-            **BASE,
-            "DJANGO_SETTINGS_MODULE": "hub.settings",
-            "DEBUG": "1",
-            "SECRET_KEY_FALLBACKS": "old-1, old-2",
-        },
-        cwd=settings.BASE_DIR,
-        timeout=60,
-    )
+    result = load_settings("settings.SECRET_KEY_FALLBACKS", DEBUG="1", SECRET_KEY_FALLBACKS="old-1, old-2")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "['old-1', 'old-2']"
