@@ -26,9 +26,16 @@ URL = "/v2/templates"
 
 def token(raw: str, *, iat: float | None = None, alg: str = "HS256", **claims: object) -> str:
     now = time.time()
-    # A whole second, rounded away from now: truncating a time 31 s ahead made it 30.x, and
-    # a request crossing a second on the server read it as 30 ("within"; CI under load, once).
-    whole = int(now) if iat is None else (math.ceil(iat) if iat > now else math.floor(iat))
+    # A whole second, rounded away from the 30 s limit, so that the second a slow request takes
+    # to reach the server cannot carry a time across it: away from now beyond 30 s (truncating a
+    # time 31 s ahead made it 30.x, read as 30, "within"), towards now within (flooring a time
+    # 29 s ago made it 29.x s old, and a request crossing a second read it as 30: CI, once each).
+    if iat is None:
+        whole = int(now)
+    elif abs(iat - now) >= 30:
+        whole = math.ceil(iat) if iat > now else math.floor(iat)
+    else:
+        whole = math.floor(iat) if iat > now else math.ceil(iat)
     payload = {"iss": service_of(raw), "iat": whole, **claims}
     return "Bearer " + jwt.encode(
         payload, secret_of(raw) + ("x" * 32 if alg != "HS256" else ""), algorithm=alg
