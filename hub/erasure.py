@@ -6,7 +6,9 @@ It spans contacts, messaging and the sandbox outbox, so it lives above those app
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -23,6 +25,14 @@ from hub.tracking.privacy import tracking_erase
 
 # Messages not yet handed to a provider: stopped, blocked as erased.
 _STOPPABLE = (S.ACCEPTED, S.QUEUED, S.DEFERRED)
+# Ids a statement names at most: PostgreSQL takes 65,535 bound parameters a statement, and a
+# contact may have had more messages than that.
+ERASURE_CHUNK = 5000
+
+
+def _chunks(ids: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(ids), ERASURE_CHUNK):
+        yield ids[start : start + ERASURE_CHUNK]
 
 
 @dataclass(frozen=True)
@@ -46,17 +56,19 @@ def contact_erase(*, contact: Contact, actor: Actor) -> ErasureReport:
         notifications = Notification.objects.filter(contact=locked)
         messages = Message.objects.filter(Q(notification__contact=locked) | Q(to__in=raw))
         pending = list(messages.filter(status__in=_STOPPABLE).values_list("id", flat=True))
-        messages_transition(
-            [Change(i, S.BLOCKED, {"block_reason": BlockReason.ERASED}) for i in pending],
-            actor=actor,
-            source="erasure",
-        )
+        for part in _chunks(pending):
+            messages_transition(
+                [Change(i, S.BLOCKED, {"block_reason": BlockReason.ERASED}) for i in part],
+                actor=actor,
+                source="erasure",
+            )
         message_ids = [str(i) for i in messages.values_list("id", flat=True)]
         message_count = messages.update(to="", rendered={}, error_message="")
-        tracking_erase(message_ids=message_ids)  # links, clicks, opens, conversions
-        SandboxOutboxEntry.objects.filter(message_id__in=message_ids).update(to="", content={})
         notification_count = notifications.update(to={}, data={})
-        Notification.objects.filter(messages__id__in=message_ids).update(to={}, data={})
+        for part in _chunks(message_ids):
+            tracking_erase(message_ids=part)  # links, clicks, opens, conversions
+            SandboxOutboxEntry.objects.filter(message_id__in=part).update(to="", content={})
+            Notification.objects.filter(messages__id__in=part).update(to={}, data={})
         inbound = InboundMessage.objects.filter(Q(contact=locked) | Q(from_address__in=raw))
         callbacks_inbound_redact(inbound_ids=list(inbound.values_list("pk", flat=True)))
         inbound.update(from_address="", subject="", body="")

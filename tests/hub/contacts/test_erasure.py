@@ -104,3 +104,42 @@ def test_a_stale_import_does_not_re_contact_an_erased_person(authed_client, mark
 @pytest.mark.django_db
 def test_erasing_an_unknown_contact_is_404(authed_client):
     assert authed_client.delete("/api/v1/contacts/nobody").status_code == 404
+
+
+@pytest.mark.postgres  # server-side binding: a statement takes at most 65,535 parameters
+@pytest.mark.django_db
+def test_a_contact_with_more_messages_than_a_statement_takes_parameters_is_erased(
+    authed_client, live_template, contact, django_capture_on_commit_callbacks
+):
+    """70,000 sent messages and 3 waiting: the id lists go in chunks (``ERASURE_CHUNK``),
+    where one statement naming them all was refused by PostgreSQL."""
+    from django.db import connection
+
+    body = {
+        "template": "order.shipped",
+        "to": {"external_id": "cust-1"},
+        "channels": ["sms"],
+        "data": ORDER_DATA,
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(3):
+            assert authed_client.post("/api/v1/notifications", body, format="json").status_code == 202
+    Message.objects.update(status="queued")
+    notification = Notification.objects.first()
+    assert notification is not None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'INSERT INTO messaging_message (id, notification_id, channel, category, "to", locale, status, '
+            "block_reason, attempts, provider, provider_message_id, error_code, error_message, "
+            "needs_reconciliation, rendered, created_at, status_changed_at, decided_by, decision) "
+            "SELECT gen_random_uuid(), %s, 'sms', 'transactional', %s, 'en', 'sent', '', 1, 'sandbox', "
+            "'', '', '', false, '{}'::jsonb, now(), now(), '', '{}'::jsonb FROM generate_series(1, 70000)",
+            [notification.id, PHONE],
+        )
+
+    response = authed_client.delete("/api/v1/contacts/cust-1")
+
+    assert response.status_code == 200, response.content
+    assert (response.json()["stopped"], response.json()["messages"]) == (3, 70_003)
+    assert not Message.objects.exclude(to="").exists()
+    assert Message.objects.filter(status="blocked", block_reason="erased").count() == 3
