@@ -141,6 +141,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # in transaction mode: set DATABASE_PREPARE_THRESHOLD=off behind one (docs/deploying.md).
     _prepare = os.environ.get("DATABASE_PREPARE_THRESHOLD", "5").strip().lower()
     if _prepare not in ("off", ""):
+        if not _prepare.isdigit():
+            raise ImproperlyConfigured(
+                f"DATABASE_PREPARE_THRESHOLD must be a whole number of runs (e.g. 5) or 'off', not {_prepare!r}."
+            )
         DATABASES["default"].setdefault("OPTIONS", {}).update(
             {"server_side_binding": True, "prepare_threshold": int(_prepare)}
         )

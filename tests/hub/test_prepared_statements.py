@@ -30,6 +30,20 @@ def test_off_leaves_djangos_client_side_binding_for_a_pooler() -> None:
     assert _options(DATABASE_PREPARE_THRESHOLD="off") == "{}"
 
 
+def test_a_threshold_that_is_not_a_number_stops_the_hub_with_what_to_set() -> None:
+    result = load_settings(
+        "settings.DATABASES",
+        DEBUG="1",
+        DATABASE_URL="postgres://hub@db.example/sb",
+        DATABASE_PREPARE_THRESHOLD="five",
+    )
+    assert result.returncode != 0
+    assert (
+        "DATABASE_PREPARE_THRESHOLD must be a whole number of runs (e.g. 5) or 'off', not 'five'."
+        in result.stderr
+    )
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_a_statement_run_often_is_prepared_on_the_connection() -> None:
