@@ -184,7 +184,9 @@ def main(argv: list[str] | None = None) -> None:
     from bench.fixtures import unsent_cancel
     from bench.workers import queues_purge
 
-    setup_test_environment()  # DEBUG off, 'testserver' allowed, as the tests run
+    # DEBUG off as in the tests and as deployed (with DEBUG=1 in the environment it stayed on,
+    # and every statement went through the debug cursor), 'testserver' allowed.
+    setup_test_environment(debug=False)
 
     rows = accept_profile(
         accepts=args.accepts,

@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     from bench.fixtures import unsent_cancel
     from bench.workers import queues_purge
 
-    setup_test_environment()
+    setup_test_environment(debug=False)  # DEBUG off: no debug cursor, as deployed
     try:
         rows = dispatch_profile(
             messages=args.messages, chunk=args.chunk, limit=args.limit, top=args.top, save=args.save

@@ -125,7 +125,9 @@ def main(argv: list[str] | None = None) -> None:
     django.setup()
     from django.test.utils import setup_test_environment
 
-    setup_test_environment()  # DEBUG off, 'testserver' allowed, as the tests run
+    # DEBUG off as in the tests and as deployed (with DEBUG=1 in the environment it stayed on,
+    # and every statement went through the debug cursor), 'testserver' allowed.
+    setup_test_environment(debug=False)
     if as_web:
         import hub.wsgi  # noqa: F401 - tunes the collector on import, as gunicorn's workers have it
     rows = events_profile(**vars(args))
