@@ -176,6 +176,12 @@ def worker_processes(
             if proc.poll() is not None:
                 raise RuntimeError(f"worker exited at start:\n{log.read_text()}")
         yield [p for p, _ in procs]
+    except BaseException:
+        # A test or bench run that failed with workers up: what they logged is the evidence
+        # (pytest shows it under the failure; the log files go with the test's directory).
+        for proc, log in procs:
+            print(_log_tail(log, proc), file=sys.stderr)
+        raise
     finally:
         for proc, _ in procs:
             if proc.poll() is None:
@@ -185,6 +191,16 @@ def worker_processes(
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def _log_tail(log: Path, proc: subprocess.Popen[bytes], lines: int = 80) -> str:
+    """The last ``lines`` lines a worker logged, headed by its log's name and whether it runs."""
+    state = "running" if proc.poll() is None else f"exited with {proc.returncode}"
+    try:
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+    except OSError as exc:
+        tail = [f"(log unreadable: {exc})"]
+    return "\n".join([f"--- {log.name} ({state}), last {len(tail)} lines ---", *tail])
 
 
 def _answers(url: str) -> bool:
