@@ -37,6 +37,7 @@ import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
 from django.db import connection, transaction
+from more_itertools import chunked
 from psycopg import sql
 
 from audit.canonical import PG_TIME_SQL, encode_basestring
@@ -59,6 +60,8 @@ ORDER BY l.record_id"""  # noqa: S608 - constants only
 _NO_RECORD = (None,) * 9
 # Rows fetched at a time (a thread fetches the next batch while the last one is checked).
 _FETCH = 20_000
+# Rows the tree and contents checks take at a time.
+VERIFY_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -398,22 +401,14 @@ def _checked_postgresql(expected: _Expected, processes: int) -> tuple[_TreeResul
         return tree, contents, records
 
 
-def _chunks(rows: Iterable[tuple[Any, ...]], size: int = 1000) -> Iterator[list[tuple[Any, ...]]]:
-    chunk: list[tuple[Any, ...]] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _checked_orm(expected: _Expected) -> tuple[_TreeResult, _Broken | None, int]:
     """Elsewhere than PostgreSQL (development only): the same rows through the ORM."""
     leaves = AuditLeaf.objects.order_by("leaf_index")
     tree = _tree_check(
-        _chunks((index, bytes(h)) for index, h in leaves.values_list("leaf_index", "leaf_hash").iterator()),
+        chunked(
+            ((index, bytes(h)) for index, h in leaves.values_list("leaf_index", "leaf_hash").iterator()),
+            VERIFY_CHUNK,
+        ),
         expected,
     )
 
@@ -423,7 +418,7 @@ def _checked_orm(expected: _Expected) -> tuple[_TreeResult, _Broken | None, int]
             record = _NO_RECORD if r is None else record_text_row(r)
             yield (leaf.leaf_index, leaf.record_id, bytes(leaf.leaf_hash), *record)
 
-    return tree, _content_check(_chunks(contents())), AuditRecord.objects.count()
+    return tree, _content_check(chunked(contents(), VERIFY_CHUNK)), AuditRecord.objects.count()
 
 
 def audit_log_verify(*, trusted_keys: Sequence[str] | None = None, processes: int = 1) -> LogReport:

@@ -6,12 +6,11 @@ It spans contacts, messaging and the sandbox outbox, so it lives above those app
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from more_itertools import chunked
 
 from audit.digests import AddressDigest, address_digest_keyed, address_digests
 from audit.services import Actor, audit_append
@@ -28,11 +27,6 @@ _STOPPABLE = (S.ACCEPTED, S.QUEUED, S.DEFERRED)
 # Ids a statement names at most: PostgreSQL takes 65,535 bound parameters a statement, and a
 # contact may have had more messages than that.
 ERASURE_CHUNK = 5000
-
-
-def _chunks(ids: list[Any]) -> Iterator[list[Any]]:
-    for start in range(0, len(ids), ERASURE_CHUNK):
-        yield ids[start : start + ERASURE_CHUNK]
 
 
 @dataclass(frozen=True)
@@ -56,7 +50,7 @@ def contact_erase(*, contact: Contact, actor: Actor) -> ErasureReport:
         notifications = Notification.objects.filter(contact=locked)
         messages = Message.objects.filter(Q(notification__contact=locked) | Q(to__in=raw))
         pending = list(messages.filter(status__in=_STOPPABLE).values_list("id", flat=True))
-        for part in _chunks(pending):
+        for part in chunked(pending, ERASURE_CHUNK):
             messages_transition(
                 [Change(i, S.BLOCKED, {"block_reason": BlockReason.ERASED}) for i in part],
                 actor=actor,
@@ -65,10 +59,10 @@ def contact_erase(*, contact: Contact, actor: Actor) -> ErasureReport:
         message_ids = [str(i) for i in messages.values_list("id", flat=True)]
         message_count = messages.update(to="", rendered={}, error_message="")
         notification_count = notifications.update(to={}, data={})
-        for part in _chunks(message_ids):
-            tracking_erase(message_ids=part)  # links, clicks, opens, conversions
-            SandboxOutboxEntry.objects.filter(message_id__in=part).update(to="", content={})
-            Notification.objects.filter(messages__id__in=part).update(to={}, data={})
+        for named in chunked(message_ids, ERASURE_CHUNK):
+            tracking_erase(message_ids=named)  # links, clicks, opens, conversions
+            SandboxOutboxEntry.objects.filter(message_id__in=named).update(to="", content={})
+            Notification.objects.filter(messages__id__in=named).update(to={}, data={})
         inbound = InboundMessage.objects.filter(Q(contact=locked) | Q(from_address__in=raw))
         callbacks_inbound_redact(inbound_ids=list(inbound.values_list("pk", flat=True)))
         inbound.update(from_address="", subject="", body="")

@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from more_itertools import chunked
 
 from audit.services import Actor
 from hub.celery import send_queue
@@ -47,11 +48,6 @@ logger = logging.getLogger("hub.dispatch")
 DISPATCH_ACTOR = Actor.system()
 # Retries sooner than this are scheduled on the broker; later ones wait in the database.
 SHORT_RETRY_SECONDS = 60
-
-
-def _chunks(items: list[UUID], size: int) -> Iterable[list[UUID]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def enqueue(
@@ -82,7 +78,7 @@ def _publish_batches(
     from hub.messaging.tasks import send_messages
 
     queue = send_queue(channel, category)
-    for chunk in _chunks(message_ids, size):
+    for chunk in chunked(message_ids, size):
         options: dict[str, Any] = {"queue": queue}
         if countdown > 0:
             options["countdown"] = countdown

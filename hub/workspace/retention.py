@@ -5,12 +5,11 @@ replies (body, sender) and tracking (links, clicks and opens, conversions:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from more_itertools import chunked
 
 from audit.services import Actor, audit_append
 from hub.callbacks.services import callbacks_inbound_redact
@@ -21,17 +20,6 @@ from hub.tracking.privacy import tracking_purge
 from hub.workspace.models import RetentionPolicy
 
 PURGE_BATCH = 2000
-
-
-def _in_batches(ids: Iterable[Any]) -> Iterable[list[Any]]:
-    batch: list[Any] = []
-    for item in ids:
-        batch.append(item)
-        if len(batch) >= PURGE_BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def retention_purge(*, now: datetime, actor: Actor | None = None) -> dict[str, int]:
@@ -49,7 +37,7 @@ def retention_purge(*, now: datetime, actor: Actor | None = None) -> dict[str, i
             .filter(~Q(to="") | ~Q(rendered={}) | ~Q(error_message=""))
             .values_list("id", flat=True)
         )
-        for batch in _in_batches(stale.iterator(chunk_size=PURGE_BATCH)):
+        for batch in chunked(stale.iterator(chunk_size=PURGE_BATCH), PURGE_BATCH):
             with transaction.atomic():
                 counts["messages"] += Message.objects.filter(id__in=batch).update(
                     to="", rendered={}, error_message=""
@@ -59,9 +47,11 @@ def retention_purge(*, now: datetime, actor: Actor | None = None) -> dict[str, i
         replies = InboundMessage.objects.filter(channel=channel, received_at__lt=cutoff).exclude(
             body="", subject="", from_address=""
         )
-        for batch in _in_batches(replies.values_list("id", flat=True).iterator(chunk_size=PURGE_BATCH)):
-            callbacks_inbound_redact(inbound_ids=batch)
-            counts["inbound"] += InboundMessage.objects.filter(id__in=batch).update(
+        for replied in chunked(
+            replies.values_list("id", flat=True).iterator(chunk_size=PURGE_BATCH), PURGE_BATCH
+        ):
+            callbacks_inbound_redact(inbound_ids=replied)
+            counts["inbound"] += InboundMessage.objects.filter(id__in=replied).update(
                 body="", subject="", from_address=""
             )
     if policies:
@@ -70,8 +60,8 @@ def retention_purge(*, now: datetime, actor: Actor | None = None) -> dict[str, i
         stale_notifications = Notification.objects.filter(created_at__lt=cutoff).filter(
             ~Q(data={}) | ~Q(to={})
         )
-        for batch in _in_batches(
-            stale_notifications.values_list("id", flat=True).iterator(chunk_size=PURGE_BATCH)
+        for batch in chunked(
+            stale_notifications.values_list("id", flat=True).iterator(chunk_size=PURGE_BATCH), PURGE_BATCH
         ):
             counts["notifications"] += Notification.objects.filter(id__in=batch).update(data={}, to={})
     if any(counts.values()):
