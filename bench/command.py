@@ -100,7 +100,7 @@ class Bench:
         add_journey_arguments(parser)
 
     def handle(self, **options: Any) -> None:
-        from bench.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, start_fake_twilio
+        from bench.fakes.twilio import fake_twilio_env, start_fake_twilio
 
         if options["soak"]:
             from bench.soak import soak_command
@@ -123,12 +123,7 @@ class Bench:
         only = {f.strip().lower() for f in options["only"].split(",") if f.strip()}
         broker = settings.CELERY_BROKER_URL
         twilio = start_fake_twilio(keep_calls=False)  # counts only: P6 runs to a million calls
-        env = {
-            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "TWILIO_FROM_NUMBER": FROM_NUMBER,
-            "TWILIO_API_BASE_URL": twilio.base_url,
-        }
+        env = fake_twilio_env(twilio)
         calls = CallCounter(twilio)
         common = {
             "workers": options["workers"],

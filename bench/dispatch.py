@@ -75,17 +75,9 @@ class FakeProviders:
 
     def worker_env(self) -> dict[str, str]:
         """The settings that point a worker's providers at these fakes."""
-        from bench.fakes import sendgrid, twilio
+        from bench.fakes.serve import served_env
 
-        return {
-            "TWILIO_ACCOUNT_SID": twilio.ACCOUNT_SID,
-            "TWILIO_AUTH_TOKEN": twilio.AUTH_TOKEN,
-            "TWILIO_FROM_NUMBER": twilio.FROM_NUMBER,
-            "TWILIO_API_BASE_URL": self.urls["twilio"],
-            "SENDGRID_API_KEY": sendgrid.API_KEY,
-            "SENDGRID_FROM_EMAIL": sendgrid.FROM_EMAIL,
-            "SENDGRID_API_HOST": self.urls["sendgrid"],
-        }
+        return served_env(self.urls)
 
 
 @contextmanager

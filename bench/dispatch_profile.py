@@ -38,7 +38,7 @@ from bench.accept_profile import Row, phone_fresh, profile_print, statements_cou
 
 def _fakes() -> subprocess.Popen[bytes]:
     """The fake Twilio and SendGrid, their addresses put where the settings read them."""
-    from bench.fakes import sendgrid, twilio
+    from bench.fakes.serve import served_env
 
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.fakes.serve", "sendgrid", "twilio"],
@@ -47,17 +47,7 @@ def _fakes() -> subprocess.Popen[bytes]:
     )
     assert process.stdout is not None  # noqa: S101 - piped above
     urls = json.loads(process.stdout.readline())
-    os.environ.update(
-        {
-            "TWILIO_ACCOUNT_SID": twilio.ACCOUNT_SID,
-            "TWILIO_AUTH_TOKEN": twilio.AUTH_TOKEN,
-            "TWILIO_FROM_NUMBER": twilio.FROM_NUMBER,
-            "TWILIO_API_BASE_URL": urls["twilio"],
-            "SENDGRID_API_KEY": sendgrid.API_KEY,
-            "SENDGRID_FROM_EMAIL": sendgrid.FROM_EMAIL,
-            "SENDGRID_API_HOST": urls["sendgrid"],
-        }
-    )
+    os.environ.update(served_env(urls))
     return process
 
 

@@ -14,6 +14,11 @@ FROM_EMAIL = "hub@example.com"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+def sendgrid_env(host: str) -> dict[str, str]:
+    """The environment that points a process's SendGrid provider at the fake serving ``host``."""
+    return {"SENDGRID_API_KEY": API_KEY, "SENDGRID_FROM_EMAIL": FROM_EMAIL, "SENDGRID_API_HOST": host}
+
+
 def sendgrid_errors(*errors: tuple[str, str | None]) -> dict[str, Any]:
     return {"errors": [{"message": message, "field": field, "help": None} for message, field in errors]}
 

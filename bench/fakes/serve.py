@@ -15,12 +15,22 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Callable, Mapping
 
-from bench.fakes.sendgrid import SendGridHandler
+from bench.fakes.sendgrid import SendGridHandler, sendgrid_env
 from bench.fakes.server import FakeHandler, FakeServer
-from bench.fakes.twilio import TwilioHandler
+from bench.fakes.twilio import TwilioHandler, twilio_env
 
 HANDLERS: dict[str, type[FakeHandler]] = {"twilio": TwilioHandler, "sendgrid": SendGridHandler}
+ENVS: dict[str, Callable[[str], dict[str, str]]] = {"twilio": twilio_env, "sendgrid": sendgrid_env}
+
+
+def served_env(urls: Mapping[str, str]) -> dict[str, str]:
+    """The environment that points a process's providers at the fakes this module printed."""
+    env: dict[str, str] = {}
+    for name, url in urls.items():
+        env.update(ENVS[name](url))
+    return env
 
 
 def _stop_when_stdin_closes(stop: threading.Event) -> None:

@@ -108,11 +108,16 @@ def sent_messages(server: FakeServer) -> list[dict[str, str]]:
     ]
 
 
-def fake_twilio_env(server: FakeServer) -> dict[str, str]:
-    """The environment that points a worker's Twilio provider at this fake."""
+def twilio_env(base_url: str) -> dict[str, str]:
+    """The environment that points a process's Twilio provider at the fake serving ``base_url``."""
     return {
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_FROM_NUMBER": FROM_NUMBER,
-        "TWILIO_API_BASE_URL": server.base_url,
+        "TWILIO_API_BASE_URL": base_url,
     }
+
+
+def fake_twilio_env(server: FakeServer) -> dict[str, str]:
+    """The environment that points a worker's Twilio provider at this fake."""
+    return twilio_env(server.base_url)

@@ -11,7 +11,7 @@ import os
 import pytest
 from django.conf import settings
 
-from bench.fakes.twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, sent_messages
+from bench.fakes.twilio import fake_twilio_env, sent_messages
 from hub.messaging.intake import NotificationRequest, notification_accept
 from hub.messaging.models import Message
 from hub.messaging.models import MessageStatus as S
@@ -64,12 +64,7 @@ def test_worker_sends_sms_through_twilio_sdk_once(fake_twilio, tmp_path):
     """With Twilio configured, the worker calls the (fake) Twilio API exactly once per message."""
     broker = REDIS_BROKER_URL if not broker_reachable(REDIS_BROKER_URL) else "filesystem://"
     purge_queues(broker)
-    env = {
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_FROM_NUMBER": FROM_NUMBER,
-        "TWILIO_API_BASE_URL": fake_twilio.base_url,
-    }
+    env = fake_twilio_env(fake_twilio)
     with worker_process(broker, tmp_path, env), publishing_to(broker):
         notification = accept()
         message = Message.objects.get(notification=notification)
