@@ -391,7 +391,7 @@ def measure_figures(
                 + _cpu_note(accepts.cpu_ms_per_request(), "request"),
                 "",
                 "",
-                "≥ 1,000 req/s, p99 ≤ 50 ms",
+                "≥ 400 req/s, p99 ≤ 100 ms",
             )
         )
         for name, floor in accepts.floors.items():
