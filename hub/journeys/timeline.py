@@ -13,7 +13,7 @@ from uuid import UUID
 
 from django.db import models
 
-from audit.services import Actor, AuditEntry, audit_append_many
+from audit.services import Actor, AuditEntry, audit_append_rows
 from hub.journeys.bulk import rows_create_together, rows_values
 from hub.journeys.models import JourneyRun, JourneyRunEntry
 
@@ -49,23 +49,28 @@ class Timeline:
         entries = self._runs.setdefault(run.id, (run, []))[1]
         entries.append({"kind": kind, "step": step, **detail})
 
-    def flush(self) -> None:
+    def flush(self, *, seqs: Sequence[int] = ()) -> None:
+        """Write the new rows and the entries (one statement for a few), then the entries'
+        audit records (``seqs``: record numbers already drawn, see ``audit_append_rows``)."""
         new = [(model, *rows_values(model, rows)) for model, rows in self._new]
         rows_create_together([*new, (JourneyRunEntry, ENTRY_COLUMNS, self._rows)])
         if self._rows:
-            audit_append_many(
-                AuditEntry(
-                    self.actor,
-                    AUDIT_ACTION,
-                    "journey_run",
-                    str(run.id),
-                    {
-                        "journey": run.journey.key,
-                        "version": run.version.number,
-                        "contact": run.contact_id,
-                        "entries": entries,
-                    },
-                )
-                for run, entries in self._runs.values()
+            audit_append_rows(
+                (
+                    AuditEntry(
+                        self.actor,
+                        AUDIT_ACTION,
+                        "journey_run",
+                        str(run.id),
+                        {
+                            "journey": run.journey.key,
+                            "version": run.version.number,
+                            "contact": run.contact_id,
+                            "entries": entries,
+                        },
+                    )
+                    for run, entries in self._runs.values()
+                ),
+                seqs=seqs,
             )
         self._rows, self._runs, self._new = [], {}, []

@@ -46,3 +46,23 @@ def test_records_appended_with_a_repeated_payload_are_stored_and_hashed_alike():
             == json.loads(json.dumps(PAYLOADS[int(mine.object_id) % 3], default=str))
         )
         assert (mine.seq, mine.hash, mine.created_at) == (theirs.seq, theirs.hash, theirs.created_at)
+
+
+@pytest.mark.django_db
+def test_numbers_drawn_by_the_caller_are_used_first_and_the_rest_drawn_here():
+    from django.db import connection
+
+    from audit.services import SEQ_NEXT_SQL
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the caller draws numbers in SQL on PostgreSQL")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {SEQ_NEXT_SQL}")
+        (drawn,) = cursor.fetchone()
+    entries = [AuditEntry(Actor.system(), "test.drawn", "thing", str(i), {"i": i}) for i in range(3)]
+    assert audit_append_rows(entries[:1], seqs=(drawn,)) == 1
+    assert audit_append_rows(entries[1:], seqs=()) == 2  # drawn here
+    stored = list(AuditRecord.objects.filter(action="test.drawn").order_by("seq"))
+    assert [r.object_id for r in stored] == ["0", "1", "2"]
+    assert stored[0].seq == drawn and stored[1].seq > drawn
+    assert all(record.hash == record_hash(record) for record in stored)

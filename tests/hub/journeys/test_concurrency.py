@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from hub.apikeys.models import ApiKey
+from hub.apikeys.services import IssuedKey
 from hub.contacts.models import Contact
+from hub.journeys.events import EventInput, event_record
 from hub.journeys.models import Event, JourneyRun
 from tests.hub.journeys.conftest import definition, live_journey, send_event
 
@@ -17,7 +20,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 WAIT = [{"id": "pause", "type": "wait", "duration": "1h"}]
 
 
-def at_once(count: int, **event: Any) -> list[Any]:
+def at_once(count: int, api_key: ApiKey | None = None, **event: Any) -> list[Any]:
     barrier = threading.Barrier(count)
     outcomes: list[Any] = []
     lock = threading.Lock()
@@ -25,7 +28,11 @@ def at_once(count: int, **event: Any) -> list[Any]:
     def post() -> None:
         try:
             barrier.wait()
-            outcome = send_event("signed.up", **event)
+            if api_key is None:
+                outcome = send_event("signed.up", **event)
+            else:
+                item = EventInput(name="signed.up", contact="cust-1", **event)
+                outcome = event_record(item=item, api_key=api_key)
             with lock:
                 outcomes.append(outcome)
         finally:
@@ -44,6 +51,19 @@ def test_the_same_event_id_at_once_is_stored_and_applied_once(contact: Contact) 
     outcomes = at_once(8, id="evt-1")
     assert len(outcomes) == 8
     assert sorted(o.replayed for o in outcomes) == [False] + [True] * 7
+    assert Event.objects.count() == 1 and JourneyRun.objects.count() == 1
+
+
+def test_the_same_event_id_at_once_with_a_key_is_stored_and_applied_once(
+    contact: Contact, issued_key: IssuedKey
+) -> None:
+    # With a key the id's event is looked up in the lock's statement, which does not see one
+    # committed while it waited: the unique index refuses the insert, and that is a replay.
+    live_journey(definition(reentry={"policy": "always"}, steps=WAIT))
+    outcomes = at_once(8, api_key=issued_key.api_key, id="evt-1")
+    assert len(outcomes) == 8
+    assert sorted(o.replayed for o in outcomes) == [False] + [True] * 7
+    assert len({o.event.pk for o in outcomes}) == 1
     assert Event.objects.count() == 1 and JourneyRun.objects.count() == 1
 
 
