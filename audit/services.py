@@ -85,9 +85,8 @@ def record_hash(record: AuditRecord) -> str:
     return canonical_hash(record_canonical(record))
 
 
-# A record number drawn in SQL: a caller that will append records may draw one in a statement
-# it runs anyway (``audit_append_rows(..., seqs=...)``), saving the draw's round trip.
-# PostgreSQL only.
+# A record number drawn in SQL, by a caller that will write records (``audit_rows``) in a
+# statement it runs anyway. PostgreSQL only.
 SEQ_NEXT_SQL = "nextval('audit_record_seq')"
 
 
@@ -118,36 +117,44 @@ def audit_append_many(entries: Iterable[AuditEntry]) -> list[AuditRecord]:
     return records
 
 
-def audit_append_rows(entries: Iterable[AuditEntry], *, seqs: Sequence[int] = ()) -> int:
+def audit_append_rows(entries: Iterable[AuditEntry]) -> int:
     """``audit_append_many`` for a caller that needs no records back (the lifecycle, for every
-    status change): the same rows, without an instance made for each; returns how many.
-    ``seqs``: record numbers the caller drew already, in a statement it ran anyway
-    (``SEQ_NEXT_SQL``), saving the draw's round trip: used first, any more drawn here, any
-    left over never used (numbers are not gapless)."""
-    return len(_append(entries, seqs))
+    status change): the same rows, without an instance made for each; returns how many."""
+    return len(_append(entries))
 
 
-def _append(entries: Iterable[AuditEntry], seqs: Sequence[int] = ()) -> list[tuple[Any, ...]]:
+def _append(entries: Iterable[AuditEntry]) -> list[tuple[Any, ...]]:
     """Write the entries' records; returns their rows (values in ``RECORD_COLUMNS`` order)."""
+    # No savepoint: records are part of the caller's transaction, and a failure fails it.
+    with transaction.atomic(savepoint=False):
+        rows = audit_rows(entries)
+        rows_insert(AuditRecord, RECORD_COLUMNS, rows)
+    return rows
+
+
+def audit_rows(entries: Iterable[AuditEntry], *, seqs: Sequence[int] = ()) -> list[tuple[Any, ...]]:
+    """The entries' records, numbered and hashed, as rows of ``AuditRecord`` (values in
+    ``RECORD_COLUMNS`` order, the payload a ``JsonText``), for a caller that inserts them in
+    its transaction with rows of its own, in one statement (``audit_append_many`` inserts them
+    itself). ``seqs``: record numbers the caller drew already in a statement it ran anyway
+    (``SEQ_NEXT_SQL``), saving the draw's round trip: used first, any more drawn here, any left
+    over never used (numbers are not gapless)."""
     prepared = [
         ((e.actor.type, e.actor.id, e.action, e.object_type, e.object_id), *_payload(e.payload))
         for e in entries
     ]
     if not prepared:
         return []
-    # No savepoint: records are part of the caller's transaction, and a failure fails it.
-    with transaction.atomic(savepoint=False):
-        numbers = list(seqs[: len(prepared)])
-        if len(numbers) < len(prepared):
-            numbers += _next_seqs(len(prepared) - len(numbers))
-        now = timezone.now()
-        at = now.astimezone(UTC).strftime(TIME_FORMAT)
-        rows = []
-        for seq, (columns, payload, payload_text) in zip(numbers, prepared, strict=True):
-            named = dict(zip(ENTRY_COLUMNS, columns, strict=True))
-            text = canonical_from_text(seq=seq, at=at, payload_text=payload_text, prev_hash="", **named)
-            rows.append((seq, now, *columns, payload, "", canonical_hash(text)))
-        rows_insert(AuditRecord, RECORD_COLUMNS, rows)
+    numbers = list(seqs[: len(prepared)])
+    if len(numbers) < len(prepared):
+        numbers += _next_seqs(len(prepared) - len(numbers))
+    now = timezone.now()
+    at = now.astimezone(UTC).strftime(TIME_FORMAT)
+    rows = []
+    for seq, (columns, payload, payload_text) in zip(numbers, prepared, strict=True):
+        named = dict(zip(ENTRY_COLUMNS, columns, strict=True))
+        text = canonical_from_text(seq=seq, at=at, payload_text=payload_text, prev_hash="", **named)
+        rows.append((seq, now, *columns, payload, "", canonical_hash(text)))
     return rows
 
 
