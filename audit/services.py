@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 from functools import lru_cache
@@ -85,13 +85,18 @@ def record_hash(record: AuditRecord) -> str:
     return canonical_hash(record_canonical(record))
 
 
+# A record number drawn in SQL, by a caller that will write records (``audit_rows``) in a
+# statement it runs anyway. PostgreSQL only.
+SEQ_NEXT_SQL = "nextval('audit_record_seq')"
+
+
 def _next_seqs(count: int) -> list[int]:
     """``count`` record numbers. PostgreSQL draws them from a sequence, which never waits for
     another transaction; elsewhere (development on SQLite, whose writers are serialised by the
     database anyway) they follow the highest number in use."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT nextval('audit_record_seq') FROM generate_series(1, %s)", [count])
+            cursor.execute(f"SELECT {SEQ_NEXT_SQL} FROM generate_series(1, %s)", [count])  # noqa: S608 - a constant
             return sorted(row[0] for row in cursor.fetchall())
     last = AuditRecord.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
     return list(range(last + 1, last + 1 + count))
@@ -120,22 +125,36 @@ def audit_append_rows(entries: Iterable[AuditEntry]) -> int:
 
 def _append(entries: Iterable[AuditEntry]) -> list[tuple[Any, ...]]:
     """Write the entries' records; returns their rows (values in ``RECORD_COLUMNS`` order)."""
+    # No savepoint: records are part of the caller's transaction, and a failure fails it.
+    with transaction.atomic(savepoint=False):
+        rows = audit_rows(entries)
+        rows_insert(AuditRecord, RECORD_COLUMNS, rows)
+    return rows
+
+
+def audit_rows(entries: Iterable[AuditEntry], *, seqs: Sequence[int] = ()) -> list[tuple[Any, ...]]:
+    """The entries' records, numbered and hashed, as rows of ``AuditRecord`` (values in
+    ``RECORD_COLUMNS`` order, the payload a ``JsonText``), for a caller that inserts them in
+    its transaction with rows of its own, in one statement (``audit_append_many`` inserts them
+    itself). ``seqs``: record numbers the caller drew already in a statement it ran anyway
+    (``SEQ_NEXT_SQL``), saving the draw's round trip: used first, any more drawn here, any left
+    over never used (numbers are not gapless)."""
     prepared = [
         ((e.actor.type, e.actor.id, e.action, e.object_type, e.object_id), *_payload(e.payload))
         for e in entries
     ]
     if not prepared:
         return []
-    # No savepoint: records are part of the caller's transaction, and a failure fails it.
-    with transaction.atomic(savepoint=False):
-        now = timezone.now()
-        at = now.astimezone(UTC).strftime(TIME_FORMAT)
-        rows = []
-        for seq, (columns, payload, payload_text) in zip(_next_seqs(len(prepared)), prepared, strict=True):
-            named = dict(zip(ENTRY_COLUMNS, columns, strict=True))
-            text = canonical_from_text(seq=seq, at=at, payload_text=payload_text, prev_hash="", **named)
-            rows.append((seq, now, *columns, payload, "", canonical_hash(text)))
-        rows_insert(AuditRecord, RECORD_COLUMNS, rows)
+    numbers = list(seqs[: len(prepared)])
+    if len(numbers) < len(prepared):
+        numbers += _next_seqs(len(prepared) - len(numbers))
+    now = timezone.now()
+    at = now.astimezone(UTC).strftime(TIME_FORMAT)
+    rows = []
+    for seq, (columns, payload, payload_text) in zip(numbers, prepared, strict=True):
+        named = dict(zip(ENTRY_COLUMNS, columns, strict=True))
+        text = canonical_from_text(seq=seq, at=at, payload_text=payload_text, prev_hash="", **named)
+        rows.append((seq, now, *columns, payload, "", canonical_hash(text)))
     return rows
 
 

@@ -129,7 +129,9 @@ def main(argv: list[str] | None = None) -> None:
     # and every statement went through the debug cursor), 'testserver' allowed.
     setup_test_environment(debug=False)
     if as_web:
-        import hub.wsgi  # noqa: F401 - tunes the collector on import, as gunicorn's workers have it
+        from hub.collector import web_collector_tune
+
+        web_collector_tune()  # as gunicorn's workers have it (hub.wsgi)
     rows = events_profile(**vars(args))
     print(f"load average {os.getloadavg()[0]:.1f}")
     for row in rows:

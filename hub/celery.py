@@ -14,6 +14,8 @@ from celery import Celery
 from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init, worker_shutdown
 from kombu.transport import TRANSPORT_ALIASES
 
+from hub.collector import collector_tune
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
 # ``filesystem://`` (the embedded broker) means hub's safe subclass of kombu's transport in every
 # process that loads this app. Replacing the alias rather than inventing a URL scheme: Celery
@@ -91,9 +93,7 @@ def _tune_garbage_collection(**_: object) -> None:
     move those long-lived objects out of the collector's sight and collect young objects
     less often. Without this, every full collection walks the whole import graph again: on a
     batch of 500 sends, collection cost as much CPU as the rest of the dispatch."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(WORKER_GC_THRESHOLD, *gc.get_threshold()[1:])
+    collector_tune(WORKER_GC_THRESHOLD)
     _Collector.worker_tuned = True
 
 

@@ -7,17 +7,21 @@ COPY for many), which costs a fraction of ``bulk_create``'s preparing of every f
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from functools import lru_cache
+from datetime import date, datetime, time
+from decimal import Decimal
+from functools import lru_cache, partial
 from operator import attrgetter
 from typing import Any, TypeVar, cast
+from uuid import UUID
 
 from django.db import connection, models
 from django.db.models import Field
 from django.db.models.base import ModelState
 from psycopg.types.json import Jsonb
 
-from audit.rows import INSERT_MAX_ROWS, instance_made, rows_insert
+from audit.rows import INSERT_MAX_ROWS, JsonText, instance_made, rows_insert
 
 CHUNK = 1000
 M = TypeVar("M", bound=models.Model)
@@ -56,11 +60,19 @@ def rows_create_together(
     writes: Sequence[tuple[type[models.Model], Sequence[str], Sequence[Sequence[Any]]]],
 ) -> None:
     """Insert rows into several tables: ``writes`` holds, per table, its model, the field
-    names and the rows' values in their order (JSON fields as plain Python values). On
-    PostgreSQL, when each table has a few rows (``INSERT_MAX_ROWS``), one statement of
-    data-modifying ``WITH`` parts (one round trip instead of one a table; the rows'
-    foreign keys are checked at commit, as Django's constraints are deferred); otherwise
-    ``rows_insert`` a table (a COPY for many rows)."""
+    names and the rows' values in their order (JSON fields as plain Python values, or their
+    text as ``audit.rows.JsonText``). On PostgreSQL, when each table has a few rows
+    (``INSERT_MAX_ROWS``), one statement of data-modifying ``WITH`` parts (one round trip
+    instead of one a table; the rows' foreign keys are checked at commit, as Django's
+    constraints are deferred); otherwise ``rows_insert`` a table (a COPY for many rows).
+
+    In that statement each table's rows are one ``jsonb`` parameter, read back into the
+    table's row type (``jsonb_populate_recordset``): a statement of one parameter a table,
+    its text the same whatever the number of rows, so psycopg parses it once and the server
+    prepares it once (a parameter a value went past psycopg's 50 a cached statement, and a
+    statement a count of rows). Values go through JSON: text, numbers, booleans, JSON, UUIDs,
+    dates and times and decimals (as their text, which PostgreSQL reads as the column's
+    type); anything else is refused (a TypeError)."""
     writes = [w for w in writes if w[2]]
     if not writes:
         return
@@ -76,28 +88,44 @@ def rows_create_together(
     parts: list[str] = []
     params: list[Any] = []
     for model, names, rows in writes:
-        table, columns, json_at = _inserting(model, tuple(names))
-        one = "(" + ", ".join(["%s"] * len(names)) + ")"
-        parts.append(f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(rows))}")  # noqa: S608 - quoted names
-        for row in rows:
-            values = list(row)
-            for i in json_at:
-                values[i] = Jsonb(values[i])
-            params += values
+        table, columns, keys, json_at = _inserting(model, tuple(names))
+        parts.append(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM jsonb_populate_recordset(NULL::{table}, %s)"  # noqa: S608 - quoted names
+        )
+        records = [dict(zip(keys, row, strict=True)) for row in rows]
+        for i in json_at:
+            # A JSON column given as its text is nested as the JSON it is.
+            for record in records:
+                if type(record[keys[i]]) is JsonText:
+                    record[keys[i]] = json.loads(record[keys[i]])
+        params.append(Jsonb(records, dumps=_rows_json))
     *first, last = parts
     sql = "WITH " + ", ".join(f"w{i} AS ({part})" for i, part in enumerate(first)) + f" {last}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 
 
+def _json_value(value: Any) -> str:
+    """A value JSON has no type for, as the text PostgreSQL reads back as its column's type."""
+    if isinstance(value, UUID | datetime | date | time | Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} cannot be written through JSON")
+
+
+_rows_json = partial(json.dumps, default=_json_value)
+
+
 @lru_cache(maxsize=64)
-def _inserting(model: type[models.Model], names: tuple[str, ...]) -> tuple[str, str, tuple[int, ...]]:
-    """The quoted table and columns of ``names``, and which of them are JSON."""
+def _inserting(
+    model: type[models.Model], names: tuple[str, ...]
+) -> tuple[str, str, tuple[str, ...], tuple[int, ...]]:
+    """The quoted table and columns of ``names``, their column names, and which of them are
+    JSON."""
     fields = [model._meta.get_field(name) for name in names]
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(f.column)) for f in fields)  # type: ignore[union-attr]
+    keys = tuple(str(f.column) for f in fields)  # type: ignore[union-attr]
     json_at = tuple(i for i, f in enumerate(fields) if isinstance(f, models.JSONField))
-    return quote(model._meta.db_table), columns, json_at
+    return quote(model._meta.db_table), ", ".join(quote(k) for k in keys), keys, json_at
 
 
 def rows_read(model: type[M], where: str, params: Sequence[Any], *, tail: str = "") -> list[M]:
@@ -106,22 +134,44 @@ def rows_read(model: type[M], where: str, params: Sequence[Any], *, tail: str = 
     model's constructor (as ``new_row``) and without the ORM's query building. Each field's
     ``from_db_value`` (a JSON field's parsing) is applied; the database's own types are
     otherwise as its driver gives them, so this is for PostgreSQL (psycopg's datetimes)."""
+    return [row for row, _ in rows_read_with(model, where, params, tail=tail)]
+
+
+def rows_read_with(
+    model: type[M],
+    where: str,
+    params: Sequence[Any],
+    *,
+    extra: Sequence[str] = (),
+    extra_params: Sequence[Any] = (),
+    tail: str = "",
+) -> list[tuple[M, tuple[Any, ...]]]:
+    """``rows_read``, each row with the values of ``extra`` (SQL expressions selected beside
+    the row's columns, their placeholders bound to ``extra_params``): what the caller would
+    otherwise read in a statement of its own."""
     table, columns, attnames, converters = _reading(model)
+    # Named apart from the table's columns (a subquery's ``id`` would make ``ORDER BY id``
+    # ambiguous).
+    selected = ", ".join([columns, *(f"{sql} AS extra_{i}" for i, sql in enumerate(extra))])
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {columns} FROM {table} WHERE {where} {tail}", params)  # noqa: S608 - quoted names
+        cursor.execute(
+            f"SELECT {selected} FROM {table} WHERE {where} {tail}",  # noqa: S608 - quoted names
+            [*extra_params, *params],
+        )
         found = cursor.fetchall()
-    rows: list[M] = []
+    rows: list[tuple[M, tuple[Any, ...]]] = []
     alias = connection.alias
+    width = len(attnames)
     for values in found:
         row = model.__new__(model)
         fields = row.__dict__
-        fields.update(zip(attnames, values, strict=True))
+        fields.update(zip(attnames, values[:width], strict=True))
         for attname, convert in converters:
             fields[attname] = convert(fields[attname], None, connection)
         state = fields["_state"] = ModelState()
         state.adding = False
         state.db = alias
-        rows.append(row)
+        rows.append((row, values[width:]))
     return rows
 
 

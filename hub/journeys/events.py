@@ -10,17 +10,18 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from audit.services import Actor
+from audit.services import SEQ_NEXT_SQL, Actor
 from hub.apikeys.models import ApiKey
 from hub.contacts.models import Contact
 from hub.generations import generations_read_together
-from hub.journeys.bulk import new_row, rows_create, rows_read
+from hub.journeys.bulk import new_row, rows_create, rows_read, rows_read_with
 from hub.journeys.context import Wake, condition_holds
 from hub.journeys.definition import duration
 from hub.journeys.engine import ENDED_FIELDS, run_end, runs_advance, runs_save
@@ -250,7 +251,12 @@ def _rounds(events: Sequence[Event]) -> list[list[Event]]:
     return rounds
 
 
-def journeys_on_events(events: Sequence[Event], contacts: Mapping[int, Contact], timeline: Timeline) -> None:
+def journeys_on_events(
+    events: Sequence[Event],
+    contacts: Mapping[int, Contact],
+    timeline: Timeline,
+    journeys: LiveJourneys | None = None,
+) -> None:
     """Store ``events`` (new instances) and apply them: for each, in order per contact, end the
     runs that exit on it, resume those waiting for it, convert those whose goal it is, start
     the journeys it triggers. The events, with their ``result`` once all are applied, and the
@@ -263,8 +269,9 @@ def journeys_on_events(events: Sequence[Event], contacts: Mapping[int, Contact],
     Set-based: per round of distinct contacts a fixed number of reads, the runs to advance
     advanced together (their sends in one intake call), the new runs inserted in one
     statement and the resumed, ended and converted ones saved in one. What the journeys are
-    (which ones each name starts, which names concern runs) is read once per process."""
-    journeys = live_journeys()
+    (which ones each name starts, which names concern runs) is read once per process (the
+    caller may give what it read)."""
+    journeys = journeys or live_journeys()
     # The runs started so far: read again by a later round, they are these instances.
     started_here: dict[Any, JourneyRun] = {}
     rounds = _rounds(events)
@@ -316,11 +323,18 @@ def _replay(item: EventInput, api_key: ApiKey | None) -> EventOutcome | None:
     return None if found is None else _replay_of(found, item)
 
 
+def _events_read(pks: Collection[Any]) -> dict[str, Event]:
+    """The events of these primary keys, by their caller's id, with their contacts."""
+    return {e.event_id: e for e in Event.objects.select_related("contact").filter(pk__in=pks)}
+
+
 def _seen(ids: Collection[str], api_key: ApiKey | None) -> dict[str, Event]:
     """The events already stored under these ``ids`` for ``api_key``, by id, with their
     contacts. Most ids are new: a bare look-up of the keys first, as plain SQL with one array
     parameter (building it with the ORM was a fifth of a single event's CPU), and the events
-    read only if there are any."""
+    read only if there are any. ``event_id <> ''`` is spelled out: the unique index on (key,
+    id) is partial, and a prepared statement's generic plan must know it applies (without it,
+    the generic plan reads every event of the key)."""
     if not ids:
         return {}
     if connection.vendor != "postgresql":
@@ -330,13 +344,16 @@ def _seen(ids: Collection[str], api_key: ApiKey | None) -> dict[str, Event]:
     key = "api_key_id IS NULL" if api_key is None else "api_key_id = %s"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id FROM {table} WHERE {key} AND event_id = ANY(%s)",  # noqa: S608 - quoted name
+            f"SELECT id FROM {table} WHERE {key} AND event_id = ANY(%s) AND event_id <> ''",  # noqa: S608 - quoted name
             [list(ids)] if api_key is None else [api_key.pk, list(ids)],
         )
         pks = [pk for (pk,) in cursor.fetchall()]
-    if not pks:
-        return {}
-    return {e.event_id: e for e in Event.objects.select_related("contact").filter(pk__in=pks)}
+    return _events_read(pks) if pks else {}
+
+
+# Contacts locked in one order (by id, so two requests for the same contacts queue, never
+# deadlock).
+CONTACTS_LOCKED = "ORDER BY id FOR UPDATE"
 
 
 def _contacts_locked(external_ids: Collection[str]) -> list[Contact]:
@@ -346,7 +363,63 @@ def _contacts_locked(external_ids: Collection[str]) -> list[Contact]:
     fifth of a single event's CPU, and a 1,000-id ``IN`` list is parsed again by the driver)."""
     if connection.vendor != "postgresql":
         return list(Contact.objects.select_for_update().filter(external_id__in=external_ids).order_by("pk"))
-    return rows_read(Contact, "external_id = ANY(%s)", [list(external_ids)], tail="ORDER BY id FOR UPDATE")
+    return rows_read(Contact, "external_id = ANY(%s)", [list(external_ids)], tail=CONTACTS_LOCKED)
+
+
+@dataclass(frozen=True)
+class _Locked:
+    """A single event's contact, its row locked, and what was read in the same statement."""
+
+    contact: Contact | None
+    # Whether the event stored under the item's id for its key was looked up, and its pk if any.
+    seen_read: bool = False
+    seen: Any = None
+    # Audit record numbers drawn for the timeline (audit.services.audit_rows).
+    seqs: tuple[int, ...] = ()
+
+
+def _contact_locked(item: EventInput, api_key: ApiKey | None, *, audited: bool) -> _Locked:
+    """``_contacts_locked`` for one event's contact, in one statement on PostgreSQL with what
+    the event needs next: the event already stored under its id for its key, when it has both
+    (see ``_event_record``), and an audit record number when it is ``audited`` (it may touch
+    a run, whose timeline entries are audited; one drawn for nothing is a gap, and numbers
+    are not gapless)."""
+    if connection.vendor != "postgresql":
+        return _Locked(next(iter(_contacts_locked([item.contact])), None))
+    extra: list[str] = []
+    extra_params: list[Any] = []
+    seen_read = bool(item.id) and api_key is not None
+    if seen_read:
+        assert api_key is not None  # noqa: S101 - narrowed for mypy
+        extra.append(_seen_sql())
+        extra_params += [api_key.pk, item.id]
+    if audited:
+        extra.append(SEQ_NEXT_SQL)
+    found = rows_read_with(
+        Contact,
+        "external_id = ANY(%s)",
+        [[item.contact]],
+        extra=extra,
+        extra_params=extra_params,
+        tail=CONTACTS_LOCKED,
+    )
+    if not found:
+        return _Locked(None)
+    contact, values = found[0]
+    return _Locked(
+        contact,
+        seen_read=seen_read,
+        seen=values[0] if seen_read else None,
+        seqs=(values[-1],) if audited else (),
+    )
+
+
+@lru_cache(maxsize=1)
+def _seen_sql() -> str:
+    """The stored event of a key's id, as a value beside the contact's row (``event_id <> ''``
+    spelled out, as in ``_seen``)."""
+    table = connection.ops.quote_name(Event._meta.db_table)
+    return f"(SELECT id FROM {table} WHERE api_key_id = %s AND event_id = %s AND event_id <> '')"  # noqa: S608 - quoted name
 
 
 def event_record(*, item: EventInput, api_key: ApiKey | None) -> EventOutcome:
@@ -367,21 +440,31 @@ def event_record(*, item: EventInput, api_key: ApiKey | None) -> EventOutcome:
 def _event_record(item: EventInput, api_key: ApiKey | None) -> EventOutcome:
     now = timezone.now()
     actor = Actor.api_key(api_key.pk) if api_key else Actor.system()
+    journeys = live_journeys()
+    audited = item.name in journeys.triggered or item.name in journeys.concerning_runs
     with transaction.atomic():
-        contact = next(iter(_contacts_locked([item.contact])), None)
+        locked = _contact_locked(item, api_key, audited=audited)
+        contact = locked.contact
         if contact is None:
             raise _unknown_contact(item)
-        # Once the contact's lock is held (its own statement: it then sees an event committed
-        # while it waited for the lock).
-        if item.id and (replay := _replay(item, api_key)):
+        if locked.seen_read:
+            # Looked up in the lock's statement, so with what had committed when it began: an
+            # event of this id committed while it waited for the lock is not seen, but the
+            # unique index on (key, id) then refuses this one's insert, and event_record
+            # answers it as that one's replay.
+            if locked.seen is not None:
+                return _replay_of(_events_read([locked.seen])[item.id], item)
+        elif item.id and (replay := _replay(item, api_key)):
+            # Without a key the index holds nothing (NULLs are distinct): looked up once the
+            # lock is held, in a statement of its own, which sees one committed meanwhile.
             return replay
         event = _event_of(item, contact, api_key, now)
         timeline = Timeline(actor=actor, now=now)
         # Stored with its result, in one statement, once applied.
-        journeys_on_events([event], {contact.pk: contact}, timeline)
+        journeys_on_events([event], {contact.pk: contact}, timeline, journeys)
         # A template's or journey's goal: a conversion for the latest delivered message.
         conversions_record(events=[event], contacts={contact.pk: contact})
-        timeline.flush()
+        timeline.flush(seqs=locked.seqs)
     return EventOutcome(event, replayed=False)
 
 

@@ -1,8 +1,9 @@
 """A run's timeline: each entry is a row for the API and admin, and the entries a transaction
 wrote for one run are one record in the audit log (``journey_run.timeline``).
 
-Entries are gathered while runs advance and written together (one COPY of the rows, one audit
-append) in the transaction that advanced them, so the timeline and the trail never disagree."""
+Entries are gathered while runs advance and written with their audit records, and with the
+transaction's new runs and events (one statement for a few rows, else a COPY a table), in the
+transaction that advanced them, so the timeline and the trail never disagree."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from uuid import UUID
 
 from django.db import models
 
-from audit.services import Actor, AuditEntry, audit_append_many
+from audit.models import AuditRecord
+from audit.services import RECORD_COLUMNS, Actor, AuditEntry, audit_rows
 from hub.journeys.bulk import rows_create_together, rows_values
 from hub.journeys.models import JourneyRun, JourneyRunEntry
 
@@ -49,11 +51,12 @@ class Timeline:
         entries = self._runs.setdefault(run.id, (run, []))[1]
         entries.append({"kind": kind, "step": step, **detail})
 
-    def flush(self) -> None:
+    def flush(self, *, seqs: Sequence[int] = ()) -> None:
+        """Write the new rows, the entries and their audit records (one statement for a few;
+        ``seqs``: audit record numbers already drawn, see ``audit.services.audit_rows``)."""
         new = [(model, *rows_values(model, rows)) for model, rows in self._new]
-        rows_create_together([*new, (JourneyRunEntry, ENTRY_COLUMNS, self._rows)])
-        if self._rows:
-            audit_append_many(
+        records = audit_rows(
+            (
                 AuditEntry(
                     self.actor,
                     AUDIT_ACTION,
@@ -67,5 +70,10 @@ class Timeline:
                     },
                 )
                 for run, entries in self._runs.values()
-            )
+            ),
+            seqs=seqs,
+        )
+        rows_create_together(
+            [*new, (JourneyRunEntry, ENTRY_COLUMNS, self._rows), (AuditRecord, RECORD_COLUMNS, records)]
+        )
         self._rows, self._runs, self._new = [], {}, []

@@ -46,3 +46,24 @@ def test_records_appended_with_a_repeated_payload_are_stored_and_hashed_alike():
             == json.loads(json.dumps(PAYLOADS[int(mine.object_id) % 3], default=str))
         )
         assert (mine.seq, mine.hash, mine.created_at) == (theirs.seq, theirs.hash, theirs.created_at)
+
+
+@pytest.mark.django_db
+def test_numbers_drawn_by_the_caller_are_used_first_and_the_rest_drawn_here():
+    from django.db import connection
+
+    from audit.rows import rows_insert
+    from audit.services import RECORD_COLUMNS, SEQ_NEXT_SQL, audit_rows
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the caller draws numbers in SQL on PostgreSQL")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {SEQ_NEXT_SQL}")
+        (drawn,) = cursor.fetchone()
+    entries = [AuditEntry(Actor.system(), "test.drawn", "thing", str(i), {"i": i}) for i in range(3)]
+    rows = audit_rows(entries, seqs=(drawn,))
+    assert rows[0][0] == drawn and rows[1][0] > drawn and rows[2][0] > rows[1][0]
+    rows_insert(AuditRecord, RECORD_COLUMNS, rows)
+    stored = list(AuditRecord.objects.filter(action="test.drawn").order_by("seq"))
+    assert [r.object_id for r in stored] == ["0", "1", "2"]
+    assert all(record.hash == record_hash(record) for record in stored)
