@@ -70,18 +70,26 @@ class ApiKeyRateThrottle(BaseThrottle):
 
 
 # View classes by whether ApiKeyRateThrottle follows only the scopes (filled as they are met).
+_DRF_ORDER = ("initial", "check_permissions", "get_permissions", "check_throttles", "get_throttles")
 _after_scopes: dict[type, bool] = {}
 
 
-def _throttled_after_scopes(view_class: type) -> bool:
+def view_throttled_after_scopes(view_class: type) -> bool:
     """Whether a request to this view, once authenticated, meets only the scopes
-    (ApiKeyScopes; IsAuthenticated passes any key) and then ApiKeyRateThrottle."""
+    (ApiKeyScopes; IsAuthenticated passes any key) and then ApiKeyRateThrottle, in the order
+    DRF's APIView checks them (a view that changes how it finds or checks them is not)."""
     answer = _after_scopes.get(view_class)
     if answer is None:
+        # Imported here: rest_framework.views imports the authentication that imports this.
+        from rest_framework.views import APIView
+
         permissions = getattr(view_class, "permission_classes", ())
-        answer = _after_scopes[view_class] = ApiKeyRateThrottle in getattr(
-            view_class, "throttle_classes", ()
-        ) and all(p in (IsAuthenticated, ApiKeyScopes) for p in permissions)
+        answer = _after_scopes[view_class] = (
+            issubclass(view_class, APIView)
+            and all(getattr(view_class, name) is getattr(APIView, name) for name in _DRF_ORDER)
+            and ApiKeyRateThrottle in getattr(view_class, "throttle_classes", ())
+            and all(p in (IsAuthenticated, ApiKeyScopes) for p in permissions)
+        )
     return answer
 
 
@@ -90,7 +98,7 @@ def _rate_token_due(request: Request, raw: str) -> tuple[ApiKey, int] | None:
     when the request will spend a rate token of it once that generation is confirmed: its
     view throttles by key after the scopes alone, and the key's scopes allow the request."""
     view = (getattr(request, "parser_context", None) or {}).get("view")
-    if not raw or view is None or not _throttled_after_scopes(type(view)):
+    if not raw or view is None or not view_throttled_after_scopes(type(view)):
         return None
     held = apikey_held(raw=raw)
     if held is None or scopes_refusal(request, view, api_key=held[0]) is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
@@ -149,3 +150,32 @@ def test_with_redis_unreachable_a_request_fails_as_before(settings, authed_clien
     assert response.status_code == 500
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["code"] == "internal_error"
+
+
+def test_only_views_that_check_scopes_then_the_key_rate_as_drf_does_take_early():
+    """The early token stands for the throttle's only where nothing else may refuse the request
+    between authentication and the throttle."""
+    from rest_framework.permissions import AllowAny
+    from rest_framework.views import APIView
+
+    from hub.api.events import EventCreateView
+    from hub.api.throttling import view_throttled_after_scopes
+    from hub.api.views import NotificationCreateView
+
+    class OwnPermissions(NotificationCreateView):
+        def get_permissions(self) -> list[Any]:
+            return []
+
+    class OtherPermission(NotificationCreateView):
+        permission_classes = [AllowAny]
+
+    class NotThrottled(NotificationCreateView):
+        throttle_classes = []
+
+    assert view_throttled_after_scopes(NotificationCreateView) and view_throttled_after_scopes(
+        EventCreateView
+    )
+    assert not any(
+        view_throttled_after_scopes(v) for v in (OwnPermissions, OtherPermission, NotThrottled, object)
+    )
+    assert not view_throttled_after_scopes(type("Plain", (APIView,), {"throttle_classes": []}))
