@@ -10,7 +10,10 @@ a newly approved version is sent, from the next request on, in every process.
 Within a request, the first counter read fetches every known counter at once (one ``MGET``)
 and the request keeps them (a key, a template, the rules and the callback endpoints cost one
 round trip, not four); a bump made by the request itself is read again at once. Outside a
-request (workers, commands) each read is its own round trip.
+request (workers, commands) each read is its own round trip. An API request's first read is
+its authentication's (``generations_read_with``): read from Redis itself, as the cache names
+and stores the counters, in the script that also checks the client's address and takes the
+key's rate token (hub.api.throttling), the request's one round trip to Redis.
 
 Without a shared cache (local memory is one process's view) nothing is cached: every read goes
 to the database; so too while the cache server cannot be reached. As a backstop for a bump lost
@@ -22,13 +25,14 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisSerializer
 from django.core.signals import request_finished, request_started, setting_changed
 from django.db import models, transaction
 from django.db.models.signals import post_delete, post_save
@@ -40,9 +44,14 @@ _LOCAL_BACKENDS = ("locmem", "dummy")
 MAX_AGE_SECONDS = 60.0
 
 
-# Whether the cache is shared: read from CACHES once (every request asks several times), again
-# when a test overrides CACHES.
+# Whether the cache is shared, and whether it is Django's Redis cache on REDIS_URL's server:
+# read from the settings once (every request asks), again when a test overrides them.
 _shared_cache: list[bool] = []
+_raw_cache: list[bool] = []
+# The cache's own name (key prefix and version) of each counter in Redis, made once.
+_raw_keys: dict[str, bytes] = {}
+# How Django's Redis cache stores a value: an int as its digits, anything else pickled.
+_SERIALIZER = RedisSerializer()
 
 
 def _shared() -> bool:
@@ -52,9 +61,32 @@ def _shared() -> bool:
     return _shared_cache[0]
 
 
+def _raw_reads() -> bool:
+    """Whether the cache's keys can be read from Redis itself (``REDIS_URL``), as the cache
+    would read them: Django's Redis cache, on that one server, with its own serializer."""
+    if not _raw_cache:
+        config = settings.CACHES["default"]
+        _raw_cache.append(
+            config["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+            and bool(settings.REDIS_URL)
+            and config.get("LOCATION") == settings.REDIS_URL
+            and "serializer" not in config.get("OPTIONS", {})
+        )
+    return _raw_cache[0]
+
+
+def _raw_key(name: str) -> bytes:
+    raw = _raw_keys.get(name)
+    if raw is None:
+        raw = _raw_keys[name] = cache.make_key(_key(name)).encode()
+    return raw
+
+
 def _caches_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting == "CACHES":
+    if setting in ("CACHES", "REDIS_URL"):
         _shared_cache.clear()
+        _raw_cache.clear()
+        _raw_keys.clear()
 
 
 setting_changed.connect(_caches_changed, dispatch_uid="generations-caches-changed")
@@ -93,19 +125,35 @@ def _read_all(names: set[str]) -> dict[str, int]:
     return {n: int(found[_key(n)]) for n in names if found.get(_key(n)) is not None}
 
 
-def generations_read_with(keys: list[str]) -> dict[str, Any]:
+# Reads Redis keys (as the cache names them) in one round trip: their raw values, None where
+# a key does not exist. It may do more in that round trip (the API's rate bucket).
+RawRead = Callable[[list[bytes]], list[Any]]
+
+
+def generation_redis_key(name: str) -> bytes:
+    """The Redis key holding ``name``'s counter (the cache's key prefix and version included),
+    for a script that must act only while a generation holds."""
+    return _raw_key(name)
+
+
+def generations_read_with(keys: list[str], *, read: RawRead | None = None) -> dict[str, Any]:
     """The values of the cache ``keys`` that exist. At a request's first read, in the same
-    round trip (one ``MGET``) as its counters, which it then keeps as ``generation`` would
-    (the API's authentication: whether the client's address is blocked, with the counters its
-    key is checked against); else on their own. A cache failure is raised, as ``get_many``
-    raises it."""
+    round trip as its counters, which it then keeps as ``generation`` would (the API's
+    authentication: whether the client's address is blocked, with the counters its key is
+    checked against); else on their own. That round trip is ``read``'s when given and the
+    cache is Redis itself (``REDIS_URL``: no cache layer around it), else the cache's ``MGET``;
+    ``read`` is not called otherwise. A cache failure is raised, as ``get_many`` raises it."""
     counters = _request_counters.get()
     if counters is None or counters or not _shared():
         return cache.get_many(keys)
-    names = set(_NAMES)
-    found = cache.get_many([*keys, *(_key(n) for n in names)])
-    counters.update({n: int(found[_key(n)]) for n in names if found.get(_key(n)) is not None})
-    return {k: found[k] for k in keys if k in found}
+    names = list(_NAMES)
+    if read is None or not _raw_reads():
+        found = cache.get_many([*keys, *(_key(n) for n in names)])
+        counters.update({n: int(found[_key(n)]) for n in names if found.get(_key(n)) is not None})
+        return {k: found[k] for k in keys if k in found}
+    raw = read([*(cache.make_key(k).encode() for k in keys), *(_raw_key(n) for n in names)])
+    counters.update({n: int(v) for n, v in zip(names, raw[len(keys) :], strict=True) if v is not None})
+    return {k: _SERIALIZER.loads(v) for k, v in zip(keys, raw, strict=False) if v is not None}
 
 
 def generation(name: str) -> int | None:
@@ -232,6 +280,16 @@ class GenerationCache(Generic[V]):
         if entry is None or entry[0] != current or time.monotonic() - entry[1] > MAX_AGE_SECONDS:
             return None
         return entry[2]
+
+    def held(self, key: Any) -> tuple[V, int] | None:
+        """The entry for ``key`` and the generation it was stored under, whatever the current
+        one (not past ``MAX_AGE_SECONDS``): true only while that generation is still current,
+        so for a caller that checks it in the same step as it acts (a script on the cache
+        server)."""
+        entry = self._entries.get(key)
+        if entry is None or time.monotonic() - entry[1] > MAX_AGE_SECONDS:
+            return None
+        return entry[2], entry[0]
 
     def put(self, key: Any, value: V, current: int | None) -> None:
         if current is None:

@@ -34,17 +34,30 @@ def required_capability(request: Request, view: Any) -> str | None:
     return None if request.method in SAFE_METHODS else "send"
 
 
+SCOPES_REFUSED = "This API key's scopes do not allow this request."
+
+
+def scopes_refusal(request: Request, view: Any, *, api_key: ApiKey) -> str | None:
+    """Why ``api_key``'s scopes refuse this request to ``view``, or None if they allow it."""
+    capability = required_capability(request, view)
+    if capability is None:
+        if any(apikey_has_capability(api_key=api_key, capability=c) for c in READ_CAPABILITIES):
+            return None
+        return SCOPES_REFUSED
+    if apikey_has_capability(api_key=api_key, capability=capability):
+        return None
+    return f"This API key may not do this: it lacks the '{capability}' scope."
+
+
 class ApiKeyScopes(BasePermission):
-    message = "This API key's scopes do not allow this request."
+    message = SCOPES_REFUSED
 
     def has_permission(self, request: Request, view: Any) -> bool:
         api_key = request.auth
         if not isinstance(api_key, ApiKey):
             return True  # authentication (IsAuthenticated) decides
-        capability = required_capability(request, view)
-        if capability is None:
-            return any(apikey_has_capability(api_key=api_key, capability=c) for c in READ_CAPABILITIES)
-        if apikey_has_capability(api_key=api_key, capability=capability):
+        refusal = scopes_refusal(request, view, api_key=api_key)
+        if refusal is None:
             return True
-        self.message = f"This API key may not do this: it lacks the '{capability}' scope."
+        self.message = refusal
         return False

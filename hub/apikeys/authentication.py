@@ -38,12 +38,16 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             from hub.notify.authentication import NotifyJWTAuthentication
 
             return NotifyJWTAuthentication().authenticate(request)
-        parts = token.strip().split("_", 2)
-        bad_key_refuse_if_blocked(request, prefix=parts[1] if len(parts) == 3 else "")
-        if scheme != self.keyword or not token.strip():
+        token = token.strip()
+        parts = token.split("_", 2)
+        # The same round trip takes the key's rate token where it can (see the function).
+        bad_key_refuse_if_blocked(
+            request, prefix=parts[1] if len(parts) == 3 else "", raw=token if scheme == self.keyword else ""
+        )
+        if scheme != self.keyword or not token:
             bad_key_count_failure(request)
             raise exceptions.AuthenticationFailed("Use the header 'Authorization: Bearer <api key>'.")
-        api_key = apikey_authenticate(raw=token.strip())
+        api_key = apikey_authenticate(raw=token)
         if api_key is None:
             bad_key_count_failure(request)
             raise exceptions.AuthenticationFailed("This API key is not valid or has been revoked.")

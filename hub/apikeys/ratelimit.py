@@ -21,28 +21,51 @@ from django.conf import settings
 from django.core.cache import cache as django_cache
 from redis.exceptions import NoScriptError
 
-_BUCKET_SCRIPT = """
-local rate = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1]) or burst
-local at = tonumber(state[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
-local allowed = 0
-local wait = 0
-if tokens >= cost then
-  tokens = tokens - cost
-  allowed = 1
-else
-  wait = (cost - tokens) / rate
+# Take ``cost`` tokens from the bucket ``key`` (or refuse, with the seconds until there are
+# enough): {allowed (1 or 0), wait}.
+_BUCKET_TAKE = """
+local function take(key, rate, burst, cost)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+  local state = redis.call('HMGET', key, 'tokens', 'at')
+  local tokens = tonumber(state[1]) or burst
+  local at = tonumber(state[2]) or now
+  tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+  local allowed = 0
+  local wait = 0
+  if tokens >= cost then
+    tokens = tokens - cost
+    allowed = 1
+  else
+    wait = (cost - tokens) / rate
+  end
+  redis.call('HSET', key, 'tokens', tostring(tokens), 'at', tostring(now))
+  redis.call('EXPIRE', key, math.ceil(burst / rate) + 60)
+  return {allowed, tostring(wait)}
 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 60)
-return {allowed, tostring(wait)}
 """
+
+_BUCKET_SCRIPT = (
+    _BUCKET_TAKE
+    + """
+return take(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
+"""
+)
+
+# KEYS: the bucket, a key that must hold ARGV[4], a key that must not exist, then the keys to
+# read. Reads them (MGET) and takes one token only while both conditions hold:
+# {allowed (1, 0, or -1 when nothing was taken), wait, the values read}.
+_READ_AND_TAKE_SCRIPT = (
+    _BUCKET_TAKE
+    + """
+local values = redis.call('MGET', unpack(KEYS, 4))
+local taken = {-1, '0'}
+if redis.call('GET', KEYS[2]) == ARGV[4] and redis.call('EXISTS', KEYS[3]) == 0 then
+  taken = take(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), 1)
+end
+return {taken[1], taken[2], values}
+"""
+)
 
 _QUOTA_SCRIPT = """
 local used = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -83,13 +106,18 @@ class _Script:
     def __init__(self, client: Any, source: str) -> None:
         self.client = client
         self.source = source
-        self.sha = hashlib.sha1(source.encode()).hexdigest()  # noqa: S324 - Redis names scripts so
+        self.sha = hashlib.sha1(source.encode()).hexdigest().encode()  # noqa: S324 - Redis names scripts so
 
     def __call__(self, key: str, *args: Any) -> Any:
+        return self.call([key], *args)
+
+    def call(self, keys: list[Any], *args: Any) -> Any:
+        """Run with ``keys`` and ``args`` (given as bytes where the caller can: redis-py then
+        sends them as they are, without working out each one's type)."""
         try:
-            return self.client.evalsha(self.sha, 1, key, *args)
+            return self.client.evalsha(self.sha, b"%d" % len(keys), *keys, *args)
         except NoScriptError:
-            return self.client.eval(self.source, 1, key, *args)
+            return self.client.eval(self.source, len(keys), *keys, *args)
 
 
 @cache
@@ -97,10 +125,14 @@ def _script(url: str, source: str) -> _Script:
     return _Script(_redis(url), source)
 
 
+def _bucket_rate_and_burst(rate_per_minute: int, burst: int, cost: int) -> tuple[float, int]:
+    """Tokens a second, and the bucket's size (never below one request's cost)."""
+    return max(rate_per_minute, 1) / 60.0, max(burst, cost, 1)
+
+
 def bucket_take(*, key: str, rate_per_minute: int, burst: int, cost: int = 1) -> Decision:
     """Take ``cost`` tokens from the bucket ``key``; refuse (with a wait) if there are not enough."""
-    rate = max(rate_per_minute, 1) / 60.0
-    burst = max(burst, cost, 1)
+    rate, burst = _bucket_rate_and_burst(rate_per_minute, burst, cost)
     url: str = settings.REDIS_URL
     if url:
         allowed, wait = _script(url, _BUCKET_SCRIPT)(f"sb:bucket:{key}", rate, burst, cost)
@@ -114,6 +146,34 @@ def bucket_take(*, key: str, rate_per_minute: int, burst: int, cost: int = 1) ->
             return Decision(True)
         django_cache.set(f"sb:bucket:{key}", (tokens, now), timeout=int(burst / rate) + 60)
         return Decision(False, (cost - tokens) / rate)
+
+
+@dataclass(frozen=True)
+class TakeIf:
+    """One token of the bucket ``key`` (named as for bucket_take), to be taken only while the
+    Redis key ``holding`` holds ``value`` and the Redis key ``absent`` does not exist."""
+
+    key: str
+    rate_per_minute: int
+    burst: int
+    holding: bytes
+    value: int
+    absent: bytes
+
+
+def bucket_take_reading(*, reads: list[bytes], take: TakeIf | None) -> tuple[Decision | None, list[Any]]:
+    """The raw values of the Redis keys ``reads`` (None where a key does not exist) and, in the
+    same round trip, ``take``'s token if its conditions hold then: its decision, or None when
+    nothing was taken (a condition did not hold, or no ``take``). Needs ``REDIS_URL``; a Redis
+    failure is raised."""
+    url: str = settings.REDIS_URL
+    if take is None:
+        return None, list(_redis(url).mget(reads))
+    rate, burst = _bucket_rate_and_burst(take.rate_per_minute, take.burst, 1)
+    keys = [f"sb:bucket:{take.key}".encode(), take.holding, take.absent, *reads]
+    args = (b"%r" % rate, b"%d" % burst, b"1", b"%d" % take.value)
+    allowed, wait, values = _script(url, _READ_AND_TAKE_SCRIPT).call(keys, *args)
+    return (None if allowed < 0 else Decision(bool(allowed), float(wait))), list(values)
 
 
 def seconds_to_utc_midnight(now: datetime | None = None) -> int:

@@ -32,13 +32,51 @@ class Counting:
         return counted
 
 
+# What the cache's calls would send to the server (the rest, e.g. make_key, stay in the process).
+CACHE_READS = {"get", "get_many", "has_key", "add", "incr", "set"}
+
+
+class RedisCommands:
+    """Every command sent to Redis by any client (Django's cache's, the hub's own), each as its
+    name and arguments: one command is one round trip."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import redis
+
+        self.sent: list[tuple[str, tuple[Any, ...]]] = []
+        real = redis.Redis.execute_command
+
+        def execute_command(client: Any, *args: Any, **options: Any) -> Any:
+            self.sent.append((str(args[0]), args[1:]))
+            return real(client, *args, **options)
+
+        monkeypatch.setattr(redis.Redis, "execute_command", execute_command)
+
+    def reading(self, fragment: bytes) -> list[str]:
+        """The commands that named a key containing ``fragment``."""
+        return [
+            name
+            for name, args in self.sent
+            if any(
+                fragment in (a.encode() if isinstance(a, str) else a)
+                for a in args
+                if isinstance(a, str | bytes)
+            )
+        ]
+
+
 @pytest.mark.django_db
 def test_an_accept_reads_the_counters_in_one_round_trip(authed_client, live_template, monkeypatch):
     assert authed_client.post(URL, BODY, format="json").status_code == 202  # caches and counters filled
     counting = Counting(getattr(generations, "cache"))  # noqa: B009 - not re-exported by name
     monkeypatch.setattr(generations, "cache", counting)
+    commands = RedisCommands(monkeypatch)
     assert authed_client.post(URL, BODY, format="json").status_code == 202
-    assert counting.calls == ["get_many"]  # the key, the template, the rules, the endpoints
+    # The key, the template, the rules, the endpoints: one command to Redis itself (the request's
+    # first, with the address's block and the key's rate token), none through the cache.
+    assert commands.reading(b"sb:generation:") == ["EVALSHA"]
+    assert commands.sent[0][0] == "EVALSHA"
+    assert not CACHE_READS & set(counting.calls)
 
 
 @pytest.mark.django_db

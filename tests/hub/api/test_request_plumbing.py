@@ -18,7 +18,7 @@ from hub import generations
 from hub.api import throttling
 from hub.api.negotiation import JsonContentNegotiation
 from tests.factories import make_staff_user
-from tests.hub.test_generations_read_once import Counting
+from tests.hub.test_generations_read_once import CACHE_READS, Counting, RedisCommands
 
 TEMPLATES = "/api/v1/templates"
 
@@ -140,14 +140,21 @@ def test_an_accept_with_parameters_is_still_honoured(authed_client):
 @pytest.mark.redis
 @pytest.mark.django_db
 def test_the_bad_key_check_reads_with_the_counters(authed_client, live_template, monkeypatch):
-    """One cache read for the address's block and the key's generation, not two."""
+    """One round trip for the address's block, the key's generation and its rate token, not
+    three: a request to Redis itself, none through the cache."""
     assert authed_client.get(TEMPLATES).status_code == 200  # caches and counters filled
     counting = Counting(getattr(generations, "cache"))  # noqa: B009 - not re-exported by name
     monkeypatch.setattr(generations, "cache", counting)
     throttling_cache = Counting(getattr(throttling, "cache"))  # noqa: B009
     monkeypatch.setattr(throttling, "cache", throttling_cache)
+    commands = RedisCommands(monkeypatch)
     assert authed_client.get(TEMPLATES).status_code == 200
-    assert counting.calls == ["get_many"]
+    assert [name for name, _ in commands.sent] == ["EVALSHA"]
+    assert (
+        commands.reading(b"sb:badkey-blocked:") == commands.reading(b"sb:generation:apikeys") == ["EVALSHA"]
+    )
+    assert commands.reading(b"sb:bucket:apikey:") == ["EVALSHA"]
+    assert not CACHE_READS & set(counting.calls)
     assert throttling_cache.calls == []
 
 
