@@ -62,15 +62,21 @@ def suppressions_active(*, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, 
         return {}
     # Plain SQL: on every accept, building this query through the ORM cost more than running it.
     with connection.cursor() as cursor:
-        cursor.execute(_suppressions_sql(len(wanted)), list(wanted))
+        if connection.vendor == "postgresql":  # one array: one statement text for any number
+            cursor.execute(_suppressions_sql(0), [list(wanted)])
+        else:
+            cursor.execute(_suppressions_sql(len(wanted)), list(wanted))
         rows = cursor.fetchall()
     return {pair: reason for ch, h, reason in rows for pair in wanted[h] if pair[0] == ch}
 
 
 def _suppressions_sql(count: int) -> str:
     """The active suppressions among ``count`` address digests (the query the ORM would build
-    as ``filter(address_hash__in=..., lifted_at__isnull=True)``)."""
+    as ``filter(address_hash__in=..., lifted_at__isnull=True)``); ``count`` 0: among the
+    digests of one array parameter (``= ANY``, PostgreSQL)."""
     select, where = _suppressions_select()
+    if not count:
+        return f"{select} = ANY(%s::text[]) {where}"
     return f"{select} IN ({', '.join(['%s'] * count)}) {where}"
 
 
