@@ -169,6 +169,13 @@ def _phone_zones(phone: str) -> tuple[str, ...]:
     return tuple(z for z in zones if "/" in z)
 
 
+def phone_facts_forget() -> None:
+    """Empty this process's phone facts caches (a profiler that accepted its messages in the
+    process that then sends them: a worker has not seen those numbers)."""
+    for cache in (_phone_number, _phone_kind, _phone_region, _phone_zones):
+        cache.cache_clear()
+
+
 def phone_valid(phone: str) -> bool:
     """Whether ``phone`` parses and is a valid number (what ``phonenumbers.is_valid_number``
     answers), from the per-process cache the compliance decision reads too."""
