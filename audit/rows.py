@@ -61,11 +61,18 @@ def _shape(
     return fields, json_at, quote(meta.db_table), names
 
 
-@functools.cache
-def _arrays(model: type[models.Model], columns: tuple[str, ...]) -> str:
-    """``%s::type[]`` for each of ``columns``: the arrays of an ``unnest`` insert."""
-    meta = model._meta
-    return ", ".join(f"%s::{meta.get_field(name).db_type(connection)}[]" for name in columns)  # type: ignore[union-attr]
+def array_placeholder() -> str:
+    """The placeholder of an array parameter: binary (``%b``) where the server binds the
+    parameters, ``%s`` with Django's client-side binding (``DATABASE_PREPARE_THRESHOLD=off``),
+    which has no binary. psycopg writes a text array by escaping each element with a regular
+    expression (a JSON value or a text with a quote or a space: a dozen calls each); a binary
+    array's elements are written as they are."""
+    return "%b" if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding") is True else "%s"
+
+
+def arrays_cast(fields: Iterable[Any], placeholder: str) -> str:
+    """``placeholder::type[]`` for each of ``fields``: the arrays of an ``unnest``."""
+    return ", ".join(f"{placeholder}::{f.db_type(connection)}[]" for f in fields)
 
 
 def rows_insert(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
@@ -110,7 +117,7 @@ def rows_insert(model: type[models.Model], columns: Sequence[str], rows: Iterabl
         # One array per column: one statement text whatever the number of rows (below).
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {table} ({names}) SELECT * FROM unnest({_arrays(model, tuple(columns))})",  # noqa: S608 - names quoted, values bound
+                f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays_cast(fields, array_placeholder())})",  # noqa: S608 - names quoted, values bound
                 [list(column) for column in zip(*items, strict=True)],
             )
         return len(items)

@@ -19,6 +19,7 @@ from uuid import UUID
 from django.db import connection, models
 from django.db.models import Field
 
+from audit.rows import array_placeholder, arrays_cast
 from hub.messaging.models import Message
 
 CHUNK = 1000
@@ -40,7 +41,10 @@ def rows_update(
     values in ``names``' order."""
     if not items:
         return
-    pk, fields, sql = _update_shape(model, tuple(names), connection.vendor)
+    vendor = connection.vendor
+    pk, fields, sql = _update_shape(
+        model, tuple(names), vendor, array_placeholder() if vendor == "postgresql" else ""
+    )
     prep = connection
     for start in range(0, len(items), CHUNK):
         chunk = items[start : start + CHUNK]
@@ -67,7 +71,7 @@ def rows_update(
 
 @lru_cache(maxsize=64)
 def _update_shape(
-    model: type[models.Model], names: tuple[str, ...], vendor: str
+    model: type[models.Model], names: tuple[str, ...], vendor: str, placeholder: str
 ) -> tuple[Field[Any, Any], list[Field[Any, Any]], str]:
     """The primary key, the fields of ``names`` and the statement: the same for every update
     of these fields, so worked out once per process."""
@@ -80,7 +84,7 @@ def _update_shape(
     columns = [quote(str(f.column)) for f in fields]
     pk_column = quote(str(pk.column))
     if vendor == "postgresql":
-        arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in [pk, *fields])
+        arrays = arrays_cast([pk, *fields], placeholder)
         assignments = ", ".join(f"{c} = v.{c}" for c in columns)
         sql = (
             f"UPDATE {table} AS r SET {assignments} "  # noqa: S608 - identifiers from model meta
