@@ -29,6 +29,13 @@ M = TypeVar("M", bound=models.Model)
 
 # Up to this many rows, one INSERT statement; more, a COPY.
 INSERT_MAX_ROWS = 50
+# An INSERT of more values than this binds one array per column (``INSERT … SELECT * FROM
+# unnest(…)``), not one parameter per value: psycopg parses a statement's text placeholder by
+# placeholder and caches that only for statements of up to 50 parameters, and ``VALUES`` of n
+# rows is a new text for every n (nor can the server prepare it). A dispatch batch of 50
+# messages wrote its 50 timeline events and 50 audit records, twice, as 300- and
+# 500-parameter statements.
+INSERT_MAX_PARAMETERS = 50
 
 
 class JsonText(str):
@@ -52,6 +59,20 @@ def _shape(
     quote = connection.ops.quote_name
     names = ", ".join(quote(str(f.column)) for f in fields)  # type: ignore[union-attr]
     return fields, json_at, quote(meta.db_table), names
+
+
+def array_placeholder() -> str:
+    """The placeholder of an array parameter: binary (``%b``) where the server binds the
+    parameters, ``%s`` with Django's client-side binding (``DATABASE_PREPARE_THRESHOLD=off``),
+    which has no binary. psycopg writes a text array by escaping each element with a regular
+    expression (a JSON value or a text with a quote or a space: a dozen calls each); a binary
+    array's elements are written as they are."""
+    return "%b" if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding") is True else "%s"
+
+
+def arrays_cast(fields: Iterable[Any], placeholder: str) -> str:
+    """``placeholder::type[]`` for each of ``fields``: the arrays of an ``unnest``."""
+    return ", ".join(f"{placeholder}::{f.db_type(connection)}[]" for f in fields)
 
 
 def rows_insert(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
@@ -92,6 +113,14 @@ def rows_insert(model: type[models.Model], columns: Sequence[str], rows: Iterabl
                 row[i] = value if copy else Jsonb(value, dumps=_as_written)
             else:
                 row[i] = json.dumps(value) if copy else Jsonb(value)
+    if len(items) * len(fields) > INSERT_MAX_PARAMETERS and not copy:
+        # One array per column: one statement text whatever the number of rows (below).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays_cast(fields, array_placeholder())})",  # noqa: S608 - names quoted, values bound
+                [list(column) for column in zip(*items, strict=True)],
+            )
+        return len(items)
     if len(items) <= INSERT_MAX_ROWS:
         one = "(" + ", ".join(["%s"] * len(fields)) + ")"
         values = ", ".join([one] * len(items))

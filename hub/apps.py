@@ -9,7 +9,10 @@ class HubConfig(AppConfig):
     def ready(self) -> None:
         from hub.dbroles import checks  # noqa: F401 - registers the database role check
         from hub.dbroles.grants import db_roles_after_migrate
+        from hub.lookups import lookups_register
         from hub.roles import roles_ensure
+
+        lookups_register()  # field__any (hub.lookups)
 
         # After every migrate (and flush), once all apps' permissions exist: post_migrate is sent
         # for each app with models in turn, so listen for the last (not again for every app).

@@ -62,15 +62,21 @@ def suppressions_active(*, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, 
         return {}
     # Plain SQL: on every accept, building this query through the ORM cost more than running it.
     with connection.cursor() as cursor:
-        cursor.execute(_suppressions_sql(len(wanted)), list(wanted))
+        if connection.vendor == "postgresql":  # one array: one statement text for any number
+            cursor.execute(_suppressions_sql(0), [list(wanted)])
+        else:
+            cursor.execute(_suppressions_sql(len(wanted)), list(wanted))
         rows = cursor.fetchall()
     return {pair: reason for ch, h, reason in rows for pair in wanted[h] if pair[0] == ch}
 
 
 def _suppressions_sql(count: int) -> str:
     """The active suppressions among ``count`` address digests (the query the ORM would build
-    as ``filter(address_hash__in=..., lifted_at__isnull=True)``)."""
+    as ``filter(address_hash__in=..., lifted_at__isnull=True)``); ``count`` 0: among the
+    digests of one array parameter (``= ANY``, PostgreSQL)."""
     select, where = _suppressions_select()
+    if not count:
+        return f"{select} = ANY(%s::text[]) {where}"
     return f"{select} IN ({', '.join(['%s'] * count)}) {where}"
 
 
@@ -161,6 +167,13 @@ def _phone_zones(phone: str) -> tuple[str, ...]:
     else:
         zones = phone_timezone.time_zones_for_geographical_number(number)
     return tuple(z for z in zones if "/" in z)
+
+
+def phone_facts_forget() -> None:
+    """Empty this process's phone facts caches (a profiler that accepted its messages in the
+    process that then sends them: a worker has not seen those numbers)."""
+    for cache in (_phone_number, _phone_kind, _phone_region, _phone_zones):
+        cache.cache_clear()
 
 
 def phone_valid(phone: str) -> bool:

@@ -22,6 +22,7 @@ from django.db.models.base import ModelState
 from psycopg.types.json import Jsonb
 
 from audit.rows import INSERT_MAX_ROWS, JsonText, instance_made, rows_insert
+from hub.messaging.bulk import rows_update
 
 CHUNK = 1000
 M = TypeVar("M", bound=models.Model)
@@ -191,26 +192,8 @@ def rows_save(model: type[models.Model], rows: Sequence[models.Model], names: Se
     if connection.vendor != "postgresql":
         model._default_manager.bulk_update(rows, names)
         return
-    meta = model._meta
-    pk = meta.pk
-    assert pk is not None  # noqa: S101 - every model has one
-    fields = [cast("Field[Any, Any]", meta.get_field(name)) for name in names]
-    columns = [connection.ops.quote_name(str(f.column)) for f in fields]
-    table = connection.ops.quote_name(meta.db_table)
-    pk_column = connection.ops.quote_name(str(pk.column))
-    # One array per column: a statement of a few parameters, whatever the number of rows.
-    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in [pk, *fields])
-    assignments = ", ".join(f"{c} = v.{c}" for c in columns)
-    sql = (
-        f"UPDATE {table} AS r SET {assignments} "  # noqa: S608 - identifiers from model meta
-        f"FROM unnest({arrays}) AS v(_id, {', '.join(columns)}) "
-        f"WHERE r.{pk_column} = v._id"
-    )
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
-        params = [[pk.get_db_prep_save(item.pk, connection) for item in chunk]]
-        params += [
-            [f.get_db_prep_save(getattr(item, f.attname), connection) for item in chunk] for f in fields
-        ]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+    # One array per column (hub.messaging.bulk): a statement of a few parameters, whatever the
+    # number of rows.
+    values = attrgetter(*(cast("Field[Any, Any]", model._meta.get_field(name)).attname for name in names))
+    single = len(names) == 1
+    rows_update(model, names, [(row.pk, (values(row),) if single else values(row)) for row in rows])

@@ -1,23 +1,28 @@
-"""Setting different values on many message rows in one statement per batch.
+"""Setting different values on many rows in one statement per batch.
 
 Django's ``bulk_update`` builds a CASE expression per field and row, which costs more than the
 whole hand-off for a batch of a few hundred messages. On PostgreSQL this is one
-``UPDATE ... FROM (VALUES ...)``; elsewhere one prepared statement run for every row.
+``UPDATE … FROM unnest(…)`` of one array per column: a statement of a few parameters whatever
+the number of rows, so its text is the same for every batch of the same fields (psycopg parses
+it once, the server prepares it), where ``FROM (VALUES …)`` bound every value on its own and
+made a new text for each batch size. Elsewhere one prepared statement run for every row.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any, cast
 from uuid import UUID
 
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Field
 
+from audit.rows import array_placeholder, arrays_cast
 from hub.messaging.models import Message
 
-CHUNK = 500
+CHUNK = 1000
 
 
 def messages_bulk_set(rows: Mapping[UUID, Mapping[str, Any]]) -> None:
@@ -26,37 +31,67 @@ def messages_bulk_set(rows: Mapping[UUID, Mapping[str, Any]]) -> None:
     for message_id, values in rows.items():
         groups[tuple(sorted(values))].append((message_id, values))
     for names, items in groups.items():
-        for start in range(0, len(items), CHUNK):
-            _update(names, items[start : start + CHUNK])
+        rows_update(Message, names, [(mid, [values[n] for n in names]) for mid, values in items])
 
 
-def _update(names: tuple[str, ...], items: list[tuple[UUID, Mapping[str, Any]]]) -> None:
-    meta = Message._meta
-    table = connection.ops.quote_name(meta.db_table)
+def rows_update(
+    model: type[models.Model], names: Sequence[str], items: Sequence[tuple[Any, Sequence[Any]]]
+) -> None:
+    """Set fields ``names`` of ``model``'s rows: ``items`` holds each row's primary key and its
+    values in ``names``' order."""
+    if not items:
+        return
+    vendor = connection.vendor
+    pk, fields, sql = _update_shape(
+        model, tuple(names), vendor, array_placeholder() if vendor == "postgresql" else ""
+    )
+    prep = connection
+    for start in range(0, len(items), CHUNK):
+        chunk = items[start : start + CHUNK]
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # One array per column.
+                params = [[pk.get_db_prep_save(key, prep) for key, _ in chunk]]
+                params += [
+                    [f.get_db_prep_save(values[i], prep) for _, values in chunk] for i, f in enumerate(fields)
+                ]
+                cursor.execute(sql, params)
+            else:
+                cursor.executemany(
+                    sql,
+                    [
+                        [
+                            *(f.get_db_prep_save(v, prep) for f, v in zip(fields, values, strict=True)),
+                            pk.get_db_prep_save(key, prep),
+                        ]
+                        for key, values in chunk
+                    ],
+                )
+
+
+@lru_cache(maxsize=64)
+def _update_shape(
+    model: type[models.Model], names: tuple[str, ...], vendor: str, placeholder: str
+) -> tuple[Field[Any, Any], list[Field[Any, Any]], str]:
+    """The primary key, the fields of ``names`` and the statement: the same for every update
+    of these fields, so worked out once per process."""
+    meta = model._meta
     pk = meta.pk
     assert pk is not None  # noqa: S101 - every model has one
     fields = [cast("Field[Any, Any]", meta.get_field(name)) for name in names]
-    columns = [connection.ops.quote_name(str(f.column)) for f in fields]
-    pk_column = connection.ops.quote_name(str(pk.column))
-    params: list[Any] = []
-    for message_id, values in items:
-        params.append(pk.get_db_prep_save(message_id, connection))
-        params.extend(f.get_db_prep_save(values[f.name], connection) for f in fields)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            casts = [f"%s::{pk.db_type(connection)}"] + [f"%s::{f.db_type(connection)}" for f in fields]
-            row = "(" + ", ".join(casts) + ")"
-            assignments = ", ".join(f"{c} = v.{c}" for c in columns)
-            sql = (
-                f"UPDATE {table} AS m SET {assignments} "  # noqa: S608 - identifiers from model meta
-                f"FROM (VALUES {', '.join([row] * len(items))}) AS v(_id, {', '.join(columns)}) "
-                f"WHERE m.{pk_column} = v._id"
-            )
-            cursor.execute(sql, params)
-        else:
-            width = len(fields) + 1
-            assignments = ", ".join(f"{c} = %s" for c in columns)
-            sql = f"UPDATE {table} SET {assignments} WHERE {pk_column} = %s"  # noqa: S608
-            cursor.executemany(
-                sql, [[*params[i + 1 : i + width], params[i]] for i in range(0, len(params), width)]
-            )
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    columns = [quote(str(f.column)) for f in fields]
+    pk_column = quote(str(pk.column))
+    if vendor == "postgresql":
+        arrays = arrays_cast([pk, *fields], placeholder)
+        assignments = ", ".join(f"{c} = v.{c}" for c in columns)
+        sql = (
+            f"UPDATE {table} AS r SET {assignments} "  # noqa: S608 - identifiers from model meta
+            f"FROM unnest({arrays}) AS v(_id, {', '.join(columns)}) "
+            f"WHERE r.{pk_column} = v._id"
+        )
+    else:
+        assignments = ", ".join(f"{c} = %s" for c in columns)
+        sql = f"UPDATE {table} SET {assignments} WHERE {pk_column} = %s"  # noqa: S608
+    return pk, fields, sql

@@ -26,6 +26,7 @@ from uuid import UUID
 import phonenumbers
 from django.db import connection, transaction
 
+from hub.contacts.selectors import phone_country, phone_parsed
 from hub.messaging.effects import AppliedChanges
 from hub.messaging.models import (
     TEST_SEND_REFERENCE_PREFIX,
@@ -76,14 +77,16 @@ GSM7 = frozenset(
     "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
+GSM7_ANY = GSM7 | GSM7_EXTENDED
 
 
 def sms_segments(text: str) -> int:
     """How many SMS segments a text takes: GSM-7 (160, or 153 per part) or UCS-2 (70, or 67)."""
     if not text:
         return 0
-    if all(c in GSM7 or c in GSM7_EXTENDED for c in text):
-        units = sum(2 if c in GSM7_EXTENDED else 1 for c in text)
+    # Set operations and map over the text: no Python call per character.
+    if GSM7_ANY.issuperset(text):
+        units = len(text) + sum(map(GSM7_EXTENDED.__contains__, text))
         return 1 if units <= 160 else math.ceil(units / 153)
     units = len(text.encode("utf-16-le")) // 2
     return 1 if units <= 70 else math.ceil(units / 67)
@@ -149,14 +152,13 @@ def country_of(channel: str, to: str) -> str:
     other channels and for numbers without one."""
     if channel != "sms" or not to.startswith("+"):
         return ""
-    try:
-        number = phonenumbers.parse(to)
-    except phonenumbers.NumberParseException:
+    # The parse and region from the per-process phone facts (hub.contacts.selectors: what
+    # phonenumbers answers, the number matched once), not parsed and matched anew per message.
+    number = phone_parsed(to)
+    if number is None:
         return ""
     # A number outside any allocated range still has its country code's main country.
-    region = phonenumbers.region_code_for_number(number) or phonenumbers.region_code_for_country_code(
-        number.country_code or 0
-    )
+    region = phone_country(to) or phonenumbers.region_code_for_country_code(number.country_code or 0)
     return "" if region in ("ZZ", "001") else region
 
 
@@ -328,7 +330,7 @@ class Tally:
 def _owners(message_ids: Iterable[UUID]) -> dict[UUID, Owner]:
     """Each message's rollup keys, staff test sends left out (they are never counted)."""
     rows = (
-        Message.objects.filter(id__in=set(message_ids))
+        Message.objects.filter(id__any=set(message_ids))
         .exclude(notification__reference__startswith=TEST_SEND_REFERENCE_PREFIX)
         .values_list("id", "notification__template_id", "channel", "locale", "provider", "to")
     )

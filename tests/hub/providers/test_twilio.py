@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import quote_plus
 
+import aiohttp
 import pytest
 
 from bench.fakes.server import Call, Injection
 from bench.fakes.twilio import INVALID_NUMBER, UNSUBSCRIBED_NUMBER, sent_messages
 from hub.providers.base import OutboundMessage
 from hub.providers.errors import PermanentProviderError, ProviderConfigurationError, RetryableProviderError
-from hub.providers.twilio import TwilioSmsProvider
+from hub.providers.twilio import TwilioSmsProvider, form_encoded, form_quote
 from tests.fake_servers import twilio_entry
 
 
@@ -158,3 +159,40 @@ class TestBatch:
         fake_twilio.inject(Injection(201, reset=True, times=None))
         results = provider(fake_twilio).send_many([sms(), sms()])
         assert [(type(r), r.code) for r in results] == [(RetryableProviderError, "network")] * 2
+
+
+class TestFormBody:
+    """A batch's request bodies are encoded by ``form_encoded``, not by aiohttp's ``FormData``:
+    the same bytes and content type, for any text."""
+
+    TEXTS = [
+        "",
+        "plain",
+        "Hi Ada, your code is 123456.",
+        "+447911123450",
+        "https://hub.example/webhooks/twilio/status?m=0190-ab&x=1",
+        "a+b=c&d%e/f:g;h#i?j",
+        "tab\there\nnew line\r\n  two spaces",
+        "naïve café ünïcödé \u2013 \u201cquotes\u201d \u2014 日本語 🎉👍🏽",
+        "~_.-*'()!$,@[]{}|\\^`\"<>",
+    ]
+
+    @pytest.mark.parametrize("text", TEXTS)
+    def test_a_text_is_quoted_as_quote_plus_quotes_it(self, text):
+        assert form_quote(text) == quote_plus(text)
+
+    def test_a_body_is_what_formdata_makes_of_it(self):
+        data = {
+            "To": "+447911123450",
+            "Body": self.TEXTS[7],
+            "From": "+15005550006",
+            "MediaUrl": ["a b", "c&d"],
+        }
+        ours = form_encoded(data)
+        theirs = aiohttp.FormData(data)()
+        assert isinstance(ours, aiohttp.BytesPayload)
+        assert (ours._value, ours.content_type) == (theirs._value, theirs.content_type)
+
+    def test_a_file_field_is_left_to_aiohttp(self):
+        data = {"To": "+447911123450", "Media": b"\x00\x01"}
+        assert form_encoded(data) is data
