@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -22,13 +22,13 @@ from audit.canonical import GENESIS_HASH as GENESIS_HASH  # re-exported: callers
 from audit.canonical import (
     RECORD_FIELDS,
     TIME_FORMAT,
-    canonical_from_text,
+    canonical_head,
     canonical_text,
     jsonb_text,
     record_fields,
 )
 from audit.models import ActorType, AuditRecord
-from audit.rows import JsonText, rows_insert
+from audit.rows import INSERT_MAX_ROWS, JsonText, insert_run, rows_insert
 
 # The columns written for a record: those its canonical form covers, and its hash.
 RECORD_COLUMNS = (*RECORD_FIELDS, "hash")
@@ -105,7 +105,7 @@ def audit_append_many(entries: Iterable[AuditEntry]) -> list[AuditRecord]:
     The sequencer (audit.sequencer) later gives every committed record its place in the Merkle
     log; until then it is pending."""
     records = []
-    for row in _append(entries):
+    for row in _append(entries, returning=True):
         values = dict(zip(RECORD_COLUMNS, row, strict=True))
         values["payload"] = json.loads(values["payload"])
         records.append(AuditRecord(**values))
@@ -114,12 +114,29 @@ def audit_append_many(entries: Iterable[AuditEntry]) -> list[AuditRecord]:
 
 def audit_append_rows(entries: Iterable[AuditEntry]) -> int:
     """``audit_append_many`` for a caller that needs no records back (the lifecycle, for every
-    status change): the same rows, without an instance made for each; returns how many."""
-    return len(_append(entries))
+    status change): the same rows, without an instance made for each; returns how many. A few
+    records are one ``INSERT`` numbered and hashed by PostgreSQL, which waits to go with the
+    others of a batched block (``audit.rows.rows_batched``)."""
+    return len(_append(entries, returning=False))
 
 
-def _append(entries: Iterable[AuditEntry]) -> list[tuple[Any, ...]]:
-    """Write the entries' records; returns their rows (values in ``RECORD_COLUMNS`` order)."""
+# A few records on PostgreSQL: numbered from the sequence and hashed in the INSERT itself (the
+# canonical form is its head, made here, then the number and "}"), so no round trip for the
+# numbers first. OFFSET 0 keeps the numbered rows a subquery of their own (each number drawn
+# once, in the rows' order, and used for the seq and the hash alike).
+_NUMBERED_INSERT = (
+    "INSERT INTO audit_auditrecord ({columns}) "
+    "SELECT n.seq, %s::timestamptz, n.actor_type, n.actor_id, n.action, n.object_type, n.object_id, "
+    "n.payload, '', encode(sha256(convert_to(n.head || n.seq::text || '}}', 'UTF8')), 'hex') "
+    "FROM (SELECT nextval('audit_record_seq') AS seq, v.* FROM (VALUES {values}) "
+    "AS v(actor_type, actor_id, action, object_type, object_id, payload, head) OFFSET 0) AS n"
+)
+_NUMBERED_ROW = "(%s::text, %s::text, %s::text, %s::text, %s::text, %s::jsonb, %s::text)"
+
+
+def _append(entries: Iterable[AuditEntry], *, returning: bool) -> list[tuple[Any, ...]]:
+    """Write the entries' records; returns their rows (values in ``RECORD_COLUMNS`` order), or
+    unless ``returning`` just as many placeholders when PostgreSQL numbers and hashes them."""
     prepared = [
         ((e.actor.type, e.actor.id, e.action, e.object_type, e.object_id), *_payload(e.payload))
         for e in entries
@@ -130,13 +147,39 @@ def _append(entries: Iterable[AuditEntry]) -> list[tuple[Any, ...]]:
     with transaction.atomic(savepoint=False):
         now = timezone.now()
         at = now.astimezone(UTC).strftime(TIME_FORMAT)
+        if connection.vendor == "postgresql" and len(prepared) <= INSERT_MAX_ROWS:
+            return _numbered_insert(prepared, now=now, at=at, returning=returning)
         rows = []
         for seq, (columns, payload, payload_text) in zip(_next_seqs(len(prepared)), prepared, strict=True):
             named = dict(zip(ENTRY_COLUMNS, columns, strict=True))
-            text = canonical_from_text(seq=seq, at=at, payload_text=payload_text, prev_hash="", **named)
+            head = canonical_head(at=at, payload_text=payload_text, prev_hash="", **named)
+            text = f"{head}{seq}}}"  # canonical_from_text, one call a record fewer
             rows.append((seq, now, *columns, payload, "", canonical_hash(text)))
         rows_insert(AuditRecord, RECORD_COLUMNS, rows)
     return rows
+
+
+def _numbered_insert(
+    prepared: Sequence[tuple[tuple[str, ...], JsonText, str]], *, now: datetime, at: str, returning: bool
+) -> list[tuple[Any, ...]]:
+    params: list[Any] = [now]
+    for columns, payload, payload_text in prepared:
+        named = dict(zip(ENTRY_COLUMNS, columns, strict=True))
+        head = canonical_head(at=at, payload_text=payload_text, prev_hash="", **named)
+        params += [*columns, str(payload), head]
+    sql = _NUMBERED_INSERT.format(
+        columns=", ".join(RECORD_COLUMNS), values=", ".join([_NUMBERED_ROW] * len(prepared))
+    )
+    if not returning:
+        insert_run(sql, params)
+        return [()] * len(prepared)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} RETURNING seq, hash", params)
+        numbered = sorted(cursor.fetchall())
+    return [
+        (seq, now, *columns, payload, "", digest)
+        for (seq, digest), (columns, payload, _) in zip(numbered, prepared, strict=True)
+    ]
 
 
 def _payload(payload: Mapping[str, Any]) -> tuple[JsonText, str]:

@@ -12,6 +12,7 @@ import pytest
 
 from audit.canonical import jsonb_text
 from audit.models import AuditRecord
+from audit.rows import INSERT_MAX_ROWS
 from audit.services import Actor, AuditEntry, _payload_text, audit_append_many, audit_append_rows, record_hash
 
 PAYLOADS: list[dict[Any, Any]] = [
@@ -46,3 +47,29 @@ def test_records_appended_with_a_repeated_payload_are_stored_and_hashed_alike():
             == json.loads(json.dumps(PAYLOADS[int(mine.object_id) % 3], default=str))
         )
         assert (mine.seq, mine.hash, mine.created_at) == (theirs.seq, theirs.hash, theirs.created_at)
+
+
+@pytest.mark.django_db
+def test_few_and_many_records_are_numbered_in_the_entries_order_and_verify():
+    """A few records are numbered and hashed by PostgreSQL in their INSERT, more than
+    ``INSERT_MAX_ROWS`` by a sequence read first and hashed here: the same records either way."""
+    for count in (3, INSERT_MAX_ROWS + 10):
+        entries = [
+            AuditEntry(Actor.api_key('k\\"7'), "test.numbered", "thing", f"{count}-{i}", {"i": i, "s": "ü\t"})
+            for i in range(count)
+        ]
+        assert audit_append_rows(entries) == count
+        stored = list(
+            AuditRecord.objects.filter(action="test.numbered", object_id__startswith=f"{count}-").order_by(
+                "seq"
+            )
+        )
+        assert [r.payload["i"] for r in stored] == list(range(count))
+        assert all(r.hash == record_hash(r) for r in stored)
+        returned = audit_append_many(entries[:2])
+        assert [(r.seq, r.hash) for r in returned] == list(
+            AuditRecord.objects.filter(seq__in=[r.seq for r in returned])
+            .order_by("seq")
+            .values_list("seq", "hash")
+        )
+        assert all(r.hash == record_hash(r) for r in returned)
