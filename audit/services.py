@@ -28,7 +28,7 @@ from audit.canonical import (
     record_fields,
 )
 from audit.models import ActorType, AuditRecord
-from audit.rows import INSERT_MAX_ROWS, JsonText, insert_run, rows_insert
+from audit.rows import JsonText, insert_run, rows_insert
 
 # The columns written for a record: those its canonical form covers, and its hash.
 RECORD_COLUMNS = (*RECORD_FIELDS, "hash")
@@ -120,18 +120,18 @@ def audit_append_rows(entries: Iterable[AuditEntry]) -> int:
     return len(_append(entries, returning=False))
 
 
-# A few records on PostgreSQL: numbered from the sequence and hashed in the INSERT itself (the
+# Records on PostgreSQL: numbered from the sequence and hashed in the INSERT itself (the
 # canonical form is its head, made here, then the number and "}"), so no round trip for the
-# numbers first. OFFSET 0 keeps the numbered rows a subquery of their own (each number drawn
-# once, in the rows' order, and used for the seq and the hash alike).
+# numbers first. Their columns come as one JSON array of rows (one parameter, one statement
+# text, whatever their number: json.dumps makes it in C). OFFSET 0 keeps the numbered rows a
+# subquery of their own: each number drawn once, in the array's order, and used for the seq
+# and the hash alike.
 _NUMBERED_INSERT = (
-    "INSERT INTO audit_auditrecord ({columns}) "
-    "SELECT n.seq, %s::timestamptz, n.actor_type, n.actor_id, n.action, n.object_type, n.object_id, "
-    "n.payload, '', encode(sha256(convert_to(n.head || n.seq::text || '}}', 'UTF8')), 'hex') "
-    "FROM (SELECT nextval('audit_record_seq') AS seq, v.* FROM (VALUES {values}) "
-    "AS v(actor_type, actor_id, action, object_type, object_id, payload, head) OFFSET 0) AS n"
+    f"INSERT INTO audit_auditrecord ({', '.join(RECORD_COLUMNS)}) "  # noqa: S608 - constants only
+    "SELECT n.seq, %s::timestamptz, n.r->>0, n.r->>1, n.r->>2, n.r->>3, n.r->>4, (n.r->>5)::jsonb, '', "
+    "encode(sha256(convert_to(n.r->>6 || n.seq::text || '}', 'UTF8')), 'hex') "
+    "FROM (SELECT nextval('audit_record_seq') AS seq, r FROM json_array_elements(%s::json) AS r OFFSET 0) AS n"
 )
-_NUMBERED_ROW = "(%s::text, %s::text, %s::text, %s::text, %s::text, %s::jsonb, %s::text)"
 
 
 def _append(entries: Iterable[AuditEntry], *, returning: bool) -> list[tuple[Any, ...]]:
@@ -147,7 +147,7 @@ def _append(entries: Iterable[AuditEntry], *, returning: bool) -> list[tuple[Any
     with transaction.atomic(savepoint=False):
         now = timezone.now()
         at = now.astimezone(UTC).strftime(TIME_FORMAT)
-        if connection.vendor == "postgresql" and len(prepared) <= INSERT_MAX_ROWS:
+        if connection.vendor == "postgresql":
             return _numbered_insert(prepared, now=now, at=at, returning=returning)
         rows = []
         for seq, (columns, payload, payload_text) in zip(_next_seqs(len(prepared)), prepared, strict=True):
@@ -162,23 +162,39 @@ def _append(entries: Iterable[AuditEntry], *, returning: bool) -> list[tuple[Any
 def _numbered_insert(
     prepared: Sequence[tuple[tuple[str, ...], JsonText, str]], *, now: datetime, at: str, returning: bool
 ) -> list[tuple[Any, ...]]:
-    params: list[Any] = [now]
-    for columns, payload, payload_text in prepared:
-        named = dict(zip(ENTRY_COLUMNS, columns, strict=True))
-        head = canonical_head(at=at, payload_text=payload_text, prev_hash="", **named)
-        params += [*columns, str(payload), head]
-    sql = _NUMBERED_INSERT.format(
-        columns=", ".join(RECORD_COLUMNS), values=", ".join([_NUMBERED_ROW] * len(prepared))
+    rows = json.dumps(
+        [
+            [
+                a_type,
+                a_id,
+                act,
+                o_type,
+                o_id,
+                payload,
+                canonical_head(
+                    at=at,
+                    actor_type=a_type,
+                    actor_id=a_id,
+                    action=act,
+                    object_type=o_type,
+                    object_id=o_id,
+                    payload_text=payload_text,
+                    prev_hash="",
+                ),
+            ]
+            for (a_type, a_id, act, o_type, o_id), payload, payload_text in prepared
+        ],
+        ensure_ascii=False,
     )
     if not returning:
-        insert_run(sql, params)
+        insert_run(_NUMBERED_INSERT, [now, rows])
         return [()] * len(prepared)
     with connection.cursor() as cursor:
-        cursor.execute(f"{sql} RETURNING seq, hash", params)
+        cursor.execute(f"{_NUMBERED_INSERT} RETURNING seq, hash", [now, rows])
         numbered = sorted(cursor.fetchall())
     return [
-        (seq, now, *columns, payload, "", digest)
-        for (seq, digest), (columns, payload, _) in zip(numbered, prepared, strict=True)
+        (seq, now, *entry, payload, "", digest)
+        for (seq, digest), (entry, payload, _) in zip(numbered, prepared, strict=True)
     ]
 
 

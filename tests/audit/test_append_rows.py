@@ -51,8 +51,9 @@ def test_records_appended_with_a_repeated_payload_are_stored_and_hashed_alike():
 
 @pytest.mark.django_db
 def test_few_and_many_records_are_numbered_in_the_entries_order_and_verify():
-    """A few records are numbered and hashed by PostgreSQL in their INSERT, more than
-    ``INSERT_MAX_ROWS`` by a sequence read first and hashed here: the same records either way."""
+    """On PostgreSQL records are numbered and hashed in their INSERT, a few or more than a
+    multi-row INSERT's (elsewhere numbered and hashed here): in the entries' order, each
+    verifying, and the records returned are those stored."""
     for count in (3, INSERT_MAX_ROWS + 10):
         entries = [
             AuditEntry(Actor.api_key('k\\"7'), "test.numbered", "thing", f"{count}-{i}", {"i": i, "s": "ü\t"})
