@@ -34,6 +34,7 @@ from audit.services import Actor, AuditEntry
 from hub.apikeys.models import ApiKey
 from hub.apikeys.services import apikey_may_send
 from hub.contacts.models import Contact
+from hub.contacts.selectors import contacts_by_external_id
 from hub.ids import uuid7
 from hub.messaging import dispatch
 from hub.messaging.acceptance import accepted_entries
@@ -247,10 +248,7 @@ class _Scopes:
 
 def _contacts_of(requests: Iterable[NotificationRequest]) -> dict[str, Contact]:
     """The contacts the requests name by ``external_id`` (one query)."""
-    ids = {str(r.to["external_id"]) for r in requests if r.to.get("external_id")}
-    if not ids:
-        return {}
-    return {c.external_id: c for c in Contact.objects.filter(external_id__in=ids)}
+    return contacts_by_external_id(str(r.to["external_id"]) for r in requests if r.to.get("external_id"))
 
 
 def _check(
