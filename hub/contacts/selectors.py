@@ -67,8 +67,8 @@ def _consent_select() -> tuple[str, str]:
 
 def contacts_by_external_id(external_ids: Iterable[str]) -> dict[str, Contact]:
     """The contacts with these ``external_id``s, by it (those that exist): one plain
-    ``SELECT``, each row made into its instance as the ORM makes it (``Model.from_db``, the
-    fields' own conversions from the database)."""
+    ``SELECT``, each row made into its instance as the ORM makes it (``Model.from_db``, with
+    the converters the ORM's compiler applies to these columns)."""
     ids = list(set(external_ids))
     if not ids:
         return {}
@@ -79,8 +79,9 @@ def contacts_by_external_id(external_ids: Iterable[str]) -> dict[str, Contact]:
     contacts = []
     for row in rows:
         values = list(row)
-        for i, convert in converters:
-            values[i] = convert(values[i], None, connection)
+        for i, (functions, expression) in converters:
+            for convert in functions:
+                values[i] = convert(values[i], expression, connection)
         contacts.append(Contact.from_db(connection.alias, attnames, values))
     return {c.external_id: c for c in contacts}
 
@@ -92,8 +93,10 @@ def _contacts_select() -> tuple[str, tuple[str, ...], list[tuple[int, Any]]]:
     names = ", ".join(quote(str(f.column)) for f in fields)
     external_id = quote(str(Contact._meta.get_field("external_id").column))
     select = f"SELECT {names} FROM {quote(Contact._meta.db_table)} WHERE {external_id}"  # noqa: S608 - names quoted
-    converters = [(i, f.from_db_value) for i, f in enumerate(fields) if hasattr(f, "from_db_value")]
-    return select, tuple(f.attname for f in fields), converters
+    compiler = Contact.objects.all().query.get_compiler(connection=connection)
+    compiler.setup_query()
+    converters = compiler.get_converters([column for column, _, _ in compiler.select])
+    return select, tuple(f.attname for f in fields), sorted(converters.items())
 
 
 def consent_state(*, contact: Contact) -> dict[tuple[str, str], bool]:
