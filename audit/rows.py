@@ -45,7 +45,7 @@ BATCHED_MAX_PARAMS = 20_000
 _PENDING = "rows_batched_pending"
 # psycopg turns a statement's %s placeholders into PostgreSQL's $n by a regular expression on
 # every execute, keeping the result per text (128 texts) only for statements of up to 50
-# parameters (and 4 KB): a single accept's batched INSERT has 78 (1.8 KB), and parsing it each
+# parameters (and 4 KB): a single accept's batched INSERT has 58 (1.5 KB), and parsing it each
 # time cost more Python calls than the five round trips it saves. Kept up to this many; a
 # module constant of psycopg's, read at each execute (nothing happens if it goes away).
 QUERY_CACHED_MAX_PARAMS = 200
