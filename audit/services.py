@@ -86,13 +86,10 @@ def record_hash(record: AuditRecord) -> str:
 
 
 def _next_seqs(count: int) -> list[int]:
-    """``count`` record numbers. PostgreSQL draws them from a sequence, which never waits for
-    another transaction; elsewhere (development on SQLite, whose writers are serialised by the
-    database anyway) they follow the highest number in use."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT nextval('audit_record_seq') FROM generate_series(1, %s)", [count])
-            return sorted(row[0] for row in cursor.fetchall())
+    """``count`` record numbers elsewhere than PostgreSQL (development on SQLite, whose writers
+    are serialised by the database anyway): they follow the highest number in use. PostgreSQL
+    draws them from a sequence, which never waits for another transaction, in the records'
+    ``INSERT`` itself (``_NUMBERED_INSERT``)."""
     last = AuditRecord.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
     return list(range(last + 1, last + 1 + count))
 
