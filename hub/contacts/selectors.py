@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
 import phonenumbers
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from phonenumbers import (
     COUNTRY_CODE_TO_REGION_CODE,
     PhoneMetadata,
@@ -38,31 +38,37 @@ def consent_states(*, contact_ids: Iterable[int]) -> dict[ConsentKey, bool]:
     # a contact more than running it. Streamed (a server-side cursor: DECLARE, FETCH, CLOSE)
     # only for many contacts; for a few (a single accept) one plain SELECT is one round trip.
     with connection.chunked_cursor() if len(ids) > 1000 else connection.cursor() as cursor:
-        cursor.execute(_consent_sql(len(ids)), ids)
+        cursor.execute(_where_in(_consent_select(), len(ids)), ids)
         while rows := cursor.fetchmany(5000):
             for contact_id, channel, purpose, granted in rows:
                 states[(contact_id, channel, purpose)] = bool(granted)
     return states
 
 
-def _consent_sql(count: int) -> str:
-    """What ``ConsentEntry.objects.filter(contact_id__in=...).order_by("contact_id", "channel",
-    "purpose", "created_at", "id").values_list("contact_id", "channel", "purpose", "granted")``
-    runs, for ``count`` contacts."""
-    select, order = _consent_select()
-    return f"{select} IN ({', '.join(['%s'] * count)}) {order}"
-
-
 @lru_cache(maxsize=1)
 def _consent_select() -> tuple[str, str]:
-    quote = connection.ops.quote_name
-    meta = ConsentEntry._meta
-    contact, channel, purpose, granted, created, pk = (
-        quote(str(meta.get_field(n).column))  # type: ignore[union-attr]
-        for n in ("contact", "channel", "purpose", "granted", "created_at", "id")
+    """What ``ConsentEntry.objects.filter(contact_id__in=...).order_by("contact_id", "channel",
+    "purpose", "created_at", "id").values_list("contact_id", "channel", "purpose", "granted")``
+    runs (for ``_where_in``)."""
+    table, (contact, channel, purpose, granted, created, pk) = _quoted(
+        ConsentEntry, ("contact", "channel", "purpose", "granted", "created_at", "id")
     )
-    select = f"SELECT {contact}, {channel}, {purpose}, {granted} FROM {quote(meta.db_table)} WHERE {contact}"  # noqa: S608 - names quoted
+    select = f"SELECT {contact}, {channel}, {purpose}, {granted} FROM {table} WHERE {contact}"  # noqa: S608 - names quoted
     return select, f"ORDER BY {contact}, {channel}, {purpose}, {created}, {pk}"
+
+
+def _quoted(model: type[Model], names: Sequence[str]) -> tuple[str, list[str]]:
+    """``model``'s table and the columns of the fields ``names``, quoted for this database."""
+    quote = connection.ops.quote_name
+    meta = model._meta
+    return quote(meta.db_table), [quote(str(meta.get_field(n).column)) for n in names]  # type: ignore[union-attr]
+
+
+def _where_in(statement: tuple[str, str], count: int) -> str:
+    """``SELECT … WHERE column`` (``statement``'s first part), ``IN`` ``count`` parameters,
+    then what follows (its second part): the plain SQL of the selectors read on every accept."""
+    select, rest = statement
+    return f"{select} IN ({', '.join(['%s'] * count)}) {rest}"
 
 
 def contacts_by_external_id(external_ids: Iterable[str]) -> dict[str, Contact]:
@@ -74,7 +80,7 @@ def contacts_by_external_id(external_ids: Iterable[str]) -> dict[str, Contact]:
         return {}
     select, attnames, converters = _contacts_select()
     with connection.cursor() as cursor:
-        cursor.execute(f"{select} IN ({', '.join(['%s'] * len(ids))})", ids)
+        cursor.execute(_where_in(select, len(ids)), ids)
         rows = cursor.fetchall()
     contacts = []
     for row in rows:
@@ -87,16 +93,14 @@ def contacts_by_external_id(external_ids: Iterable[str]) -> dict[str, Contact]:
 
 
 @lru_cache(maxsize=1)
-def _contacts_select() -> tuple[str, tuple[str, ...], list[tuple[int, Any]]]:
-    quote = connection.ops.quote_name
+def _contacts_select() -> tuple[tuple[str, str], tuple[str, ...], list[tuple[int, Any]]]:
     fields = Contact._meta.concrete_fields
-    names = ", ".join(quote(str(f.column)) for f in fields)
-    external_id = quote(str(Contact._meta.get_field("external_id").column))
-    select = f"SELECT {names} FROM {quote(Contact._meta.db_table)} WHERE {external_id}"  # noqa: S608 - names quoted
+    table, (external_id, *columns) = _quoted(Contact, ["external_id", *(f.name for f in fields)])
+    select = f"SELECT {', '.join(columns)} FROM {table} WHERE {external_id}"  # noqa: S608 - names quoted
     compiler = Contact.objects.all().query.get_compiler(connection=connection)
     compiler.setup_query()
     converters = compiler.get_converters([column for column, _, _ in compiler.select])
-    return select, tuple(f.attname for f in fields), sorted(converters.items())
+    return (select, ""), tuple(f.attname for f in fields), sorted(converters.items())
 
 
 def consent_state(*, contact: Contact) -> dict[tuple[str, str], bool]:
@@ -116,25 +120,19 @@ def suppressions_active(*, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, 
         return {}
     # Plain SQL: on every accept, building this query through the ORM cost more than running it.
     with connection.cursor() as cursor:
-        cursor.execute(_suppressions_sql(len(wanted)), list(wanted))
+        cursor.execute(_where_in(_suppressions_select(), len(wanted)), list(wanted))
         rows = cursor.fetchall()
     return {pair: reason for ch, h, reason in rows for pair in wanted[h] if pair[0] == ch}
 
 
-def _suppressions_sql(count: int) -> str:
-    """The active suppressions among ``count`` address digests (the query the ORM would build
-    as ``filter(address_hash__in=..., lifted_at__isnull=True)``)."""
-    select, where = _suppressions_select()
-    return f"{select} IN ({', '.join(['%s'] * count)}) {where}"
-
-
 @lru_cache(maxsize=1)
 def _suppressions_select() -> tuple[str, str]:
-    quote = connection.ops.quote_name
-    meta = Suppression._meta
-    names = ("channel", "address_hash", "reason", "lifted_at")
-    channel, digest, reason, lifted = (quote(str(meta.get_field(n).column)) for n in names)  # type: ignore[union-attr]
-    select = f"SELECT {channel}, {digest}, {reason} FROM {quote(meta.db_table)} WHERE {digest}"  # noqa: S608 - names quoted
+    """The active suppressions among some address digests (the query the ORM would build as
+    ``filter(address_hash__in=..., lifted_at__isnull=True)``, for ``_where_in``)."""
+    table, (channel, digest, reason, lifted) = _quoted(
+        Suppression, ("channel", "address_hash", "reason", "lifted_at")
+    )
+    select = f"SELECT {channel}, {digest}, {reason} FROM {table} WHERE {digest}"  # noqa: S608 - names quoted
     return select, f"AND {lifted} IS NULL"
 
 
