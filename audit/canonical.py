@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 GENESIS_HASH = "0" * 64
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -32,6 +32,7 @@ _string: Callable[[str], str] = encode_basestring
 __all__ = [
     "GENESIS_HASH",
     "PG_TIME_SQL",
+    "canonical_head",
     "canonical_text",
     "canonical_text_v1",
     "encode_basestring",
@@ -128,23 +129,33 @@ def canonical_text(
     )
 
 
-def canonical_from_text(
-    *,
-    seq: int,
-    at: str,
-    actor_type: str,
-    actor_id: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    payload_text: str,
-    prev_hash: str,
-) -> str:
+class CanonicalHead(TypedDict):
+    """What the v2 form holds besides the record's number: the time already formatted and the
+    payload already in jsonb text."""
+
+    at: str
+    actor_type: str
+    actor_id: str
+    action: str
+    object_type: str
+    object_id: str
+    payload_text: str
+    prev_hash: str
+
+
+def canonical_from_text(*, seq: int, **head: Unpack[CanonicalHead]) -> str:
     """The v2 form from the time already formatted and the payload already in jsonb text."""
+    return canonical_head(**head) + f"{seq}}}"
+
+
+def canonical_head(**head: Unpack[CanonicalHead]) -> str:
+    """The v2 form up to its record number, which comes last: the form is this, the number in
+    decimal, and ``}`` (so a record numbered by the database can be hashed there)."""
     s = _string
     return (
-        f'{{"action":{s(action)},"actor":[{s(actor_type)},{s(actor_id)}],"at":"{at}",'
-        f'"object":[{s(object_type)},{s(object_id)}],"payload":{payload_text},"prev":{s(prev_hash)},"seq":{seq}}}'
+        f'{{"action":{s(head["action"])},"actor":[{s(head["actor_type"])},{s(head["actor_id"])}],'
+        f'"at":"{head["at"]}","object":[{s(head["object_type"])},{s(head["object_id"])}],'
+        f'"payload":{head["payload_text"]},"prev":{s(head["prev_hash"])},"seq":'
     )
 
 

@@ -10,6 +10,12 @@ two events and three audit records) is one ``INSERT … VALUES (…), (…)`` in
 trip. Other databases (SQLite, the embedded default) get one prepared ``INSERT`` run for each
 row; callers needing primary keys back use ``bulk_create``. Lives in
 ``audit``, the lowest layer, so that ``hub`` may use it too.
+
+Inside ``rows_batched()`` (PostgreSQL) the few-row ``INSERT``s are not sent one by one: they
+wait, and go as one statement (``WITH w0 AS (INSERT …), w1 AS (INSERT …) INSERT …``), one
+round trip for a single accept's notification, message, events, pending count and audit
+records. Any other statement the block runs (a read, a savepoint, a ``COPY``) sends the waiting
+ones first, so what the block reads and writes happens in the order it was written.
 """
 
 from __future__ import annotations
@@ -17,12 +23,15 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from django.db import connection, models
+from django.db import connection, connections, models, transaction
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
+from django.db.utils import DEFAULT_DB_ALIAS
+from psycopg import _queries as psycopg_queries
 from psycopg.types.json import Jsonb
 
 M = TypeVar("M", bound=models.Model)
@@ -36,6 +45,19 @@ INSERT_MAX_ROWS = 50
 # messages wrote its 50 timeline events and 50 audit records, twice, as 300- and
 # 500-parameter statements.
 INSERT_MAX_PARAMETERS = 50
+# A batched block sends its waiting INSERTs once they bind this many parameters (PostgreSQL
+# takes 65,535 a statement).
+BATCHED_MAX_PARAMS = 20_000
+# The attribute of the connection holding a batched block's waiting INSERTs (None outside one).
+_PENDING = "rows_batched_pending"
+# psycopg turns a statement's %s placeholders into PostgreSQL's $n by a regular expression on
+# every execute, keeping the result per text (128 texts) only for statements of up to 50
+# parameters (and 4 KB): a single accept's batched INSERT has 58 (1.5 KB), and parsing it each
+# time cost more Python calls than the five round trips it saves. Kept up to this many; a
+# module constant of psycopg's, read at each execute (nothing happens if it goes away).
+QUERY_CACHED_MAX_PARAMS = 200
+if getattr(psycopg_queries, "MAX_CACHED_STATEMENT_PARAMS", QUERY_CACHED_MAX_PARAMS) < QUERY_CACHED_MAX_PARAMS:
+    psycopg_queries.MAX_CACHED_STATEMENT_PARAMS = QUERY_CACHED_MAX_PARAMS
 
 
 class JsonText(str):
@@ -124,12 +146,12 @@ def rows_insert(model: type[models.Model], columns: Sequence[str], rows: Iterabl
     if len(items) <= INSERT_MAX_ROWS:
         one = "(" + ", ".join(["%s"] * len(fields)) + ")"
         values = ", ".join([one] * len(items))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} ({names}) VALUES {values}",  # noqa: S608 - names quoted, values bound
-                [value for row in items for value in row],
-            )
+        insert_run(
+            f"INSERT INTO {table} ({names}) VALUES {values}",  # noqa: S608 - names quoted, values bound
+            [value for row in items for value in row],
+        )
         return len(items)
+    rows_batched_send()  # a COPY goes around the cursor's wrappers: the waiting INSERTs first
     statement = f"COPY {table} ({names}) FROM STDIN"
     started = time.monotonic()
     with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
@@ -141,6 +163,66 @@ def rows_insert(model: type[models.Model], columns: Sequence[str], rows: Iterabl
         elapsed = time.monotonic() - started
         connection.queries_log.append({"sql": f"{statement} -- {len(items)} rows", "time": f"{elapsed:.3f}"})
     return len(items)
+
+
+def insert_run(sql: str, params: list[Any]) -> None:
+    """Run an ``INSERT`` (no ``RETURNING``): now, or inside ``rows_batched()`` with the block's
+    other ones, as one statement."""
+    pending: list[tuple[str, list[Any]]] | None = getattr(connections[DEFAULT_DB_ALIAS], _PENDING, None)
+    if pending is None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        return
+    pending.append((sql, params))
+    if sum(len(p) for _, p in pending) >= BATCHED_MAX_PARAMS:
+        rows_batched_send()
+
+
+def rows_batched_send() -> None:
+    """Send a batched block's waiting ``INSERT``s now, as one statement (none outside a block)."""
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    pending: list[tuple[str, list[Any]]] | None = getattr(wrapper, _PENDING, None)
+    if not pending:
+        return
+    setattr(wrapper, _PENDING, [])  # the statement below passes the wrapper with none waiting
+    *first, (last_sql, _) = pending
+    sql = last_sql
+    if first:
+        ctes = ", ".join(f"w{i} AS ({s})" for i, (s, _) in enumerate(first))
+        sql = f"WITH {ctes} {last_sql}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for _, params in pending for value in params])
+
+
+def _sent_first(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+    if sql.startswith("ROLLBACK"):
+        # A savepoint rolled back: what waits was written after it (its SAVEPOINT sent the
+        # rest), so it is rolled back unsent, not sent into a transaction that may have failed.
+        setattr(connections[DEFAULT_DB_ALIAS], _PENDING, [])
+    else:
+        rows_batched_send()
+    return execute(sql, params, many, context)
+
+
+@contextmanager
+def rows_batched(*, savepoint: bool = True) -> Iterator[None]:
+    """``transaction.atomic(savepoint=savepoint)`` whose few-row ``INSERT``s (``rows_insert``,
+    ``insert_run``) go to PostgreSQL as one statement: when the block ends, or before any other
+    statement it runs (so a read sees the rows written before it). A block that raises sends
+    none of them: its atomic rolls them back with the rest. Elsewhere than PostgreSQL, and
+    inside a batched block already, just the atomic."""
+    with transaction.atomic(savepoint=savepoint):
+        wrapper = connections[DEFAULT_DB_ALIAS]
+        if wrapper.vendor != "postgresql" or getattr(wrapper, _PENDING, None) is not None:
+            yield
+            return
+        setattr(wrapper, _PENDING, [])
+        try:
+            with wrapper.execute_wrapper(_sent_first):
+                yield
+                rows_batched_send()
+        finally:
+            setattr(wrapper, _PENDING, None)
 
 
 @functools.cache

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -22,13 +22,13 @@ from audit.canonical import GENESIS_HASH as GENESIS_HASH  # re-exported: callers
 from audit.canonical import (
     RECORD_FIELDS,
     TIME_FORMAT,
-    canonical_from_text,
+    canonical_head,
     canonical_text,
     jsonb_text,
     record_fields,
 )
 from audit.models import ActorType, AuditRecord
-from audit.rows import JsonText, rows_insert
+from audit.rows import JsonText, insert_run, rows_insert
 
 # The columns written for a record: those its canonical form covers, and its hash.
 RECORD_COLUMNS = (*RECORD_FIELDS, "hash")
@@ -92,8 +92,9 @@ SEQ_NEXT_SQL = "nextval('audit_record_seq')"
 
 def _next_seqs(count: int) -> list[int]:
     """``count`` record numbers. PostgreSQL draws them from a sequence, which never waits for
-    another transaction; elsewhere (development on SQLite, whose writers are serialised by the
-    database anyway) they follow the highest number in use."""
+    another transaction (``audit_append_many`` draws them in the records' ``INSERT`` itself,
+    ``_NUMBERED_INSERT``; this serves ``audit_rows``); elsewhere (development on SQLite, whose
+    writers are serialised by the database anyway) they follow the highest number in use."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT {SEQ_NEXT_SQL} FROM generate_series(1, %s)", [count])  # noqa: S608 - a constant
@@ -110,7 +111,7 @@ def audit_append_many(entries: Iterable[AuditEntry]) -> list[AuditRecord]:
     The sequencer (audit.sequencer) later gives every committed record its place in the Merkle
     log; until then it is pending."""
     records = []
-    for row in _append(entries):
+    for row in _append(entries, returning=True):
         values = dict(zip(RECORD_COLUMNS, row, strict=True))
         values["payload"] = json.loads(values["payload"])
         records.append(AuditRecord(**values))
@@ -119,15 +120,40 @@ def audit_append_many(entries: Iterable[AuditEntry]) -> list[AuditRecord]:
 
 def audit_append_rows(entries: Iterable[AuditEntry]) -> int:
     """``audit_append_many`` for a caller that needs no records back (the lifecycle, for every
-    status change): the same rows, without an instance made for each; returns how many."""
-    return len(_append(entries))
+    status change): the same rows, without an instance made for each; returns how many. A few
+    records are one ``INSERT`` numbered and hashed by PostgreSQL, which waits to go with the
+    others of a batched block (``audit.rows.rows_batched``)."""
+    return len(_append(entries, returning=False))
 
 
-def _append(entries: Iterable[AuditEntry]) -> list[tuple[Any, ...]]:
-    """Write the entries' records; returns their rows (values in ``RECORD_COLUMNS`` order)."""
+# Records on PostgreSQL: numbered from the sequence and hashed in the INSERT itself (the
+# canonical form is its head, made here, then the number and "}"), so no round trip for the
+# numbers first. Their columns come as one JSON array of rows (one parameter, one statement
+# text, whatever their number: json.dumps makes it in C). OFFSET 0 keeps the numbered rows a
+# subquery of their own: each number drawn once, in the array's order, and used for the seq
+# and the hash alike.
+_NUMBERED_INSERT = (
+    f"INSERT INTO audit_auditrecord ({', '.join(RECORD_COLUMNS)}) "  # noqa: S608 - constants only
+    "SELECT n.seq, %s::timestamptz, n.r->>0, n.r->>1, n.r->>2, n.r->>3, n.r->>4, (n.r->>5)::jsonb, '', "
+    "encode(sha256(convert_to(n.r->>6 || n.seq::text || '}', 'UTF8')), 'hex') "
+    "FROM (SELECT nextval('audit_record_seq') AS seq, r FROM json_array_elements(%s::json) AS r OFFSET 0) AS n"
+)
+
+
+def _append(entries: Iterable[AuditEntry], *, returning: bool) -> list[tuple[Any, ...]]:
+    """Write the entries' records; returns their rows (values in ``RECORD_COLUMNS`` order), or
+    unless ``returning`` just as many placeholders when PostgreSQL numbers and hashes them."""
+    prepared = _prepared(entries)
+    if not prepared:
+        return []
     # No savepoint: records are part of the caller's transaction, and a failure fails it.
     with transaction.atomic(savepoint=False):
-        rows = audit_rows(entries)
+        if connection.vendor == "postgresql":
+            now = timezone.now()
+            return _numbered_insert(
+                prepared, now=now, at=now.astimezone(UTC).strftime(TIME_FORMAT), returning=returning
+            )
+        rows = _rows_numbered(prepared, _next_seqs(len(prepared)))
         rows_insert(AuditRecord, RECORD_COLUMNS, rows)
     return rows
 
@@ -139,23 +165,75 @@ def audit_rows(entries: Iterable[AuditEntry], *, seqs: Sequence[int] = ()) -> li
     itself). ``seqs``: record numbers the caller drew already in a statement it ran anyway
     (``SEQ_NEXT_SQL``), saving the draw's round trip: used first, any more drawn here, any left
     over never used (numbers are not gapless)."""
-    prepared = [
-        ((e.actor.type, e.actor.id, e.action, e.object_type, e.object_id), *_payload(e.payload))
-        for e in entries
-    ]
+    prepared = _prepared(entries)
     if not prepared:
         return []
     numbers = list(seqs[: len(prepared)])
     if len(numbers) < len(prepared):
         numbers += _next_seqs(len(prepared) - len(numbers))
+    return _rows_numbered(prepared, numbers)
+
+
+Prepared = tuple[tuple[str, ...], JsonText, str]  # the entry's columns, payload, canonical payload
+
+
+def _prepared(entries: Iterable[AuditEntry]) -> list[Prepared]:
+    return [
+        ((e.actor.type, e.actor.id, e.action, e.object_type, e.object_id), *_payload(e.payload))
+        for e in entries
+    ]
+
+
+def _rows_numbered(prepared: Sequence[Prepared], numbers: Sequence[int]) -> list[tuple[Any, ...]]:
+    """The records' rows, numbered and hashed here (elsewhere than in PostgreSQL's INSERT)."""
     now = timezone.now()
     at = now.astimezone(UTC).strftime(TIME_FORMAT)
     rows = []
     for seq, (columns, payload, payload_text) in zip(numbers, prepared, strict=True):
         named = dict(zip(ENTRY_COLUMNS, columns, strict=True))
-        text = canonical_from_text(seq=seq, at=at, payload_text=payload_text, prev_hash="", **named)
+        head = canonical_head(at=at, payload_text=payload_text, prev_hash="", **named)
+        text = f"{head}{seq}}}"  # canonical_from_text, one call a record fewer
         rows.append((seq, now, *columns, payload, "", canonical_hash(text)))
     return rows
+
+
+def _numbered_insert(
+    prepared: Sequence[Prepared], *, now: datetime, at: str, returning: bool
+) -> list[tuple[Any, ...]]:
+    rows = json.dumps(
+        [
+            [
+                a_type,
+                a_id,
+                act,
+                o_type,
+                o_id,
+                payload,
+                canonical_head(
+                    at=at,
+                    actor_type=a_type,
+                    actor_id=a_id,
+                    action=act,
+                    object_type=o_type,
+                    object_id=o_id,
+                    payload_text=payload_text,
+                    prev_hash="",
+                ),
+            ]
+            for (a_type, a_id, act, o_type, o_id), payload, payload_text in prepared
+        ],
+        ensure_ascii=False,
+    )
+    if not returning:
+        insert_run(_NUMBERED_INSERT, [now, rows])
+        return [()] * len(prepared)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{_NUMBERED_INSERT} RETURNING seq, hash", [now, rows])
+        numbered = sorted(cursor.fetchall())
+    return [
+        (seq, now, *entry, payload, "", digest)
+        for (seq, digest), (entry, payload, _) in zip(numbered, prepared, strict=True)
+    ]
 
 
 def _payload(payload: Mapping[str, Any]) -> tuple[JsonText, str]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import Any
 
 import phonenumbers
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from phonenumbers import (
     COUNTRY_CODE_TO_REGION_CODE,
     PhoneMetadata,
@@ -33,16 +34,77 @@ def consent_states(*, contact_ids: Iterable[int]) -> dict[ConsentKey, bool]:
     states: dict[ConsentKey, bool] = {}
     if not ids:
         return states
-    rows = (
-        ConsentEntry.objects.filter(contact_id__in=ids)
-        .order_by("contact_id", "channel", "purpose", "created_at", "id")
-        .values_list("contact_id", "channel", "purpose", "granted")
-    )
-    # Streamed (a server-side cursor: DECLARE, FETCH, CLOSE) only for many contacts; for a
-    # few (a single accept) one plain SELECT is a round trip instead of three.
-    for contact_id, channel, purpose, granted in rows.iterator(chunk_size=5000) if len(ids) > 1000 else rows:
-        states[(contact_id, channel, purpose)] = granted
+    # Plain SQL, as for the suppressions: through the ORM, building the query cost an accept to
+    # a contact more than running it. Streamed (a server-side cursor: DECLARE, FETCH, CLOSE)
+    # only for many contacts; for a few (a single accept) one plain SELECT is one round trip.
+    with connection.chunked_cursor() if len(ids) > 1000 else connection.cursor() as cursor:
+        cursor.execute(*_where_in(_consent_select(), ids, "bigint"))
+        while rows := cursor.fetchmany(5000):
+            for contact_id, channel, purpose, granted in rows:
+                states[(contact_id, channel, purpose)] = bool(granted)
     return states
+
+
+@lru_cache(maxsize=1)
+def _consent_select() -> tuple[str, str]:
+    """What ``ConsentEntry.objects.filter(contact_id__in=...).order_by("contact_id", "channel",
+    "purpose", "created_at", "id").values_list("contact_id", "channel", "purpose", "granted")``
+    runs (for ``_where_in``)."""
+    table, (contact, channel, purpose, granted, created, pk) = _quoted(
+        ConsentEntry, ("contact", "channel", "purpose", "granted", "created_at", "id")
+    )
+    select = f"SELECT {contact}, {channel}, {purpose}, {granted} FROM {table} WHERE {contact}"  # noqa: S608 - names quoted
+    return select, f"ORDER BY {contact}, {channel}, {purpose}, {created}, {pk}"
+
+
+def _quoted(model: type[Model], names: Sequence[str]) -> tuple[str, list[str]]:
+    """``model``'s table and the columns of the fields ``names``, quoted for this database."""
+    quote = connection.ops.quote_name
+    meta = model._meta
+    return quote(meta.db_table), [quote(str(meta.get_field(n).column)) for n in names]  # type: ignore[union-attr]
+
+
+def _where_in(statement: tuple[str, str], values: list[Any], array_type: str) -> tuple[str, list[Any]]:
+    """``SELECT … WHERE column`` (``statement``'s first part) among ``values``, then what
+    follows (its second part): the plain SQL of the selectors read on every accept, and its
+    parameters. On PostgreSQL ``= ANY`` one array of ``array_type``: one statement text for any
+    number of values (the server prepares it once); elsewhere ``IN`` a parameter a value."""
+    select, rest = statement
+    if connection.vendor == "postgresql":
+        return f"{select} = ANY(%s::{array_type}[]) {rest}", [values]
+    return f"{select} IN ({', '.join(['%s'] * len(values))}) {rest}", values
+
+
+def contacts_by_external_id(external_ids: Iterable[str]) -> dict[str, Contact]:
+    """The contacts with these ``external_id``s, by it (those that exist): one plain
+    ``SELECT``, each row made into its instance as the ORM makes it (``Model.from_db``, with
+    the converters the ORM's compiler applies to these columns)."""
+    ids = list(set(external_ids))
+    if not ids:
+        return {}
+    select, attnames, converters = _contacts_select()
+    with connection.cursor() as cursor:
+        cursor.execute(*_where_in(select, ids, "text"))
+        rows = cursor.fetchall()
+    contacts = []
+    for row in rows:
+        values = list(row)
+        for i, (functions, expression) in converters:
+            for convert in functions:
+                values[i] = convert(values[i], expression, connection)
+        contacts.append(Contact.from_db(connection.alias, attnames, values))
+    return {c.external_id: c for c in contacts}
+
+
+@lru_cache(maxsize=1)
+def _contacts_select() -> tuple[tuple[str, str], tuple[str, ...], list[tuple[int, Any]]]:
+    fields = Contact._meta.concrete_fields
+    table, (external_id, *columns) = _quoted(Contact, ["external_id", *(f.name for f in fields)])
+    select = f"SELECT {', '.join(columns)} FROM {table} WHERE {external_id}"  # noqa: S608 - names quoted
+    compiler = Contact.objects.all().query.get_compiler(connection=connection)
+    compiler.setup_query()
+    converters = compiler.get_converters([column for column, _, _ in compiler.select])
+    return (select, ""), tuple(f.attname for f in fields), sorted(converters.items())
 
 
 def consent_state(*, contact: Contact) -> dict[tuple[str, str], bool]:
@@ -62,31 +124,19 @@ def suppressions_active(*, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, 
         return {}
     # Plain SQL: on every accept, building this query through the ORM cost more than running it.
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":  # one array: one statement text for any number
-            cursor.execute(_suppressions_sql(0), [list(wanted)])
-        else:
-            cursor.execute(_suppressions_sql(len(wanted)), list(wanted))
+        cursor.execute(*_where_in(_suppressions_select(), list(wanted), "text"))
         rows = cursor.fetchall()
     return {pair: reason for ch, h, reason in rows for pair in wanted[h] if pair[0] == ch}
 
 
-def _suppressions_sql(count: int) -> str:
-    """The active suppressions among ``count`` address digests (the query the ORM would build
-    as ``filter(address_hash__in=..., lifted_at__isnull=True)``); ``count`` 0: among the
-    digests of one array parameter (``= ANY``, PostgreSQL)."""
-    select, where = _suppressions_select()
-    if not count:
-        return f"{select} = ANY(%s::text[]) {where}"
-    return f"{select} IN ({', '.join(['%s'] * count)}) {where}"
-
-
 @lru_cache(maxsize=1)
 def _suppressions_select() -> tuple[str, str]:
-    quote = connection.ops.quote_name
-    meta = Suppression._meta
-    names = ("channel", "address_hash", "reason", "lifted_at")
-    channel, digest, reason, lifted = (quote(str(meta.get_field(n).column)) for n in names)  # type: ignore[union-attr]
-    select = f"SELECT {channel}, {digest}, {reason} FROM {quote(meta.db_table)} WHERE {digest}"  # noqa: S608 - names quoted
+    """The active suppressions among some address digests (the query the ORM would build as
+    ``filter(address_hash__in=..., lifted_at__isnull=True)``, for ``_where_in``)."""
+    table, (channel, digest, reason, lifted) = _quoted(
+        Suppression, ("channel", "address_hash", "reason", "lifted_at")
+    )
+    select = f"SELECT {channel}, {digest}, {reason} FROM {table} WHERE {digest}"  # noqa: S608 - names quoted
     return select, f"AND {lifted} IS NULL"
 
 

@@ -26,15 +26,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from audit.rows import instance_made, rows_insert
+from audit.rows import instance_made, rows_batched, rows_insert
 from audit.services import Actor, AuditEntry
 from hub.apikeys.models import ApiKey
 from hub.apikeys.services import apikey_may_send
 from hub.contacts.models import Contact
+from hub.contacts.selectors import contacts_by_external_id
 from hub.ids import uuid7
 from hub.messaging import dispatch
 from hub.messaging.acceptance import accepted_entries
@@ -194,15 +194,12 @@ def notifications_accept(
         audit.append(_accepted_record(actor, draft, live, request))
         results[index] = draft.notification
 
-    with transaction.atomic():
-        notifications = [d.notification for d in drafts]
-        rows_insert(
-            Notification,
-            NOTIFICATION_COLUMNS,
-            map(_notification_row, notifications),
+    # Its few-row INSERTs go as one statement at the end (audit.rows.rows_batched), after the
+    # decisions' reads: the notifications are written with their messages, once decided.
+    with rows_batched():
+        written = _messages_write(
+            drafts, actor=actor, origin=origin, now=now, audit_before=audit, notifications_new=True
         )
-        _saved(notifications)
-        written = _messages_write(drafts, actor=actor, origin=origin, now=now, audit_before=audit)
     if timelines:
         _attach_timelines(drafts, written)
     return [r for r in results if r is not None]
@@ -226,7 +223,8 @@ def notification_next_channels(
         waits=fallback_waits([notification.template_id]).get(notification.template_id, {}),
         send_at=None,
     )
-    messages, _, _ = _messages_write([draft], actor=actor, origin=origin, now=now, audit_before=[])
+    with rows_batched(savepoint=False):
+        messages, _, _ = _messages_write([draft], actor=actor, origin=origin, now=now, audit_before=[])
     return [m.id for m in messages]
 
 
@@ -250,10 +248,7 @@ class _Scopes:
 
 def _contacts_of(requests: Iterable[NotificationRequest]) -> dict[str, Contact]:
     """The contacts the requests name by ``external_id`` (one query)."""
-    ids = {str(r.to["external_id"]) for r in requests if r.to.get("external_id")}
-    if not ids:
-        return {}
-    return {c.external_id: c for c in Contact.objects.filter(external_id__in=ids)}
+    return contacts_by_external_id(str(r.to["external_id"]) for r in requests if r.to.get("external_id"))
 
 
 def _check(
@@ -397,11 +392,13 @@ def _messages_write(
     origin: Origin,
     now: datetime,
     audit_before: Sequence[AuditEntry],
+    notifications_new: bool = False,
 ) -> tuple[list[Message], list[MessageEvent], TransitionResult]:
     """Make the drafts' messages, decide them, write them through the lifecycle in their
     decided status with their ``accepted`` and decided events and the audit records, and
     enqueue the queued ones on commit (a fixed number of queries). Runs in the caller's
-    transaction."""
+    transaction. ``notifications_new``: the drafts' notifications are not written yet; they
+    are, after the decisions (every read before every write)."""
     messages: list[Message] = []
     contact_of: dict[UUID, Contact | None] = {}
     send_at_of: dict[UUID, datetime | None] = {}
@@ -434,6 +431,11 @@ def _messages_write(
             contact_of[message.id] = draft.contact
             send_at_of[message.id] = draft.send_at
             category_of[message.id] = draft.category
+    changes = messages_decide(messages, contacts=contact_of, now=now, send_at_of=send_at_of)
+    if notifications_new:
+        notifications = [d.notification for d in drafts]
+        rows_insert(Notification, NOTIFICATION_COLUMNS, map(_notification_row, notifications))
+        _saved(notifications)
     # Counted "accepted" by an append of its own, folded into the rollups later (no shared
     # rollup row to wait on inside the accept): see ``rollups.rollups_fold_accepted``.
     rows_insert(
@@ -455,7 +457,6 @@ def _messages_write(
     # Written with the decisions' records in one append at the end of the transaction, so the
     # chain head (every writer's lock) is held for as short a time as possible.
     audit = [*audit_before, *accepted_entries(actor, messages, origin.detail or None)]
-    changes = messages_decide(messages, contacts=contact_of, now=now, send_at_of=send_at_of)
     # The lifecycle writes the messages already in their decided status, each with its
     # "accepted" and decided events (one INSERT of the rows, one of the events).
     result = messages_transition(

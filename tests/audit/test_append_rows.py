@@ -12,6 +12,7 @@ import pytest
 
 from audit.canonical import jsonb_text
 from audit.models import AuditRecord
+from audit.rows import INSERT_MAX_ROWS
 from audit.services import Actor, AuditEntry, _payload_text, audit_append_many, audit_append_rows, record_hash
 
 PAYLOADS: list[dict[Any, Any]] = [
@@ -67,3 +68,30 @@ def test_numbers_drawn_by_the_caller_are_used_first_and_the_rest_drawn_here():
     stored = list(AuditRecord.objects.filter(action="test.drawn").order_by("seq"))
     assert [r.object_id for r in stored] == ["0", "1", "2"]
     assert all(record.hash == record_hash(record) for record in stored)
+
+
+@pytest.mark.django_db
+def test_few_and_many_records_are_numbered_in_the_entries_order_and_verify():
+    """On PostgreSQL records are numbered and hashed in their INSERT, a few or more than a
+    multi-row INSERT's (elsewhere numbered and hashed here): in the entries' order, each
+    verifying, and the records returned are those stored."""
+    for count in (3, INSERT_MAX_ROWS + 10):
+        entries = [
+            AuditEntry(Actor.api_key('k\\"7'), "test.numbered", "thing", f"{count}-{i}", {"i": i, "s": "ü\t"})
+            for i in range(count)
+        ]
+        assert audit_append_rows(entries) == count
+        stored = list(
+            AuditRecord.objects.filter(action="test.numbered", object_id__startswith=f"{count}-").order_by(
+                "seq"
+            )
+        )
+        assert [r.payload["i"] for r in stored] == list(range(count))
+        assert all(r.hash == record_hash(r) for r in stored)
+        returned = audit_append_many(entries[:2])
+        assert [(r.seq, r.hash) for r in returned] == list(
+            AuditRecord.objects.filter(seq__in=[r.seq for r in returned])
+            .order_by("seq")
+            .values_list("seq", "hash")
+        )
+        assert all(r.hash == record_hash(r) for r in returned)

@@ -192,3 +192,26 @@ def test_contact_search_uses_the_trigram_indexes_on_postgresql():
         plan = "\n".join(row[0] for row in cursor.fetchall())
     for index in ("external_id", "email", "phone", "name"):
         assert f"contacts_contact_{index}_trgm" in plan, plan
+
+
+@pytest.mark.django_db
+def test_contacts_by_external_id_are_the_instances_the_orm_reads():
+    """The intake's plain SELECT makes each contact as the ORM would: every column converted
+    (its attributes from JSON), saved state, and only the contacts asked for that exist."""
+    from hub.contacts.selectors import contacts_by_external_id
+
+    made = Contact.objects.create(
+        external_id="plain-1",
+        phone="+447911123456",
+        timezone="Europe/London",
+        attributes={"tier": "gold", "n": [1, 2.5, None], "ü": {"x": True}},
+    )
+    Contact.objects.create(external_id="plain-2")
+    found = contacts_by_external_id(["plain-1", "plain-1", "nobody"])
+    assert list(found) == ["plain-1"]
+    mine, theirs = found["plain-1"], Contact.objects.get(pk=made.pk)
+    assert {k: v for k, v in mine.__dict__.items() if k != "_state"} == {
+        k: v for k, v in theirs.__dict__.items() if k != "_state"
+    }
+    assert (mine._state.adding, mine._state.db) == (False, "default")
+    assert contacts_by_external_id([]) == {}
