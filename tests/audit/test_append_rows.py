@@ -49,6 +49,7 @@ def test_records_appended_with_a_repeated_payload_are_stored_and_hashed_alike():
         assert (mine.seq, mine.hash, mine.created_at) == (theirs.seq, theirs.hash, theirs.created_at)
 
 
+@pytest.mark.postgres  # the caller draws numbers in SQL on PostgreSQL
 @pytest.mark.django_db
 def test_numbers_drawn_by_the_caller_are_used_first_and_the_rest_drawn_here():
     from django.db import connection
@@ -56,8 +57,6 @@ def test_numbers_drawn_by_the_caller_are_used_first_and_the_rest_drawn_here():
     from audit.rows import rows_insert
     from audit.services import RECORD_COLUMNS, SEQ_NEXT_SQL, audit_rows
 
-    if connection.vendor != "postgresql":
-        pytest.skip("the caller draws numbers in SQL on PostgreSQL")
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {SEQ_NEXT_SQL}")
         (drawn,) = cursor.fetchone()

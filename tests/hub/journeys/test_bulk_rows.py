@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from audit.models import AuditRecord
 from audit.services import RECORD_COLUMNS, Actor, AuditEntry, audit_rows, record_hash
@@ -65,9 +64,8 @@ def _stored(model: type[Any], pk: Any) -> dict[str, Any]:
     return {k: v for k, v in found.items() if k not in APART}
 
 
+@pytest.mark.postgres  # one statement on PostgreSQL only
 def test_rows_written_together_are_the_rows_written_one_table_at_a_time(contact: Contact) -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("one statement on PostgreSQL only")
     together = _pair(contact, "together")
     apart = _pair(contact, "apart")
     record = AuditEntry(
@@ -97,9 +95,8 @@ def test_rows_written_together_are_the_rows_written_one_table_at_a_time(contact:
     assert stored.txid is not None  # the column's default, as an INSERT naming the columns gives it
 
 
+@pytest.mark.postgres  # one statement on PostgreSQL only
 def test_a_value_json_cannot_carry_is_refused() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("one statement on PostgreSQL only")
     with pytest.raises(TypeError):
         rows_create_together(
             [
