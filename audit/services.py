@@ -28,7 +28,7 @@ from audit.canonical import (
     record_fields,
 )
 from audit.models import ActorType, AuditRecord
-from audit.rows import JsonText, insert_run, rows_insert
+from audit.rows import INSERT_MAX_ROWS, JsonText, insert_run, rows_insert
 
 # The columns written for a record: those its canonical form covers, and its hash.
 RECORD_COLUMNS = (*RECORD_FIELDS, "hash")
@@ -92,9 +92,10 @@ SEQ_NEXT_SQL = "nextval('audit_record_seq')"
 
 def _next_seqs(count: int) -> list[int]:
     """``count`` record numbers. PostgreSQL draws them from a sequence, which never waits for
-    another transaction (``audit_append_many`` draws them in the records' ``INSERT`` itself,
-    ``_NUMBERED_INSERT``; this serves ``audit_rows``); elsewhere (development on SQLite, whose
-    writers are serialised by the database anyway) they follow the highest number in use."""
+    another transaction (for a few records ``_append`` draws them in their ``INSERT`` itself,
+    ``_NUMBERED_INSERT``; this serves many, and ``audit_rows``); elsewhere (development on
+    SQLite, whose writers are serialised by the database anyway) they follow the highest
+    number in use."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT {SEQ_NEXT_SQL} FROM generate_series(1, %s)", [count])  # noqa: S608 - a constant
@@ -126,7 +127,7 @@ def audit_append_rows(entries: Iterable[AuditEntry]) -> int:
     return len(_append(entries, returning=False))
 
 
-# Records on PostgreSQL: numbered from the sequence and hashed in the INSERT itself (the
+# A few records on PostgreSQL: numbered from the sequence and hashed in the INSERT itself (the
 # canonical form is its head, made here, then the number and "}"), so no round trip for the
 # numbers first. Their columns come as one JSON array of rows (one parameter, one statement
 # text, whatever their number: json.dumps makes it in C). OFFSET 0 keeps the numbered rows a
@@ -148,7 +149,12 @@ def _append(entries: Iterable[AuditEntry], *, returning: bool) -> list[tuple[Any
         return []
     # No savepoint: records are part of the caller's transaction, and a failure fails it.
     with transaction.atomic(savepoint=False):
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and len(prepared) <= INSERT_MAX_ROWS:
+            # A few (a single accept's, a status change's): numbered and hashed by PostgreSQL in
+            # their INSERT, no round trip for the numbers first. Many (a broadcast's chunk, a
+            # dispatched batch): numbered from the sequence in one statement, hashed here and
+            # written by COPY; hashing thousands in PostgreSQL cost it 0.17 ms a broadcast
+            # recipient (P2), and PostgreSQL is the one part every process shares.
             now = timezone.now()
             return _numbered_insert(
                 prepared, now=now, at=now.astimezone(UTC).strftime(TIME_FORMAT), returning=returning
