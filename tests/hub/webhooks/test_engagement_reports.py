@@ -73,7 +73,9 @@ def test_push_receipts_count_opens_and_clicks(client, sent_push, staff_factory):
 
 
 def test_counting_engagement_costs_the_same_queries_for_5_or_200_events(sent_email):
-    """Engagement is counted per batch (one owner lookup, one upsert), not per event."""
+    """Engagement is counted per batch (one owner lookup, one upsert), not per event: 5 events
+    cost what 40 do, 60 what 200 do. Past a multi-row INSERT's rows (``audit.rows.INSERT_MAX_ROWS``)
+    their audit records also draw their numbers in a statement (and go by COPY): one more, once."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -90,8 +92,10 @@ def test_counting_engagement_costs_the_same_queries_for_5_or_200_events(sent_ema
             provider_reports_apply(provider="sendgrid", reports=reports)
         return len(queries)
 
-    assert apply(5, 0) == apply(200, 100)
-    assert DailyRollup.objects.get(channel="email").opened == 205
+    small, medium, large, larger = apply(5, 0), apply(40, 100), apply(60, 200), apply(200, 300)
+    assert medium == small and larger == large, (small, medium, large, larger)
+    assert large <= small + 1, (small, large)
+    assert DailyRollup.objects.get(channel="email").opened == 305
 
 
 def test_an_sms_stop_counts_as_an_unsubscribe_of_the_last_sms(
