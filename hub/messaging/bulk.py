@@ -18,6 +18,7 @@ from uuid import UUID
 
 from django.db import connection, models
 from django.db.models import Field
+from more_itertools import chunked
 
 from audit.rows import array_placeholder, arrays_cast
 from hub.messaging.models import Message
@@ -46,10 +47,9 @@ def rows_update(
         model, tuple(names), vendor, array_placeholder() if vendor == "postgresql" else ""
     )
     prep = connection
-    for start in range(0, len(items), CHUNK):
-        chunk = items[start : start + CHUNK]
+    for chunk in chunked(items, CHUNK):
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
+            if vendor == "postgresql":
                 # One array per column.
                 params = [[pk.get_db_prep_save(key, prep) for key, _ in chunk]]
                 params += [
