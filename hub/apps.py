@@ -12,7 +12,7 @@ class HubConfig(AppConfig):
         from hub.lookups import lookups_register
         from hub.roles import roles_ensure
 
-        lookups_register()  # field__any (hub.lookups)
+        lookups_register()  # field__in as = ANY on PostgreSQL (hub.lookups)
 
         # After every migrate (and flush), once all apps' permissions exist: post_migrate is sent
         # for each app with models in turn, so listen for the last (not again for every app).

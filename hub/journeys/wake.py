@@ -144,7 +144,7 @@ def journeys_on_status_change(changes: Sequence[StatusChange], *, source: str, o
     by_message: dict[UUID, str] = {c.message_id: c.to for c in changes if c.to in WAITABLE_STATUSES}
     if not by_message:
         return
-    links = JourneyRunMessage.objects.filter(message_id__any=list(by_message)).values_list(
+    links = JourneyRunMessage.objects.filter(message_id__in=list(by_message)).values_list(
         "run_id", "step", "message_id"
     )
     wanted: dict[UUID, list[tuple[str, str]]] = {}

@@ -76,7 +76,7 @@ def messages_block_undeliverable(*, message_ids: list[UUID], actor: Actor) -> No
     here, so that no provider is ever handed them (the compliance engine decides earlier; this
     is the last line)."""
     rows = list(
-        Message.objects.filter(id__any=message_ids, status=S.QUEUED).values_list("id", "channel", "to")
+        Message.objects.filter(id__in=message_ids, status=S.QUEUED).values_list("id", "channel", "to")
     )
     if not rows:
         return

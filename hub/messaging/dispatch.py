@@ -208,7 +208,7 @@ def _send_claimed(claimed: list[UUID]) -> DispatchReport:
     # The template, its version and the API key are shared by most of a batch: fetched once
     # each (one object per row, not one per message), with the version's variants.
     messages = list(
-        Message.objects.filter(id__any=claimed)
+        Message.objects.filter(id__in=claimed)
         .select_related("notification")
         .prefetch_related(
             "notification__template", "notification__template_version__variants", "notification__api_key"

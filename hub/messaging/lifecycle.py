@@ -151,7 +151,7 @@ def messages_transition(
         current.update((m.id, m.status) for m in new)
         if unread := {c.message_id for c in changes} - set(current):
             current.update(
-                Message.objects.select_for_update().filter(id__any=unread).values_list("id", "status")
+                Message.objects.select_for_update().filter(id__in=unread).values_list("id", "status")
             )
         previous: dict[int, str] = {}
         for change in changes:

@@ -330,7 +330,7 @@ class Tally:
 def _owners(message_ids: Iterable[UUID]) -> dict[UUID, Owner]:
     """Each message's rollup keys, staff test sends left out (they are never counted)."""
     rows = (
-        Message.objects.filter(id__any=set(message_ids))
+        Message.objects.filter(id__in=set(message_ids))
         .exclude(notification__reference__startswith=TEST_SEND_REFERENCE_PREFIX)
         .values_list("id", "notification__template_id", "channel", "locale", "provider", "to")
     )
