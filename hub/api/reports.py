@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from hub.api.problems import Problem
 from hub.api.schema import problems
 from hub.api.serializers import StrictSerializer
-from hub.api.templates import _scope_filters
+from hub.api.templates import scope_filters
 from hub.api.views import request_api_key
 from hub.workspace.reports import Report, ReportPeriodRefused, ReportRow, report_period, template_report
 
@@ -155,7 +155,7 @@ class TemplateReportView(APIView):
         query_serializer = ReportQuerySerializer(data=request.query_params.dict())
         query_serializer.is_valid(raise_exception=True)
         query: dict[str, date] = query_serializer.validated_data
-        scopes = _scope_filters(request_api_key(request))
+        scopes = scope_filters(request_api_key(request))
         report = template_report(
             key=key,
             date_from=query["date_from"],

@@ -88,7 +88,7 @@ EXAMPLE = {
 }
 
 
-def _scope_filters(api_key: ApiKey) -> dict[str, list[str] | None]:
+def scope_filters(api_key: ApiKey) -> dict[str, list[str] | None]:
     """``category:X`` and ``template:K`` scopes narrow what a key sees (none: everything)."""
     scopes = [str(s) for s in api_key.scopes or []]
     categories = [s.split(":", 1)[1] for s in scopes if s.startswith("category:")]
@@ -114,5 +114,5 @@ class TemplateListView(APIView):
     )
     def get(self, request: Request) -> Response:
         assert isinstance(request.auth, ApiKey)  # noqa: S101 - guaranteed by IsAuthenticated
-        templates = templates_live(**_scope_filters(request.auth))
+        templates = templates_live(**scope_filters(request.auth))
         return Response(TemplateListSerializer({"results": [asdict(t) for t in templates]}).data)
