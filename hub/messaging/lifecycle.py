@@ -350,11 +350,17 @@ def messages_claim(message_ids: Iterable[UUID], *, actor: Actor) -> list[UUID]:
     assert can_transition(S.QUEUED, S.SENDING)  # noqa: S101 - the lifecycle allows what this SQL does
     table = connection.ops.quote_name(Message._meta.db_table)
     with transaction.atomic(), connection.cursor() as cursor:
+        # The status is read as ``status || ''``, which no index holds: compared as it is, it let
+        # the planner reach the messages by status (the status indexes, the partial index of the
+        # queued), one step a queued message, wherever its statistics put few in the queue, which
+        # they do after any quiet moment. The claim reads its messages by key whatever the
+        # statistics (tests/hub/messaging/test_lifecycle.py; 606 ms → 0.2 ms a claim of 100 with
+        # 20,000 queued on the bench's database).
         cursor.execute(
             f"UPDATE {table} AS m SET status = %s, attempts = m.attempts + 1, status_changed_at = %s "  # noqa: S608
-            f"WHERE m.id IN (SELECT id FROM {table} WHERE id = ANY(%s) AND status = %s "
+            f"WHERE m.id IN (SELECT id FROM {table} WHERE id = ANY(%s) AND status || '' = %s "
             "AND (not_before IS NULL OR not_before <= %s) ORDER BY id FOR UPDATE SKIP LOCKED) "
-            "AND m.status = %s RETURNING m.id, m.attempts",
+            "AND m.status || '' = %s RETURNING m.id, m.attempts",
             [S.SENDING, now, ids, S.QUEUED, now, S.QUEUED],
         )
         result = TransitionResult(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -19,6 +21,7 @@ from hub.messaging.lifecycle import (
 )
 from hub.messaging.models import BlockReason, Message, MessageEvent, Notification
 from hub.messaging.models import MessageStatus as S
+from tests.hub.messaging.planning import by_key, plans_of, queue_unknown
 
 ACTOR = Actor.system()
 
@@ -188,3 +191,17 @@ class TestClaim:
 
         move(message, S.QUEUED, not_before=timezone.now() + timedelta(minutes=5))
         assert messages_claim([message.id], actor=ACTOR) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_claim_reads_its_messages_by_key_whatever_the_statistics(live_template) -> None:
+    """The claim's conditional UPDATE reads the messages it names by key, not by status
+    (tests/hub/messaging/planning.py)."""
+    messages = queue_unknown(live_template)
+    wanted = [m.id for m in messages[:10]]
+    claimed: list[Any] = []
+    plans = plans_of(lambda: claimed.extend(messages_claim(wanted, actor=ACTOR)))
+    assert sorted(claimed) == sorted(wanted)
+    (claim,) = [plan for plan in plans if plan.startswith("Update")]
+    assert by_key(claim), claim
