@@ -21,6 +21,7 @@ from rest_framework.fields import SkipField
 from rest_framework.settings import api_settings
 
 from hub.contacts.validation import normalise_email, normalise_phone
+from hub.messaging.intake import HeldRows
 from hub.messaging.models import Message, MessageEvent, Notification, Routing
 from hub.messaging.routing import delivered_channel
 from hub.messaging.selectors import event_detail_shown, message_error_shown
@@ -201,13 +202,22 @@ def _related_rows(instance: Any, field: Any) -> Any:
     leave them), without a related manager; else the field's own reading."""
     attrs: list[str] = field.source_attrs
     if len(attrs) == 1:
-        cache: Mapping[str, Any] | None = getattr(instance, "_prefetched_objects_cache", None)
-        prefetched = cache.get(attrs[0]) if cache is not None else None
-        rows = getattr(prefetched, "_result_cache", None)
+        rows = _prefetched(instance, attrs[0])
         if rows is not None:
             return rows
     value = field.get_attribute(instance)
     return value.all() if hasattr(value, "all") else value
+
+
+def _prefetched(instance: Any, name: str) -> list[Any] | None:
+    """The rows prefetched for ``instance``'s relation ``name``, or None: those the intake
+    holds (``HeldRows``: read without making their queryset) or a prefetched queryset's."""
+    cache: Mapping[str, Any] | None = getattr(instance, "_prefetched_objects_cache", None)
+    if cache is None:
+        return None
+    if type(cache) is HeldRows:
+        return cache.rows(name)
+    return getattr(cache.get(name), "_result_cache", None)
 
 
 class BuiltOnceModelSerializer(FieldsBuiltOnce, serializers.ModelSerializer[M]):
@@ -403,7 +413,8 @@ class NotificationSerializer(BuiltOnceModelSerializer[Notification]):
     messages = MessageSerializer(many=True)
 
     def get_delivered_channel(self, obj: Notification) -> str:
-        return delivered_channel(list(obj.messages.all()))
+        messages = _prefetched(obj, "messages")
+        return delivered_channel(list(obj.messages.all()) if messages is None else messages)
 
     class Meta:
         model = Notification
