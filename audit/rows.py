@@ -284,7 +284,10 @@ def instance_made(model: type[M], /, **values: Any) -> M:
     on the result as ``model(...)`` caches it; every other column takes its default. Unsaved,
     as ``model(...)`` leaves it. A model with ``pre_init``/``post_init`` receivers is made by
     its constructor, so they run."""
-    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+    # No receiver at all (as Signal.send first asks): no per-model look-up of listeners.
+    if (pre_init.receivers or post_init.receivers) and (
+        pre_init.has_listeners(model) or post_init.has_listeners(model)
+    ):
         return model(**values)
     defaults, made, relations = _making(model)
     instance = model.__new__(model)
