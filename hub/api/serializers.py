@@ -106,6 +106,13 @@ _ABSENT = object()
 _ANSWER_ZONE: ContextVar[tzinfo | None] = ContextVar("answer_zone", default=None)
 
 
+# How ``_writer_of``'s loop reads a field: a column of the serializer's model (its value is
+# data, never a callable to call), the object itself (``source="*"``: never None, never called),
+# a nested list, or any other path (the field's own reading where it meets a missing relation
+# or a callable).
+_COLUMN, _ITSELF, _MANY, _PATH = range(4)
+
+
 def _writer_of(serializer: serializers.BaseSerializer[Any]) -> Writer:
     """A function answering what ``serializer.to_representation`` answers, from its bound
     fields: a plain loop, each value read along the field's source (one ``attrgetter``) and
@@ -113,20 +120,34 @@ def _writer_of(serializer: serializers.BaseSerializer[Any]) -> Writer:
     if isinstance(serializer, serializers.ListSerializer):
         child = _writer_of(serializer.child)  # type: ignore[arg-type]
         return lambda rows: [child(row) for row in rows]
-    plan: list[tuple[str, Any, Callable[[Any], Any], Callable[[Any], Any], bool]] = []
+    model = getattr(getattr(serializer, "Meta", None), "model", None)
+    columns = {f.attname for f in model._meta.concrete_fields} if model is not None else set()
+    plan: list[tuple[str, Any, int, Callable[[Any], Any], Callable[[Any], Any]]] = []
     for field in serializer._readable_fields:  # type: ignore[attr-defined]
-        many = isinstance(field, serializers.ListSerializer)
         represent = (
             _writer_of(field) if isinstance(field, serializers.BaseSerializer) else _representer(field)
         )
         attrs: list[str] = field.source_attrs
-        get = operator.attrgetter(".".join(attrs)) if attrs else _itself  # source="*": the object
-        plan.append((field.field_name, field, get, represent, many))
+        if isinstance(field, serializers.ListSerializer):
+            kind = _MANY
+        elif not attrs:
+            kind = _ITSELF
+        elif len(attrs) == 1 and attrs[0] in columns:
+            kind = _COLUMN
+        else:
+            kind = _PATH
+        get = operator.attrgetter(".".join(attrs)) if attrs else _itself
+        plan.append((field.field_name, field, kind, get, represent))
 
     def write(instance: Any) -> dict[str, Any]:
         answer: dict[str, Any] = {}
-        for name, field, get, represent, many in plan:
-            if many:
+        for name, field, kind, get, represent in plan:
+            if kind == _COLUMN:
+                value = get(instance)
+            elif kind == _ITSELF:
+                answer[name] = represent(instance)
+                continue
+            elif kind == _MANY:
                 value = _related_rows(instance, field)
             else:
                 try:
