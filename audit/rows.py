@@ -261,10 +261,12 @@ def rows_batched(*, savepoint: bool = True) -> Iterator[None]:
 
 
 @functools.cache
-def _making(model: type[models.Model]) -> tuple[dict[str, Any], list[tuple[str, Any]], dict[str, Any]]:
+def _making(
+    model: type[models.Model],
+) -> tuple[dict[str, Any], list[tuple[str, Any]], dict[str, tuple[str, str]]]:
     """For ``instance_made``: each column's default by attribute name (those a callable makes
-    per instance are left out: their attribute names and fields), and the relation fields by
-    field name."""
+    per instance are left out: their attribute names and fields), and for each relation by
+    field name, its column's attribute name and the related object's attribute it holds."""
     defaults: dict[str, Any] = {}
     made: list[tuple[str, Any]] = []
     for f in model._meta.concrete_fields:
@@ -272,7 +274,11 @@ def _making(model: type[models.Model]) -> tuple[dict[str, Any], list[tuple[str, 
             made.append((f.attname, f))
         else:  # a value (Django's constructor gives every instance that same object)
             defaults[f.attname] = f.get_default()
-    relations = {f.name: f for f in model._meta.concrete_fields if f.is_relation and f.attname != f.name}
+    relations = {
+        f.name: (f.attname, f.target_field.attname)  # type: ignore[attr-defined]
+        for f in model._meta.concrete_fields
+        if f.is_relation and f.attname != f.name
+    }
     return defaults, made, relations
 
 
@@ -297,11 +303,14 @@ def instance_made(model: type[M], /, **values: Any) -> M:
     for attname, f in made:
         if attname not in values:
             fields[attname] = f.get_default()
-    for name, value in values.items():
-        field = relations.get(name)
-        if field is None:
-            fields[name] = value
-        else:
-            fields[field.attname] = None if value is None else getattr(value, field.target_field.attname)
-            instance._state.fields_cache[name] = value
+    fields.update(values)
+    # The relations given by their objects: the column takes the object's key, the object is
+    # cached (as ModelState's descriptor makes the cache: a dict of the instance's own).
+    if given := relations.keys() & values.keys():
+        cache = instance._state.fields_cache = {}
+        for name in given:
+            value = fields.pop(name)
+            attname, target = relations[name]
+            fields[attname] = None if value is None else getattr(value, target)
+            cache[name] = value
     return instance
