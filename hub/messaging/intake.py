@@ -488,22 +488,23 @@ def _attach_timelines(
     as ``prefetch_related`` would have (so the caller answers without reading them back)."""
     messages, events, _ = written
     # The messages stand as written already: the lifecycle set their instances (``new``).
-    by_message: dict[Any, list[MessageEvent]] = {m.id: [] for m in messages}
+    # Grouped by their ids' integers: a UUID hashes in Python, an int in C.
+    by_message: dict[int, list[MessageEvent]] = {m.id.int: [] for m in messages}
     for event in sorted(events, key=_occurred_at):
-        by_message[event.message_id].append(event)
-    by_notification: dict[Any, list[Message]] = {d.notification.id: [] for d in drafts}
+        by_message[event.message_id.int].append(event)
+    by_notification: dict[int, list[Message]] = {d.notification.id.int: [] for d in drafts}
     for message in messages:
-        timeline = by_message[message.id]
+        timeline = by_message[message.id.int]
         for event in timeline:
             # Shown events read their message's address: no query. The cache the relation's
             # descriptor fills (its message_id is this message's already).
             event._state.fields_cache["message"] = message
         message._prefetched_objects_cache = HeldRows(message, events=timeline)  # type: ignore[attr-defined]
-        by_notification[message.notification_id].append(message)
+        by_notification[message.notification_id.int].append(message)
     for draft in drafts:
         notification = draft.notification
         notification._prefetched_objects_cache = HeldRows(  # type: ignore[attr-defined]
-            notification, messages=by_notification[notification.id]
+            notification, messages=by_notification[notification.id.int]
         )
 
 
