@@ -61,7 +61,9 @@ from templates_app.rendering.variables import without_reserved
 # Every column of a notification: rows are built as instances (the decisions, audit records
 # and answers read them), then written as they are (the messages by the lifecycle).
 NOTIFICATION_COLUMNS = tuple(f.attname for f in Notification._meta.concrete_fields)
-_notification_row = operator.attrgetter(*NOTIFICATION_COLUMNS)
+# A row read from an instance's ``__dict__``: made by ``instance_made``, it holds every column;
+# read as attributes, each foreign key's went through its descriptor (a Python call, six).
+_notification_values = operator.itemgetter(*NOTIFICATION_COLUMNS)
 
 
 class NotificationRejected(Refused):
@@ -398,10 +400,14 @@ def _messages_write(
     contact_of: dict[UUID, Contact | None] = {}
     send_at_of: dict[UUID, datetime | None] = {}
     category_of: dict[UUID, str] = {}
+    # Each message's key of the pending "accepted" count, from its notification (read once).
+    pending: list[tuple[int, str, str, bool]] = []
     for draft in drafts:
         notification = draft.notification
         start = draft.send_at or now
         channels = notification.channels
+        template_id = notification.template_id
+        test_send = notification.reference.startswith(TEST_SEND_REFERENCE_PREFIX)
         for channel, address in draft.targets:
             message = instance_made(
                 Message,
@@ -426,28 +432,20 @@ def _messages_write(
             contact_of[message.id] = draft.contact
             send_at_of[message.id] = draft.send_at
             category_of[message.id] = draft.category
+            pending.append((template_id, channel, notification.locale, test_send))
     changes = messages_decide(messages, contacts=contact_of, now=now, send_at_of=send_at_of)
     if notifications_new:
         notifications = [d.notification for d in drafts]
-        rows_insert(Notification, NOTIFICATION_COLUMNS, map(_notification_row, notifications))
+        rows_insert(
+            Notification, NOTIFICATION_COLUMNS, [_notification_values(n.__dict__) for n in notifications]
+        )
         _saved(notifications)
     # Counted "accepted" by an append of its own, folded into the rollups later (no shared
     # rollup row to wait on inside the accept): see ``rollups.rollups_fold_accepted``.
     rows_insert(
         AcceptedPending,
         ACCEPTED_PENDING_COLUMNS,
-        accepted_pending_rows(
-            (
-                (
-                    m.notification.template_id,
-                    m.channel,
-                    m.locale,
-                    m.notification.reference.startswith(TEST_SEND_REFERENCE_PREFIX),
-                )
-                for m in messages
-            ),
-            day=now.date(),
-        ),
+        accepted_pending_rows(pending, day=now.date()),
     )
     # Written with the decisions' records in one append at the end of the transaction, so the
     # chain head (every writer's lock) is held for as short a time as possible.
