@@ -17,7 +17,7 @@ from django.db import models
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import ISO_8601, serializers
-from rest_framework.fields import SkipField
+from rest_framework.fields import SkipField, empty
 from rest_framework.settings import api_settings
 
 from hub.contacts.validation import normalise_email, normalise_phone
@@ -122,7 +122,7 @@ def _writer_of(serializer: serializers.BaseSerializer[Any]) -> Writer:
         return lambda rows: [child(row) for row in rows]
     model = getattr(getattr(serializer, "Meta", None), "model", None)
     columns = {f.attname for f in model._meta.concrete_fields} if model is not None else set()
-    plan: list[tuple[str, Any, int, Callable[[Any], Any], Callable[[Any], Any]]] = []
+    plan: list[tuple[str, Any, int, Callable[[Any], Any], Callable[[Any], Any], Any]] = []
     for field in serializer._readable_fields:  # type: ignore[attr-defined]
         represent = (
             _writer_of(field) if isinstance(field, serializers.BaseSerializer) else _representer(field)
@@ -137,11 +137,11 @@ def _writer_of(serializer: serializers.BaseSerializer[Any]) -> Writer:
         else:
             kind = _PATH
         get = operator.attrgetter(".".join(attrs)) if attrs else _itself
-        plan.append((field.field_name, field, kind, get, represent))
+        plan.append((field.field_name, field, kind, get, represent, _on_none(field)))
 
     def write(instance: Any) -> dict[str, Any]:
         answer: dict[str, Any] = {}
-        for name, field, kind, get, represent in plan:
+        for name, field, kind, get, represent, on_none in plan:
             if kind == _COLUMN:
                 value = get(instance)
             elif kind == _ITSELF:
@@ -153,7 +153,7 @@ def _writer_of(serializer: serializers.BaseSerializer[Any]) -> Writer:
                 try:
                     value = get(instance)
                 except (AttributeError, ObjectDoesNotExist):
-                    value = _ABSENT
+                    value = on_none(instance) if on_none is not None else _ABSENT
                 if value is _ABSENT or callable(value):
                     # Where the path meets something else (a missing relation, a callable):
                     # the field's own reading.
@@ -165,6 +165,33 @@ def _writer_of(serializer: serializers.BaseSerializer[Any]) -> Writer:
         return answer
 
     return write
+
+
+def _on_none(field: serializers.Field[Any, Any, Any, Any]) -> Callable[[Any], Any] | None:
+    """For a field whose source is a relation's attribute (``contact.external_id``): a function
+    answering what DRF's reading gives when the relation is None (``getattr(None, …)`` fails,
+    and the field falls back on its plain ``default``, else None if it allows null), or
+    ``_ABSENT`` when it is not None; None for any other field (its own reading decides)."""
+    attrs: list[str] = field.source_attrs
+    if len(attrs) != 2 or hasattr(None, attrs[1]):
+        return None
+    if field.default is not empty:
+        if callable(field.default) or getattr(field.root, "partial", False):
+            return None
+        missing = field.default
+    elif field.allow_null:
+        missing = None
+    else:
+        return None
+    relation = operator.attrgetter(attrs[0])
+
+    def on_none(instance: Any) -> Any:
+        try:
+            return missing if relation(instance) is None else _ABSENT
+        except (AttributeError, ObjectDoesNotExist):
+            return _ABSENT
+
+    return on_none
 
 
 def _itself(instance: Any) -> Any:
