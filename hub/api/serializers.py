@@ -230,16 +230,26 @@ def _representer(field: serializers.Field[Any, Any, Any, Any]) -> Callable[[Any]
 
 def _iso_writer(to_representation: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """DateTimeField.to_representation for an aware datetime, in ISO 8601: the time in the
-    current zone, ``Z`` for UTC. Anything else (naive, a string, out of range) is the field's."""
+    current zone, ``Z`` for UTC. Anything else (naive, a string, out of range) is the field's.
+
+    The last text written is kept with the datetime and zone it shows (one tuple, replaced
+    whole, so threads sharing the writer read it consistently): a batch's items show the same
+    few datetimes (the accept's time), the same object again for each item."""
+    last: list[tuple[Any, Any, str]] = [(None, None, "")]
 
     def write(value: Any) -> Any:
+        zone = _ANSWER_ZONE.get() or timezone.get_current_timezone()
+        shown, shown_zone, shown_text = last[0]
+        if value is shown and zone is shown_zone:
+            return shown_text
         if type(value) is datetime and value.utcoffset() is not None:
             try:
-                zone = _ANSWER_ZONE.get() or timezone.get_current_timezone()
                 text = value.astimezone(zone).isoformat()
             except OverflowError:
                 return to_representation(value)
-            return text[:-6] + "Z" if text.endswith("+00:00") else text
+            text = text[:-6] + "Z" if text.endswith("+00:00") else text
+            last[0] = (value, zone, text)
+            return text
         return to_representation(value)
 
     return write
