@@ -3,6 +3,7 @@ transaction and a fixed number of queries; every door's messages made the same w
 
 from __future__ import annotations
 
+import pickle
 from datetime import timedelta
 
 import pytest
@@ -171,6 +172,10 @@ def test_an_accepted_notification_holds_its_messages_and_timelines_as_prefetched
     assert len(captured) == 2
     assert (queued.message_id, queued.status) == (messages[1].pk, S.QUEUED)
     assert sms.pk == messages[0].pk
+    copied = pickle.loads(pickle.dumps(notification))  # noqa: S301 - our own object
+    with CaptureQueriesContext(connection) as captured:
+        assert [m.pk for m in copied.messages.all()] == [m.pk for m in messages]
+    assert len(captured) == 0
     notification.refresh_from_db(fields=["messages"])
     assert "messages" not in notification._prefetched_objects_cache
     with CaptureQueriesContext(connection) as captured:
