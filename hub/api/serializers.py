@@ -214,6 +214,8 @@ def _representer(field: serializers.Field[Any, Any, Any, Any]) -> Callable[[Any]
         return str
     if kind is serializers.JSONField and not field.binary:  # type: ignore[attr-defined]
         return _same
+    if kind is serializers.ChoiceField:
+        return _choice_writer(field.choice_strings_to_values, field.to_representation)  # type: ignore[attr-defined]
     if kind is serializers.SerializerMethodField:
         # What its to_representation calls: the method of the (shared, bound once) serializer.
         method: Callable[[Any], Any] = getattr(field.parent, field.method_name)  # type: ignore[attr-defined]
@@ -226,6 +228,24 @@ def _representer(field: serializers.Field[Any, Any, Any, Any]) -> Callable[[Any]
     ):
         return _iso_writer(field.to_representation)
     return field.to_representation
+
+
+def _choice_writer(
+    choices: Mapping[str, Any], to_representation: Callable[[Any], Any]
+) -> Callable[[Any], Any]:
+    """ChoiceField.to_representation (``''`` as it is, else the choice its text names, else the
+    value) for a string or a member of Django's text choices (whose text is its value, so DRF
+    keeps it, and reads it through two properties and ``__str__``); anything else the field's."""
+
+    def write(value: Any) -> Any:
+        if type(value) is str:
+            return choices.get(value, value) if value else value
+        if isinstance(value, models.TextChoices):
+            text = value._value_
+            return choices.get(text, value) if text else value
+        return to_representation(value)
+
+    return write
 
 
 def _iso_writer(to_representation: Callable[[Any], Any]) -> Callable[[Any], Any]:

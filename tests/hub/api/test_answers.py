@@ -10,8 +10,13 @@ import pytest
 from django.utils import timezone
 from rest_framework import serializers
 
-from hub.api.serializers import BuiltOnceModelSerializer, MessageSerializer, NotificationSerializer
-from hub.messaging.models import Message, MessageEvent, Notification
+from hub.api.serializers import (
+    BuiltOnceModelSerializer,
+    MessageSerializer,
+    NotificationSerializer,
+    _representer,
+)
+from hub.messaging.models import Message, MessageEvent, MessageStatus, Notification, Routing
 from hub.messaging.selectors import notification_get
 from tests.factories import ORDER_DATA
 
@@ -154,3 +159,14 @@ def test_a_field_read_through_a_missing_relation_answers_as_drf():
         "approval": "made",
         "template": None,
     }
+
+
+def test_a_choice_is_written_as_drf_writes_it():
+    """Strings and Django's text choices are written by the compiled writer itself, anything
+    else by the field: the same as the field's own answer."""
+    field = serializers.ChoiceField(choices=[("first", "First"), ("all", "All"), (1, "One")])
+    write = _representer(field)
+    values: list[Any] = ["first", Routing.FIRST, Routing.ALL, "", "unknown", MessageStatus.QUEUED, 1, "1", 2]
+    for value in values:
+        assert write(value) == field.to_representation(value)
+        assert type(write(value)) is type(field.to_representation(value))
