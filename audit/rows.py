@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import json
+import json.encoder as json_encoder
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -58,6 +59,40 @@ _PENDING = "rows_batched_pending"
 QUERY_CACHED_MAX_PARAMS = 200
 if getattr(psycopg_queries, "MAX_CACHED_STATEMENT_PARAMS", QUERY_CACHED_MAX_PARAMS) < QUERY_CACHED_MAX_PARAMS:
     psycopg_queries.MAX_CACHED_STATEMENT_PARAMS = QUERY_CACHED_MAX_PARAMS
+
+
+def json_dumps(*, default: Callable[[Any], Any] | None = None) -> Callable[[Any], str]:
+    """``json.dumps`` with its default options (``default`` aside), its C encoder made once:
+    ``json.dumps`` makes one for every call, through three Python frames, and the rows of a
+    batch of 1,000 notifications dump some 10,000 JSON values. The same text, except that a
+    value holding itself overflows the stack instead of being named circular (the encoder
+    keeps no record of the containers it is in: a shared one could hold stale entries after
+    an error)."""
+    encoder = json.JSONEncoder(default=default)
+    make = getattr(json_encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator: the plain way
+        return encoder.encode
+    encode = make(
+        None,  # markers: no circular check (above)
+        encoder.default,
+        json_encoder.encode_basestring_ascii,
+        None,  # indent
+        encoder.key_separator,
+        encoder.item_separator,
+        encoder.sort_keys,
+        encoder.skipkeys,
+        encoder.allow_nan,
+    )
+    join = "".join
+
+    def dumps(value: Any) -> str:
+        return join(encode(value, 0))
+
+    return dumps
+
+
+# ``json.dumps(value)``, for the JSON columns written by COPY.
+_json_text = json_dumps()
 
 
 class JsonText(str):
@@ -134,7 +169,7 @@ def rows_insert(model: type[models.Model], columns: Sequence[str], rows: Iterabl
             if type(value) is JsonText:
                 row[i] = value if copy else Jsonb(value, dumps=_as_written)
             else:
-                row[i] = json.dumps(value) if copy else Jsonb(value)
+                row[i] = _json_text(value) if copy else Jsonb(value)
     if len(items) * len(fields) > INSERT_MAX_PARAMETERS and not copy:
         # One array per column: one statement text whatever the number of rows (below).
         with connection.cursor() as cursor:
@@ -226,10 +261,12 @@ def rows_batched(*, savepoint: bool = True) -> Iterator[None]:
 
 
 @functools.cache
-def _making(model: type[models.Model]) -> tuple[dict[str, Any], list[tuple[str, Any]], dict[str, Any]]:
+def _making(
+    model: type[models.Model],
+) -> tuple[dict[str, Any], list[tuple[str, Any]], dict[str, tuple[str, str]]]:
     """For ``instance_made``: each column's default by attribute name (those a callable makes
-    per instance are left out: their attribute names and fields), and the relation fields by
-    field name."""
+    per instance are left out: their attribute names and fields), and for each relation by
+    field name, its column's attribute name and the related object's attribute it holds."""
     defaults: dict[str, Any] = {}
     made: list[tuple[str, Any]] = []
     for f in model._meta.concrete_fields:
@@ -237,7 +274,11 @@ def _making(model: type[models.Model]) -> tuple[dict[str, Any], list[tuple[str, 
             made.append((f.attname, f))
         else:  # a value (Django's constructor gives every instance that same object)
             defaults[f.attname] = f.get_default()
-    relations = {f.name: f for f in model._meta.concrete_fields if f.is_relation and f.attname != f.name}
+    relations = {
+        f.name: (f.attname, f.target_field.attname)  # type: ignore[attr-defined]
+        for f in model._meta.concrete_fields
+        if f.is_relation and f.attname != f.name
+    }
     return defaults, made, relations
 
 
@@ -249,7 +290,10 @@ def instance_made(model: type[M], /, **values: Any) -> M:
     on the result as ``model(...)`` caches it; every other column takes its default. Unsaved,
     as ``model(...)`` leaves it. A model with ``pre_init``/``post_init`` receivers is made by
     its constructor, so they run."""
-    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+    # No receiver at all (as Signal.send first asks): no per-model look-up of listeners.
+    if (pre_init.receivers or post_init.receivers) and (
+        pre_init.has_listeners(model) or post_init.has_listeners(model)
+    ):
         return model(**values)
     defaults, made, relations = _making(model)
     instance = model.__new__(model)
@@ -259,11 +303,14 @@ def instance_made(model: type[M], /, **values: Any) -> M:
     for attname, f in made:
         if attname not in values:
             fields[attname] = f.get_default()
-    for name, value in values.items():
-        field = relations.get(name)
-        if field is None:
-            fields[name] = value
-        else:
-            fields[field.attname] = None if value is None else getattr(value, field.target_field.attname)
-            instance._state.fields_cache[name] = value
+    fields.update(values)
+    # The relations given by their objects: the column takes the object's key, the object is
+    # cached (as ModelState's descriptor makes the cache: a dict of the instance's own).
+    if given := relations.keys() & values.keys():
+        cache = instance._state.fields_cache = {}
+        for name in given:
+            value = fields.pop(name)
+            attname, target = relations[name]
+            fields[attname] = None if value is None else getattr(value, target)
+            cache[name] = value
     return instance

@@ -28,7 +28,7 @@ from audit.canonical import (
     record_fields,
 )
 from audit.models import ActorType, AuditRecord
-from audit.rows import INSERT_MAX_ROWS, JsonText, insert_run, rows_insert
+from audit.rows import INSERT_MAX_ROWS, JsonText, insert_run, json_dumps, rows_insert
 
 # The columns written for a record: those its canonical form covers, and its hash.
 RECORD_COLUMNS = (*RECORD_FIELDS, "hash")
@@ -242,10 +242,14 @@ def _numbered_insert(
     ]
 
 
+# ``json.dumps(payload, default=str)``: a payload's JSON text, as it is stored.
+_payload_json = json_dumps(default=str)
+
+
 def _payload(payload: Mapping[str, Any]) -> tuple[JsonText, str]:
     """The payload as it is stored, in JSON text (what the database gives back must hash the
     same as what was hashed: it goes through JSON once), and in canonical (jsonb) text."""
-    dumped = json.dumps(payload, default=str)
+    dumped = _payload_json(payload)
     return JsonText(dumped), _payload_text(dumped)
 
 

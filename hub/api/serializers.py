@@ -17,10 +17,11 @@ from django.db import models
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
 from rest_framework import ISO_8601, serializers
-from rest_framework.fields import SkipField
+from rest_framework.fields import SkipField, empty
 from rest_framework.settings import api_settings
 
 from hub.contacts.validation import normalise_email, normalise_phone
+from hub.messaging.intake import HeldRows
 from hub.messaging.models import Message, MessageEvent, Notification, Routing
 from hub.messaging.routing import delivered_channel
 from hub.messaging.selectors import event_detail_shown, message_error_shown
@@ -105,6 +106,13 @@ _ABSENT = object()
 _ANSWER_ZONE: ContextVar[tzinfo | None] = ContextVar("answer_zone", default=None)
 
 
+# How ``_writer_of``'s loop reads a field: a column of the serializer's model (its value is
+# data, never a callable to call), the object itself (``source="*"``: never None, never called),
+# a nested list, or any other path (the field's own reading where it meets a missing relation
+# or a callable).
+_COLUMN, _ITSELF, _MANY, _PATH = range(4)
+
+
 def _writer_of(serializer: serializers.BaseSerializer[Any]) -> Writer:
     """A function answering what ``serializer.to_representation`` answers, from its bound
     fields: a plain loop, each value read along the field's source (one ``attrgetter``) and
@@ -112,26 +120,40 @@ def _writer_of(serializer: serializers.BaseSerializer[Any]) -> Writer:
     if isinstance(serializer, serializers.ListSerializer):
         child = _writer_of(serializer.child)  # type: ignore[arg-type]
         return lambda rows: [child(row) for row in rows]
-    plan: list[tuple[str, Any, Callable[[Any], Any], Callable[[Any], Any], bool]] = []
+    model = getattr(getattr(serializer, "Meta", None), "model", None)
+    columns = {f.attname for f in model._meta.concrete_fields} if model is not None else set()
+    plan: list[tuple[str, Any, int, Callable[[Any], Any], Callable[[Any], Any], Any]] = []
     for field in serializer._readable_fields:  # type: ignore[attr-defined]
-        many = isinstance(field, serializers.ListSerializer)
         represent = (
             _writer_of(field) if isinstance(field, serializers.BaseSerializer) else _representer(field)
         )
         attrs: list[str] = field.source_attrs
-        get = operator.attrgetter(".".join(attrs)) if attrs else _itself  # source="*": the object
-        plan.append((field.field_name, field, get, represent, many))
+        if isinstance(field, serializers.ListSerializer):
+            kind = _MANY
+        elif not attrs:
+            kind = _ITSELF
+        elif len(attrs) == 1 and attrs[0] in columns:
+            kind = _COLUMN
+        else:
+            kind = _PATH
+        get = operator.attrgetter(".".join(attrs)) if attrs else _itself
+        plan.append((field.field_name, field, kind, get, represent, _on_none(field)))
 
     def write(instance: Any) -> dict[str, Any]:
         answer: dict[str, Any] = {}
-        for name, field, get, represent, many in plan:
-            if many:
+        for name, field, kind, get, represent, on_none in plan:
+            if kind == _COLUMN:
+                value = get(instance)
+            elif kind == _ITSELF:
+                answer[name] = represent(instance)
+                continue
+            elif kind == _MANY:
                 value = _related_rows(instance, field)
             else:
                 try:
                     value = get(instance)
                 except (AttributeError, ObjectDoesNotExist):
-                    value = _ABSENT
+                    value = on_none(instance) if on_none is not None else _ABSENT
                 if value is _ABSENT or callable(value):
                     # Where the path meets something else (a missing relation, a callable):
                     # the field's own reading.
@@ -143,6 +165,33 @@ def _writer_of(serializer: serializers.BaseSerializer[Any]) -> Writer:
         return answer
 
     return write
+
+
+def _on_none(field: serializers.Field[Any, Any, Any, Any]) -> Callable[[Any], Any] | None:
+    """For a field whose source is a relation's attribute (``contact.external_id``): a function
+    answering what DRF's reading gives when the relation is None (``getattr(None, …)`` fails,
+    and the field falls back on its plain ``default``, else None if it allows null), or
+    ``_ABSENT`` when it is not None; None for any other field (its own reading decides)."""
+    attrs: list[str] = field.source_attrs
+    if len(attrs) != 2 or hasattr(None, attrs[1]):
+        return None
+    if field.default is not empty:
+        if callable(field.default) or getattr(field.root, "partial", False):
+            return None
+        missing = field.default
+    elif field.allow_null:
+        missing = None
+    else:
+        return None
+    relation = operator.attrgetter(attrs[0])
+
+    def on_none(instance: Any) -> Any:
+        try:
+            return missing if relation(instance) is None else _ABSENT
+        except (AttributeError, ObjectDoesNotExist):
+            return _ABSENT
+
+    return on_none
 
 
 def _itself(instance: Any) -> Any:
@@ -165,6 +214,8 @@ def _representer(field: serializers.Field[Any, Any, Any, Any]) -> Callable[[Any]
         return str
     if kind is serializers.JSONField and not field.binary:  # type: ignore[attr-defined]
         return _same
+    if kind is serializers.ChoiceField:
+        return _choice_writer(field.choice_strings_to_values, field.to_representation)  # type: ignore[attr-defined]
     if kind is serializers.SerializerMethodField:
         # What its to_representation calls: the method of the (shared, bound once) serializer.
         method: Callable[[Any], Any] = getattr(field.parent, field.method_name)  # type: ignore[attr-defined]
@@ -179,18 +230,46 @@ def _representer(field: serializers.Field[Any, Any, Any, Any]) -> Callable[[Any]
     return field.to_representation
 
 
-def _iso_writer(to_representation: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """DateTimeField.to_representation for an aware datetime, in ISO 8601: the time in the
-    current zone, ``Z`` for UTC. Anything else (naive, a string, out of range) is the field's."""
+def _choice_writer(
+    choices: Mapping[str, Any], to_representation: Callable[[Any], Any]
+) -> Callable[[Any], Any]:
+    """ChoiceField.to_representation (``''`` as it is, else the choice its text names, else the
+    value) for a string or a member of Django's text choices (whose text is its value, so DRF
+    keeps it, and reads it through two properties and ``__str__``); anything else the field's."""
 
     def write(value: Any) -> Any:
+        if type(value) is str:
+            return choices.get(value, value) if value else value
+        if isinstance(value, models.TextChoices):
+            text = value._value_
+            return choices.get(text, value) if text else value
+        return to_representation(value)
+
+    return write
+
+
+def _iso_writer(to_representation: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """DateTimeField.to_representation for an aware datetime, in ISO 8601: the time in the
+    current zone, ``Z`` for UTC. Anything else (naive, a string, out of range) is the field's.
+
+    The last text written is kept with the datetime and zone it shows (one tuple, replaced
+    whole, so threads sharing the writer read it consistently): a batch's items show the same
+    few datetimes (the accept's time), the same object again for each item."""
+    last: list[tuple[Any, Any, str]] = [(None, None, "")]
+
+    def write(value: Any) -> Any:
+        zone = _ANSWER_ZONE.get() or timezone.get_current_timezone()
+        shown, shown_zone, shown_text = last[0]
+        if value is shown and zone is shown_zone:
+            return shown_text
         if type(value) is datetime and value.utcoffset() is not None:
             try:
-                zone = _ANSWER_ZONE.get() or timezone.get_current_timezone()
                 text = value.astimezone(zone).isoformat()
             except OverflowError:
                 return to_representation(value)
-            return text[:-6] + "Z" if text.endswith("+00:00") else text
+            text = text[:-6] + "Z" if text.endswith("+00:00") else text
+            last[0] = (value, zone, text)
+            return text
         return to_representation(value)
 
     return write
@@ -201,13 +280,22 @@ def _related_rows(instance: Any, field: Any) -> Any:
     leave them), without a related manager; else the field's own reading."""
     attrs: list[str] = field.source_attrs
     if len(attrs) == 1:
-        cache: Mapping[str, Any] | None = getattr(instance, "_prefetched_objects_cache", None)
-        prefetched = cache.get(attrs[0]) if cache is not None else None
-        rows = getattr(prefetched, "_result_cache", None)
+        rows = _prefetched(instance, attrs[0])
         if rows is not None:
             return rows
     value = field.get_attribute(instance)
     return value.all() if hasattr(value, "all") else value
+
+
+def _prefetched(instance: Any, name: str) -> list[Any] | None:
+    """The rows prefetched for ``instance``'s relation ``name``, or None: those the intake
+    holds (``HeldRows``: read without making their queryset) or a prefetched queryset's."""
+    cache: Mapping[str, Any] | None = getattr(instance, "_prefetched_objects_cache", None)
+    if cache is None:
+        return None
+    if type(cache) is HeldRows:
+        return cache.rows(name)
+    return getattr(cache.get(name), "_result_cache", None)
 
 
 class BuiltOnceModelSerializer(FieldsBuiltOnce, serializers.ModelSerializer[M]):
@@ -403,7 +491,8 @@ class NotificationSerializer(BuiltOnceModelSerializer[Notification]):
     messages = MessageSerializer(many=True)
 
     def get_delivered_channel(self, obj: Notification) -> str:
-        return delivered_channel(list(obj.messages.all()))
+        messages = _prefetched(obj, "messages")
+        return delivered_channel(list(obj.messages.all()) if messages is None else messages)
 
     class Meta:
         model = Notification

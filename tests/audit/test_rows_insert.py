@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from audit.rows import INSERT_MAX_PARAMETERS, JsonText, rows_insert
+from audit.rows import INSERT_MAX_PARAMETERS, JsonText, json_dumps, rows_insert
 from hub.contacts.models import Suppression
 
 COLUMNS = ("channel", "address", "address_hash", "key_id", "reason", "detail", "created_at", "lifted_at")
@@ -63,3 +63,29 @@ def test_many_values_go_as_one_array_a_column_and_store_what_single_inserts_stor
         rows_insert(Suppression, COLUMNS, [row])
     assert _stored("many-") == _stored("one-")
     assert len(_stored("many-")) == count
+
+
+def test_json_dumps_writes_what_json_dumps_writes() -> None:
+    """``json_dumps`` (its C encoder made once) gives ``json.dumps``'s text, ``default`` and
+    its refusals included."""
+    when = datetime(2026, 12, 7, 8, 30, tzinfo=UTC)
+    values: list[Any] = [
+        {"a": [1, 2.5, None, True, False], "ü": 'ådress\n"quoted" \u2028', "n": {"x": {}}},
+        [],
+        {},
+        "plain",
+        "ünïcode",
+        42,
+        1e100,
+        float("nan"),
+        None,
+        {1: "int key", 2.5: "float key", None: "null key", False: "bool key"},
+        ("a", "tuple"),
+    ]
+    plain, with_default = json_dumps(), json_dumps(default=str)
+    for value in values:
+        assert plain(value) == json.dumps(value)
+        assert with_default(value) == json.dumps(value, default=str)
+    assert with_default({"at": when, "n": [when]}) == json.dumps({"at": when, "n": [when]}, default=str)
+    with pytest.raises(TypeError):
+        plain({"at": when})

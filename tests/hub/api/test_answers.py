@@ -8,9 +8,15 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from rest_framework import serializers
 
-from hub.api.serializers import MessageSerializer, NotificationSerializer
-from hub.messaging.models import Message, MessageEvent
+from hub.api.serializers import (
+    BuiltOnceModelSerializer,
+    MessageSerializer,
+    NotificationSerializer,
+    _representer,
+)
+from hub.messaging.models import Message, MessageEvent, MessageStatus, Notification, Routing
 from hub.messaging.selectors import notification_get
 from tests.factories import ORDER_DATA
 
@@ -129,3 +135,38 @@ def test_a_detail_is_walked_when_its_text_might_hide_the_address():
     # An address JSON would escape is always walked.
     assert _may_hold({"a": "b"}, '"ada"@example.com')
     assert _withheld({"a": ['to "ada"@example.com']}, '"ada"@example.com') == {"a": ["to [address]"]}
+
+
+class _ThroughRelations(BuiltOnceModelSerializer[Notification]):
+    contact = serializers.CharField(source="contact.external_id", default="nobody")
+    api_key = serializers.CharField(source="api_key.name", allow_null=True)
+    approval = serializers.CharField(source="template_approval.note", default=lambda: "made")
+    template = serializers.CharField(source="template.key", default="none")  # a required relation
+
+    class Meta:
+        model = Notification
+        fields = ("contact", "api_key", "approval", "template")
+
+
+def test_a_field_read_through_a_missing_relation_answers_as_drf():
+    """A field whose relation is None answers what DRF's reading answers: its default (made
+    if callable), else None if it allows null; one whose relation is required but unset, None."""
+    notification = Notification(contact=None, api_key=None)
+    assert _ThroughRelations.represent(notification) == dict(_ThroughRelations(notification).data)
+    assert _ThroughRelations.represent(notification) == {
+        "contact": "nobody",
+        "api_key": None,
+        "approval": "made",
+        "template": None,
+    }
+
+
+def test_a_choice_is_written_as_drf_writes_it():
+    """Strings and Django's text choices are written by the compiled writer itself, anything
+    else by the field: the same as the field's own answer."""
+    field = serializers.ChoiceField(choices=[("first", "First"), ("all", "All"), (1, "One")])
+    write = _representer(field)
+    values: list[Any] = ["first", Routing.FIRST, Routing.ALL, "", "unknown", MessageStatus.QUEUED, 1, "1", 2]
+    for value in values:
+        assert write(value) == field.to_representation(value)
+        assert type(write(value)) is type(field.to_representation(value))

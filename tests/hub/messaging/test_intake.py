@@ -3,10 +3,12 @@ transaction and a fixed number of queries; every door's messages made the same w
 
 from __future__ import annotations
 
+import pickle
 from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import prefetch_related_objects
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -138,3 +140,44 @@ def test_a_fallback_message_is_made_like_any_other():
     record = AuditRecord.objects.get(action="message.accepted", object_id=str(email.id))
     assert record.payload["fallback_from"] == str(first.id)
     assert audit_log_sequenced_and_verified().ok
+
+
+def test_an_accepted_notification_holds_its_messages_and_timelines_as_prefetched():
+    """An accepted notification answers its messages and their events without a query, as
+    prefetch_related leaves them (their querysets made only when asked); a filter still asks
+    the database, and a relation cleared from the cache is read again."""
+    make_live_template()
+    requests = [
+        NotificationRequest(
+            template="order.shipped",
+            to={"phone": "+447911123456", "email": "ada@example.com"},
+            data=ORDER_DATA,
+            channels=["sms", "email"],
+            routing="all",
+        )
+    ]
+    (notification,) = accepted(notifications_accept(requests, api_key=None))
+    with CaptureQueriesContext(connection) as captured:
+        assert "messages" in notification._prefetched_objects_cache
+        messages = list(notification.messages.all())
+        timelines = {m.channel: [(e.status, e.message is m) for e in m.events.all()] for m in messages}
+        prefetch_related_objects([notification], "messages__events")
+    assert len(captured) == 0
+    assert [m.channel for m in messages] == ["sms", "email"]
+    assert timelines == {c: [(S.ACCEPTED, True), (S.QUEUED, True)] for c in ("sms", "email")}
+    assert [m.status for m in messages] == [S.QUEUED, S.QUEUED]
+    with CaptureQueriesContext(connection) as captured:
+        (sms,) = notification.messages.filter(channel="sms")
+        (queued,) = messages[1].events.filter(status=S.QUEUED)
+    assert len(captured) == 2
+    assert (queued.message_id, queued.status) == (messages[1].pk, S.QUEUED)
+    assert sms.pk == messages[0].pk
+    copied = pickle.loads(pickle.dumps(notification))  # noqa: S301 - our own object
+    with CaptureQueriesContext(connection) as captured:
+        assert [m.pk for m in copied.messages.all()] == [m.pk for m in messages]
+    assert len(captured) == 0
+    notification.refresh_from_db(fields=["messages"])
+    assert "messages" not in notification._prefetched_objects_cache
+    with CaptureQueriesContext(connection) as captured:
+        assert {m.pk for m in notification.messages.all()} == {m.pk for m in messages}
+    assert len(captured) == 1
