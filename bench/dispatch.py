@@ -22,7 +22,7 @@ from django.db import connection
 
 from audit.bench import LockWaits
 from bench.cpu import CpuMeter, database_backends, process_tree
-from bench.fixtures import queued_messages_create
+from bench.fixtures import queued_messages_create, unsent_cancel
 from bench.naive import naive_send
 from bench.profiling import PROFILE_DIR_ENV
 from bench.workers import BENCH_APP, production_env, run_dir, wait_for, worker_processes
@@ -128,7 +128,10 @@ class WorkerSetup:
 
 @contextmanager
 def bench_workers(setup: WorkerSetup, providers: FakeProviders, channels: list[str]) -> Iterator[list[int]]:
-    """The worker processes every run shares, consuming the transactional send queues of ``channels``."""
+    """The worker processes every run shares, consuming the transactional send queues of ``channels``.
+    Messages an earlier figure left waiting (P3's and J1's) are cancelled first: a lane's drain
+    here would send them beside the run's own."""
+    unsent_cancel()
     log_dir = run_dir("bench-workers-")
     with worker_processes(
         setup.broker_url,
