@@ -12,8 +12,8 @@ prepared plan for it; a dispatch batch of 100 messages ran several of these a ba
 The values are prepared as ``in`` prepares them (None left out, duplicates dropped, an empty
 list matching nothing). A subquery, a list holding expressions, a relation of several columns
 and other databases keep Django's ``IN``. Registered by ``HubConfig.ready`` in place of
-Django's ``in`` on every field and every relation; ``connection_max_params`` gives
-``bulk_create`` the same limit, so it cuts its batches below it.
+Django's ``in`` on every field and every relation. (``bulk_create`` meets no such limit on
+PostgreSQL: Django 5.2 sends its literal rows as one array a column, ``UNNEST``.)
 """
 
 from __future__ import annotations
@@ -26,9 +26,6 @@ from django.db.models.expressions import ColPairs
 from django.db.models.fields.related_lookups import RelatedIn
 from django.db.models.lookups import In
 from django.db.models.sql.compiler import SQLCompiler
-
-# PostgreSQL's limit on one statement's bound parameters (a 16-bit count in the protocol).
-SERVER_MAX_PARAMS = 65_535
 
 
 def _any_sql(lookup: In, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, Any] | None:
@@ -60,15 +57,6 @@ class RelatedInAny(RelatedIn):
         return _any_sql(self, compiler, connection) or super().as_sql(compiler, connection)
 
 
-def connection_max_params(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
-    """``connection_created``: bulk_create's batches stay under the server's parameter limit."""
-    if connection.vendor == "postgresql":
-        connection.features.max_query_params = SERVER_MAX_PARAMS
-
-
 def lookups_register() -> None:
-    from django.db.backends.signals import connection_created
-
     Field.register_lookup(InAny)
     ForeignObject.register_lookup(RelatedInAny)
-    connection_created.connect(connection_max_params, dispatch_uid="hub.connection_max_params")
