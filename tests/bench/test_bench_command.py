@@ -121,3 +121,21 @@ def test_bench_journey_events_through_http_beside_the_service(tmp_path, settings
     assert single["errors"] == 0 and single["events"] == single["requests"] == 200
     assert batch["errors"] == 0 and batch["events"] == 200 and batch["requests"] == 1
     assert single["p50_ms"] > 0 and batch["events_per_s"] > 0
+
+
+def test_the_bench_says_when_the_server_does_not_vacuum() -> None:
+    from bench.command import autovacuum_note
+
+    assert "autovacuum is off" in autovacuum_note("off")
+    assert autovacuum_note("on") == autovacuum_note(None) == ""
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_bench_reads_the_servers_autovacuum() -> None:
+    from bench.command import database_autovacuum
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW autovacuum")
+        (expected,) = cursor.fetchone()
+    assert database_autovacuum() == expected
