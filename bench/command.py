@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import CommandParser, OutputWrapper
+from django.core.management.base import CommandError, CommandParser, OutputWrapper
 
 from bench.decisions import bench_decisions
 from bench.dispatch import (
@@ -36,6 +36,7 @@ from bench.figures import (
     measure_sends,
     smoke_sizes,
 )
+from bench.fixtures import bench_database_refusal
 from bench.journeys import JOURNEY_FIGURES, add_journey_arguments, measure_journeys
 from bench.micro import renders_per_second
 from bench.profiling import profile_summary
@@ -102,6 +103,8 @@ class Bench:
     def handle(self, **options: Any) -> None:
         from bench.fakes.twilio import fake_twilio_env, start_fake_twilio
 
+        if refusal := bench_database_refusal():
+            raise CommandError(refusal)
         if options["soak"]:
             from bench.soak import soak_command
 

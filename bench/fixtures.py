@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from audit.services import Actor
 from bench.audience import live_template
@@ -78,11 +78,34 @@ def queued_messages_create(
     return ids
 
 
+class NotABenchDatabase(RuntimeError):
+    pass
+
+
+def bench_database_refusal(settings_dict: dict[str, object] | None = None) -> str:
+    """Why the bench must not write to this database ("" when it may). The bench fills
+    contacts, templates and broadcasts and cancels every message still waiting to be sent
+    (``unsent_cancel``): on a hub's real database that would cancel its customers' messages.
+    It runs on SQLite (a development checkout), on a database whose name says ``bench``
+    (``switchboard_bench``, as docs/performance.md sets it) and on a test database."""
+    db = settings_dict if settings_dict is not None else connection.settings_dict
+    name = str(db.get("NAME") or "")
+    if "sqlite" in str(db.get("ENGINE", "")) or "bench" in name or name.startswith("test_"):
+        return ""
+    return (
+        f"The bench will not run on the database {name!r}: it writes data of its own and cancels "
+        "every message still waiting to be sent. Give it a database of its own whose name says "
+        "bench, e.g. DATABASE_URL=postgres://.../switchboard_bench (docs/performance.md)."
+    )
+
+
 def unsent_cancel(*, chunk: int = 2000) -> int:
     """Cancel every message still waiting to be sent (accepted, queued, deferred), through the
     real lifecycle; returns how many. A figure whose workers drain lanes (P7) would otherwise
     send, and count, what an earlier run left queued in the same database (the profilers
     accept messages that no worker sends)."""
+    if refusal := bench_database_refusal():
+        raise NotABenchDatabase(refusal)
     cancelled = 0
     waiting = [S.ACCEPTED, S.QUEUED, S.DEFERRED]
     while ids := list(Message.objects.filter(status__in=waiting).values_list("id", flat=True)[:chunk]):

@@ -38,3 +38,38 @@ def test_the_fake_twilio_counts_a_price_lookup_as_a_call_but_not_a_message_sent(
         urllib.request.urlopen(url, timeout=5)  # noqa: S310 - the local fake
     with urllib.request.urlopen(f"{fake_twilio.base_url}/__calls", timeout=5) as answer:  # noqa: S310
         assert json.load(answer) == {"calls": 1, "units": 0}
+
+
+def test_the_bench_writes_only_to_a_database_of_its_own() -> None:
+    """It cancels every message waiting to be sent: on a hub's real database, its customers'."""
+    from bench.fixtures import bench_database_refusal
+
+    postgres = "django.db.backends.postgresql"
+    assert "will not run on the database 'switchboard'" in bench_database_refusal(
+        {"ENGINE": postgres, "NAME": "switchboard"}
+    )
+    for name in ("switchboard_bench", "switchboard_bench_homes", "test_switchboard_ci_1_s"):
+        assert bench_database_refusal({"ENGINE": postgres, "NAME": name}) == "", name
+    assert (
+        bench_database_refusal({"ENGINE": "django.db.backends.sqlite3", "NAME": "var/switchboard.sqlite3"})
+        == ""
+    )
+
+
+@pytest.mark.django_db
+def test_leftovers_are_not_cancelled_on_a_database_not_the_benchs(monkeypatch) -> None:
+    from bench import fixtures
+
+    monkeypatch.setattr(fixtures, "bench_database_refusal", lambda: "not a bench database")
+    with pytest.raises(fixtures.NotABenchDatabase, match="not a bench database"):
+        fixtures.unsent_cancel()
+
+
+def test_the_bench_command_refuses_a_database_not_its_own(monkeypatch) -> None:
+    from django.core.management import CommandError, call_command
+
+    from bench import command
+
+    monkeypatch.setattr(command, "bench_database_refusal", lambda: "not a bench database")
+    with pytest.raises(CommandError, match="not a bench database"):
+        call_command("bench", "--smoke", "--only", "renders")
