@@ -125,17 +125,10 @@ class Deployment:
 
 @contextmanager
 def deployment(
-    *,
-    servers: int,
-    threads: int,
-    concurrency: int,
-    broker_url: str,
-    profile_dir: str = "",
-    worker_nice: int = 0,
+    *, servers: int, threads: int, concurrency: int, broker_url: str, profile_dir: str = ""
 ) -> Iterator[Deployment]:
     """The fakes, gunicorn, one worker and beat, as documented; all stopped after. With
-    ``profile_dir`` the worker's children profile their tasks there (``bench --profile``);
-    ``worker_nice`` runs the worker at that lower CPU priority."""
+    ``profile_dir`` the worker's children profile their tasks there (``bench --profile``)."""
     bench_template()
     issued = bench_api_key("bench P7")
     queues_purge(broker_url)
@@ -155,7 +148,6 @@ def deployment(
                 concurrency=concurrency,
                 extra_env=worker_env,
                 app_module=BENCH_APP,  # the hub's app, plus the naive baseline's task
-                nice=worker_nice,
             )
         )
         beat = stack.enter_context(beat_process(broker_url, log_dir, env))
@@ -303,7 +295,6 @@ def api_sends(
     single: bool = True,
     batch: bool = True,
     profile_dir: str = "",
-    worker_nice: int = 0,
 ) -> SendsRun:
     """P7 (single sends), P7b (the batch API) and the naive baseline, on one deployment."""
     with deployment(
@@ -312,7 +303,6 @@ def api_sends(
         concurrency=concurrency,
         broker_url=broker_url,
         profile_dir=profile_dir,
-        worker_nice=worker_nice,
     ) as target:
         # Warm-up, not counted: every gunicorn thread and worker child connects and fills its caches.
         _sends(

@@ -43,12 +43,6 @@ def add_figure_arguments(parser: CommandParser) -> None:
     add("--p7-servers", type=int, default=2, help="P7: gunicorn worker processes")
     add("--p7-threads", type=int, default=4, help="P7: threads per gunicorn worker")
     add("--p7-concurrency", type=int, default=2, help="P7: prefork children of the one Celery worker")
-    add(
-        "--p7-worker-nice",
-        type=int,
-        default=0,
-        help="P7: run the worker at this lower CPU priority (nice -n; 0: the web server's own)",
-    )
     add("--p2-recipients", type=int, default=100_000, help="P2/P4: recipients of the broadcast")
     add("--p3-servers", type=int, default=2, help="P3: gunicorn worker processes")
     add("--p3-threads", type=int, default=4, help="P3: threads per gunicorn worker (0: sync workers)")
@@ -249,7 +243,6 @@ def _sends_rows(run: SendsRun, options: dict[str, Any], load: float) -> tuple[li
     rows: list[Row] = []
     deployment = (
         f"gunicorn {options['p7_servers']}x{options['p7_threads']}, 1 worker -c {options['p7_concurrency']}"
-        + (f" nice {options['p7_worker_nice']}" if options["p7_worker_nice"] else "")
     )
     naive = run.naive.per_second if run.naive else 0.0
     if run.single is not None:
@@ -272,7 +265,6 @@ def _sends_rows(run: SendsRun, options: dict[str, Any], load: float) -> tuple[li
                 "gunicorn_threads": options["p7_threads"],
                 "celery_workers": 1,
                 "celery_concurrency": options["p7_concurrency"],
-                "celery_nice": options["p7_worker_nice"],
                 "beat": 1,
             },
             "single": _sends_json(run.single, load),
@@ -331,7 +323,6 @@ def measure_sends(
         single="p7" in only,
         batch="p7b" in only,
         profile_dir=str(profile_dir) if profile_dir else "",
-        worker_nice=options["p7_worker_nice"],
     )
     if profile_dir is not None:
         log(profile_summary(profile_dir))

@@ -122,12 +122,9 @@ def worker_processes(
     extra_env: Mapping[str, str] | None = None,
     queues: tuple[str, ...] = ALL_QUEUES,
     app_module: str = "hub",
-    nice: int = 0,
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
     """Start ``count`` workers on the same database and broker as this process; warm-stop them after.
-    The bench's own workers run ``app_module=BENCH_APP`` (the hub's app and the bench's tasks).
-    ``nice`` > 0 starts them at that lower CPU priority (``nice -n``), as docs/deploying.md
-    advises where the workers share a host with the web server."""
+    The bench's own workers run ``app_module=BENCH_APP`` (the hub's app and the bench's tasks)."""
     env = process_env(broker_url, extra_env)
     log_dir.mkdir(parents=True, exist_ok=True)
     procs: list[tuple[subprocess.Popen[bytes], Path]] = []
@@ -156,8 +153,6 @@ def worker_processes(
                 "-n",
                 f"{name}@%h",
             ]
-            if nice:
-                command = ["nice", "-n", str(nice), *command]  # nice execs celery: same pid
             with log.open("wb") as out:
                 proc = subprocess.Popen(  # noqa: S603 - our own argv
                     command,
