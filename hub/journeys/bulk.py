@@ -21,8 +21,7 @@ from django.db.models import Field
 from django.db.models.base import ModelState
 from psycopg.types.json import Jsonb
 
-from audit.rows import INSERT_MAX_ROWS, JsonText, instance_made, rows_insert
-from hub.messaging.bulk import rows_update
+from audit.rows import INSERT_MAX_ROWS, JsonText, instance_made, rows_insert, rows_update
 
 CHUNK = 1000
 M = TypeVar("M", bound=models.Model)
@@ -192,7 +191,7 @@ def rows_save(model: type[models.Model], rows: Sequence[models.Model], names: Se
     if connection.vendor != "postgresql":
         model._default_manager.bulk_update(rows, names)
         return
-    # One array per column (hub.messaging.bulk): a statement of a few parameters, whatever the
+    # One array per column (audit.rows.rows_update): a statement of a few parameters, whatever the
     # number of rows.
     values = attrgetter(*(cast("Field[Any, Any]", model._meta.get_field(name)).attname for name in names))
     single = len(names) == 1
