@@ -22,6 +22,7 @@ from phonenumbers.re_util import re_compile
 from phonenumbers.timezone import _UNKNOWN_TIME_ZONE_LIST, _country_level_time_zones_for_number
 
 from audit.digests import address_digests
+from audit.rows import rows_read
 from hub.contacts.models import ConsentEntry, Contact, Suppression
 
 ConsentKey = tuple[int, str, str]  # contact id, channel, purpose
@@ -76,35 +77,17 @@ def _where_in(statement: tuple[str, str], values: list[Any], array_type: str) ->
 
 
 def contacts_by_external_id(external_ids: Iterable[str]) -> dict[str, Contact]:
-    """The contacts with these ``external_id``s, by it (those that exist): one plain
-    ``SELECT``, each row made into its instance as the ORM makes it (``Model.from_db``, with
-    the converters the ORM's compiler applies to these columns)."""
+    """The contacts with these ``external_id``s, by it (those that exist). On PostgreSQL one
+    plain ``SELECT`` of one array parameter, each row made into its instance without the ORM's
+    query building (``audit.rows.rows_read``, as the journeys read their contacts)."""
     ids = list(set(external_ids))
     if not ids:
         return {}
-    select, attnames, converters = _contacts_select()
-    with connection.cursor() as cursor:
-        cursor.execute(*_where_in(select, ids, "text"))
-        rows = cursor.fetchall()
-    contacts = []
-    for row in rows:
-        values = list(row)
-        for i, (functions, expression) in converters:
-            for convert in functions:
-                values[i] = convert(values[i], expression, connection)
-        contacts.append(Contact.from_db(connection.alias, attnames, values))
+    if connection.vendor == "postgresql":
+        contacts = rows_read(Contact, "external_id = ANY(%s)", [ids])
+    else:
+        contacts = list(Contact.objects.filter(external_id__in=ids))
     return {c.external_id: c for c in contacts}
-
-
-@lru_cache(maxsize=1)
-def _contacts_select() -> tuple[tuple[str, str], tuple[str, ...], list[tuple[int, Any]]]:
-    fields = Contact._meta.concrete_fields
-    table, (external_id, *columns) = _quoted(Contact, ["external_id", *(f.name for f in fields)])
-    select = f"SELECT {', '.join(columns)} FROM {table} WHERE {external_id}"  # noqa: S608 - names quoted
-    compiler = Contact.objects.all().query.get_compiler(connection=connection)
-    compiler.setup_query()
-    converters = compiler.get_converters([column for column, _, _ in compiler.select])
-    return (select, ""), tuple(f.attname for f in fields), sorted(converters.items())
 
 
 def consent_state(*, contact: Contact) -> dict[tuple[str, str], bool]:

@@ -18,10 +18,15 @@ from uuid import UUID
 
 from django.db import connection, models
 from django.db.models import Field
-from django.db.models.base import ModelState
 from psycopg.types.json import Jsonb
 
-from audit.rows import INSERT_MAX_ROWS, JsonText, instance_made, rows_insert, rows_update
+from audit.rows import (
+    INSERT_MAX_ROWS,
+    JsonText,
+    instance_made,
+    rows_insert,
+    rows_update,
+)
 
 CHUNK = 1000
 M = TypeVar("M", bound=models.Model)
@@ -126,62 +131,6 @@ def _inserting(
     keys = tuple(str(f.column) for f in fields)  # type: ignore[union-attr]
     json_at = tuple(i for i, f in enumerate(fields) if isinstance(f, models.JSONField))
     return quote(model._meta.db_table), ", ".join(quote(k) for k in keys), keys, json_at
-
-
-def rows_read(model: type[M], where: str, params: Sequence[Any], *, tail: str = "") -> list[M]:
-    """The rows of ``model``'s table matching ``where`` (SQL with ``%s`` placeholders;
-    ``tail``: ORDER BY, FOR UPDATE), as instances read from the database, made without the
-    model's constructor (as ``new_row``) and without the ORM's query building. Each field's
-    ``from_db_value`` (a JSON field's parsing) is applied; the database's own types are
-    otherwise as its driver gives them, so this is for PostgreSQL (psycopg's datetimes)."""
-    return [row for row, _ in rows_read_with(model, where, params, tail=tail)]
-
-
-def rows_read_with(
-    model: type[M],
-    where: str,
-    params: Sequence[Any],
-    *,
-    extra: Sequence[str] = (),
-    extra_params: Sequence[Any] = (),
-    tail: str = "",
-) -> list[tuple[M, tuple[Any, ...]]]:
-    """``rows_read``, each row with the values of ``extra`` (SQL expressions selected beside
-    the row's columns, their placeholders bound to ``extra_params``): what the caller would
-    otherwise read in a statement of its own."""
-    table, columns, attnames, converters = _reading(model)
-    # Named apart from the table's columns (a subquery's ``id`` would make ``ORDER BY id``
-    # ambiguous).
-    selected = ", ".join([columns, *(f"{sql} AS extra_{i}" for i, sql in enumerate(extra))])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {selected} FROM {table} WHERE {where} {tail}",  # noqa: S608 - quoted names
-            [*extra_params, *params],
-        )
-        found = cursor.fetchall()
-    rows: list[tuple[M, tuple[Any, ...]]] = []
-    alias = connection.alias
-    width = len(attnames)
-    for values in found:
-        row = model.__new__(model)
-        fields = row.__dict__
-        fields.update(zip(attnames, values[:width], strict=True))
-        for attname, convert in converters:
-            fields[attname] = convert(fields[attname], None, connection)
-        state = fields["_state"] = ModelState()
-        state.adding = False
-        state.db = alias
-        rows.append((row, values[width:]))
-    return rows
-
-
-@lru_cache(maxsize=32)
-def _reading(model: type[models.Model]) -> tuple[str, str, tuple[str, ...], tuple[tuple[str, Any], ...]]:
-    fields = model._meta.concrete_fields
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(f.column)) for f in fields)
-    converters = tuple((str(f.attname), f.from_db_value) for f in fields if hasattr(f, "from_db_value"))
-    return quote(model._meta.db_table), columns, tuple(str(f.attname) for f in fields), converters
 
 
 def rows_save(model: type[models.Model], rows: Sequence[models.Model], names: Sequence[str]) -> None:

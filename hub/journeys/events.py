@@ -17,11 +17,12 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from audit.rows import rows_read, rows_read_with
 from audit.services import SEQ_NEXT_SQL, Actor
 from hub.apikeys.models import ApiKey
 from hub.contacts.models import Contact
 from hub.generations import generations_read_together
-from hub.journeys.bulk import new_row, rows_create, rows_read, rows_read_with
+from hub.journeys.bulk import new_row, rows_create
 from hub.journeys.context import Wake, condition_holds
 from hub.journeys.definition import duration
 from hub.journeys.engine import ENDED_FIELDS, run_end, runs_advance, runs_save
