@@ -22,6 +22,8 @@ version of a hub would have.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -80,6 +82,14 @@ class SendsFigure:
     # whole machine's busy CPU seconds meanwhile (the rest was spent by other work on it).
     cpu: dict[str, float] = field(default_factory=dict)
     machine_cpu: float = 0.0
+    # The floor view (``paused``): the worker was stopped while the requests were answered, so
+    # the accepts had the machine to themselves; then it drained them alone. The CPU seconds
+    # of the accepts (``cpu`` holds the drain's) and the drain's seconds.
+    paused: bool = False
+    accept_cpu: dict[str, float] = field(default_factory=dict)
+    drain_seconds: float = 0.0
+    # Provider calls made before the worker was continued: none, if the pause held.
+    sent_while_paused: int = 0
 
     @property
     def accepted_per_second(self) -> float:
@@ -93,9 +103,17 @@ class SendsFigure:
     def end_to_end_per_second(self) -> float:
         return self.provider_calls / self.end_to_end_seconds if self.end_to_end_seconds else 0.0
 
+    @property
+    def drain_per_second(self) -> float:
+        return self.provider_calls / self.drain_seconds if self.drain_seconds else 0.0
+
     def cpu_ms_per_message(self) -> dict[str, float]:
         counted = max(self.provider_calls, 1)
         return {name: round(seconds * 1000 / counted, 2) for name, seconds in self.cpu.items()}
+
+    def accept_cpu_ms_per_message(self) -> dict[str, float]:
+        counted = max(self.accepted, 1)
+        return {name: round(seconds * 1000 / counted, 2) for name, seconds in self.accept_cpu.items()}
 
 
 @dataclass(frozen=True)
@@ -103,6 +121,8 @@ class SendsRun:
     single: SendsFigure | None
     batch: SendsFigure | None
     naive: DispatchFigure | None
+    # P7b's floor view: the same batches with the worker paused while they are answered.
+    batch_paused: SendsFigure | None = None
 
 
 @dataclass(frozen=True)
@@ -195,6 +215,14 @@ def _result(load: subprocess.Popen[bytes]) -> dict[str, Any]:
     return result
 
 
+def _signal(pids: set[int], signum: signal.Signals) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            continue
+
+
 def _sends(
     target: Deployment,
     *,
@@ -204,19 +232,29 @@ def _sends(
     batch: int,
     timeout: float,
     measure: bool = True,
+    paused: bool = False,
 ) -> SendsFigure:
     """Post ``notifications`` through ``path`` and wait for every accepted one's provider call
-    (the fake Twilio's units: messages sent, a price lookup is not one)."""
+    (the fake Twilio's units: messages sent, a price lookup is not one). With ``paused``, the
+    worker (every process of it) is stopped (SIGSTOP) until the last answer, then continued:
+    the accepts alone, then the drain alone, each with its CPU."""
     per_request = max(batch, 1)
     requests = -(-notifications // per_request)
     calls_before = target.providers.counts("twilio")[1]
     meter = target.cpu_meter()
+    stopped = process_tree(target.pids["workers"]) if paused else set()
+    if paused and not stopped:
+        raise RuntimeError("P7b paused: the worker's processes are not readable here (/proc)")
+    _signal(stopped, signal.SIGSTOP)
     meter.start()
     busy_before = machine_busy_seconds()
     load = _load(
         target, path=path, requests=requests, clients=clients, batch=batch, expect=207 if batch else 202
     )
     result: dict[str, Any] | None = None
+    accept_cpu: dict[str, float] = {}
+    resumed_at = 0.0
+    sent_while_paused = 0
     expected = requests * per_request
     deadline = time.monotonic() + timeout
     try:
@@ -228,6 +266,14 @@ def _sends(
             if result is None and load.poll() is not None:
                 result = _result(load)
                 expected = int(result["accepted"])  # only accepted notifications reach the provider
+                if stopped:
+                    sent_while_paused = target.providers.counts("twilio")[1] - calls_before
+                    accept_cpu = meter.stop(late={"postgres": database_backends()})
+                    meter = target.cpu_meter()
+                    meter.start()
+                    resumed_at = time.time()
+                    _signal(stopped, signal.SIGCONT)
+                    stopped = set()
                 continue
             if time.monotonic() > deadline:
                 raise RuntimeError(
@@ -240,6 +286,7 @@ def _sends(
         if result is None:
             result = _result(load)
     finally:
+        _signal(stopped, signal.SIGCONT)
         if load.poll() is None:
             load.kill()
             load.wait()
@@ -261,6 +308,10 @@ def _sends(
         provider_calls=target.providers.counts("twilio")[1] - calls_before,
         cpu=cpu,
         machine_cpu=round(machine_cpu, 2),
+        paused=paused,
+        accept_cpu=accept_cpu,
+        drain_seconds=done_at - resumed_at if paused else 0.0,
+        sent_while_paused=sent_while_paused,
     )
 
 
@@ -326,9 +377,10 @@ def api_sends(
             if single
             else None
         )
-        p7b = None
-        if batch:
-            p7b = (
+        p7b = p7b_paused = None
+        if batch and batch_available(target):
+            # P7b, then its floor view: the same batches, the worker paused while they are answered.
+            p7b, p7b_paused = (
                 _sends(
                     target,
                     path=BATCH_PATH,
@@ -336,10 +388,12 @@ def api_sends(
                     clients=batch_clients,
                     batch=batch_size,
                     timeout=timeout,
+                    paused=paused,
                 )
-                if batch_available(target)
-                else SendsFigure(path=BATCH_PATH, available=False)
+                for paused in (False, True)
             )
+        elif batch:
+            p7b = SendsFigure(path=BATCH_PATH, available=False)
         naive = (
             dispatch_run(
                 name="naive-p7",
@@ -354,4 +408,4 @@ def api_sends(
             if naive_messages
             else None
         )
-    return SendsRun(single=p7, batch=p7b, naive=naive)
+    return SendsRun(single=p7, batch=p7b, naive=naive, batch_paused=p7b_paused)

@@ -226,6 +226,32 @@ def _sends_row(label: str, figure: SendsFigure, load: float, target: str) -> Row
     )
 
 
+def _paused_row(figure: SendsFigure, load: float) -> Row:
+    """P7b's floor view: what the accepts reach with the machine to themselves, what the drain
+    reaches alone, and the end to end the two allow together on the same cores."""
+    accept, drain = figure.accepted_per_second, figure.drain_per_second
+    both = 1 / (1 / accept + 1 / drain) if accept and drain else 0.0
+    spent = ", ".join(f"{k} {v:.2f}" for k, v in figure.accept_cpu_ms_per_message().items() if v)
+    return (
+        f"P7b floor view: the same, the worker paused until the last answer [load {load}]",
+        f"accepts alone {accept:,.0f}/s (p99 {figure.p99_ms:,.0f} ms; CPU ms each: {spent}); "
+        f"then the drain alone {drain:,.0f} msg/s; the two on the same cores: at most {both:,.0f} msg/s",
+        "",
+        "",
+        "(a view of P7b's floor, not a figure)",
+    )
+
+
+def _paused_json(figure: SendsFigure | None, load: float) -> dict[str, Any] | None:
+    if figure is None:
+        return None
+    return {
+        **(_sends_json(figure, load) or {}),
+        "drain_per_s": figure.drain_per_second,
+        "accept_cpu_ms_per_message": figure.accept_cpu_ms_per_message(),
+    }
+
+
 def _sends_json(figure: SendsFigure | None, load: float) -> dict[str, Any] | None:
     if figure is None:
         return None
@@ -258,6 +284,8 @@ def _sends_rows(run: SendsRun, options: dict[str, Any], load: float) -> tuple[li
             f"{options['p7b_clients']} clients"
         )
         rows.append(_sends_row(label, run.batch, load, "≥ 5,000 accepted/s; end to end at the P1 rate"))
+    if run.batch_paused is not None:
+        rows.append(_paused_row(run.batch_paused, load))
     results = {
         "p7_sends": {
             "deployment": {
@@ -269,6 +297,7 @@ def _sends_rows(run: SendsRun, options: dict[str, Any], load: float) -> tuple[li
             },
             "single": _sends_json(run.single, load),
             "batch": _sends_json(run.batch, load),
+            "batch_paused": _paused_json(run.batch_paused, load),
             "naive_baseline": (
                 {
                     "what": "P1's naive sender (bench.naive, one task per message) on the same worker, "
@@ -326,11 +355,12 @@ def measure_sends(
     )
     if profile_dir is not None:
         log(profile_summary(profile_dir))
-    for figure in (run.single, run.batch):
+    for figure in (run.single, run.batch, run.batch_paused):
         if figure is not None and figure.available and figure.cpu:
             spent = ", ".join(f"{k} {v:.2f}" for k, v in figure.cpu_ms_per_message().items())
-            log(f"CPU ms per message, P7 {figure.path}: {spent}")
-            ours = sum(figure.cpu.values())
+            what = f"{figure.path}, the drain after the pause" if figure.paused else figure.path
+            log(f"CPU ms per message, P7 {what}: {spent}")
+            ours = sum(figure.cpu.values()) + sum(figure.accept_cpu.values())
             log(
                 f"P7 {figure.path}: the machine was busy {figure.machine_cpu:,.0f} CPU s over "
                 f"{figure.end_to_end_seconds:,.0f} s, {max(figure.machine_cpu - ours, 0):,.0f} of them "

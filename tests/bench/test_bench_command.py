@@ -40,6 +40,14 @@ def test_bench_smoke_writes_figures_and_counts_provider_calls(tmp_path, settings
         assert batch["requests"] == 4
     else:
         assert batch["notifications"] == batch["provider_calls"] == 0
+    # P7b's floor view: the same batches, the worker stopped until the last answer (it sent
+    # nothing meanwhile), then continued: the accepts alone, then the drain alone.
+    paused = p7["batch_paused"]
+    if batch["available"]:
+        assert paused["paused"] and paused["errors"] == 0 and paused["sent_while_paused"] == 0
+        assert paused["accepted"] == paused["provider_calls"] == 40
+        assert paused["accepted_per_s"] > 0 and paused["drain_per_s"] > 0
+        assert {"gunicorn", "postgres"} <= set(paused["accept_cpu"]) and "workers" in paused["cpu"]
     email, sms = result["p1_dispatch"]["email"], result["p1_dispatch"]["sms"]
     for figures in (email, sms):
         # Every message reached the provider exactly once, in the pipeline and in the baseline.
