@@ -63,21 +63,21 @@ if getattr(psycopg_queries, "MAX_CACHED_STATEMENT_PARAMS", QUERY_CACHED_MAX_PARA
     psycopg_queries.MAX_CACHED_STATEMENT_PARAMS = QUERY_CACHED_MAX_PARAMS
 
 
-def json_dumps(*, default: Callable[[Any], Any] | None = None) -> Callable[[Any], str]:
+def json_dumps(*, default: Callable[[Any], Any] | None = None, ascii_only: bool = True) -> Callable[[Any], str]:
     """``json.dumps`` with its default options (``default`` aside), its C encoder made once:
     ``json.dumps`` makes one for every call, through three Python frames, and the rows of a
     batch of 1,000 notifications dump some 10,000 JSON values. The same text, except that a
     value holding itself overflows the stack instead of being named circular (the encoder
     keeps no record of the containers it is in: a shared one could hold stale entries after
-    an error)."""
-    encoder = json.JSONEncoder(default=default)
+    an error). ``ascii_only`` off: ``ensure_ascii=False``'s text."""
+    encoder = json.JSONEncoder(default=default, ensure_ascii=ascii_only)
     make = getattr(json_encoder, "c_make_encoder", None)
     if make is None:  # no C accelerator: the plain way
         return encoder.encode
     encode = make(
         None,  # markers: no circular check (above)
         encoder.default,
-        json_encoder.encode_basestring_ascii,
+        json_encoder.encode_basestring_ascii if ascii_only else json_encoder.encode_basestring,
         None,  # indent
         encoder.key_separator,
         encoder.item_separator,

@@ -204,7 +204,7 @@ def _set_rows(result: TransitionResult, *, now: datetime, new: Sequence[Message]
         for message in new:  # auto_now_add, as a save would fill them
             message.created_at = message.created_at or now
             message.status_changed_at = message.status_changed_at or now
-        messages_as_transitioned(new, result)
+        _as_transitioned(new, merged, result.changed_at)
         rows_insert(Message, MESSAGE_COLUMNS, map(_message_row, new))
         for message in new:
             merged.pop(message.id, None)
@@ -313,14 +313,21 @@ def transition_events(result: TransitionResult, *, source: str) -> list[MessageE
 def messages_as_transitioned(messages: Iterable[Message], result: TransitionResult) -> None:
     """Set on these instances what ``messages_transition`` wrote to their rows, so they can be
     shown without reading them back."""
-    merged = _merged(result)
+    _as_transitioned(messages, _merged(result), result.changed_at)
+
+
+def _as_transitioned(
+    messages: Iterable[Message], merged: dict[UUID, dict[str, Any]], changed_at: datetime | None
+) -> None:
+    if changed_at is None:
+        return
     for message in messages:
         values = merged.get(message.id)
-        if values is None or result.changed_at is None:
+        if values is None:
             continue
         for name, value in values.items():
             setattr(message, name, value)
-        message.status_changed_at = result.changed_at
+        message.status_changed_at = changed_at
 
 
 def _public(change: Change) -> dict[str, Any]:

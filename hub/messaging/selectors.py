@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 from uuid import UUID
 
 from django.db.models import Prefetch, QuerySet
 
+from audit.rows import json_dumps
 from hub.apikeys.models import ApiKey
 from hub.messaging.models import Message, MessageEvent, Notification
 
@@ -76,6 +76,11 @@ def event_detail_shown(event: MessageEvent) -> Any:
 _JSON_ESCAPED = frozenset('"\\') | frozenset(chr(c) for c in range(0x20))
 
 
+# ``json.dumps(value, ensure_ascii=False, default=str)``, its encoder made once (a batch's
+# answer looks at two events a notification).
+_json_text = json_dumps(default=str, ascii_only=False)
+
+
 def _may_hold(value: Any, address: str) -> bool:
     """False when no string within ``value`` can hold ``address`` (so ``_withheld`` would
     change nothing): one look at its JSON text, casefolded, instead of a walk through it. A
@@ -84,8 +89,8 @@ def _may_hold(value: Any, address: str) -> bool:
     if not _JSON_ESCAPED.isdisjoint(address):
         return True
     try:
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):  # not plain JSON: walk it
+        text = _json_text(value)
+    except (TypeError, ValueError, RecursionError):  # not plain JSON: walk it
         return True
     folded = text.casefold()
     return any(form and form.casefold() in folded for form in (address, address.removeprefix("+")))

@@ -83,9 +83,12 @@ def test_json_dumps_writes_what_json_dumps_writes() -> None:
         ("a", "tuple"),
     ]
     plain, with_default = json_dumps(), json_dumps(default=str)
+    unescaped = json_dumps(default=str, ascii_only=False)
     for value in values:
         assert plain(value) == json.dumps(value)
         assert with_default(value) == json.dumps(value, default=str)
+        assert unescaped(value) == json.dumps(value, default=str, ensure_ascii=False)
+    assert "ü" in unescaped({"ü": 1}) and "ü" not in plain({"ü": 1})
     assert with_default({"at": when, "n": [when]}) == json.dumps({"at": when, "n": [when]}, default=str)
     with pytest.raises(TypeError):
         plain({"at": when})
