@@ -63,7 +63,9 @@ if getattr(psycopg_queries, "MAX_CACHED_STATEMENT_PARAMS", QUERY_CACHED_MAX_PARA
     psycopg_queries.MAX_CACHED_STATEMENT_PARAMS = QUERY_CACHED_MAX_PARAMS
 
 
-def json_dumps(*, default: Callable[[Any], Any] | None = None, ascii_only: bool = True) -> Callable[[Any], str]:
+def json_dumps(
+    *, default: Callable[[Any], Any] | None = None, ascii_only: bool = True
+) -> Callable[[Any], str]:
     """``json.dumps`` with its default options (``default`` aside), its C encoder made once:
     ``json.dumps`` makes one for every call, through three Python frames, and the rows of a
     batch of 1,000 notifications dump some 10,000 JSON values. The same text, except that a
