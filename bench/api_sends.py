@@ -379,7 +379,8 @@ def api_sends(
         )
         p7b = p7b_paused = None
         if batch and batch_available(target):
-            # P7b, then its floor view: the same batches, the worker paused while they are answered.
+            # P7b, then its floor view: the same batches, the worker paused while they are
+            # answered (where its processes can be found: /proc, Linux).
             p7b, p7b_paused = (
                 _sends(
                     target,
@@ -390,6 +391,8 @@ def api_sends(
                     timeout=timeout,
                     paused=paused,
                 )
+                if not paused or CpuMeter.available()
+                else None
                 for paused in (False, True)
             )
         elif batch:
