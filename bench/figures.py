@@ -228,14 +228,15 @@ def _sends_row(label: str, figure: SendsFigure, load: float, target: str) -> Row
 
 def _paused_row(figure: SendsFigure, load: float) -> Row:
     """P7b's floor view: what the accepts reach with the machine to themselves, what the drain
-    reaches alone, and the end to end the two allow together on the same cores."""
+    reaches alone, and the end to end the two allow together on the same cores: about
+    1 / (1/A + 1/D), a little more where one leaves the cores idle for the other."""
     accept, drain = figure.accepted_per_second, figure.drain_per_second
     both = 1 / (1 / accept + 1 / drain) if accept and drain else 0.0
     spent = ", ".join(f"{k} {v:.2f}" for k, v in figure.accept_cpu_ms_per_message().items() if v)
     return (
         f"P7b floor view: the same, the worker paused until the last answer [load {load}]",
         f"accepts alone {accept:,.0f}/s (p99 {figure.p99_ms:,.0f} ms; CPU ms each: {spent}); "
-        f"then the drain alone {drain:,.0f} msg/s; the two on the same cores: at most {both:,.0f} msg/s",
+        f"then the drain alone {drain:,.0f} msg/s; the two on the same cores: about {both:,.0f} msg/s",
         "",
         "",
         "(a view of P7b's floor, not a figure)",
