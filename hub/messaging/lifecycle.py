@@ -125,7 +125,7 @@ def messages_transition(
     ``accepted``). This writes them, each with its initial timeline event (``new_detail``), and
     those the changes move already in their new status: one ``INSERT`` of the rows, one of all
     the events, where an ``INSERT`` then an ``UPDATE`` made the same rows. Their instances are
-    left as written (``messages_as_transitioned``). The records, events and effects of their
+    left as written (``_as_transitioned``). The records, events and effects of their
     changes are those of any transition.
     """
     for change in changes:
@@ -310,15 +310,11 @@ def transition_events(result: TransitionResult, *, source: str) -> list[MessageE
     return [instance_made(MessageEvent, **dict(zip(EVENT_COLUMNS, row, strict=True))) for row in rows]
 
 
-def messages_as_transitioned(messages: Iterable[Message], result: TransitionResult) -> None:
-    """Set on these instances what ``messages_transition`` wrote to their rows, so they can be
-    shown without reading them back."""
-    _as_transitioned(messages, _merged(result), result.changed_at)
-
-
 def _as_transitioned(
     messages: Iterable[Message], merged: dict[UUID, dict[str, Any]], changed_at: datetime | None
 ) -> None:
+    """Set on these instances what ``messages_transition`` wrote to their rows (``merged``),
+    so they can be shown without reading them back."""
     if changed_at is None:
         return
     for message in messages:
